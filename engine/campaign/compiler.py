@@ -1,0 +1,718 @@
+"""Stage 3 of the campaign pipeline: schema-checked data to the frozen :class:`Campaign`.
+
+Cross-checks that need the whole campaign live here: unique ids, expressions (names, types,
+declared choices), prefill paths, dependency cycles, fields that can never be shown.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.diagnostics import Code, Diagnostic, Location, Severity, did_you_mean, pointer_from
+from engine.expr import (
+    ANY, BOOL, FUNCTIONS, NUMBER, STR, Expression, ExprProblem, NameInfo, Type, compile_expression,
+    list_of,
+)
+from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
+from engine.fields.file import FILE_KINDS, parse_size
+from engine.text import EMPTY, LocalText, local_text
+
+from .model import (
+    Association, Bracket, BracketTable, Campaign, CampaignTest, Condition, DocumentSpec,
+    Establishment, FieldSpec, Multiplier, Page, Reduction, Tariff, ValidationRule, freeze_fields,
+)
+from .namespace import ADDRESS_KEYS, FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
+from .source import Source
+
+#: words an id may not take: roots of the namespace, literals and function names
+RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "not", "in",
+                               "if", "else"} | frozenset(FUNCTIONS)
+#: exhaustive satisfiability search is done below this number of combinations
+MAX_COMBINATIONS = 512
+
+
+@dataclass(slots=True)
+class _Ctx:
+    source: Source
+    registry: FieldRegistry
+    languages: tuple[str, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, code: Code, pointer: str, *, key: bool = False, hint: str | None = None,
+            severity: Severity = Severity.ERROR, **context: object) -> None:
+        self.diagnostics.append(Diagnostic(code, code.format(**context),
+                                           self.source.location(pointer, key=key),
+                                           severity, hint))
+
+    def text(self, raw: Any) -> LocalText:
+        return local_text(raw, self.languages)
+
+
+class _Env:
+    """Resolves names for the expression checker, in the scope of a field (or a repeat row)."""
+
+    def __init__(self, fields: Mapping[str, FieldSpec], row: FieldSpec | None = None) -> None:
+        self.fields = fields
+        self.row = row
+
+    def _info(self, spec: FieldSpec, field_id: str) -> NameInfo:
+        return NameInfo(spec.type.value_type(spec), field_id, spec.type.choices(spec))
+
+    def lookup(self, path: tuple[str, ...]) -> NameInfo | None:
+        head, rest = path[0], path[1:]
+        if self.row is not None:
+            child = next((c for c in self.row.fields if c.id == head), None)
+            if child is not None:
+                return self._tail(child, rest, f"{self.row.id}.{child.id}")
+        spec = self.fields.get(head)
+        if spec is not None and spec.parent_id is None:
+            if spec.type.is_container and len(rest) == 1:
+                child = next((c for c in spec.fields if c.id == rest[0]), None)
+                if child is None:
+                    return None
+                info = self._info(child, spec.id)
+                return NameInfo(list_of(info.type), spec.id, info.choices)
+            return self._tail(spec, rest, spec.id)
+        if head == "pupil" and len(rest) >= 1 and rest[0] in PUPIL_KEYS:
+            return _record_tail(PUPIL_KEYS[rest[0]], rest[1:], rest[0])
+        if head == "family" and len(rest) == 1 and rest[0] in FAMILY_KEYS:
+            return NameInfo(FAMILY_KEYS[rest[0]])
+        if head == "guardians":
+            if not rest:
+                return NameInfo(list_of(ANY))
+            if len(rest) == 1 and rest[0] in GUARDIAN_KEYS:
+                return NameInfo(list_of(GUARDIAN_KEYS[rest[0]]))
+            return None
+        if head == "previous" and rest:
+            prev = self.fields.get(rest[0])
+            if prev is not None and len(rest) == 1:
+                return NameInfo(prev.type.value_type(prev), None, prev.type.choices(prev))
+            return NameInfo(ANY)
+        return None
+
+    def _tail(self, spec: FieldSpec, rest: tuple[str, ...], field_id: str) -> NameInfo | None:
+        if not rest:
+            return self._info(spec, field_id)
+        if spec.type.name == "address" and len(rest) == 1 and rest[0] in ADDRESS_KEYS:
+            return NameInfo(STR, field_id)
+        return None
+
+    def candidates(self, path: tuple[str, ...]) -> Iterable[str]:
+        names = [k for k, s in self.fields.items() if s.parent_id is None]
+        names += [f"pupil.{k}" for k in PUPIL_KEYS] + [f"family.{k}" for k in FAMILY_KEYS]
+        names += [f"guardians.{k}" for k in GUARDIAN_KEYS]
+        if self.row is not None:
+            names += [c.id for c in self.row.fields]
+        for spec in self.fields.values():
+            if spec.type.is_container:
+                names += [f"{spec.id}.{c.id}" for c in spec.fields]
+        return names
+
+
+def _record_tail(t: Type, rest: tuple[str, ...], key: str) -> NameInfo | None:
+    if not rest:
+        return NameInfo(t)
+    if key == "address" and len(rest) == 1 and rest[0] in ADDRESS_KEYS:
+        return NameInfo(STR)
+    return None
+
+
+def compile_campaign(source: Source, registry: FieldRegistry,
+                     schema_diagnostics: Iterable[Diagnostic] = ()) -> tuple[
+                         Campaign | None, list[Diagnostic]]:
+    """Compile ``source``; return the campaign (None when any error) and every diagnostic."""
+    data = source.data
+    diagnostics = list(source.diagnostics) + list(schema_diagnostics)
+    if not isinstance(data, Mapping):
+        return None, diagnostics
+    languages = tuple(data.get("languages") or ("fr",))
+    if not all(isinstance(x, str) for x in languages):
+        languages = ("fr",)
+    ctx = _Ctx(source, registry, languages)
+    shape_errors = any(d.is_error for d in diagnostics)
+    try:
+        campaign = _Compiler(ctx, data).run()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        # the data did not have the shape the schema asks for; those errors are reported
+        if not shape_errors:
+            raise
+        campaign = None
+    diagnostics += ctx.diagnostics
+    diagnostics = _dedupe(diagnostics)
+    if any(d.is_error for d in diagnostics) or campaign is None:
+        return None, diagnostics
+    warnings = tuple(d for d in diagnostics if not d.is_error)
+    return replace(campaign, warnings=warnings), diagnostics
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, str, int, int]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.code.name, d.message, d.location.line, d.location.column)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+class _Compiler:
+    def __init__(self, ctx: _Ctx, data: Mapping[str, Any]) -> None:
+        self.ctx = ctx
+        self.data = data
+        self.fields: dict[str, FieldSpec] = {}
+        self.ids: dict[str, str] = {}  # top-level id -> pointer of its first declaration
+        self.association_ids = tuple(
+            a["id"] for a in data.get("associations") or () if isinstance(a, Mapping)
+            and isinstance(a.get("id"), str))
+
+    # -- helpers ---------------------------------------------------------------------------
+    def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
+                   ) -> Condition | None:
+        """Compile the expression at ``pointer``; report problems at their exact column."""
+        if text is None:
+            return None
+        if isinstance(text, bool | int) and not isinstance(text, str):
+            text = str(text).lower() if isinstance(text, bool) else str(text)
+        expr, problems = compile_expression(str(text), env)
+        for problem in problems:
+            self.expr_problem(problem, pointer)
+        if expr is None:
+            return None
+        location = self.ctx.source.location(pointer)
+        if want is BOOL and not problems and expr.type.kind not in ("bool", "any", "null"):
+            self.ctx.diagnostics.append(Diagnostic(
+                Code.EXPR_009, Code.EXPR_009.format(type=expr.type), location))
+        if want is NUMBER and not problems and expr.type.kind not in ("number", "any", "null"):
+            self.ctx.diagnostics.append(Diagnostic(
+                Code.EXPR_005, Code.EXPR_005.format(problem=f"a number is needed, not "
+                                                    f"{expr.type}"), location))
+        return Condition(expr, location)
+
+    def expr_problem(self, problem: ExprProblem, pointer: str) -> None:
+        loc = self.ctx.source.location(pointer)
+        mark = self.ctx.source.mark(pointer)
+        column = loc.column
+        if mark is not None and mark.style in ("", '"', "'"):
+            column = mark.column + (1 if mark.style else 0) + problem.offset
+        self.ctx.diagnostics.append(Diagnostic(
+            problem.code, problem.message, Location(loc.file, loc.line, column, pointer),
+            hint=problem.hint))
+
+    def unique(self, scope: dict[str, str], ident: str, pointer: str) -> bool:
+        if ident in scope:
+            first = self.ctx.source.location(scope[ident] + "/id")
+            self.ctx.add(Code.FIELD_002, pointer + "/id", id=ident, line=first.line)
+            return False
+        scope[ident] = pointer
+        return True
+
+    # -- pass 1: declarations ----------------------------------------------------------------
+    def declare_field(self, raw: Mapping[str, Any], pointer: str, page_id: str,
+                      parent: str | None, scope: dict[str, str]) -> FieldSpec | None:
+        ident = raw.get("id")
+        if not isinstance(ident, str):
+            return None
+        if ident in RESERVED:
+            self.ctx.add(Code.FIELD_008, pointer + "/id", id=ident,
+                         reason="it is a word of the expression language")
+        if not self.unique(scope, ident, pointer):
+            return None
+        kind = raw.get("type")
+        try:
+            ftype: FieldType = self.ctx.registry.get(str(kind))
+        except UnknownFieldType as exc:
+            self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
+            return None
+        octx = OptionContext(self.ctx.languages, self.association_ids)
+        options = ftype.compile_options(
+            {k: v for k, v in raw.items() if k in ftype.options_schema}, octx)
+        for key, message in octx.problems:
+            where = f"{pointer}/{key}" if key in raw else pointer
+            self.ctx.add(Code.FIELD_003, where, field=ident, problem=message)
+        children: list[FieldSpec] = []
+        if ftype.is_container:
+            child_scope: dict[str, str] = {}
+            for i, child in enumerate(raw.get("fields") or ()):
+                if isinstance(child, Mapping):
+                    spec = self.declare_field(child, f"{pointer}/fields/{i}", page_id, ident,
+                                              child_scope)
+                    if spec is not None:
+                        children.append(spec)
+        prefill = raw.get("prefill")
+        spec = FieldSpec(
+            id=ident, type=ftype, label=self.ctx.text(raw.get("label", ident)),
+            help=self.ctx.text(raw.get("help")), editable=bool(raw.get("editable", True)),
+            on_hide=str(raw.get("on_hide", "clear")), options=options, fields=tuple(children),
+            page_id=page_id, parent_id=parent,
+            prefill=tuple(prefill.split(".")) if isinstance(prefill, str) else None,
+            pointer=pointer, location=self.ctx.source.location(pointer))
+        self.fields[spec.key] = spec
+        for child in children:
+            self.fields[child.key] = child
+        return spec
+
+    # -- pass 2: expressions -----------------------------------------------------------------
+    def finish_field(self, spec: FieldSpec, raw: Mapping[str, Any], row: FieldSpec | None,
+                     ) -> FieldSpec:
+        env = _Env(self.fields, row)
+        p = spec.pointer
+        required: bool | Condition = False
+        raw_required = raw.get("required", False)
+        if isinstance(raw_required, bool):
+            required = raw_required
+        elif isinstance(raw_required, str):
+            required = self.expression(raw_required, p + "/required", env) or False
+        rules = tuple(
+            ValidationRule(cond, self.ctx.text(r.get("message")))
+            for i, r in enumerate(raw.get("validate") or ())
+            if isinstance(r, Mapping)
+            and (cond := self.expression(r.get("rule"), f"{p}/validate/{i}/rule", env)))
+        expressions = {key: cond for key in spec.type.expression_options
+                       if (cond := self.expression(raw.get(key), f"{p}/{key}", env,
+                                                   want=spec.type.value_type(spec)))}
+        children = spec.fields
+        if spec.type.is_container:
+            raw_children = {c.get("id"): c for c in raw.get("fields") or ()
+                            if isinstance(c, Mapping)}
+            children = tuple(self.finish_field(c, raw_children[c.id], spec) for c in spec.fields)
+        done = replace(
+            spec, required=required, validate=rules, fields=children,
+            visible_if=self.expression(raw.get("visible_if"), p + "/visible_if", env),
+            readonly_if=self.expression(raw.get("readonly_if"), p + "/readonly_if", env),
+            expressions=expressions)
+        self.check_prefill(done, row)
+        self.check_placeholders(done.label, p + "/label", env)
+        self.check_placeholders(done.help, p + "/help", env)
+        if not done.editable and done.prefill is None and done.type.has_value:
+            self.ctx.add(Code.FIELD_007, p, severity=Severity.WARNING, field=done.id)
+        self.fields[done.key] = done
+        return done
+
+    def check_prefill(self, spec: FieldSpec, row: FieldSpec | None) -> None:
+        path = spec.prefill
+        if path is None:
+            return
+        ok: bool
+        candidates: list[str]
+        if row is not None and row.prefill is not None:
+            if row.prefill == ("guardians",):
+                ok = path[0] in GUARDIAN_KEYS and (len(path) == 1 or (
+                    path[0] == "address" and len(path) == 2 and path[1] in ADDRESS_KEYS))
+                candidates = list(GUARDIAN_KEYS)
+            else:  # rows from last year's dossier: any key of the row
+                ok, candidates = True, []
+        elif path[0] == "pupil":
+            ok = len(path) >= 2 and path[1] in PUPIL_KEYS and (len(path) == 2 or (
+                path[1] == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS))
+            candidates = [f"pupil.{k}" for k in PUPIL_KEYS]
+        elif path == ("guardians",):
+            ok, candidates = spec.type.is_container, ["guardians"]
+        elif path[0] == "previous":
+            ok, candidates = len(path) >= 2, []
+        else:
+            ok = False
+            candidates = [f"pupil.{k}" for k in PUPIL_KEYS] + ["guardians", "previous."]
+        if not ok:
+            dotted = ".".join(path)
+            self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id, path=dotted,
+                         hint=did_you_mean(dotted, candidates))
+
+    def check_placeholders(self, text: LocalText, pointer: str, env: _Env) -> None:
+        for name in set(text.placeholders()):
+            if env.lookup(tuple(name.split("."))) is None:
+                self.ctx.add(Code.EXPR_003, pointer, name=name,
+                             hint=did_you_mean(name, env.candidates(())))
+
+    # -- whole campaign --------------------------------------------------------------------
+    def run(self) -> Campaign | None:
+        data, ctx = self.data, self.ctx
+        page_ids: dict[str, str] = {}
+        top_scope: dict[str, str] = {}
+        declared: list[tuple[Mapping[str, Any], list[tuple[FieldSpec, Mapping[str, Any]]]]] = []
+        for i, raw_page in enumerate(data.get("pages") or ()):
+            if not isinstance(raw_page, Mapping) or not isinstance(raw_page.get("id"), str):
+                continue
+            pointer = f"/pages/{i}"
+            self.unique(page_ids, raw_page["id"], pointer)
+            specs = []
+            for j, raw_field in enumerate(raw_page.get("fields") or ()):
+                if isinstance(raw_field, Mapping):
+                    spec = self.declare_field(raw_field, f"{pointer}/fields/{j}", raw_page["id"],
+                                              None, top_scope)
+                    if spec is not None:
+                        specs.append((spec, raw_field))
+            declared.append((raw_page, specs))
+        env = _Env(self.fields)
+        pages: list[Page] = []
+        for i, (raw_page, specs) in enumerate(declared):
+            pointer = f"/pages/{i}"
+            finished = tuple(self.finish_field(s, raw, None) for s, raw in specs)
+            pages.append(Page(
+                id=raw_page["id"], title=ctx.text(raw_page.get("title")),
+                intro=ctx.text(raw_page.get("intro")),
+                visible_if=self.expression(raw_page.get("visible_if"), pointer + "/visible_if",
+                                           env),
+                fields=finished, documents=bool(raw_page.get("documents", False)),
+                pointer=pointer, location=ctx.source.location(pointer)))
+        order = self.check_cycles(pages)
+        self.check_reachability(pages)
+        tariffs = self.tariffs(env)
+        associations = self.associations(env)
+        documents = self.documents(env)
+        tests = self.tests()
+        opens, closes = _date(data.get("opens")), _date(data.get("closes"))
+        if opens and closes and closes < opens:
+            ctx.add(Code.CAMPAIGN_001, "/closes", opens=opens, closes=closes)
+        self.check_languages(data, "")
+        est = data.get("establishment") or {}
+        if opens is None or closes is None:
+            return None
+        return Campaign(
+            id=str(data.get("id")), version=ctx.source.digest, title=ctx.text(data.get("title")),
+            establishment=Establishment(str(est.get("uai")), str(est.get("name")),
+                                        est.get("email"), est.get("phone"), est.get("address"),
+                                        est.get("website")),
+            opens=opens, closes=closes, languages=ctx.languages,
+            welcome=ctx.text(data.get("welcome")),
+            audience=self.expression(data.get("audience"), "/audience", env),
+            pages=tuple(pages), tariffs=tariffs, associations=associations, documents=documents,
+            tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
+            source_name=ctx.source.name,
+            base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
+
+    def check_languages(self, node: Any, pointer: str) -> None:
+        """Warn about texts given as a language map without the default language."""
+        default = self.ctx.languages[0]
+        if isinstance(node, Mapping):
+            keys = list(node)
+            if keys and all(isinstance(k, str) and len(k) == 2 and k.islower() for k in keys) \
+                    and all(isinstance(v, str) for v in node.values()) and default not in node:
+                self.ctx.add(Code.CAMPAIGN_002, pointer, severity=Severity.WARNING,
+                             where=pointer, lang=default)
+            for k, v in node.items():
+                if k not in ("tests",):
+                    self.check_languages(v, pointer_from([*_split(pointer), k]))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                self.check_languages(v, pointer_from([*_split(pointer), i]))
+
+    def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
+        deps: set[str] = set()
+        for cond in (spec.visible_if, page.visible_if, *spec.expressions.values()):
+            if cond is not None:
+                deps |= cond.deps
+        for child in spec.fields:  # a repeat's rows read outer fields too
+            for cond in (child.visible_if, *child.expressions.values()):
+                if cond is not None:
+                    deps |= {d for d in cond.deps if not d.startswith(spec.id + ".")}
+        return {d.split(".")[0] for d in deps}
+
+    def check_cycles(self, pages: list[Page]) -> tuple[str, ...]:
+        graph: dict[str, set[str]] = {}
+        where: dict[str, FieldSpec] = {}
+        for page in pages:
+            for spec in page.fields:
+                graph[spec.id] = self.field_edges(spec, page)
+                where[spec.id] = spec
+                if spec.fields:  # cycles between the fields of one row
+                    inner = {c.id: {d.split(".", 1)[1] for cond in (c.visible_if,
+                                                                    *c.expressions.values())
+                                    if cond for d in cond.deps if d.startswith(spec.id + ".")}
+                             for c in spec.fields}
+                    for cycle in _cycles(inner):
+                        child = next(c for c in spec.fields if c.id == cycle[0])
+                        self.ctx.add(Code.EXPR_008, child.pointer,
+                                     cycle=" → ".join(f"{spec.id}.{c}" for c in cycle))
+        order: list[str] = []
+        for cycle in _cycles(graph):
+            self.ctx.add(Code.EXPR_008, where[cycle[0]].pointer, cycle=" → ".join(cycle))
+        visited: set[str] = set()
+
+        def visit(node: str, stack: set[str]) -> None:
+            if node in visited or node in stack or node not in graph:
+                return
+            stack.add(node)
+            for dep in sorted(graph[node]):
+                visit(dep, stack)
+            stack.discard(node)
+            visited.add(node)
+            order.append(node)
+
+        for node in graph:
+            visit(node, set())
+        return tuple(order)
+
+    def check_reachability(self, pages: list[Page]) -> None:
+        """Fields whose conditions can never hold, found by trying every value of the choice
+        and yes/no fields they depend on (when they depend on nothing else)."""
+        for page in pages:
+            for spec in page.fields:
+                for target in spec.walk():
+                    conds = [c for c in (page.visible_if, spec.visible_if,
+                                         target.visible_if if target is not spec else None) if c]
+                    if not conds:
+                        continue
+                    reason = self.never_true(conds)
+                    if reason is None:
+                        continue
+                    if target.required is True:
+                        self.ctx.add(Code.FIELD_005, target.pointer, field=target.key,
+                                     reason=reason)
+                    else:
+                        self.ctx.add(Code.FIELD_004, target.pointer, severity=Severity.WARNING,
+                                     field=target.key, reason=reason)
+
+    def never_true(self, conds: list[Condition]) -> str | None:
+        deps = sorted(set().union(*(c.deps for c in conds)))
+        domains: list[list[Any]] = []
+        for dep in deps:
+            spec = self.fields.get(dep)
+            if spec is None:
+                return None
+            values = spec.type.choices(spec)
+            if spec.type.value_type(spec) == BOOL:
+                domains.append([True, False, None])
+            elif values is not None and spec.type.value_type(spec) == STR:
+                domains.append([*sorted(values), None])
+            else:
+                return None
+        total = 1
+        for d in domains:
+            total *= len(d)
+        if total > MAX_COMBINATIONS:
+            return None
+        for combo in itertools.product(*domains):
+            scope = _FixedScope(dict(zip(deps, combo, strict=True)))
+            if all(c.test(scope) for c in conds):
+                return None
+        return "its condition '" + "' and '".join(c.source for c in conds) + \
+            "' is false for every possible answer"
+
+    # -- rules ------------------------------------------------------------------------------
+    def tariffs(self, env: _Env) -> tuple[Tariff, ...]:
+        out = []
+        ids: dict[str, str] = {}
+        for i, raw in enumerate(self.data.get("tariffs") or ()):
+            p = f"/tariffs/{i}"
+            if not self.unique(ids, raw["id"], p):
+                continue
+            brackets = None
+            if raw.get("brackets"):
+                brackets = self.brackets(raw["id"], raw["brackets"], p + "/brackets", env)
+            if brackets is None and raw.get("amount") is None:
+                self.ctx.add(Code.SCHEMA_003, p, key="amount' or 'brackets",
+                             where=f"tariff '{raw['id']}'")
+            reductions = []
+            red_ids: dict[str, str] = {}
+            for j, r in enumerate(raw.get("reductions") or ()):
+                rp = f"{p}/reductions/{j}"
+                self.unique(red_ids, r["id"], rp)
+                if (r.get("percent") is None) == (r.get("amount") is None):
+                    self.ctx.add(Code.SCHEMA_004, rp, where=f"reduction '{r['id']}'",
+                                 problem="give either percent or amount")
+                cond = self.expression(r.get("when"), rp + "/when", env)
+                if cond:
+                    reductions.append(Reduction(
+                        r["id"], self.ctx.text(r["label"]), cond,
+                        Decimal(r["percent"]) if r.get("percent") else None,
+                        Decimal(r["amount"]) if r.get("amount") else None))
+            multipliers = tuple(
+                Multiplier(cond, self.ctx.text(m.get("label")))
+                for j, m in enumerate(raw.get("multipliers") or ())
+                if (cond := self.expression(m.get("by"), f"{p}/multipliers/{j}/by", env,
+                                            want=NUMBER)))
+            out.append(Tariff(
+                id=raw["id"], label=self.ctx.text(raw["label"]), help=self.ctx.text(
+                    raw.get("help")),
+                applies_if=self.expression(raw.get("applies_if"), p + "/applies_if", env),
+                amount=Decimal(raw["amount"]) if raw.get("amount") else None,
+                brackets=brackets, multipliers=multipliers, reductions=tuple(reductions),
+                exempt_if=self.expression(raw.get("exempt_if"), p + "/exempt_if", env),
+                exempt_label=self.ctx.text(raw.get("exempt_label")), pointer=p,
+                location=self.ctx.source.location(p)))
+        return tuple(out)
+
+    def brackets(self, tariff: str, raw: Mapping[str, Any], p: str, env: _Env,
+                 ) -> BracketTable | None:
+        on = self.expression(raw.get("on"), p + "/on", env, want=NUMBER)
+        rows: list[Bracket] = []
+        previous: Decimal | None = None
+        labels: set[str] = set()
+        for j, row in enumerate(raw.get("table") or ()):
+            up_to = Decimal(str(row["up_to"])) if row.get("up_to") is not None else None
+            last = j == len(raw["table"]) - 1
+            if up_to is None and not last:
+                self.ctx.add(Code.RULE_006, f"{p}/table/{j}", tariff=tariff,
+                             problem="only the last bracket may have no up_to")
+            if up_to is not None and previous is not None and up_to <= previous:
+                self.ctx.add(Code.RULE_002, f"{p}/table/{j}/up_to", tariff=tariff,
+                             previous=previous, current=up_to)
+            if row["label"] in labels:
+                self.ctx.add(Code.RULE_006, f"{p}/table/{j}/label", tariff=tariff,
+                             problem=f"bracket label '{row['label']}' is used twice")
+            labels.add(row["label"])
+            previous = up_to if up_to is not None else previous
+            rows.append(Bracket(up_to, Decimal(row["amount"]), str(row["label"])))
+        default = raw.get("default")
+        if default is not None and default not in labels:
+            self.ctx.add(Code.RULE_001, p + "/default", where=f"tariff '{tariff}'",
+                         kind="bracket", name=default, hint=did_you_mean(default, labels))
+            default = None
+        if on is None or not rows:
+            return None
+        return BracketTable(on, self.ctx.text(raw.get("label")), tuple(rows), default)
+
+    def associations(self, env: _Env) -> tuple[Association, ...]:
+        ids: dict[str, str] = {}
+        out = []
+        for i, raw in enumerate(self.data.get("associations") or ()):
+            p = f"/associations/{i}"
+            if self.unique(ids, raw["id"], p):
+                out.append(Association(
+                    raw["id"], self.ctx.text(raw["label"]), self.ctx.text(raw.get("description")),
+                    Decimal(raw["fee"]), bool(raw.get("required", False)),
+                    self.expression(raw.get("available_if"), p + "/available_if", env),
+                    p, self.ctx.source.location(p)))
+        return tuple(out)
+
+    def documents(self, env: _Env) -> tuple[DocumentSpec, ...]:
+        ids: dict[str, str] = {}
+        out = []
+        base = self.ctx.source.base_dir
+        for i, raw in enumerate(self.data.get("documents") or ()):
+            p = f"/documents/{i}"
+            if not self.unique(ids, raw["id"], p):
+                continue
+            template = raw.get("template")
+            if template is not None:
+                resolved = (base / template).resolve() if base else None
+                inside = resolved is not None and base is not None and \
+                    resolved.is_relative_to(base.resolve())
+                if resolved is None or not inside or not resolved.is_file():
+                    self.ctx.add(Code.RULE_005, p + "/template", where=f"document '{raw['id']}'",
+                                 path=template)
+            size = parse_size(raw["max_size"]) if raw.get("max_size") else 10 * 1024 * 1024
+            if size is None:
+                self.ctx.add(Code.RULE_004, p + "/max_size", where=f"document '{raw['id']}'",
+                             value=raw["max_size"])
+                size = 0
+            out.append(DocumentSpec(
+                id=raw["id"], label=self.ctx.text(raw["label"]), help=self.ctx.text(
+                    raw.get("help")),
+                required=bool(raw.get("required", True)),
+                required_if=self.expression(raw.get("required_if"), p + "/required_if", env),
+                reason=self.ctx.text(raw.get("reason")),
+                accept=tuple(raw.get("accept") or FILE_KINDS), max_size=size,
+                max_files=int(raw.get("max_files", 2)), template=template,
+                max_age_months=raw.get("max_age_months"), pointer=p,
+                location=self.ctx.source.location(p)))
+        return tuple(out)
+
+    def tests(self) -> tuple[CampaignTest, ...]:
+        out = []
+        known = set(self.fields) | {s.id for s in self.fields.values()}
+        pages = {p.get("id") for p in self.data.get("pages") or () if isinstance(p, Mapping)}
+        tariffs = {t.get("id") for t in self.data.get("tariffs") or ()}
+        documents = {d.get("id") for d in self.data.get("documents") or ()}
+        for i, raw in enumerate(self.data.get("tests") or ()):
+            p = f"/tests/{i}"
+            name = raw["name"]
+            for key in raw.get("answers") or {}:
+                if key not in known:
+                    self.ctx.add(Code.TEST_001, f"{p}/answers/{key}", key=True, test=name,
+                                 field=key, hint=did_you_mean(key, known))
+            expect = raw.get("expect") or {}
+            for group, names in (("visible", known), ("hidden", known), ("required", known),
+                                 ("optional", known), ("documents", documents),
+                                 ("no_documents", documents), ("visible_pages", pages),
+                                 ("hidden_pages", pages)):
+                for j, item in enumerate(expect.get(group) or ()):
+                    if item not in names:
+                        self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
+                                     field=item, hint=did_you_mean(str(item), names))
+            for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
+                                 ("explanations", tariffs)):
+                for key in expect.get(group) or {}:
+                    if key not in names:
+                        self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", key=True,
+                                     test=name, field=key, hint=did_you_mean(key, names))
+            today = _date(raw.get("today"))
+            out.append(CampaignTest(name, today, raw.get("prefill") or {},
+                                    raw.get("family") or {}, raw.get("answers") or {}, expect,
+                                    p, self.ctx.source.location(p)))
+        return tuple(out)
+
+
+class _FixedScope:
+    """A scope with given values for the satisfiability search."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    @property
+    def today(self) -> date:
+        return date.today()
+
+    def value(self, path: tuple[str, ...]) -> Any:
+        return self.values.get(".".join(path))
+
+    def changed(self, path: tuple[str, ...]) -> bool:
+        return False
+
+
+def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
+    """Each elementary cycle once (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    counter = itertools.count()
+    found: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = next(counter)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in graph:
+                continue
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph.get(v, ()):
+                found.append(list(reversed(component)) + [component[-1]])
+
+    for v in graph:
+        if v not in index:
+            strong(v)
+    yield from found
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _split(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+__all__ = ["RESERVED", "compile_campaign"]

@@ -1,0 +1,259 @@
+"""Stage 4 of the campaign pipeline: the frozen, typed campaign model everything else reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from engine.diagnostics import Diagnostic, Location
+from engine.expr import Expression, Scope
+from engine.fields.base import FieldType
+
+from engine.text import EMPTY, LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An expression written by the author, with where it was written."""
+
+    expression: Expression
+    location: Location
+
+    @property
+    def source(self) -> str:
+        return self.expression.source
+
+    @property
+    def deps(self) -> frozenset[str]:
+        return self.expression.deps
+
+    def test(self, scope: Scope) -> bool:
+        return self.expression.test(scope)
+
+    def value(self, scope: Scope) -> Any:
+        return self.expression.evaluate(scope)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationRule:
+    rule: Condition
+    message: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    id: str
+    type: FieldType
+    label: LocalText
+    help: LocalText = EMPTY
+    required: bool | Condition = False
+    visible_if: Condition | None = None
+    readonly_if: Condition | None = None
+    #: path into the imported record (``pupil.last_name``) or last year's dossier (``previous.x``)
+    prefill: tuple[str, ...] | None = None
+    #: False: shown and locked for families; only staff change it
+    editable: bool = True
+    on_hide: str = "clear"
+    validate: tuple[ValidationRule, ...] = ()
+    #: compiled expression options of the type (``expr`` of a computed field)
+    expressions: Mapping[str, Condition] = field(default_factory=dict)
+    #: the type's own options, as the type's ``compile_options`` built them
+    options: Any = None
+    #: nested fields of a repeat
+    fields: tuple[FieldSpec, ...] = ()
+    page_id: str = ""
+    #: id of the enclosing repeat, when the field is inside one
+    parent_id: str | None = None
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+    @property
+    def key(self) -> str:
+        """Qualified id: ``guardians.email`` inside a repeat, else the id."""
+        return f"{self.parent_id}.{self.id}" if self.parent_id else self.id
+
+    def walk(self) -> Iterator[FieldSpec]:
+        yield self
+        for child in self.fields:
+            yield from child.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: str
+    title: LocalText
+    intro: LocalText = EMPTY
+    visible_if: Condition | None = None
+    fields: tuple[FieldSpec, ...] = ()
+    #: show the list of documents to upload on this page
+    documents: bool = False
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """Applies to values up to ``up_to`` included (None: no upper bound)."""
+
+    up_to: Decimal | None
+    amount: Decimal
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class BracketTable:
+    on: Condition
+    on_label: LocalText
+    brackets: tuple[Bracket, ...]
+    #: bracket used when the value is missing (e.g. no quotient familial given): the last one
+    default_label: str | None = None
+
+    def pick(self, value: Decimal | None) -> Bracket:
+        if value is None:
+            if self.default_label is not None:
+                return next(b for b in self.brackets if b.label == self.default_label)
+            return self.brackets[-1]
+        for bracket in self.brackets:
+            if bracket.up_to is None or value <= bracket.up_to:
+                return bracket
+        return self.brackets[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Multiplier:
+    by: Condition
+    label: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class Reduction:
+    id: str
+    label: LocalText
+    when: Condition
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    id: str
+    label: LocalText
+    applies_if: Condition | None
+    #: a fixed unit amount, or a bracket table
+    amount: Decimal | None
+    brackets: BracketTable | None
+    multipliers: tuple[Multiplier, ...]
+    reductions: tuple[Reduction, ...]
+    exempt_if: Condition | None
+    exempt_label: LocalText
+    help: LocalText = EMPTY
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+    @property
+    def conditions(self) -> Iterator[Condition]:
+        if self.applies_if:
+            yield self.applies_if
+        if self.brackets:
+            yield self.brackets.on
+        yield from (m.by for m in self.multipliers)
+        yield from (r.when for r in self.reductions)
+        if self.exempt_if:
+            yield self.exempt_if
+
+
+@dataclass(frozen=True, slots=True)
+class Association:
+    id: str
+    label: LocalText
+    description: LocalText
+    fee: Decimal
+    required: bool
+    available_if: Condition | None
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSpec:
+    id: str
+    label: LocalText
+    help: LocalText
+    required: bool
+    required_if: Condition | None
+    #: why the document is asked, shown to the family (defaults to the condition in words)
+    reason: LocalText
+    accept: tuple[str, ...]
+    max_size: int
+    max_files: int
+    #: path of a file to download, fill in and upload back
+    template: str | None
+    #: the family gives the document's date, which must be at most this many months old
+    max_age_months: int | None
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTest:
+    name: str
+    today: date | None
+    prefill: Mapping[str, Any]
+    family: Mapping[str, Any]
+    answers: Mapping[str, Any]
+    expect: Mapping[str, Any]
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class Establishment:
+    uai: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    website: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    version: str
+    title: LocalText
+    establishment: Establishment
+    opens: date
+    closes: date
+    languages: tuple[str, ...]
+    welcome: LocalText
+    audience: Condition | None
+    pages: tuple[Page, ...]
+    tariffs: tuple[Tariff, ...]
+    associations: tuple[Association, ...]
+    documents: tuple[DocumentSpec, ...]
+    tests: tuple[CampaignTest, ...]
+    #: every field by qualified key (``email`` or ``guardians.email``)
+    fields: Mapping[str, FieldSpec]
+    #: top-level field ids in the order visibility and computed values must be evaluated
+    evaluation_order: tuple[str, ...]
+    source_name: str = ""
+    base_dir: str | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def field(self, key: str) -> FieldSpec:
+        return self.fields[key]
+
+    def top_fields(self) -> Iterator[FieldSpec]:
+        for page in self.pages:
+            yield from page.fields
+
+    def page(self, page_id: str) -> Page:
+        return next(p for p in self.pages if p.id == page_id)
+
+
+def freeze_fields(fields: Mapping[str, FieldSpec]) -> Mapping[str, FieldSpec]:
+    return MappingProxyType(dict(fields))

@@ -1,0 +1,330 @@
+"""Stage 2 of the campaign pipeline: the JSON Schema, generated from the field registry, and
+the check of a source against it, reported as located diagnostics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from engine.diagnostics import Code, Diagnostic, did_you_mean, pointer_from
+from engine.fields import FieldRegistry
+from engine.fields.file import ACCEPT_SCHEMA, SIZE_SCHEMA
+
+from .source import Source
+
+SCHEMA_ID = "urn:dossiersco:campaign:1"
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
+
+COMMON_FIELD_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "pattern": ID_PATTERN,
+           "description": "Identifier, unique in its scope: lower case, digits, underscores."},
+    "type": {"type": "string", "description": "Field type from the registry."},
+    "label": {"$ref": "#/$defs/text"},
+    "help": {"$ref": "#/$defs/text"},
+    "required": {"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/expression"}],
+                 "description": "true, false, or a condition."},
+    "visible_if": {"$ref": "#/$defs/expression"},
+    "readonly_if": {"$ref": "#/$defs/expression"},
+    "prefill": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$",
+                "description": "Path in the imported record (pupil.birth_date), last year's "
+                "dossier (previous.field) or, inside a repeat, the imported row."},
+    "editable": {"type": "boolean", "default": True},
+    "on_hide": {"enum": ["clear", "keep"], "default": "clear"},
+    "validate": {"type": "array", "items": {
+        "type": "object", "required": ["rule", "message"], "additionalProperties": False,
+        "properties": {"rule": {"$ref": "#/$defs/expression"},
+                       "message": {"$ref": "#/$defs/text"}}}},
+}
+
+
+def _object(properties: Mapping[str, Any], required: Iterable[str] = ()) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required),
+            "properties": dict(properties)}
+
+
+def build_schema(registry: FieldRegistry) -> dict[str, Any]:
+    """The campaign JSON Schema (draft 2020-12) for the types of ``registry``."""
+    type_rules = []
+    for ftype in sorted(registry, key=lambda t: t.name):
+        then: dict[str, Any] = {"properties": dict(ftype.options_schema)}
+        if ftype.required_options:
+            then["required"] = list(ftype.required_options)
+        type_rules.append({"if": {"properties": {"type": {"const": ftype.name}},
+                                  "required": ["type"]},
+                           "then": then})
+    field_schema = {
+        "type": "object",
+        "required": ["id", "type"],
+        "properties": {**COMMON_FIELD_PROPERTIES,
+                       "type": {**COMMON_FIELD_PROPERTIES["type"], "enum": registry.names()}},
+        "allOf": type_rules,
+        "unevaluatedProperties": False,
+    }
+    amount = {"type": "string", "pattern": AMOUNT_PATTERN,
+              "description": "Euros as quoted text, e.g. \"12.50\"."}
+    number_or_expr = {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/expression"}]}
+    tariff = _object({
+        "id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
+        "help": {"$ref": "#/$defs/text"},
+        "applies_if": {"$ref": "#/$defs/expression"},
+        "amount": amount,
+        "brackets": _object({
+            "on": {"$ref": "#/$defs/expression"}, "label": {"$ref": "#/$defs/text"},
+            "default": {"type": "string"},
+            "table": {"type": "array", "minItems": 1, "items": _object(
+                {"up_to": {"anyOf": [{"type": "integer"}, amount]}, "amount": amount,
+                 "label": {"type": "string"}}, ["amount", "label"])},
+        }, ["on", "table"]),
+        "multipliers": {"type": "array", "items": _object(
+            {"by": number_or_expr, "label": {"$ref": "#/$defs/text"}}, ["by", "label"])},
+        "reductions": {"type": "array", "items": _object(
+            {"id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
+             "when": {"$ref": "#/$defs/expression"},
+             "percent": {"type": "string", "pattern": AMOUNT_PATTERN},
+             "amount": amount}, ["id", "label", "when"])},
+        "exempt_if": {"$ref": "#/$defs/expression"},
+        "exempt_label": {"$ref": "#/$defs/text"},
+    }, ["id", "label"])
+    association = _object({
+        "id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
+        "description": {"$ref": "#/$defs/text"}, "fee": amount,
+        "required": {"type": "boolean", "default": False},
+        "available_if": {"$ref": "#/$defs/expression"},
+    }, ["id", "label", "fee"])
+    document = _object({
+        "id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
+        "help": {"$ref": "#/$defs/text"}, "reason": {"$ref": "#/$defs/text"},
+        "required": {"type": "boolean", "default": True},
+        "required_if": {"$ref": "#/$defs/expression"},
+        "accept": ACCEPT_SCHEMA, "max_size": SIZE_SCHEMA,
+        "max_files": {"type": "integer", "minimum": 1, "maximum": 10},
+        "template": {"type": "string", "description": "File next to the campaign to download."},
+        "max_age_months": {"type": "integer", "minimum": 1, "maximum": 60},
+    }, ["id", "label"])
+    id_list = {"type": "array", "items": {"type": "string"}}
+    test = _object({
+        "name": {"type": "string"}, "today": {"type": "string", "format": "date"},
+        "prefill": _object({"pupil": {"type": "object"},
+                            "guardians": {"type": "array", "items": {"type": "object"}},
+                            "previous": {"type": "object"}}),
+        "family": _object({"siblings": {"type": "integer", "minimum": 1},
+                           "rank": {"type": "integer", "minimum": 1}}),
+        "answers": {"type": "object"},
+        "expect": _object({
+            "visible": id_list, "hidden": id_list, "required": id_list, "optional": id_list,
+            "valid": {"type": "boolean"},
+            "errors": {"type": "object", "additionalProperties": {"type": ["string", "boolean"]}},
+            "fees": {"type": "object", "additionalProperties": {"anyOf": [amount,
+                                                                          {"type": "null"}]}},
+            "total": amount,
+            "explanations": {"type": "object", "additionalProperties": {"type": "string"}},
+            "documents": id_list, "no_documents": id_list,
+            "computed": {"type": "object"},
+            "visible_pages": id_list, "hidden_pages": id_list,
+        }),
+    }, ["name"])
+    page = _object({
+        "id": {"type": "string", "pattern": ID_PATTERN}, "title": {"$ref": "#/$defs/text"},
+        "intro": {"$ref": "#/$defs/text"}, "visible_if": {"$ref": "#/$defs/expression"},
+        "documents": {"type": "boolean", "default": False},
+        "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
+    }, ["id", "title"])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "DossierSCO campaign",
+        "description": "A re-enrolment campaign: pages of fields, tariffs, associations, "
+                       "documents and tests. Generated by `dossiersco schema`.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["language", "id", "title", "establishment", "opens", "closes", "pages"],
+        "properties": {
+            "language": {"const": 1, "description": "Version of the campaign language."},
+            "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+            "title": {"$ref": "#/$defs/text"},
+            "establishment": _object({
+                "uai": {"type": "string", "pattern": r"^\d{7}[A-Z]$"},
+                "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
+                "phone": {"type": "string"}, "address": {"type": "string"},
+                "website": {"type": "string"},
+            }, ["uai", "name"]),
+            "opens": {"type": "string", "format": "date"},
+            "closes": {"type": "string", "format": "date"},
+            "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
+                          "items": {"type": "string", "pattern": "^[a-z]{2}$"}},
+            "welcome": {"$ref": "#/$defs/text"},
+            "audience": {"$ref": "#/$defs/expression"},
+            "pages": {"type": "array", "minItems": 1, "items": page},
+            "tariffs": {"type": "array", "items": tariff},
+            "associations": {"type": "array", "items": association},
+            "documents": {"type": "array", "items": document},
+            "tests": {"type": "array", "items": test},
+        },
+        "$defs": {
+            "text": {"anyOf": [
+                {"type": "string"},
+                {"type": "object", "minProperties": 1,
+                 "propertyNames": {"pattern": "^[a-z]{2}$"},
+                 "additionalProperties": {"type": "string"}}],
+                "description": "A French text, or a map of texts by language code."},
+            "expression": {"type": "string", "minLength": 1,
+                           "description": "An expression of the campaign language."},
+            "field": field_schema,
+        },
+    }
+
+
+def schema_json(registry: FieldRegistry) -> str:
+    return json.dumps(build_schema(registry), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+@cache
+def _validator(registry_key: tuple[str, ...], schema_text: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_text), format_checker=FormatChecker())
+
+
+def check_schema(source: Source, registry: FieldRegistry) -> list[Diagnostic]:
+    """Every schema problem of ``source``, located, with unknown keys and types given hints."""
+    validator = _validator(tuple(registry.names()), schema_json(registry))
+    out: list[Diagnostic] = []
+    data = source.data
+    if isinstance(data, Mapping) and "language" in data and data["language"] != 1:
+        out.append(Diagnostic(Code.SCHEMA_005, Code.SCHEMA_005.format(value=data["language"]),
+                              source.location("/language")))
+        return out
+    for error in validator.iter_errors(data):
+        out.extend(_translate(error, source, registry))
+    return out
+
+
+def _describe(path: Iterable[str | int], data: Any) -> str:
+    """Readable place of a node: "field 'nom' (pages[0].fields[2])"."""
+    parts: list[str] = []
+    node = data
+    name = ""
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}" if parts else part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        if isinstance(node, Mapping) and isinstance(node.get("id"), str):
+            kind = {"pages": "page", "fields": "field", "tariffs": "tariff",
+                    "associations": "association", "documents": "document",
+                    "reductions": "reduction"}.get(str(list(path)[len(parts) - 2])
+                                                   if len(parts) > 1 else "", "item")
+            name = f"{kind} '{node['id']}'"
+    where = "".join(parts) or "the campaign"
+    return f"{name} ({where})" if name else where
+
+
+def _field_keys(instance: Mapping[str, Any], registry: FieldRegistry) -> set[str] | None:
+    kind = instance.get("type")
+    if not isinstance(kind, str) or kind not in registry:
+        return None
+    return set(COMMON_FIELD_PROPERTIES) | set(registry.get(kind).options_schema)
+
+
+_JSON_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
+               "boolean": "true or false", "object": "a mapping", "array": "a list",
+               "null": "empty"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _translate(error: ValidationError, source: Source,
+               registry: FieldRegistry) -> Iterable[Diagnostic]:
+    path = list(error.absolute_path)
+    pointer = pointer_from(path)
+    where = _describe(path, source.data)
+    instance = error.instance
+    kind = error.validator
+    if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, Mapping):
+        schema_props = error.schema.get("properties") or {}
+        allowed = _field_keys(instance, registry) if kind == "unevaluatedProperties" else set(
+            schema_props)
+        if allowed is None:  # unknown field type: the compiler reports it, with a hint
+            return
+        for key in instance:
+            if key not in allowed:
+                child = pointer_from([*path, key])
+                yield Diagnostic(Code.SCHEMA_001, Code.SCHEMA_001.format(key=key, where=where),
+                                 source.location(child, key=True),
+                                 hint=did_you_mean(str(key), allowed))
+        return
+    if kind == "enum" and path and path[-1] == "type" and len(path) >= 2:
+        return  # unknown field type: FIELD_001 from the compiler
+    if kind == "required":
+        for key in error.validator_value:
+            if isinstance(instance, Mapping) and key not in instance:
+                yield Diagnostic(Code.SCHEMA_003, Code.SCHEMA_003.format(key=key, where=where),
+                                 source.location(pointer, key=True))
+        return
+    if kind == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        yield Diagnostic(Code.SCHEMA_002, Code.SCHEMA_002.format(
+            where=where, expected=" or ".join(_JSON_TYPES.get(n, n) for n in names),
+            actual=_json_type(instance)), source.location(pointer))
+        return
+    if kind == "anyOf":
+        ref = json.dumps(error.schema)
+        if "#/$defs/text" in ref and "boolean" not in ref:
+            expected = "a text or a map of texts by language (fr: ..., en: ...)"
+        elif "#/$defs/expression" in ref and "boolean" in ref:
+            expected = "true, false or a condition"
+        elif "#/$defs/expression" in ref:
+            expected = "a number or an expression"
+        else:
+            expected = "one of the accepted forms"
+        yield Diagnostic(Code.SCHEMA_002, Code.SCHEMA_002.format(
+            where=where, expected=expected, actual=_json_type(instance)), source.location(pointer))
+        return
+    if kind == "const" and path == ["language"]:
+        yield Diagnostic(Code.SCHEMA_005, Code.SCHEMA_005.format(value=instance),
+                         source.location(pointer))
+        return
+    problem = error.message
+    if kind == "pattern":
+        problem = f"'{instance}' does not have the expected form"
+        if error.validator_value == AMOUNT_PATTERN:
+            yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
+                             source.location(pointer))
+            return
+        if error.validator_value == ID_PATTERN:
+            problem = (f"'{instance}' is not a valid id (start with a lower-case letter; then "
+                       "lower-case letters, digits and _)")
+    elif kind == "format":
+        problem = f"'{instance}' is not a valid {error.validator_value} (e.g. 2027-06-30)" \
+            if error.validator_value == "date" else f"'{instance}' is not a valid " \
+            f"{error.validator_value}"
+    elif kind == "enum":
+        problem = f"'{instance}' is not one of {', '.join(map(str, error.validator_value))}"
+        hint = did_you_mean(str(instance), [str(v) for v in error.validator_value])
+        yield Diagnostic(Code.SCHEMA_004, Code.SCHEMA_004.format(where=where, problem=problem),
+                         source.location(pointer), hint=hint)
+        return
+    problem = re.sub(r"\s+", " ", problem)
+    yield Diagnostic(Code.SCHEMA_004, Code.SCHEMA_004.format(where=where, problem=problem),
+                     source.location(pointer))

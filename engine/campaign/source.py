@@ -1,0 +1,237 @@
+"""Stage 1 of the campaign pipeline: YAML text to plain data, with a position for every node.
+
+Campaign files are plain data: duplicate keys, anchors/aliases, custom tags, oversized or
+over-nested files are reported as diagnostics, never raised as crashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.diagnostics import Code, Diagnostic, Location, pointer_from
+
+try:  # LibYAML is much faster; its nodes carry marks too.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - wheels ship LibYAML
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+#: campaign files above this size are refused before parsing
+MAX_BYTES = 1_000_000
+#: deeper nesting than this is refused (no sane campaign nests this far)
+MAX_DEPTH = 40
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+    "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:null": type(None),
+    # dates stay text: the schema checks their format and the compiler parses them
+    "tag:yaml.org,2002:timestamp": str,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """1-based position of a node, and its scalar style ('' plain, '"' or "'" quoted, '|' '>')."""
+
+    line: int
+    column: int
+    style: str = ""
+
+
+@dataclass(slots=True)
+class Source:
+    """A campaign file read into plain data, with marks addressed by JSON pointer."""
+
+    name: str
+    text: str
+    data: Any = None
+    value_marks: dict[str, Mark] = field(default_factory=dict)
+    key_marks: dict[str, Mark] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    base_dir: Path | None = None
+
+    @property
+    def digest(self) -> str:
+        """Content hash: the campaign version stored with every dossier."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+
+    def location(self, pointer: str, *, key: bool = False) -> Location:
+        """Location of the node at ``pointer`` (its key when ``key``), or of its nearest parent."""
+        marks = self.key_marks if key else self.value_marks
+        probe = pointer
+        while True:
+            mark = marks.get(probe) or self.value_marks.get(probe)
+            if mark is not None:
+                return Location(self.name, mark.line, mark.column, pointer)
+            if not probe:
+                return Location(self.name, 1, 1, pointer)
+            probe = probe.rsplit("/", 1)[0]
+
+    def mark(self, pointer: str) -> Mark | None:
+        return self.value_marks.get(pointer)
+
+
+def load_source(path: str | Path, *, name: str | None = None) -> Source:
+    """Read a campaign file from disk; unreadable files become diagnostics."""
+    path = Path(path)
+    display = name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            src = Source(display, "", base_dir=path.parent)
+            src.diagnostics.append(_diag(src, Code.YAML_004, size=size, limit=MAX_BYTES))
+            return src
+        raw = path.read_bytes()
+    except OSError as exc:
+        src = Source(display, "")
+        src.diagnostics.append(_diag(src, Code.YAML_008, problem=exc.strerror or str(exc)))
+        return src
+    return parse_source(raw, name=display, base_dir=path.parent)
+
+
+def parse_source(raw: bytes | str, *, name: str = "<string>", base_dir: Path | None = None) -> Source:
+    """Parse YAML bytes or text into a :class:`Source` (data is None when it cannot be read)."""
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_BYTES:
+            src = Source(name, "", base_dir=base_dir)
+            src.diagnostics.append(_diag(src, Code.YAML_004, size=len(raw), limit=MAX_BYTES))
+            return src
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            src = Source(name, "", base_dir=base_dir)
+            line = raw[: exc.start].count(b"\n") + 1
+            src.diagnostics.append(
+                Diagnostic(Code.YAML_006, Code.YAML_006.format(problem=exc.reason),
+                           Location(name, line, 1, ""))
+            )
+            return src
+    else:
+        text = raw
+    src = Source(name, text, base_dir=base_dir)
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        src.diagnostics.append(_diag(src, Code.YAML_004, size=len(text), limit=MAX_BYTES))
+        return src
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        loc = Location(name, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "")
+        src.diagnostics.append(Diagnostic(Code.YAML_001, Code.YAML_001.format(problem=problem), loc))
+        return src
+    except yaml.YAMLError as exc:
+        src.diagnostics.append(_diag(src, Code.YAML_001, problem=str(exc)))
+        return src
+    except RecursionError:
+        src.diagnostics.append(_diag(src, Code.YAML_009, limit=MAX_DEPTH))
+        return src
+    if root is None:
+        src.diagnostics.append(_diag(src, Code.YAML_007))
+        return src
+    builder = _Builder(src)
+    data = builder.build(root, [], 0)
+    if not isinstance(data, Mapping) and not any(d.is_error for d in src.diagnostics):
+        src.diagnostics.append(_diag(src, Code.YAML_007))
+        return src
+    src.data = data
+    return src
+
+
+def _diag(src: Source, code: Code, pointer: str = "", **ctx: object) -> Diagnostic:
+    return Diagnostic(code, code.format(**ctx), src.location(pointer))
+
+
+class _Builder:
+    """Walks the composed node tree: builds plain data, records marks, rejects what is unsafe."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.seen: set[int] = set()
+
+    def _mark(self, node: yaml.Node) -> Mark:
+        style = getattr(node, "style", None) or ""
+        return Mark(node.start_mark.line + 1, node.start_mark.column + 1, style)
+
+    def _error(self, code: Code, node: yaml.Node, pointer: str, **ctx: object) -> None:
+        m = self._mark(node)
+        self.src.diagnostics.append(
+            Diagnostic(code, code.format(**ctx), Location(self.src.name, m.line, m.column, pointer))
+        )
+
+    def build(self, node: yaml.Node, path: list[str | int], depth: int) -> Any:
+        pointer = pointer_from(path)
+        if id(node) in self.seen:
+            # the composer hands back the anchored node for an alias: refuse instead of expanding,
+            # and point at the key that used the alias rather than at the anchor
+            mark = self.src.key_marks.get(pointer) or self._mark(node)
+            self.src.diagnostics.append(Diagnostic(
+                Code.YAML_005, Code.YAML_005.format(),
+                Location(self.src.name, mark.line, mark.column, pointer)))
+            return None
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            self._error(Code.YAML_009, node, pointer, limit=MAX_DEPTH)
+            return None
+        self.src.value_marks[pointer] = self._mark(node)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                self._error(Code.YAML_003, node, pointer, tag=node.tag)
+                return None
+            out: dict[str, Any] = {}
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    self._error(Code.YAML_003, key_node, pointer, tag=key_node.tag)
+                    continue
+                key = str(key_node.value)
+                child = pointer_from([*path, key])
+                if key in out or key in first_line:
+                    self._error(Code.YAML_002, key_node, child, key=key, line=first_line[key])
+                    continue
+                first_line[key] = key_node.start_mark.line + 1
+                self.src.key_marks[child] = self._mark(key_node)
+                out[key] = self.build(value_node, [*path, key], depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self._error(Code.YAML_003, node, pointer, tag=node.tag)
+                return None
+            return [self.build(item, [*path, i], depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        kind = _SCALAR_TAGS.get(node.tag)
+        if kind is None:
+            self._error(Code.YAML_003, node, pointer, tag=node.tag)
+            return None
+        return _scalar(node.value, kind)
+
+
+def _scalar(text: str, kind: type) -> Any:
+    if kind is str:
+        return text
+    if kind is type(None):
+        return None
+    if kind is bool:
+        return text.lower() in ("true", "yes", "on", "y")
+    if kind is int:
+        cleaned = text.replace("_", "")
+        try:
+            return int(cleaned, 0)
+        except ValueError:
+            return int(cleaned)
+    lowered = text.lower().replace("_", "")
+    if lowered in (".inf", "+.inf"):
+        return float("inf")
+    if lowered == "-.inf":
+        return float("-inf")
+    if lowered == ".nan":
+        return float("nan")
+    return float(lowered)

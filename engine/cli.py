@@ -1,0 +1,169 @@
+"""The ``dossiersco`` command: check, test and explain campaign files; run the app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+import click
+
+from engine.campaign import check_file, schema_json
+from engine.campaign.model import Campaign, Condition, FieldSpec
+from engine.diagnostics import Diagnostic, did_you_mean
+from engine.fields import PluginLoadError, default_registry
+from engine.rules import describe
+from engine.rules.testing import run_tests
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """DossierSCO: online re-enrolment campaigns."""
+
+
+def _registry():  # type: ignore[no-untyped-def]
+    try:
+        return default_registry()
+    except PluginLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problems.")
+def validate_command(files: Sequence[str], as_json: bool) -> None:
+    """Check campaign FILES; exit 1 when any has an error (warnings are allowed)."""
+    registry = _registry()
+    problems: list[Diagnostic] = []
+    for name in files:
+        _, diagnostics = check_file(name, registry)
+        problems.extend(diagnostics)
+    if as_json:
+        click.echo(json.dumps([d.as_dict() for d in problems], ensure_ascii=False, indent=2))
+    else:
+        for d in problems:
+            click.echo(d.as_line())
+        errors = sum(d.is_error for d in problems)
+        warnings = len(problems) - errors
+        click.echo(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s).",
+                   err=True)
+    sys.exit(1 if any(d.is_error for d in problems) else 0)
+
+
+@main.command("schema")
+def schema_command() -> None:
+    """Print the campaign JSON Schema generated from the field types."""
+    click.echo(schema_json(_registry()), nl=False)
+
+
+def _load(name: str) -> Campaign:
+    campaign, diagnostics = check_file(name, _registry())
+    if campaign is None:
+        for d in diagnostics:
+            click.echo(d.as_line(), err=True)
+        raise SystemExit(1)
+    return campaign
+
+
+@main.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def test_command(files: Sequence[str]) -> None:
+    """Run the tests: cases written in campaign FILES; exit 1 on any failure."""
+    failed = passed = 0
+    for name in files:
+        campaign = _load(name)
+        for outcome in run_tests(campaign):
+            loc = outcome.test.location
+            if outcome.passed:
+                passed += 1
+                click.echo(f"PASS {name}: {outcome.test.name}")
+                continue
+            failed += 1
+            click.echo(f"FAIL {name}:{loc.line}:{loc.column}: {outcome.test.name}")
+            for failure in outcome.failures:
+                click.echo(f"    - {failure}")
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def _condition_text(cond: Condition, campaign: Campaign) -> str:
+    return f"{describe(cond.expression.node, campaign)}  [{cond.source}]"
+
+
+@main.command("explain")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("field_id")
+def explain_command(file: str, field_id: str) -> None:
+    """Say why FIELD_ID is shown, required or hidden, and what it depends on."""
+    campaign = _load(file)
+    spec = campaign.fields.get(field_id)
+    if spec is None:
+        hint = did_you_mean(field_id, campaign.fields)
+        raise click.ClickException(f"no field '{field_id}' in {file}" +
+                                   (f" ({hint})" if hint else ""))
+    for line in explain_lines(campaign, spec):
+        click.echo(line)
+
+
+def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
+    page = campaign.page(spec.page_id)
+    lines = [f"{spec.key} — « {spec.label} » ({spec.type.name}), page « {page.title} » "
+             f"({spec.location.file}:{spec.location.line})"]
+    shown: list[str] = []
+    if page.visible_if:
+        shown.append("page: " + _condition_text(page.visible_if, campaign))
+    if spec.parent_id:
+        parent = campaign.fields[spec.parent_id]
+        if parent.visible_if:
+            shown.append(f"group « {parent.label} »: " + _condition_text(parent.visible_if,
+                                                                          campaign))
+    if spec.visible_if:
+        shown.append(_condition_text(spec.visible_if, campaign))
+    lines.append("Shown: always" if not shown else "Shown when: " + " AND ".join(shown))
+    if shown:
+        lines.append("Hidden otherwise; when hidden its answer is "
+                     + ("kept" if spec.on_hide == "keep" else "cleared") + ".")
+    if not spec.editable:
+        lines.append("Required: no — locked for families (staff only change it)")
+    elif isinstance(spec.required, Condition):
+        lines.append("Required when: " + _condition_text(spec.required, campaign))
+    else:
+        lines.append(f"Required: {'yes' if spec.required else 'no'}")
+    if spec.readonly_if:
+        lines.append("Read-only when: " + _condition_text(spec.readonly_if, campaign))
+    if spec.prefill:
+        lines.append("Prefilled from: " + ".".join(spec.prefill))
+    if "expr" in spec.expressions:
+        lines.append("Computed as: " + _condition_text(spec.expressions["expr"], campaign))
+    deps: set[str] = set()
+    for cond in (page.visible_if, spec.visible_if, spec.readonly_if,
+                 spec.required if isinstance(spec.required, Condition) else None,
+                 *spec.expressions.values(), *(r.rule for r in spec.validate)):
+        if cond is not None:
+            deps |= cond.deps
+    lines.append("Depends on: " + (", ".join(sorted(deps)) or "nothing"))
+    users = sorted(
+        other.key for other in campaign.fields.values() if other is not spec and any(
+            spec.key in c.deps or spec.id in c.deps
+            for c in (other.visible_if, other.readonly_if,
+                      other.required if isinstance(other.required, Condition) else None,
+                      *other.expressions.values()) if c is not None))
+    lines.append("Used by: " + (", ".join(users) or "nothing"))
+    return lines
+
+
+def _register_optional_commands() -> None:
+    """Commands that need the web stack are added when it is importable."""
+    for module in ("engine.web.commands", "engine.prefill.commands"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            continue
+        mod.register(main)
+
+
+_register_optional_commands()
+
+__all__ = ["main"]

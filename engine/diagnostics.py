@@ -1,0 +1,178 @@
+"""Problems found in campaign files, as data: stable codes, severity, location and hints."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """A catalogue entry: a title for developers and a message template for authors."""
+
+    title: str
+    template: str
+
+
+class Code(Enum):
+    """Stable diagnostic codes. A number is never reused; add new codes at the end of an area."""
+
+    # Reading the YAML source
+    YAML_001 = Detail("syntax error", "YAML syntax error: {problem}. Fix the indentation or quoting.")
+    YAML_002 = Detail(
+        "duplicate key", "Key '{key}' appears twice in the same mapping (first at line {line}). "
+        "Keep only one.")
+    YAML_003 = Detail("custom tag", "Tag '{tag}' is not allowed: campaign files are plain data.")
+    YAML_004 = Detail(
+        "file too large", "The file is {size} bytes; campaign files are limited to {limit} bytes.")
+    YAML_005 = Detail(
+        "alias", "YAML anchors and aliases (&/*) are not allowed in campaign files; "
+        "repeat the content instead.")
+    YAML_006 = Detail("encoding", "The file is not valid UTF-8 text: {problem}.")
+    YAML_007 = Detail("not a mapping", "A campaign file must be a mapping of keys at the top level.")
+    YAML_008 = Detail("unreadable", "The file cannot be read: {problem}.")
+    YAML_009 = Detail("too deep", "The file nests more than {limit} levels deep.")
+    # JSON Schema shape
+    SCHEMA_001 = Detail("unknown key", "Unknown key '{key}' in {where}.")
+    SCHEMA_002 = Detail("wrong type", "{where} must be {expected}, not {actual}.")
+    SCHEMA_003 = Detail("missing key", "Required key '{key}' is missing in {where}.")
+    SCHEMA_004 = Detail("invalid value", "{where}: {problem}.")
+    SCHEMA_005 = Detail("unsupported language version", "language: {value} is not supported; "
+                        "this engine reads language: 1.")
+    # Fields
+    FIELD_001 = Detail("unknown field type", "Field '{field}' has unknown type '{type}'.")
+    FIELD_002 = Detail("duplicate id", "Id '{id}' is already used at line {line}; ids must be unique "
+                       "in their scope.")
+    FIELD_003 = Detail("invalid option", "Field '{field}': {problem}.")
+    FIELD_004 = Detail("never visible", "Field '{field}' can never be visible: {reason}.")
+    FIELD_005 = Detail("required but never visible", "Field '{field}' is required but can never be "
+                       "visible: {reason}.")
+    FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known.")
+    FIELD_007 = Detail("locked without prefill", "Field '{field}' is not editable by families and "
+                       "has no prefill or computed value: it will always be empty.")
+    FIELD_008 = Detail("reserved id", "Id '{id}' is reserved ({reason}); choose another id.")
+    # Expressions
+    EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
+    EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions.")
+    EXPR_003 = Detail("unknown name", "Unknown name '{name}'.")
+    EXPR_004 = Detail("unknown function", "Unknown function '{name}'.")
+    EXPR_005 = Detail("type mismatch", "Type mismatch: {problem}.")
+    EXPR_006 = Detail("wrong arguments", "Function '{name}' expects {expected}, got {actual}.")
+    EXPR_007 = Detail("undeclared choice", "'{value}' is not a declared choice of '{field}' "
+                      "(declared: {declared}).")
+    EXPR_008 = Detail("cycle", "Dependency cycle: {cycle}.")
+    EXPR_009 = Detail("not boolean", "A condition must be true/false, but this expression is "
+                      "{type}.")
+    EXPR_010 = Detail("too complex", "Expression is too long or too deeply nested (limit {limit}).")
+    # Rules: tariffs, associations, documents, tests
+    RULE_001 = Detail("unknown reference", "{where} refers to unknown {kind} '{name}'.")
+    RULE_002 = Detail("bracket order", "Tariff '{tariff}': bracket bounds must increase "
+                      "({previous} then {current}).")
+    RULE_003 = Detail("invalid amount", "{where}: '{value}' is not an amount in euros "
+                      "(write it as a quoted string such as \"12.50\").")
+    RULE_004 = Detail("bad size", "{where}: '{value}' is not a size (use e.g. 5MB, 500KB).")
+    RULE_005 = Detail("bad template", "{where}: template file '{path}' does not exist next to the "
+                      "campaign file.")
+    RULE_006 = Detail("invalid bracket", "Tariff '{tariff}': {problem}.")
+    TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'.")
+    TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")
+    # Campaign-level
+    CAMPAIGN_001 = Detail("dates", "The campaign closes ({closes}) before it opens ({opens}).")
+    CAMPAIGN_002 = Detail("language", "Text at {where} has no version in the default language "
+                          "'{lang}'.")
+    CAMPAIGN_003 = Detail("plugin", "Field-type plugin '{name}' could not be loaded: {problem}.")
+
+    @property
+    def title(self) -> str:
+        return self.value.title
+
+    def format(self, **context: object) -> str:
+        return self.value.template.format(**context)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a problem is: 1-based line and column in ``file`` and an RFC 6901 pointer."""
+
+    file: str = "<string>"
+    line: int = 0
+    column: int = 0
+    pointer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: Code
+    message: str
+    location: Location = field(default_factory=Location)
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def as_dict(self) -> dict[str, object]:
+        loc = asdict(self.location)
+        return {
+            **loc,
+            "code": self.code.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+    def as_line(self) -> str:
+        loc = self.location
+        text = f"{loc.file}:{loc.line}:{loc.column}: {self.code.name} {self.message}"
+        if self.severity is Severity.WARNING:
+            text = f"{loc.file}:{loc.line}:{loc.column}: {self.code.name} (warning) {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class CampaignError(EngineError):
+    """A campaign could not be loaded; ``diagnostics`` lists every problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error]
+        first = errors[0].as_line() if errors else "no error"
+        super().__init__(f"{len(errors)} error(s) in campaign; first: {first}")
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean' hint from close matches, or None."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.location.file, d.location.line, d.location.column, d.code.name)
+
+
+def to_json(diagnostics: Iterable[Diagnostic]) -> str:
+    return json.dumps([d.as_dict() for d in diagnostics], ensure_ascii=False, indent=2)
+
+
+def pointer_from(parts: Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer from path parts."""
+    out = ""
+    for part in parts:
+        out += "/" + str(part).replace("~", "~0").replace("/", "~1")
+    return out

@@ -1,0 +1,101 @@
+"""Postal addresses: lines, postal code and commune (INSEE code), or a foreign address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.expr import ANY, Type
+from engine.i18n import gettext as _
+
+from .base import Cell, FieldType, FieldValueError, OptionContext
+
+PARTS = ("line1", "line2", "postal_code", "commune_insee", "commune", "country")
+_CP = re.compile(r"^\d{5}$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressOptions:
+    allow_foreign: bool = True
+
+
+class AddressField(FieldType):
+    name = "address"
+    description = ("A postal address: two lines, postal code, commune (with its INSEE code) "
+                   "and country (ISO code, FR by default). Conditions see the commune's "
+                   "postal code with `id.postal_code` style paths.")
+    options_schema = {"allow_foreign": {"type": "boolean", "default": True}}
+    template = "fields/address.html"
+    example = {"id": "adresse", "type": "address", "label": "Adresse",
+               "prefill": "pupil.address"}
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> AddressOptions:
+        return AddressOptions(bool(raw.get("allow_foreign", True)))
+
+    def value_type(self, spec: Any) -> Type:
+        return ANY
+
+    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+        # the web layer posts the parts in PARTS order
+        parts = {k: (raw[i].strip() if i < len(raw) else "") for i, k in enumerate(PARTS)}
+        return self.normalize(parts, spec)
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise FieldValueError(_("Adresse incomplète."))
+        out = {k: " ".join(str(value.get(k) or "").split()) for k in PARTS}
+        out["country"] = (out["country"] or "FR").upper()
+        out["commune"] = out["commune"].upper()
+        if not any(out[k] for k in ("line1", "line2", "postal_code", "commune")):
+            return None
+        if out["country"] == "FR":
+            if not _CP.match(out["postal_code"]):
+                raise FieldValueError(_("Le code postal doit comporter 5 chiffres."))
+            if out["commune_insee"] and not _INSEE.match(out["commune_insee"]):
+                raise FieldValueError(_("Le code commune INSEE n'est pas valide."))
+        elif spec is not None and spec.options and not spec.options.allow_foreign:
+            raise FieldValueError(_("L'adresse doit être en France."))
+        return out
+
+    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+        if not value.get("line1"):
+            yield _("Indiquez le numéro et la voie.")
+        if not value.get("commune"):
+            yield _("Indiquez la commune.")
+
+    def expr_value(self, value: Any, spec: Any) -> Any:
+        return value
+
+    def same(self, old: Any, new: Any, spec: Any) -> bool:
+        def key(v: Any) -> Any:
+            try:
+                n = self.normalize(v, spec)
+            except FieldValueError:
+                return v
+            if n is None:
+                return None
+            # the INSEE code is derived data: two addresses differing only by it are the same
+            return tuple((k, n[k].upper()) for k in PARTS if k != "commune_insee")
+        return bool(key(old) == key(new))
+
+    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+        if not value:
+            return ""
+        lines = [value.get("line1"), value.get("line2"),
+                 f"{value.get('postal_code', '')} {value.get('commune', '')}".strip()]
+        if value.get("country") not in (None, "", "FR"):
+            lines.append(value["country"])
+        return ", ".join(x for x in lines if x)
+
+    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
+        value = value or {}
+        return {f".{k}": value.get(k) or None for k in PARTS}
+
+    def form_value(self, value: Any, spec: Any) -> Any:
+        value = value or {}
+        return {k: value.get(k, "") for k in PARTS}

@@ -1,0 +1,145 @@
+"""Choices: radio buttons, a select list, or several check boxes (``multiple``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.text import LocalText, local_text
+from engine.expr import STR, Type, list_of
+from engine.i18n import gettext as _
+
+from .base import Cell, FieldType, FieldValueError, OptionContext
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: LocalText
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceOptions:
+    choices: tuple[Choice, ...]
+    widget: str = "radio"
+    multiple: bool = False
+    min_selected: int | None = None
+    max_selected: int | None = None
+
+    def label_of(self, value: str, lang: str | None = None) -> str:
+        for choice in self.choices:
+            if choice.value == value:
+                return choice.label.get(lang)
+        return value
+
+    @property
+    def values(self) -> frozenset[str]:
+        return frozenset(c.value for c in self.choices)
+
+
+CHOICE_ITEM = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "object", "required": ["value"], "additionalProperties": False,
+         "properties": {"value": {"type": ["string", "integer"]},
+                        "label": {"$ref": "#/$defs/text"}}},
+    ]
+}
+
+
+def compile_choices(raw: Sequence[Any], ctx: OptionContext) -> tuple[Choice, ...]:
+    seen: set[str] = set()
+    out: list[Choice] = []
+    for item in raw or ():
+        if isinstance(item, dict):
+            value = str(item["value"])
+            label = local_text(item.get("label", value), ctx.languages)
+        else:
+            value, label = str(item), local_text(str(item), ctx.languages)
+        if value in seen:
+            ctx.add("choices", f"choice '{value}' is declared twice")
+        seen.add(value)
+        out.append(Choice(value, label))
+    return tuple(out)
+
+
+class ChoiceField(FieldType):
+    name = "choice"
+    description = ("One value among declared `choices` (radio or select), or several with "
+                   "`multiple: true` (check boxes).")
+    options_schema = {
+        "choices": {"type": "array", "minItems": 1, "items": CHOICE_ITEM,
+                    "description": "Values with labels; a bare string is both value and label."},
+        "widget": {"enum": ["radio", "select", "checkbox"], "default": "radio"},
+        "multiple": {"type": "boolean", "default": False},
+        "min_selected": {"type": "integer", "minimum": 0},
+        "max_selected": {"type": "integer", "minimum": 1},
+    }
+    required_options = ("choices",)
+    template = "fields/choice.html"
+    example = {"id": "regime", "type": "choice", "label": "Régime",
+               "choices": [{"value": "externe", "label": "Externe"},
+                           {"value": "demi_pensionnaire", "label": "Demi-pensionnaire"}]}
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> ChoiceOptions:
+        multiple = bool(raw.get("multiple", False))
+        widget = raw.get("widget", "checkbox" if multiple else "radio")
+        if multiple and widget == "radio":
+            ctx.add("widget", "a multiple choice cannot use radio buttons; use checkbox")
+        if not multiple and widget == "checkbox":
+            ctx.add("widget", "check boxes need multiple: true")
+        return ChoiceOptions(compile_choices(raw.get("choices", ()), ctx),
+                             widget, multiple, raw.get("min_selected"), raw.get("max_selected"))
+
+    def value_type(self, spec: Any) -> Type:
+        return list_of(STR) if spec.options.multiple else STR
+
+    def choices(self, spec: Any) -> frozenset[str] | None:
+        return frozenset(spec.options.values)
+
+    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+        values = [v.strip() for v in raw if v.strip()]
+        if spec.options.multiple:
+            return self.normalize(values, spec)
+        return self.normalize(values[0], spec) if values else None
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        options: ChoiceOptions = spec.options
+        if value is None or value == "" or value == []:
+            return [] if options.multiple else None
+        items = value if isinstance(value, list) else [value]
+        items = [str(v) for v in items]
+        unknown = [v for v in items if v not in options.values]
+        if unknown:
+            raise FieldValueError(_("Choisissez une des réponses proposées."))
+        if options.multiple:
+            return [c.value for c in options.choices if c.value in items]
+        if len(items) > 1:
+            raise FieldValueError(_("Choisissez une seule réponse."))
+        return items[0]
+
+    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+        options: ChoiceOptions = spec.options
+        if options.multiple:
+            if options.min_selected is not None and len(value) < options.min_selected:
+                yield _("Cochez au moins {n} réponses.").format(n=options.min_selected)
+            if options.max_selected is not None and len(value) > options.max_selected:
+                yield _("Cochez au plus {n} réponses.").format(n=options.max_selected)
+
+    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+        if self.is_empty(value):
+            return ""
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(spec.options.label_of(str(v), lang) for v in items)
+
+    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
+        if spec.options.multiple:
+            chosen = set(value or ())
+            return {f".{c.value}": c.value in chosen for c in spec.options.choices}
+        return {"": value}
+
+    def form_value(self, value: Any, spec: Any) -> Any:
+        if spec.options.multiple:
+            return list(value or [])
+        return "" if value is None else str(value)

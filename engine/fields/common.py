@@ -1,0 +1,52 @@
+"""Schema fragments and helpers shared by several built-in field types."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+LENGTH_SCHEMA: dict[str, Any] = {
+    "min_length": {"type": "integer", "minimum": 0},
+    "max_length": {"type": "integer", "minimum": 1},
+}
+
+NUMBER_LIKE: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}],
+}
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Decimal from an int, float, Decimal or French/English numeric text, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    text = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    text = text.replace(",", ".")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number.adjusted()) > 15:
+        return None
+    return number
+
+
+def format_decimal(value: Decimal) -> str:
+    """French display: comma as decimal separator, narrow no-break space for thousands."""
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):f}"
+    whole, _, frac = text.partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    out = "\u202f".join(groups)
+    return sign + out + ("," + frac if frac else "")
+
+
+def format_money(value: Decimal) -> str:
+    return format_decimal(value.quantize(Decimal("0.01"))) + "\u00a0€"

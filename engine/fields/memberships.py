@@ -1,0 +1,53 @@
+"""Association memberships chosen by the family (FSE, association sportive…)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.expr import STR, Type, list_of
+from engine.i18n import gettext as _
+
+from .base import Cell, FieldType, FieldValueError, OptionContext
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipOptions:
+    association_ids: tuple[str, ...]
+
+
+class MembershipsField(FieldType):
+    name = "memberships"
+    description = ("Check boxes listing the campaign's `associations` available to the pupil, "
+                   "with their fee; required memberships are ticked and locked.")
+    template = "fields/memberships.html"
+    example = {"id": "adhesions", "type": "memberships", "label": "Adhésions"}
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> MembershipOptions:
+        if not ctx.association_ids:
+            ctx.add("type", "a memberships field needs associations declared in the campaign")
+        return MembershipOptions(ctx.association_ids)
+
+    def value_type(self, spec: Any) -> Type:
+        return list_of(STR)
+
+    def choices(self, spec: Any) -> frozenset[str] | None:
+        return frozenset(spec.options.association_ids)
+
+    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+        return self.normalize([v for v in raw if v.strip()], spec)
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        items = [] if value is None else value if isinstance(value, list) else [value]
+        ids = spec.options.association_ids
+        if any(str(v) not in ids for v in items):
+            raise FieldValueError(_("Choisissez parmi les associations proposées."))
+        return [a for a in ids if a in {str(v) for v in items}]
+
+    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
+        chosen = set(value or ())
+        return {f".{a}": a in chosen for a in spec.options.association_ids}
+
+    def form_value(self, value: Any, spec: Any) -> Any:
+        return list(value or [])

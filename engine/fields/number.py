@@ -1,0 +1,96 @@
+"""Numbers: decimal (``number``) and whole (``integer``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from engine.expr import NUMBER, Type
+from engine.i18n import gettext as _
+
+from .base import FieldType, FieldValueError, OptionContext
+from .common import NUMBER_LIKE, format_decimal, to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class NumberOptions:
+    min: Decimal | None = None
+    max: Decimal | None = None
+    decimals: int | None = None
+    unit: str | None = None
+
+
+class NumberField(FieldType):
+    name = "number"
+    description = "A decimal number (stored exactly, comma or point accepted)."
+    options_schema = {
+        "min": NUMBER_LIKE, "max": NUMBER_LIKE,
+        "decimals": {"type": "integer", "minimum": 0, "maximum": 6,
+                     "description": "Most decimals accepted."},
+        "unit": {"type": "string", "description": "Unit shown after the input, e.g. €."},
+    }
+    example = {"id": "quotient_familial", "type": "number", "label": "Quotient familial CAF",
+               "min": 0, "unit": "€"}
+    whole = False
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> NumberOptions:
+        lo, hi = to_decimal(raw.get("min")), to_decimal(raw.get("max"))
+        if lo is not None and hi is not None and lo > hi:
+            ctx.add("min", f"min {lo} is greater than max {hi}")
+        return NumberOptions(lo, hi, 0 if self.whole else raw.get("decimals"), raw.get("unit"))
+
+    def value_type(self, spec: Any) -> Type:
+        return NUMBER
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        if value is None or value == "":
+            return None
+        number = to_decimal(value)
+        if number is None:
+            raise FieldValueError(_("Saisissez un nombre entier.") if self.whole
+                                  else _("Saisissez un nombre, par exemple 12,5."))
+        if self.whole:
+            if number != number.to_integral_value():
+                raise FieldValueError(_("Saisissez un nombre entier."))
+            return int(number)
+        return str(number.normalize() if number != number.to_integral_value()
+                   else number.quantize(Decimal(1)))
+
+    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+        options: NumberOptions = spec.options
+        number = Decimal(str(value))
+        if options.min is not None and number < options.min:
+            yield _("La valeur doit être supérieure ou égale à {n}.").format(
+                n=format_decimal(options.min))
+        if options.max is not None and number > options.max:
+            yield _("La valeur doit être inférieure ou égale à {n}.").format(
+                n=format_decimal(options.max))
+        if options.decimals is not None and not self.whole:
+            exponent = number.normalize().as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > options.decimals:
+                yield _("Saisissez au plus {n} décimales.").format(n=options.decimals)
+
+    def expr_value(self, value: Any, spec: Any) -> Any:
+        return to_decimal(value)
+
+    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+        number = to_decimal(value)
+        if number is None:
+            return ""
+        unit = spec.options.unit if spec.options else None
+        return format_decimal(number) + (f"\u00a0{unit}" if unit else "")
+
+    def export(self, value: Any, spec: Any) -> dict[str, Any]:
+        number = to_decimal(value)
+        return {"": None if number is None else (int(number) if self.whole else float(number))}
+
+
+class IntegerField(NumberField):
+    name = "integer"
+    description = "A whole number."
+    options_schema = {k: v for k, v in NumberField.options_schema.items() if k != "decimals"}
+    example = {"id": "freres_soeurs", "type": "integer", "label": "Nombre de frères et sœurs",
+               "min": 0, "max": 15}
+    whole = True

@@ -1,0 +1,74 @@
+"""Single-line text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.i18n import gettext as _
+
+from .base import FieldType, OptionContext
+from .common import LENGTH_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class TextOptions:
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: re.Pattern[str] | None = None
+    pattern_message: str | None = None
+    placeholder: str | None = None
+    autocomplete: str | None = None
+
+
+def compile_text_options(raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
+    pattern = None
+    if raw.get("pattern") is not None:
+        try:
+            pattern = re.compile(str(raw["pattern"]))
+        except re.error as exc:
+            ctx.add("pattern", f"the pattern is not a valid regular expression ({exc})")
+    lo, hi = raw.get("min_length"), raw.get("max_length")
+    if lo is not None and hi is not None and lo > hi:
+        ctx.add("min_length", f"min_length {lo} is greater than max_length {hi}")
+    return TextOptions(lo, hi, pattern, raw.get("pattern_message"), raw.get("placeholder"),
+                       raw.get("autocomplete"))
+
+
+def check_length(value: str, options: TextOptions) -> Iterator[str]:
+    if options.min_length is not None and len(value) < options.min_length:
+        yield _("Saisissez au moins {n} caractères.").format(n=options.min_length)
+    if options.max_length is not None and len(value) > options.max_length:
+        yield _("Saisissez au plus {n} caractères.").format(n=options.max_length)
+
+
+class TextField(FieldType):
+    name = "text"
+    description = "One line of text."
+    options_schema = {
+        **LENGTH_SCHEMA,
+        "pattern": {"type": "string", "description": "Regular expression the whole text must "
+                    "match."},
+        "pattern_message": {"type": "string", "description": "Message shown when the pattern "
+                            "does not match."},
+        "placeholder": {"type": "string"},
+        "autocomplete": {"type": "string", "description": "HTML autocomplete token, e.g. "
+                         "family-name."},
+    }
+    example = {"id": "nom_usage", "type": "text", "label": "Nom d'usage", "max_length": 60}
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
+        return compile_text_options(raw, ctx)
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        if value is None:
+            return None
+        return " ".join(str(value).split()) or None
+
+    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+        options: TextOptions = spec.options
+        yield from check_length(value, options)
+        if options.pattern is not None and not options.pattern.fullmatch(value):
+            yield options.pattern_message or _("Le format n'est pas valide.")

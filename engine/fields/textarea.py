@@ -1,0 +1,30 @@
+"""Multi-line text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .base import FieldType, OptionContext
+from .common import LENGTH_SCHEMA
+from .text import TextOptions, check_length, compile_text_options
+
+
+class TextareaField(FieldType):
+    name = "textarea"
+    description = "Several lines of free text."
+    options_schema = {**LENGTH_SCHEMA, "rows": {"type": "integer", "minimum": 2, "maximum": 30}}
+    template = "fields/textarea.html"
+    example = {"id": "remarques", "type": "textarea", "label": "Remarques", "max_length": 1000}
+
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
+        return compile_text_options(raw, ctx)
+
+    def normalize(self, value: Any, spec: Any) -> Any:
+        if value is None:
+            return None
+        lines = [line.rstrip() for line in str(value).replace("\r\n", "\n").split("\n")]
+        return "\n".join(lines).strip() or None
+
+    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+        yield from check_length(value, spec.options)

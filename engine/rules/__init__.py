@@ -1,0 +1,12 @@
+"""Campaign rules at run time: evaluation of a dossier, fees, documents, campaign tests."""
+
+from __future__ import annotations
+
+from .evaluation import Evaluation, Fee, Membership, RequiredDocument, compute_fee, evaluate_dossier
+from .explain import describe
+from .scope import DossierContext, DossierScope, prefill_value
+
+__all__ = [
+    "DossierContext", "DossierScope", "Evaluation", "Fee", "Membership", "RequiredDocument",
+    "compute_fee", "describe", "evaluate_dossier", "prefill_value",
+]

@@ -1,0 +1,236 @@
+"""The dossier scope: what expressions see of one dossier (answers, prefill, family, today).
+
+Visibility and computed values are evaluated lazily and memoised; the compiler guarantees there
+is no cycle, so the recursion always ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.campaign.namespace import FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS
+from engine.expr import BOOL, DATE, NUMBER, Type, is_empty
+from engine.fields import FieldValueError
+from engine.fields.boolean import to_bool
+from engine.fields.common import to_decimal
+from engine.fields.date import parse_date
+
+
+@dataclass(frozen=True, slots=True)
+class DossierContext:
+    """Everything about a dossier that is not an answer."""
+
+    #: {"pupil": {...}, "guardians": [...], "previous": {...}} as imported
+    prefill: Mapping[str, Any] = field(default_factory=dict)
+    #: {"siblings": 2, "rank": 1}
+    family: Mapping[str, Any] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+
+
+def record_value(value: Any, t: Type) -> Any:
+    """An imported value converted to what expressions of type ``t`` expect."""
+    if value is None:
+        return None
+    try:
+        if t == DATE:
+            return parse_date(value)
+        if t == NUMBER:
+            return to_decimal(value)
+        if t == BOOL:
+            return to_bool(value)
+    except FieldValueError:
+        return None
+    if t.kind == "list":
+        return list(value) if isinstance(value, list) else [value]
+    return value if isinstance(value, Mapping) else str(value)
+
+
+def prefill_value(spec: FieldSpec, ctx: DossierContext, row: Mapping[str, Any] | None = None,
+                  ) -> Any:
+    """The value the school knew for ``spec`` (None when it has no prefill)."""
+    path = spec.prefill
+    if path is None:
+        return None
+    node: Any = row if row is not None and spec.parent_id else ctx.prefill
+    for part in path:
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+class DossierScope:
+    """Implements :class:`engine.expr.Scope` over one dossier's answers."""
+
+    def __init__(self, campaign: Campaign, answers: Mapping[str, Any],
+                 ctx: DossierContext) -> None:
+        self.campaign = campaign
+        self.answers = answers
+        self.ctx = ctx
+        self._visible: dict[str, bool] = {}
+        self._page_visible: dict[str, bool] = {}
+        self._computed: dict[str, Any] = {}
+        self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
+
+    @property
+    def today(self) -> date:
+        return self.ctx.today
+
+    # -- visibility -------------------------------------------------------------------------
+    def page_visible(self, page_id: str) -> bool:
+        if page_id not in self._page_visible:
+            page = self.campaign.page(page_id)
+            self._page_visible[page_id] = page.visible_if is None or page.visible_if.test(self)
+        return self._page_visible[page_id]
+
+    def visible(self, key: str) -> bool:
+        """Visibility of a top-level field (page and own condition)."""
+        if key not in self._visible:
+            spec = self.campaign.fields[key]
+            self._visible[key] = self.page_visible(spec.page_id) and (
+                spec.visible_if is None or spec.visible_if.test(self))
+        return self._visible[key]
+
+    def row_scope(self, repeat: FieldSpec, row: Mapping[str, Any]) -> DossierScope:
+        scope = DossierScope(self.campaign, self.answers, self.ctx)
+        scope._visible, scope._page_visible, scope._computed = (
+            self._visible, self._page_visible, self._computed)
+        scope.row = (repeat, row)
+        return scope
+
+    def child_visible(self, child: FieldSpec) -> bool:
+        """Visibility of a repeat child in the current row."""
+        return child.visible_if is None or child.visible_if.test(self)
+
+    # -- values -----------------------------------------------------------------------------
+    def field_value(self, spec: FieldSpec) -> Any:
+        """Expression value of a top-level field: null when hidden."""
+        if not self.visible(spec.id):
+            return None
+        if "expr" in spec.expressions:
+            return self.computed(spec)
+        return spec.type.expr_value(self.stored(spec, self.answers.get(spec.id)), spec)
+
+    def stored(self, spec: FieldSpec, raw: Any) -> Any:
+        try:
+            return spec.type.normalize(raw, spec)
+        except FieldValueError:
+            return None
+
+    def computed(self, spec: FieldSpec) -> Any:
+        if spec.id not in self._computed:
+            self._computed[spec.id] = spec.expressions["expr"].value(self)
+        return self._computed[spec.id]
+
+    def rows_of(self, spec: FieldSpec) -> list[Mapping[str, Any]]:
+        rows = self.stored(spec, self.answers.get(spec.id))
+        return rows if isinstance(rows, list) else []
+
+    def value(self, path: tuple[str, ...]) -> Any:
+        head, rest = path[0], path[1:]
+        if self.row is not None:
+            repeat, row = self.row
+            child = next((c for c in repeat.fields if c.id == head), None)
+            if child is not None:
+                return self._tail(child.type.expr_value(row.get(child.id), child), rest)
+        spec = self.campaign.fields.get(head)
+        if spec is not None and spec.parent_id is None:
+            if spec.type.is_container and rest:
+                if not self.visible(spec.id):
+                    return None
+                child = next(c for c in spec.fields if c.id == rest[0])
+                out = []
+                for row in self.rows_of(spec):
+                    inner = self.row_scope(spec, row)
+                    out.append(child.type.expr_value(row.get(child.id), child)
+                               if inner.child_visible(child) else None)
+                return out
+            return self._tail(self.field_value(spec), rest)
+        if head == "pupil" and rest:
+            pupil = self.ctx.prefill.get("pupil") or {}
+            t = PUPIL_KEYS.get(rest[0])
+            if t is None:
+                return None
+            return self._tail(record_value(pupil.get(rest[0]), t), rest[1:])
+        if head == "guardians":
+            guardians = self.ctx.prefill.get("guardians") or []
+            if not rest:
+                return list(guardians)
+            t = GUARDIAN_KEYS.get(rest[0])
+            return [record_value(g.get(rest[0]), t) for g in guardians] if t else None
+        if head == "family" and rest:
+            t = FAMILY_KEYS.get(rest[0])
+            return record_value(self.ctx.family.get(rest[0]), t) if t else None
+        if head == "previous" and rest:
+            previous = self.ctx.prefill.get("previous") or {}
+            raw = previous.get(rest[0])
+            spec = self.campaign.fields.get(rest[0])
+            if spec is not None and len(rest) == 1:
+                return spec.type.expr_value(self.stored(spec, raw), spec)
+            return self._tail(raw, rest[1:])
+        return None
+
+    @staticmethod
+    def _tail(value: Any, rest: tuple[str, ...]) -> Any:
+        for part in rest:
+            value = value.get(part) if isinstance(value, Mapping) else None
+            if value == "":
+                value = None
+        return value
+
+    def changed(self, path: tuple[str, ...]) -> bool:
+        head = path[0]
+        if self.row is not None:
+            repeat, row = self.row
+            child = next((c for c in repeat.fields if c.id == head), None)
+            if child is not None:
+                before = self._imported_row(repeat, row)
+                old = prefill_value(child, self.ctx, before) if before else None
+                return before is not None and not child.type.same(old, row.get(child.id), child)
+        spec = self.campaign.fields.get(head)
+        if spec is None:
+            return False
+        old = prefill_value(spec, self.ctx)
+        if spec.type.is_container:
+            old = self.imported_rows(spec)
+        new = self.answers.get(spec.id)
+        if is_empty(new) and spec.type.is_container:
+            return False
+        return not spec.type.same(old, new, spec)
+
+    def imported_rows(self, spec: FieldSpec) -> list[dict[str, Any]]:
+        """Rows of a prefilled repeat as the school knew them, in the stored row form."""
+        rows = prefill_value(spec, self.ctx)
+        if not isinstance(rows, list):
+            return []
+        out = []
+        for row in rows:
+            if not isinstance(row, Mapping):
+                continue
+            stored: dict[str, Any] = {"_key": spec.type.row_key(row, spec)}  # type: ignore[attr-defined]
+            for child in spec.fields:
+                if child.type.has_value:
+                    stored[child.id] = prefill_value(child, self.ctx, row)
+            out.append(stored)
+        return out
+
+    def _imported_row(self, repeat: FieldSpec, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        rows = prefill_value(repeat, self.ctx)
+        key = row.get("_key")
+        if not isinstance(rows, list) or key is None:
+            return None
+        for imported in rows:
+            if isinstance(imported, Mapping) and \
+                    repeat.type.row_key(imported, repeat) == key:  # type: ignore[attr-defined]
+                return imported
+        return None
+
+
+def number(value: Any) -> Decimal | None:
+    return value if isinstance(value, Decimal) else to_decimal(value)

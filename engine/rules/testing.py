@@ -1,0 +1,128 @@
+"""Run the ``tests:`` cases written inside a campaign file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.campaign.model import Campaign, CampaignTest
+
+from .evaluation import Evaluation, evaluate_dossier
+from .scope import DossierContext
+
+#: the evaluation date of tests that do not give one: fixed, so results never drift
+DEFAULT_TODAY = date(2027, 6, 1)
+
+
+@dataclass(slots=True)
+class TestOutcome:
+    test: CampaignTest
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_test(campaign: Campaign, test: CampaignTest) -> TestOutcome:
+    ctx = DossierContext(prefill=test.prefill, family=test.family or {"siblings": 1, "rank": 1},
+                         today=test.today or DEFAULT_TODAY)
+    result = evaluate_dossier(campaign, test.answers, ctx)
+    outcome = TestOutcome(test)
+    _compare(test.expect, result, outcome.failures)
+    return outcome
+
+
+def run_tests(campaign: Campaign) -> list[TestOutcome]:
+    return [run_test(campaign, t) for t in campaign.tests]
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items)) or "none"
+
+
+def _compare(expect: Mapping[str, Any], result: Evaluation, failures: list[str]) -> None:
+    for key in expect.get("visible", ()):
+        if key not in result.visible:
+            failures.append(f"expected '{key}' to be visible, it is hidden")
+    for key in expect.get("hidden", ()):
+        if key in result.visible:
+            failures.append(f"expected '{key}' to be hidden, it is visible")
+    for key in expect.get("required", ()):
+        if key not in result.required:
+            failures.append(f"expected '{key}' to be required, it is not")
+    for key in expect.get("optional", ()):
+        if key in result.required:
+            failures.append(f"expected '{key}' to be optional, it is required")
+    for key in expect.get("visible_pages", ()):
+        if key not in result.visible_pages:
+            failures.append(f"expected page '{key}' to be shown, it is not")
+    for key in expect.get("hidden_pages", ()):
+        if key in result.visible_pages:
+            failures.append(f"expected page '{key}' to be skipped, it is shown")
+    if "valid" in expect and expect["valid"] != result.valid:
+        state = "valid" if result.valid else "invalid: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in sorted(result.errors.items()))
+        failures.append(f"expected the dossier to be {'valid' if expect['valid'] else 'invalid'}"
+                        f", it is {state}")
+    for key, wanted in (expect.get("errors") or {}).items():
+        got = [m for k, msgs in result.errors.items() if k == key or k.startswith(key + ".")
+               for m in msgs]
+        if wanted is False and got:
+            failures.append(f"expected no error on '{key}', got: {' '.join(got)}")
+        elif wanted is True and not got:
+            failures.append(f"expected an error on '{key}', got none")
+        elif isinstance(wanted, str) and not any(wanted in m for m in got):
+            failures.append(f"expected an error on '{key}' containing '{wanted}', got: "
+                            f"{' '.join(got) or 'none'}")
+    fees = {f.tariff_id: f for f in result.fees}
+    for key, wanted in (expect.get("fees") or {}).items():
+        fee = fees.get(key)
+        if wanted is None:
+            if fee is not None:
+                failures.append(f"expected no fee '{key}', got {fee.amount}")
+        elif fee is None:
+            failures.append(f"expected fee '{key}' = {wanted}, the tariff does not apply")
+        elif fee.amount != Decimal(wanted):
+            failures.append(f"expected fee '{key}' = {wanted}, got {fee.amount} "
+                            f"({fee.explanation})")
+    if "total" in expect and result.total != Decimal(expect["total"]):
+        failures.append(f"expected total {expect['total']}, got {result.total}")
+    for key, wanted in (expect.get("explanations") or {}).items():
+        fee = fees.get(key)
+        if fee is None or wanted not in fee.explanation:
+            failures.append(f"expected the explanation of '{key}' to contain '{wanted}', got "
+                            f"'{fee.explanation if fee else 'no fee'}'")
+    docs = {d.document_id for d in result.documents}
+    for key in expect.get("documents", ()):
+        if key not in docs:
+            failures.append(f"expected document '{key}' to be asked; asked: {_names(docs)}")
+    for key in expect.get("no_documents", ()):
+        if key in docs:
+            failures.append(f"expected document '{key}' not to be asked")
+    for key, wanted in (expect.get("computed") or {}).items():
+        got = result.computed.get(key)
+        if not _same(got, wanted):
+            failures.append(f"expected computed '{key}' = {wanted!r}, got {got!r}")
+
+
+def _same(got: Any, wanted: Any) -> bool:
+    if isinstance(wanted, bool) or wanted is None:
+        return got == wanted
+    if isinstance(wanted, int | float) or isinstance(got, str) and _is_number(got):
+        try:
+            return Decimal(str(got)) == Decimal(str(wanted))
+        except ArithmeticError:
+            return False
+    return str(got) == str(wanted)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, load the example campaign with demo families, and serve the app on the embedded
+# default (SQLite in ./instance, uploads in ./instance/uploads, mail written to files).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/dossiersco demo
+exec .venv/bin/dossiersco serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
