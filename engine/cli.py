@@ -11,7 +11,7 @@ import click
 from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
-from engine.fields import PluginLoadError, default_registry
+from engine.fields import FieldRegistry, PluginLoadError, default_registry
 from engine.rules import describe
 from engine.rules.testing import run_tests
 
@@ -21,7 +21,7 @@ def main() -> None:
     """DossierSCO: online re-enrolment campaigns."""
 
 
-def _registry():  # type: ignore[no-untyped-def]
+def _registry() -> FieldRegistry:
     try:
         return default_registry()
     except PluginLoadError as exc:

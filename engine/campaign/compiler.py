@@ -15,16 +15,37 @@ from typing import Any
 
 from engine.diagnostics import Code, Diagnostic, Location, Severity, did_you_mean, pointer_from
 from engine.expr import (
-    ANY, BOOL, FUNCTIONS, NUMBER, STR, Expression, ExprProblem, NameInfo, Type, compile_expression,
+    ANY,
+    BOOL,
+    FUNCTIONS,
+    NUMBER,
+    STR,
+    ExprProblem,
+    NameInfo,
+    Type,
+    compile_expression,
     list_of,
 )
 from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
 from engine.fields.file import FILE_KINDS, parse_size
-from engine.text import EMPTY, LocalText, local_text
+from engine.text import LocalText, local_text
 
 from .model import (
-    Association, Bracket, BracketTable, Campaign, CampaignTest, Condition, DocumentSpec,
-    Establishment, FieldSpec, Multiplier, Page, Reduction, Tariff, ValidationRule, freeze_fields,
+    Association,
+    Bracket,
+    BracketTable,
+    Campaign,
+    CampaignTest,
+    Condition,
+    DocumentSpec,
+    Establishment,
+    FieldSpec,
+    Multiplier,
+    Page,
+    Reduction,
+    Tariff,
+    ValidationRule,
+    freeze_fields,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
 from .source import Source
@@ -43,10 +64,10 @@ class _Ctx:
     languages: tuple[str, ...]
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def add(self, code: Code, pointer: str, *, key: bool = False, hint: str | None = None,
+    def add(self, code: Code, pointer: str, *, at_key: bool = False, hint: str | None = None,
             severity: Severity = Severity.ERROR, **context: object) -> None:
         self.diagnostics.append(Diagnostic(code, code.format(**context),
-                                           self.source.location(pointer, key=key),
+                                           self.source.location(pointer, key=at_key),
                                            severity, hint))
 
     def text(self, raw: Any) -> LocalText:
@@ -625,7 +646,7 @@ class _Compiler:
             name = raw["name"]
             for key in raw.get("answers") or {}:
                 if key not in known:
-                    self.ctx.add(Code.TEST_001, f"{p}/answers/{key}", key=True, test=name,
+                    self.ctx.add(Code.TEST_001, f"{p}/answers/{key}", at_key=True, test=name,
                                  field=key, hint=did_you_mean(key, known))
             expect = raw.get("expect") or {}
             for group, names in (("visible", known), ("hidden", known), ("required", known),
@@ -635,13 +656,13 @@ class _Compiler:
                 for j, item in enumerate(expect.get(group) or ()):
                     if item not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
-                                     field=item, hint=did_you_mean(str(item), names))
+                                     field=item, hint=did_you_mean(str(item), {str(n) for n in names}))
             for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
                                  ("explanations", tariffs)):
                 for key in expect.get(group) or {}:
                     if key not in names:
-                        self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", key=True,
-                                     test=name, field=key, hint=did_you_mean(key, names))
+                        self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", at_key=True,
+                                     test=name, field=key, hint=did_you_mean(key, {str(n) for n in names}))
             today = _date(raw.get("today"))
             out.append(CampaignTest(name, today, raw.get("prefill") or {},
                                     raw.get("family") or {}, raw.get("answers") or {}, expect,

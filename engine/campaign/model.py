@@ -12,7 +12,6 @@ from typing import Any
 from engine.diagnostics import Diagnostic, Location
 from engine.expr import Expression, Scope
 from engine.fields.base import FieldType
-
 from engine.text import EMPTY, LocalText
 
 

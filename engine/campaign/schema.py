@@ -260,8 +260,10 @@ def _translate(error: ValidationError, source: Source,
     where = _describe(path, source.data)
     instance = error.instance
     kind = error.validator
+    schema: Any = error.schema
+    expected_value: Any = error.validator_value
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, Mapping):
-        schema_props = error.schema.get("properties") or {}
+        schema_props = schema.get("properties") or {}
         allowed = _field_keys(instance, registry) if kind == "unevaluatedProperties" else set(
             schema_props)
         if allowed is None:  # unknown field type: the compiler reports it, with a hint
@@ -276,20 +278,20 @@ def _translate(error: ValidationError, source: Source,
     if kind == "enum" and path and path[-1] == "type" and len(path) >= 2:
         return  # unknown field type: FIELD_001 from the compiler
     if kind == "required":
-        for key in error.validator_value:
+        for key in expected_value:
             if isinstance(instance, Mapping) and key not in instance:
                 yield Diagnostic(Code.SCHEMA_003, Code.SCHEMA_003.format(key=key, where=where),
                                  source.location(pointer, key=True))
         return
     if kind == "type":
-        expected = error.validator_value
+        expected = expected_value
         names = [expected] if isinstance(expected, str) else list(expected)
         yield Diagnostic(Code.SCHEMA_002, Code.SCHEMA_002.format(
             where=where, expected=" or ".join(_JSON_TYPES.get(n, n) for n in names),
             actual=_json_type(instance)), source.location(pointer))
         return
     if kind == "anyOf":
-        ref = json.dumps(error.schema)
+        ref = json.dumps(schema)
         if "#/$defs/text" in ref and "boolean" not in ref:
             expected = "a text or a map of texts by language (fr: ..., en: ...)"
         elif "#/$defs/expression" in ref and "boolean" in ref:
@@ -308,20 +310,20 @@ def _translate(error: ValidationError, source: Source,
     problem = error.message
     if kind == "pattern":
         problem = f"'{instance}' does not have the expected form"
-        if error.validator_value == AMOUNT_PATTERN:
+        if expected_value == AMOUNT_PATTERN:
             yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
                              source.location(pointer))
             return
-        if error.validator_value == ID_PATTERN:
+        if expected_value == ID_PATTERN:
             problem = (f"'{instance}' is not a valid id (start with a lower-case letter; then "
                        "lower-case letters, digits and _)")
     elif kind == "format":
-        problem = f"'{instance}' is not a valid {error.validator_value} (e.g. 2027-06-30)" \
-            if error.validator_value == "date" else f"'{instance}' is not a valid " \
-            f"{error.validator_value}"
+        problem = f"'{instance}' is not a valid {expected_value} (e.g. 2027-06-30)" \
+            if expected_value == "date" else f"'{instance}' is not a valid " \
+            f"{expected_value}"
     elif kind == "enum":
-        problem = f"'{instance}' is not one of {', '.join(map(str, error.validator_value))}"
-        hint = did_you_mean(str(instance), [str(v) for v in error.validator_value])
+        problem = f"'{instance}' is not one of {', '.join(map(str, expected_value))}"
+        hint = did_you_mean(str(instance), [str(v) for v in expected_value])
         yield Diagnostic(Code.SCHEMA_004, Code.SCHEMA_004.format(where=where, problem=problem),
                          source.location(pointer), hint=hint)
         return

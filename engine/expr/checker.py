@@ -10,7 +10,7 @@ from typing import Protocol
 from engine.diagnostics import Code, did_you_mean
 
 from .functions import FUNCTIONS
-from .nodes import BoolOp, Binary, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
+from .nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
 from .parser import ExprProblem
 from .types import ANY, BOOL, NULL, NUMBER, STR, Type, compatible, join, list_of
 
@@ -89,8 +89,8 @@ class _Checker:
                 self.problem(node, Code.EXPR_005, problem=f"cannot negate {t}")
             return NUMBER
         if isinstance(node, BoolOp):
-            for v in node.values:
-                self.expect_bool(v, self.visit(v))
+            for operand in node.values:
+                self.expect_bool(operand, self.visit(operand))
             return BOOL
         if isinstance(node, Binary):
             return self.binary(node)

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from .functions import FUNCTIONS, full_months, full_years, is_empty
-from .nodes import BoolOp, Binary, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
+from .nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
 
 #: division results are rounded to this many decimals, identically in the browser twin
 DIVISION_PLACES = Decimal("1e-10")

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from engine.diagnostics import Code
 
-from .nodes import BoolOp, Binary, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
+from .nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
 
 #: longest accepted expression text
 MAX_LENGTH = 2000

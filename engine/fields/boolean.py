@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.text import EMPTY, LocalText, local_text
 from engine.expr import BOOL, Type
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, FieldValueError, OptionContext
 

@@ -39,7 +39,7 @@ def format_decimal(value: Decimal) -> str:
     sign = "-" if value < 0 else ""
     text = f"{abs(value):f}"
     whole, _, frac = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.text import EMPTY, LocalText, local_text
 from engine.expr import ANY, Type, list_of
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import Cell, Change, FieldType, FieldValueError, OptionContext
 

@@ -6,11 +6,23 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.campaign.model import Campaign
-from engine.expr.nodes import BoolOp, Binary, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
+from engine.expr.nodes import (
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    IfElse,
+    ListExpr,
+    Literal,
+    Name,
+    Node,
+    Unary,
+)
 from engine.fields.common import format_decimal
 
 _OPS = {"==": "est", "!=": "n'est pas", "<": "est inférieur à", "<=": "est au plus",
-        ">": "est supérieur à", ">=": "est au moins", "in": "est parmi", "not in": "n'est pas parmi"}
+        ">": "est supérieur à", ">=": "est au moins", "in": "est parmi",
+        "not in": "n'est pas parmi"}
 _FUNCS = {"changed": "« {0} » a été modifié", "empty": "« {0} » n'est pas renseigné",
           "age": "l'âge ({0})", "len": "le nombre de {0}", "count": "le nombre de {0} renseignés",
           "today": "la date du jour", "months_since": "l'ancienneté en mois de {0}"}

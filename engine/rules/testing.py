@@ -69,8 +69,8 @@ def _compare(expect: Mapping[str, Any], result: Evaluation, failures: list[str])
         failures.append(f"expected the dossier to be {'valid' if expect['valid'] else 'invalid'}"
                         f", it is {state}")
     for key, wanted in (expect.get("errors") or {}).items():
-        got = [m for k, msgs in result.errors.items() if k == key or k.startswith(key + ".")
-               for m in msgs]
+        got: list[str] = [m for k, msgs in result.errors.items()
+                          if k == key or k.startswith(key + ".") for m in msgs]
         if wanted is False and got:
             failures.append(f"expected no error on '{key}', got: {' '.join(got)}")
         elif wanted is True and not got:
@@ -104,14 +104,14 @@ def _compare(expect: Mapping[str, Any], result: Evaluation, failures: list[str])
         if key in docs:
             failures.append(f"expected document '{key}' not to be asked")
     for key, wanted in (expect.get("computed") or {}).items():
-        got = result.computed.get(key)
-        if not _same(got, wanted):
-            failures.append(f"expected computed '{key}' = {wanted!r}, got {got!r}")
+        value = result.computed.get(key)
+        if not _same(value, wanted):
+            failures.append(f"expected computed '{key}' = {wanted!r}, got {value!r}")
 
 
 def _same(got: Any, wanted: Any) -> bool:
     if isinstance(wanted, bool) or wanted is None:
-        return got == wanted
+        return bool(got == wanted)
     if isinstance(wanted, int | float) or isinstance(got, str) and _is_number(got):
         try:
             return Decimal(str(got)) == Decimal(str(wanted))
