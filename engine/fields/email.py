@@ -14,7 +14,6 @@ from .base import FieldType, FieldValueError
 class EmailField(FieldType):
     name = "email"
     description = "An e-mail address (syntax checked, domain lower-cased)."
-    template = "fields/email.html"
     example = {"id": "courriel", "type": "email", "label": "Adresse électronique",
                }
 

@@ -29,7 +29,6 @@ class PhoneField(FieldType):
                    "prefix."},
         "mobile_only": {"type": "boolean", "default": False},
     }
-    template = "fields/phone.html"
     example = {"id": "portable", "type": "phone", "label": "Téléphone portable",
                "mobile_only": True}
 

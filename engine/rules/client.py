@@ -1,0 +1,78 @@
+"""The campaign as the browser twin reads it: conditions as expression JSON, amounts as text.
+
+The browser re-evaluates visibility, requirements, computed values, fees and documents live
+with ``engine/web/static/js/expr.js`` and ``rules.js``; the server stays authoritative and
+re-evaluates everything on every save.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.campaign.model import Campaign, Condition, FieldSpec
+
+from .explain import describe
+
+
+def _cond(cond: Condition | None) -> Any:
+    return None if cond is None else cond.expression.to_json()
+
+
+def _field(spec: FieldSpec, lang: str | None) -> dict[str, Any]:
+    required: Any = spec.required
+    if isinstance(required, Condition):
+        required = {"when": _cond(required)}
+    out: dict[str, Any] = {
+        "id": spec.id, "key": spec.key, "type": spec.type.name, "page": spec.page_id,
+        "parent": spec.parent_id, "label": spec.label.get(lang),
+        "value_type": spec.type.value_type(spec).kind, "editable": spec.editable,
+        "on_hide": spec.on_hide, "required": required, "visible_if": _cond(spec.visible_if),
+        "readonly_if": _cond(spec.readonly_if),
+        "prefill": ".".join(spec.prefill) if spec.prefill else None,
+    }
+    if "expr" in spec.expressions:
+        out["expr"] = _cond(spec.expressions["expr"])
+        out["format"] = getattr(spec.options, "format", None)
+    if spec.fields:
+        out["fields"] = [c.key for c in spec.fields]
+    return out
+
+
+def client_model(campaign: Campaign, lang: str | None = None) -> dict[str, Any]:
+    """JSON-safe description of everything the browser evaluates."""
+    return {
+        "version": campaign.version,
+        "order": list(campaign.evaluation_order),
+        "pages": [{"id": p.id, "visible_if": _cond(p.visible_if),
+                   "fields": [f.id for f in p.fields]} for p in campaign.pages],
+        "fields": {key: _field(spec, lang) for key, spec in campaign.fields.items()},
+        "tariffs": [{
+            "id": t.id, "label": t.label.get(lang), "applies_if": _cond(t.applies_if),
+            "amount": None if t.amount is None else str(t.amount),
+            "brackets": None if t.brackets is None else {
+                "on": _cond(t.brackets.on),
+                "label": t.brackets.on_label.get(lang) or t.brackets.on.source,
+                "default": t.brackets.default_label,
+                "table": [{"up_to": None if b.up_to is None else str(b.up_to),
+                           "amount": str(b.amount), "label": b.label}
+                          for b in t.brackets.brackets]},
+            "multipliers": [{"by": _cond(m.by), "label": m.label.get(lang)}
+                            for m in t.multipliers],
+            "reductions": [{"id": r.id, "label": r.label.get(lang), "when": _cond(r.when),
+                            "percent": None if r.percent is None else str(r.percent),
+                            "amount": None if r.amount is None else str(r.amount)}
+                           for r in t.reductions],
+            "exempt_if": _cond(t.exempt_if), "exempt_label": t.exempt_label.get(lang),
+        } for t in campaign.tariffs],
+        "associations": [{"id": a.id, "label": a.label.get(lang), "fee": str(a.fee),
+                          "required": a.required, "available_if": _cond(a.available_if)}
+                         for a in campaign.associations],
+        "documents": [{
+            "id": d.id, "label": d.label.get(lang), "required": d.required,
+            "required_if": _cond(d.required_if),
+            "reason": d.reason.get(lang) or (
+                describe(d.required_if.expression.node, campaign, lang)
+                if d.required_if else ""),
+            "reason_is_condition": not d.reason and d.required_if is not None,
+        } for d in campaign.documents],
+    }

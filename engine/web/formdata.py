@@ -1,0 +1,158 @@
+"""Between HTML forms and answers: input names, parsing a posted page, and field view-models.
+
+Input names: ``f-<id>`` for a field, ``f-<id>-<part>`` for address parts, and
+``f-<repeat>-<n>-<child>`` (plus ``f-<repeat>-<n>-_key``) for repeat rows. Nothing here
+touches Flask request state: views pass a ``MultiDict``-like object in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.campaign.model import Campaign, FieldSpec, Page
+from engine.fields import FieldValueError
+from engine.fields.address import PARTS
+from engine.fields.repeat import ROW_KEY
+from engine.rules import Evaluation
+
+#: most rows a posted repeat may carry, whatever the campaign says (hostile input guard)
+MAX_ROWS = 50
+
+
+class FormData(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+def input_name(spec: FieldSpec, row: int | None = None) -> str:
+    if spec.parent_id is not None and row is not None:
+        return f"f-{spec.parent_id}-{row}-{spec.id}"
+    return f"f-{spec.id}"
+
+
+def _raw(spec: FieldSpec, form: FormData, name: str) -> list[str]:
+    if spec.type.name == "address":
+        return [str(form.get(f"{name}-{part}", "") or "") for part in PARTS]
+    return [str(v) for v in form.getlist(name)]
+
+
+def parse_page(page: Page, form: FormData, previous: Mapping[str, Any],
+               ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Answers posted for ``page`` (only editable fields) and per-input parse errors.
+
+    Values that fail to parse are kept as typed so the family can correct them; locked fields
+    keep their previous value whatever was posted.
+    """
+    answers: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for spec in page.fields:
+        if not spec.type.has_value or not spec.editable:
+            continue
+        if spec.type.is_container:
+            answers[spec.id] = _parse_rows(spec, form, previous.get(spec.id), errors)
+            continue
+        raw = _raw(spec, form, input_name(spec))
+        answers[spec.id] = _parse_one(spec, raw, spec.id, errors)
+    return answers, errors
+
+
+def _parse_one(spec: FieldSpec, raw: Sequence[str], key: str,
+               errors: dict[str, list[str]]) -> Any:
+    try:
+        return spec.type.parse_input(raw, spec)
+    except FieldValueError as exc:
+        errors[key] = [str(exc)]
+        return raw[0] if len(raw) == 1 else list(raw)
+
+
+def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
+                errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    before = {str(r.get(ROW_KEY)): r for r in previous or [] if isinstance(r, Mapping)}
+    rows: list[dict[str, Any]] = []
+    for n in range(MAX_ROWS):
+        key_name = f"f-{spec.id}-{n}-{ROW_KEY}"
+        if key_name not in form:
+            break
+        row_key = str(form.get(key_name) or "")[:80]
+        old = before.get(row_key, {})
+        row: dict[str, Any] = {ROW_KEY: row_key or None}
+        for child in spec.fields:
+            if not child.type.has_value:
+                continue
+            if not child.editable:
+                row[child.id] = old.get(child.id)
+                continue
+            row[child.id] = _parse_one(child, _raw(child, form, input_name(child, n)),
+                                       f"{spec.id}.{n}.{child.id}", errors)
+        rows.append(row)
+    return rows
+
+
+@dataclass(slots=True)
+class FieldView:
+    """What a field partial needs to render one field."""
+
+    spec: FieldSpec
+    name: str
+    value: Any
+    errors: list[str] = field(default_factory=list)
+    required: bool = False
+    readonly: bool = False
+    visible: bool = True
+    rows: list[list[FieldView]] = field(default_factory=list)
+    row_keys: list[str] = field(default_factory=list)
+    text: str = ""
+
+    @property
+    def dom_id(self) -> str:
+        return self.name
+
+    @property
+    def template(self) -> str:
+        return self.spec.type.template
+
+
+def field_views(campaign: Campaign, page: Page, answers: Mapping[str, Any],
+                evaluation: Evaluation, errors: Mapping[str, list[str]],
+                lang: str | None = None) -> list[FieldView]:
+    """View-models for the fields of ``page``: values, errors, visibility, requirement."""
+    views = []
+    for spec in page.fields:
+        views.append(_view(spec, answers.get(spec.id), spec.id, input_name(spec), evaluation,
+                           errors, lang))
+        if spec.type.is_container:
+            rows = answers.get(spec.id) or []
+            view = views[-1]
+            for n, row in enumerate(rows if isinstance(rows, list) else []):
+                view.row_keys.append(str(row.get(ROW_KEY) or ""))
+                view.rows.append([
+                    _view(child, row.get(child.id), f"{spec.id}.{n}.{child.id}",
+                          input_name(child, n), evaluation, errors, lang)
+                    for child in spec.fields])
+    return views
+
+
+def _view(spec: FieldSpec, value: Any, key: str, name: str, evaluation: Evaluation,
+          errors: Mapping[str, list[str]], lang: str | None) -> FieldView:
+    if "expr" in spec.expressions:
+        value = evaluation.computed.get(spec.id)
+    shown = key in evaluation.visible or (spec.parent_id is None and spec.id in
+                                          evaluation.visible)
+    try:
+        form_value = spec.type.form_value(spec.type.normalize(value, spec), spec)
+    except FieldValueError:
+        form_value = value if value is not None else ""
+    text = ""
+    if not spec.type.has_value or not spec.editable:
+        try:
+            text = spec.type.display(spec.type.normalize(value, spec), spec, lang)
+        except FieldValueError:
+            text = str(value)
+    return FieldView(spec, name, form_value, list(errors.get(key, ())),
+                     key in evaluation.required, key in evaluation.readonly or not spec.editable,
+                     shown, text=text)
