@@ -167,3 +167,6 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 __all__ = ["main"]
+
+if __name__ == "__main__":
+    main()

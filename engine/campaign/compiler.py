@@ -7,8 +7,9 @@ declared choices), prefill paths, dependency cycles, fields that can never be sh
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from engine.expr import (
     compile_expression,
     list_of,
 )
+from engine.expr.nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Name, Node, Unary
 from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
 from engine.fields.file import FILE_KINDS, parse_size
 from engine.text import LocalText, local_text
@@ -48,7 +50,7 @@ from .model import (
     freeze_fields,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
-from .source import Source
+from .source import Mark, Source
 
 #: words an id may not take: roots of the namespace, literals and function names
 RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "not", "in",
@@ -188,6 +190,8 @@ class _Compiler:
         self.data = data
         self.fields: dict[str, FieldSpec] = {}
         self.ids: dict[str, str] = {}  # top-level id -> pointer of its first declaration
+        #: identities of the conditions compiled with problems (already reported)
+        self.faulty: set[int] = set()
         self.association_ids = tuple(
             a["id"] for a in data.get("associations") or () if isinstance(a, Mapping)
             and isinstance(a.get("id"), str))
@@ -206,6 +210,9 @@ class _Compiler:
         if expr is None:
             return None
         location = self.ctx.source.location(pointer)
+        condition = Condition(expr, location)
+        if problems:
+            self.faulty.add(id(condition))
         if want is BOOL and not problems and expr.type.kind not in ("bool", "any", "null"):
             self.ctx.diagnostics.append(Diagnostic(
                 Code.EXPR_009, Code.EXPR_009.format(type=expr.type), location))
@@ -213,16 +220,16 @@ class _Compiler:
             self.ctx.diagnostics.append(Diagnostic(
                 Code.EXPR_005, Code.EXPR_005.format(problem=f"a number is needed, not "
                                                     f"{expr.type}"), location))
-        return Condition(expr, location)
+        return condition
 
     def expr_problem(self, problem: ExprProblem, pointer: str) -> None:
         loc = self.ctx.source.location(pointer)
         mark = self.ctx.source.mark(pointer)
-        column = loc.column
+        line, column = loc.line, loc.column
         if mark is not None and mark.style in ("", '"', "'"):
-            column = mark.column + (1 if mark.style else 0) + problem.offset
+            line, column = _scalar_position(self.ctx.source.text, mark, problem.offset)
         self.ctx.diagnostics.append(Diagnostic(
-            problem.code, problem.message, Location(loc.file, loc.line, column, pointer),
+            problem.code, problem.message, Location(loc.file, line, column, pointer),
             hint=problem.hint))
 
     def unique(self, scope: dict[str, str], ident: str, pointer: str) -> bool:
@@ -310,6 +317,11 @@ class _Compiler:
         self.check_prefill(done, row)
         self.check_placeholders(done.label, p + "/label", env)
         self.check_placeholders(done.help, p + "/help", env)
+        if is_dataclass(done.options):  # texts among the type's options (info text, statement)
+            for option in fields(done.options):
+                text = getattr(done.options, option.name)
+                if isinstance(text, LocalText):
+                    self.check_placeholders(text, f"{p}/{option.name}", env)
         if not done.editable and done.prefill is None and done.type.has_value:
             self.ctx.add(Code.FIELD_007, p, severity=Severity.WARNING, field=done.id)
         self.fields[done.key] = done
@@ -475,8 +487,12 @@ class _Compiler:
         for page in pages:
             for spec in page.fields:
                 for target in spec.walk():
-                    conds = [c for c in (page.visible_if, spec.visible_if,
-                                         target.visible_if if target is not spec else None) if c]
+                    # the page's and the field's conditions read top-level names; a repeat
+                    # child's own condition reads its row first
+                    conds: list[tuple[Condition, str | None]] = [
+                        (c, None) for c in (page.visible_if, spec.visible_if) if c]
+                    if target is not spec and target.visible_if is not None:
+                        conds.append((target.visible_if, spec.id))
                     if not conds:
                         continue
                     reason = self.never_true(conds)
@@ -489,8 +505,12 @@ class _Compiler:
                         self.ctx.add(Code.FIELD_004, target.pointer, severity=Severity.WARNING,
                                      field=target.key, reason=reason)
 
-    def never_true(self, conds: list[Condition]) -> str | None:
-        deps = sorted(set().union(*(c.deps for c in conds)))
+    def never_true(self, conds: list[tuple[Condition, str | None]]) -> str | None:
+        if any(_reads_outside(c.expression.node) for c, _ in conds):
+            return None  # depends on the imported record, the family or the date: not decidable
+        if any(id(c) in self.faulty for c, _ in conds):
+            return None  # already reported: its names and types cannot be trusted
+        deps = sorted(set().union(*(c.deps for c, _ in conds)))
         domains: list[list[Any]] = []
         for dep in deps:
             spec = self.fields.get(dep)
@@ -509,10 +529,10 @@ class _Compiler:
         if total > MAX_COMBINATIONS:
             return None
         for combo in itertools.product(*domains):
-            scope = _FixedScope(dict(zip(deps, combo, strict=True)))
-            if all(c.test(scope) for c in conds):
+            fixed = dict(zip(deps, combo, strict=True))
+            if all(c.test(_FixedScope(fixed, row)) for c, row in conds):
                 return None
-        return "its condition '" + "' and '".join(c.source for c in conds) + \
+        return "its condition '" + "' and '".join(c.source for c, _ in conds) + \
             "' is false for every possible answer"
 
     # -- rules ------------------------------------------------------------------------------
@@ -618,11 +638,9 @@ class _Compiler:
                 if resolved is None or not inside or not resolved.is_file():
                     self.ctx.add(Code.RULE_005, p + "/template", where=f"document '{raw['id']}'",
                                  path=template)
+            # a max_size that is not a size is reported by the schema (RULE_004)
             size = parse_size(raw["max_size"]) if raw.get("max_size") else 10 * 1024 * 1024
-            if size is None:
-                self.ctx.add(Code.RULE_004, p + "/max_size", where=f"document '{raw['id']}'",
-                             value=raw["max_size"])
-                size = 0
+            size = size or 0
             out.append(DocumentSpec(
                 id=raw["id"], label=self.ctx.text(raw["label"]), help=self.ctx.text(
                     raw.get("help")),
@@ -654,13 +672,13 @@ class _Compiler:
                                  ("no_documents", documents), ("visible_pages", pages),
                                  ("hidden_pages", pages)):
                 for j, item in enumerate(expect.get(group) or ()):
-                    if item not in names:
+                    if item not in names and _unindexed(str(item)) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
                                      field=item, hint=did_you_mean(str(item), {str(n) for n in names}))
             for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
                                  ("explanations", tariffs)):
                 for key in expect.get(group) or {}:
-                    if key not in names:
+                    if key not in names and _unindexed(key) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", at_key=True,
                                      test=name, field=key, hint=did_you_mean(key, {str(n) for n in names}))
             today = _date(raw.get("today"))
@@ -673,18 +691,71 @@ class _Compiler:
 class _FixedScope:
     """A scope with given values for the satisfiability search."""
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
+    def __init__(self, values: Mapping[str, Any], row: str | None = None) -> None:
         self.values = values
+        #: id of the repeat whose row the expression reads first
+        self.row = row
 
     @property
     def today(self) -> date:
         return date.today()
 
     def value(self, path: tuple[str, ...]) -> Any:
+        if self.row is not None and f"{self.row}.{path[0]}" in self.values:
+            return self.values[f"{self.row}.{path[0]}"]
         return self.values.get(".".join(path))
 
     def changed(self, path: tuple[str, ...]) -> bool:
         return False
+
+
+def _reads_outside(node: Node) -> bool:
+    """True when ``node`` reads more than answers: the imported record (``pupil.*``,
+    ``guardians``), the family, last year's dossier, the date or the prefill (``changed``)."""
+    if isinstance(node, Name):
+        return node.path[0] in ROOTS
+    if isinstance(node, Call):
+        fn = FUNCTIONS.get(node.func)
+        if fn is None or fn.uses_scope:
+            return True
+        return any(_reads_outside(a) for a in node.args)
+    if isinstance(node, ListExpr):
+        return any(_reads_outside(i) for i in node.items)
+    if isinstance(node, Unary):
+        return _reads_outside(node.operand)
+    if isinstance(node, BoolOp):
+        return any(_reads_outside(v) for v in node.values)
+    if isinstance(node, Binary | Compare):
+        return _reads_outside(node.left) or _reads_outside(node.right)
+    if isinstance(node, IfElse):
+        return any(_reads_outside(n) for n in (node.test, node.then, node.orelse))
+    return False
+
+
+_ESCAPE_WIDTH = {"x": 4, "u": 6, "U": 10}
+
+
+def _scalar_position(text: str, mark: Mark, offset: int) -> tuple[int, int]:
+    """Line and column in the file of the character at ``offset`` of a plain or quoted
+    scalar's value: quotes, escapes ('' and \\x) and folded line breaks are counted as the
+    YAML reader counted them."""
+    lines = text.split("\n")
+    row, i = mark.line - 1, mark.column - 1 + (1 if mark.style else 0)
+    for _ in range(offset):
+        if row >= len(lines):
+            break
+        line = lines[row]
+        if i >= len(line.rstrip()) and row + 1 < len(lines):  # a folded line break: one space
+            row += 1
+            i = len(lines[row]) - len(lines[row].lstrip())
+            continue
+        if mark.style == "'" and line.startswith("''", i):
+            i += 2
+        elif mark.style == '"' and line.startswith("\\", i):
+            i += _ESCAPE_WIDTH.get(line[i + 1: i + 2], 2)
+        else:
+            i += 1
+    return row + 1, i + 1
 
 
 def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
@@ -723,6 +794,11 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
         if v not in index:
             strong(v)
     yield from found
+
+
+def _unindexed(key: str) -> str:
+    """``responsables.0.nom`` (one row of a repeat) as ``responsables.nom``."""
+    return re.sub(r"\.\d+(?=\.|$)", "", key)
 
 
 def _date(value: Any) -> date | None:

@@ -200,6 +200,8 @@ def check_schema(source: Source, registry: FieldRegistry) -> list[Diagnostic]:
                               source.location("/language")))
         return out
     for error in validator.iter_errors(data):
+        if pointer_from(error.absolute_path) in source.refused:
+            continue  # already reported by the reader; the value stands as null
         out.extend(_translate(error, source, registry))
     return out
 
@@ -283,6 +285,11 @@ def _translate(error: ValidationError, source: Source,
                 yield Diagnostic(Code.SCHEMA_003, Code.SCHEMA_003.format(key=key, where=where),
                                  source.location(pointer, key=True))
         return
+    if kind == "type" and isinstance(schema, Mapping) and schema.get("pattern") == AMOUNT_PATTERN:
+        # an unquoted amount (12.5) is read as a number: say how to write it
+        yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
+                         source.location(pointer))
+        return
     if kind == "type":
         expected = expected_value
         names = [expected] if isinstance(expected, str) else list(expected)
@@ -312,6 +319,10 @@ def _translate(error: ValidationError, source: Source,
         problem = f"'{instance}' does not have the expected form"
         if expected_value == AMOUNT_PATTERN:
             yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
+                             source.location(pointer))
+            return
+        if expected_value == SIZE_SCHEMA["pattern"]:
+            yield Diagnostic(Code.RULE_004, Code.RULE_004.format(where=where, value=instance),
                              source.location(pointer))
             return
         if expected_value == ID_PATTERN:

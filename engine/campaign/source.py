@@ -57,6 +57,8 @@ class Source:
     key_marks: dict[str, Mark] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     base_dir: Path | None = None
+    #: pointers of values refused while reading (tag, alias, depth): they stand as null
+    refused: set[str] = field(default_factory=set)
 
     @property
     def digest(self) -> str:
@@ -176,15 +178,18 @@ class _Builder:
             self.src.diagnostics.append(Diagnostic(
                 Code.YAML_005, Code.YAML_005.format(),
                 Location(self.src.name, mark.line, mark.column, pointer)))
+            self.src.refused.add(pointer)
             return None
         self.seen.add(id(node))
         if depth > MAX_DEPTH:
             self._error(Code.YAML_009, node, pointer, limit=MAX_DEPTH)
+            self.src.refused.add(pointer)
             return None
         self.src.value_marks[pointer] = self._mark(node)
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 self._error(Code.YAML_003, node, pointer, tag=node.tag)
+                self.src.refused.add(pointer)
                 return None
             out: dict[str, Any] = {}
             first_line: dict[str, int] = {}
@@ -204,12 +209,14 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
                 self._error(Code.YAML_003, node, pointer, tag=node.tag)
+                self.src.refused.add(pointer)
                 return None
             return [self.build(item, [*path, i], depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         kind = _SCALAR_TAGS.get(node.tag)
         if kind is None:
             self._error(Code.YAML_003, node, pointer, tag=node.tag)
+            self.src.refused.add(pointer)
             return None
         return _scalar(node.value, kind)
 
@@ -223,6 +230,8 @@ def _scalar(text: str, kind: type) -> Any:
         return text.lower() in ("true", "yes", "on", "y")
     if kind is int:
         cleaned = text.replace("_", "")
+        if ":" in cleaned:  # YAML 1.1 base 60 (1:30 is 90), as PyYAML reads it
+            return _base60(cleaned, int)
         try:
             return int(cleaned, 0)
         except ValueError:
@@ -234,4 +243,14 @@ def _scalar(text: str, kind: type) -> Any:
         return float("-inf")
     if lowered == ".nan":
         return float("nan")
+    if ":" in lowered:
+        return _base60(lowered, float)
     return float(lowered)
+
+
+def _base60(text: str, kind: type[int] | type[float]) -> int | float:
+    sign = -1 if text.startswith("-") else 1
+    value: int | float = 0
+    for part in text.lstrip("+-").split(":"):
+        value = value * 60 + kind(part)
+    return sign * value

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from .types import ANY, BOOL, DATE, NUMBER, STR, Type
@@ -161,7 +161,10 @@ def _round(value: Any, places: Any = None) -> Decimal | None:
         return None
     n = int(places) if isinstance(places, Decimal) else 0
     n = max(0, min(n, 10))
-    return value.quantize(Decimal(1).scaleb(-n), rounding=ROUND_HALF_UP)
+    # enough precision for every digit of the result: large values round exactly, never raise
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, value.adjusted() + n + 2)
+        return value.quantize(Decimal(1).scaleb(-n), rounding=ROUND_HALF_UP)
 
 
 def _abs(value: Any) -> Decimal | None:

@@ -45,6 +45,9 @@ class MembershipsField(FieldType):
             raise FieldValueError(_("Choisissez parmi les associations proposées."))
         return [a for a in ids if a in {str(v) for v in items}]
 
+    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+        return ", ".join(str(v) for v in value or ())
+
     def export(self, value: Any, spec: Any) -> dict[str, Cell]:
         chosen = set(value or ())
         return {f".{a}": a in chosen for a in spec.options.association_ids}

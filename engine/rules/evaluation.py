@@ -212,9 +212,11 @@ def compute_fee(tariff: Tariff, scope: DossierScope, lang: str | None = None) ->
     if tariff.multipliers:
         line += f" = {format_money(base)}"
     parts.append(line)
+    applied = 0
     for reduction in tariff.reductions:
         if not reduction.when.test(scope):
             continue
+        applied += 1
         if reduction.percent is not None:
             cut = (amount * reduction.percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
             what = f"−{format_decimal(reduction.percent)} %"
@@ -225,8 +227,7 @@ def compute_fee(tariff: Tariff, scope: DossierScope, lang: str | None = None) ->
         parts.append(f"{reduction.label.get(lang)} {what} : −{format_money(cut)}")
     final = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     explanation = ", ".join(parts)
-    if tariff.reductions and len(parts) > 2 or (tariff.brackets is None
-                                                 and not tariff.multipliers):
+    if applied or (tariff.brackets is None and not tariff.multipliers):
         explanation += f" → {format_money(final)}"
     return Fee(tariff.id, label, final, explanation)
 

@@ -196,6 +196,8 @@ class DossierScope:
         spec = self.campaign.fields.get(head)
         if spec is None:
             return False
+        if spec.type.is_container and len(path) == 2:
+            return self._child_changed(spec, path[1])
         old = prefill_value(spec, self.ctx)
         if spec.type.is_container:
             old = self.imported_rows(spec)
@@ -203,6 +205,19 @@ class DossierScope:
         if is_empty(new) and spec.type.is_container:
             return False
         return not spec.type.same(old, new, spec)
+
+    def _child_changed(self, repeat: FieldSpec, child_id: str) -> bool:
+        """``changed(repeat.child)``: some row's ``child`` differs from the imported row's (a new
+        row counts when it gives a value)."""
+        child = next((c for c in repeat.fields if c.id == child_id), None)
+        if child is None or not child.type.has_value:
+            return False
+        for row in self.rows_of(repeat):
+            before = self._imported_row(repeat, row)
+            old = prefill_value(child, self.ctx, before) if before is not None else None
+            if not child.type.same(old, row.get(child.id), child):
+                return True
+        return False
 
     def imported_rows(self, spec: FieldSpec) -> list[dict[str, Any]]:
         """Rows of a prefilled repeat as the school knew them, in the stored row form."""

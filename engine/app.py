@@ -1,0 +1,73 @@
+"""The application factory: one call builds a configured, migrated, ready-to-serve app."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+
+from flask import Flask
+from flask.typing import RouteCallable
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine import db, web
+from engine.config import ROOT, Settings
+from engine.security import make_hasher
+from engine.storage import storage_from_settings
+from engine.web import auth, family
+from engine.web.state import AppState
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app from ``settings`` (default: the environment), with ``overrides`` applied.
+
+    The database is migrated to the latest revision first unless ``auto_migrate`` is off.
+    """
+    settings = settings or Settings.from_env()
+    if overrides:
+        settings = replace(settings, **overrides)
+    app = Flask("engine", template_folder=str(ROOT / "templates"),
+                static_folder=str(STATIC_DIR), instance_path=str(settings.instance_dir))
+    secure = settings.secure_cookies and not (settings.testing or settings.debug)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        DEBUG=settings.debug,
+        # __Host- cookies are refused by browsers unless Secure, so the prefix goes with it
+        SESSION_COOKIE_NAME="__Host-session" if secure else "session",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        # the token lives as long as the session (which expires after inactivity)
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
+
+    database = db.Database.connect(settings.database_url)
+    if settings.auto_migrate:
+        db.upgrade(database.engine)
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage,
+                      default_limits=[])
+    app.extensions["dossiersco"] = AppState(settings=settings, database=database,
+                                            storage=storage_from_settings(settings),
+                                            hasher=make_hasher(settings), limiter=limiter)
+    db.init_app(app)
+    CSRFProtect(app)
+    web.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(family.bp)
+    # the limit wraps the registered view, so each app gets its own limiter and storage
+    app.view_functions["auth.login"] = cast(RouteCallable, limiter.limit(
+        settings.login_rate_limit, methods=["POST"])(app.view_functions["auth.login"]))
+    return app

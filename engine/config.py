@@ -1,0 +1,142 @@
+"""Settings of one running app, read once from ``DOSSIERSCO_*`` environment variables.
+
+Nothing else in the engine reads the environment: code receives a :class:`Settings` (or reads
+it from ``app.extensions``) so tests and scripts can build one explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+#: repository root (holds templates/, campaigns/ and, by default, instance/)
+ROOT = Path(__file__).resolve().parents[1]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_MAIL_FROM = "DossierSCO <ne-pas-repondre@dossiersco.invalid>"
+DEFAULT_RATELIMIT_STORAGE = "memory://"
+DEFAULT_LOGIN_RATE_LIMIT = "10/minute"
+
+
+class ConfigError(ValueError):
+    """A ``DOSSIERSCO_*`` variable has a value the app cannot use."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_or_create_secret_key(instance_dir: Path) -> str:
+    """The key stored in ``instance_dir/secret_key``, created (mode 0600) on first start.
+
+    Persisting it keeps sessions valid across restarts without asking the operator for a key.
+    """
+    path = instance_dir / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    os.chmod(path, 0o600)
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about one app instance; see docs/configuration.md."""
+
+    instance_dir: Path
+    database_url: str
+    secret_key: str = field(repr=False)
+    upload_dir: Path
+    mail_url: str
+    mail_from: str = DEFAULT_MAIL_FROM
+    ratelimit_storage: str = DEFAULT_RATELIMIT_STORAGE
+    login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
+    session_lifetime: timedelta = timedelta(minutes=30)
+    base_url: str = "http://127.0.0.1:8000"
+    campaigns_dir: Path = ROOT / "campaigns"
+    secure_cookies: bool = True
+    max_request_bytes: int = 25 * 1024 * 1024
+    proxy_hops: int = 0
+    #: failed logins in a row before an account is locked, and for how long
+    max_failed_logins: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    #: argon2id cost; tests lower it, production keeps argon2-cffi's RFC 9106 low-memory profile
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    #: run ``alembic upgrade head`` on the database when the app starts
+    auto_migrate: bool = True
+    testing: bool = False
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``DOSSIERSCO_*`` variables, with embedded defaults in the instance folder.
+
+        :raises ConfigError: when a variable has an unusable value.
+        """
+        env = os.environ if environ is None else environ
+        instance_dir = Path(env.get("DOSSIERSCO_INSTANCE_DIR") or ROOT / "instance").resolve()
+        base_url = env.get("DOSSIERSCO_BASE_URL", "").strip() or "http://127.0.0.1:8000"
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"DOSSIERSCO_BASE_URL must be an http(s) URL, got {base_url!r}")
+        # plain http only makes sense on the machine itself (demo); there a Secure cookie
+        # would never come back, so the default follows the scheme
+        plain_local = parts.scheme == "http" and parts.hostname in _LOOPBACK
+        mail_url = env.get("DOSSIERSCO_MAIL_URL", "").strip() or (instance_dir / "mail").as_uri()
+        if urlsplit(mail_url).scheme not in {"smtp", "smtps", "file"}:
+            raise ConfigError(f"DOSSIERSCO_MAIL_URL must be smtp://, smtps:// or file://, "
+                              f"got {mail_url!r}")
+        return cls(
+            instance_dir=instance_dir,
+            database_url=(env.get("DOSSIERSCO_DATABASE_URL", "").strip()
+                          or f"sqlite:///{instance_dir / 'dossiersco.sqlite3'}"),
+            secret_key=(env.get("DOSSIERSCO_SECRET_KEY", "").strip()
+                        or load_or_create_secret_key(instance_dir)),
+            upload_dir=Path(env.get("DOSSIERSCO_UPLOAD_DIR") or instance_dir / "uploads").resolve(),
+            mail_url=mail_url,
+            mail_from=env.get("DOSSIERSCO_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
+            ratelimit_storage=(env.get("DOSSIERSCO_RATELIMIT_STORAGE", "").strip()
+                               or DEFAULT_RATELIMIT_STORAGE),
+            login_rate_limit=(env.get("DOSSIERSCO_LOGIN_RATE_LIMIT", "").strip()
+                              or DEFAULT_LOGIN_RATE_LIMIT),
+            session_lifetime=timedelta(
+                minutes=_int(env, "DOSSIERSCO_SESSION_LIFETIME_MINUTES", 30)),
+            base_url=base_url.rstrip("/"),
+            campaigns_dir=Path(env.get("DOSSIERSCO_CAMPAIGNS_DIR") or ROOT / "campaigns").resolve(),
+            secure_cookies=_bool(env, "DOSSIERSCO_SECURE_COOKIES", not plain_local),
+            max_request_bytes=_int(env, "DOSSIERSCO_MAX_REQUEST_MB", 25) * 1024 * 1024,
+            proxy_hops=_int(env, "DOSSIERSCO_PROXY_HOPS", 0, minimum=0),
+        )

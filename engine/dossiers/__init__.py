@@ -1,0 +1,1 @@
+"""Dossiers: ORM models, the state machine and the services that write them."""

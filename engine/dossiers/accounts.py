@@ -1,0 +1,128 @@
+"""Family accounts: creation with a one-time secret code, and login with per-account lockout.
+
+The failure counter lives in the database, so the lockout holds across app processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.db import utcnow
+from engine.security import (
+    burn_verification,
+    generate_login,
+    generate_secret_code,
+    hash_secret,
+    normalize_credential,
+    verify_secret,
+)
+
+from .models import FamilyAccount, Guardianship, Pupil
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    #: unknown login or wrong code: the two are never told apart
+    FAILED = "failed"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    outcome: LoginOutcome
+    account: FamilyAccount | None = None
+    locked_until: datetime | None = None
+
+
+def create_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
+                          email: str | None = None, personne_id: str | None = None,
+                          ) -> tuple[FamilyAccount, str]:
+    """A new account and its secret code in clear, to print on the letter (stored hashed only)."""
+    code = generate_secret_code()
+    login = generate_login()
+    while session.scalar(select(FamilyAccount.id).where(FamilyAccount.login == login)):
+        login = generate_login()
+    account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code),
+                            display_name=display_name, email=email, personne_id=personne_id,
+                            failed_attempts=0, session_epoch=0)
+    session.add(account)
+    session.commit()
+    return account, code
+
+
+def link_guardian(session: Session, account: FamilyAccount, pupil: Pupil, *, guardian_key: str,
+                  confidential_contact: bool = False) -> Guardianship:
+    """Make ``account`` a guardian of ``pupil``: it then sees the pupil's dossiers."""
+    link = Guardianship(account=account, pupil=pupil, guardian_key=guardian_key,
+                        confidential_contact=confidential_contact)
+    session.add(link)
+    session.commit()
+    return link
+
+
+def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str, *,
+                 max_failures: int, lockout: timedelta,
+                 now: datetime | None = None) -> LoginResult:
+    """Check ``login`` and ``code``; count failures and lock the account after ``max_failures``.
+
+    While locked even the right code is refused. Unknown logins cost one argon2 verification
+    too, so timing does not reveal which logins exist.
+    """
+    now = now or utcnow()
+    account = session.scalar(
+        select(FamilyAccount).where(FamilyAccount.login == normalize_credential(login)))
+    if account is None:
+        burn_verification(hasher, code)
+        return LoginResult(LoginOutcome.FAILED)
+    if account.locked_until is not None and account.locked_until > now:
+        burn_verification(hasher, code)
+        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+    if not verify_secret(hasher, account.code_hash, code):
+        return _record_failure(session, account, max_failures, lockout, now)
+    account.failed_attempts = 0
+    account.locked_until = None
+    account.last_login_at = now
+    if hasher.check_needs_rehash(account.code_hash):
+        account.code_hash = hash_secret(hasher, code)
+    session.commit()
+    return LoginResult(LoginOutcome.OK, account)
+
+
+def _record_failure(session: Session, account: FamilyAccount, max_failures: int,
+                    lockout: timedelta, now: datetime) -> LoginResult:
+    # increment in SQL: two processes failing at once both count
+    session.execute(update(FamilyAccount).where(FamilyAccount.id == account.id)
+                    .values(failed_attempts=FamilyAccount.failed_attempts + 1))
+    session.refresh(account)
+    if account.failed_attempts >= max_failures:
+        account.failed_attempts = 0
+        account.locked_until = now + lockout
+        session.commit()
+        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+    session.commit()
+    return LoginResult(LoginOutcome.FAILED)
+
+
+def load_account(session: Session, session_id: str) -> FamilyAccount | None:
+    """The account of a Flask-Login identity ``"<id>.<epoch>"``; None when revoked or malformed."""
+    account_id, _, epoch = session_id.partition(".")
+    if not (account_id.isdigit() and epoch.isdigit()):
+        return None
+    account = session.get(FamilyAccount, int(account_id))
+    if account is None or account.session_epoch != int(epoch):
+        return None
+    return account
+
+
+def end_all_sessions(session: Session, account: FamilyAccount) -> None:
+    """Invalidate every open session of ``account`` (the next request finds it logged out)."""
+    session.execute(update(FamilyAccount).where(FamilyAccount.id == account.id)
+                    .values(session_epoch=FamilyAccount.session_epoch + 1))
+    session.commit()
+    session.refresh(account)

@@ -1,0 +1,234 @@
+"""ORM models: establishments, campaign versions, pupils, family accounts, dossiers and files.
+
+Public identifiers in URLs are random tokens (``public_id``); pupil ids (INE, SIECLE) never
+leave the server in a URL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, PortableJSON, UTCDateTime, utcnow
+
+from .states import DossierState
+
+
+def new_public_id() -> str:
+    """128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def _json_dict() -> Any:
+    # top-level changes mark the row dirty; nested changes still need a reassignment
+    return MutableDict.as_mutable(PortableJSON)
+
+
+class Establishment(Base):
+    __tablename__ = "establishment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uai: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pupils: Mapped[list[Pupil]] = relationship(back_populates="establishment")
+    campaign_versions: Mapped[list[CampaignVersion]] = relationship(
+        back_populates="establishment")
+
+
+class CampaignVersion(Base):
+    """One exact campaign text: dossiers point at the version they were filled against."""
+
+    __tablename__ = "campaign_version"
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    #: SHA-256 of the YAML source
+    version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    establishment: Mapped[Establishment] = relationship(back_populates="campaign_versions")
+    dossiers: Mapped[list[Dossier]] = relationship(back_populates="campaign_version")
+
+
+class Pupil(Base):
+    """Enough of a pupil to list dossiers; the full imported record is the dossier's prefill."""
+
+    __tablename__ = "pupil"
+    __table_args__ = (UniqueConstraint("establishment_id", "eleve_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    eleve_id: Mapped[str | None] = mapped_column(String(20))
+    ine: Mapped[str | None] = mapped_column(String(11))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    establishment: Mapped[Establishment] = relationship(back_populates="pupils")
+    guardianships: Mapped[list[Guardianship]] = relationship(back_populates="pupil")
+    dossiers: Mapped[list[Dossier]] = relationship(back_populates="pupil")
+
+
+class FamilyAccount(Base):
+    """One legal guardian's credentials: a login and a secret code handed out by the school."""
+
+    __tablename__ = "family_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(16), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    personne_id: Mapped[str | None] = mapped_column(String(20))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: bumped to end every open session of this account at once (revocation, code change)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    guardianships: Mapped[list[Guardianship]] = relationship(back_populates="account")
+
+    # Flask-Login's user protocol
+    is_active = True
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """Session identity: the id and the epoch, so that bumping the epoch logs out."""
+        return f"{self.id}.{self.session_epoch}"
+
+
+class Guardianship(Base):
+    """A family account is a legal guardian of a pupil."""
+
+    __tablename__ = "guardianship"
+    __table_args__ = (UniqueConstraint("account_id", "pupil_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("family_account.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
+    #: which guardian of the imported pupil record this is (PERSONNE_ID or position)
+    guardian_key: Mapped[str] = mapped_column(String(40))
+    #: the school marked this guardian's contact details confidential: the other guardian of
+    #: the pupil must never see them
+    confidential_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[FamilyAccount] = relationship(back_populates="guardianships")
+    pupil: Mapped[Pupil] = relationship(back_populates="guardianships")
+
+
+class Dossier(Base):
+    """One pupil's re-enrolment for one campaign version."""
+
+    __tablename__ = "dossier"
+    __table_args__ = (UniqueConstraint("pupil_id", "campaign_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
+    campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"),
+                                                     index=True)
+    state: Mapped[DossierState] = mapped_column(
+        Enum(DossierState, name="dossier_state", native_enum=False, create_constraint=True,
+             length=20, values_callable=lambda states: [s.value for s in states]),
+        default=DossierState.NOT_STARTED)
+    prefill: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
+    #: fees and explanations, frozen at submission
+    computed: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
+    current_page: Mapped[str | None] = mapped_column(String(100))
+    #: optimistic lock: every UPDATE checks and bumps it
+    row_version: Mapped[int] = mapped_column(Integer)
+    correction_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    pupil: Mapped[Pupil] = relationship(back_populates="dossiers")
+    campaign_version: Mapped[CampaignVersion] = relationship(back_populates="dossiers")
+    events: Mapped[list[DossierEvent]] = relationship(
+        back_populates="dossier", order_by="DossierEvent.id", cascade="all, delete-orphan")
+    files: Mapped[list[StoredFile]] = relationship(back_populates="dossier",
+                                                   order_by="StoredFile.id")
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class DossierEvent(Base):
+    """History of a dossier: who did what, when (ids and field names, no answer values)."""
+
+    __tablename__ = "dossier_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+
+
+class StoredFile(Base):
+    """An uploaded document checked by content; the bytes live in storage under a random key."""
+
+    __tablename__ = "stored_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    #: the campaign document id, or the file field id
+    document_id: Mapped[str] = mapped_column(String(100))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"))
+
+    dossier: Mapped[Dossier] = relationship(back_populates="files")
+    uploaded_by: Mapped[FamilyAccount | None] = relationship()
+
+
+class SatisfactionRating(Base):
+    """The family's rating after submitting (1 to 5, optional comment)."""
+
+    __tablename__ = "satisfaction_rating"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,215 @@
+"""Writes to dossiers, one transaction each: all or nothing, never a silently lost update.
+
+Every function here commits on success and rolls back on failure, so a caller never sees a
+half-written dossier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.db import utcnow
+from engine.storage import Storage
+from engine.uploads import CheckedFile
+
+from .models import (
+    CampaignVersion,
+    Dossier,
+    DossierEvent,
+    Establishment,
+    FamilyAccount,
+    Guardianship,
+    Pupil,
+    StoredFile,
+)
+from .states import EDITABLE, Actor, DossierState, apply_transition
+
+
+class DossierError(Exception):
+    """Base of the errors a dossier write can raise."""
+
+
+class StaleDossierError(DossierError):
+    """Someone else saved the dossier since it was loaded; carries what they saved."""
+
+    def __init__(self, current_version: int, current_answers: dict[str, Any],
+                 updated_at: datetime) -> None:
+        super().__init__(f"dossier changed since it was loaded (now at version {current_version})")
+        self.current_version = current_version
+        self.current_answers = current_answers
+        self.updated_at = updated_at
+
+
+class NotEditableError(DossierError):
+    """The dossier's state does not let the family change answers (submitted, validated…)."""
+
+    def __init__(self, state: DossierState) -> None:
+        super().__init__(f"answers cannot change in state {state.value}")
+        self.state = state
+
+
+@contextmanager
+def _transaction(session: Session, dossier: Dossier) -> Iterator[None]:
+    try:
+        # one flush at commit, so the row version moves by exactly one per write
+        with session.no_autoflush:
+            yield
+        session.commit()
+    except StaleDataError:
+        # another process committed between our read and our UPDATE
+        session.rollback()
+        session.refresh(dossier)
+        raise _stale(dossier) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _stale(dossier: Dossier) -> StaleDossierError:
+    return StaleDossierError(dossier.row_version, dict(dossier.answers), dossier.updated_at)
+
+
+def _check_version(session: Session, dossier: Dossier, expected_version: int) -> None:
+    if dossier.row_version != expected_version:
+        session.rollback()
+        session.refresh(dossier)
+        raise _stale(dossier)
+
+
+def save_answers(session: Session, dossier: Dossier, expected_version: int,
+                 answers: Mapping[str, Any], page_id: str | None, actor: Actor) -> Dossier:
+    """Merge one page's ``answers`` into the dossier, if nobody saved since ``expected_version``.
+
+    A first save moves a not-started dossier to "in progress". The event records the field ids
+    only, not the values.
+
+    :raises StaleDossierError: the dossier changed since the family loaded it.
+    :raises NotEditableError: the dossier is submitted, validated or leaving.
+    """
+    _check_version(session, dossier, expected_version)
+    if dossier.state not in EDITABLE:
+        raise NotEditableError(dossier.state)
+    with _transaction(session, dossier):
+        if dossier.state is DossierState.NOT_STARTED:
+            apply_transition(dossier, DossierState.IN_PROGRESS, actor)
+        dossier.answers = {**dossier.answers, **answers}
+        dossier.current_page = page_id
+        dossier.events.append(DossierEvent(
+            at=utcnow(), actor_kind=actor.kind.value, actor_id=actor.id, kind="answers_saved",
+            data={"page": page_id, "fields": sorted(answers)}))
+    return dossier
+
+
+def change_state(session: Session, dossier: Dossier, expected_version: int,
+                 target: DossierState, actor: Actor, *, message: str | None = None,
+                 computed: Mapping[str, Any] | None = None) -> Dossier:
+    """Apply one transition of the state machine, recorded as an event.
+
+    ``computed`` (fees, explanations) is frozen on the dossier when given, typically at
+    submission.
+
+    :raises StaleDossierError: the dossier changed since ``expected_version``.
+    :raises InvalidTransition: the move is not allowed from the current state.
+    """
+    _check_version(session, dossier, expected_version)
+    with _transaction(session, dossier):
+        apply_transition(dossier, target, actor, message=message)
+        if computed is not None:
+            dossier.computed = dict(computed)
+    return dossier
+
+
+def ensure_establishment(session: Session, *, uai: str, name: str,
+                         contact_email: str | None = None) -> Establishment:
+    """The establishment with this UAI, created when missing."""
+    found = session.scalar(select(Establishment).where(Establishment.uai == uai))
+    if found is not None:
+        return found
+    establishment = Establishment(uai=uai, name=name, contact_email=contact_email)
+    session.add(establishment)
+    session.commit()
+    return establishment
+
+
+def campaign_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def register_campaign_version(session: Session, establishment: Establishment, *, slug: str,
+                              title: str, source: str) -> CampaignVersion:
+    """The stored version of this exact campaign text, added when new."""
+    version = campaign_hash(source)
+    found = session.scalar(select(CampaignVersion).where(
+        CampaignVersion.slug == slug, CampaignVersion.version == version))
+    if found is not None:
+        return found
+    campaign = CampaignVersion(slug=slug, version=version, title=title, source=source,
+                               establishment=establishment)
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def add_pupil(session: Session, establishment: Establishment, *, first_name: str,
+              last_name: str, eleve_id: str | None = None, ine: str | None = None,
+              birth_date: date | None = None) -> Pupil:
+    pupil = Pupil(establishment=establishment, first_name=first_name, last_name=last_name,
+                  eleve_id=eleve_id, ine=ine, birth_date=birth_date)
+    session.add(pupil)
+    session.commit()
+    return pupil
+
+
+def create_dossier(session: Session, pupil: Pupil, campaign_version: CampaignVersion, *,
+                   prefill: Mapping[str, Any] | None = None,
+                   provenance: Mapping[str, Any] | None = None) -> Dossier:
+    """A not-started dossier with its prefill snapshot and a ``created`` event."""
+    dossier = Dossier(pupil=pupil, campaign_version=campaign_version,
+                      state=DossierState.NOT_STARTED, prefill=dict(prefill or {}),
+                      provenance=dict(provenance or {}), answers={}, computed={})
+    dossier.events.append(DossierEvent(at=utcnow(), actor_kind=Actor.system().kind.value,
+                                       kind="created", data={}))
+    session.add(dossier)
+    session.commit()
+    return dossier
+
+
+def attach_file(session: Session, storage: Storage, dossier: Dossier, document_id: str,
+                checked: CheckedFile, uploaded_by: FamilyAccount | None) -> StoredFile:
+    """Store a checked upload and its row; the stored object is removed if the row fails."""
+    key = storage.put(checked.data)
+    try:
+        stored = StoredFile(dossier=dossier, document_id=document_id, storage_key=key,
+                            filename=checked.filename, sha256=checked.sha256, size=checked.size,
+                            mime_type=checked.mime_type, uploaded_by=uploaded_by)
+        session.add(stored)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(key)
+        raise
+    return stored
+
+
+def dossiers_of_account(session: Session, account_id: int) -> list[Dossier]:
+    """The dossiers of every pupil ``account_id`` is a guardian of, by pupil name."""
+    return list(session.scalars(
+        select(Dossier).join(Dossier.pupil).join(Pupil.guardianships)
+        .where(Guardianship.account_id == account_id)
+        .options(joinedload(Dossier.pupil), joinedload(Dossier.campaign_version))
+        .order_by(Pupil.last_name, Pupil.first_name, Dossier.id)))
+
+
+def dossier_of_account(session: Session, account_id: int, public_id: str) -> Dossier | None:
+    """The dossier ``public_id`` if ``account_id`` is a guardian of its pupil, else None."""
+    return session.scalar(
+        select(Dossier).join(Dossier.pupil).join(Pupil.guardianships)
+        .where(Dossier.public_id == public_id, Guardianship.account_id == account_id))

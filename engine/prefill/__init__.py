@@ -1,0 +1,37 @@
+"""Import layer: SIECLE exports and school spreadsheets → canonical pupil/guardian records.
+
+Pure parsing, no database: the DB import service calls ``read_siecle``/``import_siecle`` or
+``read_spreadsheet``/``import_spreadsheet`` and stores ``ImportResult.prefill_for(pupil)``.
+"""
+
+from __future__ import annotations
+
+from .errors import ImportFileError, ImportProblem, SiecleFileError, SpreadsheetFileError
+from .records import (
+    Address,
+    GuardianLink,
+    GuardianRecord,
+    MandatoryOption,
+    Matiere,
+    Mef,
+    Nomenclature,
+    Option,
+    Phone,
+    Programme,
+    Provenance,
+    PupilRecord,
+    Schooling,
+    Structure,
+    level_from_mef,
+)
+from .result import ImportResult, SourceInfo
+from .siecle import Limits, detect_kind, import_siecle, read_siecle
+from .spreadsheet import import_spreadsheet, load_mapping, read_spreadsheet
+
+__all__ = [
+    "Address", "GuardianLink", "GuardianRecord", "ImportFileError", "ImportProblem",
+    "ImportResult", "Limits", "MandatoryOption", "Matiere", "Mef", "Nomenclature", "Option",
+    "Phone", "Programme", "Provenance", "PupilRecord", "Schooling", "SiecleFileError",
+    "SourceInfo", "SpreadsheetFileError", "Structure", "detect_kind", "import_siecle",
+    "level_from_mef", "load_mapping", "read_siecle", "read_spreadsheet", "import_spreadsheet",
+]

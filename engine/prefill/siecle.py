@@ -1,0 +1,869 @@
+"""Read SIECLE "BEE" XML exports (BEE_ELEVES, BEE_RESPONSABLES, BEE_NOMENCLATURES), raw or
+zipped as SIECLE delivers them, into canonical records.
+
+Streaming (``lxml.etree.iterparse``, elements cleared as they are read) keeps memory flat on
+20,000-pupil files. The parser never loads a DTD nor resolves an entity, and a document with a
+DOCTYPE is refused. Every problem becomes an ``ImportProblem`` with its line: nothing raises
+except ``import_siecle``, on purpose, when the file must be refused as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any
+
+from lxml import etree
+
+from engine.refdata import OBSOLETE_PROFESSION_CODES, PARENTE_CODES
+
+from .errors import ImportProblem, SiecleFileError, error, warning
+from .records import (
+    Address,
+    GuardianLink,
+    GuardianRecord,
+    MandatoryOption,
+    Matiere,
+    Mef,
+    Nomenclature,
+    Option,
+    Phone,
+    Programme,
+    ProvenanceGroup,
+    ProvenanceMap,
+    PupilRecord,
+    Schooling,
+    Structure,
+)
+from .result import ImportResult, SourceInfo, index_guardians
+from .values import clean, normalize_phone, parse_date, parse_flag
+
+#: a path, or (file name, content) for an upload held in memory
+Source = str | os.PathLike[str] | tuple[str, bytes]
+
+KINDS = ("BEE_ELEVES", "BEE_RESPONSABLES", "BEE_NOMENCLATURES")
+_RE_EXPORT = ("Refaites l'export depuis SIECLE (Consultation et Exports > Exportations > en XML) "
+              "et déposez le fichier sans l'ouvrir ni l'enregistrer dans un autre logiciel.")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps against oversized files and zip bombs (a 20,000-pupil export is about 40 MB)."""
+
+    max_xml_bytes: int = 256 * 1024 * 1024
+    max_zip_members: int = 16
+    max_zip_total_bytes: int = 512 * 1024 * 1024
+    max_zip_ratio: int = 200
+
+
+class _TooLarge(Exception):
+    pass
+
+
+_TYPO = re.compile(rb"<(/?)STRICTURES_ELEVE")
+_TYPO_TAIL = 20
+
+
+class _Reader:
+    """File-like wrapper for lxml: caps the size read and fixes the ``STRICTURES_ELEVE`` typo
+    that SIECLE exports have been seen to carry (same length, so lines do not move)."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._count = 0
+        self._pending = b""
+        self._line = 1
+        self.typo_lines: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            chunk = self._raw.read(size if size and size > 0 else 65536)
+            self._count += len(chunk)
+            if self._count > self._limit:
+                raise _TooLarge
+            data = self._pending + chunk
+            if chunk:
+                cut = data.rfind(b"<", max(0, len(data) - _TYPO_TAIL))
+                cut = len(data) if cut == -1 else cut
+                data, self._pending = data[:cut], data[cut:]
+            else:
+                self._pending = b""
+            if data or not chunk:
+                break
+        if b"STRICTURES_ELEVE" in data:
+            for m in _TYPO.finditer(data):
+                if not m[1]:
+                    self.typo_lines.append(self._line + data.count(b"\n", 0, m.start()))
+            data = _TYPO.sub(rb"<\1STRUCTURES_ELEVE", data)
+        self._line += data.count(b"\n")
+        return data
+
+
+# -- field tables: tag -> (record field, converter) -------------------------------------------
+S, D, B, P, I = "s", "d", "b", "p", "i"  # noqa: E741 - text, date, flag, phone, integer
+
+ELEVE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "ID_NATIONAL": ("id_national", S), "INE_RNIE": ("ine_rnie", S), "INE_BEA": ("ine_bea", S),
+    "ELENOET": ("elenoet", S), "ID_ELEVE_ETAB": ("id_eleve_etab", S),
+    "ID_PRV_ELE": ("id_prv_ele", S), "NOM_DE_FAMILLE": ("last_name", S),
+    "PRENOM": ("first_name", S), "PRENOM2": ("first_name_2", S),
+    "PRENOM3": ("first_name_3", S), "DATE_NAISS": ("birth_date", D),
+    "DOUBLEMENT": ("doublement", B), "CODE_PAYS": ("birth_country_code", S),
+    "ACCEPTE_SMS": ("accepts_sms", B), "DATE_MODIFICATION": ("modified_date", D),
+    "CODE_REGIME": ("regime_code", S), "DATE_ENTREE": ("entry_date", D),
+    "VILLE_NAISS": ("birth_town_foreign", S), "CODE_SEXE": ("sex_code", S),
+    "CODE_PAYS_NAT": ("nationality_code", S), "CODE_STATUT": ("statut", S),
+    "CODE_MEF": ("mef_code", S), "CODE_DEPARTEMENT_NAISS": ("birth_department", S),
+    "CODE_COMMUNE_INSEE_NAISS": ("birth_commune_insee", S),
+    "ADHESION_TRANSPORT": ("transport", B), "CODE_PROVENANCE": ("code_provenance", S),
+    "ADRESSE_ID": ("address_id", S), "MEL": ("email", S), "TEL_PORTABLE": ("phone_mobile", P),
+}
+SCOLARITE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "CODE_MEF": ("mef_code", S), "CODE_STRUCTURE": ("structure_code", S),
+    "CODE_RNE": ("uai", S), "CODE_NATURE": ("nature_code", S), "SIGLE": ("sigle", S),
+    "DENOM_PRINC": ("name", S), "DENOM_COMPL": ("name_complement", S),
+    "LIGNE1_ADRESSE": ("address_line1", S), "BOITE_POSTALE": ("po_box", S),
+    "MEL": ("email", S), "TELEPHONE": ("phone", S), "CODE_COMMUNE_INSEE": ("commune_insee", S),
+    "LL_COMMUNE_INSEE": ("commune_label", S),
+}
+ADRESSE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "LIGNE1_ADRESSE": ("line1", S), "LIGNE2_ADRESSE": ("line2", S),
+    "LIGNE3_ADRESSE": ("line3", S), "LIGNE4_ADRESSE": ("line4", S),
+    "COMMUNE_ETRANGERE": ("foreign_commune", S), "CODE_POSTAL": ("postal_code", S),
+    "CODE_PAYS": ("country_code", S), "CODE_COMMUNE_INSEE": ("commune_insee", S),
+    "LL_PAYS": ("country_label", S), "CODE_DEPARTEMENT": ("department_code", S),
+    "LIBELLE_POSTAL": ("commune_label", S),
+}
+PERSONNE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "LC_CIVILITE": ("civility", S), "LL_CIVILITE": ("civility_label", S),
+    "NOM_DE_FAMILLE": ("last_name", S), "PRENOM": ("first_name", S),
+    "TEL_PERSONNEL": ("phone_home", P), "TEL_PORTABLE": ("phone_mobile", P),
+    "TEL_PROFESSIONNEL": ("phone_work", P), "ACCEPTE_SMS": ("accepts_sms", B),
+    "MEL": ("email", S), "COMMUNICATION_ADRESSE": ("communication_adresse", B),
+    "ADRESSE_ID": ("address_id", S), "CODE_PROFESSION": ("profession_code", S),
+}
+LINK_FIELDS: Mapping[str, tuple[str, str]] = {
+    "ELEVE_ID": ("eleve_id", S), "PERSONNE_ID": ("personne_id", S),
+    "NIVEAU_RESPONSABILITE": ("niveau_responsabilite", S), "CODE_PARENTE": ("code_parente", S),
+    "PAIE_FRAIS_SCOLAIRES": ("paie_frais_scolaires", B),
+    "PERCOIT_LES_AIDES": ("percoit_aides", B), "HEBERGE_ELEVE": ("heberge_eleve", B),
+    "A_CONTACTER_EN_PRIORITE": ("a_contacter_en_priorite", B),
+}
+MEF_FIELDS: Mapping[str, tuple[str, str]] = {
+    "FORMATION": ("formation", S), "LIBELLE_LONG": ("label_long", S),
+    "LIBELLE_EDITION": ("label_edition", S), "STATUT_MEF": ("statut", S),
+    "MEF_RATTACHEMENT": ("mef_rattachement", S), "CODE_MEFSTAT": ("code_mefstat", S),
+    "NB_OPT_OBLIG": ("nb_opt_oblig", I), "NB_OPT_MINI": ("nb_opt_mini", I),
+    "DATE_OUVERTURE": ("date_ouverture", D), "DATE_FERMETURE": ("date_fermeture", D),
+}
+MATIERE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "CODE_GESTION": ("code_gestion", S), "LIBELLE_COURT": ("label_short", S),
+    "LIBELLE_LONG": ("label_long", S), "LIBELLE_EDITION": ("label_edition", S),
+    "MATIERE_ETP": ("matiere_etp", S),
+}
+PROGRAMME_FIELDS: Mapping[str, tuple[str, str]] = {
+    "CODE_MEF": ("mef_code", S), "CODE_MATIERE": ("code_matiere", S),
+    "CODE_MODALITE_ELECT": ("code_modalite_elect", S), "HORAIRE": ("horaire", S),
+}
+OPTION_OBLIGATOIRE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "CODE_MEF": ("mef_code", S), "CODE_MATIERE": ("code_matiere", S),
+    "RANG_OPTION": ("rang", I),
+}
+OPTIONS_ELEVE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "NUM_OPTION": ("num_option", I), "CODE_MODALITE_ELECT": ("code_modalite_elect", S),
+    "CODE_MATIERE": ("code_matiere", S),
+}
+STRUCTURE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "CODE_STRUCTURE": ("code", S), "TYPE_STRUCTURE": ("type", S),
+}
+_DIVISION_FIELDS: Mapping[str, tuple[str, str]] = {"CODE_STRUCTURE": ("division", S)}
+_CONTAINERS = frozenset({"SCOLARITE_AN_DERNIER"})
+_ELEVE_ID_PATHS: Mapping[str, str] = MappingProxyType({"eleve_id": "@ELEVE_ID"})
+_ELENOET_PATHS: Mapping[str, str] = MappingProxyType({"elenoet": "@ELENOET"})
+_PERSONNE_ID_PATHS: Mapping[str, str] = MappingProxyType({"personne_id": "@PERSONNE_ID"})
+
+
+def _fill(record: Any, **changes: Any) -> None:
+    """Complete a frozen record with blocks that come later in the file (options, structures,
+    links, addresses) before anyone else sees it; cheaper than ``replace`` on 20,000 records."""
+    for name, value in changes.items():
+        object.__setattr__(record, name, value)
+
+
+class _FileReader:
+    """Reads one XML document; ``finish`` completes the records with the later blocks."""
+
+    def __init__(self, name: str, imported_at: datetime) -> None:
+        self.name = name
+        self.imported_at = imported_at
+        self.kind = ""
+        self.problems: list[ImportProblem] = []
+        self.info = SourceInfo(name, "")
+        self.pupils: dict[str, tuple[PupilRecord, list[ProvenanceGroup], int]] = {}
+        self.options: dict[str, tuple[list[Option], list[ProvenanceGroup], int]] = {}
+        self.structures: dict[str, tuple[list[Structure], list[ProvenanceGroup], int]] = {}
+        self.addresses: dict[str, tuple[Address, ProvenanceGroup]] = {}
+        self.persons: dict[str, tuple[GuardianRecord, list[ProvenanceGroup], int]] = {}
+        self.links: list[tuple[GuardianLink, str, str, int, tuple[str, ...]]] = []
+        self.mefs: dict[str, Mef] = {}
+        self.matieres: dict[str, Matiere] = {}
+        self.programmes: dict[tuple[str, str], tuple[Programme, ProvenanceGroup]] = {}
+        self.mandatory: list[MandatoryOption] = []
+        self.nomenclature_groups: list[ProvenanceGroup] = []
+        self.suspect_encoding = False
+        self._path_cache: dict[tuple[int, str, str, tuple[str, ...]], Mapping[str, str]] = {}
+
+    # -- problems ---------------------------------------------------------------------------
+    def err(self, code: str, message: str, line: int = 0, element: str = "") -> None:
+        self.problems.append(error(code, message, line, element, self.name))
+
+    def warn(self, code: str, message: str, line: int = 0, element: str = "") -> None:
+        self.problems.append(warning(code, message, line, element, self.name))
+
+    # -- generic element reading ------------------------------------------------------------
+    def read_fields(self, el: Any, table: Mapping[str, tuple[str, str]], prefix: str,
+                    out: dict[str, Any], extra: dict[str, str] | None) -> tuple[str, ...]:
+        """Non-empty children of ``el`` into ``out`` (converted; unknown ones into ``extra``).
+
+        Returns the tags read, in order: with ``paths`` they give the provenance.
+        """
+        present: list[str] = []
+        for child in el:
+            text = child.text
+            if text is None:
+                continue
+            text = text.strip()
+            if not text:
+                continue
+            tag = child.tag
+            spec = table.get(tag)
+            if spec is None:
+                if extra is not None and isinstance(tag, str) and tag not in _CONTAINERS:
+                    extra[tag] = text
+                    present.append(tag)
+                continue
+            name, conv = spec
+            if conv == S:
+                out[name] = text
+            else:
+                value = self.convert(child, tag, text, conv, prefix)
+                if value is None:
+                    continue
+                out[name] = value
+            present.append(tag)
+        return tuple(present)
+
+    def convert(self, child: Any, tag: str, text: str, conv: str, prefix: str) -> Any:
+        """A typed value, or None after reporting why the text was not usable."""
+        line = child.sourceline or 0
+        if conv == D:
+            try:
+                return parse_date(text)
+            except ValueError as exc:
+                self.err("INVALID_DATE", f"{exc} dans <{tag}>. {_RE_EXPORT}", line,
+                         f"{prefix}/{tag}")
+                return None
+        if conv == B:
+            flag = parse_flag(text)
+            if flag is None:
+                self.warn("INVALID_FLAG", f"<{tag}> vaut « {text} » au lieu de 0/1 ou "
+                          "true/false : valeur ignorée.", line, f"{prefix}/{tag}")
+            return flag
+        if conv == P:
+            return Phone(text, normalize_phone(text))
+        if not text.isdigit():
+            self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
+                      "ignorée.", line, f"{prefix}/{tag}")
+            return None
+        return int(text)
+
+    def paths(self, table: Mapping[str, tuple[str, str]], path_prefix: str,
+              suffix_prefix: str, tags: tuple[str, ...]) -> Mapping[str, str]:
+        """Field path → element suffix for the tags read; shared by records alike."""
+        key = (id(table), path_prefix, suffix_prefix, tags)
+        found = self._path_cache.get(key)
+        if found is None:
+            found = MappingProxyType({
+                path_prefix + (table[t][0] if t in table else f"extra.{t}"): suffix_prefix + t
+                for t in tags})
+            self._path_cache[key] = found
+        return found
+
+    # -- handlers per record element --------------------------------------------------------
+    def on_parametres(self, el: Any) -> None:
+        values = {c.tag: clean(c.text) for c in el if isinstance(c.tag, str)}
+        export_date = None
+        try:
+            export_date = parse_date(values.get("DATE_EXPORT") or "")
+        except ValueError:
+            self.warn("INVALID_DATE", "La date d'export (PARAMETRES/DATE_EXPORT) est illisible.",
+                      el.sourceline or 0, "PARAMETRES/DATE_EXPORT")
+        self.info = replace(self.info, uaj=values.get("UAJ"),
+                            school_year=values.get("ANNEE_SCOLAIRE"), export_date=export_date,
+                            timestamp=values.get("HORODATAGE"))
+
+    def on_eleve(self, el: Any) -> None:
+        line = el.sourceline or 0
+        eleve_id = clean(el.get("ELEVE_ID"))
+        if eleve_id is None:
+            self.err("MISSING_ELEMENT", "Un élève (<ELEVE>) n'a pas d'attribut ELEVE_ID : "
+                     f"le fichier est incomplet. {_RE_EXPORT}", line, "ELEVE")
+            return
+        prefix = f"ELEVE[@ELEVE_ID={eleve_id}]"
+        values: dict[str, Any] = {"eleve_id": eleve_id}
+        extra: dict[str, str] = {}
+        tags = self.read_fields(el, ELEVE_FIELDS, prefix, values, extra)
+        groups: list[ProvenanceGroup] = [(prefix, line, _ELEVE_ID_PATHS),
+                                         (prefix, line, self.paths(ELEVE_FIELDS, "", "", tags))]
+        sco = el.find("SCOLARITE_AN_DERNIER")
+        if sco is not None:
+            sco_values: dict[str, Any] = {}
+            sco_tags = self.read_fields(sco, SCOLARITE_FIELDS, prefix + "/SCOLARITE_AN_DERNIER",
+                                        sco_values, None)
+            if sco_values:
+                values["previous"] = Schooling(**sco_values)
+                groups.append((prefix, line, self.paths(
+                    SCOLARITE_FIELDS, "previous.", "SCOLARITE_AN_DERNIER/", sco_tags)))
+        if extra:
+            values["extra"] = extra
+        for tag, name in (("NOM_DE_FAMILLE", "last_name"), ("DATE_NAISS", "birth_date")):
+            if name in values:
+                continue
+            child = el.find(tag)  # present but invalid was reported by ``convert``
+            if child is None or clean(child.text) is None:
+                self.err("MISSING_ELEMENT", f"L'élève ELEVE_ID={eleve_id} n'a pas de <{tag}>. "
+                         f"{_RE_EXPORT}", line, prefix)
+        if "first_name" not in values:
+            self.warn("MISSING_ELEMENT", f"L'élève ELEVE_ID={eleve_id} n'a pas de prénom.",
+                      line, prefix)
+        attr_elenoet = clean(el.get("ELENOET"))
+        if attr_elenoet and values.get("elenoet") and attr_elenoet != values["elenoet"]:
+            self.warn("ELENOET_MISMATCH", f"L'élève ELEVE_ID={eleve_id} a deux ELENOET "
+                      f"différents ({attr_elenoet} en attribut, {values['elenoet']} en "
+                      "élément) : celui de l'élément est gardé.", line, prefix)
+        elif attr_elenoet and "elenoet" not in values:
+            values["elenoet"] = attr_elenoet
+            groups.append((prefix, line, _ELENOET_PATHS))
+        self._check_encoding(values.get("last_name"), values.get("first_name"))
+        if eleve_id in self.pupils:
+            first = self.pupils[eleve_id][2]
+            self.err("DUPLICATE_ID", f"L'élève ELEVE_ID={eleve_id} apparaît deux fois (déjà "
+                     f"ligne {first}). {_RE_EXPORT}", line, prefix)
+            return
+        self.pupils[eleve_id] = (PupilRecord(**values), groups, line)
+
+    def on_option(self, el: Any) -> None:
+        line = el.sourceline or 0
+        eleve_id = clean(el.get("ELEVE_ID"))
+        if eleve_id is None:
+            self.warn("MISSING_ELEMENT", "Un bloc <OPTION> n'a pas d'ELEVE_ID : ignoré.", line,
+                      "OPTION")
+            return
+        prefix = f"OPTION[@ELEVE_ID={eleve_id}]"
+        options, groups, _ = self.options.setdefault(eleve_id, ([], [], line))
+        for child in el:
+            if child.tag != "OPTIONS_ELEVE":
+                continue
+            values: dict[str, Any] = {}
+            i = len(options)
+            tags = self.read_fields(child, OPTIONS_ELEVE_FIELDS, prefix, values, None)
+            if "code_matiere" not in values:
+                self.warn("MISSING_ELEMENT", f"Une option de l'élève ELEVE_ID={eleve_id} n'a "
+                          "pas de CODE_MATIERE : ignorée.", child.sourceline or line, prefix)
+                continue
+            options.append(Option(**values))
+            groups.append((prefix, line, self.paths(
+                OPTIONS_ELEVE_FIELDS, f"options[{i}].", f"OPTIONS_ELEVE[{i + 1}]/", tags)))
+
+    def on_structures_eleve(self, el: Any) -> None:
+        line = el.sourceline or 0
+        eleve_id = clean(el.get("ELEVE_ID"))
+        if eleve_id is None:
+            self.warn("MISSING_ELEMENT", "Un bloc <STRUCTURES_ELEVE> n'a pas d'ELEVE_ID : "
+                      "ignoré.", line, "STRUCTURES_ELEVE")
+            return
+        prefix = f"STRUCTURES_ELEVE[@ELEVE_ID={eleve_id}]"
+        structures, groups, _ = self.structures.setdefault(eleve_id, ([], [], line))
+        for child in el:
+            if child.tag != "STRUCTURE":
+                continue
+            values: dict[str, Any] = {}
+            i = len(structures)
+            tags = self.read_fields(child, STRUCTURE_FIELDS, prefix, values, None)
+            if "code" not in values:
+                continue
+            structures.append(Structure(**values))
+            groups.append((prefix, line, self.paths(
+                STRUCTURE_FIELDS, f"structures[{i}].", f"STRUCTURE[{i + 1}]/", tags)))
+            if values.get("type") == "D" and all(s.type != "D" for s in structures[:-1]):
+                groups.append((prefix, line, self.paths(
+                    _DIVISION_FIELDS, "", f"STRUCTURE[{i + 1}]/", ("CODE_STRUCTURE",))))
+
+    def on_adresse(self, el: Any) -> None:
+        line = el.sourceline or 0
+        address_id = clean(el.get("ADRESSE_ID"))
+        if address_id is None:
+            self.warn("MISSING_ELEMENT", "Une <ADRESSE> n'a pas d'ADRESSE_ID : ignorée.", line,
+                      "ADRESSE")
+            return
+        prefix = f"ADRESSE[@ADRESSE_ID={address_id}]"
+        values: dict[str, Any] = {}
+        tags = self.read_fields(el, ADRESSE_FIELDS, prefix, values, None)
+        self.addresses[address_id] = (Address(address_id=address_id, **values), (
+            prefix, line, self.paths(ADRESSE_FIELDS, "address.", "", tags)))
+
+    def on_personne(self, el: Any) -> None:
+        line = el.sourceline or 0
+        personne_id = clean(el.get("PERSONNE_ID"))
+        if personne_id is None:
+            self.err("MISSING_ELEMENT", "Un responsable (<PERSONNE>) n'a pas d'attribut "
+                     f"PERSONNE_ID : le fichier est incomplet. {_RE_EXPORT}", line, "PERSONNE")
+            return
+        prefix = f"PERSONNE[@PERSONNE_ID={personne_id}]"
+        values: dict[str, Any] = {"personne_id": personne_id}
+        extra: dict[str, str] = {}
+        tags = self.read_fields(el, PERSONNE_FIELDS, prefix, values, extra)
+        if extra:
+            values["extra"] = extra
+        if "last_name" not in values:
+            self.err("MISSING_ELEMENT", f"Le responsable PERSONNE_ID={personne_id} n'a pas de "
+                     f"<NOM_DE_FAMILLE>. {_RE_EXPORT}", line, prefix)
+        profession = str(values.get("profession_code"))
+        if profession in OBSOLETE_PROFESSION_CODES:
+            self.warn("OBSOLETE_CODE", f"Le responsable PERSONNE_ID={personne_id} a le code "
+                      f"profession {profession}, que SIECLE n'accepte plus "
+                      f"({OBSOLETE_PROFESSION_CODES[profession]}).", line, prefix)
+        self._check_encoding(values.get("last_name"), values.get("first_name"))
+        if personne_id in self.persons:
+            self.err("DUPLICATE_ID", f"Le responsable PERSONNE_ID={personne_id} apparaît deux "
+                     f"fois (déjà ligne {self.persons[personne_id][2]}). {_RE_EXPORT}", line,
+                     prefix)
+            return
+        groups: list[ProvenanceGroup] = [
+            (prefix, line, _PERSONNE_ID_PATHS),
+            (prefix, line, self.paths(PERSONNE_FIELDS, "", "", tags))]
+        self.persons[personne_id] = (GuardianRecord(**values), groups, line)
+
+    def on_responsable_eleve(self, el: Any) -> None:
+        line = el.sourceline or 0
+        values: dict[str, Any] = {}
+        prefix = f"RESPONSABLE_ELEVE[{len(self.links) + 1}]"
+        tags = self.read_fields(el, LINK_FIELDS, prefix, values, None)
+        personne_id = values.pop("personne_id", None)
+        if personne_id is None or "eleve_id" not in values:
+            self.err("MISSING_ELEMENT", "Un lien <RESPONSABLE_ELEVE> n'a pas d'ELEVE_ID ou de "
+                     f"PERSONNE_ID. {_RE_EXPORT}", line, prefix)
+            return
+        code = values.get("code_parente")
+        if code is not None and code not in PARENTE_CODES:
+            hint = " (il faut deux caractères)" if len(code) != 2 else ""
+            self.warn("UNKNOWN_CODE", f"Code de parenté « {code} » inconnu{hint} pour "
+                      f"PERSONNE_ID={personne_id}.", line, prefix)
+        self.links.append((GuardianLink(**values), personne_id, prefix, line, tags))
+
+    def on_mef(self, el: Any) -> None:
+        line = el.sourceline or 0
+        code = clean(el.get("CODE_MEF"))
+        if code is None:
+            self.err("MISSING_ELEMENT", f"Un <MEF> n'a pas d'attribut CODE_MEF. {_RE_EXPORT}",
+                     line, "MEF")
+            return
+        prefix = f"MEF[@CODE_MEF={code}]"
+        values: dict[str, Any] = {}
+        extra: dict[str, str] = {}
+        tags = self.read_fields(el, MEF_FIELDS, prefix, values, extra)
+        if code in self.mefs:
+            self.err("DUPLICATE_ID", f"Le MEF {code} apparaît deux fois.", line, prefix)
+            return
+        self.mefs[code] = Mef(code, extra=extra, **values)
+        self.nomenclature_groups.append((prefix, line, self.paths(MEF_FIELDS, f"mefs.{code}.",
+                                                                  "", tags)))
+
+    def on_matiere(self, el: Any) -> None:
+        line = el.sourceline or 0
+        code = clean(el.get("CODE_MATIERE"))
+        if code is None:
+            self.err("MISSING_ELEMENT", "Une <MATIERE> n'a pas d'attribut CODE_MATIERE. "
+                     f"{_RE_EXPORT}", line, "MATIERE")
+            return
+        prefix = f"MATIERE[@CODE_MATIERE={code}]"
+        values: dict[str, Any] = {}
+        tags = self.read_fields(el, MATIERE_FIELDS, prefix, values, None)
+        if code in self.matieres:
+            self.err("DUPLICATE_ID", f"La matière {code} apparaît deux fois.", line, prefix)
+            return
+        self.matieres[code] = Matiere(code, **values)
+        self.nomenclature_groups.append((prefix, line, self.paths(
+            MATIERE_FIELDS, f"matieres.{code}.", "", tags)))
+
+    def on_programme(self, el: Any) -> None:
+        line = el.sourceline or 0
+        values: dict[str, Any] = {}
+        prefix = f"PROGRAMME[{len(self.programmes) + 1}]"
+        tags = self.read_fields(el, PROGRAMME_FIELDS, prefix, values, None)
+        if "mef_code" not in values or "code_matiere" not in values:
+            self.warn("MISSING_ELEMENT", "Un <PROGRAMME> sans CODE_MEF ou CODE_MATIERE est "
+                      "ignoré.", line, prefix)
+            return
+        key = (values["mef_code"], values["code_matiere"])
+        known = self.programmes.get(key)
+        # O beats S: a second listing only replaces an empty or S modality
+        if known is None or known[0].code_modalite_elect in (None, "S"):
+            self.programmes[key] = (Programme(**values), (prefix, line, self.paths(
+                PROGRAMME_FIELDS, f"programmes[{key[0]},{key[1]}].", "", tags)))
+
+    def on_option_obligatoire(self, el: Any) -> None:
+        values: dict[str, Any] = {}
+        prefix = f"OPTION_OBLIGATOIRE[{len(self.mandatory) + 1}]"
+        tags = self.read_fields(el, OPTION_OBLIGATOIRE_FIELDS, prefix, values, None)
+        if "mef_code" not in values or "code_matiere" not in values:
+            self.warn("MISSING_ELEMENT", "Une <OPTION_OBLIGATOIRE> sans CODE_MEF ou "
+                      "CODE_MATIERE est ignorée.", el.sourceline or 0, prefix)
+            return
+        i = len(self.mandatory)
+        self.mandatory.append(MandatoryOption(**values))
+        self.nomenclature_groups.append((prefix, el.sourceline or 0, self.paths(
+            OPTION_OBLIGATOIRE_FIELDS, f"mandatory_options[{i}].", "", tags)))
+
+    def _check_encoding(self, *names: Any) -> None:
+        if not self.suspect_encoding and any(isinstance(n, str) and "Ã" in n for n in names):
+            self.suspect_encoding = True
+            self.warn("XML_ENCODING", "Des accents semblent mal encodés (« Ã© » au lieu de "
+                      "« é ») : l'encodage déclaré dans le fichier ne correspond pas à son "
+                      f"contenu. {_RE_EXPORT}")
+
+    # -- building records -------------------------------------------------------------------
+    def handlers(self) -> dict[str, Callable[[Any], None]]:
+        common = {"PARAMETRES": self.on_parametres}
+        if self.kind == "BEE_ELEVES":
+            return {**common, "ELEVE": self.on_eleve, "OPTION": self.on_option,
+                    "STRUCTURES_ELEVE": self.on_structures_eleve, "ADRESSE": self.on_adresse}
+        if self.kind == "BEE_RESPONSABLES":
+            return {**common, "PERSONNE": self.on_personne,
+                    "RESPONSABLE_ELEVE": self.on_responsable_eleve,
+                    "ADRESSE": self.on_adresse}
+        return {**common, "MEF": self.on_mef, "MATIERE": self.on_matiere,
+                "PROGRAMME": self.on_programme, "OPTION_OBLIGATOIRE": self.on_option_obligatoire}
+
+    def _address(self, address_id: str | None, groups: list[ProvenanceGroup], owner: str,
+                 line: int) -> Address | None:
+        if address_id is None:
+            return None
+        found = self.addresses.get(address_id)
+        if found is None:
+            self.warn("UNKNOWN_REFERENCE", f"{owner} renvoie à l'adresse ADRESSE_ID="
+                      f"{address_id}, absente du fichier.", line)
+            return None
+        groups.append(found[1])
+        return found[0]
+
+    def pupil_records(self) -> list[PupilRecord]:
+        out = []
+        for eleve_id, (record, groups, line) in self.pupils.items():
+            changes: dict[str, Any] = {}
+            options = self.options.pop(eleve_id, None)
+            if options:
+                changes["options"] = tuple(options[0])
+                groups.extend(options[1])
+            structures = self.structures.pop(eleve_id, None)
+            if structures:
+                changes["structures"] = tuple(structures[0])
+                groups.extend(structures[1])
+            address = self._address(record.address_id, groups,
+                                    f"L'élève ELEVE_ID={eleve_id}", line)
+            if address is not None:
+                changes["address"] = address
+            _fill(record, provenance=ProvenanceMap(self.name, self.imported_at, groups),
+                  **changes)
+            out.append(record)
+        for eleve_id, (_, _, line) in self.options.items():
+            self.warn("UNKNOWN_REFERENCE", f"Des options sont données pour ELEVE_ID={eleve_id}, "
+                      "élève absent du fichier : ignorées.", line)
+        for eleve_id, (_, _, line) in self.structures.items():
+            self.warn("UNKNOWN_REFERENCE", f"Des structures sont données pour ELEVE_ID="
+                      f"{eleve_id}, élève absent du fichier : ignorées.", line)
+        return out
+
+    def guardian_records(self) -> list[GuardianRecord]:
+        links: dict[str, list[GuardianLink]] = {}
+        for link, personne_id, prefix, line, tags in self.links:
+            person = self.persons.get(personne_id)
+            if person is None:
+                self.warn("UNKNOWN_REFERENCE", f"Le lien RESPONSABLE_ELEVE vers PERSONNE_ID="
+                          f"{personne_id} ne correspond à aucun responsable du fichier : "
+                          "ignoré.", line)
+                continue
+            known = links.setdefault(personne_id, [])
+            if any(k.eleve_id == link.eleve_id for k in known):
+                self.warn("DUPLICATE_ID", f"Le responsable PERSONNE_ID={personne_id} est lié "
+                          f"deux fois à l'élève ELEVE_ID={link.eleve_id} : seul le premier lien "
+                          "est gardé.", line)
+                continue
+            person[1].append((prefix, line, self.paths(LINK_FIELDS, f"links[{len(known)}].",
+                                                       "", tags)))
+            known.append(link)
+        out = []
+        for personne_id, (record, groups, line) in self.persons.items():
+            changes: dict[str, Any] = {"links": tuple(links.get(personne_id, ()))}
+            address = self._address(record.address_id, groups,
+                                    f"Le responsable PERSONNE_ID={personne_id}", line)
+            if address is not None:
+                changes["address"] = address
+            _fill(record, provenance=ProvenanceMap(self.name, self.imported_at, groups),
+                  **changes)
+            out.append(record)
+        return out
+
+    def nomenclature(self) -> Nomenclature:
+        groups = self.nomenclature_groups + [g for _, g in self.programmes.values()]
+        return Nomenclature(dict(self.mefs), dict(self.matieres),
+                            tuple(p for p, _ in self.programmes.values()), tuple(self.mandatory),
+                            ProvenanceMap(self.name, self.imported_at, groups))
+
+
+_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
+    "remove_comments": True, "remove_pis": True,
+}
+_RECORD_TAGS = ("PARAMETRES", "ELEVE", "OPTION", "STRUCTURES_ELEVE", "ADRESSE", "PERSONNE",
+                "RESPONSABLE_ELEVE", "MEF", "MATIERE", "PROGRAMME", "OPTION_OBLIGATOIRE")
+
+
+def _syntax_problem(reader: _FileReader, exc: etree.XMLSyntaxError) -> None:
+    msg = str(exc.msg or exc)
+    line = exc.lineno or 0
+    lowered = msg.lower()
+    if "document is empty" in lowered or "start tag expected" in lowered and line <= 1:
+        reader.err("XML_NOT_XML", f"Ce fichier n'est pas un fichier XML. {_RE_EXPORT}", line)
+    elif "encoding" in lowered or "utf-8" in lowered or "bytes:" in lowered:
+        reader.err("XML_ENCODING", "Le fichier contient des caractères qui ne correspondent pas "
+                   f"à son encodage déclaré (ligne {line} : {msg}). {_RE_EXPORT}", line)
+    elif "entity" in lowered or "doctype" in lowered:
+        reader.err("XML_DTD_FORBIDDEN", "Le fichier contient des entités ou une DTD, ce "
+                   f"qu'un export SIECLE ne contient jamais : refusé ({msg}).", line)
+    else:
+        reader.err("XML_MALFORMED", f"Le fichier XML est mal formé à la ligne {line} : {msg}. "
+                   f"Il a peut-être été tronqué ou modifié. {_RE_EXPORT}", line)
+
+
+def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
+               limits: Limits) -> _FileReader:
+    reader = _FileReader(name, imported_at)
+    wrapped = _Reader(stream, limits.max_xml_bytes)
+    handlers: dict[str, Callable[[Any], None]] = {}
+    events = etree.iterparse(wrapped, events=("start", "end"), tag=(*KINDS, *_RECORD_TAGS),
+                             **_PARSER_OPTIONS)
+    try:
+        for event, el in events:
+            if not reader.kind:
+                if event != "start" or el.tag not in KINDS or el.getparent() is not None:
+                    reader.err("XML_ROOT_UNKNOWN", _root_message(el.getroottree().getroot().tag),
+                               1)
+                    return reader
+                if el.getroottree().docinfo.doctype:
+                    reader.err("XML_DTD_FORBIDDEN", "Le fichier déclare une DTD (<!DOCTYPE>), "
+                               "ce qu'un export SIECLE ne contient jamais : refusé par "
+                               "sécurité.", el.sourceline or 1)
+                    return reader
+                reader.kind = el.tag
+                reader.info = SourceInfo(name, el.tag, version=el.get("VERSION"))
+                handlers = reader.handlers()
+                continue
+            if event != "end":
+                continue
+            handler = handlers.get(el.tag)
+            if handler is None:
+                continue
+            handler(el)
+            el.clear(keep_tail=False)
+            parent = el.getparent()
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
+        if not reader.kind:
+            reader.err("XML_ROOT_UNKNOWN", _root_message(events.root.tag), 1)
+    except etree.XMLSyntaxError as exc:
+        _syntax_problem(reader, exc)
+    except _TooLarge:
+        reader.err("FILE_TOO_LARGE", f"Le fichier dépasse {limits.max_xml_bytes // 2**20} Mo : "
+                   "ce n'est pas un export SIECLE d'un seul établissement.")
+    for line in wrapped.typo_lines:
+        reader.warn("TAG_TYPO", "La balise <STRICTURES_ELEVE> (faute de frappe connue des "
+                    "exports SIECLE) est lue comme <STRUCTURES_ELEVE>.", line, "STRICTURES_ELEVE")
+    return reader
+
+
+def _root_message(tag: object) -> str:
+    return (f"L'élément racine est <{tag}> : ce fichier n'est pas un export SIECLE attendu "
+            f"({', '.join(KINDS)}). Choisissez l'export « Élèves avec adresses », "
+            "« Responsables avec adresses » ou « Nomenclatures » dans SIECLE.")
+
+
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def detect_kind(head: bytes) -> str | None:
+    """The BEE export kind from the first bytes of a file (its root element), if visible."""
+    m = re.search(rb"<(BEE_[A-Z_]+)[\s>/]", head[:4096])
+    kind = m[1].decode("ascii") if m else None
+    return kind if kind in KINDS else None
+
+
+def _open(source: Source) -> tuple[str, IO[bytes]]:
+    if isinstance(source, tuple):
+        import io
+
+        return source[0], io.BytesIO(source[1])
+    path = Path(source)
+    return path.name, path.open("rb")
+
+
+def _zip_members(name: str, stream: IO[bytes], limits: Limits,
+                 problems: list[ImportProblem]) -> Iterator[tuple[str, IO[bytes]]]:
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        problems.append(error("ZIP_INVALID", f"L'archive zip est illisible. {_RE_EXPORT}",
+                              file=name))
+        return
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        names = {i.filename for i in infos}
+        if "[Content_Types].xml" in names or "mimetype" in names:
+            problems.append(_spreadsheet_problem(name))
+            return
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos) or 1
+        if (len(infos) > limits.max_zip_members or total > limits.max_zip_total_bytes
+                or total / packed > limits.max_zip_ratio):
+            problems.append(error("ZIP_BOMB", f"L'archive contient {len(infos)} fichiers pour "
+                                  f"{total // 2**20} Mo décompressés : elle dépasse les limites "
+                                  "d'un export SIECLE et est refusée.", file=name))
+            return
+        xml = [i for i in infos if i.filename.lower().endswith(".xml")]
+        if not xml:
+            problems.append(error("ZIP_NO_XML", "L'archive ne contient aucun fichier .xml. "
+                                  f"{_RE_EXPORT}", file=name))
+            return
+        for info in xml:
+            try:
+                with archive.open(info) as member:
+                    yield f"{name}!{info.filename}", member
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error,
+                    EOFError) as exc:
+                problems.append(error("ZIP_INVALID", f"Le fichier {info.filename} de l'archive "
+                                      f"est illisible ({exc}). {_RE_EXPORT}", file=name))
+
+
+def _spreadsheet_problem(name: str) -> ImportProblem:
+    return error("FILE_SPREADSHEET", "Ce fichier est un tableur (Excel ou Calc), pas un export "
+                 "XML SIECLE. Déposez-le dans l'import de tableur avec sa correspondance de "
+                 "colonnes, ou choisissez l'export XML dans SIECLE.", file=name)
+
+
+def _read_source(source: Source, imported_at: datetime, limits: Limits,
+                 problems: list[ImportProblem]) -> list[_FileReader]:
+    try:
+        name, stream = _open(source)
+    except OSError as exc:
+        problems.append(error("FILE_UNREADABLE", f"Le fichier ne peut pas être lu ({exc}).",
+                              file=str(source)))
+        return []
+    readers: list[_FileReader] = []
+    with stream:
+        head = stream.read(8)
+        stream.seek(0)
+        if not head.strip():
+            problems.append(error("FILE_EMPTY", f"Le fichier est vide. {_RE_EXPORT}", file=name))
+        elif head.startswith(_ZIP):
+            for member_name, member in _zip_members(name, stream, limits, problems):
+                readers.append(_parse_xml(member, member_name, imported_at, limits))
+        elif head.startswith(_OLE):
+            problems.append(_spreadsheet_problem(name))
+        else:
+            readers.append(_parse_xml(stream, name, imported_at, limits))
+    return readers
+
+
+def read_siecle(*sources: Source, imported_at: datetime | None = None,
+                limits: Limits = Limits()) -> ImportResult:
+    """Read one or more SIECLE exports (any mix of the three kinds, raw or zipped).
+
+    Never raises on bad content: check ``result.ok`` (or call ``import_siecle``).
+    """
+    when = imported_at or datetime.now(UTC)
+    problems: list[ImportProblem] = []
+    readers: list[_FileReader] = []
+    for source in sources:
+        readers.extend(_read_source(source, when, limits, problems))
+    pupils: list[PupilRecord] = []
+    guardians: list[GuardianRecord] = []
+    nomenclature: Nomenclature | None = None
+    for reader in readers:
+        if reader.kind == "BEE_ELEVES":
+            pupils.extend(reader.pupil_records())
+        elif reader.kind == "BEE_RESPONSABLES":
+            guardians.extend(reader.guardian_records())
+        elif reader.kind == "BEE_NOMENCLATURES":
+            if nomenclature is not None:
+                reader.warn("DUPLICATE_FILE", "Plusieurs nomenclatures ont été déposées : seule "
+                            "la dernière est gardée.")
+            nomenclature = reader.nomenclature()
+        problems.extend(reader.problems)
+    problems.extend(_cross_checks(pupils, guardians,
+                                  any(r.kind == "BEE_ELEVES" for r in readers)))
+    frozen_guardians = tuple(guardians)
+    return ImportResult(tuple(r.info for r in readers if r.kind), tuple(pupils),
+                        frozen_guardians, nomenclature, tuple(problems),
+                        index_guardians(frozen_guardians))
+
+
+def import_siecle(*sources: Source, imported_at: datetime | None = None,
+                  limits: Limits = Limits()) -> ImportResult:
+    """``read_siecle``, raising ``SiecleFileError`` (with every problem) if any is an error."""
+    result = read_siecle(*sources, imported_at=imported_at, limits=limits)
+    result.raise_for_errors(SiecleFileError)
+    return result
+
+
+def _cross_checks(pupils: Iterable[PupilRecord], guardians: Iterable[GuardianRecord],
+                  have_pupils: bool) -> list[ImportProblem]:
+    """Across files: the same pupil twice (ELEVE_ID or INE), links to pupils not imported."""
+    problems: list[ImportProblem] = []
+    by_id: dict[str, PupilRecord] = {}
+    by_ine: dict[str, PupilRecord] = {}
+    for pupil in pupils:
+        prov = pupil.provenance.get("eleve_id")
+        where = prov.source_file if prov else ""
+        line = prov.line if prov else 0
+        if pupil.eleve_id in by_id:
+            problems.append(error("DUPLICATE_ID", f"L'élève ELEVE_ID={pupil.eleve_id} est "
+                                  "présent dans deux fichiers.", line, file=where))
+        by_id.setdefault(pupil.eleve_id, pupil)
+        ine = pupil.ine
+        if ine and ine in by_ine and by_ine[ine].eleve_id != pupil.eleve_id:
+            problems.append(error("DUPLICATE_ID", f"L'INE {ine} est celui de deux élèves "
+                                  f"(ELEVE_ID={by_ine[ine].eleve_id} et {pupil.eleve_id}). "
+                                  "Corrigez la fiche dans SIECLE puis refaites l'export.",
+                                  line, file=where))
+        by_ine.setdefault(ine or "", pupil)
+    if have_pupils:
+        for guardian in guardians:
+            for i, link in enumerate(guardian.links):
+                if link.eleve_id not in by_id:
+                    prov = guardian.provenance.get(f"links[{i}].eleve_id")
+                    problems.append(warning(
+                        "UNKNOWN_REFERENCE", f"Le responsable PERSONNE_ID={guardian.personne_id}"
+                        f" est lié à l'élève ELEVE_ID={link.eleve_id}, absent de l'export des "
+                        "élèves.", prov.line if prov else 0,
+                        file=prov.source_file if prov else ""))
+    return problems

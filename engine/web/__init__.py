@@ -1,0 +1,92 @@
+"""Web layer: security headers, French error pages, and the per-app state views reach.
+
+Blueprints live in sibling modules (``auth``, ``family``); :func:`init_app` wires what every
+response needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Final
+
+from flask import Flask, Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+#: no inline script or style anywhere: templates load static files only
+CSP: Final = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+              "form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+#: French title and explanation of each error page
+ERRORS: Final[dict[int, tuple[str, str]]] = {
+    400: ("Requête invalide",
+          "La demande n'a pas pu être traitée. Revenez à la page précédente et réessayez."),
+    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+    404: ("Page introuvable",
+          "Cette page n'existe pas ou vous n'y avez pas accès. Vérifiez l'adresse, ou revenez "
+          "à la liste de vos dossiers."),
+    405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+    413: ("Envoi trop volumineux",
+          "Les fichiers envoyés sont trop lourds. Réduisez leur taille et réessayez."),
+    429: ("Trop de tentatives",
+          "Vous avez fait trop de demandes en peu de temps. Patientez une minute, puis "
+          "réessayez."),
+    500: ("Erreur technique",
+          "Une erreur inattendue s'est produite de notre côté. Vos réponses déjà enregistrées "
+          "sont conservées. Réessayez dans quelques instants."),
+}
+CSRF_MESSAGE: Final = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page, puis "
+                       "recommencez.")
+
+
+def _error_page(code: int, message: str | None = None, reference: str | None = None,
+                ) -> tuple[str, int]:
+    title, text = ERRORS.get(code, ERRORS[400] if code < 500 else ERRORS[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=message or text, reference=reference), code
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers and the security-header hook on ``app``."""
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            # pages show a child's data: never keep them in a shared browser cache
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return _error_page(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
+        if error.code is None:
+            return error.get_response()
+        response = app.make_response(_error_page(error.code))
+        for name, value in error.get_headers():
+            if name.lower() in {"allow", "retry-after"}:
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(_error: InternalServerError) -> tuple[str, int]:
+        # Flask already logged the traceback; the reference ties the page to that log line
+        reference = secrets.token_hex(4)
+        log.error("internal error, reference %s, path %s", reference, request.path)
+        return _error_page(500, reference=reference)

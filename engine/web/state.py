@@ -1,0 +1,28 @@
+"""The per-app objects views need, kept in ``app.extensions["dossiersco"]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from flask import Flask, current_app
+from flask_limiter import Limiter
+
+from engine.config import Settings
+from engine.db import Database
+from engine.storage import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    database: Database
+    storage: Storage
+    hasher: PasswordHasher
+    limiter: Limiter
+
+
+def app_state(app: Flask | None = None) -> AppState:
+    """The state of ``app`` (the current app by default)."""
+    state: AppState = (app or current_app).extensions["dossiersco"]
+    return state

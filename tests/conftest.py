@@ -1,0 +1,212 @@
+"""Shared fixtures: settings, app and client on each database backend, and data factories.
+
+Database-backed fixtures run on two backends: ``sqlite`` (a file in a temporary folder) and
+``postgresql`` (``DOSSIERSCO_TEST_PG_URL``, a fresh schema per test run). Each backend is
+migrated once per session; tables are emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from engine.app import create_app
+from engine.config import Settings
+from engine.db import Base, make_engine, upgrade
+from engine.dossiers.accounts import create_family_account, link_guardian
+from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.services import (
+    add_pupil,
+    create_dossier,
+    ensure_establishment,
+    register_campaign_version,
+)
+from engine.web.state import app_state
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = [pytest.param("sqlite", id="sqlite"),
+            pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)]
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
+    base = os.environ.get("DOSSIERSCO_TEST_PG_URL", DEFAULT_PG_URL)
+    admin = create_engine(base)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL unreachable at {make_url(base)!r}: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so the PostgreSQL tests must run)")
+        pytest.skip(reason)
+    # a schema of our own: parallel runs and other suites sharing the database never collide
+    schema = f"dossiersco_test_{secrets.token_hex(4)}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of one backend, shared by the session."""
+    if request.param == "sqlite":
+        database: AbstractContextManager[str] = nullcontext(
+            f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}")
+    else:
+        database = _postgres_schema()
+    with database as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+def _settings_for(tmp_path: Path, database_url: str) -> Settings:
+    """Everything in ``tmp_path``, cheap argon2, no Secure cookie."""
+    return Settings(
+        instance_dir=tmp_path / "instance", database_url=database_url,
+        secret_key="test-secret-key", upload_dir=tmp_path / "uploads",
+        mail_url=(tmp_path / "mail").as_uri(), testing=True, secure_cookies=False,
+        argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+
+
+@pytest.fixture
+def plain_settings(tmp_path: Path) -> Settings:
+    """Settings for tests that need no database (mail, storage)."""
+    return _settings_for(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return _settings_for(tmp_path, database_url)
+
+
+def _empty_tables(app: Flask) -> None:
+    with app_state(app).database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**overrides)``: an app on the test database; tables emptied afterwards."""
+    apps: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        app = create_app(settings, **overrides)
+        apps.append(app)
+        return app
+
+    yield make
+    if apps:
+        _empty_tables(apps[0])
+    for app in apps:
+        app_state(app).database.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session outside any request, as a script or a background job would use."""
+    with app_state(app).database.sessions() as session:
+        yield session
+
+
+MakeAccount = Callable[..., tuple[FamilyAccount, str]]
+MakeDossier = Callable[..., Dossier]
+
+
+@pytest.fixture
+def make_account(app: Flask, db_session: Session) -> MakeAccount:
+    """``make_account(display_name=…, email=…) -> (account, secret code)``."""
+
+    def make(display_name: str = "Camille Martin", **kwargs: Any) -> tuple[FamilyAccount, str]:
+        return create_family_account(db_session, app_state(app).hasher,
+                                     display_name=display_name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_dossier(db_session: Session) -> MakeDossier:
+    """``make_dossier(*guardians, first_name=…, last_name=…) -> Dossier`` (not started)."""
+
+    def make(*guardians: FamilyAccount, first_name: str = "Léa", last_name: str = "Martin",
+             uai: str = "0750001A", campaign: str = "reinscription-2026",
+             title: str = "Réinscription 2026", answers: dict[str, Any] | None = None,
+             ) -> Dossier:
+        establishment = ensure_establishment(db_session, uai=uai, name="Collège Jean Moulin")
+        version = register_campaign_version(db_session, establishment, slug=campaign,
+                                            title=title, source=f"id: {campaign}\n")
+        pupil = add_pupil(db_session, establishment, first_name=first_name,
+                          last_name=last_name, eleve_id=secrets.token_hex(4))
+        for index, account in enumerate(guardians, start=1):
+            link_guardian(db_session, account, pupil, guardian_key=str(index))
+        dossier = create_dossier(db_session, pupil, version, prefill={"nom": last_name})
+        if answers:
+            dossier.answers = answers
+            db_session.commit()
+        return dossier
+
+    return make
+
+
+def _csrf_token(client: FlaskClient, path: str = "/connexion") -> str:
+    match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf_token() -> Callable[..., str]:
+    """``csrf_token(client, path="/connexion")``: the token of the form on that page."""
+    return _csrf_token
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str, str], TestResponse]:
+    """``login(identifier, code)``: posts the login form with its CSRF token."""
+
+    def do_login(identifier: str, code: str) -> TestResponse:
+        token = _csrf_token(client)
+        return client.post("/connexion", data={"csrf_token": token, "login": identifier,
+                                               "code": code})
+
+    return do_login

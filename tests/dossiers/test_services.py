@@ -1,0 +1,173 @@
+"""Dossier writes: optimistic locking between two guardians (R-01), one transaction each,
+state changes through the state machine, files stored with their row or not at all (R-03)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount, StoredFile
+from engine.dossiers.services import (
+    NotEditableError,
+    StaleDossierError,
+    attach_file,
+    change_state,
+    save_answers,
+)
+from engine.dossiers.states import Actor, DossierState, InvalidTransition
+from engine.uploads import CheckedFile
+from engine.web.state import app_state
+
+MakeAccount = Callable[..., tuple[FamilyAccount, str]]
+MakeDossier = Callable[..., Dossier]
+
+
+@pytest.fixture
+def dossier(make_account: MakeAccount, make_dossier: MakeDossier) -> Dossier:
+    mother, _ = make_account("Mère")
+    father, _ = make_account("Père")
+    return make_dossier(mother, father)
+
+
+def _load(app: Flask, dossier: Dossier) -> tuple[Session, Dossier]:
+    session = app_state(app).database.sessions()
+    found = session.get(Dossier, dossier.id)
+    assert found is not None
+    return session, found
+
+
+def test_first_save_starts_the_dossier_and_bumps_the_version(app: Flask,
+                                                             dossier: Dossier) -> None:
+    session, mine = _load(app, dossier)
+    with session:
+        assert mine.row_version == 1
+        save_answers(session, mine, 1, {"regime": "demi-pension"}, "scolarite",
+                     Actor.family(1))
+    session, fresh = _load(app, dossier)
+    with session:
+        assert fresh.row_version == 2
+        assert fresh.state is DossierState.IN_PROGRESS
+        assert fresh.answers == {"regime": "demi-pension"}
+        assert fresh.current_page == "scolarite"
+        kinds = [event.kind for event in fresh.events]
+        assert kinds == ["created", "state_changed", "answers_saved"]
+        assert fresh.events[-1].data == {"page": "scolarite", "fields": ["regime"]}
+
+
+def test_saves_merge_page_answers(app: Flask, dossier: Dossier) -> None:
+    session, mine = _load(app, dossier)
+    with session:
+        save_answers(session, mine, 1, {"a": 1}, "p1", Actor.family(1))
+        save_answers(session, mine, 2, {"b": 2}, "p2", Actor.family(1))
+        assert mine.answers == {"a": 1, "b": 2}
+        assert mine.row_version == 3
+
+
+def test_stale_expected_version_raises_with_the_other_answers(app: Flask,
+                                                              dossier: Dossier) -> None:
+    mother_session, mother_copy = _load(app, dossier)
+    with mother_session:
+        save_answers(mother_session, mother_copy, 1, {"telephone": "0612345678"}, "contact",
+                     Actor.family(1))
+    father_session, father_copy = _load(app, dossier)
+    with father_session:
+        # the father's page was loaded at version 1, before the mother saved
+        with pytest.raises(StaleDossierError) as caught:
+            save_answers(father_session, father_copy, 1, {"telephone": "0799999999"},
+                         "contact", Actor.family(2))
+        assert caught.value.current_version == 2
+        assert caught.value.current_answers == {"telephone": "0612345678"}
+    session, fresh = _load(app, dossier)
+    with session:
+        assert fresh.answers == {"telephone": "0612345678"}
+
+
+def test_concurrent_write_between_read_and_update_is_detected(app: Flask,
+                                                              dossier: Dossier) -> None:
+    # both sessions hold version 1 in memory; the second UPDATE finds no row at version 1
+    mother_session, mother_copy = _load(app, dossier)
+    father_session, father_copy = _load(app, dossier)
+    with mother_session, father_session:
+        save_answers(mother_session, mother_copy, 1, {"x": "mère"}, "p", Actor.family(1))
+        with pytest.raises(StaleDossierError) as caught:
+            save_answers(father_session, father_copy, 1, {"x": "père"}, "p", Actor.family(2))
+        assert caught.value.current_answers == {"x": "mère"}
+        assert father_copy.answers == {"x": "mère"}
+        events = father_session.scalar(select(func.count()).select_from(DossierEvent)
+                                       .where(DossierEvent.dossier_id == dossier.id))
+        assert events == 3  # created, state_changed, the mother's save: nothing of the father
+
+
+def test_submitted_dossier_is_not_editable(app: Flask, dossier: Dossier) -> None:
+    session, mine = _load(app, dossier)
+    with session:
+        save_answers(session, mine, 1, {"a": 1}, "p", Actor.family(1))
+        change_state(session, mine, 2, DossierState.SUBMITTED, Actor.family(1),
+                     computed={"total": "42.50"})
+        with pytest.raises(NotEditableError):
+            save_answers(session, mine, 3, {"a": 2}, "p", Actor.family(1))
+    session, fresh = _load(app, dossier)
+    with session:
+        assert fresh.answers == {"a": 1}
+        assert fresh.computed == {"total": "42.50"}
+        assert fresh.state is DossierState.SUBMITTED
+        assert fresh.submitted_at is not None
+
+
+def test_refused_transition_writes_nothing(app: Flask, dossier: Dossier) -> None:
+    session, mine = _load(app, dossier)
+    with session:
+        with pytest.raises(InvalidTransition):
+            change_state(session, mine, 1, DossierState.VALIDATED, Actor.staff(1))
+    session, fresh = _load(app, dossier)
+    with session:
+        assert fresh.state is DossierState.NOT_STARTED
+        assert fresh.row_version == 1
+        assert [event.kind for event in fresh.events] == ["created"]
+
+
+def test_stale_state_change_is_refused(app: Flask, dossier: Dossier) -> None:
+    session, mine = _load(app, dossier)
+    with session:
+        save_answers(session, mine, 1, {"a": 1}, "p", Actor.family(1))
+        with pytest.raises(StaleDossierError):
+            change_state(session, mine, 1, DossierState.SUBMITTED, Actor.family(2))
+        assert mine.state is DossierState.IN_PROGRESS
+
+
+def _checked(data: bytes, **changes: object) -> CheckedFile:
+    checked = CheckedFile(data=data, kind="pdf", detected_kind="pdf",
+                          mime_type="application/pdf", filename="assurance.pdf",
+                          size=len(data), sha256="0" * 64, pages=1)
+    return replace(checked, **changes)  # type: ignore[arg-type]
+
+
+def test_attach_file_stores_bytes_and_row(app: Flask, dossier: Dossier,
+                                          db_session: Session) -> None:
+    storage = app_state(app).storage
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None
+    stored = attach_file(db_session, storage, found, "assurance", _checked(b"%PDF-1.4 test"),
+                         None)
+    assert stored.public_id and stored.storage_key
+    with storage.open(stored.storage_key) as handle:
+        assert handle.read() == b"%PDF-1.4 test"
+
+
+def test_attach_file_removes_the_object_when_the_row_fails(app: Flask, dossier: Dossier,
+                                                           db_session: Session) -> None:
+    storage = app_state(app).storage
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None
+    with pytest.raises(Exception):  # noqa: B017  (IntegrityError on SQLite and PostgreSQL)
+        attach_file(db_session, storage, found, "assurance", _checked(b"data", sha256=None),
+                    None)
+    root = Path(app_state(app).settings.upload_dir)
+    assert not [p for p in root.rglob("*") if p.is_file()]
+    assert db_session.scalar(select(func.count()).select_from(StoredFile)) == 0

@@ -1,0 +1,115 @@
+"""Who sees which dossier: the dashboard lists one's own children only, and every route taking
+a dossier id answers 404 for another family's dossier, exactly as for an id that does not exist
+(C-01, C-02 in reference/security.md)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from engine.dossiers.models import Dossier, FamilyAccount
+
+Login = Callable[[str, str], TestResponse]
+MakeAccount = Callable[..., tuple[FamilyAccount, str]]
+MakeDossier = Callable[..., Dossier]
+
+
+def _dossier_urls(app: Flask, public_id: str) -> list[str]:
+    """Every GET route that takes a dossier id, filled with ``public_id``."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "public_id" in rule.arguments and "GET" in (rule.methods or ()):
+            values = {name: "x" for name in rule.arguments} | {"public_id": public_id}
+            urls.append(rule.build(values)[1])  # type: ignore[index]
+    assert urls, "no dossier route found"
+    return urls
+
+
+def test_dashboard_lists_own_children_only(client: FlaskClient, login: Login,
+                                           make_account: MakeAccount,
+                                           make_dossier: MakeDossier) -> None:
+    parent, code = make_account()
+    stranger, _ = make_account("Autre Famille")
+    make_dossier(parent, first_name="Léa", last_name="Martin")
+    make_dossier(parent, first_name="Hugo", last_name="Martin")
+    make_dossier(stranger, first_name="Nina", last_name="Durand")
+    login(parent.login, code)
+    page = client.get("/mes-dossiers").get_data(as_text=True)
+    assert "Léa Martin" in page
+    assert "Hugo Martin" in page
+    assert "Nina" not in page
+    assert "Réinscription 2026" in page
+    assert "Non commencé" in page
+
+
+def test_dashboard_without_dossier_says_so(client: FlaskClient, login: Login,
+                                           make_account: MakeAccount) -> None:
+    parent, code = make_account()
+    login(parent.login, code)
+    assert "Aucun dossier" in client.get("/mes-dossiers").get_data(as_text=True)
+
+
+def test_both_guardians_see_the_dossier(app: Flask, csrf_token: Callable[..., str],
+                                        make_account: MakeAccount,
+                                        make_dossier: MakeDossier) -> None:
+    mother, mother_code = make_account("Mère")
+    father, father_code = make_account("Père")
+    dossier = make_dossier(mother, father)
+    for account, code in [(mother, mother_code), (father, father_code)]:
+        client = app.test_client()
+        client.post("/connexion", data={"csrf_token": csrf_token(client),
+                                        "login": account.login, "code": code})
+        assert client.get(f"/dossier/{dossier.public_id}").status_code == 200
+
+
+def test_foreign_dossier_is_not_found_on_every_route(app: Flask, client: FlaskClient,
+                                                     login: Login, make_account: MakeAccount,
+                                                     make_dossier: MakeDossier) -> None:
+    parent, code = make_account()
+    stranger, _ = make_account("Autre Famille")
+    own = make_dossier(parent)
+    foreign = make_dossier(stranger, first_name="Nina", last_name="Durand")
+    login(parent.login, code)
+    for url in _dossier_urls(app, own.public_id):
+        assert client.get(url).status_code == 200, url
+    missing_body = client.get(f"/dossier/{secrets.token_urlsafe(16)}").get_data()
+    for url in _dossier_urls(app, foreign.public_id):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.get_data() == missing_body
+        assert "Nina" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("probe", [
+    "1", "0", "-1", "../mes-dossiers", "%2e%2e%2f", "a" * 22, "a" * 500, "%00" * 22,
+    "' OR '1'='1", "DROP TABLE dossier", "é" * 22])
+def test_any_probed_id_is_not_found(client: FlaskClient, login: Login, make_account: MakeAccount,
+                                    make_dossier: MakeDossier, probe: str) -> None:
+    parent, code = make_account()
+    make_dossier(parent)
+    login(parent.login, code)
+    assert client.get(f"/dossier/{probe}").status_code == 404
+
+
+def test_dossier_pages_need_a_login(client: FlaskClient, make_account: MakeAccount,
+                                    make_dossier: MakeDossier) -> None:
+    parent, _ = make_account()
+    dossier = make_dossier(parent)
+    response = client.get(f"/dossier/{dossier.public_id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/connexion")
+    assert client.get("/mes-dossiers").status_code == 302
+
+
+def test_public_ids_are_random_and_long(make_account: MakeAccount,
+                                        make_dossier: MakeDossier) -> None:
+    parent, _ = make_account()
+    first = make_dossier(parent)
+    second = make_dossier(parent, first_name="Hugo")
+    assert len(first.public_id) >= 22
+    assert first.public_id != second.public_id
