@@ -179,6 +179,8 @@ class Dossier(Base):
         back_populates="dossier", order_by="DossierEvent.id", cascade="all, delete-orphan")
     files: Mapped[list[StoredFile]] = relationship(back_populates="dossier",
                                                    order_by="StoredFile.id")
+    documents: Mapped[list[DossierDocument]] = relationship(
+        back_populates="dossier", order_by="DossierDocument.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": row_version}
 
@@ -219,6 +221,28 @@ class StoredFile(Base):
 
     dossier: Mapped[Dossier] = relationship(back_populates="files")
     uploaded_by: Mapped[FamilyAccount | None] = relationship()
+
+
+class DossierDocument(Base):
+    """What the family declared about one campaign document of a dossier, apart from its files.
+
+    For now the date of a dated proof (freshness rule ``max_age_months``); the files themselves
+    are :class:`StoredFile` rows with the same ``document_id``.
+    """
+
+    __tablename__ = "dossier_document"
+    __table_args__ = (UniqueConstraint("dossier_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    #: the campaign document id, or the file field id
+    document_id: Mapped[str] = mapped_column(String(100))
+    #: the date printed on the proof, as declared by the family
+    document_date: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"))
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
 
 
 class SatisfactionRating(Base):
