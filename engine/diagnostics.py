@@ -174,5 +174,13 @@ def pointer_from(parts: Iterable[str | int]) -> str:
     """RFC 6901 JSON pointer from path parts."""
     out = ""
     for part in parts:
-        out += "/" + str(part).replace("~", "~0").replace("/", "~1")
+        out = child_pointer(out, part)
     return out
+
+
+def child_pointer(pointer: str, part: str | int) -> str:
+    """The pointer one step below ``pointer`` (cheaper than rebuilding it from a path)."""
+    text = str(part)
+    if "~" in text or "/" in text:
+        text = text.replace("~", "~0").replace("/", "~1")
+    return f"{pointer}/{text}"

@@ -14,7 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.diagnostics import Code, Diagnostic, Location, Severity, did_you_mean, pointer_from
+from engine.diagnostics import (
+    Code,
+    Diagnostic,
+    Location,
+    Severity,
+    child_pointer,
+    did_you_mean,
+)
 from engine.expr import (
     ANY,
     BOOL,
@@ -430,10 +437,10 @@ class _Compiler:
                              where=pointer, lang=default)
             for k, v in node.items():
                 if k not in ("tests",):
-                    self.check_languages(v, pointer_from([*_split(pointer), k]))
+                    self.check_languages(v, child_pointer(pointer, k))
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                self.check_languages(v, pointer_from([*_split(pointer), i]))
+                self.check_languages(v, child_pointer(pointer, i))
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()

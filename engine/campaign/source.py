@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from engine.diagnostics import Code, Diagnostic, Location, pointer_from
+from engine.diagnostics import Code, Diagnostic, Location, child_pointer
 
 try:  # LibYAML is much faster; its nodes carry marks too.
     from yaml import CSafeLoader as _Loader
@@ -140,7 +140,7 @@ def parse_source(raw: bytes | str, *, name: str = "<string>", base_dir: Path | N
         src.diagnostics.append(_diag(src, Code.YAML_007))
         return src
     builder = _Builder(src)
-    data = builder.build(root, [], 0)
+    data = builder.build(root, "", 0)
     if not isinstance(data, Mapping) and not any(d.is_error for d in src.diagnostics):
         src.diagnostics.append(_diag(src, Code.YAML_007))
         return src
@@ -169,8 +169,7 @@ class _Builder:
             Diagnostic(code, code.format(**ctx), Location(self.src.name, m.line, m.column, pointer))
         )
 
-    def build(self, node: yaml.Node, path: list[str | int], depth: int) -> Any:
-        pointer = pointer_from(path)
+    def build(self, node: yaml.Node, pointer: str, depth: int) -> Any:
         if id(node) in self.seen:
             # the composer hands back the anchored node for an alias: refuse instead of expanding,
             # and point at the key that used the alias rather than at the anchor
@@ -198,20 +197,21 @@ class _Builder:
                     self._error(Code.YAML_003, key_node, pointer, tag=key_node.tag)
                     continue
                 key = str(key_node.value)
-                child = pointer_from([*path, key])
+                child = child_pointer(pointer, key)
                 if key in out or key in first_line:
                     self._error(Code.YAML_002, key_node, child, key=key, line=first_line[key])
                     continue
                 first_line[key] = key_node.start_mark.line + 1
                 self.src.key_marks[child] = self._mark(key_node)
-                out[key] = self.build(value_node, [*path, key], depth + 1)
+                out[key] = self.build(value_node, child, depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
                 self._error(Code.YAML_003, node, pointer, tag=node.tag)
                 self.src.refused.add(pointer)
                 return None
-            return [self.build(item, [*path, i], depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, child_pointer(pointer, i), depth + 1)
+                    for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         kind = _SCALAR_TAGS.get(node.tag)
         if kind is None:
