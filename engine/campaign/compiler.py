@@ -167,7 +167,7 @@ def compile_campaign(source: Source, registry: FieldRegistry,
     shape_errors = any(d.is_error for d in diagnostics)
     try:
         campaign = _Compiler(ctx, data).run()
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError):
         # the data did not have the shape the schema asks for; those errors are reported
         if not shape_errors:
             raise
