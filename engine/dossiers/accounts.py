@@ -5,6 +5,8 @@ The failure counter lives in the database, so the lockout holds across app proce
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,7 +25,11 @@ from engine.security import (
     verify_secret,
 )
 
-from .models import FamilyAccount, Guardianship, Pupil
+from .models import FamilyAccount, Guardianship, Invitation, Pupil
+
+#: how long an e-mailed invitation link stays valid: long enough for a family to open the
+#: mail at the weekend, short for a login link; the paper letter with the code remains
+INVITATION_TTL = timedelta(days=3)
 
 
 class LoginOutcome(StrEnum):
@@ -40,10 +46,11 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
-def create_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
-                          email: str | None = None, personne_id: str | None = None,
-                          ) -> tuple[FamilyAccount, str]:
-    """A new account and its secret code in clear, to print on the letter (stored hashed only)."""
+def new_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
+                       email: str | None = None, personne_id: str | None = None,
+                       ) -> tuple[FamilyAccount, str]:
+    """Add an account without committing (the import writes many in one transaction); returns
+    it with its secret code in clear, to print on the letter (stored hashed only)."""
     code = generate_secret_code()
     login = generate_login()
     while session.scalar(select(FamilyAccount.id).where(FamilyAccount.login == login)):
@@ -52,8 +59,29 @@ def create_family_account(session: Session, hasher: PasswordHasher, *, display_n
                             display_name=display_name, email=email, personne_id=personne_id,
                             failed_attempts=0, session_epoch=0)
     session.add(account)
+    session.flush()
+    return account, code
+
+
+def create_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
+                          email: str | None = None, personne_id: str | None = None,
+                          ) -> tuple[FamilyAccount, str]:
+    """:func:`new_family_account`, committed."""
+    account, code = new_family_account(session, hasher, display_name=display_name, email=email,
+                                       personne_id=personne_id)
     session.commit()
     return account, code
+
+
+def reset_code(session: Session, hasher: PasswordHasher, account: FamilyAccount) -> str:
+    """A new secret code for ``account`` (not committed): the old one stops working and every
+    open session ends. Returns the code in clear, for a new letter."""
+    code = generate_secret_code()
+    account.code_hash = hash_secret(hasher, code)
+    account.failed_attempts = 0
+    account.locked_until = None
+    account.session_epoch = account.session_epoch + 1
+    return code
 
 
 def link_guardian(session: Session, account: FamilyAccount, pupil: Pupil, *, guardian_key: str,
@@ -64,6 +92,51 @@ def link_guardian(session: Session, account: FamilyAccount, pupil: Pupil, *, gua
     session.add(link)
     session.commit()
     return link
+
+
+def issue_invitation(session: Session, account: FamilyAccount, *, ttl: timedelta = INVITATION_TTL,
+                     now: datetime | None = None) -> str:
+    """A single-use login token for ``account`` (not committed); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = now or utcnow()
+    session.add(Invitation(account=account, token_hash=_token_hash(token), created_at=now,
+                           expires_at=now + ttl))
+    return token
+
+
+def find_invitation(session: Session, token: str, *,
+                    now: datetime | None = None) -> Invitation | None:
+    """The unused, unexpired invitation of ``token``, else None (nothing is changed)."""
+    now = now or utcnow()
+    return session.scalar(select(Invitation).where(
+        Invitation.token_hash == _token_hash(token), Invitation.used_at.is_(None),
+        Invitation.expires_at > now))
+
+
+def consume_invitation(session: Session, token: str, *,
+                       now: datetime | None = None) -> FamilyAccount | None:
+    """The account the invitation ``token`` logs in, marking it used; None when the token is
+    unknown, used or expired. Concurrent uses race on one UPDATE: only one wins."""
+    now = now or utcnow()
+    invitation = find_invitation(session, token, now=now)
+    if invitation is None:
+        return None
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=now))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return None
+    account = invitation.account
+    account.last_login_at = now
+    session.commit()
+    return account
+
+
+def _token_hash(token: str) -> str:
+    # a 256-bit random token needs no slow hash: SHA-256 cannot be brute-forced back
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str, *,

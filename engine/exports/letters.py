@@ -1,0 +1,111 @@
+"""Credentials for the school to hand out: a PDF of letters (one page per guardian) and a CSV
+for mail merge. Codes exist in clear only here, at the moment they are created.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+
+from engine.campaign.model import Establishment
+from engine.prefill.service import Credential
+
+CSV_HEADER = ("identifiant", "code_secret", "responsable", "courriel", "eleves", "adresse_web")
+
+#: characters of ISO-8859-15 and common typography missing from the PDF core fonts (Latin-1)
+_LATIN1 = str.maketrans({"œ": "oe", "Œ": "OE", "€": "EUR", "’": "'", "‘": "'", "“": '"',
+                         "”": '"', "–": "-", "—": "-", "…": "...", "Š": "S", "š": "s",
+                         "Ž": "Z", "ž": "z", "Ÿ": "Y", "\u202f": " "})
+
+
+def pdf_text(text: str) -> str:
+    """``text`` in the Latin-1 the core PDF fonts can draw (no font file to ship)."""
+    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+def letters_pdf(credentials: Sequence[Credential], establishment: Establishment,
+                base_url: str) -> bytes:
+    """One A4 page per guardian: school, web address, identifier, code, instructions."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_title(pdf_text(f"Identifiants de connexion - {establishment.name}"))
+    pdf.set_creator("DossierSCO")
+    width = pdf.w - 2 * pdf.l_margin
+    for cred in credentials:
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 14)
+        pdf.multi_cell(width, 7, pdf_text(establishment.name))
+        pdf.set_font("Helvetica", "", 10)
+        contact = [establishment.address, establishment.phone, establishment.email]
+        for line in filter(None, contact):
+            pdf.multi_cell(width, 5, pdf_text(line))
+        pdf.ln(10)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.multi_cell(width, 7, pdf_text(f"À l'attention de {cred.display_name}"))
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "", 11)
+        pupils = ", ".join(cred.pupils) or "votre enfant"
+        pdf.multi_cell(width, 6, pdf_text(
+            f"Madame, Monsieur,\n\nLa réinscription de {pupils} se fait en ligne. "
+            f"Voici vos identifiants personnels pour accéder au dossier."))
+        pdf.ln(6)
+        for label, value in (("Adresse du site", base_url), ("Identifiant", cred.login),
+                             ("Code secret", cred.code)):
+            pdf.set_font("Helvetica", "", 11)
+            pdf.cell(45, 10, pdf_text(label + " :"))
+            pdf.set_font("Courier", "B", 14)
+            pdf.cell(width - 45, 10, pdf_text(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(6)
+        pdf.set_font("Helvetica", "", 11)
+        pdf.multi_cell(width, 6, pdf_text(
+            "1. Ouvrez l'adresse du site sur un ordinateur, une tablette ou un téléphone.\n"
+            "2. Saisissez votre identifiant et votre code secret (les tirets sont facultatifs).\n"
+            "3. Vérifiez les informations connues du collège, complétez le dossier, puis "
+            "validez-le.\n\n"
+            "Ce code est personnel : ne le communiquez à personne. Le collège ne vous le "
+            "demandera jamais par téléphone ni par courriel. Après plusieurs essais erronés, "
+            "le compte est bloqué quelques minutes.\n\n"
+            "Vous n'avez pas accès à Internet ou vous avez perdu ce courrier ? Adressez-vous au "
+            "secrétariat du collège."))
+    return bytes(pdf.output())
+
+
+def _cell(value: str) -> str:
+    # a cell starting with = + - @ is a formula in a spreadsheet: names come from outside
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def credentials_csv(credentials: Sequence[Credential], base_url: str) -> bytes:
+    """``;``-separated UTF-8 with a BOM, so Excel opens the accents right."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for cred in credentials:
+        writer.writerow([_cell(v) for v in (cred.login, cred.code, cred.display_name,
+                                            cred.email or "", ", ".join(cred.pupils),
+                                            base_url)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def write_credentials(folder: Path, credentials: Sequence[Credential],
+                      establishment: Establishment, base_url: str, *, slug: str,
+                      at: datetime) -> list[Path]:
+    """Write the PDF and the CSV in ``folder`` (mode 0600, never over an earlier file: the
+    codes of an earlier import exist nowhere else)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"identifiants-{slug}-{at:%Y%m%d-%H%M%S}"
+    paths = []
+    for suffix, content in ((".pdf", letters_pdf(credentials, establishment, base_url)),
+                            (".csv", credentials_csv(credentials, base_url))):
+        path = folder / (stem + suffix)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        paths.append(path)
+    return paths

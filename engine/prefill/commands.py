@@ -1,0 +1,256 @@
+"""``dossiersco import`` (SIECLE or spreadsheet files → pupils, accounts, dossiers) and
+``dossiersco demo`` (example campaigns and fictional families, ready to log in).
+
+Bad input never shows a traceback: a French report on stderr and exit code 1, with nothing
+written to the database.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from engine import db
+from engine.campaign import check_file, check_source, parse_source
+from engine.campaign.model import Campaign
+from engine.config import ConfigError, Settings
+from engine.dossiers.models import CampaignVersion
+from engine.exports.letters import write_credentials
+from engine.security import make_hasher
+
+from .errors import ImportFileError
+from .invitations import send_invitations
+from .result import ImportResult
+from .service import ImportReport, Progress, campaign_version_for, import_into
+from .siecle import read_siecle
+from .spreadsheet import read_spreadsheet
+
+#: fictional SIECLE exports imported by ``dossiersco demo``
+DEMO_DIR = Path(__file__).resolve().parents[2] / "campaigns" / "demo"
+
+
+def register(main: click.Group) -> None:
+    main.add_command(import_command)
+    main.add_command(demo_command)
+
+
+class Refused(Exception):
+    """Stop the command: the lines are the report, the exit code is 1."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    campaign: Campaign
+    version: CampaignVersion
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise Refused([f"Configuration invalide : {exc}"]) from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    """A session on the migrated database of ``settings``."""
+    try:
+        database = db.Database.connect(settings.database_url)
+        db.upgrade(database.engine)
+    except SQLAlchemyError as exc:
+        raise Refused([f"Base de données inaccessible : {type(exc).__name__}."]) from None
+    try:
+        with database.sessions() as session:
+            yield session
+    finally:
+        database.dispose()
+
+
+def read_files(files: Sequence[str], mapping: str | None) -> ImportResult:
+    """Parse the files (SIECLE, or one spreadsheet with ``mapping``); refuse on any error."""
+    if mapping is not None:
+        if len(files) != 1:
+            raise Refused(["Avec --mapping, importez un seul tableur à la fois."])
+        result = read_spreadsheet(files[0], mapping)
+    else:
+        result = read_siecle(*files)
+    if not result.ok:
+        raise Refused([p.as_line() for p in ImportFileError(result.problems).problems]
+                      + ["Fichier refusé : rien n'a été importé."])
+    return result
+
+
+def resolve_campaign(session: Session, ref: str, uai: str | None) -> Target:
+    """``ref`` is a campaign file (registered now, in the import's transaction) or the id of
+    a campaign already registered (its latest version)."""
+    path = Path(ref)
+    if path.is_file():
+        campaign, diagnostics = check_file(path)
+        if campaign is None:
+            raise Refused([d.as_line() for d in diagnostics if d.is_error]
+                          + ["Campagne invalide : rien n'a été importé."])
+        source = path.read_text(encoding="utf-8")
+        return Target(campaign, campaign_version_for(session, campaign, source, uai=uai))
+    version = session.scalar(select(CampaignVersion).where(CampaignVersion.slug == ref)
+                             .order_by(CampaignVersion.created_at.desc(),
+                                       CampaignVersion.id.desc()))
+    if version is None:
+        raise Refused([f"Campagne inconnue : « {ref} » n'est ni un fichier ni l'identifiant "
+                       f"d'une campagne enregistrée."])
+    if uai is not None and version.establishment.uai != uai.upper():
+        raise Refused([f"La campagne {ref} est celle de l'établissement "
+                       f"{version.establishment.uai}, pas de {uai}."])
+    campaign, diagnostics = check_source(parse_source(version.source, name=ref))
+    if campaign is None:
+        raise Refused([d.as_line() for d in diagnostics if d.is_error])
+    return Target(campaign, version)
+
+
+def _check_writable(folder: Path) -> None:
+    """Before importing: the codes are shown only once, the folder must take them."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".dossiersco-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise Refused([f"Le dossier {folder} n'est pas utilisable pour les identifiants : "
+                       f"{exc.strerror or exc}."]) from None
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Progress]:
+    with click.progressbar(length=total, label="Import", file=sys.stderr) as bar:
+        yield lambda done, _total: bar.update(done - bar.pos)
+
+
+def run_import(settings: Settings, session: Session, target: Target, result: ImportResult,
+               *, dry_run: bool, reset_codes: bool, invite: bool, check_uai: bool,
+               credentials_out: Path | None, codes_printed: bool = False) -> ImportReport:
+    """Import, then write the letters and send the invitations; print the report."""
+    if credentials_out is not None and not dry_run:
+        _check_writable(credentials_out)
+    try:
+        with _progress(len(result.pupils)) as progress:
+            report = import_into(session, target.campaign, target.version, result,
+                                 hasher=make_hasher(settings), dry_run=dry_run,
+                                 progress=progress, reset_codes=reset_codes, invite=invite,
+                                 check_uai=check_uai)
+    except ImportFileError as exc:
+        raise Refused([p.as_line() for p in exc.problems]
+                      + ["Import refusé : rien n'a été importé."]) from None
+    for line in report.lines():
+        click.echo(line)
+    establishment = target.campaign.establishment
+    if report.credentials and credentials_out is not None:
+        paths = write_credentials(credentials_out, report.credentials, establishment,
+                                  settings.base_url, slug=report.campaign,
+                                  at=report.imported_at)
+        click.echo(f"{len(report.credentials)} nouveau(x) code(s) : courriers et publipostage "
+                   f"dans " + ", ".join(str(p) for p in paths))
+    elif report.credentials and not codes_printed:
+        click.echo(f"Attention : {len(report.credentials)} nouveau(x) code(s) créé(s) sans "
+                   f"--credentials-out ; relancez avec --reset-codes --credentials-out DOSSIER "
+                   f"pour imprimer les courriers.", err=True)
+    if invite and report.credentials:
+        outcome = send_invitations(settings, report.credentials, establishment,
+                                   report.imported_at)
+        click.echo(f"Invitations envoyées par courriel : {outcome.sent}.")
+        if outcome.failed:
+            click.echo(f"Invitations non envoyées ({len(outcome.failed)}) pour les "
+                       f"identifiants : {', '.join(outcome.failed)}.", err=True)
+    return report
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn every expected failure into a French report on stderr and exit code 1."""
+    try:
+        yield
+    except Refused as exc:
+        lines = exc.lines
+    except SQLAlchemyError as exc:
+        lines = [f"Erreur de la base de données ({type(exc).__name__}) : rien n'a été "
+                 f"importé."]
+    except OSError as exc:
+        lines = [f"Erreur d'écriture : {exc.strerror or exc} ({exc.filename or ''})."]
+    else:
+        return
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--campaign", "campaign_ref", required=True, metavar="PATH_OR_ID",
+              help="Campaign file, or the id of a registered campaign.")
+@click.option("--establishment", metavar="UAI",
+              help="School the files belong to (default: the campaign's).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--credentials-out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the letters PDF and the mail-merge CSV of new codes.")
+@click.option("--mapping", type=click.Path(dir_okay=False),
+              help="YAML column mapping: FILE is a spreadsheet (CSV, XLSX, XLS, ODS).")
+@click.option("--reset-codes", is_flag=True,
+              help="Give these guardians' existing accounts a new code (and a letter).")
+@click.option("--invite", is_flag=True,
+              help="E-mail a single-use login link to guardians with a new code.")
+@click.option("--ignore-uai", is_flag=True,
+              help="Accept files exported by another school (test files).")
+def import_command(files: Sequence[str], campaign_ref: str, establishment: str | None,
+                   dry_run: bool, credentials_out: Path | None, mapping: str | None,
+                   reset_codes: bool, invite: bool, ignore_uai: bool) -> None:
+    """Import SIECLE exports (or a spreadsheet) into a campaign: pupils, family accounts and
+    prefilled dossiers, in one transaction. Exit 1 with a report when anything is wrong."""
+    with _reported():
+        settings = _settings()
+        click.echo(f"Lecture de {len(files)} fichier(s)…", err=True)
+        result = read_files(files, mapping)
+        with _database(settings) as session:
+            target = resolve_campaign(session, campaign_ref, establishment)
+            run_import(settings, session, target, result, dry_run=dry_run,
+                       reset_codes=reset_codes, invite=invite, check_uai=not ignore_uai,
+                       credentials_out=credentials_out)
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Register the example campaigns and import fictional families; print how to log in.
+
+    Running it again changes no data but gives the demo guardians fresh codes.
+    """
+    with _reported():
+        settings = _settings()
+        result = read_files([str(p) for p in sorted(DEMO_DIR.glob("*.xml"))], None)
+        uais = {s.uaj for s in result.sources}
+        with _database(settings) as session:
+            for path in sorted(settings.campaigns_dir.glob("*.yaml")):
+                target = resolve_campaign(session, str(path), None)
+                session.commit()
+                if target.campaign.establishment.uai not in uais:
+                    continue
+                click.echo(f"Campagne {target.campaign.id} :")
+                report = run_import(settings, session, target, result, dry_run=False,
+                                    reset_codes=True, invite=True, check_uai=True,
+                                    credentials_out=None, codes_printed=True)
+                click.echo("\nComptes de démonstration (identifiant / code secret) :")
+                for cred in report.credentials:
+                    click.echo(f"  {cred.display_name:<20} {cred.login}  {cred.code}"
+                               f"  ({', '.join(cred.pupils)})")
+        click.echo(f"\nOuvrez {settings.base_url}/connexion (lancez d'abord "
+                   f"« dossiersco serve ») et connectez-vous avec l'un de ces comptes.")
+        click.echo(f"Les courriels d'invitation sont envoyés selon DOSSIERSCO_MAIL_URL "
+                   f"({settings.mail_url}).")

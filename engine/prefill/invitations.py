@@ -1,0 +1,64 @@
+"""E-mail the invitations an import prepared: one message per guardian with an address.
+
+Sent after the import is committed (a mail relay failure must not undo the import); a failed
+message is reported, and the guardian still has the letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from engine.campaign.model import Establishment
+from engine.config import ROOT, Settings
+from engine.dossiers.accounts import INVITATION_TTL
+from engine.mail import MailError, send_mail
+from engine.web.invitations import invitation_url
+
+from .service import Credential
+
+PARIS = ZoneInfo("Europe/Paris")
+_TEMPLATES = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape=False,
+                         undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SentInvitations:
+    sent: int
+    #: login of each guardian whose message failed (never the address: it goes to a terminal)
+    failed: tuple[str, ...]
+
+
+def invitation_text(settings: Settings, credential: Credential, establishment: Establishment,
+                    expires: datetime) -> str:
+    assert credential.invitation_token is not None
+    return _TEMPLATES.get_template("mail/invitation.txt").render(
+        display_name=credential.display_name, school=establishment.name,
+        pupils=", ".join(credential.pupils) or "votre enfant",
+        expires=format_datetime(expires, "d MMMM y 'à' HH:mm", tzinfo=PARIS,
+                                locale="fr_FR"),
+        link=invitation_url(settings.base_url, credential.invitation_token),
+        base_url=settings.base_url, login=credential.login)
+
+
+def send_invitations(settings: Settings, credentials: Sequence[Credential],
+                     establishment: Establishment, imported_at: datetime) -> SentInvitations:
+    """Send every prepared invitation of ``credentials``."""
+    sent, failed = 0, []
+    subject = f"{establishment.name} : dossier de réinscription en ligne"
+    for cred in credentials:
+        if cred.invitation_token is None or not cred.email:
+            continue
+        text = invitation_text(settings, cred, establishment, imported_at + INVITATION_TTL)
+        try:
+            send_mail(settings, cred.email, subject, text)
+        except (MailError, ValueError):  # ValueError: a header with a line break
+            failed.append(cred.login)
+        else:
+            sent += 1
+    return SentInvitations(sent, tuple(failed))

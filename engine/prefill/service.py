@@ -1,0 +1,453 @@
+"""The database import: canonical records → pupils, family accounts, guardianships, dossiers.
+
+One call is one transaction: the caller's session gets everything or nothing. The same file
+imported twice changes nothing (matched on SIECLE ids); a value a family already changed is
+never overwritten, the difference is recorded as an ``import_conflict`` event for the school.
+Callable from the command line now and from the staff pages later (no Flask here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.db import utcnow
+from engine.dossiers.accounts import issue_invitation, new_family_account, reset_code
+from engine.dossiers.models import (
+    CampaignVersion,
+    Dossier,
+    DossierEvent,
+    Establishment,
+    FamilyAccount,
+    Guardianship,
+    Pupil,
+)
+from engine.dossiers.services import campaign_hash
+from engine.dossiers.states import Actor, DossierState
+from engine.rules import DossierContext, DossierScope
+
+from .errors import ImportFileError, ImportProblem, error
+from .records import GuardianLink, GuardianRecord, PupilRecord
+from .result import ImportResult
+
+#: progress(done, total) after each pupil
+Progress = Callable[[int, int], None]
+
+#: NIVEAU_RESPONSABILITE: 1 = legal guardian, 2 = person in charge, 3 = contact only.
+#: Only legal guardians get an account; a spreadsheet without the column lists legal guardians.
+LEGAL_LEVELS = frozenset({None, "", "1"})
+
+KINDS = ("pupil", "account", "guardianship", "dossier")
+ACTIONS = ("created", "updated", "unchanged", "skipped")
+KIND_LABELS = {"pupil": "élèves", "account": "comptes famille",
+               "guardianship": "liens responsable-élève", "dossier": "dossiers"}
+ACTION_LABELS = {"created": "créés", "updated": "mis à jour", "unchanged": "inchangés",
+                 "skipped": "ignorés"}
+
+SKIP_AUDIENCE = "hors du public de la campagne (audience)"
+SKIP_NOT_LEGAL = "pas représentant légal (niveau de responsabilité {level}) : pas de compte"
+WARN_NO_GUARDIAN = "aucun représentant légal dans l'import : dossier sans compte famille"
+KEPT_OUT_OF_AUDIENCE = "plus dans le public de la campagne : le dossier existant est gardé"
+
+
+class ImportRefused(ImportFileError):
+    """The records cannot be imported for this campaign (wrong school, parse errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one record: ``key`` is a SIECLE id, never a name."""
+
+    kind: str
+    key: str
+    action: str
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Credential:
+    """A code in clear for one guardian: exists only in the report of the import that made it."""
+
+    login: str
+    code: str
+    display_name: str
+    email: str | None
+    personne_id: str | None
+    #: "Prénom NOM" of the guardian's pupils in this import
+    pupils: list[str] = field(default_factory=list)
+    #: single-use login token, when an invitation is to be e-mailed
+    invitation_token: str | None = None
+
+
+@dataclass(slots=True)
+class Conflict:
+    """An imported value differs from the family's answer: the answer was kept."""
+
+    dossier_public_id: str
+    pupil: str
+    field_id: str
+    prefill_path: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    campaign: str
+    establishment: str
+    dry_run: bool
+    imported_at: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    credentials: list[Credential] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+
+    def add(self, kind: str, key: str, action: str, reason: str = "") -> None:
+        self.outcomes.append(Outcome(kind, key, action, reason))
+
+    def counts(self) -> dict[str, Counter[str]]:
+        """kind → action → number of records."""
+        out: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
+        for o in self.outcomes:
+            out[o.kind][o.action] += 1
+        return out
+
+    def reasons(self) -> Counter[tuple[str, str, str]]:
+        """(kind, action, reason) → number of records, for the skipped and noted ones."""
+        return Counter((o.kind, o.action, o.reason) for o in self.outcomes if o.reason)
+
+    def lines(self) -> list[str]:
+        """The report as the school reads it (French)."""
+        head = "Simulation (--dry-run) : rien n'a été enregistré." if self.dry_run else \
+            "Import enregistré."
+        out = [f"{head} Campagne {self.campaign}, établissement {self.establishment}."]
+        for kind, counter in self.counts().items():
+            parts = ", ".join(f"{counter[a]} {ACTION_LABELS[a]}" for a in ACTIONS)
+            out.append(f"  {KIND_LABELS[kind]} : {parts}")
+        for (kind, action, reason), n in sorted(self.reasons().items()):
+            out.append(f"  - {n} {KIND_LABELS[kind]} {ACTION_LABELS[action]} : {reason}")
+        for c in self.conflicts:
+            out.append(f"  ! {c.pupil} : « {c.field_id} » modifié par la famille, la nouvelle "
+                       f"valeur importée ({c.prefill_path}) est signalée, pas appliquée")
+        for w in self.warnings:
+            out.append(f"  avertissement : {w.as_line()}")
+        return out
+
+
+def is_legal_guardian(link: GuardianLink | None) -> bool:
+    return link is None or link.niveau_responsabilite in LEGAL_LEVELS
+
+
+def in_audience(campaign: Campaign, prefill: Mapping[str, Any], today: date) -> bool:
+    """Whether the campaign's ``audience`` condition holds for this imported record."""
+    if campaign.audience is None:
+        return True
+    scope = DossierScope(campaign, {}, DossierContext(prefill=prefill, today=today))
+    return campaign.audience.test(scope)
+
+
+def check_establishment(result: ImportResult, establishment: Establishment) -> None:
+    """Refuse files exported by another school than the campaign's.
+
+    :raises ImportRefused: listing each file with another UAI.
+    """
+    problems = [error("UAI_MISMATCH",
+                      f"Ce fichier est un export de l'établissement {s.uaj}, or la campagne "
+                      f"est celle de l'établissement {establishment.uai} : vérifiez le fichier "
+                      f"ou l'option --establishment.", file=s.source_file)
+                for s in result.sources if s.uaj and s.uaj.upper() != establishment.uai.upper()]
+    if problems:
+        raise ImportRefused(problems)
+
+
+def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
+                         uai: str | None = None) -> CampaignVersion:
+    """The stored version of this campaign text for the school ``uai`` (the campaign's own by
+    default), added without committing: it belongs to the import's transaction."""
+    uai = (uai or campaign.establishment.uai).upper()
+    establishment = session.scalar(select(Establishment).where(Establishment.uai == uai))
+    if establishment is None:
+        info = campaign.establishment
+        same = info.uai.upper() == uai
+        establishment = Establishment(uai=uai, name=info.name if same else uai,
+                                      contact_email=info.email if same else None,
+                                      contact_phone=info.phone if same else None,
+                                      address=info.address if same else None)
+        session.add(establishment)
+    version = session.scalar(select(CampaignVersion).where(
+        CampaignVersion.slug == campaign.id, CampaignVersion.version == campaign_hash(source)))
+    if version is None:
+        version = CampaignVersion(slug=campaign.id, version=campaign_hash(source),
+                                  title=campaign.title.get(), source=source,
+                                  establishment=establishment)
+        session.add(version)
+    elif version.establishment.uai != uai:
+        raise ImportRefused([error(
+            "CAMPAIGN_ESTABLISHMENT",
+            f"La campagne {campaign.id} est déjà enregistrée pour l'établissement "
+            f"{version.establishment.uai}, pas pour {uai}.")])
+    return version
+
+
+def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
+                result: ImportResult, *, hasher: PasswordHasher, dry_run: bool = False,
+                progress: Progress | None = None, reset_codes: bool = False,
+                invite: bool = False, check_uai: bool = True,
+                now: datetime | None = None) -> ImportReport:
+    """Import ``result`` for the campaign ``version`` in one transaction (committed, or rolled
+    back when ``dry_run`` or on any error).
+
+    ``reset_codes`` gives existing accounts of these guardians a new code (and a letter);
+    ``invite`` prepares a single-use invitation for each guardian with a new code and an
+    e-mail address (see :func:`engine.prefill.invitations.send_invitations`).
+
+    :raises ImportRefused: ``result`` has errors, or comes from another school.
+    """
+    if not result.ok:
+        raise ImportRefused(result.problems)
+    establishment = version.establishment
+    if check_uai:
+        check_establishment(result, establishment)
+    report = ImportReport(campaign=version.slug, establishment=establishment.uai,
+                          dry_run=dry_run, imported_at=now or utcnow(),
+                          warnings=list(result.warnings))
+    try:
+        with session.no_autoflush:
+            _Importer(session, campaign, version, result, hasher, report,
+                      reset_codes=reset_codes, invite=invite and not dry_run).run(progress)
+        session.flush()
+    except BaseException:
+        session.rollback()
+        raise
+    if dry_run:
+        session.rollback()
+        report.credentials = []
+    else:
+        session.commit()
+    return report
+
+
+class _Importer:
+    """One import run: lookups are loaded once, then each pupil is a few dict hits."""
+
+    def __init__(self, session: Session, campaign: Campaign, version: CampaignVersion,
+                 result: ImportResult, hasher: PasswordHasher, report: ImportReport, *,
+                 reset_codes: bool, invite: bool) -> None:
+        self.session = session
+        self.campaign = campaign
+        self.version = version
+        self.result = result
+        self.hasher = hasher
+        self.report = report
+        self.reset_codes = reset_codes
+        self.invite = invite
+        self.now = report.imported_at
+        self.credentials: dict[int, Credential] = {}
+        self.seen_accounts: set[int] = set()
+        self.seen_guardians: set[str] = set()
+        self.prefilled = [f for f in campaign.top_fields() if f.prefill and f.type.has_value]
+        self._load()
+
+    def _load(self) -> None:
+        establishment = self.version.establishment
+        ids = [p.eleve_id for p in self.result.pupils]
+        self.pupils = {p.eleve_id: p for p in self.session.scalars(
+            select(Pupil).where(Pupil.establishment_id == establishment.id,
+                                Pupil.eleve_id.in_(ids)))} if ids else {}
+        personne_ids = [g.personne_id for g in self.result.guardians]
+        self.accounts = {a.personne_id: a for a in self.session.scalars(
+            select(FamilyAccount).where(FamilyAccount.personne_id.in_(personne_ids))
+            .order_by(FamilyAccount.id))} if personne_ids else {}
+        pupil_ids = [p.id for p in self.pupils.values()]
+        self.links: set[tuple[int, int]] = set()
+        self.dossiers: dict[int, Dossier] = {}
+        self.previous: dict[int, Dossier] = {}
+        if not pupil_ids:
+            return
+        self.links = set(self.session.execute(
+            select(Guardianship.account_id, Guardianship.pupil_id)
+            .where(Guardianship.pupil_id.in_(pupil_ids))).tuples())
+        for dossier in self.session.scalars(
+                select(Dossier).join(Dossier.campaign_version)
+                .where(Dossier.pupil_id.in_(pupil_ids))
+                .order_by(Dossier.created_at, Dossier.id)):
+            if dossier.campaign_version_id == self.version.id:
+                self.dossiers[dossier.pupil_id] = dossier
+            elif dossier.campaign_version.slug != self.version.slug and dossier.answers:
+                # the latest dossier of another campaign: last year's answers
+                self.previous[dossier.pupil_id] = dossier
+
+    def run(self, progress: Progress | None) -> None:
+        total = len(self.result.pupils)
+        for done, record in enumerate(self.result.pupils, start=1):
+            self.pupil(record)
+            if progress is not None:
+                progress(done, total)
+        self.report.credentials = list(self.credentials.values())
+
+    def pupil(self, record: PupilRecord) -> None:
+        snapshot = self.result.prefill_for(record)
+        pupil = self.pupils.get(record.eleve_id)
+        dossier = self.dossiers.get(pupil.id) if pupil is not None else None
+        if not in_audience(self.campaign, snapshot, self.now.date()):
+            reason = KEPT_OUT_OF_AUDIENCE if dossier is not None else SKIP_AUDIENCE
+            self.report.add("pupil", record.eleve_id, "skipped", reason)
+            return
+        pupil = self.upsert_pupil(record, pupil)
+        guardians = self.result.guardians_of(record.eleve_id)
+        legal = [g for g in guardians if is_legal_guardian(g.link_for(record.eleve_id))]
+        for guardian in guardians:
+            if guardian not in legal and guardian.personne_id not in self.seen_guardians:
+                self.seen_guardians.add(guardian.personne_id)
+                link = guardian.link_for(record.eleve_id)
+                level = link.niveau_responsabilite if link else "?"
+                self.report.add("account", guardian.personne_id, "skipped",
+                                SKIP_NOT_LEGAL.format(level=level))
+        for guardian in legal:
+            account = self.account(guardian)
+            self.guardianship(account, pupil, guardian.personne_id)
+            credential = self.credentials.get(account.id)
+            if credential is not None:
+                credential.pupils.append(f"{pupil.first_name} {pupil.last_name}".strip())
+        previous = self.previous.get(pupil.id)
+        if previous is not None:
+            snapshot["previous"] = dict(previous.answers)
+        provenance = {k: p.as_dict() for k, p in
+                      self.result.prefill_provenance_for(record).items()}
+        if previous is not None:
+            provenance["previous"] = {"campaign": previous.campaign_version.slug,
+                                      "dossier": previous.public_id,
+                                      "imported_at": self.now.isoformat()}
+        self.dossier(pupil, dossier, snapshot, provenance, has_guardian=bool(legal))
+
+    def upsert_pupil(self, record: PupilRecord, pupil: Pupil | None) -> Pupil:
+        values = {"first_name": record.first_name or "", "last_name": record.last_name or "",
+                  "ine": record.ine, "birth_date": record.birth_date}
+        if pupil is None:
+            pupil = Pupil(establishment=self.version.establishment, eleve_id=record.eleve_id,
+                          created_at=self.now, **values)
+            self.session.add(pupil)
+            self.pupils[record.eleve_id] = pupil
+            self.report.add("pupil", record.eleve_id, "created")
+            return pupil
+        changed = [k for k, v in values.items() if getattr(pupil, k) != v]
+        for key in changed:
+            setattr(pupil, key, values[key])
+        self.report.add("pupil", record.eleve_id, "updated" if changed else "unchanged")
+        return pupil
+
+    def account(self, guardian: GuardianRecord) -> FamilyAccount:
+        """The guardian's one account across siblings and schools (by PERSONNE_ID)."""
+        name = " ".join(p for p in (guardian.first_name, guardian.last_name) if p) or \
+            guardian.personne_id
+        account = self.accounts.get(guardian.personne_id)
+        if account is not None and account.id in self.seen_accounts:
+            return account
+        if account is None:
+            account, code = new_family_account(self.session, self.hasher, display_name=name,
+                                               email=guardian.email,
+                                               personne_id=guardian.personne_id)
+            self.accounts[guardian.personne_id] = account
+            self.report.add("account", guardian.personne_id, "created")
+            self.new_credential(account, code)
+        else:
+            changed = account.display_name != name or account.email != guardian.email
+            account.display_name, account.email = name, guardian.email
+            if self.reset_codes:
+                self.new_credential(account, reset_code(self.session, self.hasher, account))
+                self.report.add("account", guardian.personne_id, "updated", "nouveau code")
+            else:
+                self.report.add("account", guardian.personne_id,
+                                "updated" if changed else "unchanged")
+        self.seen_accounts.add(account.id)
+        return account
+
+    def new_credential(self, account: FamilyAccount, code: str) -> None:
+        token = issue_invitation(self.session, account, now=self.now) \
+            if self.invite and account.email else None
+        self.credentials[account.id] = Credential(
+            login=account.login, code=code, display_name=account.display_name,
+            email=account.email, personne_id=account.personne_id, invitation_token=token)
+
+    def guardianship(self, account: FamilyAccount, pupil: Pupil, personne_id: str) -> None:
+        key = f"{personne_id}/{pupil.eleve_id}"
+        if pupil.id is not None and (account.id, pupil.id) in self.links:
+            self.report.add("guardianship", key, "unchanged")
+            return
+        self.session.add(Guardianship(account=account, pupil=pupil, guardian_key=personne_id,
+                                      confidential_contact=False, created_at=self.now))
+        if pupil.id is not None:
+            self.links.add((account.id, pupil.id))
+        self.report.add("guardianship", key, "created")
+
+    def dossier(self, pupil: Pupil, dossier: Dossier | None, snapshot: dict[str, Any],
+                provenance: dict[str, Any], *, has_guardian: bool) -> None:
+        key = pupil.eleve_id or ""
+        note = "" if has_guardian else WARN_NO_GUARDIAN
+        if dossier is None:
+            dossier = Dossier(pupil=pupil, campaign_version=self.version,
+                              state=DossierState.NOT_STARTED, prefill=snapshot,
+                              provenance=provenance, answers={}, computed={},
+                              created_at=self.now, updated_at=self.now)
+            dossier.events.append(self.event("created", {}))
+            self.session.add(dossier)
+            self.report.add("dossier", key, "created", note)
+            return
+        old = dict(dossier.prefill)
+        if old == snapshot:
+            self.report.add("dossier", key, "unchanged", note)
+            return
+        for spec in self.prefilled:
+            self.flag_conflict(dossier, spec, old, snapshot)
+        dossier.provenance = {k: dossier.provenance[k] if k in dossier.provenance and
+                              value_at(old, k) == value_at(snapshot, k) else p
+                              for k, p in provenance.items()}
+        dossier.prefill = snapshot
+        changed = sorted(k for k in set(old) | set(snapshot) if old.get(k) != snapshot.get(k))
+        dossier.events.append(self.event("import_updated", {"parts": changed}))
+        self.report.add("dossier", key, "updated", note)
+
+    def flag_conflict(self, dossier: Dossier, spec: FieldSpec, old: Mapping[str, Any],
+                      new: Mapping[str, Any]) -> None:
+        """Record that the school's value moved while the family's answer differs from it."""
+        assert spec.prefill is not None
+        path = ".".join(spec.prefill)
+        before, after = value_at(old, path), value_at(new, path)
+        if before == after or spec.id not in dossier.answers:
+            return
+        answer = dossier.answers[spec.id]
+        if not spec.type.is_container and spec.type.same(after, answer, spec):
+            return
+        dossier.events.append(self.event("import_conflict", {"field": spec.id, "prefill": path}))
+        pupil = dossier.pupil
+        self.report.conflicts.append(Conflict(dossier.public_id,
+                                              f"{pupil.first_name} {pupil.last_name}",
+                                              spec.id, path))
+
+    def event(self, kind: str, data: dict[str, Any]) -> DossierEvent:
+        return DossierEvent(at=self.now, actor_kind=Actor.system().kind.value, kind=kind,
+                            data=data)
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def value_at(snapshot: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path with list indexes (``guardians[0].address.line1``)."""
+    node: Any = snapshot
+    for name, index in _STEP.findall(path):
+        if name:
+            node = node.get(name) if isinstance(node, Mapping) else None
+        else:
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+        if node is None:
+            return None
+    return node
+

@@ -1,0 +1,50 @@
+"""Invitation links (blueprint ``invitations``): an e-mailed, single-use, expiring link that
+logs a guardian in once, as an alternative to typing the code of the letter.
+
+Opening the link shows a button; only the POST uses the token, so mail scanners that fetch
+links do not burn it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask_login import login_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from engine.db import get_session
+from engine.dossiers.accounts import consume_invitation, find_invitation
+
+bp = Blueprint("invitations", __name__)
+log = logging.getLogger(__name__)
+
+#: the path prefix of invitation links, also used to write them in e-mails outside a request
+PATH = "/invitation/"
+#: tokens are ``secrets.token_urlsafe(32)``: anything longer is not one
+MAX_TOKEN_LENGTH = 64
+
+
+def invitation_url(base_url: str, token: str) -> str:
+    """The absolute link to put in the e-mail."""
+    return f"{base_url.rstrip('/')}{PATH}{token}"
+
+
+@bp.route(PATH + "<token>", methods=["GET", "POST"])
+def accept(token: str) -> Response | tuple[str, int] | str:
+    form = FlaskForm()
+    db = get_session()
+    if len(token) > MAX_TOKEN_LENGTH or find_invitation(db, token) is None:
+        return render_template("invitations/expired.html"), 410
+    if not form.validate_on_submit():
+        return render_template("invitations/accept.html", form=form)
+    account = consume_invitation(db, token)
+    if account is None:  # used by a concurrent request meanwhile
+        return render_template("invitations/expired.html"), 410
+    # a fresh session at login: nothing set before it (fixation) survives
+    session.clear()
+    login_user(account)
+    session.permanent = True
+    log.info("login by invitation account=%s", account.id)
+    return redirect(url_for("family.dashboard"))
