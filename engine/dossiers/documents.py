@@ -1,0 +1,406 @@
+"""The documents of a dossier: what each campaign document needs now, and the file services.
+
+:func:`document_statuses` says, for every campaign document, whether it applies to this dossier
+(required now, or an optional upload), why, which files were sent and what is still wrong;
+:func:`document_errors` turns that into the blocking problems a submission is refused on.
+
+The services add, replace and delete files of a campaign document or of a ``file`` field (whose
+document id is the field id) and record a dated proof's declared date. Each one is a single
+transaction and keeps storage and rows consistent: a new object is stored before its row and
+removed if the row fails; an old object is removed only after its row is gone, so a crash can
+leave an orphan object (for a sweeper) but never a row pointing at nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.campaign.model import Campaign, DocumentSpec
+from engine.db import utcnow
+from engine.fields.date import parse_date
+from engine.i18n import gettext as _
+from engine.rules import Evaluation
+from engine.rules.explain import describe
+from engine.storage import Storage
+from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload
+
+from .models import Dossier, DossierDocument, DossierEvent, FamilyAccount, StoredFile, new_public_id
+from .states import EDITABLE, Actor
+
+#: most files and bytes one dossier may hold, whatever the campaign allows per document
+MAX_FILES_PER_DOSSIER: Final = 20
+MAX_BYTES_PER_DOSSIER: Final = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRule:
+    """What an upload target accepts: a campaign document, or a top-level ``file`` field."""
+
+    id: str
+    label: str
+    accept: tuple[str, ...]
+    max_size: int
+    max_files: int
+    max_age_months: int | None = None
+    #: True for a ``file`` field: its answer lists the ids of its files
+    is_field: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentStatus:
+    """One campaign document as the family sees it now."""
+
+    spec: DocumentSpec
+    #: required now, or an optional upload offered
+    applies: bool
+    required: bool
+    #: why it is asked (empty for an optional document without a stated reason)
+    reason: str
+    files: list[StoredFile] = field(default_factory=list)
+    document_date: date | None = None
+    #: blocking problems, in French
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def can_add(self) -> bool:
+        return len(self.files) < self.spec.max_files
+
+
+class DocumentError(Exception):
+    """A document write refused with a French message and the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 422, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def _rejected(exc: UploadRejected) -> DocumentError:
+    status = {"too_large": 413, "type": 415}.get(exc.code, 422)
+    return DocumentError(exc.message, status, exc.code)
+
+
+def reason_of(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
+    """Why ``doc`` is asked, as :func:`engine.rules.evaluate_dossier` words it when it applies."""
+    if doc.reason:
+        return doc.reason.get(lang)
+    if doc.required_if is not None:
+        return _("Demandé car {why}.").format(
+            why=describe(doc.required_if.expression.node, campaign, lang))
+    if doc.required:
+        return _("Demandé à toutes les familles.")
+    return ""
+
+
+def _months_before(day: date, months: int) -> date:
+    """``day`` moved ``months`` back, clamped to the end of a shorter month."""
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")
+
+
+def freshness_problem(document_date: date | None, max_age_months: int, today: date,
+                      ) -> str | None:
+    """The problem with a dated proof's declared date, or None when it is recent enough."""
+    if document_date is None:
+        return _("Indiquez la date figurant sur le document.")
+    if document_date > today:
+        return _("La date du document ne peut pas être dans le futur.")
+    if document_date < _months_before(today, max_age_months):
+        return _("Ce document date de plus de {n} mois : envoyez un justificatif plus "
+                 "récent.").format(n=max_age_months)
+    return None
+
+
+def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossier,
+                      lang: str | None = None, *, today: date | None = None,
+                      ) -> list[DocumentStatus]:
+    """Every campaign document of ``dossier``, in campaign order, with what is missing.
+
+    A document applies when the evaluation asks for it, or when it is optional for everybody;
+    a document whose condition is false does not apply (the page hides it, the browser may
+    reveal it live). ``today`` (default: the current date) judges freshness.
+    """
+    today = today or date.today()
+    asked = {d.document_id: d for d in evaluation.documents}
+    dates = {d.document_id: d.document_date for d in dossier.documents}
+    files: dict[str, list[StoredFile]] = {}
+    for stored in dossier.files:
+        files.setdefault(stored.document_id, []).append(stored)
+    statuses = []
+    for doc in campaign.documents:
+        required = doc.id in asked
+        applies = required or (doc.required_if is None and not doc.required)
+        reason = asked[doc.id].reason if required else reason_of(doc, campaign, lang)
+        sent = files.get(doc.id, [])
+        declared = dates.get(doc.id)
+        problems: list[str] = []
+        if applies:
+            if required and not sent:
+                problems.append(_("Ce document est obligatoire : ajoutez au moins un fichier."))
+            if len(sent) > doc.max_files:
+                problems.append(_("Joignez au plus {n} fichiers pour ce document.").format(
+                    n=doc.max_files))
+            if doc.max_age_months is not None and sent:
+                problem = freshness_problem(declared, doc.max_age_months, today)
+                if problem:
+                    problems.append(problem)
+        statuses.append(DocumentStatus(doc, applies, required, reason, sent, declared,
+                                       problems))
+    return statuses
+
+
+def document_errors(statuses: Sequence[DocumentStatus]) -> dict[str, list[str]]:
+    """The problems that block a submission, by document id (documents that apply only)."""
+    return {s.spec.id: list(s.problems) for s in statuses if s.applies and s.problems}
+
+
+def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
+                ) -> UploadRule | None:
+    """The rule of a campaign document or top-level ``file`` field; None when unknown."""
+    for doc in campaign.documents:
+        if doc.id == document_id:
+            return UploadRule(doc.id, doc.label.get(lang), doc.accept, doc.max_size,
+                              doc.max_files, doc.max_age_months)
+    spec = campaign.fields.get(document_id)
+    if spec is not None and spec.parent_id is None and spec.type.name == "file":
+        opts = spec.options
+        return UploadRule(spec.id, spec.label.get(lang), tuple(opts.accept), opts.max_size,
+                          opts.max_files, is_field=True)
+    return None
+
+
+def accept_text(rule: UploadRule | DocumentSpec) -> str:
+    """« PDF, JPEG ; 5 Mo au plus par fichier » for the family."""
+    size = f"{rule.max_size / (1024 * 1024):.3g}".replace(".", ",")
+    return _("Formats acceptés : {kinds} ; {size} Mo au plus par fichier.").format(
+        kinds=accepted_label(rule.accept), size=size)
+
+
+def _check_editable(dossier: Dossier) -> None:
+    if dossier.state not in EDITABLE:
+        raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
+                              "modifiés."), 409, "not_editable")
+
+
+def _files_of(session: Session, dossier: Dossier, document_id: str) -> list[StoredFile]:
+    return list(session.scalars(select(StoredFile).where(
+        StoredFile.dossier_id == dossier.id, StoredFile.document_id == document_id)
+        .order_by(StoredFile.id)))
+
+
+def _dossier_usage(session: Session, dossier: Dossier) -> tuple[int, int]:
+    count, size = session.execute(
+        select(func.count(StoredFile.id), func.coalesce(func.sum(StoredFile.size), 0))
+        .where(StoredFile.dossier_id == dossier.id)).one()
+    return int(count), int(size)
+
+
+def inspect_uploads(rule: UploadRule, uploads: Sequence[tuple[bytes, str]],
+                    ) -> list[CheckedFile]:
+    """Check every ``(data, filename)`` against ``rule``; all must pass, or none is kept.
+
+    :raises DocumentError: no file, or the first refused file (named in the message).
+    """
+    if not uploads:
+        raise DocumentError(_("Choisissez un fichier à envoyer."), 400, "missing")
+    checked = []
+    for data, filename in uploads:
+        try:
+            checked.append(inspect_upload(data, filename, accept=set(rule.accept),
+                                          max_size=rule.max_size))
+        except UploadRejected as exc:
+            if len(uploads) > 1:
+                exc = UploadRejected(exc.code, f"{filename} : {exc.message}")
+            raise _rejected(exc) from None
+    return checked
+
+
+@contextmanager
+def _stored(storage: Storage, checked: Sequence[CheckedFile]) -> Iterator[list[str]]:
+    """Put the objects first; remove them again if anything after fails."""
+    keys: list[str] = []
+    try:
+        for item in checked:
+            keys.append(storage.put(item.data))
+        yield keys
+    except BaseException:
+        for key in keys:
+            storage.delete(key)
+        raise
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise DocumentError(_("Le dossier a été modifié entre-temps (par l'autre responsable "
+                              "légal ?). Rechargez la page et recommencez."), 409,
+                            "stale") from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _event(dossier: Dossier, account: FamilyAccount | None, kind: str,
+           data: dict[str, Any]) -> None:
+    actor = Actor.family(account.id) if account is not None else Actor.system()
+    dossier.events.append(DossierEvent(at=utcnow(), actor_kind=actor.kind.value,
+                                       actor_id=actor.id, kind=kind, data=data))
+
+
+def _sync_field_answer(dossier: Dossier, rule: UploadRule,
+                       public_ids: Sequence[str]) -> None:
+    """A ``file`` field's answer is the list of its files: kept equal to the rows."""
+    if rule.is_field:
+        dossier.answers = {**dossier.answers, rule.id: list(public_ids)}
+
+
+def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
+              document_id: str, uploads: Sequence[tuple[bytes, str]],
+              account: FamilyAccount | None) -> list[StoredFile]:
+    """Add ``uploads`` (data, filename) to a document or ``file`` field of an editable dossier.
+
+    All files are checked before anything is written; then objects and rows are written in one
+    transaction.
+
+    :raises DocumentError: unknown document (404), dossier not editable (409), no file (400),
+        too large (413), type refused (415), corrupt or over a count limit (422).
+    """
+    rule = upload_rule(campaign, document_id)
+    if rule is None:
+        raise DocumentError(_("Document inconnu."), 404, "unknown")
+    _check_editable(dossier)
+    checked = inspect_uploads(rule, uploads)
+    existing = _files_of(session, dossier, rule.id)
+    if len(existing) + len(checked) > rule.max_files:
+        raise DocumentError(_("Ce document accepte au plus {n} fichier(s) ; {k} déjà envoyé(s). "
+                              "Supprimez ou remplacez un fichier.").format(
+                                  n=rule.max_files, k=len(existing)), 422, "too_many_files")
+    count, size = _dossier_usage(session, dossier)
+    if count + len(checked) > MAX_FILES_PER_DOSSIER or \
+            size + sum(c.size for c in checked) > MAX_BYTES_PER_DOSSIER:
+        raise DocumentError(_("Ce dossier a atteint la limite de {n} fichiers ou de {mb} Mo "
+                              "au total.").format(n=MAX_FILES_PER_DOSSIER,
+                                                  mb=MAX_BYTES_PER_DOSSIER // (1024 * 1024)),
+                            422, "dossier_full")
+    with _stored(storage, checked) as keys:
+        rows = [StoredFile(public_id=new_public_id(), dossier=dossier, document_id=rule.id,
+                           storage_key=key, filename=item.filename, sha256=item.sha256,
+                           size=item.size, mime_type=item.mime_type, uploaded_by=account)
+                for item, key in zip(checked, keys, strict=True)]
+        session.add_all(rows)
+        _sync_field_answer(dossier, rule,
+                           [f.public_id for f in existing] + [r.public_id for r in rows])
+        _event(dossier, account, "file_added", {"document": rule.id, "count": len(rows)})
+        _commit(session)
+    return rows
+
+
+def file_of_dossier(session: Session, dossier: Dossier, file_public_id: str,
+                    ) -> StoredFile | None:
+    """The stored file ``file_public_id`` if it belongs to ``dossier``, else None."""
+    return session.scalar(select(StoredFile).where(
+        StoredFile.public_id == file_public_id, StoredFile.dossier_id == dossier.id))
+
+
+def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
+                 stored: StoredFile, uploads: Sequence[tuple[bytes, str]],
+                 account: FamilyAccount | None) -> StoredFile:
+    """Swap ``stored`` for the one file in ``uploads`` in one transaction; the old object is
+    removed afterwards.
+
+    :raises DocumentError: as :func:`add_files`; several files (422).
+    """
+    rule = upload_rule(campaign, stored.document_id)
+    if rule is None:
+        raise DocumentError(_("Document inconnu."), 404, "unknown")
+    _check_editable(dossier)
+    if len(uploads) > 1:
+        raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."), 422,
+                            "too_many_files")
+    (checked,) = inspect_uploads(rule, uploads)
+    _count, size = _dossier_usage(session, dossier)
+    if size - stored.size + checked.size > MAX_BYTES_PER_DOSSIER:
+        raise DocumentError(_("Ce dossier a atteint la limite de {mb} Mo au total.").format(
+            mb=MAX_BYTES_PER_DOSSIER // (1024 * 1024)), 422, "dossier_full")
+    old_key, new_id = stored.storage_key, new_public_id()
+    ids = [new_id if f.id == stored.id else f.public_id
+           for f in _files_of(session, dossier, rule.id)]
+    with _stored(storage, [checked]) as (key,):
+        row = StoredFile(public_id=new_id, dossier=dossier, document_id=rule.id,
+                         storage_key=key, filename=checked.filename, sha256=checked.sha256,
+                         size=checked.size, mime_type=checked.mime_type, uploaded_by=account)
+        session.delete(stored)
+        session.add(row)
+        _sync_field_answer(dossier, rule, ids)
+        _event(dossier, account, "file_replaced", {"document": rule.id})
+        _commit(session)
+    storage.delete(old_key)
+    return row
+
+
+def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
+                stored: StoredFile, account: FamilyAccount | None) -> None:
+    """Remove ``stored``: the row first (committed), then the object.
+
+    :raises DocumentError: the dossier is not editable (409).
+    """
+    _check_editable(dossier)
+    rule = upload_rule(campaign, stored.document_id)
+    key, document_id = stored.storage_key, stored.document_id
+    if rule is not None:
+        _sync_field_answer(dossier, rule, [
+            f.public_id for f in _files_of(session, dossier, document_id) if f.id != stored.id])
+    session.delete(stored)
+    _event(dossier, account, "file_deleted", {"document": document_id})
+    _commit(session)
+    storage.delete(key)
+
+
+def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
+                      document_id: str, raw: str, account: FamilyAccount | None,
+                      *, today: date | None = None) -> DossierDocument:
+    """Record the date printed on a dated proof (a document with ``max_age_months``).
+
+    A date too old is stored (the status then asks for a more recent proof); a date that is not
+    a date, or in the future, is refused.
+
+    :raises DocumentError: unknown or undated document (404), not editable (409), bad date (422).
+    """
+    doc = next((d for d in campaign.documents if d.id == document_id), None)
+    if doc is None or doc.max_age_months is None:
+        raise DocumentError(_("Document inconnu."), 404, "unknown")
+    _check_editable(dossier)
+    day = parse_date(raw[:40])
+    if day is None:
+        raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), 422, "date")
+    if day > (today or date.today()):
+        raise DocumentError(_("La date du document ne peut pas être dans le futur."), 422,
+                            "date")
+    row = session.scalar(select(DossierDocument).where(
+        DossierDocument.dossier_id == dossier.id, DossierDocument.document_id == doc.id))
+    if row is None:
+        row = DossierDocument(dossier=dossier, document_id=doc.id)
+        session.add(row)
+    row.document_date = day
+    row.updated_by_id = account.id if account is not None else None
+    _event(dossier, account, "document_dated", {"document": doc.id})
+    _commit(session)
+    return row

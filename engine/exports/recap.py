@@ -1,0 +1,219 @@
+"""The PDF récapitulatif of a dossier, attached to the confirmation email and downloadable.
+
+Pure: a campaign, a dossier and its evaluation in, PDF bytes out (no Flask). Text is drawn with
+DejaVu Sans (Debian ``fonts-dejavu-core``) so every French character and the euro sign print.
+Fees come from what was frozen on the dossier at submission when there is one, so the PDF shows
+exactly what the family saw and the school stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.dossiers.models import Dossier
+from engine.dossiers.states import EDITABLE
+from engine.fields import FieldValueError
+from engine.fields.common import format_money
+from engine.fields.repeat import ROW_KEY
+from engine.rules import Evaluation
+
+#: where Debian, Fedora/Arch and local installs put DejaVu Sans
+FONT_DIRS: Final = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+                    Path("/usr/share/fonts/TTF"), Path("/usr/local/share/fonts"))
+FONT: Final = "DejaVu"
+MASKED: Final = "Information confidentielle"
+LINE: Final = 5.5
+PARIS: Final = ZoneInfo("Europe/Paris")
+
+
+class FontMissingError(RuntimeError):
+    """DejaVu Sans is not installed (Debian: ``apt-get install fonts-dejavu-core``)."""
+
+
+class Redactor(Protocol):
+    """Says which values one reader must not see (see ``engine.web.campaigns.Redaction``)."""
+
+    def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool: ...
+
+
+@cache
+def font_files() -> tuple[Path, Path]:
+    """The regular and bold DejaVu Sans files."""
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    raise FontMissingError("DejaVu Sans not found: install fonts-dejavu-core")
+
+
+class _Recap(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
+
+
+def _money(value: Any) -> str:
+    return format_money(Decimal(str(value)))
+
+
+def _text(spec: FieldSpec, value: Any, lang: str | None) -> str:
+    try:
+        return spec.type.display(spec.type.normalize(value, spec), spec, lang)
+    except FieldValueError:
+        return str(value)
+
+
+class _Writer:
+    def __init__(self, lang: str | None) -> None:
+        regular, bold = font_files()
+        pdf = _Recap(format="A4")
+        pdf.set_margins(18, 16, 18)
+        pdf.set_auto_page_break(True, margin=18)
+        pdf.add_font(FONT, "", str(regular))
+        pdf.add_font(FONT, "B", str(bold))
+        pdf.add_page()
+        self.pdf = pdf
+        self.lang = lang
+
+    def heading(self, text: str, size: float = 13) -> None:
+        pdf = self.pdf
+        pdf.ln(2)
+        pdf.set_font(FONT, "B", size)
+        pdf.multi_cell(0, size * 0.55, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
+
+    def para(self, text: str, size: float = 10) -> None:
+        self.pdf.set_font(FONT, "", size)
+        self.pdf.multi_cell(0, LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def pair(self, label: str, value: str, indent: float = 0) -> None:
+        """« Label : value », the label in bold, wrapped over the page width."""
+        pdf = self.pdf
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.set_font(FONT, "B", 10)
+        pdf.write(LINE, f"{label} : ")
+        pdf.set_font(FONT, "", 10)
+        pdf.write(LINE, value or "—")
+        pdf.ln(LINE + 0.5)
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
+
+
+def _answers(w: _Writer, campaign: Campaign, evaluation: Evaluation,
+             redactor: Redactor | None) -> None:
+    for page in campaign.pages:
+        if page.id not in evaluation.visible_pages:
+            continue
+        lines: list[tuple[str, str, float]] = []
+        for spec in page.fields:
+            if not spec.type.has_value or spec.id not in evaluation.visible:
+                continue
+            value = evaluation.computed.get(spec.id) if "expr" in spec.expressions \
+                else evaluation.values.get(spec.id)
+            if spec.type.is_container:
+                lines.extend(_rows(campaign, spec, value, evaluation, w.lang, redactor))
+            elif not spec.type.is_empty(value):
+                lines.append((spec.label.get(w.lang), _text(spec, value, w.lang), 0))
+        if lines:
+            w.heading(page.title.get(w.lang), 12)
+            for label, text, indent in lines:
+                w.pair(label, text, indent)
+
+
+def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluation,
+          lang: str | None, redactor: Redactor | None) -> list[tuple[str, str, float]]:
+    rows = value if isinstance(value, list) else []
+    item = spec.options.item_label.get(lang) or spec.label.get(lang)
+    lines: list[tuple[str, str, float]] = []
+    for n, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            continue
+        lines.append((f"{item} {n + 1}" if len(rows) > 1 else item, "", 0))
+        for child in spec.fields:
+            key = f"{spec.id}.{n}.{child.id}"
+            if not child.type.has_value or key not in evaluation.visible:
+                continue
+            if redactor is not None and redactor.masked(campaign, child, str(row.get(ROW_KEY))):
+                lines.append((child.label.get(lang), MASKED, 6))
+            elif not child.type.is_empty(row.get(child.id)):
+                lines.append((child.label.get(lang), _text(child, row.get(child.id), lang), 6))
+    return lines
+
+
+def _fees(w: _Writer, money: Mapping[str, Any]) -> None:
+    fees: Sequence[Mapping[str, Any]] = money.get("fees") or ()
+    memberships: Sequence[Mapping[str, Any]] = money.get("memberships") or ()
+    if not fees and not memberships:
+        return
+    w.heading("Frais")
+    for fee in fees:
+        w.pair(str(fee["label"]), _money(fee["amount"]))
+        if fee.get("explanation"):
+            w.pdf.set_x(w.pdf.l_margin + 6)
+            w.para(str(fee["explanation"]), 9)
+    if memberships:
+        w.heading("Adhésions", 12)
+        for membership in memberships:
+            suffix = " (obligatoire)" if membership.get("required") else ""
+            w.pair(f"{membership['label']}{suffix}", _money(membership["fee"]))
+    w.pdf.ln(1)
+    w.pair("Total", _money(money.get("total") or "0"))
+
+
+def _documents(w: _Writer, campaign: Campaign, dossier: Dossier) -> None:
+    labels = {d.id: d.label.get(w.lang) for d in campaign.documents}
+    received = [f for f in dossier.files if f.document_id in labels]
+    w.heading("Documents reçus")
+    if not received:
+        w.para("Aucun document envoyé.")
+        return
+    for stored in received:
+        w.pair(labels[stored.document_id], stored.filename)
+
+
+def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
+              lang: str | None = None, *, redactor: Redactor | None = None) -> bytes:
+    """The récapitulatif of ``dossier``: establishment, pupil, every visible answer, fees,
+    memberships, total and documents received.
+
+    ``evaluation.values`` are the answers printed: pass values already redacted for the reader,
+    and/or a ``redactor`` whose masked contact details print as « Information confidentielle »
+    (the other guardian's confidential contact never appears).
+
+    :raises FontMissingError: DejaVu Sans is not installed.
+    """
+    w = _Writer(lang)
+    est = campaign.establishment
+    w.pdf.set_title(f"Récapitulatif – {dossier.pupil.first_name} {dossier.pupil.last_name}")
+    w.pdf.set_creator("DossierSCO")
+    w.para(est.name + (f" ({est.uai})" if est.uai else ""), 10)
+    if est.address:
+        w.para(est.address, 9)
+    w.heading(campaign.title.get(lang), 15)
+    w.heading(f"Récapitulatif du dossier de {dossier.pupil.first_name} "
+              f"{dossier.pupil.last_name}", 12)
+    if dossier.pupil.birth_date:
+        w.pair("Date de naissance", dossier.pupil.birth_date.strftime("%d/%m/%Y"))
+    submitted: datetime | None = dossier.submitted_at
+    if submitted is not None:
+        local = submitted.astimezone(PARIS)
+        w.pair("Envoyé le", local.strftime("%d/%m/%Y à %H:%M"))
+    _answers(w, campaign, evaluation, redactor)
+    # once sent, the fees are those frozen at submission, never recomputed
+    frozen = dossier.computed if dossier.state not in EDITABLE and dossier.computed and \
+        "fees" in dossier.computed else None
+    _fees(w, frozen or evaluation.money())
+    _documents(w, campaign, dossier)
+    return w.output()
