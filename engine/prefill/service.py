@@ -271,9 +271,9 @@ class _Importer:
         self.previous: dict[int, Dossier] = {}
         if not pupil_ids:
             return
-        self.links = set(self.session.execute(
+        self.links = {(row.account_id, row.pupil_id) for row in self.session.execute(
             select(Guardianship.account_id, Guardianship.pupil_id)
-            .where(Guardianship.pupil_id.in_(pupil_ids))).tuples())
+            .where(Guardianship.pupil_id.in_(pupil_ids)))}
         for dossier in self.session.scalars(
                 select(Dossier).join(Dossier.campaign_version)
                 .where(Dossier.pupil_id.in_(pupil_ids))
