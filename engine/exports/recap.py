@@ -34,6 +34,8 @@ FONT: Final = "DejaVu"
 MASKED: Final = "Information confidentielle"
 LINE: Final = 5.5
 PARIS: Final = ZoneInfo("Europe/Paris")
+#: label, text (None for a repeat row's title) and left indent in mm
+_Line = tuple[str, str | None, float]
 
 
 class FontMissingError(RuntimeError):
@@ -93,6 +95,10 @@ class _Writer:
         pdf.multi_cell(0, size * 0.55, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
 
+    def subheading(self, text: str) -> None:
+        self.pdf.set_font(FONT, "B", 10)
+        self.pdf.cell(0, LINE + 1, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     def para(self, text: str, size: float = 10) -> None:
         self.pdf.set_font(FONT, "", size)
         self.pdf.multi_cell(0, LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -112,35 +118,39 @@ class _Writer:
 
 
 def _answers(w: _Writer, campaign: Campaign, evaluation: Evaluation,
-             redactor: Redactor | None) -> None:
+             computed_values: Mapping[str, Any], redactor: Redactor | None) -> None:
     for page in campaign.pages:
         if page.id not in evaluation.visible_pages:
             continue
-        lines: list[tuple[str, str, float]] = []
+        lines: list[_Line] = []
         for spec in page.fields:
-            if not spec.type.has_value or spec.id not in evaluation.visible:
+            computed = "expr" in spec.expressions
+            if not (spec.type.has_value or computed) or spec.id not in evaluation.visible:
                 continue
-            value = evaluation.computed.get(spec.id) if "expr" in spec.expressions \
+            value = computed_values.get(spec.id) if computed \
                 else evaluation.values.get(spec.id)
             if spec.type.is_container:
                 lines.extend(_rows(campaign, spec, value, evaluation, w.lang, redactor))
-            elif not spec.type.is_empty(value):
+            elif value is not None and not spec.type.is_empty(value):
                 lines.append((spec.label.get(w.lang), _text(spec, value, w.lang), 0))
         if lines:
             w.heading(page.title.get(w.lang), 12)
             for label, text, indent in lines:
-                w.pair(label, text, indent)
+                if text is None:
+                    w.subheading(label)
+                else:
+                    w.pair(label, text, indent)
 
 
 def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluation,
-          lang: str | None, redactor: Redactor | None) -> list[tuple[str, str, float]]:
+          lang: str | None, redactor: Redactor | None) -> list[_Line]:
     rows = value if isinstance(value, list) else []
     item = spec.options.item_label.get(lang) or spec.label.get(lang)
-    lines: list[tuple[str, str, float]] = []
+    lines: list[_Line] = []
     for n, row in enumerate(rows):
         if not isinstance(row, Mapping):
             continue
-        lines.append((f"{item} {n + 1}" if len(rows) > 1 else item, "", 0))
+        lines.append((f"{item} {n + 1}" if len(rows) > 1 else item, None, 0))
         for child in spec.fields:
             key = f"{spec.id}.{n}.{child.id}"
             if not child.type.has_value or key not in evaluation.visible:
@@ -210,10 +220,11 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
     if submitted is not None:
         local = submitted.astimezone(PARIS)
         w.pair("Envoyé le", local.strftime("%d/%m/%Y à %H:%M"))
-    _answers(w, campaign, evaluation, redactor)
-    # once sent, the fees are those frozen at submission, never recomputed
+    # once sent, fees and computed values are those frozen at submission, never recomputed
     frozen = dossier.computed if dossier.state not in EDITABLE and dossier.computed and \
         "fees" in dossier.computed else None
-    _fees(w, frozen or evaluation.money())
+    money = frozen or evaluation.money()
+    _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
+    _fees(w, money)
     _documents(w, campaign, dossier)
     return w.output()
