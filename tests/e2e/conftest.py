@@ -1,0 +1,322 @@
+"""Browser fixtures: the app on waitress in a thread, a real SMTP server, Debian's chromium.
+
+Everything is real: the app runs on a temporary SQLite file (the PostgreSQL run adds nothing
+to what the browser sees), mail goes over SMTP to aiosmtpd on loopback, pages are rendered by
+headless chromium through Playwright's sync API, and axe-core (installed from npm by
+``npm ci --prefix tests/e2e``) checks each page visited. Without chromium or axe-core the tests
+are skipped with the reason, except in CI (``CI`` set) where they fail.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from sqlalchemy.orm import Session
+from waitress import create_server, wasyncore
+
+from engine.app import create_app
+from engine.campaign import load_campaign_text
+from engine.config import ROOT, Settings
+from engine.dossiers.accounts import create_family_account, link_guardian
+from engine.dossiers.models import Dossier
+from engine.dossiers.services import (
+    add_pupil,
+    create_dossier,
+    ensure_establishment,
+    register_campaign_version,
+)
+from engine.web.state import app_state
+
+E2E_DIR = Path(__file__).resolve().parent
+ARTIFACTS = ROOT / "tests" / "artifacts" / "e2e"
+AXE_JS = E2E_DIR / "node_modules" / "axe-core" / "axe.min.js"
+CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
+#: phone first (the families' device), then desktop
+WIDTHS = (360, 1280)
+HEIGHT = 800
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail in CI: a CI run must not go green by skipping the browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# -- SMTP -----------------------------------------------------------------------------------
+
+class Mailbox:
+    """aiosmtpd handler keeping every message received, for the test thread to wait on."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self._arrived:
+            self.messages.append((list(envelope.rcpt_tos), parsed))
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[tuple[list[str], EmailMessage]]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+            assert len(self.messages) >= count, (
+                f"{len(self.messages)} message(s) received, {count} expected")
+            return list(self.messages)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on loopback: (mailbox, port)."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+# -- the application on waitress --------------------------------------------------------------
+
+class LiveServer:
+    """``app`` served by waitress from a background thread on a free loopback port."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="e2e")
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close every socket from inside waitress's loop (it is not thread-safe), which then
+        ends for lack of anything to watch; then stop the worker threads."""
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        self._thread.join(10)
+        assert not self._thread.is_alive(), "waitress did not stop"
+        self.server.task_dispatcher.shutdown()
+
+    def session(self) -> Session:
+        """A database session of the served app, as a script would open one."""
+        return app_state(self.app).database.sessions()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Iterator[LiveServer]:
+    """The app on a fresh SQLite file, mail to the loopback SMTP server, plain http."""
+    _, port = smtp
+    settings = Settings(
+        instance_dir=tmp_path / "instance",
+        database_url=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+        secret_key="e2e-secret-key-long-enough-for-the-test-run",
+        upload_dir=tmp_path / "uploads", mail_url=f"smtp://127.0.0.1:{port}",
+        secure_cookies=False, argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+    app = create_app(settings)
+    server = LiveServer(app)
+    try:
+        yield server
+    finally:
+        server.stop()
+        app_state(app).database.dispose()
+
+
+# -- a family of the example campaign -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One guardian's credentials and their child's dossier in the example campaign."""
+
+    login: str
+    code: str
+    email: str
+    dossier_public_id: str
+    pupil_first_name: str
+
+
+#: what the school imported for the pupil, in the canonical record shape of engine.prefill
+PREFILL: dict[str, Any] = {
+    "pupil": {"ine": "070123456AB", "last_name": "MARTIN", "first_name": "Léa",
+              "birth_date": "2014-03-02", "sex": "F", "birth_commune": "Lyon",
+              "birth_country": "FR", "nationality": "FR", "level": "5e", "division": "5B",
+              "options": ["LATIN"]},
+    "guardians": [{
+        "personne_id": "1001", "civility": "MME", "last_name": "MARTIN", "first_name": "Claire",
+        "relationship": "10", "phone_mobile": "0612345678", "email": "claire.martin@example.fr",
+        "pays_frais": True, "accepts_sms": True, "contact_priority": True,
+        "profession_code": "54",
+        "address": {"line1": "12 rue des Lilas", "postal_code": "69003", "commune": "LYON",
+                    "commune_insee": "69383", "country": "FR"}}],
+}
+
+
+@pytest.fixture
+def family(live_server: LiveServer) -> Family:
+    """A guardian account linked to a pupil with a not-started dossier of the example campaign,
+    made with the same services the import uses."""
+    source = CAMPAIGN.read_text(encoding="utf-8")
+    campaign = load_campaign_text(source, name=CAMPAIGN.name, base_dir=CAMPAIGN.parent)
+    guardian = PREFILL["guardians"][0]
+    pupil_record = PREFILL["pupil"]
+    with live_server.session() as session:
+        establishment = ensure_establishment(session, uai=campaign.establishment.uai,
+                                             name=campaign.establishment.name)
+        version = register_campaign_version(session, establishment, slug=campaign.id,
+                                            title=campaign.title.get(), source=source)
+        pupil = add_pupil(session, establishment, first_name=pupil_record["first_name"],
+                          last_name=pupil_record["last_name"], eleve_id="4242",
+                          ine=pupil_record["ine"],
+                          birth_date=date.fromisoformat(pupil_record["birth_date"]))
+        account, code = create_family_account(
+            session, app_state(live_server.app).hasher, display_name="Claire MARTIN",
+            email=guardian["email"], personne_id=guardian["personne_id"])
+        link_guardian(session, account, pupil, guardian_key=guardian["personne_id"])
+        dossier: Dossier = create_dossier(session, pupil, version, prefill=PREFILL)
+        return Family(login=account.login, code=code, email=guardian["email"],
+                      dossier_public_id=dossier.public_id,
+                      pupil_first_name=pupil_record["first_name"])
+
+
+# -- the browser ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium"
+                                         if Path("/usr/bin/chromium").exists() else None)
+    if found is None:
+        unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_JS.exists():
+        unavailable(f"axe-core is missing: run npm ci --prefix {E2E_DIR.relative_to(ROOT)}")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
+    """Headless Debian chromium; Playwright's own browser builds are never downloaded."""
+    browser = playwright.chromium.launch(executable_path=chromium_path, headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@dataclass
+class Visit:
+    """A browser page that checks every page it shows: no JavaScript error, no CSP violation,
+    no axe-core violation (WCAG 2.1 A/AA), and screenshots at phone and desktop width."""
+
+    page: Page
+    base_url: str
+    axe: str
+    name: str
+    scripts: bool = True
+    problems: list[str] = field(default_factory=list)
+    shots: list[Path] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc}"))
+        self.page.on("console", self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # the site has no favicon yet; chromium asks for one on every page
+        if message.type == "error" and not message.location.get("url", "").endswith(
+                "/favicon.ico"):
+            self.problems.append(f"console error: {message.text} at {message.location}")
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base_url + path)
+
+    def path(self) -> str:
+        return self.page.url.removeprefix(self.base_url)
+
+    def check(self, label: str) -> None:
+        """Check the page as shown now, at each width, and save the screenshots."""
+        assert not self.problems, self.problems
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        step = len(self.checked) + 1
+        for width in WIDTHS:
+            self.page.set_viewport_size({"width": width, "height": HEIGHT})
+            if self.scripts:
+                self._axe(label, width)
+            shot = ARTIFACTS / f"{self.name}-{step:02d}-{slug}-{width}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            self.shots.append(shot)
+        self.page.set_viewport_size({"width": WIDTHS[-1], "height": HEIGHT})
+        self.checked.append(label)
+        assert not self.problems, self.problems
+
+    def _axe(self, label: str, width: int) -> None:
+        # evaluated through the DevTools protocol: the page's CSP (no inline script) stays on
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.evaluate(self.axe)
+        result = self.page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})", WCAG_TAGS)
+        violations = [
+            f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+            for v in result["violations"]]
+        assert not violations, f"axe-core on « {label} » at {width} px:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def visit(browser: Browser, live_server: LiveServer, axe_source: str,
+          request: pytest.FixtureRequest) -> Iterator[Callable[..., Visit]]:
+    """``visit(scripts=True)``: a fresh browser context (no cookie) on the live server."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    contexts: list[BrowserContext] = []
+
+    def make(scripts: bool = True) -> Visit:
+        context = browser.new_context(
+            viewport={"width": WIDTHS[-1], "height": HEIGHT}, locale="fr-FR",
+            timezone_id="Europe/Paris", java_script_enabled=scripts)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        name = request.node.name + ("" if scripts else "-nojs")
+        return Visit(context.new_page(), live_server.url, axe_source,
+                     re.sub(r"[^A-Za-z0-9_-]+", "-", name), scripts=scripts)
+
+    yield make
+    for context in contexts:
+        context.close()
