@@ -1,0 +1,244 @@
+"""Document uploads of a dossier (blueprint ``documents``): add, replace, delete, date, serve.
+
+Every route loads the dossier through the logged-in guardian (404 for anybody else, exactly as
+for an unknown id) and files through that dossier, so another dossier's file id is a 404 too.
+Files are served from storage by their public id, never from a static path. Writes redirect
+back to the wizard page named in the hidden ``page`` input; a refused write renders the
+documents again with the message next to the document and a 4xx status.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+from pathlib import Path
+from typing import Any, Final
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
+
+from engine.campaign.model import Campaign, Page
+from engine.db import get_session
+from engine.dossiers.documents import (
+    DocumentError,
+    accept_text,
+    add_files,
+    delete_file,
+    document_statuses,
+    file_of_dossier,
+    replace_file,
+    set_document_date,
+    upload_rule,
+)
+from engine.dossiers.models import Dossier, StoredFile
+from engine.dossiers.states import EDITABLE
+from engine.rules import evaluate_dossier
+from engine.uploads import STORED, CheckedFile, make_thumbnail
+from engine.web.campaigns import campaign_of, context_of, effective_answers
+from engine.web.family import PUBLIC_ID, load_dossier_for_current_user
+from engine.web.state import app_state
+
+bp = Blueprint("documents", __name__)
+
+#: what an ``accept`` attribute lists for each campaign file kind
+ACCEPT_ATTR: Final = {"pdf": (".pdf", "application/pdf"),
+                      "jpeg": (".jpg", ".jpeg", "image/jpeg"),
+                      "png": (".png", "image/png"),
+                      "heic": (".heic", ".heif", "image/heic", "image/heif")}
+#: stored MIME type → kind, for thumbnails
+KIND_OF_MIME: Final = {mime: kind for kind, mime, _ext in STORED.values()}
+NO_CACHE: Final = "no-store, private"
+
+
+def _campaign(dossier: Dossier) -> Campaign:
+    return campaign_of(dossier.campaign_version)
+
+
+def _return_page(campaign: Campaign) -> Page | None:
+    """The wizard page named in the posted ``page`` input, if it is one of the campaign's."""
+    wanted = str(request.form.get("page") or request.args.get("page") or "")
+    page = next((p for p in campaign.pages if p.id == wanted), None)
+    return page or next((p for p in campaign.pages if p.documents), None)
+
+
+def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> BaseResponse:
+    page = _return_page(campaign)
+    if page is None:
+        target = url_for("family.dossier", public_id=dossier.public_id)
+    else:
+        target = url_for("wizard.page", public_id=dossier.public_id, page_id=page.id)
+    return redirect(f"{target}#{anchor}" if anchor else target, 303)
+
+
+def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
+             error: DocumentError) -> tuple[str, int]:
+    """The documents of the return page again, with ``error`` next to ``document_id``."""
+    ctx = context_of(dossier)
+    evaluation = evaluate_dossier(campaign, effective_answers(campaign, dossier.answers, ctx),
+                                  ctx)
+    statuses = document_statuses(campaign, evaluation, dossier, today=ctx.today)
+    rule = upload_rule(campaign, document_id)
+    return render_template(
+        "documents/refused.html", dossier=dossier, campaign=campaign,
+        page=_return_page(campaign), statuses=statuses, editable=dossier.state in EDITABLE,
+        upload_errors={document_id: [error.message]}, lang=None,
+        label=rule.label if rule is not None else "", message=error.message), error.status
+
+
+def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
+    """The files posted as ``fichier`` (or ``upload-<id>`` from a file field), empty parts
+    dropped; each read up to ``limit`` + 1 bytes so the size check sees an oversized file."""
+    parts: list[FileStorage] = (request.files.getlist("fichier")
+                                + request.files.getlist(f"upload-{document_id}"))
+    return [(part.stream.read(limit + 1), part.filename or "document")
+            for part in parts if part.filename]
+
+
+def _dossier_and_file(public_id: str, file_id: str) -> tuple[Dossier, StoredFile]:
+    dossier = load_dossier_for_current_user(public_id)
+    if not PUBLIC_ID.fullmatch(file_id):
+        abort(404)
+    stored = file_of_dossier(get_session(), dossier, file_id)
+    if stored is None:
+        abort(404)
+    return dossier, stored
+
+
+@bp.post("/dossier/<public_id>/documents/<document_id>/fichiers")
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
+def upload(public_id: str, document_id: str) -> Any:
+    dossier = load_dossier_for_current_user(public_id)
+    campaign = _campaign(dossier)
+    rule = upload_rule(campaign, document_id)
+    if rule is None:
+        abort(404)
+    try:
+        add_files(get_session(), app_state().storage, campaign, dossier, rule.id,
+                  _uploads(rule.id, rule.max_size), current_user)
+    except DocumentError as error:
+        return _refused(dossier, campaign, rule.id, error)
+    return _back(dossier, campaign, f"document-{rule.id}")
+
+
+@bp.post("/dossier/<public_id>/fichiers/<file_id>/remplacer")
+@login_required  # type: ignore[untyped-decorator]
+def replace(public_id: str, file_id: str) -> Any:
+    dossier, stored = _dossier_and_file(public_id, file_id)
+    campaign = _campaign(dossier)
+    document_id = stored.document_id
+    rule = upload_rule(campaign, document_id)
+    if rule is None:
+        abort(404)
+    try:
+        replace_file(get_session(), app_state().storage, campaign, dossier, stored,
+                     _uploads(document_id, rule.max_size), current_user)
+    except DocumentError as error:
+        return _refused(dossier, campaign, document_id, error)
+    return _back(dossier, campaign, f"document-{document_id}")
+
+
+@bp.post("/dossier/<public_id>/fichiers/<file_id>/supprimer")
+@login_required  # type: ignore[untyped-decorator]
+def delete(public_id: str, file_id: str) -> Any:
+    dossier, stored = _dossier_and_file(public_id, file_id)
+    campaign = _campaign(dossier)
+    document_id = stored.document_id
+    try:
+        delete_file(get_session(), app_state().storage, campaign, dossier, stored,
+                    current_user)
+    except DocumentError as error:
+        return _refused(dossier, campaign, document_id, error)
+    return _back(dossier, campaign, f"document-{document_id}")
+
+
+@bp.post("/dossier/<public_id>/documents/<document_id>/date")
+@login_required  # type: ignore[untyped-decorator]
+def declare_date(public_id: str, document_id: str) -> Any:
+    dossier = load_dossier_for_current_user(public_id)
+    campaign = _campaign(dossier)
+    try:
+        set_document_date(get_session(), campaign, dossier, document_id,
+                          str(request.form.get("date") or ""), current_user,
+                          today=context_of(dossier).today)
+    except DocumentError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(dossier, campaign, document_id, error)
+    return _back(dossier, campaign, f"document-{document_id}")
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = NO_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # a file opened in the browser anyway runs nothing
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def _read(stored: StoredFile) -> bytes:
+    try:
+        with app_state().storage.open(stored.storage_key) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        abort(404)
+
+
+@bp.get("/dossier/<public_id>/fichiers/<file_id>")
+@login_required  # type: ignore[untyped-decorator]
+def download(public_id: str, file_id: str) -> Response:
+    _dossier, stored = _dossier_and_file(public_id, file_id)
+    return _private(send_file(io.BytesIO(_read(stored)), mimetype=stored.mime_type,
+                              as_attachment=True, download_name=stored.filename,
+                              conditional=False, etag=False, max_age=0))
+
+
+@bp.get("/dossier/<public_id>/fichiers/<file_id>/apercu")
+@login_required  # type: ignore[untyped-decorator]
+def thumbnail(public_id: str, file_id: str) -> Response:
+    _dossier, stored = _dossier_and_file(public_id, file_id)
+    kind = KIND_OF_MIME.get(stored.mime_type)
+    if kind is None:
+        abort(404)
+    data = _read(stored) if kind != "pdf" else b""
+    checked = CheckedFile(data=data, kind=kind, detected_kind=kind, mime_type=stored.mime_type,
+                          filename=stored.filename, size=stored.size, sha256=stored.sha256)
+    try:
+        image = make_thumbnail(checked)
+    except OSError:  # the stored object was damaged after it was checked
+        abort(404)
+    mime = "image/jpeg" if kind == "jpeg" else "image/png"
+    return _private(send_file(io.BytesIO(image), mimetype=mime, conditional=False,
+                              etag=False, max_age=0))
+
+
+@bp.get("/dossier/<public_id>/modeles/<document_id>")
+@login_required  # type: ignore[untyped-decorator]
+def template_file(public_id: str, document_id: str) -> Response:
+    """The campaign's template of a document (form to fill in), to guardians of its dossiers."""
+    dossier = load_dossier_for_current_user(public_id)
+    campaign = _campaign(dossier)
+    doc = next((d for d in campaign.documents if d.id == document_id), None)
+    if doc is None or doc.template is None or campaign.base_dir is None:
+        abort(404)
+    base = Path(campaign.base_dir).resolve()
+    path = (base / doc.template).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        abort(404)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return _private(send_file(io.BytesIO(path.read_bytes()), mimetype=mime,
+                              as_attachment=True, download_name=path.name,
+                              conditional=False, etag=False, max_age=0))
+
+
+@bp.app_template_global()
+def document_accept(kinds: Any) -> str:
+    """The ``accept`` attribute of a file input for campaign file kinds."""
+    return ",".join(item for kind in kinds for item in ACCEPT_ATTR.get(kind, ()))
+
+
+@bp.app_template_global()
+def document_accept_text(rule: Any) -> str:
+    """« Formats acceptés : PDF, JPEG ; 5 Mo au plus par fichier. »"""
+    return accept_text(rule)
