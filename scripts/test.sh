@@ -7,6 +7,11 @@ bash scripts/setup.sh dev
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# the PDF récapitulatif draws its text with DejaVu Sans (engine/exports/recap.py)
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 # axe-core, injected into every page by the browser tests (tests/e2e/package-lock.json)
 npm ci --prefix tests/e2e --no-audit --no-fund --silent
 .venv/bin/ruff check engine tests
