@@ -92,9 +92,11 @@ def read_files(files: Sequence[str], mapping: str | None) -> ImportResult:
     return result
 
 
-def resolve_campaign(session: Session, ref: str, uai: str | None) -> Target:
+def resolve_campaign(session: Session, ref: str, uai: str | None,
+                     campaigns_dir: Path) -> Target:
     """``ref`` is a campaign file (registered now, in the import's transaction) or the id of
-    a campaign already registered (its latest version)."""
+    a campaign already registered (its latest version; its template files are looked up in
+    ``campaigns_dir``)."""
     path = Path(ref)
     if path.is_file():
         campaign, diagnostics = check_file(path)
@@ -112,7 +114,8 @@ def resolve_campaign(session: Session, ref: str, uai: str | None) -> Target:
     if uai is not None and version.establishment.uai != uai.upper():
         raise Refused([f"La campagne {ref} est celle de l'établissement "
                        f"{version.establishment.uai}, pas de {uai}."])
-    campaign, diagnostics = check_source(parse_source(version.source, name=ref))
+    campaign, diagnostics = check_source(parse_source(version.source, name=f"{ref}.yaml",
+                                                      base_dir=campaigns_dir))
     if campaign is None:
         raise Refused([d.as_line() for d in diagnostics if d.is_error])
     return Target(campaign, version)
@@ -220,7 +223,8 @@ def import_command(files: Sequence[str], campaign_ref: str, establishment: str |
         click.echo(f"Lecture de {len(files)} fichier(s)…", err=True)
         result = read_files(files, mapping)
         with _database(settings) as session:
-            target = resolve_campaign(session, campaign_ref, establishment)
+            target = resolve_campaign(session, campaign_ref, establishment,
+                                      settings.campaigns_dir)
             run_import(settings, session, target, result, dry_run=dry_run,
                        reset_codes=reset_codes, invite=invite, check_uai=not ignore_uai,
                        credentials_out=credentials_out)
@@ -238,7 +242,7 @@ def demo_command() -> None:
         uais = {s.uaj for s in result.sources}
         with _database(settings) as session:
             for path in sorted(settings.campaigns_dir.glob("*.yaml")):
-                target = resolve_campaign(session, str(path), None)
+                target = resolve_campaign(session, str(path), None, settings.campaigns_dir)
                 session.commit()
                 if target.campaign.establishment.uai not in uais:
                     continue

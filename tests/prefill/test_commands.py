@@ -1,0 +1,225 @@
+"""``dossiersco import`` through click's CliRunner: reports, credentials outputs, and every
+bad-file case of issue 5 refused with exit code 1, no traceback and the database untouched."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.cli import main
+from engine.db import Base
+from engine.dossiers.models import FamilyAccount
+from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text
+from engine.prefill.service import Credential
+
+ROOT = Path(__file__).parents[2]
+DEMO = ROOT / "campaigns" / "demo"
+ELEVES = DEMO / "ElevesAvecAdresses.xml"
+RESPONSABLES = DEMO / "ResponsablesAvecAdresses.xml"
+CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
+
+
+@pytest.fixture
+def cli(app: Flask, database_url: str, tmp_path: Path) -> CliRunner:
+    """A runner whose environment points the command at the test database."""
+    return CliRunner(env={
+        "DOSSIERSCO_DATABASE_URL": database_url,
+        "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DOSSIERSCO_SECRET_KEY": "test-secret-key",
+        "DOSSIERSCO_MAIL_URL": (tmp_path / "mail").as_uri(),
+        "DOSSIERSCO_BASE_URL": "https://dossiers.college.example",
+    })
+
+
+def run(cli: CliRunner, *args: str | Path) -> Result:
+    return cli.invoke(main, ["import", *map(str, args)], catch_exceptions=True)
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    session.expire_all()
+    return {t.name: session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables}
+
+
+def test_import_with_credentials(cli: CliRunner, db_session: Session, tmp_path: Path) -> None:
+    out = tmp_path / "courriers"
+    result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN, "--credentials-out", out)
+    assert result.exit_code == 0, result.output
+    assert "élèves : 4 créés, 0 mis à jour, 0 inchangés, 1 ignorés" in result.stdout
+    assert "dossiers : 4 créés" in result.stdout
+    assert "1 élèves ignorés : hors du public de la campagne (audience)" in result.stdout
+    assert "Import" in result.stderr  # the progress bar
+    pdf_path, = out.glob("*.pdf")
+    csv_path, = out.glob("*.csv")
+    assert pdf_path.stat().st_mode & 0o777 == 0o600
+
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert tuple(rows[0]) == CSV_HEADER
+    by_name = {r[2]: r for r in rows[1:]}
+    assert sorted(by_name) == ["Claire MOREAU", "Karim BENALI", "Marc DURAND", "Sophie DURAND"]
+    sophie = by_name["Sophie DURAND"]
+    assert sophie[3:] == ["sophie.durand@example.org", "Léa DURAND, Hugo DURAND",
+                          "https://dossiers.college.example"]
+    account = db_session.scalar(select(FamilyAccount).where(FamilyAccount.login == sophie[0]))
+    assert account is not None and account.personne_id == "8000001"
+
+    pages = PdfReader(pdf_path).pages
+    assert len(pages) == 4
+    text = next(p.extract_text() for p in pages if "Sophie DURAND" in p.extract_text())
+    for expected in ("Collège Jean Moulin", "https://dossiers.college.example", sophie[0],
+                     sophie[1], "Léa DURAND, Hugo DURAND", "Code secret",
+                     "ne le communiquez à personne"):
+        assert expected in " ".join(text.split()), expected
+
+    # the same files again: nothing new, no new letters
+    again = run(cli, ELEVES, RESPONSABLES, "--campaign", "college-jean-moulin-2027",
+                "--credentials-out", out)
+    assert again.exit_code == 0, again.output
+    assert "dossiers : 0 créés, 0 mis à jour, 4 inchangés" in again.stdout
+    assert len(list(out.iterdir())) == 2
+
+
+def test_dry_run(cli: CliRunner, db_session: Session) -> None:
+    before = row_counts(db_session)
+    result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Simulation (--dry-run)")
+    assert "dossiers : 4 créés" in result.stdout
+    assert row_counts(db_session) == before
+
+
+def test_new_codes_without_letters_are_warned(cli: CliRunner) -> None:
+    result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN)
+    assert result.exit_code == 0
+    assert "--reset-codes --credentials-out" in result.stderr
+
+
+def test_spreadsheet_with_mapping(cli: CliRunner, db_session: Session, tmp_path: Path) -> None:
+    sheet = tmp_path / "eleves.csv"
+    sheet.write_text("Id;Nom;Prénom;Naissance;MEF\nE1;MARTIN;Zoé;01/02/2014;10110001110\n",
+                     encoding="utf-8")
+    mapping = tmp_path / "colonnes.yaml"
+    mapping.write_text("pupil: {id: Id, last_name: Nom, first_name: Prénom, "
+                       "birth_date: Naissance, mef_code: MEF}\n", encoding="utf-8")
+    result = run(cli, sheet, "--mapping", mapping, "--campaign", CAMPAIGN)
+    assert result.exit_code == 0, result.output
+    assert "dossiers : 1 créés" in result.stdout
+    assert "dossier sans compte famille" in result.stdout
+
+
+def _xlsx() -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["Nom", "Prénom"])  # type: ignore[union-attr]
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ElevesAvecAdresses.xml", b"<BEE_ELEVES>" + b" " * 50_000_000)
+    return buffer.getvalue()
+
+
+DEMO_XML = ELEVES.read_bytes()
+BAD_FILES = {
+    "malformed": (DEMO_XML.replace(b"</ELEVES>", b""), "XML_MALFORMED"),
+    "truncated": (DEMO_XML[: len(DEMO_XML) // 2], "XML_MALFORMED"),
+    "external entity": (b'<?xml version="1.0"?>\n<!DOCTYPE BEE_ELEVES [<!ENTITY x SYSTEM '
+                        b'"file:///etc/passwd">]>\n<BEE_ELEVES>&x;</BEE_ELEVES>',
+                        "XML_DTD_FORBIDDEN"),
+    "entity bomb": (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY a "aaaaaaaaaa">'
+                    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+                    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n<BEE_ELEVES>&c;'
+                    b'</BEE_ELEVES>', "XML_DTD_FORBIDDEN"),
+    "spreadsheet renamed": (_xlsx(), "FILE_SPREADSHEET"),
+    "wrong encoding": (DEMO_XML.replace(b'encoding="ISO-8859-15"', b'encoding="UTF-8"'),
+                       "XML_ENCODING"),
+    "missing birth date": (DEMO_XML.replace(b"<DATE_NAISS>14/03/2014</DATE_NAISS>", b""),
+                           "MISSING_ELEMENT"),
+    "duplicate id": (DEMO_XML.replace(b'ELEVE_ID="9000002"', b'ELEVE_ID="9000001"'),
+                     "DUPLICATE_ID"),
+    "binary": (b"\x00\x01\x02\x89PNG\r\n", "XML_NOT_XML"),
+    "empty": (b"", "FILE_EMPTY"),
+    "zip bomb": (_zip_bomb(), "ZIP_BOMB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_is_refused(cli: CliRunner, db_session: Session, tmp_path: Path,
+                             case: str) -> None:
+    assert run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN).exit_code == 0
+    before = row_counts(db_session)
+    content, code = BAD_FILES[case]
+    bad = tmp_path / ("eleves.zip" if case == "zip bomb" else "ElevesAvecAdresses.xml")
+    bad.write_bytes(content)
+    result = run(cli, bad, RESPONSABLES, "--campaign", CAMPAIGN)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a report, not a traceback
+    assert "Traceback" not in result.output
+    assert code in result.stderr
+    assert "rien n'a été importé" in result.stderr
+    assert row_counts(db_session) == before
+
+
+def test_line_numbers_in_the_report(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "ElevesAvecAdresses.xml"
+    bad.write_bytes(DEMO_XML.replace(b"<DATE_NAISS>14/03/2014</DATE_NAISS>",
+                                     b"<DATE_NAISS>31/02/2014</DATE_NAISS>"))
+    line = DEMO_XML[:DEMO_XML.index(b"14/03/2014")].count(b"\n") + 1
+    result = run(cli, bad, "--campaign", CAMPAIGN)
+    assert result.exit_code == 1
+    assert f"ElevesAvecAdresses.xml:{line}: INVALID_DATE (erreur)" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--campaign", "nope-2027"], "Campagne inconnue"),
+    (["--campaign", str(DEMO / "ElevesAvecAdresses.xml")], "Campagne invalide"),
+    (["--campaign", str(CAMPAIGN), "--establishment", "0750001A"], "UAI_MISMATCH"),
+    (["--campaign", str(CAMPAIGN), "--mapping", str(CAMPAIGN)], "un seul tableur"),
+])
+def test_bad_arguments(cli: CliRunner, db_session: Session, args: list[str],
+                       message: str) -> None:
+    result = run(cli, ELEVES, RESPONSABLES, *args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert message in result.stderr
+    assert not any(row_counts(db_session).values())
+
+
+def test_missing_file_and_unwritable_folder(cli: CliRunner, db_session: Session,
+                                            tmp_path: Path) -> None:
+    missing = run(cli, tmp_path / "absent.xml", "--campaign", CAMPAIGN)
+    assert missing.exit_code == 1 and "FILE_UNREADABLE" in missing.stderr
+    blocker = tmp_path / "fichier"
+    blocker.write_text("")
+    unwritable = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN,
+                     "--credentials-out", blocker / "sous-dossier")
+    assert unwritable.exit_code == 1
+    assert "n'est pas utilisable pour les identifiants" in unwritable.stderr
+    assert row_counts(db_session)["family_account"] == 0
+
+
+def test_csv_cells_never_become_formulas() -> None:
+    cred = Credential(login="ABCDEFGHJK", code="ABCD-EFGH-JKMN", display_name="=HYPERLINK(1)",
+                      email="-x@example.org", personne_id="1", pupils=["@Zoé MARTIN"])
+    row = credentials_csv([cred], "https://x.example").decode("utf-8-sig").splitlines()[1]
+    assert row.split(";")[2:5] == ["'=HYPERLINK(1)", "'-x@example.org", "'@Zoé MARTIN"]
+
+
+def test_pdf_text_keeps_french_and_replaces_the_rest() -> None:
+    assert pdf_text("Cœur d’Élodie — 12 €") == "Coeur d'Élodie - 12 EUR"
+    assert pdf_text("李") == "?"
