@@ -17,7 +17,7 @@ from engine import db, web
 from engine.config import ROOT, Settings
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, family
+from engine.web import auth, documents, family, invitations, wizard
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -67,6 +67,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(family.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(wizard.bp)
+    app.register_blueprint(invitations.bp)
+    wizard.init_app(app)
     # the limit wraps the registered view, so each app gets its own limiter and storage
     app.view_functions["auth.login"] = cast(RouteCallable, limiter.limit(
         settings.login_rate_limit, methods=["POST"])(app.view_functions["auth.login"]))

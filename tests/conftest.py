@@ -164,22 +164,33 @@ def make_account(app: Flask, db_session: Session) -> MakeAccount:
     return make
 
 
+#: the example campaign: every dossier made by the fixtures is filled against it
+EXAMPLE_CAMPAIGN = Path(__file__).resolve().parents[1] / "campaigns" / "college-jean-moulin.yaml"
+
+
 @pytest.fixture
 def make_dossier(db_session: Session) -> MakeDossier:
-    """``make_dossier(*guardians, first_name=…, last_name=…) -> Dossier`` (not started)."""
+    """``make_dossier(*guardians, first_name=…, last_name=…) -> Dossier`` (not started), on
+    the example campaign unless ``source`` gives another campaign text."""
 
     def make(*guardians: FamilyAccount, first_name: str = "Léa", last_name: str = "Martin",
              uai: str = "0750001A", campaign: str = "reinscription-2026",
              title: str = "Réinscription 2026", answers: dict[str, Any] | None = None,
-             ) -> Dossier:
+             source: str | None = None, prefill: dict[str, Any] | None = None,
+             confidential: tuple[int, ...] = ()) -> Dossier:
         establishment = ensure_establishment(db_session, uai=uai, name="Collège Jean Moulin")
-        version = register_campaign_version(db_session, establishment, slug=campaign,
-                                            title=title, source=f"id: {campaign}\n")
+        version = register_campaign_version(
+            db_session, establishment, slug=campaign, title=title,
+            source=source or EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))
         pupil = add_pupil(db_session, establishment, first_name=first_name,
                           last_name=last_name, eleve_id=secrets.token_hex(4))
         for index, account in enumerate(guardians, start=1):
-            link_guardian(db_session, account, pupil, guardian_key=str(index))
-        dossier = create_dossier(db_session, pupil, version, prefill={"nom": last_name})
+            link_guardian(db_session, account, pupil, guardian_key=str(index),
+                          confidential_contact=index in confidential)
+        if prefill is None:
+            prefill = {"pupil": {"last_name": last_name, "first_name": first_name,
+                                 "level": "5e"}}
+        dossier = create_dossier(db_session, pupil, version, prefill=prefill)
         if answers:
             dossier.answers = answers
             db_session.commit()

@@ -11,6 +11,7 @@ from typing import Final
 
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
 
 from engine.db import get_session
 from engine.dossiers.models import Dossier
@@ -42,6 +43,8 @@ def dashboard() -> str:
 
 @bp.get("/dossier/<public_id>")
 @login_required  # type: ignore[untyped-decorator]
-def dossier(public_id: str) -> str:
-    found = load_dossier_for_current_user(public_id)
-    return render_template("family/dossier.html", dossier=found, labels=LABELS)
+def dossier(public_id: str) -> BaseResponse:
+    """Resume where the family left off, or the read-only summary once sent."""
+    from engine.web.wizard import resume  # the wizard imports this module's access check
+
+    return resume(public_id)

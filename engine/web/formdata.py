@@ -24,20 +24,27 @@ MAX_ROWS = 50
 class FormData(Protocol):
     def getlist(self, key: str) -> list[str]: ...
 
-    def get(self, key: str, default: Any = None) -> Any: ...
-
     def __contains__(self, key: object) -> bool: ...
 
 
-def input_name(spec: FieldSpec, row: int | None = None) -> str:
+#: row number placeholder in :attr:`FieldView.template_row` names
+ROW_PLACEHOLDER = "__N__"
+
+
+def input_name(spec: FieldSpec, row: int | str | None = None) -> str:
     if spec.parent_id is not None and row is not None:
         return f"f-{spec.parent_id}-{row}-{spec.id}"
     return f"f-{spec.id}"
 
 
+def _first(form: FormData, key: str) -> str:
+    values = form.getlist(key)
+    return str(values[0]) if values else ""
+
+
 def _raw(spec: FieldSpec, form: FormData, name: str) -> list[str]:
     if spec.type.name == "address":
-        return [str(form.get(f"{name}-{part}", "") or "") for part in PARTS]
+        return [_first(form, f"{name}-{part}") for part in PARTS]
     return [str(v) for v in form.getlist(name)]
 
 
@@ -78,7 +85,7 @@ def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
         key_name = f"f-{spec.id}-{n}-{ROW_KEY}"
         if key_name not in form:
             break
-        row_key = str(form.get(key_name) or "")[:80]
+        row_key = _first(form, key_name)[:80]
         old = before.get(row_key, {})
         row: dict[str, Any] = {ROW_KEY: row_key or None}
         for child in spec.fields:
@@ -106,11 +113,30 @@ class FieldView:
     visible: bool = True
     rows: list[list[FieldView]] = field(default_factory=list)
     row_keys: list[str] = field(default_factory=list)
+    #: an empty row numbered ``__N__``, which the browser copies to add a row without a post
+    template_row: list[FieldView] = field(default_factory=list)
     text: str = ""
+    #: the value is another guardian's confidential contact detail: shown as such, no input
+    masked: bool = False
 
     @property
     def dom_id(self) -> str:
         return self.name
+
+    @property
+    def anchor(self) -> str:
+        """Id of the first input of the field, for links from the error summary."""
+        name, options = self.spec.type.name, self.spec.options
+        if name == "address":
+            return f"{self.dom_id}-line1"
+        if name == "boolean" and getattr(options, "widget", None) != "checkbox":
+            return f"{self.dom_id}-oui"
+        if name == "choice" and getattr(options, "widget", None) != "select":
+            return f"{self.dom_id}-1"
+        ids: tuple[str, ...] = getattr(options, "association_ids", ())
+        if name == "memberships" and ids:
+            return f"{self.dom_id}-{ids[0]}"
+        return self.dom_id
 
     @property
     def template(self) -> str:
@@ -134,6 +160,13 @@ def field_views(campaign: Campaign, page: Page, answers: Mapping[str, Any],
                     _view(child, row.get(child.id), f"{spec.id}.{n}.{child.id}",
                           input_name(child, n), evaluation, errors, lang)
                     for child in spec.fields])
+            view.template_row = [
+                _view(child, None, f"{spec.id}.{ROW_PLACEHOLDER}.{child.id}",
+                      input_name(child, ROW_PLACEHOLDER), evaluation, {}, lang)
+                for child in spec.fields]
+            for child_view in view.template_row:
+                child_view.visible = True
+                child_view.required = child_view.spec.required is True
     return views
 
 

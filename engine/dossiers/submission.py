@@ -1,0 +1,65 @@
+"""Submitting a dossier: freeze what the family confirmed, then tell each guardian.
+
+The checks (no validation error, required documents present) belong to the caller, which
+already holds the evaluation; this module makes the two writes and finds the recipients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.rules import Evaluation
+
+from .models import Dossier
+from .services import change_state, save_answers
+from .states import Actor, DossierState
+
+
+def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
+                   answers: Mapping[str, Any], evaluation: Evaluation, actor: Actor) -> Dossier:
+    """Store ``answers`` (the prefill the family confirmed included) when they differ, then
+    move to submitted with the fees of ``evaluation`` frozen.
+
+    The answers are written first so that a failure between the two writes leaves an
+    editable dossier with nothing lost, never a submitted one without its answers.
+
+    :raises StaleDossierError: someone saved since ``expected_version``.
+    :raises NotEditableError: the dossier was already submitted.
+    """
+    changed = {k: v for k, v in answers.items() if dossier.answers.get(k, object()) != v}
+    if changed:
+        save_answers(session, dossier, expected_version, changed, dossier.current_page, actor)
+        expected_version = dossier.row_version
+    return change_state(session, dossier, expected_version, DossierState.SUBMITTED, actor,
+                        computed=evaluation.money())
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A guardian to tell about the submission (account id, to know what they may see)."""
+
+    account_id: int
+    email: str
+
+
+def confirmation_recipients(dossier: Dossier) -> list[Recipient]:
+    """Each guardian of the pupil with an e-mail address: the account's, or else the one the
+    school imported for that guardian. One message each, so nobody sees another's address."""
+    guardians = dossier.prefill.get("guardians")
+    imported: dict[str, str] = {}
+    for i, record in enumerate(guardians if isinstance(guardians, list) else []):
+        if isinstance(record, Mapping) and record.get("email"):
+            key = str(record.get("personne_id") or i + 1)
+            imported[key] = str(record["email"])
+    out: list[Recipient] = []
+    seen: set[str] = set()
+    for link in sorted(dossier.pupil.guardianships, key=lambda g: g.id):
+        email = (link.account.email or imported.get(link.guardian_key) or "").strip()
+        if email and email.lower() not in seen:
+            seen.add(email.lower())
+            out.append(Recipient(link.account_id, email))
+    return out
