@@ -420,3 +420,21 @@ def test_document_block_is_accessible(client: FlaskClient, family: Family) -> No
     assert 'for="document-justificatif_domicile-date"' in section
     assert 'aria-describedby="document-justificatif_domicile-date-hint"' in section
     assert "Le document doit dater de moins de 3 mois." in section
+
+
+def test_files_of_a_document_no_longer_asked_stay_visible(
+        client: FlaskClient, make_family: Callable[..., Family], db_session: Session,
+        login: Callable[[str, str], TestResponse], csrf_token: Callable[..., str]) -> None:
+    made = make_family(answers={"regime": "dp4", "quotient_familial": "700"})
+    login(made.account.login, made.code)
+    token = csrf_token(client, "/mes-dossiers")
+    assert upload(client, made, token, "attestation_caf",
+                  (pdf_bytes(), "caf.pdf")).status_code == 303
+    dossier = db_session.get(Dossier, made.dossier.id)
+    assert dossier is not None
+    dossier.answers = {**dossier.answers, "regime": "externe"}
+    db_session.commit()
+    page = html.unescape(client.get(f"{made.base}/etape/{PIECES}").get_data(as_text=True))
+    assert " hidden" not in block_of(page, "attestation_caf")
+    assert "Ce document n'est plus demandé d'après vos réponses" in page
+    assert "caf.pdf" in page
