@@ -161,8 +161,6 @@ BAD_FILES = {
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_file_is_refused(cli: CliRunner, db_session: Session, tmp_path: Path,
                              case: str) -> None:
-    assert run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN).exit_code == 0
-    before = row_counts(db_session)
     content, code = BAD_FILES[case]
     bad = tmp_path / ("eleves.zip" if case == "zip bomb" else "ElevesAvecAdresses.xml")
     bad.write_bytes(content)
@@ -172,7 +170,7 @@ def test_bad_file_is_refused(cli: CliRunner, db_session: Session, tmp_path: Path
     assert "Traceback" not in result.output
     assert code in result.stderr
     assert "rien n'a été importé" in result.stderr
-    assert row_counts(db_session) == before
+    assert not any(row_counts(db_session).values())
 
 
 def test_line_numbers_in_the_report(cli: CliRunner, tmp_path: Path) -> None:

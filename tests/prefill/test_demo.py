@@ -1,0 +1,70 @@
+"""``dossiersco demo``: example campaigns and fictional families, idempotent, ready to log in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from engine.cli import main
+from engine.db import Base
+from engine.dossiers.models import CampaignVersion
+
+LOGIN_LINE = re.compile(r"^  (?P<name>.+?)\s+(?P<login>[A-Z0-9]{10})  (?P<code>[A-Z0-9-]{14})  "
+                        r"\((?P<pupils>.+)\)$", re.M)
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    session.expire_all()
+    return {t.name: session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables}
+
+
+def test_demo_twice_then_log_in(app: Flask, client: FlaskClient, db_session: Session,
+                                database_url: str, tmp_path: Path,
+                                login: Callable[[str, str], TestResponse]) -> None:
+    runner = CliRunner(env={
+        "DOSSIERSCO_DATABASE_URL": database_url,
+        "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DOSSIERSCO_SECRET_KEY": "test-secret-key",
+        "DOSSIERSCO_MAIL_URL": (tmp_path / "mail").as_uri(),
+    })
+    first = runner.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "http://127.0.0.1:8000/connexion" in first.stdout
+    accounts = {m["name"]: m for m in LOGIN_LINE.finditer(first.stdout)}
+    assert set(accounts) == {"Sophie DURAND", "Marc DURAND", "Karim BENALI", "Claire MOREAU"}
+    assert accounts["Sophie DURAND"]["pupils"] == "Léa DURAND, Hugo DURAND"
+    # every example campaign is registered, the demo families go to the school of the files
+    slugs = set(db_session.scalars(select(CampaignVersion.slug)))
+    assert {"college-jean-moulin-2027", "tilleuls-reinscription-2027"} <= slugs
+    # the guardians with an e-mail address got an invitation (file transport)
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 3
+    counts = row_counts(db_session)
+
+    second = runner.invoke(main, ["demo"])
+    assert second.exit_code == 0, second.output
+    assert "dossiers : 0 créés, 0 mis à jour, 4 inchangés" in second.stdout
+    fresh = {m["name"]: m for m in LOGIN_LINE.finditer(second.stdout)}
+    assert {n: m["login"] for n, m in fresh.items()} == \
+        {n: m["login"] for n, m in accounts.items()}
+    assert fresh["Sophie DURAND"]["code"] != accounts["Sophie DURAND"]["code"]
+    # same rows except the new invitations
+    again = row_counts(db_session)
+    assert again.pop("invitation") == counts.pop("invitation") + 3
+    assert again == counts
+
+    # the old code no longer works, the fresh one does and shows the prefilled dossiers
+    sophie = fresh["Sophie DURAND"]
+    assert login(sophie["login"], accounts["Sophie DURAND"]["code"]).status_code == 200
+    response = login(sophie["login"], sophie["code"])
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Léa" in page and "Hugo" in page and "Inès" not in page

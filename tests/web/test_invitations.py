@@ -1,0 +1,161 @@
+"""Invitation links: e-mailed after an import, single-use, expiring, and they log in."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.campaign import load_campaign
+from engine.config import Settings
+from engine.dossiers.accounts import INVITATION_TTL, issue_invitation
+from engine.dossiers.models import FamilyAccount, Invitation
+from engine.prefill import read_siecle
+from engine.prefill.invitations import send_invitations
+from engine.prefill.service import ImportReport, campaign_version_for, import_into
+from engine.web.state import app_state
+
+ROOT = Path(__file__).parents[2]
+CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/invitation/[A-Za-z0-9_-]+)")
+MakeAccount = Callable[..., tuple[FamilyAccount, str]]
+
+
+class Inbox:
+    """aiosmtpd handler keeping every received message."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def imported(app: Flask, db_session: Session) -> ImportReport:
+    campaign = load_campaign(CAMPAIGN)
+    version = campaign_version_for(db_session, campaign, CAMPAIGN.read_text("utf-8"))
+    result = read_siecle(*sorted((ROOT / "campaigns" / "demo").glob("*.xml")))
+    return import_into(db_session, campaign, version, result, hasher=app_state(app).hasher,
+                       invite=True)
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def accept(client: FlaskClient, path: str, csrf_token: Callable[..., str]) -> Any:
+    token = csrf_token(client, path)
+    return client.post(path, data={"csrf_token": token})
+
+
+def test_invitation_over_smtp_logs_in_once(app: Flask, client: FlaskClient,
+                                           db_session: Session, settings: Settings,
+                                           smtp: tuple[Inbox, int],
+                                           csrf_token: Callable[..., str]) -> None:
+    inbox, port = smtp
+    report = imported(app, db_session)
+    campaign = load_campaign(CAMPAIGN)
+    sent = send_invitations(replace(settings, mail_url=f"smtp://127.0.0.1:{port}"),
+                            report.credentials, campaign.establishment, report.imported_at)
+    assert (sent.sent, sent.failed) == (3, ())
+    message = next(m for m in inbox.messages if m["To"] == "sophie.durand@example.org")
+    text = body(message)
+    assert "Léa DURAND, Hugo DURAND" in text and "Collège Jean Moulin" in text
+    sophie = next(c for c in report.credentials if c.display_name == "Sophie DURAND")
+    assert sophie.code not in text  # the code is only on the letter
+    match = LINK.search(text)
+    assert match is not None
+    path = match.group(1)
+
+    page = client.get(path)
+    assert page.status_code == 200  # opening the link does not use it (mail scanners)
+    assert "Accéder à mon dossier" in page.get_data(as_text=True)
+    response = accept(client, path, csrf_token)
+    assert response.status_code == 302
+    dashboard = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Léa" in dashboard and "Hugo" in dashboard
+
+    other = app.test_client()
+    assert other.get(path).status_code == 410  # single use
+    used = db_session.scalars(select(Invitation).where(Invitation.used_at.is_not(None)))
+    assert len(list(used)) == 1
+
+
+def test_invitation_to_files(app: Flask, db_session: Session, settings: Settings,
+                             tmp_path: Path) -> None:
+    report = imported(app, db_session)
+    campaign = load_campaign(CAMPAIGN)
+    sent = send_invitations(settings, report.credentials, campaign.establishment,
+                            report.imported_at)
+    assert sent.sent == 3
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 3
+    texts = [body(email.message_from_bytes(f.read_bytes(), policy=email.policy.default))
+             for f in files]
+    assert all(LINK.search(t) for t in texts)
+
+
+def test_expired_unknown_and_malformed_links(app: Flask, client: FlaskClient,
+                                             db_session: Session, make_account: MakeAccount,
+                                             csrf_token: Callable[..., str]) -> None:
+    account, _ = make_account()
+    past = datetime.now(UTC) - INVITATION_TTL - timedelta(minutes=1)
+    expired = issue_invitation(db_session, account, now=past)
+    fresh = issue_invitation(db_session, account)
+    db_session.commit()
+    assert client.get(f"/invitation/{expired}").status_code == 410
+    assert client.get("/invitation/unknown-token").status_code == 410
+    assert client.get("/invitation/" + "A" * 500).status_code == 410
+    page = client.get(f"/invitation/{fresh}")
+    assert page.status_code == 200
+    # the POST needs the CSRF token
+    assert client.post(f"/invitation/{fresh}").status_code == 400
+    response = accept(client, f"/invitation/{fresh}", csrf_token)
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(FamilyAccount, account.id).last_login_at is not None  # type: ignore[union-attr]
+
+
+def test_failed_mail_is_reported(app: Flask, db_session: Session, settings: Settings) -> None:
+    report = imported(app, db_session)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    campaign = load_campaign(CAMPAIGN)
+    sent = send_invitations(replace(settings, mail_url=f"smtp://127.0.0.1:{closed_port}"),
+                            report.credentials, campaign.establishment, report.imported_at)
+    assert sent.sent == 0
+    assert sorted(sent.failed) == sorted(c.login for c in report.credentials if c.email)
