@@ -185,7 +185,8 @@ def make_dossier(db_session: Session) -> MakeDossier:
         pupil = add_pupil(db_session, establishment, first_name=first_name,
                           last_name=last_name, eleve_id=secrets.token_hex(4))
         for index, account in enumerate(guardians, start=1):
-            link_guardian(db_session, account, pupil, guardian_key=str(index),
+            link_guardian(db_session, account, pupil,
+                          guardian_key=account.personne_id or str(index),
                           confidential_contact=index in confidential)
         if prefill is None:
             prefill = {"pupil": {"last_name": last_name, "first_name": first_name,

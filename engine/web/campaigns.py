@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, object_session
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.models import CampaignVersion, Dossier, Guardianship, Pupil
+from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
 from engine.web.state import app_state
@@ -99,10 +100,19 @@ def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
             rows = DossierScope(campaign, {}, ctx).imported_rows(spec)
             for n, row in enumerate(rows, start=1):
                 row[ROW_KEY] = row[ROW_KEY] or f"row{n}"
-            out[spec.id] = rows
+            out[spec.id] = _canonical(spec, rows)
         else:
-            out[spec.id] = prefill_value(spec, ctx)
+            out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
     return out
+
+
+def _canonical(spec: FieldSpec, value: Any) -> Any:
+    """The stored form of an imported value; as imported when it does not fit the field (the
+    family then sees it and the validation message)."""
+    try:
+        return spec.type.normalize(value, spec)
+    except FieldValueError:
+        return value
 
 
 #: field types holding contact details, masked in a confidential guardian's rows

@@ -103,7 +103,7 @@ def test_walking_every_page_saves_each_and_reaches_the_review(
     review = text_of(family.get(f"/dossier/{dossier.public_id}/recapitulatif"))
     assert "Récapitulatif avant envoi" in review
     assert "Demi-pensionnaire 4 jours" in review
-    assert "216,00" in review  # 1,50 € × 4 × 36 (tranche A)
+    assert "604,80" in review  # 4,20 € × 4 × 36 (tranche D: no quotient given)
 
 
 def test_welcome_then_resume_where_the_family_left_off(family: FlaskClient,

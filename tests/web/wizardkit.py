@@ -154,7 +154,8 @@ VALID_PAGES: dict[str, dict[str, Any]] = {
     "urgence": {"f-contacts_urgence-0-nom": "Jeanne DURAND", "f-contacts_urgence-0-lien": "38",
                 "f-contacts_urgence-0-telephone": "06 11 22 33 44"},
     "vie_scolaire": {"f-regime_sortie": "fin_journee", "f-droit_image": "true"},
-    "restauration": {"f-regime": "dp4", "f-quotient_familial": "450", "f-boursier": "false"},
+    # no quotient: tranche D, and no CAF certificate to send
+    "restauration": {"f-regime": "dp4", "f-boursier": "false"},
     "sante": {"f-pai": "false"},
     "validation": {"f-attestation": "true", "f-acceptation_reglement": "true",
                    "f-reglement_demi_pension": "true"},
