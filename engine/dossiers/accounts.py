@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -48,19 +49,50 @@ class LoginResult:
 
 def new_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
                        email: str | None = None, personne_id: str | None = None,
-                       ) -> tuple[FamilyAccount, str]:
-    """Add an account without committing (the import writes many in one transaction); returns
-    it with its secret code in clear, to print on the letter (stored hashed only)."""
+                       taken: set[str] | None = None) -> tuple[FamilyAccount, str]:
+    """Add an account without flushing nor committing; returns it with its secret code in
+    clear, to print on the letter (stored hashed only).
+
+    With ``taken`` (an import adding thousands in one transaction), the login is only checked
+    against and added to that set: the caller checks the batch against the database with
+    :func:`reissue_taken_logins` before flushing.
+    """
     code = generate_secret_code()
     login = generate_login()
-    while session.scalar(select(FamilyAccount.id).where(FamilyAccount.login == login)):
-        login = generate_login()
+    if taken is None:
+        while session.scalar(select(FamilyAccount.id).where(FamilyAccount.login == login)):
+            login = generate_login()
+    else:
+        while login in taken:
+            login = generate_login()
+        taken.add(login)
     account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code),
                             display_name=display_name, email=email, personne_id=personne_id,
                             failed_attempts=0, session_epoch=0)
     session.add(account)
-    session.flush()
     return account, code
+
+
+def reissue_taken_logins(session: Session, accounts: Iterable[FamilyAccount],
+                         taken: set[str]) -> None:
+    """Give a new login to any of the unflushed ``accounts`` whose login already exists in
+    the database (one query per 500 accounts; ``taken`` as for :func:`new_family_account`)."""
+    pending = {a.login: a for a in accounts}
+    while pending:
+        logins = list(pending)
+        clashes: set[str] = set()
+        with session.no_autoflush:  # the pending accounts must not find themselves
+            for start in range(0, len(logins), 500):
+                clashes |= set(session.scalars(select(FamilyAccount.login).where(
+                    FamilyAccount.login.in_(logins[start:start + 500]))))
+        renamed = {}
+        for login in clashes:
+            account = pending[login]
+            while account.login in taken:
+                account.login = generate_login()
+            taken.add(account.login)
+            renamed[account.login] = account
+        pending = renamed
 
 
 def create_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.db import utcnow
-from engine.dossiers.accounts import issue_invitation, new_family_account, reset_code
+from engine.dossiers.accounts import (
+    issue_invitation,
+    new_family_account,
+    reissue_taken_logins,
+    reset_code,
+)
 from engine.dossiers.models import (
     CampaignVersion,
     Dossier,
@@ -249,8 +254,10 @@ class _Importer:
         self.reset_codes = reset_codes
         self.invite = invite
         self.now = report.imported_at
-        self.credentials: dict[int, Credential] = {}
-        self.seen_accounts: set[int] = set()
+        #: by PERSONNE_ID: new accounts have no database id before the final flush
+        self.credentials: dict[str, Credential] = {}
+        self.seen_accounts: set[str] = set()
+        self.new_logins: set[str] = set()
         self.seen_guardians: set[str] = set()
         self.prefilled = [f for f in campaign.top_fields() if f.prefill and f.type.has_value]
         self._load()
@@ -265,6 +272,7 @@ class _Importer:
         self.accounts = {a.personne_id: a for a in self.session.scalars(
             select(FamilyAccount).where(FamilyAccount.personne_id.in_(personne_ids))
             .order_by(FamilyAccount.id))} if personne_ids else {}
+        self.existing = set(self.accounts)
         pupil_ids = [p.id for p in self.pupils.values()]
         self.links: set[tuple[int, int]] = set()
         self.dossiers: dict[int, Dossier] = {}
@@ -290,6 +298,10 @@ class _Importer:
             self.pupil(record)
             if progress is not None:
                 progress(done, total)
+        created = [self.accounts[key] for key in self.credentials if key not in self.existing]
+        reissue_taken_logins(self.session, created, self.new_logins)
+        for key, credential in self.credentials.items():
+            credential.login = self.accounts[key].login
         self.report.credentials = list(self.credentials.values())
 
     def pupil(self, record: PupilRecord) -> None:
@@ -313,7 +325,7 @@ class _Importer:
         for guardian in legal:
             account = self.account(guardian)
             self.guardianship(account, pupil, guardian.personne_id)
-            credential = self.credentials.get(account.id)
+            credential = self.credentials.get(guardian.personne_id)
             if credential is not None:
                 credential.pupils.append(f"{pupil.first_name} {pupil.last_name}".strip())
         previous = self.previous.get(pupil.id)
@@ -347,13 +359,14 @@ class _Importer:
         """The guardian's one account across siblings and schools (by PERSONNE_ID)."""
         name = " ".join(p for p in (guardian.first_name, guardian.last_name) if p) or \
             guardian.personne_id
-        account = self.accounts.get(guardian.personne_id)
-        if account is not None and account.id in self.seen_accounts:
+        key = guardian.personne_id
+        account = self.accounts.get(key)
+        if account is not None and key in self.seen_accounts:
             return account
         if account is None:
             account, code = new_family_account(self.session, self.hasher, display_name=name,
-                                               email=guardian.email,
-                                               personne_id=guardian.personne_id)
+                                               email=guardian.email, personne_id=key,
+                                               taken=self.new_logins)
             self.accounts[guardian.personne_id] = account
             self.report.add("account", guardian.personne_id, "created")
             self.new_credential(account, code)
@@ -366,25 +379,23 @@ class _Importer:
             else:
                 self.report.add("account", guardian.personne_id,
                                 "updated" if changed else "unchanged")
-        self.seen_accounts.add(account.id)
+        self.seen_accounts.add(key)
         return account
 
     def new_credential(self, account: FamilyAccount, code: str) -> None:
         token = issue_invitation(self.session, account, now=self.now) \
             if self.invite and account.email else None
-        self.credentials[account.id] = Credential(
+        self.credentials[account.personne_id or ""] = Credential(
             login=account.login, code=code, display_name=account.display_name,
             email=account.email, personne_id=account.personne_id, invitation_token=token)
 
     def guardianship(self, account: FamilyAccount, pupil: Pupil, personne_id: str) -> None:
         key = f"{personne_id}/{pupil.eleve_id}"
-        if pupil.id is not None and (account.id, pupil.id) in self.links:
+        if (account.id, pupil.id) in self.links:  # both None for new rows: never in links
             self.report.add("guardianship", key, "unchanged")
             return
         self.session.add(Guardianship(account=account, pupil=pupil, guardian_key=personne_id,
                                       confidential_contact=False, created_at=self.now))
-        if pupil.id is not None:
-            self.links.add((account.id, pupil.id))
         self.report.add("guardianship", key, "created")
 
     def dossier(self, pupil: Pupil, dossier: Dossier | None, snapshot: dict[str, Any],

@@ -4,6 +4,7 @@ family changes, audience, dry run, refusal, last year's answers."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
+from engine.dossiers.accounts import new_family_account, reissue_taken_logins
 from engine.dossiers.models import (
     Dossier,
     DossierEvent,
@@ -375,3 +377,21 @@ def test_spreadsheet_import(app: Flask, db_session: Session, tmp_path: Path) -> 
     assert dossier_of(db_session, "E1").prefill["guardians"][0]["email"] == "paul@example.org"
     assert db_session.scalar(select(func.count()).select_from(Guardianship)) == 1
     assert db_session.scalar(select(func.count()).select_from(DossierEvent)) == 1
+
+
+def test_login_clashes_are_reissued_before_the_flush(app: Flask, db_session: Session,
+                                                     make_account: Callable[..., tuple[
+                                                         FamilyAccount, str]]) -> None:
+    existing, _ = make_account()
+    taken: set[str] = set()
+    hasher = app_state(app).hasher
+    new, _ = new_family_account(db_session, hasher, display_name="Paul MARTIN", taken=taken)
+    other, _ = new_family_account(db_session, hasher, display_name="Zoé MARTIN", taken=taken)
+    new.login = existing.login  # what a one-in-10^15 draw would give
+    taken.add(existing.login)
+    kept = other.login
+    reissue_taken_logins(db_session, [new, other], taken)
+    assert new.login != existing.login and new.login in taken
+    assert other.login == kept
+    db_session.commit()
+    assert row_counts(db_session)["family_account"] == 3
