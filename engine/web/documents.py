@@ -12,9 +12,12 @@ from __future__ import annotations
 import io
 import mimetypes
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, send_file, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import RouteCallable
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
@@ -50,6 +53,16 @@ ACCEPT_ATTR: Final = {"pdf": (".pdf", "application/pdf"),
 #: stored MIME type → kind, for thumbnails
 KIND_OF_MIME: Final = {mime: kind for kind, mime, _ext in STORED.values()}
 NO_CACHE: Final = "no-store, private"
+#: document writes (uploads above all) per guardian account, shared by the write routes
+WRITE_RATE_LIMIT: Final = "30 per minute"
+WRITE_ENDPOINTS: Final = ("upload", "replace", "delete", "declare_date")
+
+
+def _writer_key() -> str:
+    """Throttle per account (families behind one school or office NAT share an address)."""
+    if current_user.is_authenticated:
+        return f"account:{current_user.id}"
+    return get_remote_address()
 
 
 def _campaign(dossier: Dossier) -> Campaign:
@@ -242,3 +255,15 @@ def document_accept(kinds: Any) -> str:
 def document_accept_text(rule: Any) -> str:
     """« Formats acceptés : PDF, JPEG ; 5 Mo au plus par fichier. »"""
     return accept_text(rule)
+
+
+@bp.record_once
+def _throttle_writes(state: BlueprintSetupState) -> None:
+    """Wrap the write views of this app with its own limiter (as ``create_app`` does for
+    the login), once the routes above are registered."""
+    app = cast(Flask, state.app)
+    limit = app_state(app).limiter.shared_limit(WRITE_RATE_LIMIT, scope="documents",
+                                                key_func=_writer_key)
+    for name in WRITE_ENDPOINTS:
+        endpoint = f"{bp.name}.{name}"
+        app.view_functions[endpoint] = cast(RouteCallable, limit(app.view_functions[endpoint]))

@@ -438,3 +438,16 @@ def test_files_of_a_document_no_longer_asked_stay_visible(
     assert " hidden" not in block_of(page, "attestation_caf")
     assert "Ce document n'est plus demandé d'après vos réponses" in page
     assert "caf.pdf" in page
+
+
+def test_document_writes_are_throttled_per_account(client: FlaskClient, family: Family,
+                                                   token: str, db_session: Session) -> None:
+    url = f"{family.base}/documents/fiche_infirmerie/fichiers"
+    statuses = [client.post(url, data={"csrf_token": token, "page": PIECES}).status_code
+                for _ in range(31)]
+    assert statuses[:30] == [400] * 30  # no file chosen: refused, but counted
+    assert statuses[30] == 429
+    assert "Trop de tentatives" in html.unescape(
+        upload(client, family, token, "fiche_infirmerie", (pdf_bytes(), "a.pdf"))
+        .get_data(as_text=True))
+    assert stored_count(db_session) == 0
