@@ -56,7 +56,7 @@ from .model import (
     ValidationRule,
     freeze_fields,
 )
-from .namespace import ADDRESS_KEYS, FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
+from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
 from .source import Mark, Source
 
 #: words an id may not take: roots of the namespace, literals and function names
@@ -86,9 +86,11 @@ class _Ctx:
 class _Env:
     """Resolves names for the expression checker, in the scope of a field (or a repeat row)."""
 
-    def __init__(self, fields: Mapping[str, FieldSpec], row: FieldSpec | None = None) -> None:
+    def __init__(self, fields: Mapping[str, FieldSpec], row: FieldSpec | None = None,
+                 tariff_ids: tuple[str, ...] = ()) -> None:
         self.fields = fields
         self.row = row
+        self.tariff_ids = tariff_ids
 
     def _info(self, spec: FieldSpec, field_id: str) -> NameInfo:
         return NameInfo(spec.type.value_type(spec), field_id, spec.type.choices(spec))
@@ -118,6 +120,9 @@ class _Env:
             if len(rest) == 1 and rest[0] in GUARDIAN_KEYS:
                 return NameInfo(list_of(GUARDIAN_KEYS[rest[0]]))
             return None
+        if head == "fees" and len(rest) == 1 and (rest[0] == FEES_TOTAL
+                                                   or rest[0] in self.tariff_ids):
+            return NameInfo(NUMBER, f"fees.{rest[0]}")
         if head == "previous" and rest:
             prev = self.fields.get(rest[0])
             if prev is not None and len(rest) == 1:
@@ -136,6 +141,7 @@ class _Env:
         names = [k for k, s in self.fields.items() if s.parent_id is None]
         names += [f"pupil.{k}" for k in PUPIL_KEYS] + [f"family.{k}" for k in FAMILY_KEYS]
         names += [f"guardians.{k}" for k in GUARDIAN_KEYS]
+        names += [f"fees.{t}" for t in (*self.tariff_ids, FEES_TOTAL)]
         if self.row is not None:
             names += [c.id for c in self.row.fields]
         for spec in self.fields.values():
@@ -202,6 +208,9 @@ class _Compiler:
         self.association_ids = tuple(
             a["id"] for a in data.get("associations") or () if isinstance(a, Mapping)
             and isinstance(a.get("id"), str))
+        self.tariff_ids = tuple(
+            t["id"] for t in data.get("tariffs") or () if isinstance(t, Mapping)
+            and isinstance(t.get("id"), str))
 
     # -- helpers ---------------------------------------------------------------------------
     def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
@@ -295,7 +304,7 @@ class _Compiler:
     # -- pass 2: expressions -----------------------------------------------------------------
     def finish_field(self, spec: FieldSpec, raw: Mapping[str, Any], row: FieldSpec | None,
                      ) -> FieldSpec:
-        env = _Env(self.fields, row)
+        env = _Env(self.fields, row, self.tariff_ids)
         p = spec.pointer
         required: bool | Condition = False
         raw_required = raw.get("required", False)
@@ -388,7 +397,7 @@ class _Compiler:
                     if spec is not None:
                         specs.append((spec, raw_field))
             declared.append((raw_page, specs))
-        env = _Env(self.fields)
+        env = _Env(self.fields, None, self.tariff_ids)
         pages: list[Page] = []
         for i, (raw_page, specs) in enumerate(declared):
             pointer = f"/pages/{i}"
@@ -400,11 +409,11 @@ class _Compiler:
                                            env),
                 fields=finished, documents=bool(raw_page.get("documents", False)),
                 pointer=pointer, location=ctx.source.location(pointer)))
-        order = self.check_cycles(pages)
-        self.check_reachability(pages)
         tariffs = self.tariffs(env)
         associations = self.associations(env)
         documents = self.documents(env)
+        order = self.check_cycles(pages, tariffs, associations)
+        self.check_reachability(pages)
         tests = self.tests()
         opens, closes = _date(data.get("opens")), _date(data.get("closes"))
         if opens and closes and closes < opens:
@@ -451,15 +460,18 @@ class _Compiler:
             for cond in (child.visible_if, *child.expressions.values()):
                 if cond is not None:
                     deps |= {d for d in cond.deps if not d.startswith(spec.id + ".")}
-        return {d.split(".")[0] for d in deps}
+        return {_node(d) for d in deps}
 
-    def check_cycles(self, pages: list[Page]) -> tuple[str, ...]:
+    def check_cycles(self, pages: list[Page], tariffs: tuple[Tariff, ...],
+                     associations: tuple[Association, ...]) -> tuple[str, ...]:
+        """Report every dependency cycle between fields, computed values and fees; return the
+        top-level field ids in an order where each comes after what it reads."""
         graph: dict[str, set[str]] = {}
-        where: dict[str, FieldSpec] = {}
+        where: dict[str, Location] = {}
         for page in pages:
             for spec in page.fields:
                 graph[spec.id] = self.field_edges(spec, page)
-                where[spec.id] = spec
+                where[spec.id] = spec.location
                 if spec.fields:  # cycles between the fields of one row
                     inner = {c.id: {d.split(".", 1)[1] for cond in (c.visible_if,
                                                                     *c.expressions.values())
@@ -469,9 +481,18 @@ class _Compiler:
                         child = next(c for c in spec.fields if c.id == cycle[0])
                         self.ctx.add(Code.EXPR_008, child.pointer,
                                      cycle=" → ".join(f"{spec.id}.{c}" for c in cycle))
+        # fees.<id> reads its tariff's conditions; fees.total reads every fee and membership
+        total = f"fees.{FEES_TOTAL}"
+        graph[total] = {f"fees.{t.id}" for t in tariffs} | {
+            _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
+            s.id for p in pages for s in p.fields if s.type.name == "memberships"}
+        for tariff in tariffs:
+            graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}
         order: list[str] = []
         for cycle in _cycles(graph):
-            self.ctx.add(Code.EXPR_008, where[cycle[0]].pointer, cycle=" → ".join(cycle))
+            self.ctx.diagnostics.append(Diagnostic(
+                Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
+                self.cycle_location(cycle, where, tariffs)))
         visited: set[str] = set()
 
         def visit(node: str, stack: set[str]) -> None:
@@ -486,7 +507,23 @@ class _Compiler:
 
         for node in graph:
             visit(node, set())
-        return tuple(order)
+        return tuple(n for n in order if n in where)
+
+    @staticmethod
+    def cycle_location(cycle: list[str], where: Mapping[str, Location],
+                       tariffs: tuple[Tariff, ...]) -> Location:
+        """Where to report a cycle: its first field, else the tariff condition closing it."""
+        for node in cycle:
+            if node in where:
+                return where[node]
+        for node, after in itertools.pairwise(cycle):
+            tariff = next((t for t in tariffs if f"fees.{t.id}" == node), None)
+            if tariff is not None:
+                for cond in tariff.conditions:
+                    if after in {_node(d) for d in cond.deps}:
+                        return cond.location
+                return tariff.location
+        return Location()
 
     def check_reachability(self, pages: list[Page]) -> None:
         """Fields whose conditions can never hold, found by trying every value of the choice
@@ -550,6 +587,9 @@ class _Compiler:
             p = f"/tariffs/{i}"
             if not self.unique(ids, raw["id"], p):
                 continue
+            if raw["id"] == FEES_TOTAL:
+                self.ctx.add(Code.FIELD_008, p + "/id", id=FEES_TOTAL,
+                             reason="fees.total is the total of every fee and membership")
             brackets = None
             if raw.get("brackets"):
                 brackets = self.brackets(raw["id"], raw["brackets"], p + "/brackets", env)
@@ -801,6 +841,11 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
         if v not in index:
             strong(v)
     yield from found
+
+
+def _node(dep: str) -> str:
+    """The dependency-graph node of an expression dependency: ``fees.<id>`` or a field id."""
+    return dep if dep.startswith("fees.") else dep.split(".")[0]
 
 
 def _unindexed(key: str) -> str:

@@ -1,7 +1,8 @@
 """Names an expression or a ``prefill:`` path can reach besides the campaign's own fields.
 
 ``pupil.*`` and ``guardians`` come from the imported record (SIECLE or spreadsheet),
-``family.*`` from the family's other dossiers, ``previous.*`` from last year's dossier.
+``family.*`` from the family's other dossiers, ``previous.*`` from last year's dossier,
+``fees.<tariff id>`` and ``fees.total`` from the campaign's own tariffs and memberships.
 """
 
 from __future__ import annotations
@@ -40,4 +41,7 @@ FAMILY_KEYS: Final[dict[str, Type]] = {
 ADDRESS_KEYS: Final[tuple[str, ...]] = ("line1", "line2", "postal_code", "commune_insee",
                                         "commune", "country")
 
-ROOTS: Final[tuple[str, ...]] = ("pupil", "guardians", "family", "previous")
+#: ``fees.total``: every fee plus every membership, to the cent (a tariff may not be named so)
+FEES_TOTAL: Final[str] = "total"
+
+ROOTS: Final[tuple[str, ...]] = ("pupil", "guardians", "family", "previous", "fees")

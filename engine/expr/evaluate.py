@@ -100,7 +100,8 @@ def compare(op: str, a: Any, b: Any) -> bool:
         else:
             found = False
         return found if op == "in" else not found
-    if a is None or b is None or type(a) is not type(b) or isinstance(a, bool | list):
+    # ordering: two numbers, two texts or two dates; anything else (null, maps, mixed) is false
+    if type(a) is not type(b) or not isinstance(a, Decimal | str | date):
         return False
     if op == "<":
         return bool(a < b)

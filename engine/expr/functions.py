@@ -6,6 +6,7 @@ The browser twin (engine/web/static/js/expr.js) implements the same table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -171,10 +172,14 @@ def _abs(value: Any) -> Decimal | None:
     return abs(value) if isinstance(value, Decimal) else None
 
 
+#: the only text ``date()`` reads (Python's fromisoformat alone also takes 20270101, 2027-W01-1…)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .evaluation import Evaluation, Fee, Membership, RequiredDocument, compute_fee, evaluate_dossier
+from .evaluation import Evaluation, Membership, RequiredDocument, evaluate_dossier
+from .fees import Fee, compute_fee
 from .explain import describe
 from .scope import DossierContext, DossierScope, prefill_value
 

@@ -6,26 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from engine.campaign.model import Campaign, Condition, FieldSpec, Tariff
+from engine.campaign.model import Campaign, Condition, DocumentSpec, FieldSpec
 from engine.fields import FieldValueError
-from engine.fields.common import format_decimal, format_money, to_decimal
 from engine.i18n import gettext as _
 
 from .explain import describe
+from .fees import CENT, Fee, compute_fee
 from .scope import DossierContext, DossierScope
-
-CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True, slots=True)
-class Fee:
-    tariff_id: str
-    label: str
-    amount: Decimal
-    explanation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +104,16 @@ def _check_value(spec: FieldSpec, raw: Any, key: str, scope: DossierScope,
                  result: Evaluation, lang: str | None) -> Any:
     """Normalise, check required/options/rules; record errors under ``key``."""
     messages: list[str] = []
-    try:
-        value = spec.type.normalize(raw, spec)
-    except FieldValueError as exc:
-        result.errors[key] = [str(exc)]
-        return raw
     required = _is_required(spec, scope)
     if required:
         result.required.add(key)
     if spec.readonly_if is not None and spec.readonly_if.test(scope) or not spec.editable:
         result.readonly.add(key)
+    try:
+        value = spec.type.normalize(raw, spec)
+    except FieldValueError as exc:
+        result.errors[key] = [str(exc)]
+        return raw
     if spec.type.is_empty(value):
         if required:
             messages.append(spec.type.required_message(spec))
@@ -150,7 +140,8 @@ def _field(spec: FieldSpec, scope: DossierScope, result: Evaluation, lang: str |
     if not spec.type.has_value:
         return
     value = _check_value(spec, raw, spec.id, scope, result, lang)
-    if spec.type.is_container and isinstance(value, list):
+    if spec.type.is_container and isinstance(value, list) and all(
+            isinstance(row, Mapping) for row in value):  # rows are walked only when well-formed
         value = [_row(spec, i, row, scope, result, lang) for i, row in enumerate(value)]
     result.values[spec.id] = value
 
@@ -179,82 +170,31 @@ def _row(spec: FieldSpec, index: int, row: Mapping[str, Any], scope: DossierScop
 def _fees(campaign: Campaign, scope: DossierScope, result: Evaluation,
           lang: str | None) -> None:
     for tariff in campaign.tariffs:
-        if tariff.applies_if is not None and not tariff.applies_if.test(scope):
-            continue
-        result.fees.append(compute_fee(tariff, scope, lang))
-
-
-def compute_fee(tariff: Tariff, scope: DossierScope, lang: str | None = None) -> Fee:
-    """One tariff's amount and its explanation in words."""
-    label = tariff.label.get(lang)
-    if tariff.exempt_if is not None and tariff.exempt_if.test(scope):
-        why = tariff.exempt_label.get(lang) or _("exonération")
-        return Fee(tariff.id, label, Decimal("0.00"), f"{why} : {format_money(Decimal(0))}")
-    parts: list[str] = []
-    if tariff.brackets is not None:
-        on_value = to_decimal(tariff.brackets.on.value(scope))
-        bracket = tariff.brackets.pick(on_value)
-        on_label = tariff.brackets.on_label.get(lang) or tariff.brackets.on.source
-        shown = format_decimal(on_value) if on_value is not None else _("non renseigné")
-        parts.append(f"{on_label} {shown} → {_('tranche')} {bracket.label}")
-        unit = bracket.amount
-    else:
-        unit = tariff.amount or Decimal(0)
-    amount = unit
-    factors = [format_money(unit)]
-    for m in tariff.multipliers:
-        by = to_decimal(m.by.value(scope))
-        amount *= by if by is not None else Decimal(0)
-        factors.append(f"{format_decimal(by) if by is not None else '?'} {m.label.get(lang)}"
-                       .strip())
-    base = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    line = " × ".join(factors)
-    if tariff.multipliers:
-        line += f" = {format_money(base)}"
-    parts.append(line)
-    applied = 0
-    for reduction in tariff.reductions:
-        if not reduction.when.test(scope):
-            continue
-        applied += 1
-        if reduction.percent is not None:
-            cut = (amount * reduction.percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-            what = f"−{format_decimal(reduction.percent)} %"
-        else:
-            cut = min(reduction.amount or Decimal(0), amount)
-            what = f"−{format_money(cut)}"
-        amount = max(amount - cut, Decimal(0))
-        parts.append(f"{reduction.label.get(lang)} {what} : −{format_money(cut)}")
-    final = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    explanation = ", ".join(parts)
-    if applied or (tariff.brackets is None and not tariff.multipliers):
-        explanation += f" → {format_money(final)}"
-    return Fee(tariff.id, label, final, explanation)
+        if scope.fee(tariff) is not None:
+            result.fees.append(compute_fee(tariff, scope, lang))
 
 
 def _memberships(campaign: Campaign, scope: DossierScope, result: Evaluation,
                  lang: str | None) -> None:
-    chosen: set[str] = set()
-    for spec in campaign.top_fields():
-        if spec.type.name == "memberships" and spec.id in result.visible:
-            chosen.update(result.values.get(spec.id) or ())
-    for assoc in campaign.associations:
-        available = assoc.available_if is None or assoc.available_if.test(scope)
-        if available and (assoc.required or assoc.id in chosen):
-            result.memberships.append(Membership(assoc.id, assoc.label.get(lang), assoc.fee,
-                                                 assoc.required))
+    for assoc in scope.memberships():
+        result.memberships.append(Membership(assoc.id, assoc.label.get(lang), assoc.fee,
+                                             assoc.required))
+
+
+def document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
+    """Why the family is asked for ``doc``: the author's words, else its condition in words."""
+    if doc.reason.get(lang):
+        return doc.reason.get(lang)
+    if doc.required_if is not None:
+        return _("Demandé car {why}.").format(
+            why=describe(doc.required_if.expression.node, campaign, lang))
+    return _("Demandé à toutes les familles.")
 
 
 def _documents(campaign: Campaign, scope: DossierScope, result: Evaluation,
                lang: str | None) -> None:
     for doc in campaign.documents:
-        if doc.required_if is not None:
-            if not doc.required_if.test(scope):
-                continue
-            reason = doc.reason.get(lang) or _("Demandé car {why}.").format(
-                why=describe(doc.required_if.expression.node, campaign, lang))
-        elif doc.required:
-            reason = doc.reason.get(lang) or _("Demandé à toutes les familles.")
-        else:
-            continue
-        result.documents.append(RequiredDocument(doc.id, doc.label.get(lang), reason))
+        asked = doc.required_if.test(scope) if doc.required_if is not None else doc.required
+        if asked:
+            result.documents.append(RequiredDocument(doc.id, doc.label.get(lang),
+                                                     document_reason(doc, campaign, lang)))

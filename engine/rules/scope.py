@@ -12,13 +12,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.campaign.model import Campaign, FieldSpec
+from engine.campaign.model import Association, Campaign, FieldSpec, Tariff
 from engine.campaign.namespace import FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS
 from engine.expr import BOOL, DATE, NUMBER, Type, is_empty
 from engine.fields import FieldValueError
 from engine.fields.boolean import to_bool
 from engine.fields.common import to_decimal
 from engine.fields.date import parse_date
+
+from .fees import CENT, compute_fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,11 @@ class DossierScope:
         self._visible: dict[str, bool] = {}
         self._page_visible: dict[str, bool] = {}
         self._computed: dict[str, Any] = {}
+        self._fees: dict[str, Decimal | None] = {}
         self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
+        #: the dossier-level scope: page and field visibility, computed values and fees are
+        #: evaluated there, never in a repeat row (where a child id could shadow a field id)
+        self.root: DossierScope = self
 
     @property
     def today(self) -> date:
@@ -86,7 +92,8 @@ class DossierScope:
     def page_visible(self, page_id: str) -> bool:
         if page_id not in self._page_visible:
             page = self.campaign.page(page_id)
-            self._page_visible[page_id] = page.visible_if is None or page.visible_if.test(self)
+            self._page_visible[page_id] = page.visible_if is None or page.visible_if.test(
+                self.root)
         return self._page_visible[page_id]
 
     def visible(self, key: str) -> bool:
@@ -94,14 +101,15 @@ class DossierScope:
         if key not in self._visible:
             spec = self.campaign.fields[key]
             self._visible[key] = self.page_visible(spec.page_id) and (
-                spec.visible_if is None or spec.visible_if.test(self))
+                spec.visible_if is None or spec.visible_if.test(self.root))
         return self._visible[key]
 
     def row_scope(self, repeat: FieldSpec, row: Mapping[str, Any]) -> DossierScope:
         scope = DossierScope(self.campaign, self.answers, self.ctx)
-        scope._visible, scope._page_visible, scope._computed = (
-            self._visible, self._page_visible, self._computed)
+        scope._visible, scope._page_visible, scope._computed, scope._fees = (
+            self._visible, self._page_visible, self._computed, self._fees)
         scope.row = (repeat, row)
+        scope.root = self.root
         return scope
 
     def child_visible(self, child: FieldSpec) -> bool:
@@ -125,8 +133,45 @@ class DossierScope:
 
     def computed(self, spec: FieldSpec) -> Any:
         if spec.id not in self._computed:
-            self._computed[spec.id] = spec.expressions["expr"].value(self)
+            self._computed[spec.id] = spec.expressions["expr"].value(self.root)
         return self._computed[spec.id]
+
+    # -- fees -------------------------------------------------------------------------------
+    def fee(self, tariff: Tariff) -> Decimal | None:
+        """The amount of ``tariff`` (None when it does not apply): what ``fees.<id>`` reads."""
+        if tariff.id not in self._fees:
+            root = self.root
+            applies = tariff.applies_if is None or tariff.applies_if.test(root)
+            self._fees[tariff.id] = compute_fee(tariff, root).amount if applies else None
+        return self._fees[tariff.id]
+
+    def chosen_associations(self) -> set[str]:
+        """Ids ticked in the visible memberships fields."""
+        chosen: set[str] = set()
+        for spec in self.campaign.top_fields():
+            if spec.type.name == "memberships" and self.visible(spec.id):
+                chosen.update(self.stored(spec, self.answers.get(spec.id)) or ())
+        return chosen
+
+    def memberships(self) -> list[Association]:
+        """Associations counted: required or chosen, when available to this pupil."""
+        chosen = self.chosen_associations()
+        return [a for a in self.campaign.associations
+                if (a.available_if is None or a.available_if.test(self.root))
+                and (a.required or a.id in chosen)]
+
+    def total(self) -> Decimal:
+        """Fees plus memberships, to the cent: ``fees.total`` and the stored total."""
+        fees = (self.fee(t) for t in self.campaign.tariffs)
+        total = sum((f for f in fees if f is not None), Decimal(0)) + sum(
+            (a.fee for a in self.memberships()), Decimal(0))
+        return total.quantize(CENT)
+
+    def fees_value(self, name: str) -> Decimal | None:
+        if name == "total":
+            return self.total()
+        tariff = next((t for t in self.campaign.tariffs if t.id == name), None)
+        return None if tariff is None else self.fee(tariff)
 
     def rows_of(self, spec: FieldSpec) -> list[Mapping[str, Any]]:
         rows = self.stored(spec, self.answers.get(spec.id))
@@ -167,6 +212,8 @@ class DossierScope:
         if head == "family" and rest:
             t = FAMILY_KEYS.get(rest[0])
             return record_value(self.ctx.family.get(rest[0]), t) if t else None
+        if head == "fees" and len(rest) == 1:
+            return self.fees_value(rest[0])
         if head == "previous" and rest:
             previous = self.ctx.prefill.get("previous") or {}
             raw = previous.get(rest[0])

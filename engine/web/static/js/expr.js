@@ -307,9 +307,10 @@
   }
 
   /**
-   * date(text) is Python 3.11's date.fromisoformat (C implementation), quirks included: it also
-   * reads "20270101", ISO weeks "2027-W01-1" / "2027W011" / "2027-W01", checks only the UTF-8
-   * length (7, 8 or 10) and ignores what follows a complete basic date ("20270101xx").
+   * Python 3.11's date.fromisoformat (C implementation), quirks included, as the date field
+   * type reads answers (engine/fields/date.py): it also reads "20270101", ISO weeks "2027-W01-1"
+   * / "2027W011" / "2027-W01", checks only the UTF-8 length (7, 8 or 10) and ignores what
+   * follows a complete basic date ("20270101xx"). The expression function date() is strict.
    */
   function fromIsoFormat(s) {
     if (/\p{Surrogate}/u.test(s)) return null; // not encodable in UTF-8: Python fails too
@@ -582,9 +583,10 @@
     },
     round: roundNum,
     abs: function (v) { return v instanceof Num ? absNum(v) : null; },
-    date: function (v) {
+    date: function (v) { // strictly YYYY-MM-DD, like functions._date
       if (v instanceof DateValue) return v;
-      return typeof v === 'string' ? fromIsoFormat(v) : null;
+      var m = typeof v === 'string' ? ISO_DATE_RE.exec(v) : null;
+      return m ? makeDate(+m[1], +m[2], +m[3]) : null;
     },
     year: function (v) { return v instanceof DateValue ? intNum(v.y) : null; },
     empty: function (v) { return isEmpty(v === undefined ? null : v); },
@@ -712,6 +714,54 @@
     };
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Decimal helpers for rules.js (fees): Python's Decimal operations, same results and exponents.
+
+  /** n.quantize(Decimal(10) ** -places, rounding): rm is HALF_UP (1) or HALF_EVEN (2). */
+  function quantize(n, places, rm) {
+    var r = n.v.round(places, rm);
+    return new Num(r, -places, bigIsZero(r) ? n.neg : r.s < 0);
+  }
+
+  /** format(n, "f"): plain digits, the exponent's zeros written out (1.5E+3 -> 1500). */
+  function plainText(n) {
+    var digits = coefficient(n);
+    var body;
+    if (n.exp >= 0) {
+      body = n.isZero() ? '0' : digits + '0'.repeat(n.exp);
+    } else {
+      var k = -n.exp;
+      if (digits.length <= k) digits = '0'.repeat(k - digits.length + 1) + digits;
+      body = digits.slice(0, digits.length - k) + '.' + digits.slice(digits.length - k);
+    }
+    return (n.neg ? '-' : '') + body;
+  }
+
+  /** Decimal.adjusted(): the exponent of the most significant digit. */
+  function adjusted(n) {
+    return n.isZero() ? n.exp : n.v.e;
+  }
+
+  /** Whether n is a whole number (Decimal: n == n.to_integral_value()). */
+  function isIntegral(n) {
+    return n.isZero() || n.v.e >= n.v.c.length - 1;
+  }
+
+  /** Decimal.normalize() of a non-zero number: trailing zeros dropped. */
+  function stripZeros(n) {
+    if (n.isZero()) return new Num(n.v, 0, n.neg);
+    return new Num(n.v, n.v.e - n.v.c.length + 1, n.neg);
+  }
+
+  /** n.quantize(Decimal(1)) of a whole number: exponent 0. */
+  function wholeNum(n) {
+    return new Num(n.v, 0, n.neg);
+  }
+
+  function cmpNum(a, b) {
+    return a.v.cmp(b.v);
+  }
+
   /** The value of an expression (a runtime value: see decode/encode). */
   function evaluate(json, scope) {
     return ev(json, wrapScope(scope));
@@ -737,5 +787,22 @@
     DateValue: DateValue,
     useBig: useBig,
     DIVISION_PLACES: DIVISION_PLACES,
+    // for rules.js
+    isMap: isMap,
+    intNum: intNum,
+    add: add,
+    sub: sub,
+    mul: mul,
+    cmpNum: cmpNum,
+    quantize: quantize,
+    plainText: plainText,
+    adjusted: adjusted,
+    isIntegral: isIntegral,
+    stripZeros: stripZeros,
+    wholeNum: wholeNum,
+    makeDate: makeDate,
+    fromIsoFormat: fromIsoFormat,
+    HALF_UP: HALF_UP,
+    HALF_EVEN: HALF_EVEN,
   };
 }));

@@ -1,0 +1,303 @@
+"""One rule corpus, two evaluators: engine.rules.evaluate_dossier (the server) and its browser
+twin engine/web/static/js/rules.js, run in Node on exactly what the browser receives
+(``client_model`` JSON, the answers, the context).
+
+Cases: every ``tests:`` case of every campaign in campaigns/, the regression cases of
+``twin_corpus.json`` (each one a divergence found and fixed), and a few hundred answer sets
+generated from each campaign's own fields (random choices, numbers around bracket edges, empty,
+malformed and hidden values, repeat rows matched or not with the imported guardians).
+
+Both must give the same visible pages, visible / required / read-only keys, computed values,
+fees (amount and explanation), memberships, documents and total. Errors: the browser checks
+what it can (not e-mail, phone or country syntax); every message it gives is the server's, and
+it gives every "required" message the server gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.campaign import load_campaign
+from engine.campaign.model import Campaign, FieldSpec
+from engine.fields import FieldValueError
+from engine.rules import DossierContext, evaluate_dossier
+from engine.rules.client import client_model
+from engine.rules.testing import DEFAULT_TODAY
+
+ROOT = Path(__file__).parents[2]
+RUNNER = Path(__file__).parent / "run_twin.js"
+CORPUS = Path(__file__).parent / "twin_corpus.json"
+#: the example campaigns, and one written to reach the corners of the rules
+CAMPAIGNS = [*sorted((ROOT / "campaigns").glob("*.yaml")),
+             *sorted((Path(__file__).parent / "twin").glob("*.yaml"))]
+#: generated dossiers per campaign; raise it to fuzz harder, e.g. RULES_TWIN_EXAMPLES=3000
+EXAMPLES = int(os.environ.get("RULES_TWIN_EXAMPLES", "250"))
+#: field types whose syntax only the server checks (their messages are not compared)
+SERVER_ONLY = {"email", "phone", "country"}
+
+
+# -- the two sides ------------------------------------------------------------------------------
+
+def server_view(campaign: Campaign, case: Mapping[str, Any]) -> dict[str, Any]:
+    context = case["context"]
+    ctx = DossierContext(prefill=context.get("prefill") or {},
+                         family=context.get("family") or {},
+                         today=date.fromisoformat(context["today"]))
+    result = evaluate_dossier(campaign, case["answers"], ctx)
+    money = result.money()
+    return {
+        "visiblePages": result.visible_pages, "visible": sorted(result.visible),
+        "required": sorted(result.required), "readonly": sorted(result.readonly),
+        "computed": result.computed, "errors": result.errors, "fees": money["fees"],
+        "memberships": money["memberships"], "documents": money["documents"],
+        "total": money["total"],
+    }
+
+
+def node_or_skip() -> str:
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is not on PATH: the browser twin (rules.js) must be checked in CI")
+        pytest.skip("node is not on PATH: the browser twin (rules.js) is not checked")
+    return node
+
+
+def js_views(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
+    """Every case through rules.js in one Node process."""
+    batch = tmp / "batch.json"
+    batch.write_text(json.dumps({"model": client_model(campaign), "cases": cases}),
+                     encoding="utf-8")
+    proc = subprocess.run([node_or_skip(), str(RUNNER), str(batch)], capture_output=True,
+                          text=True, encoding="utf-8", timeout=300, check=False)
+    assert proc.returncode == 0, f"node failed:\n{proc.stderr}"
+    results: list[dict[str, Any]] = json.loads(proc.stdout)
+    assert len(results) == len(cases)
+    return results
+
+
+def _server_only_failure(repeat: FieldSpec, rows: Any) -> bool:
+    """Whether a row holds a value of a server-only type that the server rejects."""
+    for row in rows if isinstance(rows, list) else ():
+        for child in repeat.fields:
+            if child.type.name in SERVER_ONLY and isinstance(row, Mapping):
+                try:
+                    child.type.normalize(row.get(child.id), child)
+                except FieldValueError:
+                    return True
+    return False
+
+
+def differences(campaign: Campaign, answers: Mapping[str, Any], server: dict[str, Any],
+                js: dict[str, Any]) -> list[str]:
+    if "error" in js:
+        return [f"rules.js raised: {js['error']}"]
+    out = []
+    for key in ("visiblePages", "computed", "fees", "memberships", "documents", "total"):
+        if server[key] != js[key]:
+            out.append(f"{key}: server {server[key]!r} != browser {js[key]!r}")
+    for key in ("visible", "required", "readonly"):
+        if set(server[key]) != set(js[key]):
+            out.append(f"{key}: only server {sorted(set(server[key]) - set(js[key]))}, "
+                       f"only browser {sorted(set(js[key]) - set(server[key]))}")
+    for key in sorted(set(server["errors"]) | set(js["errors"])):
+        mine, theirs = js["errors"].get(key, []), server["errors"].get(key, [])
+        spec = campaign.fields.get(_unindexed(key))
+        if spec is not None and spec.type.is_container and not mine and \
+                _server_only_failure(spec, answers.get(key)):
+            continue  # a row's phone or e-mail the server rejects: the browser cannot know
+        if spec is not None and spec.type.name in SERVER_ONLY:
+            required = spec.type.required_message(spec)
+            if (required in theirs) != (required in mine) or not set(mine) <= set(theirs):
+                out.append(f"errors[{key}]: server {theirs!r} != browser {mine!r}")
+        elif mine != theirs:
+            out.append(f"errors[{key}]: server {theirs!r} != browser {mine!r}")
+    return out
+
+
+def _unindexed(key: str) -> str:
+    parts = key.split(".")
+    return ".".join(p for p in parts if not p.isdigit())
+
+
+def assert_twins(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
+                 names: list[str]) -> None:
+    results = js_views(campaign, cases, tmp)
+    bad = []
+    for name, case, js in zip(names, cases, results, strict=True):
+        diff = differences(campaign, case["answers"], server_view(campaign, case), js)
+        if diff:
+            bad.append(f"{name}\n  answers: {json.dumps(case['answers'], ensure_ascii=False)}"
+                       f"\n  context: {json.dumps(case['context'], ensure_ascii=False)}\n  "
+                       + "\n  ".join(diff))
+    assert not bad, f"{len(bad)}/{len(cases)} cases differ, first ones:\n" + "\n".join(bad[:5])
+
+
+# -- campaign tests and the regression corpus ---------------------------------------------------
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
+def test_campaign_tests_agree(path: Path, tmp_path: Path) -> None:
+    campaign = load_campaign(path)
+    cases = [{"answers": dict(t.answers), "context": {
+        "prefill": dict(t.prefill), "family": dict(t.family or {"siblings": 1, "rank": 1}),
+        "today": (t.today or DEFAULT_TODAY).isoformat()}} for t in campaign.tests]
+    assert cases, f"{path.name} has no tests"
+    assert_twins(campaign, cases, tmp_path, [t.name for t in campaign.tests])
+
+
+def load_corpus() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads(CORPUS.read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
+def test_regression_corpus_agrees(path: Path, tmp_path: Path) -> None:
+    campaign = load_campaign(path)
+    cases = [c for c in load_corpus() if c["campaign"] == path.name]
+    if not cases:
+        pytest.skip(f"no regression case for {path.name}")
+    assert_twins(campaign, cases, tmp_path, [c["note"] for c in cases])
+
+
+def test_corpus_cases_are_well_formed() -> None:
+    names = {p.name for p in CAMPAIGNS}
+    for case in load_corpus():
+        assert set(case) == {"campaign", "note", "answers", "context"}, case
+        assert case["campaign"] in names
+        assert set(case["context"]) <= {"prefill", "family", "today"}
+        date.fromisoformat(case["context"]["today"])
+
+
+# -- generated dossiers -------------------------------------------------------------------------
+
+WORDS = ["", " ", "Martin", "  Léa  Rose ", "O'Neil", "x" * 70, "Zoë\tÉlise", "12"]
+EMAILS = ["claire.martin@example.fr", "Jean.Dupont@Exemple.FR", None]
+PHONES = ["06 12 34 56 78", "+33612345678", "0472000000", "04.72.00.00.01", "+32470123456",
+          "0033698765432", None, ""]
+COUNTRIES = ["FR", "be", "DE", None]
+LEVELS = ["6e", "5e", "4e", "3e", None]
+DATES = ["2014-03-02", "02/03/2014", "2015-09-20", "31/02/2014", "2027-06-01", "hier", "", None]
+
+
+def _number_texts(campaign: Campaign) -> list[Any]:
+    """Numbers around every bracket edge of the campaign, in the forms families type."""
+    edges: list[Decimal] = [Decimal(0), Decimal(5000), Decimal(5001)]
+    for tariff in campaign.tariffs:
+        if tariff.brackets is not None:
+            edges += [b.up_to for b in tariff.brackets.brackets if b.up_to is not None]
+    out: list[Any] = [None, "", "abc", "-1", "12,5", "1 200", "1\u202f200,50", "0.005", "0.05", 820,
+                      12.5, "1e3", "3.14159"]
+    for edge in edges:
+        for delta in (Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal(1)):
+            value = edge + delta
+            out += [str(value), str(value).replace(".", ",")]
+    return out
+
+
+def _value(spec: FieldSpec, campaign: Campaign, numbers: list[Any]) -> st.SearchStrategy[Any]:
+    kind = spec.type.name
+    if kind in ("text", "textarea"):
+        return st.sampled_from([*WORDS, None, "ligne 1\r\nligne 2  "])
+    if kind in ("number", "integer"):
+        return st.sampled_from(numbers)
+    if kind == "date":
+        return st.sampled_from(DATES)
+    if kind == "email":
+        return st.sampled_from(EMAILS)
+    if kind == "phone":
+        return st.sampled_from(PHONES)
+    if kind == "country":
+        return st.sampled_from(COUNTRIES)
+    if kind == "choice":
+        values = [c.value for c in spec.options.choices]
+        if spec.options.multiple:
+            return st.one_of(st.lists(st.sampled_from(values), max_size=len(values)),
+                             st.just(["inconnu"]), st.none())
+        return st.sampled_from([*values, *values, None, "", "inconnu"])
+    if kind in ("boolean", "consent"):
+        return st.sampled_from([True, False, None, "oui", "non", "true", "peut-être"])
+    if kind == "memberships":
+        ids = list(spec.options.association_ids)
+        return st.one_of(st.lists(st.sampled_from(ids), max_size=len(ids)), st.just(["club"]),
+                         st.none())
+    if kind == "file":
+        return st.sampled_from([None, [], ["f1"], ["f1", "f2"], ["f1", "f2", "f3", "f4"]])
+    if kind == "address":
+        return st.one_of(st.none(), st.fixed_dictionaries({
+            "line1": st.sampled_from(["12 rue des Lilas", "", "40  cours Gambetta"]),
+            "postal_code": st.sampled_from(["69003", "69007", "6900", ""]),
+            "commune": st.sampled_from(["Lyon", "LYON", "", "Villeurbanne"]),
+            "commune_insee": st.sampled_from(["69383", "", "2A004", "123"]),
+            "country": st.sampled_from(["FR", "", "be"]),
+        }))
+    if kind == "repeat":
+        row = st.fixed_dictionaries(
+            {c.id: _value(c, campaign, numbers) for c in spec.fields if c.type.has_value},
+            optional={"personne_id": st.sampled_from(["1001", "1002", "9999"]),
+                      "_key": st.sampled_from(["1001", "r1"])})
+        return st.one_of(st.none(), st.lists(row, max_size=3), st.just("pas une liste"))
+    return st.none()
+
+
+def _answers(campaign: Campaign) -> st.SearchStrategy[dict[str, Any]]:
+    numbers = _number_texts(campaign)
+    fields = [s for s in campaign.top_fields() if s.type.has_value]
+    return st.fixed_dictionaries({}, optional={s.id: _value(s, campaign, numbers)
+                                               for s in fields})
+
+
+GUARDIAN = st.fixed_dictionaries({
+    "personne_id": st.sampled_from(["1001", "1002"]),
+    "civility": st.sampled_from(["MME", "M"]),
+    "last_name": st.sampled_from(["MARTIN", "BERNARD"]),
+    "first_name": st.sampled_from(["Claire", "Marc"]),
+    "relationship": st.sampled_from(["10", "20"]),
+    "phone_mobile": st.sampled_from(["0612345678", "+33698765432", ""]),
+    "email": st.sampled_from(["claire.martin@example.fr", ""]),
+    "address": st.sampled_from([{"line1": "12 rue des Lilas", "postal_code": "69003",
+                                 "commune": "LYON", "country": "FR"}, None]),
+    "pays_frais": st.booleans(),
+})
+
+CONTEXT = st.fixed_dictionaries({
+    "prefill": st.fixed_dictionaries({
+        "pupil": st.fixed_dictionaries({
+            "level": st.sampled_from(LEVELS),
+            "options": st.sampled_from([[], ["LATIN"], "LATIN", None]),
+            "birth_date": st.sampled_from(["2014-03-02", "02/03/2015", "2013-12-31", None]),
+            "first_name": st.just("Léa"), "last_name": st.just("MARTIN"),
+        }),
+        "guardians": st.lists(GUARDIAN, max_size=2, unique_by=lambda g: g["personne_id"]),
+    }),
+    "family": st.fixed_dictionaries({"siblings": st.integers(1, 4),
+                                     "rank": st.sampled_from([1, 2, 3, "2", None])}),
+    "today": st.sampled_from(["2027-06-01", "2027-12-31"]),
+})
+
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
+def test_generated_dossiers_agree(path: Path, tmp_path: Path) -> None:
+    campaign = load_campaign(path)
+    cases: list[dict[str, Any]] = []
+
+    @settings(max_examples=EXAMPLES, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(answers=_answers(campaign), context=CONTEXT)
+    def collect(answers: dict[str, Any], context: dict[str, Any]) -> None:
+        cases.append({"answers": answers, "context": context})
+
+    collect()
+    assert len(cases) >= min(EXAMPLES, 100)
+    assert_twins(campaign, cases, tmp_path, [f"generated #{i}" for i in range(len(cases))])
