@@ -188,7 +188,7 @@ def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
 def accept_text(rule: UploadRule | DocumentSpec) -> str:
     """« PDF, JPEG ; 5 Mo au plus par fichier » for the family."""
     size = f"{rule.max_size / (1024 * 1024):.3g}".replace(".", ",")
-    return _("Formats acceptés : {kinds} ; {size} Mo au plus par fichier.").format(
+    return _("Formats acceptés : {kinds} ; {size}\u00a0Mo au plus par fichier.").format(
         kinds=accepted_label(rule.accept), size=size)
 
 

@@ -415,7 +415,7 @@ def test_document_block_is_accessible(client: FlaskClient, family: Family) -> No
     assert 'accept=".pdf,application/pdf,.jpg,.jpeg,image/jpeg,.png,image/png,.heic,.heif,' \
            'image/heic,image/heif"' in section
     assert 'capture="environment"' in section
-    assert "Formats acceptés : HEIC, JPEG, PDF, PNG ; 5 Mo au plus par fichier." in section
+    assert "Formats acceptés : HEIC, JPEG, PDF, PNG ; 5\u00a0Mo au plus par fichier." in section
     assert 'for="document-justificatif_domicile-file"' in section
     assert 'for="document-justificatif_domicile-date"' in section
     assert 'aria-describedby="document-justificatif_domicile-date-hint"' in section
