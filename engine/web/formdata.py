@@ -74,6 +74,8 @@ def _parse_one(spec: FieldSpec, raw: Sequence[str], key: str,
         return spec.type.parse_input(raw, spec)
     except FieldValueError as exc:
         errors[key] = [str(exc)]
+        if spec.type.name == "address":
+            return dict(zip(PARTS, raw, strict=True))
         return raw[0] if len(raw) == 1 else list(raw)
 
 

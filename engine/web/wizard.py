@@ -171,6 +171,14 @@ def _keep_protected(loaded: Loaded, parsed: dict[str, Any]) -> None:
                     if k in loaded.redaction.row_keys and k not in posted)
 
 
+def _keep_files(loaded: Loaded, page: Page, parsed: dict[str, Any]) -> None:
+    """A ``file`` field's answer is the list of its stored files, whatever was posted."""
+    for spec in page.fields:
+        if spec.type.name == "file" and spec.id in parsed:
+            parsed[spec.id] = [f.public_id for f in loaded.dossier.files
+                               if f.document_id == spec.id]
+
+
 def _apply_action(loaded: Loaded, action: str, answers: dict[str, Any]) -> bool:
     """Add or remove a repeat row (within min..max); True when the action was one of those."""
     kind, _, rest = action.partition(":")
@@ -424,6 +432,7 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     expected = _row_version()
     parsed, errors = parse_page(current, request.form, loaded.answers)
     _keep_protected(loaded, parsed)
+    _keep_files(loaded, current, parsed)
     action = str(request.form.get("action") or "next")[:120]
     row_action = _apply_action(loaded, action, parsed)
     merged = {**loaded.answers, **parsed}
