@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .evaluation import Evaluation, Membership, RequiredDocument, evaluate_dossier
-from .fees import Fee, compute_fee
 from .explain import describe
+from .fees import Fee, compute_fee
 from .scope import DossierContext, DossierScope, prefill_value
 
 __all__ = [
