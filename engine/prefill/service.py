@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -43,6 +43,9 @@ from engine.rules import DossierContext, DossierScope
 from .errors import ImportFileError, ImportProblem, error
 from .records import GuardianLink, GuardianRecord, PupilRecord
 from .result import ImportResult
+
+#: pupils written per flush; the dossiers of a written batch leave the session
+BATCH = 500
 
 #: progress(done, total) after each pupil
 Progress = Callable[[int, int], None]
@@ -204,14 +207,15 @@ def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
 def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
                 result: ImportResult, *, hasher: PasswordHasher, dry_run: bool = False,
                 progress: Progress | None = None, reset_codes: bool = False,
-                invite: bool = False, check_uai: bool = True,
-                now: datetime | None = None) -> ImportReport:
+                invite: bool = False, check_uai: bool = True, now: datetime | None = None,
+                batch_size: int = BATCH) -> ImportReport:
     """Import ``result`` for the campaign ``version`` in one transaction (committed, or rolled
     back when ``dry_run`` or on any error).
 
     ``reset_codes`` gives existing accounts of these guardians a new code (and a letter);
     ``invite`` prepares a single-use invitation for each guardian with a new code and an
-    e-mail address (see :func:`engine.prefill.invitations.send_invitations`).
+    e-mail address (see :func:`engine.prefill.invitations.send_invitations`). Rows are
+    written ``batch_size`` pupils at a time inside the transaction, so memory stays flat.
 
     :raises ImportRefused: ``result`` has errors, or comes from another school.
     """
@@ -226,7 +230,8 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
     try:
         with session.no_autoflush:
             _Importer(session, campaign, version, result, hasher, report,
-                      reset_codes=reset_codes, invite=invite and not dry_run).run(progress)
+                      reset_codes=reset_codes, invite=invite and not dry_run).run(progress,
+                                                                                  batch_size)
         session.flush()
     except BaseException:
         session.rollback()
@@ -258,30 +263,39 @@ class _Importer:
         self.credentials: dict[str, Credential] = {}
         self.seen_accounts: set[str] = set()
         self.new_logins: set[str] = set()
+        self.flushed_accounts: set[str | None] = set()
+        self.new_dossiers: list[Dossier] = []
         self.seen_guardians: set[str] = set()
         self.prefilled = [f for f in campaign.top_fields() if f.prefill and f.type.has_value]
         self._load()
 
     def _load(self) -> None:
+        """Pupils, accounts and links (small rows) for the whole import."""
         establishment = self.version.establishment
-        ids = [p.eleve_id for p in self.result.pupils]
-        self.pupils = {p.eleve_id: p for p in self.session.scalars(
-            select(Pupil).where(Pupil.establishment_id == establishment.id,
-                                Pupil.eleve_id.in_(ids)))} if ids else {}
-        personne_ids = [g.personne_id for g in self.result.guardians]
-        self.accounts = {a.personne_id: a for a in self.session.scalars(
-            select(FamilyAccount).where(FamilyAccount.personne_id.in_(personne_ids))
-            .order_by(FamilyAccount.id))} if personne_ids else {}
+        self.pupils: dict[str | None, Pupil] = {}
+        for ids in _chunks([p.eleve_id for p in self.result.pupils]):
+            self.pupils.update((p.eleve_id, p) for p in self.session.scalars(
+                select(Pupil).where(Pupil.establishment_id == establishment.id,
+                                    Pupil.eleve_id.in_(ids))))
+        self.accounts: dict[str | None, FamilyAccount] = {}
+        for ids in _chunks([g.personne_id for g in self.result.guardians]):
+            self.accounts.update((a.personne_id, a) for a in self.session.scalars(
+                select(FamilyAccount).where(FamilyAccount.personne_id.in_(ids))
+                .order_by(FamilyAccount.id)))
         self.existing = set(self.accounts)
-        pupil_ids = [p.id for p in self.pupils.values()]
         self.links: set[tuple[int, int]] = set()
+        for ids in _chunks([p.id for p in self.pupils.values()]):
+            self.links.update((row.account_id, row.pupil_id) for row in self.session.execute(
+                select(Guardianship.account_id, Guardianship.pupil_id)
+                .where(Guardianship.pupil_id.in_(ids))))
+
+    def _load_dossiers(self, records: Sequence[PupilRecord]) -> None:
+        """This campaign's dossiers of a batch of pupils, and their latest other dossier."""
         self.dossiers: dict[int, Dossier] = {}
         self.previous: dict[int, Dossier] = {}
+        pupil_ids = [p.id for r in records if (p := self.pupils.get(r.eleve_id)) is not None]
         if not pupil_ids:
             return
-        self.links = {(row.account_id, row.pupil_id) for row in self.session.execute(
-            select(Guardianship.account_id, Guardianship.pupil_id)
-            .where(Guardianship.pupil_id.in_(pupil_ids)))}
         for dossier in self.session.scalars(
                 select(Dossier).join(Dossier.campaign_version)
                 .where(Dossier.pupil_id.in_(pupil_ids))
@@ -292,17 +306,33 @@ class _Importer:
                 # the latest dossier of another campaign: last year's answers
                 self.previous[dossier.pupil_id] = dossier
 
-    def run(self, progress: Progress | None) -> None:
+    def run(self, progress: Progress | None, batch_size: int) -> None:
         total = len(self.result.pupils)
-        for done, record in enumerate(self.result.pupils, start=1):
-            self.pupil(record)
-            if progress is not None:
-                progress(done, total)
-        created = [self.accounts[key] for key in self.credentials if key not in self.existing]
-        reissue_taken_logins(self.session, created, self.new_logins)
+        for start in range(0, total, batch_size):
+            batch = self.result.pupils[start:start + batch_size]
+            self._load_dossiers(batch)
+            for done, record in enumerate(batch, start=start + 1):
+                self.pupil(record)
+                if progress is not None:
+                    progress(done, total)
+            self._flush_batch()
         for key, credential in self.credentials.items():
             credential.login = self.accounts[key].login
         self.report.credentials = list(self.credentials.values())
+
+    def _flush_batch(self) -> None:
+        """Write the batch and forget its dossiers: memory stays flat however large the
+        file (the transaction stays open: nothing is visible to others before the commit)."""
+        created = [self.accounts[key] for key in self.credentials
+                   if key not in self.existing and key not in self.flushed_accounts]
+        reissue_taken_logins(self.session, created, self.new_logins)
+        self.flushed_accounts.update(a.personne_id for a in created)
+        self.session.flush()
+        for dossier in [*self.dossiers.values(), *self.previous.values(), *self.new_dossiers]:
+            pupil = dossier.pupil
+            self.session.expunge(dossier)
+            self.session.expire(pupil, ["dossiers"])
+        self.new_dossiers.clear()
 
     def pupil(self, record: PupilRecord) -> None:
         snapshot = self.result.prefill_for(record)
@@ -409,6 +439,7 @@ class _Importer:
                               created_at=self.now, updated_at=self.now)
             dossier.events.append(self.event("created", {}))
             self.session.add(dossier)
+            self.new_dossiers.append(dossier)
             self.report.add("dossier", key, "created", note)
             return
         old = dict(dossier.prefill)
@@ -445,6 +476,12 @@ class _Importer:
     def event(self, kind: str, data: dict[str, Any]) -> DossierEvent:
         return DossierEvent(at=self.now, actor_kind=Actor.system().kind.value, kind=kind,
                             data=data)
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """Bounded ``IN (...)`` lists: SQLite caps the number of parameters of a statement."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

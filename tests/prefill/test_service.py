@@ -395,3 +395,20 @@ def test_login_clashes_are_reissued_before_the_flush(app: Flask, db_session: Ses
     assert other.login == kept
     db_session.commit()
     assert row_counts(db_session)["family_account"] == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_small_batches_give_the_same_import(app: Flask, db_session: Session,
+                                            batch_size: int) -> None:
+    """Siblings in different batches still share one account; re-import stays idempotent."""
+    report = run(db_session, app, demo_result(), batch_size=batch_size)
+    assert counts(report)["account"] == {"created": 4, "skipped": 1}
+    assert sorted(g.pupil.first_name for g in account_of(db_session, "8000001").guardianships) \
+        == ["Hugo", "Léa"]
+    assert row_counts(db_session)["dossier"] == 4
+    logins = {c.login for c in report.credentials}
+    assert logins == set(db_session.scalars(select(FamilyAccount.login)))
+    run(db_session, app, demo_result({"+33612345601": "+33699999901"}), batch_size=batch_size)
+    again = run(db_session, app, demo_result({"+33612345601": "+33699999901"}),
+                batch_size=batch_size)
+    assert counts(again)["dossier"] == {"unchanged": 4}
