@@ -12,7 +12,7 @@ from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.fields import FieldRegistry, PluginLoadError, default_registry
-from engine.rules import describe
+from engine.rules import describe, used_by
 from engine.rules.testing import run_tests
 
 
@@ -142,13 +142,7 @@ def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
         if cond is not None:
             deps |= cond.deps
     lines.append("Depends on: " + (", ".join(sorted(deps)) or "nothing"))
-    users = sorted(
-        other.key for other in campaign.fields.values() if other is not spec and any(
-            spec.key in c.deps or spec.id in c.deps
-            for c in (other.visible_if, other.readonly_if,
-                      other.required if isinstance(other.required, Condition) else None,
-                      *other.expressions.values()) if c is not None))
-    lines.append("Used by: " + (", ".join(users) or "nothing"))
+    lines.append("Used by: " + (", ".join(used_by(campaign, spec)) or "nothing"))
     return lines
 
 

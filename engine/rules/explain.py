@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
-from engine.campaign.model import Campaign
+from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.expr.nodes import (
     Binary,
     BoolOp,
@@ -100,3 +101,82 @@ class _Describer:
             return (f"{self.node(node.then)} si {self.node(node.test)}, sinon "
                     f"{self.node(node.orelse)}")
         return "?"
+
+
+def _paths(node: Node) -> Iterator[tuple[str, ...]]:
+    """Every name an expression reads (the argument of ``changed`` included)."""
+    if isinstance(node, Name):
+        yield node.path
+    elif isinstance(node, Call):
+        for arg in node.args:
+            yield from _paths(arg)
+    elif isinstance(node, ListExpr):
+        for item in node.items:
+            yield from _paths(item)
+    elif isinstance(node, Unary):
+        yield from _paths(node.operand)
+    elif isinstance(node, BoolOp):
+        for value in node.values:
+            yield from _paths(value)
+    elif isinstance(node, Binary | Compare):
+        yield from _paths(node.left)
+        yield from _paths(node.right)
+    elif isinstance(node, IfElse):
+        for part in (node.test, node.then, node.orelse):
+            yield from _paths(part)
+
+
+def reads(cond: Condition | None, key: str, campaign: Campaign,
+          row: FieldSpec | None = None) -> bool:
+    """Whether ``cond`` reads the field ``key`` (``id``, or ``repeat.child``); ``row`` is the
+    repeat whose rows the condition is evaluated in, where a child's bare id means that child.
+    """
+    if cond is None:
+        return False
+    for path in _paths(cond.expression.node):
+        if row is not None and any(c.id == path[0] for c in row.fields):
+            name = f"{row.id}.{path[0]}"
+        elif len(path) > 1 and f"{path[0]}.{path[1]}" in campaign.fields:
+            name = f"{path[0]}.{path[1]}"
+        else:
+            name = path[0]
+        if name == key:
+            return True
+    return False
+
+
+def used_by(campaign: Campaign, spec: FieldSpec) -> list[str]:
+    """Everything of the campaign whose rules read ``spec``: pages, fields, tariffs (and their
+    brackets, multipliers, reductions, exemption), associations, documents, the audience."""
+    key = spec.key
+    out: list[str] = []
+    if reads(campaign.audience, key, campaign):
+        out.append("the campaign's audience")
+    out += [f"page {p.id}" for p in campaign.pages if reads(p.visible_if, key, campaign)]
+    for other in campaign.fields.values():
+        if other is spec:
+            continue
+        row = campaign.fields[other.parent_id] if other.parent_id else None
+        conditions = (other.visible_if, other.readonly_if,
+                      other.required if isinstance(other.required, Condition) else None,
+                      *other.expressions.values(), *(r.rule for r in other.validate))
+        if any(reads(c, key, campaign, row) for c in conditions):
+            out.append(f"field {other.key}")
+    for tariff in campaign.tariffs:
+        parts = [what for cond, what in (
+            (tariff.applies_if, "applies_if"),
+            (tariff.brackets.on if tariff.brackets else None, "brackets"),
+            *((m.by, f"multiplier « {m.label.get(None) or m.by.source} »")
+              for m in tariff.multipliers),
+            *((r.when, f"reduction {r.id}") for r in tariff.reductions),
+            (tariff.exempt_if, "exemption")) if reads(cond, key, campaign)]
+        if parts:
+            out.append(f"tariff {tariff.id} ({', '.join(parts)})")
+    for assoc in campaign.associations:
+        if reads(assoc.available_if, key, campaign):
+            out.append(f"association {assoc.id} (available_if)")
+        elif spec.type.name == "memberships" and spec.parent_id is None:
+            out.append(f"association {assoc.id} (chosen here)")
+    out += [f"document {d.id} (required_if)" for d in campaign.documents
+            if reads(d.required_if, key, campaign)]
+    return out

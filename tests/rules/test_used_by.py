@@ -1,0 +1,58 @@
+"""``dossiersco explain``'s "Used by": every rule reading a field, not only other fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from engine.campaign import load_campaign
+from engine.cli import main
+from engine.rules import used_by
+
+EXAMPLE = Path(__file__).parents[2] / "campaigns" / "college-jean-moulin.yaml"
+EDGE = Path(__file__).parent / "twin" / "edge-cases.yaml"
+
+
+def test_tariffs_documents_and_fields_reading_a_field() -> None:
+    campaign = load_campaign(EXAMPLE)
+    assert used_by(campaign, campaign.fields["quotient_familial"]) == [
+        "tariff cantine (brackets)", "document attestation_caf (required_if)"]
+    regime = used_by(campaign, campaign.fields["regime"])
+    assert "tariff cantine (applies_if, multiplier « repas par semaine »)" in regime
+    assert "field quotient_familial" in regime and "field repas_annuels" in regime
+    assert used_by(campaign, campaign.fields["boursier_echelon"]) == [
+        "tariff cantine (exemption)"]
+    assert used_by(campaign, campaign.fields["adhesions"]) == [
+        "association fse (chosen here)", "association as (chosen here)"]
+
+
+def test_repeat_children_are_told_apart() -> None:
+    campaign = load_campaign(EXAMPLE)
+    assert used_by(campaign, campaign.fields["responsables.adresse"]) == [
+        "document justificatif_domicile (required_if)"]
+    # a validation rule of another repeat's row reads this child
+    assert used_by(campaign, campaign.fields["responsables.telephone_portable"]) == [
+        "field contacts_urgence.telephone"]
+    assert used_by(campaign, campaign.fields["responsables.nom"]) == []
+
+
+def test_reductions_rows_and_associations() -> None:
+    campaign = load_campaign(EDGE)
+    assert "tariff repas (reduction forfait)" in used_by(campaign, campaign.fields["remise"])
+    bourse = used_by(campaign, campaign.fields["bourse"])
+    assert "tariff repas (multiplier « 3 if bourse == '0' else 1.5 », reduction geste, " \
+        "exemption)" in bourse
+    assert "document piece_b (required_if)" in bourse
+    # inside a row, "nom" is the row's own name, not the top-level field
+    assert used_by(campaign, campaign.fields["personnes.nom"]) == ["field personnes.surnom"]
+    assert "field code_famille" in used_by(campaign, campaign.fields["nom"])
+    assert "association as (available_if)" in used_by(campaign,
+                                                      campaign.fields["nombre_majeurs"])
+
+
+def test_the_command_prints_them() -> None:
+    result = CliRunner().invoke(main, ["explain", str(EXAMPLE), "quotient_familial"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        "Used by: tariff cantine (brackets), document attestation_caf (required_if)")
