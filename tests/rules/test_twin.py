@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from engine.campaign import load_campaign
 from engine.campaign.model import Campaign, FieldSpec
 from engine.fields import FieldValueError
+from engine.fields.common import format_decimal, format_money
 from engine.rules import DossierContext, evaluate_dossier
 from engine.rules.client import client_model
 from engine.rules.testing import DEFAULT_TODAY
@@ -98,6 +99,48 @@ def _server_only_failure(repeat: FieldSpec, rows: Any) -> bool:
                 except FieldValueError:
                     return True
     return False
+
+
+def test_rules_js_loads_as_plain_scripts(tmp_path: Path) -> None:
+    """In the page, big.js, expr.js and rules.js are classic scripts: window.DossierRules."""
+    campaign = load_campaign(CAMPAIGNS[0])
+    test = campaign.tests[0]
+    case = {"answers": dict(test.answers), "context": {
+        "prefill": dict(test.prefill), "family": {"siblings": 1, "rank": 1},
+        "today": (test.today or DEFAULT_TODAY).isoformat()}}
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps({"model": client_model(campaign), "cases": [case]}),
+                     encoding="utf-8")
+    proc = subprocess.run([node_or_skip(), str(RUNNER), "--script-check", str(batch)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    [result] = json.loads(proc.stdout)
+    assert not differences(campaign, case["answers"], server_view(campaign, case), result)
+
+
+def test_money_is_written_the_same_way(tmp_path: Path) -> None:
+    """DossierRules.formatMoney / formatDecimal against engine.fields.common."""
+    numbers: list[str] = ["12.3", "0", "-0", "-0.00", "1234567.891", "0.005", "0.015", "-12.5",
+                          "1E+3", "1.5E-7", "999999.995"]
+
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True)
+    @given(st.one_of(*(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**9,
+                                   max_value=10**9, places=p) for p in range(7))))
+    def collect(value: Decimal) -> None:
+        numbers.append(str(value))
+
+    collect()
+    batch = tmp_path / "numbers.json"
+    batch.write_text(json.dumps(numbers), encoding="utf-8")
+    proc = subprocess.run([node_or_skip(), str(RUNNER), "--format", str(batch)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    expected = [[format_money(Decimal(n)), format_decimal(Decimal(n))] for n in numbers]
+    bad = [(n, g, e) for n, g, e in zip(numbers, got, expected, strict=True) if g != e]
+    assert not bad, bad[:10]
 
 
 def differences(campaign: Campaign, answers: Mapping[str, Any], server: dict[str, Any],
