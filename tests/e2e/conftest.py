@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,7 +27,15 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    sync_playwright,
+)
 from sqlalchemy.orm import Session
 from waitress import create_server, wasyncore
 
@@ -240,29 +249,50 @@ def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
         browser.close()
 
 
+#: what a page with scripts turned off ignores anyway
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+
+
 @dataclass
 class Visit:
     """A browser page that checks every page it shows: no JavaScript error, no CSP violation,
-    no axe-core violation (WCAG 2.1 A/AA), and screenshots at phone and desktop width."""
+    no axe-core violation (WCAG 2.1 A/AA), and screenshots at phone and desktop width.
+
+    axe-core needs scripts: with them turned off, the page's markup is audited in ``auditor``,
+    a page of another context that has them, loading the same stylesheets from the server.
+    """
 
     page: Page
     base_url: str
     axe: str
     name: str
-    scripts: bool = True
+    auditor: Page
     problems: list[str] = field(default_factory=list)
     shots: list[Path] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    #: documents loaded in the page so far: unchanged while the page updates itself live
+    loads: int = 0
 
     def __post_init__(self) -> None:
+        self.page.on("load", self._loaded)
         self.page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc}"))
         self.page.on("console", self._console)
+        self.page.on("response", self._response)
+
+    def _loaded(self, _page: Page) -> None:
+        self.loads += 1
 
     def _console(self, message: ConsoleMessage) -> None:
-        # the site has no favicon yet; chromium asks for one on every page
-        if message.type == "error" and not message.location.get("url", "").endswith(
-                "/favicon.ico"):
-            self.problems.append(f"console error: {message.text} at {message.location}")
+        # failed loads are reported with their URL by _response (pages answering 4xx on
+        # purpose, such as a form with errors, log one too)
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"console error: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        # the site has no favicon; chromium asks for one on every page
+        if (response.status >= 400 and response.request.resource_type != "document"
+                and not response.url.endswith("/favicon.ico")):
+            self.problems.append(f"{response.status} on {response.url}")
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
@@ -273,12 +303,15 @@ class Visit:
     def check(self, label: str) -> None:
         """Check the page as shown now, at each width, and save the screenshots."""
         assert not self.problems, self.problems
-        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")
         step = len(self.checked) + 1
+        if self.auditor is not self.page:
+            self._copy_to_auditor()
         for width in WIDTHS:
             self.page.set_viewport_size({"width": width, "height": HEIGHT})
-            if self.scripts:
-                self._axe(label, width)
+            self.auditor.set_viewport_size({"width": width, "height": HEIGHT})
+            self._axe(label, width)
             shot = ARTIFACTS / f"{self.name}-{step:02d}-{slug}-{width}.png"
             self.page.screenshot(path=str(shot), full_page=True)
             self.shots.append(shot)
@@ -286,11 +319,22 @@ class Visit:
         self.checked.append(label)
         assert not self.problems, self.problems
 
+    def _copy_to_auditor(self) -> None:
+        """Show the current markup, scripts removed, at the same URL in ``auditor``."""
+        html = SCRIPT_TAG.sub("", self.page.content())
+        url = self.page.url
+        self.auditor.route(url, lambda route: route.fulfill(
+            status=200, body=html, content_type="text/html; charset=utf-8"))
+        try:
+            self.auditor.goto(url)
+        finally:
+            self.auditor.unroute(url)
+
     def _axe(self, label: str, width: int) -> None:
         # evaluated through the DevTools protocol: the page's CSP (no inline script) stays on
-        if not self.page.evaluate("() => typeof window.axe === 'object'"):
-            self.page.evaluate(self.axe)
-        result = self.page.evaluate(
+        if not self.auditor.evaluate("() => typeof window.axe === 'object'"):
+            self.auditor.evaluate(self.axe)
+        result = self.auditor.evaluate(
             "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
             " resultTypes: ['violations']})", WCAG_TAGS)
         violations = [
@@ -307,15 +351,19 @@ def visit(browser: Browser, live_server: LiveServer, axe_source: str,
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     contexts: list[BrowserContext] = []
 
-    def make(scripts: bool = True) -> Visit:
+    def new_page(scripts: bool) -> Page:
         context = browser.new_context(
             viewport={"width": WIDTHS[-1], "height": HEIGHT}, locale="fr-FR",
             timezone_id="Europe/Paris", java_script_enabled=scripts)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        name = request.node.name + ("" if scripts else "-nojs")
-        return Visit(context.new_page(), live_server.url, axe_source,
-                     re.sub(r"[^A-Za-z0-9_-]+", "-", name), scripts=scripts)
+        return context.new_page()
+
+    def make(scripts: bool = True) -> Visit:
+        page = new_page(scripts)
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name + ("" if scripts else "-nojs"))
+        return Visit(page, live_server.url, axe_source, name,
+                     auditor=page if scripts else new_page(True))
 
     yield make
     for context in contexts:

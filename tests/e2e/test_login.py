@@ -43,10 +43,12 @@ def test_login_then_dashboard_then_logout(visit: Callable[..., Visit], family: F
     expect(v.page).to_have_url(v.base_url + "/connexion?next=%2Fmes-dossiers")
 
 
-def test_the_accessibility_check_reports_violations(visit: Callable[..., Visit]) -> None:
-    """The axe-core check is live: a page with an unlabelled field and an image without text
-    alternative fails it."""
-    v = visit()
+@pytest.mark.parametrize("scripts", [True, False], ids=["js", "nojs"])
+def test_the_accessibility_check_reports_violations(visit: Callable[..., Visit],
+                                                    scripts: bool) -> None:
+    """The axe-core check is live, with scripts or without: a page with an unlabelled field
+    and an image without text alternative fails it."""
+    v = visit(scripts=scripts)
     v.goto("/connexion")
     v.page.set_content('<html lang="fr"><head><title>t</title></head><body><main><h1>t</h1>'
                        '<img src="/static/css/app.css"><input type="text"></main></body></html>')
