@@ -260,29 +260,38 @@ def field_text(spec: FieldSpec, value: Any) -> str:
         return "" if value is None else str(value)
 
 
-def _text_renderer(loaded: Loaded, answers: Mapping[str, Any]) -> Any:
-    """``render_text(text)`` for info fields and statements: ``{{ name }}`` placeholders
-    replaced by the (escaped) display value of an answer, a computed value or a record."""
-    scope = DossierScope(loaded.campaign, answers, loaded.redaction.context(loaded.ctx))
-    evaluation = loaded.evaluation
+@dataclass(frozen=True, slots=True)
+class TextRenderer:
+    """Campaign texts with ``{{ name }}`` placeholders replaced by the display value of an
+    answer, a computed value or an imported record, as the viewer may see them."""
 
-    def value_of(name: str) -> str:
+    loaded: Loaded
+    answers: Mapping[str, Any]
+
+    def value_of(self, name: str) -> str:
+        loaded, evaluation = self.loaded, self.loaded.evaluation
         spec = loaded.campaign.fields.get(name)
-        if spec is not None and spec.parent_id is None:
-            if spec.id not in evaluation.visible:
-                return ""
-            if "expr" in spec.expressions:
-                text = field_text(spec, evaluation.computed.get(spec.id))
-            else:
-                text = field_text(spec, answers.get(spec.id))
-        else:
-            text = _display(scope.value(tuple(name.split("."))))
-        return _escape_markdown(text)
+        if spec is None or spec.parent_id is not None:
+            scope = DossierScope(loaded.campaign, self.answers,
+                                 loaded.redaction.context(loaded.ctx))
+            return _display(scope.value(tuple(name.split("."))))
+        if spec.id not in evaluation.visible:
+            return ""
+        if "expr" in spec.expressions:
+            return field_text(spec, evaluation.computed.get(spec.id))
+        return field_text(spec, self.answers.get(spec.id))
 
-    def render_text(text: LocalText) -> str:
-        return text.render(None, value_of)
+    def text(self, text: LocalText) -> str:
+        """Plain text (statements, labels): escaped by Jinja like any other string."""
+        return text.render(None, self.value_of)
 
-    return render_text
+    def markdown(self, text: LocalText) -> Markup:
+        """Markdown (intros, info fields); inserted values are data, never markup."""
+        return _render_markdown(text.render(None, lambda n: _escape_markdown(self.value_of(n))))
+
+
+def _render_markdown(source: str) -> Markup:
+    return Markup(_markdown.render(source))  # noqa: S704  # raw HTML is off: output is escaped
 
 
 def _new_row() -> dict[str, Any]:
@@ -359,7 +368,7 @@ def _render_page(loaded: Loaded, page: Page, answers: Mapping[str, Any], *,
         visible_pages=visible, step=visible.index(page) + 1 if page in visible else 1,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
         conflict_message=CONFLICT_MESSAGE, summary=_summary_errors(views),
-        render_text=_text_renderer(loaded, answers),
+        texts=TextRenderer(loaded, loaded.redaction.answers(loaded.campaign, answers)),
         client_data=_client_data(loaded, page, answers),
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
@@ -691,8 +700,7 @@ def init_app(app: Flask) -> None:
 
     @app.template_global()
     def markdown(text: str | LocalText | None) -> Markup:
-        source = text.get() if isinstance(text, LocalText) else text or ""
-        return Markup(_markdown.render(source))  # noqa: S704  # html disabled: escaped
+        return _render_markdown(text.get() if isinstance(text, LocalText) else text or "")
 
     @app.template_global()
     def money(value: Decimal | str) -> str:

@@ -379,3 +379,16 @@ def test_not_logged_in_goes_to_the_login_page(client: FlaskClient, dossier: Doss
     response = client.get(page_url(dossier.public_id, "eleve"))
     assert response.status_code == 302
     assert "/connexion" in response.headers["Location"]
+
+
+def test_inserted_values_are_text_never_markup(make_dossier: MakeDossier, client: FlaskClient,
+                                               login: Login,
+                                               mother: tuple[FamilyAccount, str]) -> None:
+    odd = {"pupil": {**PREFILL["pupil"], "first_name": "Jean-*Marc* <b>"}}
+    dossier = make_dossier(mother[0], prefill=odd)
+    login(mother[0].login, mother[1])
+    html = text_of(client.get(page_url(dossier.public_id, "validation")))
+    # in the Markdown info text and in the plain consent statement alike
+    assert "<p>Jean-*Marc* &lt;b&gt; sera en 4e" in html
+    assert "responsable légal de Jean-*Marc* &lt;b&gt;, je certifie" in html
+    assert "<em>Marc</em>" not in html and "<b>" not in html
