@@ -332,6 +332,8 @@ class _Importer:
             pupil = dossier.pupil
             self.session.expunge(dossier)
             self.session.expire(pupil, ["dossiers"])
+        # the back-reference of each new dossier: the version's collection would keep them all
+        self.session.expire(self.version, ["dossiers"])
         self.new_dossiers.clear()
 
     def pupil(self, record: PupilRecord) -> None:
