@@ -19,7 +19,6 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -40,22 +39,14 @@ from sqlalchemy.orm import Session
 from waitress import create_server, wasyncore
 
 from engine.app import create_app
-from engine.campaign import load_campaign_text
 from engine.config import ROOT, Settings
-from engine.dossiers.accounts import create_family_account, link_guardian
-from engine.dossiers.models import Dossier
-from engine.dossiers.services import (
-    add_pupil,
-    create_dossier,
-    ensure_establishment,
-    register_campaign_version,
-)
 from engine.web.state import app_state
+
+from .family import Family, make_family
 
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "tests" / "artifacts" / "e2e"
 AXE_JS = E2E_DIR / "node_modules" / "axe-core" / "axe.min.js"
-CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
 #: phone first (the families' device), then desktop
 WIDTHS = (360, 1280)
 HEIGHT = 800
@@ -160,58 +151,9 @@ def live_server(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Iterator[LiveServe
 
 # -- a family of the example campaign -------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Family:
-    """One guardian's credentials and their child's dossier in the example campaign."""
-
-    login: str
-    code: str
-    email: str
-    dossier_public_id: str
-    pupil_first_name: str
-
-
-#: what the school imported for the pupil, in the canonical record shape of engine.prefill
-PREFILL: dict[str, Any] = {
-    "pupil": {"ine": "070123456AB", "last_name": "MARTIN", "first_name": "Léa",
-              "birth_date": "2014-03-02", "sex": "F", "birth_commune": "Lyon",
-              "birth_country": "FR", "nationality": "FR", "level": "5e", "division": "5B",
-              "options": ["LATIN"]},
-    "guardians": [{
-        "personne_id": "1001", "civility": "MME", "last_name": "MARTIN", "first_name": "Claire",
-        "relationship": "10", "phone_mobile": "0612345678", "email": "claire.martin@example.fr",
-        "pays_frais": True, "accepts_sms": True, "contact_priority": True,
-        "profession_code": "54",
-        "address": {"line1": "12 rue des Lilas", "postal_code": "69003", "commune": "LYON",
-                    "commune_insee": "69383", "country": "FR"}}],
-}
-
-
 @pytest.fixture
 def family(live_server: LiveServer) -> Family:
-    """A guardian account linked to a pupil with a not-started dossier of the example campaign,
-    made with the same services the import uses."""
-    source = CAMPAIGN.read_text(encoding="utf-8")
-    campaign = load_campaign_text(source, name=CAMPAIGN.name, base_dir=CAMPAIGN.parent)
-    guardian = PREFILL["guardians"][0]
-    pupil_record = PREFILL["pupil"]
-    with live_server.session() as session:
-        establishment = ensure_establishment(session, uai=campaign.establishment.uai,
-                                             name=campaign.establishment.name)
-        version = register_campaign_version(session, establishment, slug=campaign.id,
-                                            title=campaign.title.get(), source=source)
-        pupil = add_pupil(session, establishment, first_name=pupil_record["first_name"],
-                          last_name=pupil_record["last_name"], eleve_id="4242",
-                          ine=pupil_record["ine"],
-                          birth_date=date.fromisoformat(pupil_record["birth_date"]))
-        account, code = create_family_account(
-            session, app_state(live_server.app).hasher, display_name="Claire MARTIN",
-            email=guardian["email"], personne_id=guardian["personne_id"])
-        link_guardian(session, account, pupil, guardian_key=guardian["personne_id"])
-        dossier: Dossier = create_dossier(session, pupil, version, prefill=PREFILL)
-        return Family(login=account.login, code=code, email=guardian["email"],
-                      dossier_public_id=dossier.public_id,
-                      pupil_first_name=pupil_record["first_name"])
+    return make_family(live_server.app)
 
 
 # -- the browser ----------------------------------------------------------------------------------

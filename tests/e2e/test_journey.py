@@ -27,7 +27,8 @@ from engine.dossiers.models import Dossier, SatisfactionRating
 from engine.dossiers.states import DossierState
 from engine.fields.common import format_money
 
-from .conftest import Family, LiveServer, Mailbox, Visit
+from .conftest import LiveServer, Mailbox, Visit
+from .family import Family
 from .test_login import login
 
 pytestmark = pytest.mark.browser

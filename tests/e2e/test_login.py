@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Family, Visit
+from .conftest import Visit
+from .family import Family
 
 pytestmark = pytest.mark.browser
 
