@@ -789,6 +789,7 @@
     DIVISION_PLACES: DIVISION_PLACES,
     // for rules.js
     isMap: isMap,
+    reprText: reprText,
     intNum: intNum,
     add: add,
     sub: sub,

@@ -55,11 +55,24 @@
       !(v instanceof X.Num) && !(v instanceof X.DateValue);
   }
 
-  /** Python's str() of a JSON value (True/False for booleans). */
+  /** Python's str() of a JSON value: True/False, lists and objects as Python writes them. */
   function pyStr(v) {
-    if (typeof v === 'boolean') return v ? 'True' : 'False';
+    if (typeof v === 'string') return v;
     if (v instanceof X.Num || v instanceof X.DateValue) return X.toText(v);
-    return String(v);
+    return pyRepr(v);
+  }
+
+  /** Python's repr() of a JSON value (a hostile answer posted as a list or an object). */
+  function pyRepr(v) {
+    if (v === null || v === undefined) return 'None';
+    if (typeof v === 'boolean') return v ? 'True' : 'False';
+    if (typeof v === 'string') return X.reprText(v);
+    if (typeof v === 'number') return String(v);
+    if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
+    if (v instanceof X.Num || v instanceof X.DateValue) return X.toText(v);
+    return '{' + Object.keys(v).map(function (k) {
+      return X.reprText(k) + ': ' + pyRepr(v[k]);
+    }).join(', ') + '}';
   }
 
   // Python's str.split() / str.strip() whitespace (JavaScript's \s differs slightly).
