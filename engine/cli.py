@@ -148,7 +148,7 @@ def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
 
 def _register_optional_commands() -> None:
     """Commands that need the web stack are added when it is importable."""
-    for module in ("engine.web.commands", "engine.prefill.commands"):
+    for module in ("engine.web.commands", "engine.prefill.commands", "engine.dossiers.commands"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

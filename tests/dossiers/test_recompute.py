@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign
+from engine.cli import main
 from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount
 from engine.dossiers.recompute import (
     NothingFrozenError,
@@ -215,3 +218,46 @@ def test_an_editable_dossier_has_nothing_to_recompute(app: Flask, db_session: Se
                         replace(preview, dossier_version=submitted.row_version), STAFF)
     with app.app_context():  # while editable, the figures are the live ones
         assert frozen_money(submitted, campaign)["total"] == "514.00"
+
+
+@pytest.fixture
+def cli(app: Flask, database_url: str, tmp_path: Path) -> CliRunner:
+    """A runner whose environment points the command at the test database."""
+    return CliRunner(env={
+        "DOSSIERSCO_DATABASE_URL": database_url,
+        "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DOSSIERSCO_SECRET_KEY": "test-secret-key",
+        "DOSSIERSCO_MAIL_URL": (tmp_path / "mail").as_uri(),
+    })
+
+
+def test_command_previews_then_applies(cli: CliRunner, db_session: Session, submitted: Dossier,
+                                       tmp_path: Path) -> None:
+    rules = tmp_path / "cantine.yaml"
+    rules.write_text(source("3.50"), encoding="utf-8")
+    shown = cli.invoke(main, ["recompute", submitted.public_id, "--campaign", str(rules)])
+    assert shown.exit_code == 0, shown.output
+    assert "Frais « Cantine » : 432.00 → 504.00 (modifié)" in shown.output
+    assert "Total : 442.00 → 514.00" in shown.output
+    db_session.refresh(submitted)
+    assert submitted.computed["total"] == "442.00"  # a preview stores nothing
+    applied = cli.invoke(main, ["recompute", submitted.public_id, "--campaign", str(rules),
+                                "--apply", "--staff-id", "3"])
+    assert applied.exit_code == 0, applied.output
+    assert "Nouveaux montants enregistrés." in applied.output
+    db_session.expire_all()
+    stored = db_session.get(Dossier, submitted.id)
+    assert stored is not None and stored.computed["total"] == "514.00"
+    again = cli.invoke(main, ["recompute", submitted.public_id])  # latest stored version
+    assert again.exit_code == 0, again.output
+    assert "Aucun changement." in again.output
+
+
+def test_command_refuses_unknown_and_unsubmitted_dossiers(
+        cli: CliRunner, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    unknown = cli.invoke(main, ["recompute", "nope"])
+    assert unknown.exit_code == 1 and "Aucun dossier nope." in unknown.output
+    account, _ = make_account()
+    dossier = make_dossier(account, campaign="cantine", source=source("3.00"))
+    live = cli.invoke(main, ["recompute", dossier.public_id])
+    assert live.exit_code == 1 and "n'est pas envoyé" in live.output

@@ -35,7 +35,7 @@ from engine.fields import FieldValueError
 from engine.fields.common import format_decimal, format_money
 from engine.rules import DossierContext, evaluate_dossier
 from engine.rules.client import client_model
-from engine.rules.testing import DEFAULT_TODAY
+from engine.rules.testing import DEFAULT_TODAY, run_tests
 
 ROOT = Path(__file__).parents[2]
 RUNNER = Path(__file__).parent / "run_twin.js"
@@ -359,3 +359,11 @@ def test_generated_dossiers_agree(path: Path, tmp_path: Path) -> None:
     collect()
     assert len(cases) >= min(EXAMPLES, 100)
     assert_twins(campaign, cases, tmp_path, [f"generated #{i}" for i in range(len(cases))])
+
+
+def test_the_edge_campaign_keeps_its_own_promises() -> None:
+    """Its ``tests:`` pin the figures (rounding, reductions, fees.*) the twin must reproduce."""
+    campaign = load_campaign(Path(__file__).parent / "twin" / "edge-cases.yaml")
+    outcomes = run_tests(campaign)
+    assert len(outcomes) >= 4
+    assert all(o.passed for o in outcomes), [o.failures for o in outcomes if not o.passed]
