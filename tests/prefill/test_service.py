@@ -3,6 +3,7 @@ family changes, audience, dry run, refusal, last year's answers."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,13 +12,16 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
 from engine.dossiers.accounts import new_family_account, reissue_taken_logins
 from engine.dossiers.models import (
+    CampaignVersion,
     Dossier,
     DossierEvent,
     FamilyAccount,
@@ -298,47 +302,49 @@ def test_reset_codes_and_invitations(app: Flask, db_session: Session) -> None:
     assert not set(tokens) & set(stored)
 
 
-def test_previous_year_answers_reach_the_new_campaign(app: Flask, db_session: Session) -> None:
-    def campaign(slug: str, field: str) -> tuple[Campaign, str]:
-        text = textwrap.dedent(f"""\
-            language: 1
-            id: {slug}
-            title: Réinscription
-            establishment: {{uai: "0691234A", name: Collège Jean Moulin}}
-            opens: 2027-05-01
-            closes: 2027-06-30
-            pages:
-              - id: eleve
-                title: Élève
-                fields:
-            """) + textwrap.indent(textwrap.dedent(field), " " * 6)
-        compiled, diagnostics = check_source(parse_source(text, name=f"{slug}.yaml"))
-        assert compiled is not None, diagnostics
-        return compiled, text
+def inline_campaign(slug: str, fields: str) -> tuple[Campaign, str]:
+    """A one-page campaign of the demo school, compiled, with its text."""
+    text = textwrap.dedent(f"""\
+        language: 1
+        id: {slug}
+        title: Réinscription
+        establishment: {{uai: "0691234A", name: Collège Jean Moulin}}
+        opens: 2027-05-01
+        closes: 2027-06-30
+        pages:
+          - id: eleve
+            title: Élève
+            fields:
+        """) + textwrap.indent(textwrap.dedent(fields), " " * 6)
+    compiled, diagnostics = check_source(parse_source(text, name=f"{slug}.yaml"))
+    assert compiled is not None, diagnostics
+    return compiled, text
 
-    last_year = campaign("reinscription-2026", """\
-        - id: regime
-          type: choice
-          label: Régime
-          choices: [{value: externe, label: Externe}, {value: dp, label: Demi-pensionnaire}]
-        """)
+
+REGIME = """\
+- id: regime
+  type: choice
+  label: Régime
+  choices: [{value: externe, label: Externe}, {value: dp, label: Demi-pensionnaire}]
+"""
+REGIME_FROM_LAST_YEAR = REGIME + """\
+  prefill: previous.regime
+- id: rappel
+  type: info
+  label: Rappel
+  text: L'an dernier, votre enfant était externe.
+  visible_if: previous.regime == "externe"
+"""
+
+
+def test_previous_year_answers_reach_the_new_campaign(app: Flask, db_session: Session) -> None:
+    last_year = inline_campaign("reinscription-2026", REGIME)
     run(db_session, app, demo_result(), campaign=last_year[0], source=last_year[1])
     lea = dossier_of(db_session, "9000001")
     lea.answers = {"regime": "externe"}
     db_session.commit()
 
-    this_year = campaign("reinscription-2027", """\
-        - id: regime
-          type: choice
-          label: Régime
-          choices: [{value: externe, label: Externe}, {value: dp, label: Demi-pensionnaire}]
-          prefill: previous.regime
-        - id: rappel
-          type: info
-          label: Rappel
-          text: L'an dernier, votre enfant était externe.
-          visible_if: previous.regime == "externe"
-        """)
+    this_year = inline_campaign("reinscription-2027", REGIME_FROM_LAST_YEAR)
     run(db_session, app, demo_result(), campaign=this_year[0], source=this_year[1])
     new = db_session.scalar(select(Dossier).join(Dossier.pupil).join(Dossier.campaign_version)
                             .where(Pupil.eleve_id == "9000001",
@@ -358,6 +364,30 @@ def test_previous_year_answers_reach_the_new_campaign(app: Flask, db_session: Se
     # importing again is still idempotent with last year's answers in the snapshot
     again = run(db_session, app, demo_result(), campaign=this_year[0], source=this_year[1])
     assert counts(again)["dossier"] == {"unchanged": 5}  # no audience: every pupil
+
+
+def test_previous_answer_is_shown_to_the_family(app: Flask, client: FlaskClient,
+                                                db_session: Session,
+                                                login: Callable[[str, str], TestResponse]
+                                                ) -> None:
+    """End to end: last year's answer is the preselected choice of this year's wizard page."""
+    last_year = inline_campaign("reinscription-2026", REGIME)
+    first = run(db_session, app, demo_result(), campaign=last_year[0], source=last_year[1])
+    dossier_of(db_session, "9000001").answers = {"regime": "externe"}
+    db_session.commit()
+    this_year = inline_campaign("reinscription-2027", REGIME_FROM_LAST_YEAR)
+    run(db_session, app, demo_result(), campaign=this_year[0], source=this_year[1])
+    new = db_session.scalar(select(Dossier).join(Dossier.pupil).join(Dossier.campaign_version)
+                            .where(Pupil.eleve_id == "9000001",
+                                   CampaignVersion.slug == "reinscription-2027"))
+    assert new is not None
+    sophie = next(c for c in first.credentials if c.personne_id == "8000001")
+    assert login(sophie.login, sophie.code).status_code == 302
+    page = client.get(f"/dossier/{new.public_id}/etape/eleve")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.search(r'value="externe" checked', html)
+    assert "votre enfant était externe." in html  # the note shown on previous.regime
 
 
 def test_spreadsheet_import(app: Flask, db_session: Session, tmp_path: Path) -> None:
