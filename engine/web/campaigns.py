@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any, Final
 
 from flask import current_app, has_app_context
@@ -18,21 +19,24 @@ from sqlalchemy.orm import Session, object_session
 
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign, FieldSpec
+from engine.config import ROOT
 from engine.dossiers.models import CampaignVersion, Dossier, Guardianship, Pupil
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
 from engine.web.state import app_state
 
+#: where campaign files live when no app says otherwise (as ``Settings`` defaults)
+DEFAULT_CAMPAIGNS_DIR: Final = ROOT / "campaigns"
 _cache: dict[str, Campaign] = {}
 _lock = threading.Lock()
 
 
-def campaign_of(version: CampaignVersion) -> Campaign:
+def campaign_of(version: CampaignVersion, campaigns_dir: Path | None = None) -> Campaign:
     """The compiled campaign of ``version``, compiled once per version hash.
 
-    Template files (``template:`` of documents) are looked up in the configured campaigns
-    folder when an app is running.
+    Template files (``template:`` of documents) are looked up in ``campaigns_dir``: by default
+    the running app's configured folder, or the repository's ``campaigns/`` outside an app.
     """
     key = version.version
     found = _cache.get(key)
@@ -41,10 +45,11 @@ def campaign_of(version: CampaignVersion) -> Campaign:
     with _lock:
         found = _cache.get(key)
         if found is None:
-            base_dir = app_state().settings.campaigns_dir if has_app_context() and \
-                "dossiersco" in current_app.extensions else None
+            if campaigns_dir is None:
+                campaigns_dir = app_state().settings.campaigns_dir if has_app_context() and \
+                    "dossiersco" in current_app.extensions else DEFAULT_CAMPAIGNS_DIR
             found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
-                                       base_dir=base_dir)
+                                       base_dir=campaigns_dir)
             _cache[key] = found
     return found
 
