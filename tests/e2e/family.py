@@ -5,6 +5,7 @@ Shared by the browser tests and the wizard benchmark (``tests/benchmarks/bench_w
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -64,7 +65,7 @@ def make_family(app: Flask) -> Family:
         version = register_campaign_version(session, establishment, slug=campaign.id,
                                             title=campaign.title.get(), source=source)
         pupil = add_pupil(session, establishment, first_name=pupil_record["first_name"],
-                          last_name=pupil_record["last_name"], eleve_id="4242",
+                          last_name=pupil_record["last_name"], eleve_id=secrets.token_hex(4),
                           ine=pupil_record["ine"],
                           birth_date=date.fromisoformat(pupil_record["birth_date"]))
         account, code = create_family_account(
