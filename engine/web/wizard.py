@@ -337,9 +337,21 @@ def _summary_errors(views: list[FieldView]) -> list[tuple[str, str, str]]:
     return out
 
 
+#: the browser model of each campaign version (the same for every dossier and request)
+_client_models: dict[str, dict[str, Any]] = {}
+
+
+def _client_model(campaign: Campaign) -> dict[str, Any]:
+    model = _client_models.get(campaign.version)
+    if model is None:
+        # computing it twice in a race is harmless: both results are equal
+        model = _client_models[campaign.version] = client_model(campaign)
+    return model
+
+
 def _client_data(loaded: Loaded, page: Page, answers: Mapping[str, Any]) -> dict[str, Any]:
     ctx = loaded.redaction.context(loaded.ctx)
-    return {"model": client_model(loaded.campaign), "page": page.id,
+    return {"model": _client_model(loaded.campaign), "page": page.id,
             "answers": loaded.redaction.answers(loaded.campaign, answers),
             "context": {"prefill": dict(ctx.prefill), "family": dict(ctx.family),
                         "today": ctx.today.isoformat()}}
@@ -426,7 +438,8 @@ def page(public_id: str, page_id: str) -> BaseResponse:
     if current.id not in loaded.evaluation.visible_pages:
         return redirect(first_page_url(loaded))
     answers = _padded(current, loaded.answers)
-    loaded.evaluate(answers)
+    if answers != loaded.answers:
+        loaded.evaluate(answers)
     return _render_page(loaded, current, answers)
 
 
