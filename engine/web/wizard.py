@@ -46,7 +46,7 @@ from engine.dossiers.services import (
 )
 from engine.dossiers.states import EDITABLE, LABELS, Actor, DossierState
 from engine.dossiers.submission import confirmation_recipients, submit_dossier
-from engine.exports.recap import recap_pdf
+from engine.exports.recap import FontMissingError, recap_pdf
 from engine.fields import FieldValueError
 from engine.fields.common import format_decimal, format_money
 from engine.fields.country import country_names
@@ -629,7 +629,7 @@ def _send_confirmations(loaded: Loaded) -> bool:
                       f"Dossier de {dossier.pupil.first_name} envoyé – "
                       f"{loaded.campaign.title.get()}", text,
                       attachments=[(_pdf_name(dossier), pdf, "application/pdf")])
-        except MailError as exc:
+        except (MailError, FontMissingError) as exc:
             ok = False
             log.warning("confirmation mail not sent for dossier id=%s: %s", dossier.id, exc)
     return ok
