@@ -227,6 +227,9 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
     report = ImportReport(campaign=version.slug, establishment=establishment.uai,
                           dry_run=dry_run, imported_at=now or utcnow(),
                           warnings=list(result.warnings))
+    if dry_run:
+        # nothing is kept and the codes are dropped: do not pay argon2's cost per new account
+        hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     try:
         with session.no_autoflush:
             _Importer(session, campaign, version, result, hasher, report,
