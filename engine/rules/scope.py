@@ -246,11 +246,13 @@ class DossierScope:
         if spec.type.is_container and len(path) == 2:
             return self._child_changed(spec, path[1])
         old = prefill_value(spec, self.ctx)
-        if spec.type.is_container:
-            old = self.imported_rows(spec)
         new = self.answers.get(spec.id)
-        if is_empty(new) and spec.type.is_container:
-            return False
+        if spec.type.is_container:
+            if is_empty(new):
+                return False
+            if self.stored(spec, new) is None:
+                return True  # rows that are not rows: not what the school knew
+            old = self.imported_rows(spec)
         return not spec.type.same(old, new, spec)
 
     def _child_changed(self, repeat: FieldSpec, child_id: str) -> bool:

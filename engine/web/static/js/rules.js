@@ -760,10 +760,13 @@
     var spec = own(model.fields, head);
     if (!spec) return false;
     if (spec.is_container && path.length === 2) return this.childChanged(spec, path[1]);
-    var prev = spec.is_container ? this.importedRows(spec) : prefillValue(spec, this.ctx, null);
     var now = get(this.answers, spec.id);
-    if (X.isEmpty(now) && spec.is_container) return false;
-    return !same(spec, prev, now, model);
+    if (spec.is_container) {
+      if (X.isEmpty(now)) return false;
+      if (this.stored(spec, now) === null) return true; // rows that are not rows
+      return !same(spec, this.importedRows(spec), now, model);
+    }
+    return !same(spec, prefillValue(spec, this.ctx, null), now, model);
   };
 
   // -- fees and memberships (engine/rules/fees.py) --------------------------------------------
