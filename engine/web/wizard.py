@@ -205,10 +205,11 @@ def _apply_action(loaded: Loaded, action: str, answers: dict[str, Any]) -> bool:
 def _on_hide(campaign: Campaign, answers: Mapping[str, Any], evaluation: Evaluation,
              ) -> dict[str, Any]:
     """The writes the ``on_hide: clear`` policy asks for: hidden answers dropped (as None),
-    and hidden children of repeat rows emptied."""
+    and hidden children of repeat rows emptied. Locked fields always show the school's value
+    and are never written."""
     out: dict[str, Any] = {}
     for spec in campaign.top_fields():
-        if not spec.type.has_value or spec.id not in answers:
+        if not spec.type.has_value or not spec.editable or spec.id not in answers:
             continue
         value = answers[spec.id]
         if spec.id not in evaluation.visible:
@@ -505,9 +506,11 @@ def dispute(public_id: str, page_id: str) -> BaseResponse:
         flash(f"Décrivez l'erreur en quelques mots ({MAX_MESSAGE} caractères au plus).",
               "error")
         return redirect(target)
-    session = get_session()
-    session.add(DossierEvent(dossier_id=loaded.dossier.id, at=utcnow(), actor_kind="family",
-                             actor_id=str(current_user.id), kind="prefill_disputed",
+    session, actor = get_session(), _actor()
+    # an event only: the dossier row (and its version) stays as the other guardian may hold it
+    session.add(DossierEvent(dossier_id=loaded.dossier.id, at=utcnow(),
+                             actor_kind=actor.kind.value, actor_id=actor.id,
+                             kind="prefill_disputed",
                              data={"page": current.id, "field": spec.id, "message": message}))
     session.commit()
     flash("Votre signalement a été transmis au secrétariat du collège. Merci.", "success")
@@ -581,8 +584,10 @@ def _submission_problems(loaded: Loaded) -> list[str]:
         if count:
             problems.append(f"La page « {current.title.get()} » comporte {count} "
                             f"réponse{'s' if count > 1 else ''} à compléter ou corriger.")
-    for messages in document_errors(_statuses(loaded)).values():
-        problems.extend(messages)
+    statuses = _statuses(loaded)
+    labels = {s.spec.id: s.spec.label.get() for s in statuses}
+    for document_id, messages in document_errors(statuses).items():
+        problems.extend(f"{labels[document_id]} : {m}" for m in messages)
     return problems
 
 

@@ -183,7 +183,7 @@ def test_submission_refused_while_pages_or_documents_are_incomplete(
     assert 'role="alert"' in html
     assert "« Vie scolaire » comporte" in html
     assert "« Validation » comporte" in html  # the attestations are not ticked
-    assert "Ce document est obligatoire" in html
+    assert "Fiche infirmerie : Ce document est obligatoire" in html
     _fill(family, dossier)
     response = _submit(family, dossier, csrf_token)
     assert response.status_code == 422
