@@ -240,9 +240,17 @@ def demo_command() -> None:
         settings = _settings()
         result = read_files([str(p) for p in sorted(DEMO_DIR.glob("*.xml"))], None)
         uais = {s.uaj for s in result.sources}
+        imported = 0
         with _database(settings) as session:
             for path in sorted(settings.campaigns_dir.glob("*.yaml")):
-                target = resolve_campaign(session, str(path), None, settings.campaigns_dir)
+                try:
+                    target = resolve_campaign(session, str(path), None, settings.campaigns_dir)
+                except Refused as exc:  # one broken example must not stop the demo
+                    click.echo(f"Campagne {path.name} ignorée :", err=True)
+                    for line in exc.lines:
+                        click.echo(f"  {line}", err=True)
+                    session.rollback()
+                    continue
                 session.commit()
                 if target.campaign.establishment.uai not in uais:
                     continue
@@ -250,10 +258,15 @@ def demo_command() -> None:
                 report = run_import(settings, session, target, result, dry_run=False,
                                     reset_codes=True, invite=True, check_uai=True,
                                     credentials_out=None, codes_printed=True)
+                imported += 1
                 click.echo("\nComptes de démonstration (identifiant / code secret) :")
                 for cred in report.credentials:
                     click.echo(f"  {cred.display_name:<20} {cred.login}  {cred.code}"
                                f"  ({', '.join(cred.pupils)})")
+        if not imported:
+            raise Refused([f"Aucune campagne valide de {settings.campaigns_dir} n'est celle de "
+                           f"l'établissement des fichiers de démonstration "
+                           f"({', '.join(sorted(filter(None, uais)))})."])
         click.echo(f"\nOuvrez {settings.base_url}/connexion (lancez d'abord "
                    f"« dossiersco serve ») et connectez-vous avec l'un de ces comptes.")
         click.echo(f"Les courriels d'invitation sont envoyés selon DOSSIERSCO_MAIL_URL "

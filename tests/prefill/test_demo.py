@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from engine.cli import main
 from engine.db import Base
 from engine.dossiers.models import CampaignVersion
 
+ROOT = Path(__file__).parents[2]
 LOGIN_LINE = re.compile(r"^  (?P<name>.+?)\s+(?P<login>[A-Z0-9]{10})  (?P<code>[A-Z0-9-]{14})  "
                         r"\((?P<pupils>.+)\)$", re.M)
 
@@ -68,3 +70,26 @@ def test_demo_twice_then_log_in(app: Flask, client: FlaskClient, db_session: Ses
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Léa" in page and "Hugo" in page and "Inès" not in page
+
+
+def test_a_broken_example_campaign_does_not_stop_the_demo(app: Flask, database_url: str,
+                                                          tmp_path: Path) -> None:
+    campaigns = tmp_path / "campaigns"
+    shutil.copytree(ROOT / "campaigns" / "files", campaigns / "files")
+    shutil.copy(ROOT / "campaigns" / "college-jean-moulin.yaml", campaigns)
+    (campaigns / "a-casser.yaml").write_text("language: 1\nid: [\n", encoding="utf-8")
+    env = {"DOSSIERSCO_DATABASE_URL": database_url,
+           "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
+           "DOSSIERSCO_SECRET_KEY": "test-secret-key",
+           "DOSSIERSCO_MAIL_URL": (tmp_path / "mail").as_uri(),
+           "DOSSIERSCO_CAMPAIGNS_DIR": str(campaigns)}
+    result = CliRunner(env=env).invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Campagne a-casser.yaml ignorée" in result.stderr
+    assert len(LOGIN_LINE.findall(result.stdout)) == 4
+
+    (campaigns / "college-jean-moulin.yaml").unlink()
+    alone = CliRunner(env=env).invoke(main, ["demo"])
+    assert alone.exit_code == 1
+    assert isinstance(alone.exception, SystemExit)
+    assert "Aucune campagne valide" in alone.stderr
