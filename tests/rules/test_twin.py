@@ -229,7 +229,8 @@ def test_corpus_cases_are_well_formed() -> None:
 WORDS = ["", " ", "Martin", "  Léa  Rose ", "O'Neil", "x" * 70, "Zoë\tÉlise", "12"]
 EMAILS = ["claire.martin@example.fr", "Jean.Dupont@Exemple.FR", None]
 PHONES = ["06 12 34 56 78", "+33612345678", "0472000000", "04.72.00.00.01", "+32470123456",
-          "0033698765432", "+33 (0)6 12 34 56 78", "06-98-76-54-32", None, ""]
+          "0033698765432", "+33 (0)6 12 34 56 78", "06-98-76-54-32", "6 12 34 56 78",
+          "33698765432", None, ""]
 COUNTRIES = ["FR", "be", "DE", None]
 LEVELS = ["6e", "5e", "4e", "3e", None]
 DATES = ["2014-03-02", "02/03/2014", "2015-09-20", "31/02/2014", "2027-06-01", "hier", "", None]

@@ -179,13 +179,20 @@
     return (opts(spec).choices || []).map(function (c) { return c.value; });
   }
 
-  /** E.164 for the usual French forms (06 12 34 56 78, 0033…, +33…); other text unchanged. */
+  /**
+   * E.164 for the usual French forms (06 12 34 56 78, 6 12 34 56 78, 0033…, +33…, 33…), as
+   * the server's phonenumbers writes them; other text unchanged (the server checks it).
+   */
   function normalizePhone(text, region) {
     var compact = text.replace(/[\s.\-()/\u00a0\u202f]/g, '');
     if (/^00\d{6,15}$/.test(compact)) compact = '+' + compact.slice(2);
     if (/^\+33\(?0\)?\d{9}$/.test(compact)) compact = '+33' + compact.slice(-9);
     if (/^\+\d{6,15}$/.test(compact)) return compact;
-    if ((region || 'FR') === 'FR' && /^0\d{9}$/.test(compact)) return '+33' + compact.slice(1);
+    if ((region || 'FR') === 'FR') {
+      if (/^0[1-9]\d{8}$/.test(compact)) return '+33' + compact.slice(1);
+      if (/^[1-9]\d{8}$/.test(compact)) return '+33' + compact; // the leading 0 forgotten
+      if (/^33[1-9]\d{8}$/.test(compact)) return '+' + compact; // the + forgotten
+    }
     return text;
   }
 
