@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
@@ -106,8 +106,10 @@ def create_family_account(session: Session, hasher: PasswordHasher, *, display_n
 
 
 def reset_code(session: Session, hasher: PasswordHasher, account: FamilyAccount) -> str:
-    """A new secret code for ``account`` (not committed): the old one stops working and every
-    open session ends. Returns the code in clear, for a new letter."""
+    """A new secret code for ``account`` (not committed): the old one, its pending invitation
+    links and every open session stop working. Returns the code in clear, for a new letter."""
+    session.execute(delete(Invitation).where(Invitation.account_id == account.id,
+                                             Invitation.used_at.is_(None)))
     code = generate_secret_code()
     account.code_hash = hash_secret(hasher, code)
     account.failed_attempts = 0

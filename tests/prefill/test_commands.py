@@ -4,6 +4,8 @@ bad-file case of issue 5 refused with exit code 1, no traceback and the database
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import zipfile
 from pathlib import Path
@@ -221,3 +223,23 @@ def test_csv_cells_never_become_formulas() -> None:
 def test_pdf_text_keeps_french_and_replaces_the_rest() -> None:
     assert pdf_text("Cœur d’Élodie — 12 €") == "Coeur d'Élodie - 12 EUR"
     assert pdf_text("李") == "?"
+
+
+def test_reset_codes_with_invitations(cli: CliRunner, tmp_path: Path) -> None:
+    assert run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN).exit_code == 0
+    out = tmp_path / "nouveaux"
+    result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN, "--reset-codes",
+                 "--invite", "--credentials-out", out)
+    assert result.exit_code == 0, result.output
+    assert "4 comptes famille mis à jour : nouveau code" in result.stdout
+    assert "4 nouveau(x) code(s)" in result.stdout
+    assert "Invitations envoyées par courriel : 3." in result.stdout
+    csv_path, = out.glob("*.csv")
+    assert len(csv_path.read_text("utf-8-sig").splitlines()) == 5
+    mails = list((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 3
+    for mail in mails:
+        message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        assert "https://dossiers.college.example/invitation/" in body.get_content()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.campaign import load_campaign
 from engine.config import Settings
-from engine.dossiers.accounts import INVITATION_TTL, issue_invitation
+from engine.dossiers.accounts import INVITATION_TTL, issue_invitation, reset_code
 from engine.dossiers.models import FamilyAccount, Invitation
 from engine.prefill import read_siecle
 from engine.prefill.invitations import send_invitations
@@ -159,3 +159,15 @@ def test_failed_mail_is_reported(app: Flask, db_session: Session, settings: Sett
                             report.credentials, campaign.establishment, report.imported_at)
     assert sent.sent == 0
     assert sorted(sent.failed) == sorted(c.login for c in report.credentials if c.email)
+
+
+def test_a_new_code_voids_pending_invitations(app: Flask, client: FlaskClient,
+                                              db_session: Session,
+                                              make_account: MakeAccount) -> None:
+    account, _ = make_account()
+    token = issue_invitation(db_session, account)
+    db_session.commit()
+    assert client.get(f"/invitation/{token}").status_code == 200
+    reset_code(db_session, app_state(app).hasher, account)
+    db_session.commit()
+    assert client.get(f"/invitation/{token}").status_code == 410
