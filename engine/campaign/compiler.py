@@ -492,7 +492,7 @@ class _Compiler:
         for cycle in _cycles(graph):
             self.ctx.diagnostics.append(Diagnostic(
                 Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
-                self.cycle_location(cycle, where, tariffs)))
+                self.cycle_location(cycle, where, tariffs, associations)))
         visited: set[str] = set()
 
         def visit(node: str, stack: set[str]) -> None:
@@ -511,19 +511,21 @@ class _Compiler:
 
     @staticmethod
     def cycle_location(cycle: list[str], where: Mapping[str, Location],
-                       tariffs: tuple[Tariff, ...]) -> Location:
-        """Where to report a cycle: its first field, else the tariff condition closing it."""
+                       tariffs: tuple[Tariff, ...],
+                       associations: tuple[Association, ...]) -> Location:
+        """Where to report a cycle: its first field, else the tariff or association condition
+        that closes it."""
         for node in cycle:
             if node in where:
                 return where[node]
+        rules: dict[str, list[Condition]] = {
+            f"fees.{t.id}": list(t.conditions) for t in tariffs}
+        rules[f"fees.{FEES_TOTAL}"] = [a.available_if for a in associations if a.available_if]
         for node, after in itertools.pairwise(cycle):
-            tariff = next((t for t in tariffs if f"fees.{t.id}" == node), None)
-            if tariff is not None:
-                for cond in tariff.conditions:
-                    if after in {_node(d) for d in cond.deps}:
-                        return cond.location
-                return tariff.location
-        return Location()
+            for cond in rules.get(node, ()):
+                if after in {_node(d) for d in cond.deps}:
+                    return cond.location
+        return next((t.location for t in tariffs if f"fees.{t.id}" in cycle), Location())
 
     def check_reachability(self, pages: list[Page]) -> None:
         """Fields whose conditions can never hold, found by trying every value of the choice

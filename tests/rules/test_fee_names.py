@@ -147,3 +147,16 @@ def test_a_tariff_cannot_be_named_total() -> None:
           - {id: total, label: Total, amount: "1.00"}
         """))
     assert "FIELD_008" in codes(diagnostics)
+
+
+def test_an_association_offered_on_the_total_is_a_cycle_at_its_condition() -> None:
+    text = campaign_text(FIELDS, TARIFFS.replace(
+        '{id: fse, label: FSE, fee: "10.00"}',
+        '{id: fse, label: FSE, fee: "10.00", available_if: fees.total > 100}'))
+    campaign, diagnostics = check_yaml(text)
+    assert campaign is None
+    cycle = next(d for d in diagnostics if d.code.name == "EXPR_008")
+    assert "fees.total → fees.total" in cycle.message
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "available_if" in t)
+    assert cycle.location.line == line
+    assert cycle.location.column == text.splitlines()[line - 1].index("fees.total") + 1
