@@ -219,11 +219,7 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
 
     :raises ImportRefused: ``result`` has errors, or comes from another school.
     """
-    if not result.ok:
-        raise ImportRefused(result.problems)
     establishment = version.establishment
-    if check_uai:
-        check_establishment(result, establishment)
     report = ImportReport(campaign=version.slug, establishment=establishment.uai,
                           dry_run=dry_run, imported_at=now or utcnow(),
                           warnings=list(result.warnings))
@@ -231,12 +227,17 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         # nothing is kept and the codes are dropped: do not pay argon2's cost per new account
         hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     try:
+        if not result.ok:
+            raise ImportRefused(result.problems)
+        if check_uai:
+            check_establishment(result, establishment)
         with session.no_autoflush:
             _Importer(session, campaign, version, result, hasher, report,
                       reset_codes=reset_codes, invite=invite and not dry_run).run(progress,
                                                                                   batch_size)
         session.flush()
     except BaseException:
+        # also drops what the caller added for this import (a new campaign version)
         session.rollback()
         raise
     if dry_run:

@@ -442,3 +442,12 @@ def test_small_batches_give_the_same_import(app: Flask, db_session: Session,
     again = run(db_session, app, demo_result({"+33612345601": "+33699999901"}),
                 batch_size=batch_size)
     assert counts(again)["dossier"] == {"unchanged": 4}
+
+
+def test_refusal_also_drops_the_new_campaign_version(app: Flask, db_session: Session) -> None:
+    result = read_siecle(*demo_files(**{"<UAJ>0691234A</UAJ>": "<UAJ>0750001A</UAJ>"}))
+    with pytest.raises(ImportRefused) as refused:
+        run(db_session, app, result)
+    assert [p.code for p in refused.value.problems] == ["UAI_MISMATCH", "UAI_MISMATCH"]
+    db_session.commit()
+    assert not any(row_counts(db_session).values())
