@@ -184,6 +184,8 @@ def _reported() -> Iterator[None]:
         yield
     except Refused as exc:
         lines = exc.lines
+    except ImportFileError as exc:
+        lines = [p.as_line() for p in exc.problems] + ["Rien n'a été importé."]
     except SQLAlchemyError as exc:
         lines = [f"Erreur de la base de données ({type(exc).__name__}) : rien n'a été "
                  f"importé."]

@@ -243,3 +243,13 @@ def test_reset_codes_with_invitations(cli: CliRunner, tmp_path: Path) -> None:
         body = message.get_body(("plain",))
         assert body is not None
         assert "https://dossiers.college.example/invitation/" in body.get_content()
+
+
+def test_campaign_registered_for_another_school(cli: CliRunner, db_session: Session) -> None:
+    assert run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN).exit_code == 0
+    before = row_counts(db_session)
+    result = run(cli, ELEVES, "--campaign", CAMPAIGN, "--establishment", "0750001A")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "CAMPAIGN_ESTABLISHMENT" in result.stderr
+    assert row_counts(db_session) == before
