@@ -6,6 +6,7 @@ is no cycle, so the recursion always ends.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +35,20 @@ class DossierContext:
     today: date = field(default_factory=date.today)
 
 
+def plain_value(value: Any) -> Any:
+    """Imported JSON as expressions see it: numbers as exact decimals (from their shortest
+    text, as the browser twin decodes the same JSON), at any depth."""
+    if value is None or isinstance(value, bool | str | Decimal):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value)) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: plain_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(v) for v in value]
+    return value
+
+
 def record_value(value: Any, t: Type) -> Any:
     """An imported value converted to what expressions of type ``t`` expect."""
     if value is None:
@@ -48,8 +63,8 @@ def record_value(value: Any, t: Type) -> Any:
     except FieldValueError:
         return None
     if t.kind == "list":
-        return list(value) if isinstance(value, list) else [value]
-    return value if isinstance(value, Mapping) else str(value)
+        return plain_value(value if isinstance(value, list) else [value])
+    return plain_value(value) if isinstance(value, Mapping) else str(value)
 
 
 def prefill_value(spec: FieldSpec, ctx: DossierContext, row: Mapping[str, Any] | None = None,
@@ -206,7 +221,7 @@ class DossierScope:
         if head == "guardians":
             guardians = self.ctx.prefill.get("guardians") or []
             if not rest:
-                return list(guardians)
+                return plain_value(list(guardians))
             t = GUARDIAN_KEYS.get(rest[0])
             return [record_value(g.get(rest[0]), t) for g in guardians] if t else None
         if head == "family" and rest:
@@ -220,7 +235,7 @@ class DossierScope:
             spec = self.campaign.fields.get(rest[0])
             if spec is not None and len(rest) == 1:
                 return spec.type.expr_value(self.stored(spec, raw), spec)
-            return self._tail(raw, rest[1:])
+            return self._tail(plain_value(raw), rest[1:])
         return None
 
     @staticmethod

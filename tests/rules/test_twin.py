@@ -339,6 +339,11 @@ CONTEXT = st.fixed_dictionaries({
             "first_name": st.just("Léa"), "last_name": st.just("MARTIN"),
         }),
         "guardians": st.lists(GUARDIAN, max_size=2, unique_by=lambda g: g["personne_id"]),
+        "previous": st.fixed_dictionaries({}, optional={
+            "bourse": st.sampled_from(["1", "2", "9", None, 1]),
+            "qf_2026": st.sampled_from(["820", "820,5", None, 12, {"a": 1}, ["x"]]),
+            "semaines_2026": st.sampled_from([36, "36", None, True]),
+        }),
     }),
     "family": st.fixed_dictionaries({"siblings": st.integers(1, 4),
                                      "rank": st.sampled_from([1, 2, 3, "2", None])}),
