@@ -376,6 +376,11 @@ class _Importer:
         self.dossier(pupil, dossier, snapshot, provenance, has_guardian=bool(legal))
 
     def upsert_pupil(self, record: PupilRecord, pupil: Pupil | None) -> Pupil:
+        who = f"L'élève ELEVE_ID={record.eleve_id}"
+        for value, limit, what in ((record.eleve_id, 20, "ELEVE_ID"), (record.ine, 11, "INE"),
+                                   (record.first_name, 100, "prénom"),
+                                   (record.last_name, 100, "nom")):
+            _check_length(value, limit, who, what)
         values = {"first_name": record.first_name or "", "last_name": record.last_name or "",
                   "ine": record.ine, "birth_date": record.birth_date}
         if pupil is None:
@@ -393,8 +398,12 @@ class _Importer:
 
     def account(self, guardian: GuardianRecord) -> FamilyAccount:
         """The guardian's one account across siblings and schools (by PERSONNE_ID)."""
+        who = f"Le responsable PERSONNE_ID={guardian.personne_id}"
         name = " ".join(p for p in (guardian.first_name, guardian.last_name) if p) or \
             guardian.personne_id
+        for value, limit, what in ((guardian.personne_id, 20, "PERSONNE_ID"),
+                                   (name, 200, "nom"), (guardian.email, 254, "courriel")):
+            _check_length(value, limit, who, what)
         key = guardian.personne_id
         account = self.accounts.get(key)
         if account is not None and key in self.seen_accounts:
@@ -482,6 +491,14 @@ class _Importer:
     def event(self, kind: str, data: dict[str, Any]) -> DossierEvent:
         return DossierEvent(at=self.now, actor_kind=Actor.system().kind.value, kind=kind,
                             data=data)
+
+
+def _check_length(value: str | None, limit: int, who: str, what: str) -> None:
+    """Refuse the import with a clear reason when ``value`` does not fit its column (the
+    database error would say nothing useful)."""
+    if value is not None and len(value) > limit:
+        raise ImportRefused([error("VALUE_TOO_LONG", f"{who} a un {what} de {len(value)} "
+                                   f"caractères (au plus {limit}) : corrigez-le dans SIECLE.")])
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

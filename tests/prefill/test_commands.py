@@ -253,3 +253,15 @@ def test_campaign_registered_for_another_school(cli: CliRunner, db_session: Sess
     assert isinstance(result.exception, SystemExit)
     assert "CAMPAIGN_ESTABLISHMENT" in result.stderr
     assert row_counts(db_session) == before
+
+
+def test_value_too_long_for_the_database(cli: CliRunner, db_session: Session,
+                                         tmp_path: Path) -> None:
+    bad = tmp_path / "ElevesAvecAdresses.xml"
+    bad.write_bytes(DEMO_XML.replace(b"<PRENOM>Hugo</PRENOM>", b"<PRENOM>" + b"H" * 150
+                                     + b"</PRENOM>"))
+    result = run(cli, bad, RESPONSABLES, "--campaign", CAMPAIGN)
+    assert result.exit_code == 1, result.output
+    assert "VALUE_TOO_LONG" in result.stderr and "ELEVE_ID=9000002" in result.stderr
+    assert "rien n'a été importé" in result.stderr
+    assert not any(row_counts(db_session).values())
