@@ -327,7 +327,7 @@ GUARDIAN = st.fixed_dictionaries({
     "email": st.sampled_from(["claire.martin@example.fr", ""]),
     "address": st.sampled_from([{"line1": "12 rue des Lilas", "postal_code": "69003",
                                  "commune": "LYON", "country": "FR"}, None]),
-    "pays_frais": st.booleans(),
+    "pays_frais": st.sampled_from([True, False, "oui", None, 1]),
 })
 
 CONTEXT = st.fixed_dictionaries({
@@ -337,6 +337,8 @@ CONTEXT = st.fixed_dictionaries({
             "options": st.sampled_from([[], ["LATIN"], "LATIN", None]),
             "birth_date": st.sampled_from(["2014-03-02", "02/03/2015", "2013-12-31", None]),
             "first_name": st.just("Léa"), "last_name": st.just("MARTIN"),
+            "address": st.sampled_from([None, {"commune": "LYON", "postal_code": 69003},
+                                        "12 rue des Lilas"]),
         }),
         "guardians": st.lists(GUARDIAN, max_size=2, unique_by=lambda g: g["personne_id"]),
         "previous": st.fixed_dictionaries({}, optional={
