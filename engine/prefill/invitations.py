@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from engine.campaign.model import Establishment
@@ -54,10 +55,16 @@ def send_invitations(settings: Settings, credentials: Sequence[Credential],
     for cred in credentials:
         if cred.invitation_token is None or not cred.email:
             continue
+        try:
+            # one plain address: an imported "a@x.fr, b@y.fr" must not send the link twice
+            address = validate_email(cred.email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            failed.append(cred.login)
+            continue
         text = invitation_text(settings, cred, establishment, imported_at + INVITATION_TTL)
         try:
-            send_mail(settings, cred.email, subject, text)
-        except (MailError, ValueError):  # ValueError: a header with a line break
+            send_mail(settings, address, subject, text)
+        except MailError:
             failed.append(cred.login)
         else:
             sent += 1

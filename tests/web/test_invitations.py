@@ -171,3 +171,17 @@ def test_a_new_code_voids_pending_invitations(app: Flask, client: FlaskClient,
     reset_code(db_session, app_state(app).hasher, account)
     db_session.commit()
     assert client.get(f"/invitation/{token}").status_code == 410
+
+
+def test_an_odd_imported_address_gets_no_mail(app: Flask, db_session: Session,
+                                              settings: Settings, tmp_path: Path) -> None:
+    report = imported(app, db_session)
+    sophie = next(c for c in report.credentials if c.display_name == "Sophie DURAND")
+    sophie.email = "sophie.durand@example.org, intrus@example.net"
+    campaign = load_campaign(CAMPAIGN)
+    sent = send_invitations(settings, report.credentials, campaign.establishment,
+                            report.imported_at)
+    assert (sent.sent, sent.failed) == (2, (sophie.login,))
+    recipients = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"]
+                  for f in (tmp_path / "mail").glob("*.eml")]
+    assert sorted(recipients) == ["claire.moreau@example.org", "karim.benali@example.org"]
