@@ -51,12 +51,13 @@ SERVER_ONLY = {"email", "phone", "country"}
 
 # -- the two sides ------------------------------------------------------------------------------
 
-def server_view(campaign: Campaign, case: Mapping[str, Any]) -> dict[str, Any]:
+def server_view(campaign: Campaign, case: Mapping[str, Any],
+                lang: str | None = None) -> dict[str, Any]:
     context = case["context"]
     ctx = DossierContext(prefill=context.get("prefill") or {},
                          family=context.get("family") or {},
                          today=date.fromisoformat(context["today"]))
-    result = evaluate_dossier(campaign, case["answers"], ctx)
+    result = evaluate_dossier(campaign, case["answers"], ctx, lang=lang)
     money = result.money()
     return {
         "visiblePages": result.visible_pages, "visible": sorted(result.visible),
@@ -76,10 +77,11 @@ def node_or_skip() -> str:
     return node
 
 
-def js_views(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
+def js_views(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
+             lang: str | None = None) -> list[dict[str, Any]]:
     """Every case through rules.js in one Node process."""
     batch = tmp / "batch.json"
-    batch.write_text(json.dumps({"model": client_model(campaign), "cases": cases}),
+    batch.write_text(json.dumps({"model": client_model(campaign, lang), "cases": cases}),
                      encoding="utf-8")
     proc = subprocess.run([node_or_skip(), str(RUNNER), str(batch)], capture_output=True,
                           text=True, encoding="utf-8", timeout=300, check=False)
@@ -177,11 +179,11 @@ def _unindexed(key: str) -> str:
 
 
 def assert_twins(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
-                 names: list[str]) -> None:
-    results = js_views(campaign, cases, tmp)
+                 names: list[str], lang: str | None = None) -> None:
+    results = js_views(campaign, cases, tmp, lang)
     bad = []
     for name, case, js in zip(names, cases, results, strict=True):
-        diff = differences(campaign, case["answers"], server_view(campaign, case), js)
+        diff = differences(campaign, case["answers"], server_view(campaign, case, lang), js)
         if diff:
             bad.append(f"{name}\n  answers: {json.dumps(case['answers'], ensure_ascii=False)}"
                        f"\n  context: {json.dumps(case['context'], ensure_ascii=False)}\n  "
@@ -191,14 +193,20 @@ def assert_twins(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
 
 # -- campaign tests and the regression corpus ---------------------------------------------------
 
-@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
-def test_campaign_tests_agree(path: Path, tmp_path: Path) -> None:
+LANGUAGES = [(path, lang) for path in CAMPAIGNS
+             for lang in load_campaign(path).languages]
+
+
+@pytest.mark.parametrize(("path", "lang"), LANGUAGES,
+                         ids=[f"{p.name}-{lang}" for p, lang in LANGUAGES])
+def test_campaign_tests_agree(path: Path, lang: str, tmp_path: Path) -> None:
+    """In each language of the campaign: labels, reasons and explanations are translated."""
     campaign = load_campaign(path)
     cases = [{"answers": dict(t.answers), "context": {
         "prefill": dict(t.prefill), "family": dict(t.family or {"siblings": 1, "rank": 1}),
         "today": (t.today or DEFAULT_TODAY).isoformat()}} for t in campaign.tests]
     assert cases, f"{path.name} has no tests"
-    assert_twins(campaign, cases, tmp_path, [t.name for t in campaign.tests])
+    assert_twins(campaign, cases, tmp_path, [t.name for t in campaign.tests], lang)
 
 
 def load_corpus() -> list[dict[str, Any]]:
