@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -119,7 +120,11 @@ def write_credentials(folder: Path, credentials: Sequence[Credential],
     """Write the PDF and the CSV in ``folder`` (mode 0600, never over an earlier file: the
     codes of an earlier import exist nowhere else)."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"identifiants-{slug}-{at:%Y%m%d-%H%M%S}"
+    base = f"identifiants-{re.sub(r'[^A-Za-z0-9_-]', '-', slug)}-{at:%Y%m%d-%H%M%S}"
+    stem, n = base, 1
+    while (folder / f"{stem}.pdf").exists() or (folder / f"{stem}.csv").exists():
+        n += 1
+        stem = f"{base}-{n}"
     paths = []
     for suffix, content in ((".pdf", letters_pdf(credentials, establishment, base_url)),
                             (".csv", credentials_csv(credentials, base_url))):

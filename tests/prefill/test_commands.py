@@ -8,6 +8,7 @@ import email
 import email.policy
 import io
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -18,10 +19,11 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.campaign.model import Establishment
 from engine.cli import main
 from engine.db import Base
 from engine.dossiers.models import FamilyAccount
-from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text
+from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text, write_credentials
 from engine.prefill.service import Credential
 
 ROOT = Path(__file__).parents[2]
@@ -265,3 +267,17 @@ def test_value_too_long_for_the_database(cli: CliRunner, db_session: Session,
     assert "VALUE_TOO_LONG" in result.stderr and "ELEVE_ID=9000002" in result.stderr
     assert "rien n'a été importé" in result.stderr
     assert not any(row_counts(db_session).values())
+
+
+def test_letters_never_overwrite_earlier_ones(tmp_path: Path) -> None:
+    cred = Credential(login="ABCDEFGHJK", code="ABCD-EFGH-JKMN", display_name="Paul MARTIN",
+                      email=None, personne_id="1", pupils=["Zoé MARTIN"])
+    at = datetime(2027, 5, 20, 8, 0, tzinfo=UTC)
+    school = Establishment(uai="0691234A", name="Collège Jean Moulin")
+    first = write_credentials(tmp_path, [cred], school, "https://x.example", slug="../c", at=at)
+    second = write_credentials(tmp_path, [cred], school, "https://x.example", slug="../c", at=at)
+    assert [p.name for p in first] == ["identifiants----c-20270520-080000.pdf",
+                                       "identifiants----c-20270520-080000.csv"]
+    assert [p.name for p in second] == ["identifiants----c-20270520-080000-2.pdf",
+                                        "identifiants----c-20270520-080000-2.csv"]
+    assert all(p.parent == tmp_path for p in first + second)
