@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -22,6 +22,7 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -30,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import select
@@ -93,16 +95,23 @@ class Loaded:
     redaction: Redaction
     #: stored answers with the prefill filled in (unredacted: the server's truth)
     answers: dict[str, Any]
-    evaluation: Evaluation = field(default_factory=Evaluation)
+    _evaluation: Evaluation | None = None
 
     @property
     def editable(self) -> bool:
         return self.dossier.state in EDITABLE
 
-    def evaluate(self, answers: Mapping[str, Any] | None = None) -> Evaluation:
-        if answers is not None:
-            self.answers = dict(answers)
-        self.evaluation = evaluate_dossier(self.campaign, self.answers, self.ctx)
+    @property
+    def evaluation(self) -> Evaluation:
+        """The evaluation of :attr:`answers`, computed on first use."""
+        if self._evaluation is None:
+            self._evaluation = evaluate_dossier(self.campaign, self.answers, self.ctx)
+        return self._evaluation
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
+        """Evaluate other answers (a post, on_hide writes), which become :attr:`answers`."""
+        self.answers = dict(answers)
+        self._evaluation = None
         return self.evaluation
 
     def page(self, page_id: str) -> Page:
@@ -129,10 +138,8 @@ def _load(public_id: str) -> Loaded:
     dossier = load_dossier_for_current_user(public_id)
     campaign = campaign_of(dossier.campaign_version)
     ctx = context_of(dossier)
-    loaded = Loaded(dossier, campaign, ctx, redaction_for(dossier, current_user.id),
-                    effective_answers(campaign, dossier.answers, ctx))
-    loaded.evaluate()
-    return loaded
+    return Loaded(dossier, campaign, ctx, redaction_for(dossier, current_user.id),
+                  effective_answers(campaign, dossier.answers, ctx))
 
 
 def _actor() -> Actor:
@@ -338,32 +345,41 @@ def _summary_errors(views: list[FieldView]) -> list[tuple[str, str, str]]:
     return out
 
 
-#: the browser model of each campaign version (the same for every dossier and request)
-_client_models: dict[str, dict[str, Any]] = {}
+#: the browser model of each campaign version as JSON text (the same for every dossier)
+_client_models: dict[str, Markup] = {}
 
 
-def _client_model(campaign: Campaign) -> dict[str, Any]:
-    model = _client_models.get(campaign.version)
+def _json(value: Any) -> Markup:
+    """JSON safe inside a <script> element (``<``, ``>``, ``&`` and ``'`` escaped)."""
+    return htmlsafe_json_dumps(value, dumps=current_app.json.dumps)
+
+
+def _client_json(loaded: Loaded, page: Page, answers: Mapping[str, Any]) -> Markup:
+    """The content of ``#dossier-model``: {model, page, answers, context}, the answers and the
+    prefill as the viewer may see them."""
+    model = _client_models.get(loaded.campaign.version)
     if model is None:
-        # computing it twice in a race is harmless: both results are equal
-        model = _client_models[campaign.version] = client_model(campaign)
-    return model
-
-
-def _client_data(loaded: Loaded, page: Page, answers: Mapping[str, Any]) -> dict[str, Any]:
+        # computing it twice in a race is harmless: both texts are equal
+        model = _client_models[loaded.campaign.version] = _json(client_model(loaded.campaign))
     ctx = loaded.redaction.context(loaded.ctx)
-    return {"model": _client_model(loaded.campaign), "page": page.id,
-            "answers": loaded.redaction.answers(loaded.campaign, answers),
-            "context": {"prefill": dict(ctx.prefill), "family": dict(ctx.family),
-                        "today": ctx.today.isoformat()}}
+    rest = _json({"page": page.id,
+                  "answers": loaded.redaction.answers(loaded.campaign, answers),
+                  "context": {"prefill": dict(ctx.prefill), "family": dict(ctx.family),
+                              "today": ctx.today.isoformat()}})
+    return Markup('{"model": ') + model + Markup(", ") + rest[1:]
 
 
 def _statuses(loaded: Loaded) -> list[DocumentStatus]:
     return document_statuses(loaded.campaign, loaded.evaluation, loaded.dossier)
 
 
-def _disputes(dossier: Dossier) -> list[DossierEvent]:
-    return [e for e in dossier.events if e.kind == "prefill_disputed"]
+def _disputes(dossier: Dossier, page: Page) -> list[DossierEvent]:
+    """What the family reported about this page's locked values (never the whole history)."""
+    events = get_session().scalars(
+        select(DossierEvent).where(DossierEvent.dossier_id == dossier.id,
+                                   DossierEvent.kind == "prefill_disputed")
+        .order_by(DossierEvent.id))
+    return [e for e in events if e.data.get("page") == page.id]
 
 
 def _render_page(loaded: Loaded, page: Page, answers: Mapping[str, Any], *,
@@ -382,12 +398,11 @@ def _render_page(loaded: Loaded, page: Page, answers: Mapping[str, Any], *,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
         conflict_message=CONFLICT_MESSAGE, summary=_summary_errors(views),
         texts=TextRenderer(loaded, loaded.redaction.answers(loaded.campaign, answers)),
-        client_data=_client_data(loaded, page, answers),
+        client_json=_client_json(loaded, page, answers),
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
-        locked=locked, disputes=[e for e in _disputes(loaded.dossier)
-                                 if e.data.get("page") == page.id],
+        locked=locked, disputes=_disputes(loaded.dossier, page) if locked else [],
         lang=None)
     return make_response(body, status)
 
@@ -460,9 +475,11 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     row_action = _apply_action(loaded, action, parsed)
     merged = {**loaded.answers, **parsed}
     evaluation = loaded.evaluate(merged)
-    writes = {**parsed, **_on_hide(loaded.campaign, merged, evaluation)}
-    merged.update(writes)
-    evaluation = loaded.evaluate(merged)
+    cleared = _on_hide(loaded.campaign, merged, evaluation)
+    writes = {**parsed, **cleared}
+    if cleared:
+        merged.update(cleared)
+        evaluation = loaded.evaluate(merged)
     try:
         save_answers(get_session(), loaded.dossier, expected, writes, current.id, _actor())
     except StaleDossierError as exc:
