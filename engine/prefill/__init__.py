@@ -1,7 +1,8 @@
 """Import layer: SIECLE exports and school spreadsheets → canonical pupil/guardian records.
 
-Pure parsing, no database: the DB import service calls ``read_siecle``/``import_siecle`` or
-``read_spreadsheet``/``import_spreadsheet`` and stores ``ImportResult.prefill_for(pupil)``.
+The names exported here are pure parsing, no database. The database import is
+:mod:`engine.prefill.service` (pupils, accounts, dossiers from an ``ImportResult``), its
+commands :mod:`engine.prefill.commands` and its e-mails :mod:`engine.prefill.invitations`.
 """
 
 from __future__ import annotations
