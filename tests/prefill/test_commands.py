@@ -281,3 +281,20 @@ def test_letters_never_overwrite_earlier_ones(tmp_path: Path) -> None:
     assert [p.name for p in second] == ["identifiants----c-20270520-080000-2.pdf",
                                         "identifiants----c-20270520-080000-2.csv"]
     assert all(p.parent == tmp_path for p in first + second)
+
+
+SHARED = ROOT.parent / "shared" / "siecle"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared SIECLE samples are not here")
+def test_the_readme_sample_command(cli: CliRunner, db_session: Session) -> None:
+    """The README's first import: the shared samples, other schools' files, a dry run."""
+    result = run(cli, SHARED / "eleves_avec_adresse_simple.xml",
+                 SHARED / "responsables_avec_adresses_simple.xml", SHARED / "nomenclature_simple.xml",
+                 "--campaign", CAMPAIGN, "--ignore-uai", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "élèves : 0 créés, 0 mis à jour, 0 inchangés, 2 ignorés" in result.stdout
+    assert "TAG_TYPO (avertissement)" in result.stdout
+    assert not any(row_counts(db_session).values())
+    refused = run(cli, SHARED / "eleves_avec_adresse_simple.xml", "--campaign", CAMPAIGN)
+    assert refused.exit_code == 1 and "UAI_MISMATCH" in refused.stderr
