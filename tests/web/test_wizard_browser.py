@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -32,17 +33,13 @@ MakeDossier = Callable[..., Dossier]
 ORIGIN = "http://localhost"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def _chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is needed for the browser tests in CI")
         pytest.skip("Debian's chromium is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    return path
 
 
 @pytest.fixture
@@ -54,12 +51,19 @@ def family(client: FlaskClient, login: Login, make_account: MakeAccount,
     return client, dossier
 
 
+Scenario = Callable[[Page], None]
+
+
 @pytest.fixture
-def page(browser: Browser, family: tuple[FlaskClient, Dossier]) -> Iterator[Page]:
-    """A tab whose every request is answered by the family's test client."""
+def in_browser(family: tuple[FlaskClient, Dossier]) -> Callable[[Scenario], None]:
+    """``in_browser(scenario)``: run ``scenario(page)`` in a Chromium tab whose every request
+    is answered by the family's test client, then check no script failed.
+
+    Playwright runs in a thread of its own, so these tests also work next to the end-to-end
+    suite, whose Playwright instance holds an event loop in the main thread.
+    """
     client, _ = family
-    context = browser.new_context(viewport={"width": 360, "height": 800})
-    errors: list[str] = []
+    path = _chromium()
 
     def answer(route: Route) -> None:
         request = route.request
@@ -73,15 +77,36 @@ def page(browser: Browser, family: tuple[FlaskClient, Dossier]) -> Iterator[Page
                       headers={k: v for k, v in response.headers.items()
                                if k.lower() != "content-length"})
 
-    context.route(f"{ORIGIN}/**", answer)
-    tab = context.new_page()
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    # a page refused with 422 (errors to correct) is logged by chromium: not a script error
-    tab.on("console", lambda m: errors.append(m.text)
-           if m.type == "error" and "status of 422" not in m.text else None)
-    yield tab
-    context.close()
-    assert errors == []
+    def play(scenario: Scenario, failures: list[BaseException]) -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=path,
+                                                     args=["--no-sandbox"])
+                try:
+                    context = browser.new_context(viewport={"width": 360, "height": 800})
+                    context.route(f"{ORIGIN}/**", answer)
+                    tab = context.new_page()
+                    errors: list[str] = []
+                    tab.on("pageerror", lambda error: errors.append(str(error)))
+                    # a page refused with 422 (errors to correct) is logged: not a script error
+                    tab.on("console", lambda m: errors.append(m.text)
+                           if m.type == "error" and "status of 422" not in m.text else None)
+                    scenario(tab)
+                    assert errors == []
+                finally:
+                    browser.close()
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    def run(scenario: Scenario) -> None:
+        failures: list[BaseException] = []
+        thread = threading.Thread(target=play, args=(scenario, failures))
+        thread.start()
+        thread.join()
+        if failures:
+            raise failures[0]
+
+    return run
 
 
 def _open(page: Page, dossier: Dossier, page_id: str) -> None:
@@ -98,81 +123,98 @@ def _live(page: Page) -> str:
     return _text(page, "[data-live]")
 
 
-def test_questions_and_fees_follow_the_answers_live(page: Page,
-                                                   family: tuple[FlaskClient, Dossier],
-                                                   db_session: Session) -> None:
-    _, dossier = family
-    _open(page, dossier, "restauration")
-    quotient = page.locator('[data-key="quotient_familial"]')
-    fees = page.locator("[data-fees]")
-    assert quotient.is_hidden() and fees.is_hidden()
-    page.get_by_label("Demi-pensionnaire 4 jours", exact=False).check()
-    _live(page)
-    assert quotient.is_visible()
-    assert "604,80 €" in _text(page, "[data-fees]")
-    page.get_by_label("Quotient familial CAF").fill("450")
-    assert "Total des frais : 216,00 €." in _live(page)
-    # word for word what the server writes
-    assert ("Quotient familial 450 → tranche A, 1,50 € × 4 repas par semaine × 36 semaines"
-            " = 216,00 €") in _text(page, "[data-fees]")
-    assert "144" in page.locator('[data-computed="repas_annuels"]').inner_text()
-    page.locator("#f-boursier-oui").check()
-    _live(page)
-    echelon = page.locator('[data-key="boursier_echelon"]')
-    assert echelon.is_visible()
-    assert echelon.locator(".required").count() == 1
-    # back to externe: hidden and cleared (on_hide: clear), as the server will store it
-    page.get_by_label("Externe", exact=True).check()
-    _live(page)
-    assert quotient.is_hidden() and fees.is_hidden()
-    assert page.get_by_label("Quotient familial CAF").input_value() == ""
-    page.get_by_role("button", name="Suivant", exact=True).click()
-    page.wait_for_url("**/etape/associations")
+def _stored(db_session: Session, dossier: Dossier) -> dict[str, Any]:
     db_session.expire_all()
-    stored: dict[str, Any] = db_session.get(Dossier, dossier.id).answers  # type: ignore[union-attr]
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None
+    return dict(found.answers)
+
+
+def test_questions_and_fees_follow_the_answers_live(
+        in_browser: Callable[[Scenario], None], family: tuple[FlaskClient, Dossier],
+        db_session: Session) -> None:
+    _, dossier = family
+
+    def scenario(page: Page) -> None:
+        _open(page, dossier, "restauration")
+        quotient = page.locator('[data-key="quotient_familial"]')
+        fees = page.locator("[data-fees]")
+        assert quotient.is_hidden() and fees.is_hidden()
+        page.get_by_label("Demi-pensionnaire 4 jours", exact=False).check()
+        _live(page)
+        assert quotient.is_visible()
+        assert "604,80 €" in _text(page, "[data-fees]")
+        page.get_by_label("Quotient familial CAF").fill("450")
+        assert "Total des frais : 216,00 €." in _live(page)
+        # word for word what the server writes
+        assert ("Quotient familial 450 → tranche A, 1,50 € × 4 repas par semaine × 36 "
+                "semaines = 216,00 €") in _text(page, "[data-fees]")
+        assert "144" in page.locator('[data-computed="repas_annuels"]').inner_text()
+        page.locator("#f-boursier-oui").check()
+        _live(page)
+        echelon = page.locator('[data-key="boursier_echelon"]')
+        assert echelon.is_visible()
+        assert echelon.locator(".required").count() == 1
+        # back to externe: hidden and cleared (on_hide: clear), as the server will store it
+        page.get_by_label("Externe", exact=True).check()
+        _live(page)
+        assert quotient.is_hidden() and fees.is_hidden()
+        assert page.get_by_label("Quotient familial CAF").input_value() == ""
+        page.get_by_role("button", name="Suivant", exact=True).click()
+        page.wait_for_url("**/etape/associations")
+
+    in_browser(scenario)
+    stored = _stored(db_session, dossier)
     assert stored["regime"] == "externe" and stored["quotient_familial"] is None
 
 
-def test_repeat_rows_are_added_and_removed_in_the_page(page: Page,
-                                                      family: tuple[FlaskClient, Dossier],
-                                                      db_session: Session) -> None:
+def test_repeat_rows_are_added_and_removed_in_the_page(
+        in_browser: Callable[[Scenario], None], family: tuple[FlaskClient, Dossier],
+        db_session: Session) -> None:
     _, dossier = family
-    _open(page, dossier, "urgence")
-    posts: list[str] = []
-    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
-    rows = page.locator(".repeat-row:visible")
-    assert rows.count() == 1
-    assert page.get_by_role("button", name="Retirer contact 1").is_hidden()
-    page.get_by_label("Nom et prénom").fill("Jeanne DURAND")
-    page.get_by_role("button", name="Ajouter un contact").click()
-    assert rows.count() == 2 and posts == []
-    assert page.evaluate("document.activeElement.name") == "f-contacts_urgence-1-nom"
-    assert "Contact 2 ajouté." in _live(page)
-    page.locator('[name="f-contacts_urgence-1-nom"]').fill("Marc PETIT")
-    page.get_by_role("button", name="Ajouter un contact").click()
-    assert page.get_by_role("button", name="Ajouter un contact").is_hidden()  # max 3
-    page.locator('[name="f-contacts_urgence-2-nom"]').fill("Lina PETIT")
-    page.get_by_role("button", name="Retirer contact 1").click()
-    assert rows.count() == 2 and posts == []
-    assert page.locator('[name="f-contacts_urgence-0-nom"]').input_value() == "Marc PETIT"
-    assert page.locator('[name="f-contacts_urgence-1-nom"]').input_value() == "Lina PETIT"
-    page.get_by_role("button", name="Enregistrer et finir plus tard").click()
-    page.wait_for_load_state()
-    db_session.expire_all()
-    saved = db_session.get(Dossier, dossier.id).answers["contacts_urgence"]  # type: ignore[union-attr]
+
+    def scenario(page: Page) -> None:
+        _open(page, dossier, "urgence")
+        posts: list[str] = []
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+        rows = page.locator(".repeat-row:visible")
+        assert rows.count() == 1
+        assert page.get_by_role("button", name="Retirer contact 1").is_hidden()
+        page.get_by_label("Nom et prénom").fill("Jeanne DURAND")
+        page.get_by_role("button", name="Ajouter un contact").click()
+        assert rows.count() == 2 and posts == []
+        assert page.evaluate("document.activeElement.name") == "f-contacts_urgence-1-nom"
+        assert "Contact 2 ajouté." in _live(page)
+        page.locator('[name="f-contacts_urgence-1-nom"]').fill("Marc PETIT")
+        page.get_by_role("button", name="Ajouter un contact").click()
+        assert page.get_by_role("button", name="Ajouter un contact").is_hidden()  # max 3
+        page.locator('[name="f-contacts_urgence-2-nom"]').fill("Lina PETIT")
+        page.get_by_role("button", name="Retirer contact 1").click()
+        assert rows.count() == 2 and posts == []
+        assert page.locator('[name="f-contacts_urgence-0-nom"]').input_value() == "Marc PETIT"
+        assert page.locator('[name="f-contacts_urgence-1-nom"]').input_value() == "Lina PETIT"
+        page.get_by_role("button", name="Enregistrer et finir plus tard").click()
+        page.wait_for_load_state()
+
+    in_browser(scenario)
+    saved = _stored(db_session, dossier)["contacts_urgence"]
     assert [r["nom"] for r in saved] == ["Marc PETIT", "Lina PETIT"]
     assert all(r["_key"].startswith("new-") for r in saved)
 
 
-def test_error_summary_takes_the_focus(page: Page, family: tuple[FlaskClient, Dossier]) -> None:
+def test_error_summary_takes_the_focus(in_browser: Callable[[Scenario], None],
+                                       family: tuple[FlaskClient, Dossier]) -> None:
     _, dossier = family
-    _open(page, dossier, "vie_scolaire")
-    page.get_by_label("Sortie libre", exact=True).check()
-    _live(page)
-    consent = page.locator('[data-key="consentement_sortie_libre"]')
-    assert consent.is_visible()
-    page.get_by_role("button", name="Suivant", exact=True).click()
-    page.wait_for_load_state()
-    assert page.evaluate("document.activeElement.id") == "erreurs"
-    page.get_by_role("link", name="Sortie libre : Cochez la case", exact=False).click()
-    assert page.evaluate("location.hash") == "#f-consentement_sortie_libre"
+
+    def scenario(page: Page) -> None:
+        _open(page, dossier, "vie_scolaire")
+        page.get_by_label("Sortie libre", exact=True).check()
+        _live(page)
+        assert page.locator('[data-key="consentement_sortie_libre"]').is_visible()
+        page.get_by_role("button", name="Suivant", exact=True).click()
+        page.wait_for_load_state()
+        assert page.evaluate("document.activeElement.id") == "erreurs"
+        page.get_by_role("link", name="Sortie libre : Cochez la case", exact=False).click()
+        assert page.evaluate("location.hash") == "#f-consentement_sortie_libre"
+
+    in_browser(scenario)
