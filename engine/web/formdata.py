@@ -83,7 +83,8 @@ def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
                 errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     before = {str(r.get(ROW_KEY)): r for r in previous or [] if isinstance(r, Mapping)}
     rows: list[dict[str, Any]] = []
-    for n in range(MAX_ROWS):
+    # rows beyond the campaign's maximum cannot come from the page: they are not read
+    for n in range(min(MAX_ROWS, spec.options.max)):
         key_name = f"f-{spec.id}-{n}-{ROW_KEY}"
         if key_name not in form:
             break

@@ -280,6 +280,17 @@ def test_repeat_rows_are_added_and_removed_without_javascript(
     assert len(rows) == 2 and all(r.get("nom") != "Jeanne DURAND" for r in rows)
 
 
+def test_rows_beyond_the_maximum_are_never_read(family: FlaskClient, dossier: Dossier,
+                                                 db_session: Session) -> None:
+    forged = {}
+    for n in range(10):
+        forged[f"f-contacts_urgence-{n}-_key"] = f"k{n}"
+        forged[f"f-contacts_urgence-{n}-nom"] = f"Contact {n}"
+    post_page(family, dossier.public_id, "urgence", forged, action="save")
+    assert [r["nom"] for r in _stored(db_session, dossier)["contacts_urgence"]] == [
+        "Contact 0", "Contact 1", "Contact 2"]  # max: 3
+
+
 @pytest.mark.parametrize("action", ["add:nulle_part", "remove:contacts_urgence:9",
                                     "remove:contacts_urgence:x", "add:regime"])
 def test_bad_row_action_is_a_400(family: FlaskClient, dossier: Dossier, action: str) -> None:
