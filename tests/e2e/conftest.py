@@ -231,9 +231,7 @@ class Visit:
             self.problems.append(f"console error: {message.text}")
 
     def _response(self, response: Response) -> None:
-        # the site has no favicon; chromium asks for one on every page
-        if (response.status >= 400 and response.request.resource_type != "document"
-                and not response.url.endswith("/favicon.ico")):
+        if response.status >= 400 and response.request.resource_type != "document":
             self.problems.append(f"{response.status} on {response.url}")
 
     def goto(self, path: str) -> None:

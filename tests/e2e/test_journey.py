@@ -110,7 +110,7 @@ def test_family_completes_the_example_campaign(
     next_page(v)
 
     # 2. a required option: refused empty, with the error summary linking to the field
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Options pour la rentrée")
+    step(v, "Options pour la rentrée")
     next_page(v)
     summary = page.get_by_role("alert").filter(has_text="1 réponse à corriger")
     expect(summary).to_be_visible()
@@ -272,6 +272,7 @@ def test_the_same_pages_work_without_javascript(visit: Callable[..., Visit],
     page.get_by_role("link", name="Commencer").click()
     step(v, "Élève")
     next_page(v)
+    step(v, "Options pour la rentrée")
     choose(page, "poursuit-il le latin", "Non")
     next_page(v)
     step(v, "Responsables légaux")
