@@ -237,9 +237,6 @@ class Visit:
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
 
-    def path(self) -> str:
-        return self.page.url.removeprefix(self.base_url)
-
     def check(self, label: str) -> None:
         """Check the page as shown now, at each width, and save the screenshots."""
         assert not self.problems, self.problems

@@ -257,6 +257,9 @@ def test_family_completes_the_example_campaign(
             SatisfactionRating.dossier_id == dossier.id))
         assert rating is not None and (rating.score, rating.comment) == (
             5, "Très simple sur téléphone.")
+    # the artefacts: every page checked, photographed at phone and desktop width
+    assert len(v.shots) == 2 * len(v.checked) >= 2 * 20
+    assert all(shot.stat().st_size > 5000 for shot in v.shots)
 
 
 def test_the_same_pages_work_without_javascript(visit: Callable[..., Visit],
