@@ -47,8 +47,10 @@ from .family import Family, make_family
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "tests" / "artifacts" / "e2e"
 AXE_JS = E2E_DIR / "node_modules" / "axe-core" / "axe.min.js"
-#: phone first (the families' device), then desktop
-WIDTHS = (360, 1280)
+#: families fill the dossier on a phone: the journey runs at this width
+PHONE = 360
+#: widths at which each page is audited and photographed
+WIDTHS = (PHONE, 1280)
 HEIGHT = 800
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -252,7 +254,7 @@ class Visit:
             shot = ARTIFACTS / f"{self.name}-{step:02d}-{slug}-{width}.png"
             self.page.screenshot(path=str(shot), full_page=True)
             self.shots.append(shot)
-        self.page.set_viewport_size({"width": WIDTHS[-1], "height": HEIGHT})
+        self.page.set_viewport_size({"width": PHONE, "height": HEIGHT})
         self.checked.append(label)
         assert not self.problems, self.problems
 
@@ -284,13 +286,14 @@ class Visit:
 @pytest.fixture
 def visit(browser: Browser, live_server: LiveServer, axe_source: str,
           request: pytest.FixtureRequest) -> Iterator[Callable[..., Visit]]:
-    """``visit(scripts=True)``: a fresh browser context (no cookie) on the live server."""
+    """``visit(scripts=True)``: a fresh browser context (no cookie) on the live server, the
+    size of a phone screen."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     contexts: list[BrowserContext] = []
 
     def new_page(scripts: bool) -> Page:
         context = browser.new_context(
-            viewport={"width": WIDTHS[-1], "height": HEIGHT}, locale="fr-FR",
+            viewport={"width": PHONE, "height": HEIGHT}, locale="fr-FR",
             timezone_id="Europe/Paris", java_script_enabled=scripts)
         context.set_default_timeout(10_000)
         contexts.append(context)
