@@ -13,7 +13,7 @@ from engine import db
 from engine.campaign import check_file
 from engine.campaign.model import Campaign
 from engine.config import ConfigError, Settings
-from engine.web.campaigns import campaign_of
+from engine.dossiers.campaigns import campaign_of
 
 from .models import CampaignVersion, Dossier
 from .recompute import (

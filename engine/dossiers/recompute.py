@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign
 from engine.db import utcnow
+from engine.dossiers.campaigns import context_of, effective_answers
 from engine.rules import DossierContext, evaluate_dossier
-from engine.web.campaigns import context_of, effective_answers
 
 from .models import CampaignVersion, Dossier, DossierEvent
 from .services import DossierError, _check_version, _transaction

@@ -43,7 +43,7 @@ class FontMissingError(RuntimeError):
 
 
 class Redactor(Protocol):
-    """Says which values one reader must not see (see ``engine.web.campaigns.Redaction``)."""
+    """Says which values one reader must not see (see ``engine.dossiers.campaigns.Redaction``)."""
 
     def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool: ...
 

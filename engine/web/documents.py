@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page
 from engine.db import get_session
+from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.documents import (
     DocumentError,
     accept_text,
@@ -39,7 +40,7 @@ from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.states import EDITABLE
 from engine.rules import evaluate_dossier
 from engine.uploads import STORED, CheckedFile, make_thumbnail
-from engine.web.campaigns import campaign_of, context_of, effective_answers
+from engine.web.campaigns import campaign_of
 from engine.web.family import PUBLIC_ID, load_dossier_for_current_user
 from engine.web.state import app_state
 

@@ -39,6 +39,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, FieldSpec, Page
 from engine.db import get_session, utcnow
+from engine.dossiers.campaigns import Redaction, context_of, effective_answers, redaction_for
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.models import Dossier, DossierEvent, SatisfactionRating
 from engine.dossiers.services import (
@@ -57,13 +58,7 @@ from engine.mail import MailError, send_mail
 from engine.rules import DossierContext, DossierScope, Evaluation, evaluate_dossier
 from engine.rules.client import client_model
 from engine.text import LocalText
-from engine.web.campaigns import (
-    Redaction,
-    campaign_of,
-    context_of,
-    effective_answers,
-    redaction_for,
-)
+from engine.web.campaigns import campaign_of
 from engine.web.family import load_dossier_for_current_user
 from engine.web.formdata import FieldView, field_views, parse_page
 from engine.web.state import app_state

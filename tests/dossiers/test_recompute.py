@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign
 from engine.cli import main
+from engine.dossiers.campaigns import campaign_of, context_of, effective_answers
 from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount
 from engine.dossiers.recompute import (
     NothingFrozenError,
@@ -35,7 +36,6 @@ from engine.dossiers.services import (
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.submission import submit_dossier
 from engine.rules import evaluate_dossier
-from engine.web.campaigns import campaign_of, context_of, effective_answers
 
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
 MakeDossier = Callable[..., Dossier]

@@ -19,11 +19,11 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine.dossiers.campaigns import campaign_of
 from engine.dossiers.documents import add_files
 from engine.dossiers.models import Dossier, FamilyAccount, SatisfactionRating
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
-from engine.web.campaigns import campaign_of
 from engine.web.state import app_state
 
 from .wizardkit import PAGES, PREFILL, VALID_PAGES, page_url, post_page, squash, text_of

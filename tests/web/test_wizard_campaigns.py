@@ -1,4 +1,4 @@
-"""engine.web.campaigns: the compiled campaign of a stored version, the family context, the
+"""engine.dossiers.campaigns: the compiled campaign of a stored version, the family context, the
 prefill under the answers, and what a guardian with a confidential co-guardian may see."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from engine.dossiers.campaigns import campaign_of, context_of, effective_answers, redaction_for
 from engine.dossiers.models import Dossier, FamilyAccount
-from engine.web.campaigns import campaign_of, context_of, effective_answers, redaction_for
 
 from .wizardkit import PREFILL
 

@@ -1,0 +1,198 @@
+"""From stored dossiers to what the rules engine needs: the compiled campaign and the context.
+
+A campaign version's YAML is compiled once per process and version hash (compiling takes
+milliseconds, a page view must not pay it); the cache is shared by threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from engine.campaign import load_campaign_text
+from engine.campaign.model import Campaign, FieldSpec
+from engine.config import ROOT
+from engine.dossiers.models import CampaignVersion, Dossier, Guardianship, Pupil
+from engine.fields import FieldValueError
+from engine.fields.repeat import ROW_KEY
+from engine.rules import DossierContext, DossierScope, prefill_value
+
+#: where campaign files live when no app says otherwise (as ``Settings`` defaults)
+DEFAULT_CAMPAIGNS_DIR: Final = ROOT / "campaigns"
+_cache: dict[str, Campaign] = {}
+_lock = threading.Lock()
+
+
+def campaign_of(version: CampaignVersion, campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR,
+                ) -> Campaign:
+    """The compiled campaign of ``version``, compiled once per version hash.
+
+    Template files (``template:`` of documents) are looked up in ``campaigns_dir`` (the web
+    app passes its configured folder: see ``engine.web.campaigns``).
+    """
+    key = version.version
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _cache.get(key)
+        if found is None:
+            found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
+                                       base_dir=campaigns_dir)
+            _cache[key] = found
+    return found
+
+
+def _session_of(dossier: Dossier) -> Session:
+    session = object_session(dossier)
+    if session is None:
+        raise ValueError("the dossier is not attached to a database session")
+    return session
+
+
+def family_of(dossier: Dossier) -> dict[str, int]:
+    """``siblings``: the children sharing a guardian with this pupil who have a dossier in the
+    same campaign (this one included); ``rank``: 1 for the eldest of them."""
+    session = _session_of(dossier)
+    accounts = select(Guardianship.account_id).where(
+        Guardianship.pupil_id == dossier.pupil_id).scalar_subquery()
+    rows = session.execute(
+        select(Pupil.id, Pupil.birth_date).distinct()
+        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+        .join(Dossier, Dossier.pupil_id == Pupil.id)
+        .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
+        .where(Guardianship.account_id.in_(accounts),
+               CampaignVersion.slug == dossier.campaign_version.slug)).all()
+    ordered = sorted(rows, key=lambda r: (r.birth_date or date.max, r.id))
+    ids = [r.id for r in ordered]
+    if dossier.pupil_id not in ids:
+        return {"siblings": 1, "rank": 1}
+    return {"siblings": len(ids), "rank": ids.index(dossier.pupil_id) + 1}
+
+
+def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
+    """What expressions see besides the answers: the prefill snapshot, the family, today."""
+    return DossierContext(prefill=dict(dossier.prefill), family=family_of(dossier),
+                          today=today or date.today())
+
+
+def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
+                      ctx: DossierContext) -> dict[str, Any]:
+    """The answers with what the school knew filled in where the family has not answered yet.
+
+    Locked fields (``editable: false``) always show the school's value; a prefilled repeat
+    starts with the imported rows. A key present in ``answers`` (even as None: cleared on
+    purpose) wins over the prefill.
+    """
+    out = dict(answers)
+    for spec in campaign.top_fields():
+        if spec.prefill is None or not spec.type.has_value:
+            continue
+        if spec.editable and spec.id in out:
+            continue
+        if spec.type.is_container:
+            rows = DossierScope(campaign, {}, ctx).imported_rows(spec)
+            for n, row in enumerate(rows, start=1):
+                row[ROW_KEY] = row[ROW_KEY] or f"row{n}"
+            out[spec.id] = _canonical(spec, rows)
+        else:
+            out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
+    return out
+
+
+def _canonical(spec: FieldSpec, value: Any) -> Any:
+    """The stored form of an imported value; as imported when it does not fit the field (the
+    family then sees it and the validation message)."""
+    try:
+        return spec.type.normalize(value, spec)
+    except FieldValueError:
+        return value
+
+
+#: field types holding contact details, masked in a confidential guardian's rows
+CONTACT_TYPES: Final = frozenset({"phone", "email", "address"})
+#: keys of an imported guardian record that are contact details
+CONTACT_KEYS: Final = frozenset({"phone_home", "phone_work", "phone_mobile", "email", "address"})
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """What one guardian must not see of a dossier: the contact details of the other guardian
+    when the school marked them confidential (difficult family situations).
+
+    ``guardians`` are positions in the imported ``guardians`` list; ``row_keys`` the keys of
+    the matching rows of repeats prefilled from ``guardians``.
+    """
+
+    guardians: frozenset[int] = frozenset()
+    row_keys: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.guardians)
+
+    def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool:
+        """Whether the value of ``spec`` in the row ``row_key`` must be hidden from the viewer."""
+        return (bool(self) and row_key in self.row_keys and spec.parent_id is not None
+                and spec.type.name in CONTACT_TYPES
+                and campaign.fields[spec.parent_id].prefill == ("guardians",))
+
+    def answers(self, campaign: Campaign, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``answers`` without the protected contact details."""
+        out = dict(answers)
+        if not self:
+            return out
+        for spec in campaign.top_fields():
+            rows = out.get(spec.id)
+            if not spec.type.is_container or not isinstance(rows, list):
+                continue
+            out[spec.id] = [
+                {k: (None if (c := _child(spec, k)) is not None
+                     and self.masked(campaign, c, str(row.get(ROW_KEY))) else v)
+                 for k, v in row.items()} if isinstance(row, Mapping) else row
+                for row in rows]
+        return out
+
+    def prefill(self, prefill: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of the prefill snapshot without the protected guardians' contact details."""
+        out = dict(prefill)
+        guardians = out.get("guardians")
+        if self and isinstance(guardians, list):
+            out["guardians"] = [
+                {k: v for k, v in g.items() if k not in CONTACT_KEYS}
+                if i in self.guardians and isinstance(g, Mapping) else g
+                for i, g in enumerate(guardians)]
+        return out
+
+    def context(self, ctx: DossierContext) -> DossierContext:
+        return replace(ctx, prefill=self.prefill(ctx.prefill))
+
+
+def _child(repeat: FieldSpec, child_id: str) -> FieldSpec | None:
+    return next((c for c in repeat.fields if c.id == child_id), None)
+
+
+def redaction_for(dossier: Dossier, account_id: int) -> Redaction:
+    """What ``account_id`` must not see: the contact details of every other guardian of the
+    pupil whose contact the school marked confidential."""
+    keys = {g.guardian_key for g in dossier.pupil.guardianships
+            if g.confidential_contact and g.account_id != account_id}
+    if not keys:
+        return Redaction()
+    guardians = dossier.prefill.get("guardians")
+    positions: set[int] = set()
+    row_keys: set[str] = set()
+    for i, record in enumerate(guardians if isinstance(guardians, list) else []):
+        if not isinstance(record, Mapping):
+            continue
+        personne_id = str(record.get("personne_id") or "")
+        if personne_id in keys or (not personne_id and str(i + 1) in keys):
+            positions.add(i)
+            row_keys.add(personne_id or f"row{i + 1}")
+    return Redaction(frozenset(positions), frozenset(row_keys))
