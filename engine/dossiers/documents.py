@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.campaign.model import Campaign, DocumentSpec
-from engine.db import utcnow
 from engine.fields.date import parse_date
 from engine.i18n import gettext as _
 from engine.rules import Evaluation
@@ -32,7 +31,7 @@ from engine.rules.explain import describe
 from engine.storage import Storage
 from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload
 
-from .models import Dossier, DossierDocument, DossierEvent, FamilyAccount, StoredFile, new_public_id
+from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
 from .states import EDITABLE, Actor
 
 #: most files and bytes one dossier may hold, whatever the campaign allows per document
@@ -261,8 +260,7 @@ def _commit(session: Session) -> None:
 def _event(dossier: Dossier, account: FamilyAccount | None, kind: str,
            data: dict[str, Any]) -> None:
     actor = Actor.family(account.id) if account is not None else Actor.system()
-    dossier.events.append(DossierEvent(at=utcnow(), actor_kind=actor.kind.value,
-                                       actor_id=actor.id, kind=kind, data=data))
+    dossier.record(actor, kind, data)
 
 
 def _sync_field_answer(dossier: Dossier, rule: UploadRule,

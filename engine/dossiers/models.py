@@ -7,6 +7,7 @@ leave the server in a URL.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -22,11 +23,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from engine.db import Base, PortableJSON, UTCDateTime, utcnow
 
-from .states import DossierState
+from .states import Actor, DossierState
 
 
 def new_public_id() -> str:
@@ -183,6 +184,17 @@ class Dossier(Base):
         back_populates="dossier", order_by="DossierDocument.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": row_version}
+
+    def record(self, actor: Actor, kind: str, data: Mapping[str, Any] | None = None, *,
+               at: datetime | None = None) -> DossierEvent:
+        """Add an event to the history without loading the history (it only ever grows, and
+        a save must not read hundreds of rows to append one)."""
+        event = DossierEvent(dossier=self, at=at or utcnow(), actor_kind=actor.kind.value,
+                             actor_id=actor.id, kind=kind, data=dict(data or {}))
+        session = object_session(self)
+        if session is not None:
+            session.add(event)
+        return event
 
 
 class DossierEvent(Base):

@@ -19,11 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign
-from engine.db import utcnow
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.rules import DossierContext, evaluate_dossier
 
-from .models import CampaignVersion, Dossier, DossierEvent
+from .models import CampaignVersion, Dossier
 from .services import DossierError, _check_version, _transaction
 from .states import EDITABLE, Actor
 
@@ -181,10 +180,8 @@ def apply_recompute(session: Session, dossier: Dossier, expected_version: int,
     with _transaction(session, dossier):
         dossier.computed = dict(preview.after)
         dossier.campaign_version = target
-        dossier.events.append(DossierEvent(
-            at=utcnow(), actor_kind=actor.kind.value, actor_id=actor.id,
-            kind="fees_recomputed", data={
+        dossier.record(actor, "fees_recomputed", {
                 "before": _amounts(preview.before), "after": _amounts(preview.after),
                 "campaign_version": {"before": current.version, "after": target.version},
-                "changed": preview.changed}))
+                "changed": preview.changed})
     return dossier

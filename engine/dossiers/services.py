@@ -102,9 +102,7 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
             apply_transition(dossier, DossierState.IN_PROGRESS, actor)
         dossier.answers = {**dossier.answers, **answers}
         dossier.current_page = page_id
-        dossier.events.append(DossierEvent(
-            at=utcnow(), actor_kind=actor.kind.value, actor_id=actor.id, kind="answers_saved",
-            data={"page": page_id, "fields": sorted(answers)}))
+        dossier.record(actor, "answers_saved", {"page": page_id, "fields": sorted(answers)})
     return dossier
 
 

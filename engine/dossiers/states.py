@@ -99,7 +99,6 @@ def apply_transition(dossier: Dossier, target: DossierState, actor: Actor, *,
 
     :raises InvalidTransition: when the move is not allowed from the current state.
     """
-    from .models import DossierEvent
 
     source = dossier.state
     if not can_transition(source, target):
@@ -116,8 +115,5 @@ def apply_transition(dossier: Dossier, target: DossierState, actor: Actor, *,
     elif target is S.TO_CORRECT:
         dossier.correction_message = message
         dossier.validated_at = None
-    event = DossierEvent(at=now, actor_kind=actor.kind.value, actor_id=actor.id,
-                         kind="state_changed",
-                         data={"from": source.value, "to": target.value, **(data or {})})
-    dossier.events.append(event)
-    return event
+    return dossier.record(actor, "state_changed",
+                          {"from": source.value, "to": target.value, **(data or {})}, at=now)

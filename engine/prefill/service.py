@@ -30,7 +30,6 @@ from engine.dossiers.accounts import (
 from engine.dossiers.models import (
     CampaignVersion,
     Dossier,
-    DossierEvent,
     Establishment,
     FamilyAccount,
     Guardianship,
@@ -452,7 +451,7 @@ class _Importer:
                               state=DossierState.NOT_STARTED, prefill=snapshot,
                               provenance=provenance, answers={}, computed={},
                               created_at=self.now, updated_at=self.now)
-            dossier.events.append(self.event("created", {}))
+            dossier.record(Actor.system(), "created", at=self.now)
             self.session.add(dossier)
             self.new_dossiers.append(dossier)
             self.report.add("dossier", key, "created", note)
@@ -468,7 +467,7 @@ class _Importer:
                               for k, p in provenance.items()}
         dossier.prefill = snapshot
         changed = sorted(k for k in set(old) | set(snapshot) if old.get(k) != snapshot.get(k))
-        dossier.events.append(self.event("import_updated", {"parts": changed}))
+        dossier.record(Actor.system(), "import_updated", {"parts": changed}, at=self.now)
         self.report.add("dossier", key, "updated", note)
 
     def flag_conflict(self, dossier: Dossier, spec: FieldSpec, old: Mapping[str, Any],
@@ -482,15 +481,13 @@ class _Importer:
         answer = dossier.answers[spec.id]
         if not spec.type.is_container and spec.type.same(after, answer, spec):
             return
-        dossier.events.append(self.event("import_conflict", {"field": spec.id, "prefill": path}))
+        dossier.record(Actor.system(), "import_conflict", {"field": spec.id, "prefill": path},
+                       at=self.now)
         pupil = dossier.pupil
         self.report.conflicts.append(Conflict(dossier.public_id,
                                               f"{pupil.first_name} {pupil.last_name}",
                                               spec.id, path))
 
-    def event(self, kind: str, data: dict[str, Any]) -> DossierEvent:
-        return DossierEvent(at=self.now, actor_kind=Actor.system().kind.value, kind=kind,
-                            data=data)
 
 
 def _check_length(value: str | None, limit: int, who: str, what: str) -> None:
