@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import utcnow
@@ -210,4 +210,9 @@ def dossier_of_account(session: Session, account_id: int, public_id: str) -> Dos
     """The dossier ``public_id`` if ``account_id`` is a guardian of its pupil, else None."""
     return session.scalar(
         select(Dossier).join(Dossier.pupil).join(Pupil.guardianships)
-        .where(Dossier.public_id == public_id, Guardianship.account_id == account_id))
+        .where(Dossier.public_id == public_id, Guardianship.account_id == account_id)
+        # what every dossier page reads, in the same round trip; the campaign source is
+        # only read when the compiled campaign is not cached yet
+        .options(contains_eager(Dossier.pupil),
+                 joinedload(Dossier.campaign_version).defer(CampaignVersion.source),
+                 selectinload(Dossier.pupil, Pupil.guardianships)))
