@@ -220,7 +220,7 @@ def measure(rounds: int) -> dict[tuple[str, str], list[float]]:
     return times
 
 
-def _profile(rounds: int) -> None:
+def _profile(rounds: int, sort: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, site("engine", Path(tmp)) as engine:
         get = saved(engine.bench())
         for name, fn in (("GET", get.display), ("POST", None)):
@@ -233,12 +233,12 @@ def _profile(rounds: int) -> None:
                 for _ in range(rounds):
                     profiler.runcall(fn)
             print(f"\n--- engine {name}: top costs (cumulative) over {rounds} requests")
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(sort).print_stats(40)
 
 
-def main(rounds: int = 600, profile: bool = False) -> None:
+def main(rounds: int = 600, profile: bool = False, sort: str = "cumulative") -> None:
     if profile:
-        _profile(rounds // 2)
+        _profile(rounds // 2, sort)
     times = measure(rounds)
     median = {key: statistics.median(values) for key, values in times.items()}
     print(f"page « {PAGE} », median per request (Flask test client, SQLite); GET on a dossier "
@@ -253,4 +253,6 @@ def main(rounds: int = 600, profile: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(profile="--profile" in sys.argv)
+    # --profile [SORT]: cProfile of the engine first, sorted by SORT (default: cumulative)
+    after = sys.argv[sys.argv.index("--profile") + 1:] if "--profile" in sys.argv else []
+    main(profile="--profile" in sys.argv, sort=after[0] if after else "cumulative")
