@@ -27,7 +27,7 @@ from engine.campaign.model import Campaign, DocumentSpec
 from engine.fields.date import parse_date
 from engine.i18n import gettext as _
 from engine.rules import Evaluation
-from engine.rules.explain import describe
+from engine.rules.evaluation import document_reason
 from engine.storage import Storage
 from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload
 
@@ -88,18 +88,6 @@ def _rejected(exc: UploadRejected) -> DocumentError:
     return DocumentError(exc.message, status, exc.code)
 
 
-def reason_of(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
-    """Why ``doc`` is asked, as :func:`engine.rules.evaluate_dossier` words it when it applies."""
-    if doc.reason:
-        return doc.reason.get(lang)
-    if doc.required_if is not None:
-        return _("Demandé car {why}.").format(
-            why=describe(doc.required_if.expression.node, campaign, lang))
-    if doc.required:
-        return _("Demandé à toutes les familles.")
-    return ""
-
-
 def _months_before(day: date, months: int) -> date:
     """``day`` moved ``months`` back, clamped to the end of a shorter month."""
     total = day.year * 12 + day.month - 1 - months
@@ -145,7 +133,10 @@ def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossi
     for doc in campaign.documents:
         required = doc.id in asked
         applies = required or (doc.required_if is None and not doc.required)
-        reason = asked[doc.id].reason if required else reason_of(doc, campaign, lang)
+        # an optional upload offered to everybody has no reason to give
+        offered_to_all = not doc.reason and doc.required_if is None and not doc.required
+        reason = asked[doc.id].reason if required else (
+            "" if offered_to_all else document_reason(doc, campaign, lang))
         sent = files.get(doc.id, [])
         declared = dates.get(doc.id)
         problems: list[str] = []
