@@ -103,7 +103,11 @@ class RepeatField(FieldType):
             before = {r[ROW_KEY]: r for r in self.normalize(old, spec)}
             after = {r[ROW_KEY]: r for r in self.normalize(new, spec)}
         except FieldValueError:
-            return super().diff(old, new, spec, lang)
+            # not rows at all (a hostile or damaged value): compared and shown as it is
+            if old == new:
+                return None
+            return Change(spec.id, spec.label.get(lang), "" if old is None else str(old),
+                          "" if new is None else str(new), "changed")
         label = spec.options.item_label.get(lang) or spec.label.get(lang)
         children: list[Change] = []
         for n, key in enumerate([*before, *[k for k in after if k not in before]], start=1):

@@ -72,3 +72,14 @@ def test_display_export() -> None:
     assert F.type.display([A, B], F) == "Martin · 06 12 34 56 78 ; Durand · 06 98 76 54 32"
     assert F.type.export([A], F) == {".1.nom": "Martin", ".1.tel": "06 12 34 56 78"}
     assert F.type.is_empty([]) and not F.type.is_empty([A])
+
+
+@pytest.mark.parametrize("damaged", ["texte", 12, [1, 2], {"nom": "x"}])
+def test_diff_of_a_value_that_is_not_rows_is_a_plain_change(damaged: object) -> None:
+    spec = F
+    rows = [{"_key": "1", "nom": "DURAND", "tel": None}]
+    change = spec.type.diff(rows, damaged, spec)
+    assert change is not None and change.kind == "changed"
+    assert change.new == str(damaged)
+    assert spec.type.diff(damaged, damaged, spec) is None
+    assert not spec.type.same(rows, damaged, spec)
