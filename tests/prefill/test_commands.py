@@ -283,10 +283,9 @@ def test_letters_never_overwrite_earlier_ones(tmp_path: Path) -> None:
     assert all(p.parent == tmp_path for p in first + second)
 
 
-SHARED = ROOT.parent / "shared" / "siecle"
+SHARED = ROOT / "tests" / "prefill" / "samples"
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared SIECLE samples are not here")
 def test_the_readme_sample_command(cli: CliRunner, db_session: Session) -> None:
     """The README's first import: the shared samples, other schools' files, a dry run."""
     result = run(cli, SHARED / "eleves_avec_adresse_simple.xml",

@@ -20,7 +20,7 @@ from engine.prefill import (
     read_siecle,
 )
 
-SAMPLES = Path(__file__).parents[2] / ".." / "shared" / "siecle"
+SAMPLES = Path(__file__).parent / "samples"
 ELEVES = SAMPLES / "eleves_avec_adresse_simple.xml"
 RESPONSABLES = SAMPLES / "responsables_avec_adresses_simple.xml"
 NOMENCLATURE = SAMPLES / "nomenclature_simple.xml"
