@@ -659,26 +659,15 @@ def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
     reader = _FileReader(name, imported_at)
     wrapped = _Reader(stream, limits.max_xml_bytes)
     handlers: dict[str, Callable[[Any], None]] = {}
-    events = etree.iterparse(wrapped, events=("start", "end"), tag=(*KINDS, *_RECORD_TAGS),
-                             **_PARSER_OPTIONS)
+    # end events of the records only: the root is checked at the first record (or at the end
+    # of a file without any), which halves the events Python sees
+    events = etree.iterparse(wrapped, events=("end",), tag=_RECORD_TAGS, **_PARSER_OPTIONS)
     try:
-        for event, el in events:
+        for _, el in events:
             if not reader.kind:
-                if event != "start" or el.tag not in KINDS or el.getparent() is not None:
-                    reader.err("XML_ROOT_UNKNOWN", _root_message(el.getroottree().getroot().tag),
-                               1)
+                if not _accept_root(reader, el.getroottree()):
                     return reader
-                if el.getroottree().docinfo.doctype:
-                    reader.err("XML_DTD_FORBIDDEN", "Le fichier déclare une DTD (<!DOCTYPE>), "
-                               "ce qu'un export SIECLE ne contient jamais : refusé par "
-                               "sécurité.", el.sourceline or 1)
-                    return reader
-                reader.kind = el.tag
-                reader.info = SourceInfo(name, el.tag, version=el.get("VERSION"))
                 handlers = reader.handlers()
-                continue
-            if event != "end":
-                continue
             handler = handlers.get(el.tag)
             if handler is None:
                 continue
@@ -688,8 +677,11 @@ def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
             if parent is not None:
                 while el.getprevious() is not None:
                     del parent[0]
-        if not reader.kind:
-            reader.err("XML_ROOT_UNKNOWN", _root_message(events.root.tag), 1)
+        if not reader.kind:  # a file without any record: its root alone is checked
+            if events.root is None:
+                reader.err("XML_ROOT_UNKNOWN", _root_message(None), 1)
+            else:
+                _accept_root(reader, events.root.getroottree())
     except etree.XMLSyntaxError as exc:
         _syntax_problem(reader, exc)
     except _TooLarge:
@@ -699,6 +691,21 @@ def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
         reader.warn("TAG_TYPO", "La balise <STRICTURES_ELEVE> (faute de frappe connue des "
                     "exports SIECLE) est lue comme <STRUCTURES_ELEVE>.", line, "STRICTURES_ELEVE")
     return reader
+
+
+def _accept_root(reader: _FileReader, tree: Any) -> bool:
+    """Take the export kind from the root element, or report why the file is refused."""
+    root = tree.getroot()
+    if root.tag not in KINDS:
+        reader.err("XML_ROOT_UNKNOWN", _root_message(root.tag), 1)
+        return False
+    if tree.docinfo.doctype:
+        reader.err("XML_DTD_FORBIDDEN", "Le fichier déclare une DTD (<!DOCTYPE>), ce qu'un "
+                   "export SIECLE ne contient jamais : refusé par sécurité.", root.sourceline or 1)
+        return False
+    reader.kind = root.tag
+    reader.info = SourceInfo(reader.name, root.tag, version=root.get("VERSION"))
+    return True
 
 
 def _root_message(tag: object) -> str:
