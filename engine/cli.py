@@ -11,9 +11,13 @@ import click
 from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
+from engine.dossiers import commands as dossiers_commands
+from engine.exports import commands as exports_commands
 from engine.fields import FieldRegistry, PluginLoadError, default_registry
+from engine.prefill import commands as prefill_commands
 from engine.rules import describe, used_by
 from engine.rules.testing import run_tests
+from engine.web import commands as web_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,19 +150,9 @@ def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
     return lines
 
 
-def _register_optional_commands() -> None:
-    """Commands that need the web stack are added when it is importable."""
-    for module in ("engine.web.commands", "engine.prefill.commands", "engine.dossiers.commands"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-            continue
-        mod.register(main)
-
-
-_register_optional_commands()
+# commands that open the database or serve the app, each kept beside what it drives
+for _commands in (web_commands, prefill_commands, dossiers_commands, exports_commands):
+    _commands.register(main)
 
 __all__ = ["main"]
 

@@ -4,8 +4,6 @@ for mail merge. Codes exist in clear only here, at the moment they are created.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections.abc import Sequence
@@ -16,6 +14,7 @@ from typing import cast
 from fpdf import FPDF
 
 from engine.campaign.model import Establishment
+from engine.exports.tables import csv_bytes
 from engine.prefill.service import Credential
 
 CSV_HEADER = ("identifiant", "code_secret", "responsable", "courriel", "eleves", "adresse_web")
@@ -97,21 +96,10 @@ def letters_pdf(credentials: Sequence[Credential], establishment: Establishment,
     return bytes(pdf.output())
 
 
-def _cell(value: str) -> str:
-    # a cell starting with = + - @ is a formula in a spreadsheet: names come from outside
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def credentials_csv(credentials: Sequence[Credential], base_url: str) -> bytes:
-    """``;``-separated UTF-8 with a BOM, so Excel opens the accents right."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for cred in credentials:
-        writer.writerow([_cell(v) for v in (cred.login, cred.code, cred.display_name,
-                                            cred.email or "", ", ".join(cred.pupils),
-                                            base_url)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The mail-merge file: one line per new code."""
+    return csv_bytes(CSV_HEADER, ((cred.login, cred.code, cred.display_name, cred.email or "",
+                                   ", ".join(cred.pupils), base_url) for cred in credentials))
 
 
 def write_credentials(folder: Path, credentials: Sequence[Credential],
