@@ -71,7 +71,8 @@ def test_rosters_keep_the_fee_frozen_at_submission(db_session: Session, make_dos
                            prefill=pupil("Zoé", "ARNAUD", "5 B"))
     sent(db_session, dossier, ["fse"])
     source = dossier.campaign_version.source.replace('fee: "10.00"', 'fee: "12.00"')
-    later = make_dossier(first_name="Noé", last_name="BRUN", source=source, prefill=pupil("Noé", "BRUN", "5 D"))
+    later = make_dossier(first_name="Noé", last_name="BRUN", source=source,
+                         prefill=pupil("Noé", "BRUN", "5 D"))
     sent(db_session, later, ["fse"])
 
     fse = membership_rosters(db_session, SLUG)[0]
