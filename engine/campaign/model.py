@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from engine.diagnostics import Diagnostic, Location
 from engine.expr import Expression, Scope
 from engine.fields.base import FieldType
 from engine.text import EMPTY, LocalText
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +244,19 @@ class Campaign:
     source_name: str = ""
     base_dir: str | None = None
     warnings: tuple[Diagnostic, ...] = ()
+    #: what :meth:`derived` computed, by key (not part of the campaign's value)
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
+                                          compare=False)
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per campaign and ``key``: for values that depend on the frozen
+        campaign alone and that every page view would otherwise recompute. Two threads may
+        both compute a missing value; they get equal results."""
+        try:
+            return cast(T, self._derived[key])
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     def field(self, key: str) -> FieldSpec:
         return self.fields[key]

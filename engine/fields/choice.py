@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.expr import STR, Type, list_of
@@ -26,16 +26,17 @@ class ChoiceOptions:
     multiple: bool = False
     min_selected: int | None = None
     max_selected: int | None = None
+    #: the declared values, computed once (every evaluation checks answers against them)
+    values: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", frozenset(c.value for c in self.choices))
 
     def label_of(self, value: str, lang: str | None = None) -> str:
         for choice in self.choices:
             if choice.value == value:
                 return choice.label.get(lang)
         return value
-
-    @property
-    def values(self) -> frozenset[str]:
-        return frozenset(c.value for c in self.choices)
 
 
 CHOICE_ITEM = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -17,6 +18,45 @@ from .base import FieldType, FieldValueError, OptionContext
 class PhoneOptions:
     region: str = "FR"
     mobile_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """What the field needs of a valid number."""
+
+    #: stored form: +33612345678
+    e164: str
+    #: a mobile number (or one that may be, as some countries do not tell)
+    mobile: bool
+    #: as people write it: national format in the field's region, international elsewhere
+    text: str
+
+
+#: longer texts (never valid numbers) are read without being kept in the cache
+CACHED_LENGTH = 64
+
+
+def _read(text: str, region: str) -> Number | str:
+    """The number ``text`` means in ``region``, or why not ("unreadable", "invalid")."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "unreadable"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    kind = phonenumbers.number_type(number)
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL
+             if phonenumbers.region_code_for_number(number) == region
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return Number(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                  kind in (phonenumbers.PhoneNumberType.MOBILE,
+                           phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE),
+                  phonenumbers.format_number(number, style))
+
+
+#: :func:`_read` is a pure function of its arguments; every page view evaluates the whole
+#: dossier and parsing a number costs far more than a look-up
+_cached_read = lru_cache(maxsize=4096)(_read)
 
 
 class PhoneField(FieldType):
@@ -35,41 +75,34 @@ class PhoneField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> PhoneOptions:
         return PhoneOptions(raw.get("region", "FR"), bool(raw.get("mobile_only", False)))
 
-    def _parse(self, value: Any, spec: Any) -> phonenumbers.PhoneNumber:
+    def _number(self, value: Any, spec: Any) -> Number:
         region = spec.options.region if spec.options else "FR"
-        try:
-            number = phonenumbers.parse(str(value), region)
-        except phonenumbers.NumberParseException:
+        text = str(value)
+        found = (_cached_read if len(text) <= CACHED_LENGTH else _read)(text, region)
+        if found == "unreadable":
             raise FieldValueError(_("Saisissez un numéro de téléphone valide, par exemple "
-                                    "06 12 34 56 78 ou +32 470 12 34 56.")) from None
-        if not phonenumbers.is_valid_number(number):
+                                    "06 12 34 56 78 ou +32 470 12 34 56."))
+        if found == "invalid":
             raise FieldValueError(_("Ce numéro de téléphone n'existe pas ; vérifiez-le."))
-        return number
+        assert isinstance(found, Number)
+        return found
 
     def normalize(self, value: Any, spec: Any) -> Any:
         if value is None or not str(value).strip():
             return None
-        number = self._parse(value, spec)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return self._number(value, spec).e164
 
     def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        if spec.options.mobile_only:
-            kind = phonenumbers.number_type(self._parse(value, spec))
-            if kind not in (phonenumbers.PhoneNumberType.MOBILE,
-                            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-                yield _("Saisissez un numéro de téléphone portable.")
+        if spec.options.mobile_only and not self._number(value, spec).mobile:
+            yield _("Saisissez un numéro de téléphone portable.")
 
     def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
         if self.is_empty(value):
             return ""
         try:
-            number = self._parse(value, spec)
+            return self._number(value, spec).text
         except FieldValueError:
             return str(value)
-        region = spec.options.region if spec.options else "FR"
-        if phonenumbers.region_code_for_number(number) == region:
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
     def form_value(self, value: Any, spec: Any) -> Any:
         return self.display(value, spec) if value else ""

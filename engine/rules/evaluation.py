@@ -110,7 +110,8 @@ def _check_value(spec: FieldSpec, raw: Any, key: str, scope: DossierScope,
     if spec.readonly_if is not None and spec.readonly_if.test(scope) or not spec.editable:
         result.readonly.add(key)
     try:
-        value = spec.type.normalize(raw, spec)
+        value = scope.normalized(spec) if spec.parent_id is None else \
+            spec.type.normalize(raw, spec)
     except FieldValueError as exc:
         result.errors[key] = [str(exc)]
         return raw
@@ -182,7 +183,13 @@ def _memberships(campaign: Campaign, scope: DossierScope, result: Evaluation,
 
 
 def document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
-    """Why the family is asked for ``doc``: the author's words, else its condition in words."""
+    """Why the family is asked for ``doc``: the author's words, else its condition in words
+    (worded once per campaign: every evaluation lists the documents asked)."""
+    return campaign.derived(("document_reason", doc.id, lang),
+                            lambda: _document_reason(doc, campaign, lang))
+
+
+def _document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None) -> str:
     if doc.reason.get(lang):
         return doc.reason.get(lang)
     if doc.required_if is not None:

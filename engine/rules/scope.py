@@ -94,6 +94,8 @@ class DossierScope:
         self._page_visible: dict[str, bool] = {}
         self._computed: dict[str, Any] = {}
         self._fees: dict[str, Decimal | None] = {}
+        #: stored form of each top-level answer read so far, or the message why it has none
+        self._normalized: dict[str, tuple[Any, str | None]] = {}
         self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
         #: the dossier-level scope: page and field visibility, computed values and fees are
         #: evaluated there, never in a repeat row (where a child id could shadow a field id)
@@ -123,6 +125,7 @@ class DossierScope:
         scope = DossierScope(self.campaign, self.answers, self.ctx)
         scope._visible, scope._page_visible, scope._computed, scope._fees = (
             self._visible, self._page_visible, self._computed, self._fees)
+        scope._normalized = self._normalized
         scope.row = (repeat, row)
         scope.root = self.root
         return scope
@@ -138,7 +141,32 @@ class DossierScope:
             return None
         if "expr" in spec.expressions:
             return self.computed(spec)
-        return spec.type.expr_value(self.stored(spec, self.answers.get(spec.id)), spec)
+        return spec.type.expr_value(self.answer(spec), spec)
+
+    def normalized(self, spec: FieldSpec) -> Any:
+        """The stored form of the answer to the top-level field ``spec``, normalised once per
+        evaluation (conditions, fees and validation read the same answers many times).
+
+        :raises FieldValueError: the answer does not fit the field.
+        """
+        found = self._normalized.get(spec.id)
+        if found is None:
+            try:
+                found = (spec.type.normalize(self.answers.get(spec.id), spec), None)
+            except FieldValueError as exc:
+                found = (None, str(exc))
+            self._normalized[spec.id] = found
+        value, error = found
+        if error is not None:
+            raise FieldValueError(error)
+        return value
+
+    def answer(self, spec: FieldSpec) -> Any:
+        """:meth:`normalized`, None when the answer does not fit the field."""
+        try:
+            return self.normalized(spec)
+        except FieldValueError:
+            return None
 
     def stored(self, spec: FieldSpec, raw: Any) -> Any:
         try:
@@ -165,7 +193,7 @@ class DossierScope:
         chosen: set[str] = set()
         for spec in self.campaign.top_fields():
             if spec.type.name == "memberships" and self.visible(spec.id):
-                chosen.update(self.stored(spec, self.answers.get(spec.id)) or ())
+                chosen.update(self.answer(spec) or ())
         return chosen
 
     def memberships(self) -> list[Association]:
@@ -189,7 +217,7 @@ class DossierScope:
         return None if tariff is None else self.fee(tariff)
 
     def rows_of(self, spec: FieldSpec) -> list[Mapping[str, Any]]:
-        rows = self.stored(spec, self.answers.get(spec.id))
+        rows = self.answer(spec)
         return rows if isinstance(rows, list) else []
 
     def value(self, path: tuple[str, ...]) -> Any:
