@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from engine.campaign import load_campaign_text
@@ -57,19 +57,24 @@ def _session_of(dossier: Dossier) -> Session:
     return session
 
 
+#: the pupils sharing a guardian with pupil ``pupil_id`` who have a dossier in a campaign
+#: ``slug`` (the pupil included); built once, as every family page runs it
+_FAMILY = (
+    select(Pupil.id, Pupil.birth_date).distinct()
+    .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+    .join(Dossier, Dossier.pupil_id == Pupil.id)
+    .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
+    .where(Guardianship.account_id.in_(
+        select(Guardianship.account_id).where(Guardianship.pupil_id == bindparam("pupil_id"))
+        .scalar_subquery()),
+        CampaignVersion.slug == bindparam("slug")))
+
+
 def family_of(dossier: Dossier) -> dict[str, int]:
     """``siblings``: the children sharing a guardian with this pupil who have a dossier in the
     same campaign (this one included); ``rank``: 1 for the eldest of them."""
-    session = _session_of(dossier)
-    accounts = select(Guardianship.account_id).where(
-        Guardianship.pupil_id == dossier.pupil_id).scalar_subquery()
-    rows = session.execute(
-        select(Pupil.id, Pupil.birth_date).distinct()
-        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .join(Dossier, Dossier.pupil_id == Pupil.id)
-        .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
-        .where(Guardianship.account_id.in_(accounts),
-               CampaignVersion.slug == dossier.campaign_version.slug)).all()
+    rows = _session_of(dossier).execute(
+        _FAMILY, {"pupil_id": dossier.pupil_id, "slug": dossier.campaign_version.slug}).all()
     ordered = sorted(rows, key=lambda r: (r.birth_date or date.max, r.id))
     ids = [r.id for r in ordered]
     if dossier.pupil_id not in ids:

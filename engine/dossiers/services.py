@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import utcnow
@@ -206,13 +206,20 @@ def dossiers_of_account(session: Session, account_id: int) -> list[Dossier]:
         .order_by(Pupil.last_name, Pupil.first_name, Dossier.id)))
 
 
+#: :func:`dossier_of_account`'s query, built once: building a statement with its loader
+#: options costs more than running it, and every family page runs it
+_DOSSIER_OF_ACCOUNT = (
+    select(Dossier).join(Dossier.pupil).join(Pupil.guardianships)
+    .where(Dossier.public_id == bindparam("public_id"),
+           Guardianship.account_id == bindparam("account_id"))
+    # what every dossier page reads, in the same round trip; the campaign source is only
+    # read when the compiled campaign is not cached yet
+    .options(contains_eager(Dossier.pupil),
+             joinedload(Dossier.campaign_version).defer(CampaignVersion.source),
+             joinedload(Dossier.pupil, Pupil.guardianships)))
+
+
 def dossier_of_account(session: Session, account_id: int, public_id: str) -> Dossier | None:
     """The dossier ``public_id`` if ``account_id`` is a guardian of its pupil, else None."""
-    return session.scalar(
-        select(Dossier).join(Dossier.pupil).join(Pupil.guardianships)
-        .where(Dossier.public_id == public_id, Guardianship.account_id == account_id)
-        # what every dossier page reads, in the same round trip; the campaign source is
-        # only read when the compiled campaign is not cached yet
-        .options(contains_eager(Dossier.pupil),
-                 joinedload(Dossier.campaign_version).defer(CampaignVersion.source),
-                 selectinload(Dossier.pupil, Pupil.guardianships)))
+    return session.scalar(_DOSSIER_OF_ACCOUNT,
+                          {"public_id": public_id, "account_id": account_id})
