@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 from flask import (
@@ -293,8 +294,18 @@ class TextRenderer:
         return _render_markdown(text.render(None, lambda n: _escape_markdown(self.value_of(n))))
 
 
+@lru_cache(maxsize=1024)
 def _render_markdown(source: str) -> Markup:
+    """HTML of a Markdown text; a pure function of the text, cached since the campaign's
+    intros and notices are the same on every view of a page."""
     return Markup(_markdown.render(source))  # noqa: S704  # raw HTML is off: output is escaped
+
+
+def _page_urls(loaded: Loaded) -> dict[str, str]:
+    """The wizard URL of every page of the campaign: one ``url_for``, then the page id (an
+    identifier, ``[a-z][a-z0-9_]*``: nothing to quote) in place of the last segment."""
+    base = url_for("wizard.page", public_id=loaded.dossier.public_id, page_id="x")[:-1]
+    return {p.id: base + p.id for p in loaded.campaign.pages}
 
 
 def _new_row() -> dict[str, Any]:
@@ -389,6 +400,7 @@ def _render_page(loaded: Loaded, page: Page, answers: Mapping[str, Any], *,
     body = render_template(
         "wizard/page.html", loaded=loaded, dossier=loaded.dossier, campaign=loaded.campaign,
         page=page, views=views, evaluation=loaded.evaluation, pages=loaded.campaign.pages,
+        page_urls=_page_urls(loaded),
         visible_pages=visible, step=visible.index(page) + 1 if page in visible else 1,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
         conflict_message=CONFLICT_MESSAGE, summary=_summary_errors(views),
