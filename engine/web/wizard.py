@@ -43,6 +43,7 @@ from engine.db import get_session, utcnow
 from engine.dossiers.campaigns import Redaction, context_of, effective_answers, redaction_for
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.models import Dossier, DossierEvent, SatisfactionRating
+from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import (
     NotEditableError,
     StaleDossierError,
@@ -589,8 +590,8 @@ def _render_review(loaded: Loaded, *, problems: list[str] | None = None,
         "wizard/review.html", loaded=loaded, dossier=loaded.dossier, campaign=loaded.campaign,
         sections=_review_sections(loaded), evaluation=loaded.evaluation, statuses=statuses,
         document_problems=document_errors(statuses), editable=loaded.editable,
-        problems=problems or [], labels=LABELS, totals=loaded.dossier.computed
-        if not loaded.editable and loaded.dossier.computed else loaded.evaluation.money(),
+        problems=problems or [], labels=LABELS, totals=frozen_money(
+            loaded.dossier, loaded.campaign, today=loaded.ctx.today),
         visible_pages=loaded.visible_pages(), lang=None)
     return make_response(body, status)
 
