@@ -17,18 +17,14 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import utcnow
-from engine.storage import Storage
-from engine.uploads import CheckedFile
 
 from .models import (
     CampaignVersion,
     Dossier,
     DossierEvent,
     Establishment,
-    FamilyAccount,
     Guardianship,
     Pupil,
-    StoredFile,
 )
 from .states import EDITABLE, Actor, DossierState, apply_transition
 
@@ -178,23 +174,6 @@ def create_dossier(session: Session, pupil: Pupil, campaign_version: CampaignVer
     session.add(dossier)
     session.commit()
     return dossier
-
-
-def attach_file(session: Session, storage: Storage, dossier: Dossier, document_id: str,
-                checked: CheckedFile, uploaded_by: FamilyAccount | None) -> StoredFile:
-    """Store a checked upload and its row; the stored object is removed if the row fails."""
-    key = storage.put(checked.data)
-    try:
-        stored = StoredFile(dossier=dossier, document_id=document_id, storage_key=key,
-                            filename=checked.filename, sha256=checked.sha256, size=checked.size,
-                            mime_type=checked.mime_type, uploaded_by=uploaded_by)
-        session.add(stored)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        storage.delete(key)
-        raise
-    return stored
 
 
 def dossiers_of_account(session: Session, account_id: int) -> list[Dossier]:

@@ -260,7 +260,9 @@ def create_handwritten_app(database: Path, secret_key: str) -> Flask:
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
+        # the same durability settings as the engine's SQLite default (engine/db.py)
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

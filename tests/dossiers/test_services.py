@@ -4,24 +4,20 @@ state changes through the state machine, files stored with their row or not at a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount, StoredFile
+from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount
 from engine.dossiers.services import (
     NotEditableError,
     StaleDossierError,
-    attach_file,
     change_state,
     save_answers,
 )
 from engine.dossiers.states import Actor, DossierState, InvalidTransition
-from engine.uploads import CheckedFile
 from engine.web.state import app_state
 
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
@@ -139,35 +135,3 @@ def test_stale_state_change_is_refused(app: Flask, dossier: Dossier) -> None:
         with pytest.raises(StaleDossierError):
             change_state(session, mine, 1, DossierState.SUBMITTED, Actor.family(2))
         assert mine.state is DossierState.IN_PROGRESS
-
-
-def _checked(data: bytes, **changes: object) -> CheckedFile:
-    checked = CheckedFile(data=data, kind="pdf", detected_kind="pdf",
-                          mime_type="application/pdf", filename="assurance.pdf",
-                          size=len(data), sha256="0" * 64, pages=1)
-    return replace(checked, **changes)  # type: ignore[arg-type]
-
-
-def test_attach_file_stores_bytes_and_row(app: Flask, dossier: Dossier,
-                                          db_session: Session) -> None:
-    storage = app_state(app).storage
-    found = db_session.get(Dossier, dossier.id)
-    assert found is not None
-    stored = attach_file(db_session, storage, found, "assurance", _checked(b"%PDF-1.4 test"),
-                         None)
-    assert stored.public_id and stored.storage_key
-    with storage.open(stored.storage_key) as handle:
-        assert handle.read() == b"%PDF-1.4 test"
-
-
-def test_attach_file_removes_the_object_when_the_row_fails(app: Flask, dossier: Dossier,
-                                                           db_session: Session) -> None:
-    storage = app_state(app).storage
-    found = db_session.get(Dossier, dossier.id)
-    assert found is not None
-    with pytest.raises(Exception):  # noqa: B017  (IntegrityError on SQLite and PostgreSQL)
-        attach_file(db_session, storage, found, "assurance", _checked(b"data", sha256=None),
-                    None)
-    root = Path(app_state(app).settings.upload_dir)
-    assert not [p for p in root.rglob("*") if p.is_file()]
-    assert db_session.scalar(select(func.count()).select_from(StoredFile)) == 0
