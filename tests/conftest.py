@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from smtpkit import Inbox, smtp_server
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -222,3 +223,10 @@ def login(client: FlaskClient) -> Callable[[str, str], TestResponse]:
                                                "code": code})
 
     return do_login
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """``(inbox, port)`` of a real SMTP server on loopback, stopped after the test."""
+    with smtp_server() as server:
+        yield server

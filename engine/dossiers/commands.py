@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from engine import db
 from engine.campaign import check_file
 from engine.campaign.model import Campaign
-from engine.config import ConfigError, Settings
+from engine.command_database import command_session
 from engine.dossiers.campaigns import campaign_of
 
 from .models import CampaignVersion, Dossier
@@ -58,49 +56,42 @@ def register(main: click.Group) -> None:
     def recompute_command(public_id: str, campaign_file: Path | None, apply: bool,
                           staff_id: int | None) -> None:
         """Show (and with --apply store) a submitted dossier's fees under new rules."""
-        try:
-            settings = Settings.from_env()
-            database = db.Database.connect(settings.database_url)
-        except (ConfigError, SQLAlchemyError) as exc:
-            raise click.ClickException(f"Base de données inaccessible : {exc}") from None
-        try:
-            with database.sessions() as session:
-                dossier = session.scalar(select(Dossier).where(Dossier.public_id == public_id))
-                if dossier is None:
-                    raise click.ClickException(f"Aucun dossier {public_id}.")
-                current = dossier.campaign_version
-                source: str | None = None
-                campaign: Campaign
-                if campaign_file is not None:
-                    found, problems = check_file(campaign_file)
-                    if found is None:
-                        raise click.ClickException("\n".join(
-                            f"{d.location.file}:{d.location.line}:{d.location.column}: "
-                            f"{d.code.name} {d.message}" for d in problems if d.is_error))
-                    campaign, source = found, campaign_file.read_text(encoding="utf-8")
-                else:
-                    latest = session.scalars(select(CampaignVersion).where(
-                        CampaignVersion.slug == current.slug).order_by(
-                        CampaignVersion.id.desc())).first()
-                    campaign = campaign_of(latest or current)
-                try:
-                    preview = recompute_preview(session, dossier, campaign)
-                except NothingFrozenError:
-                    raise click.ClickException(
-                        "Ce dossier n'est pas envoyé : ses frais sont toujours ceux des règles "
-                        "actuelles.") from None
-                for line in preview_lines(preview):
-                    click.echo(line)
-                if not apply:
-                    return
-                if source is not None:
-                    register_campaign_version(session, current.establishment, slug=current.slug,
-                                              title=current.title, source=source)
-                actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
-                try:
-                    apply_recompute(session, dossier, preview.dossier_version, preview, actor)
-                except (StaleDossierError, UnknownCampaignVersionError) as exc:
-                    raise click.ClickException(f"Rien n'est enregistré : {exc}") from None
-                click.echo("Nouveaux montants enregistrés.")
-        finally:
-            database.dispose()
+        with command_session() as (settings, session):
+            dossier = session.scalar(select(Dossier).where(Dossier.public_id == public_id))
+            if dossier is None:
+                raise click.ClickException(f"Aucun dossier {public_id}.")
+            current = dossier.campaign_version
+            source: str | None = None
+            campaign: Campaign
+            if campaign_file is not None:
+                found, problems = check_file(campaign_file)
+                if found is None:
+                    raise click.ClickException("\n".join(
+                        f"{d.location.file}:{d.location.line}:{d.location.column}: "
+                        f"{d.code.name} {d.message}" for d in problems if d.is_error))
+                campaign, source = found, campaign_file.read_text(encoding="utf-8")
+            else:
+                latest = session.scalars(select(CampaignVersion).where(
+                    CampaignVersion.slug == current.slug).order_by(
+                    CampaignVersion.id.desc())).first()
+                campaign = campaign_of(latest or current, settings.campaigns_dir)
+            try:
+                preview = recompute_preview(session, dossier, campaign)
+            except NothingFrozenError:
+                raise click.ClickException(
+                    "Ce dossier n'est pas envoyé : ses frais sont toujours ceux des règles "
+                    "actuelles.") from None
+            for line in preview_lines(preview):
+                click.echo(line)
+            if not apply:
+                return
+            if source is not None:
+                register_campaign_version(session, current.establishment, slug=current.slug,
+                                          title=current.title, source=source)
+            actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
+            try:
+                apply_recompute(session, dossier, preview.dossier_version, preview, actor)
+            except (StaleDossierError, UnknownCampaignVersionError) as exc:
+                raise click.ClickException(f"Rien n'est enregistré : {exc}") from None
+            click.echo("Nouveaux montants enregistrés.")
+

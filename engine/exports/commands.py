@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from engine import db
-from engine.config import ConfigError, Settings
+from engine.command_database import command_session
 from engine.fields.common import format_money
 
 from .memberships import UnknownCampaignError, membership_rosters, write_rosters
@@ -22,20 +20,12 @@ def register(main: click.Group) -> None:
                   help="Folder for one CSV per association.")
     def adhesions_command(slug: str, folder: Path | None) -> None:
         """Who joined each association, from the sent and validated dossiers."""
-        try:
-            settings = Settings.from_env()
-            database = db.Database.connect(settings.database_url)
-        except (ConfigError, SQLAlchemyError) as exc:
-            raise click.ClickException(f"Base de données inaccessible : {exc}") from None
-        try:
-            with database.sessions() as session:
+        with command_session() as (settings, session):
+            try:
                 rosters = membership_rosters(session, slug, settings.campaigns_dir)
-        except UnknownCampaignError:
-            raise click.ClickException(f"Aucune campagne « {slug} » n'est enregistrée.") from None
-        except SQLAlchemyError as exc:
-            raise click.ClickException(f"Base de données inaccessible : {exc}") from None
-        finally:
-            database.dispose()
+            except UnknownCampaignError:
+                raise click.ClickException(
+                    f"Aucune campagne « {slug} » n'est enregistrée.") from None
         for roster in rosters:
             click.echo(f"{roster.label} : {len(roster.members)} adhérent(s), "
                        f"{format_money(roster.total)}")

@@ -4,50 +4,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
-from collections.abc import Iterator
 from dataclasses import replace
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from smtpkit import Inbox, free_port
 
 from engine.config import Settings
 from engine.mail import MailError, send_mail
-
-
-class Inbox:
-    """aiosmtpd handler keeping every received message."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_send_over_smtp_with_attachment(plain_settings: Settings,
@@ -73,7 +37,7 @@ def test_send_over_smtp_with_attachment(plain_settings: Settings,
 
 
 def test_unreachable_relay_raises_mail_error(plain_settings: Settings) -> None:
-    settings = replace(plain_settings, mail_url=f"smtp://127.0.0.1:{_free_port()}")
+    settings = replace(plain_settings, mail_url=f"smtp://127.0.0.1:{free_port()}")
     with pytest.raises(MailError):
         send_mail(settings, "parent@example.fr", "Objet", "Texte")
 

@@ -6,17 +6,16 @@ import email
 import email.policy
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
+from smtpkit import Inbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,33 +32,6 @@ ROOT = Path(__file__).parents[2]
 CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/invitation/[A-Za-z0-9_-]+)")
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
-
-
-class Inbox:
-    """aiosmtpd handler keeping every received message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def imported(app: Flask, db_session: Session) -> ImportReport:
@@ -91,7 +63,7 @@ def test_invitation_over_smtp_logs_in_once(app: Flask, client: FlaskClient,
     sent = send_invitations(replace(settings, mail_url=f"smtp://127.0.0.1:{port}"),
                             report.credentials, campaign.establishment, report.imported_at)
     assert (sent.sent, sent.failed) == (3, ())
-    message = next(m for m in inbox.messages if m["To"] == "sophie.durand@example.org")
+    message = next(m for _, m in inbox.messages if m["To"] == "sophie.durand@example.org")
     text = body(message)
     assert "Léa DURAND, Hugo DURAND" in text and "Collège Jean Moulin" in text
     sophie = next(c for c in report.credentials if c.display_name == "Sophie DURAND")
