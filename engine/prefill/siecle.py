@@ -236,7 +236,8 @@ class _FileReader:
         Returns the tags read, in order: with ``paths`` they give the provenance.
         """
         present: list[str] = []
-        for child in el:
+        # elements only (comments and processing instructions are skipped by lxml itself)
+        for child in el.iterchildren(etree.Element):
             text = child.text
             if text is None:
                 continue
@@ -246,7 +247,7 @@ class _FileReader:
             tag = child.tag
             spec = table.get(tag)
             if spec is None:
-                if extra is not None and isinstance(tag, str) and tag not in _CONTAINERS:
+                if extra is not None and tag not in _CONTAINERS:
                     extra[tag] = text
                     present.append(tag)
                 continue

@@ -330,3 +330,15 @@ def test_file_too_large_is_refused() -> None:
 
 def test_missing_file() -> None:
     assert error_codes(read_siecle(SAMPLES / "nope.xml")) == ["FILE_UNREADABLE"]
+
+
+def test_comments_and_processing_instructions_inside_records_are_ignored(
+        tmp_path: Path) -> None:
+    original = (SAMPLES / "eleves_avec_adresse_simple.xml").read_bytes()
+    at = original.index(b"<NOM_DE_FAMILLE>")
+    annotated = tmp_path / "annotated.xml"
+    annotated.write_bytes(original[:at] + b"<!-- vu -->\n<?outil x?>" + original[at:])
+    plain, noted = read_siecle(SAMPLES / "eleves_avec_adresse_simple.xml"), read_siecle(annotated)
+    assert noted.ok and len(noted.pupils) == len(plain.pupils)
+    for a, b in zip(plain.pupils, noted.pupils, strict=True):
+        assert a.last_name == b.last_name and a.extra == b.extra and a.birth_date == b.birth_date
