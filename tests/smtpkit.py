@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -14,16 +15,27 @@ from aiosmtpd.controller import Controller
 
 
 class Inbox:
-    """aiosmtpd handler keeping every received message with its envelope recipients."""
+    """aiosmtpd handler keeping every received message with its envelope recipients; a test
+    thread can wait for messages sent by a server thread."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self._arrived = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
+        with self._arrived:
+            self.messages.append((list(envelope.rcpt_tos), parsed))
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[tuple[list[str], EmailMessage]]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+            assert len(self.messages) >= count, (
+                f"{len(self.messages)} message(s) received, {count} expected")
+            return list(self.messages)
 
 
 def free_port() -> int:

@@ -9,22 +9,16 @@ are skipped with the reason, except in CI (``CI`` set) where they fail.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import re
 import shutil
-import socket
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from playwright.sync_api import (
     Browser,
@@ -35,6 +29,7 @@ from playwright.sync_api import (
     Response,
     sync_playwright,
 )
+from smtpkit import Inbox
 from sqlalchemy.orm import Session
 from waitress import create_server, wasyncore
 
@@ -60,51 +55,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-# -- SMTP -----------------------------------------------------------------------------------
-
-class Mailbox:
-    """aiosmtpd handler keeping every message received, for the test thread to wait on."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self._arrived = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self._arrived:
-            self.messages.append((list(envelope.rcpt_tos), parsed))
-            self._arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int, timeout: float = 15) -> list[tuple[list[str], EmailMessage]]:
-        with self._arrived:
-            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
-            assert len(self.messages) >= count, (
-                f"{len(self.messages)} message(s) received, {count} expected")
-            return list(self.messages)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on loopback: (mailbox, port)."""
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 # -- the application on waitress --------------------------------------------------------------
@@ -133,7 +83,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, smtp: tuple[Inbox, int]) -> Iterator[LiveServer]:
     """The app on a fresh SQLite file, mail to the loopback SMTP server, plain http."""
     _, port = smtp
     settings = Settings(

@@ -21,13 +21,14 @@ from fpdf import FPDF
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 from pypdf import PdfReader
+from smtpkit import Inbox
 from sqlalchemy import select
 
 from engine.dossiers.models import Dossier, SatisfactionRating
 from engine.dossiers.states import DossierState
 from engine.fields.common import format_money
 
-from .conftest import LiveServer, Mailbox, Visit
+from .conftest import LiveServer, Visit
 from .family import Family
 from .test_login import login
 
@@ -89,7 +90,7 @@ def upload(page: Page, document: str, file: Path) -> Locator:
 
 def test_family_completes_the_example_campaign(
         visit: Callable[..., Visit], family: Family, live_server: LiveServer,
-        smtp: tuple[Mailbox, int], tmp_path: Path) -> None:
+        smtp: tuple[Inbox, int], tmp_path: Path) -> None:
     mailbox, _ = smtp
     v = visit()
     page = v.page
