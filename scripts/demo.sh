@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# the printed address and the links in the invitation mails follow HOST and PORT
-export DOSSIERSCO_BASE_URL="${DOSSIERSCO_BASE_URL:-http://${HOST:-127.0.0.1}:${PORT:-8000}}"
+# the printed address and the links in the invitation mails follow PORT
+export DOSSIERSCO_BASE_URL="${DOSSIERSCO_BASE_URL:-http://127.0.0.1:${PORT:-8000}}"
 .venv/bin/dossiersco demo
 exec .venv/bin/dossiersco serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
