@@ -50,10 +50,7 @@
     return v === undefined ? null : v;
   }
 
-  function isPlainObject(v) {
-    return v !== null && typeof v === 'object' && !Array.isArray(v) &&
-      !(v instanceof X.Num) && !(v instanceof X.DateValue);
-  }
+  var isPlainObject = X.isMap; // an object that is neither a list, a Num nor a DateValue
 
   /** Python's str() of a JSON value: True/False, lists and objects as Python writes them. */
   function pyStr(v) {
