@@ -61,12 +61,11 @@
     if (spec.type === 'address') {
       var value = {};
       var found = false;
-      ['line1', 'line2', 'postal_code', 'commune_insee', 'commune', 'country'].forEach(
-        function (part) {
-          var el = inputsNamed(root, name + '-' + part)[0];
-          found = found || !!el;
-          value[part] = el ? el.value : '';
-        });
+      window.DossierRules.ADDRESS_PARTS.forEach(function (part) {
+        var el = inputsNamed(root, name + '-' + part)[0];
+        found = found || !!el;
+        value[part] = el ? el.value : '';
+      });
       return found ? value : undefined;
     }
     if (!inputs.length) return undefined;

@@ -1033,6 +1033,7 @@
   return {
     evaluate: evaluate,
     formatMoney: formatMoney,
+    ADDRESS_PARTS: ADDRESS_PARTS, // the inputs of an address field, for form.js
     formatDecimal: function (v) { return formatDecimal(v instanceof X.Num ? v : X.num(String(v))); },
   };
 }));
