@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -223,6 +224,19 @@ def login(client: FlaskClient) -> Callable[[str, str], TestResponse]:
                                                "code": code})
 
     return do_login
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The ``node`` executable, which runs the browser twins (expr.js, rules.js) of the server's
+    evaluators; without it their tests are skipped, except under CI, where they must run."""
+    path = shutil.which("node")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is not on PATH: the browser twins (expr.js, rules.js) must be "
+                        "checked in CI")
+        pytest.skip("node is not on PATH: the browser twins (expr.js, rules.js) are not checked")
+    return path
 
 
 @pytest.fixture

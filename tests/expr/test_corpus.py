@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -106,15 +105,6 @@ def python_value(case: dict[str, Any]) -> Any:
 
 # -- node ------------------------------------------------------------------------------------
 
-def node_or_skip() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not on PATH: the browser twin (expr.js) must be checked in CI")
-        pytest.skip("node is not on PATH: the browser twin (expr.js) is not checked")
-    return node
-
-
 def run_node(node: str, cases_file: Path, trees: list[Any], tmp: Path) -> list[dict[str, Any]]:
     """Evaluate every case in one Node process; one result (value/test or error) per case."""
     trees_file = tmp / "trees.json"
@@ -153,8 +143,7 @@ def test_python(case: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def js_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    node = node_or_skip()
+def js_results(node: str, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     trees = [to_json(parse(c["expr"])) for c in CASES]
     return run_node(node, CORPUS, trees, tmp_path_factory.mktemp("expr-js"))
 
@@ -172,9 +161,8 @@ def test_js(index: int, js_results: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize(("mode", "big_global"), [("--script-check", "function"),
                                                   ("--module-check", "undefined")])
-def test_js_loads_without_a_bundler(mode: str, big_global: str) -> None:
+def test_js_loads_without_a_bundler(mode: str, big_global: str, node: str) -> None:
     """As classic <script>s (window.DossierExpr) and as ES modules (vendor/big.mjs + useBig)."""
-    node = node_or_skip()
     flags = ["--experimental-vm-modules", "--no-warnings"] if mode == "--module-check" else []
     proc = subprocess.run([node, *flags, str(RUNNER), mode], capture_output=True, text=True,
                           timeout=60, check=False)
@@ -236,8 +224,7 @@ _cases = st.fixed_dictionaries({
 })
 
 
-def test_property_python_and_js_agree(tmp_path: Path) -> None:
-    node = node_or_skip()
+def test_property_python_and_js_agree(node: str, tmp_path: Path) -> None:
     batch: list[dict[str, Any]] = []
 
     @settings(max_examples=PROPERTY_EXAMPLES, database=None, deadline=None, derandomize=True,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from datetime import date
@@ -68,22 +67,13 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
     }
 
 
-def node_or_skip() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not on PATH: the browser twin (rules.js) must be checked in CI")
-        pytest.skip("node is not on PATH: the browser twin (rules.js) is not checked")
-    return node
-
-
-def js_views(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
+def js_views(node: str, campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
              lang: str | None = None) -> list[dict[str, Any]]:
     """Every case through rules.js in one Node process."""
     batch = tmp / "batch.json"
     batch.write_text(json.dumps({"model": client_model(campaign, lang), "cases": cases}),
                      encoding="utf-8")
-    proc = subprocess.run([node_or_skip(), str(RUNNER), str(batch)], capture_output=True,
+    proc = subprocess.run([node, str(RUNNER), str(batch)], capture_output=True,
                           text=True, encoding="utf-8", timeout=300, check=False)
     assert proc.returncode == 0, f"node failed:\n{proc.stderr}"
     results: list[dict[str, Any]] = json.loads(proc.stdout)
@@ -103,7 +93,7 @@ def _server_only_failure(repeat: FieldSpec, rows: Any) -> bool:
     return False
 
 
-def test_rules_js_loads_as_plain_scripts(tmp_path: Path) -> None:
+def test_rules_js_loads_as_plain_scripts(node: str, tmp_path: Path) -> None:
     """In the page, big.js, expr.js and rules.js are classic scripts: window.DossierRules."""
     campaign = load_campaign(CAMPAIGNS[0])
     test = campaign.tests[0]
@@ -113,7 +103,7 @@ def test_rules_js_loads_as_plain_scripts(tmp_path: Path) -> None:
     batch = tmp_path / "batch.json"
     batch.write_text(json.dumps({"model": client_model(campaign), "cases": [case]}),
                      encoding="utf-8")
-    proc = subprocess.run([node_or_skip(), str(RUNNER), "--script-check", str(batch)],
+    proc = subprocess.run([node, str(RUNNER), "--script-check", str(batch)],
                           capture_output=True, text=True, encoding="utf-8", timeout=60,
                           check=False)
     assert proc.returncode == 0, proc.stderr
@@ -121,7 +111,7 @@ def test_rules_js_loads_as_plain_scripts(tmp_path: Path) -> None:
     assert not differences(campaign, case["answers"], server_view(campaign, case), result)
 
 
-def test_money_is_written_the_same_way(tmp_path: Path) -> None:
+def test_money_is_written_the_same_way(node: str, tmp_path: Path) -> None:
     """DossierRules.formatMoney / formatDecimal against engine.fields.common."""
     numbers: list[str] = ["12.3", "0", "-0", "-0.00", "1234567.891", "0.005", "0.015", "-12.5",
                           "1E+3", "1.5E-7", "999999.995"]
@@ -135,7 +125,7 @@ def test_money_is_written_the_same_way(tmp_path: Path) -> None:
     collect()
     batch = tmp_path / "numbers.json"
     batch.write_text(json.dumps(numbers), encoding="utf-8")
-    proc = subprocess.run([node_or_skip(), str(RUNNER), "--format", str(batch)],
+    proc = subprocess.run([node, str(RUNNER), "--format", str(batch)],
                           capture_output=True, text=True, encoding="utf-8", timeout=60,
                           check=False)
     assert proc.returncode == 0, proc.stderr
@@ -178,9 +168,9 @@ def _unindexed(key: str) -> str:
     return ".".join(p for p in parts if not p.isdigit())
 
 
-def assert_twins(campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
+def assert_twins(node: str, campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
                  names: list[str], lang: str | None = None) -> None:
-    results = js_views(campaign, cases, tmp, lang)
+    results = js_views(node, campaign, cases, tmp, lang)
     bad = []
     for name, case, js in zip(names, cases, results, strict=True):
         diff = differences(campaign, case["answers"], server_view(campaign, case, lang), js)
@@ -199,14 +189,14 @@ LANGUAGES = [(path, lang) for path in CAMPAIGNS
 
 @pytest.mark.parametrize(("path", "lang"), LANGUAGES,
                          ids=[f"{p.name}-{lang}" for p, lang in LANGUAGES])
-def test_campaign_tests_agree(path: Path, lang: str, tmp_path: Path) -> None:
+def test_campaign_tests_agree(path: Path, lang: str, node: str, tmp_path: Path) -> None:
     """In each language of the campaign: labels, reasons and explanations are translated."""
     campaign = load_campaign(path)
     cases = [{"answers": dict(t.answers), "context": {
         "prefill": dict(t.prefill), "family": dict(t.family or {"siblings": 1, "rank": 1}),
         "today": (t.today or DEFAULT_TODAY).isoformat()}} for t in campaign.tests]
     assert cases, f"{path.name} has no tests"
-    assert_twins(campaign, cases, tmp_path, [t.name for t in campaign.tests], lang)
+    assert_twins(node, campaign, cases, tmp_path, [t.name for t in campaign.tests], lang)
 
 
 def load_corpus() -> list[dict[str, Any]]:
@@ -215,12 +205,12 @@ def load_corpus() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
-def test_regression_corpus_agrees(path: Path, tmp_path: Path) -> None:
+def test_regression_corpus_agrees(path: Path, node: str, tmp_path: Path) -> None:
     campaign = load_campaign(path)
     cases = [c for c in load_corpus() if c["campaign"] == path.name]
     if not cases:
         pytest.skip(f"no regression case for {path.name}")
-    assert_twins(campaign, cases, tmp_path, [c["note"] for c in cases])
+    assert_twins(node, campaign, cases, tmp_path, [c["note"] for c in cases])
 
 
 def test_corpus_cases_are_well_formed() -> None:
@@ -362,7 +352,7 @@ CONTEXT = st.fixed_dictionaries({
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
-def test_generated_dossiers_agree(path: Path, tmp_path: Path) -> None:
+def test_generated_dossiers_agree(path: Path, node: str, tmp_path: Path) -> None:
     campaign = load_campaign(path)
     cases: list[dict[str, Any]] = []
 
@@ -374,7 +364,7 @@ def test_generated_dossiers_agree(path: Path, tmp_path: Path) -> None:
 
     collect()
     assert len(cases) >= min(EXAMPLES, 100)
-    assert_twins(campaign, cases, tmp_path, [f"generated #{i}" for i in range(len(cases))])
+    assert_twins(node, campaign, cases, tmp_path, [f"generated #{i}" for i in range(len(cases))])
 
 
 def test_the_edge_campaign_keeps_its_own_promises() -> None:
