@@ -100,6 +100,30 @@ def test_concurrent_write_between_read_and_update_is_detected(app: Flask,
         assert events == 3  # created, state_changed, the mother's save: nothing of the father
 
 
+def test_concurrent_later_saves_are_detected(app: Flask, dossier: Dossier) -> None:
+    # the same race after the first save, which no longer changes the state
+    session, mine = _load(app, dossier)
+    with session:
+        save_answers(session, mine, 1, {"x": "début"}, "p", Actor.family(1))
+    mother_session, mother_copy = _load(app, dossier)
+    father_session, father_copy = _load(app, dossier)
+    with mother_session, father_session:
+        save_answers(mother_session, mother_copy, 2, {"x": "mère"}, "p", Actor.family(1))
+        assert mother_copy.row_version == 3 and mother_copy.answers == {"x": "mère"}
+        with pytest.raises(StaleDossierError) as caught:
+            save_answers(father_session, father_copy, 2, {"x": "père"}, "p", Actor.family(2))
+        assert caught.value.current_version == 3
+        assert caught.value.current_answers == {"x": "mère"}
+        kinds = father_session.scalars(select(DossierEvent.kind)
+                                       .where(DossierEvent.dossier_id == dossier.id)
+                                       .order_by(DossierEvent.id)).all()
+        assert kinds == ["created", "state_changed", "answers_saved", "answers_saved"]
+    session, fresh = _load(app, dossier)
+    with session:
+        assert (fresh.row_version, fresh.answers) == (3, {"x": "mère"})
+        assert fresh.events[-1].actor_id == "1"
+
+
 def test_submitted_dossier_is_not_editable(app: Flask, dossier: Dossier) -> None:
     session, mine = _load(app, dossier)
     with session:
