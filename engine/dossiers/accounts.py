@@ -150,19 +150,18 @@ def find_invitation(session: Session, token: str, *,
 def consume_invitation(session: Session, token: str, *,
                        now: datetime | None = None) -> FamilyAccount | None:
     """The account the invitation ``token`` logs in, marking it used; None when the token is
-    unknown, used or expired. Concurrent uses race on one UPDATE: only one wins."""
+    unknown, used or expired. One conditional UPDATE claims it: of concurrent uses only one
+    finds the row still unused."""
     now = now or utcnow()
-    invitation = find_invitation(session, token, now=now)
-    if invitation is None:
-        return None
-    claimed = session.execute(
+    account_id = session.scalar(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-        .values(used_at=now))
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        .where(Invitation.token_hash == _token_hash(token), Invitation.used_at.is_(None),
+               Invitation.expires_at > now)
+        .values(used_at=now)
+        .returning(Invitation.account_id))
+    if account_id is None:
         return None
-    account = invitation.account
+    account = session.get_one(FamilyAccount, account_id)
     account.last_login_at = now
     session.commit()
     return account

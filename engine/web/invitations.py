@@ -34,13 +34,15 @@ def invitation_url(base_url: str, token: str) -> str:
 @bp.route(PATH + "<token>", methods=["GET", "POST"])
 def accept(token: str) -> Response | tuple[str, int] | str:
     form = FlaskForm()
-    db = get_session()
-    if len(token) > MAX_TOKEN_LENGTH or find_invitation(db, token) is None:
+    if len(token) > MAX_TOKEN_LENGTH:
         return render_template("invitations/expired.html"), 410
+    db = get_session()
     if not form.validate_on_submit():
+        if find_invitation(db, token) is None:
+            return render_template("invitations/expired.html"), 410
         return render_template("invitations/accept.html", form=form)
     account = consume_invitation(db, token)
-    if account is None:  # used by a concurrent request meanwhile
+    if account is None:  # unknown, expired, or used (maybe by a concurrent request)
         return render_template("invitations/expired.html"), 410
     # a fresh session at login: nothing set before it (fixation) survives
     session.clear()

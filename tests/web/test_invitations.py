@@ -157,3 +157,19 @@ def test_an_odd_imported_address_gets_no_mail(app: Flask, db_session: Session,
     recipients = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"]
                   for f in (tmp_path / "mail").glob("*.eml")]
     assert sorted(recipients) == ["claire.moreau@example.org", "karim.benali@example.org"]
+
+
+def test_two_browsers_on_one_link_log_in_once(app: Flask, client: FlaskClient,
+                                              db_session: Session, make_account: MakeAccount,
+                                              csrf_token: Callable[..., str]) -> None:
+    """Both open the page while the link is unused; only the first POST logs in."""
+    account, _ = make_account()
+    token = issue_invitation(db_session, account)
+    db_session.commit()
+    path = f"/invitation/{token}"
+    other = app.test_client()
+    first, second = csrf_token(client, path), csrf_token(other, path)
+    assert client.post(path, data={"csrf_token": first}).status_code == 302
+    late = other.post(path, data={"csrf_token": second})
+    assert late.status_code == 410
+    assert other.get("/mes-dossiers").status_code != 200
