@@ -188,10 +188,11 @@ def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
                                       contact_phone=info.phone if same else None,
                                       address=info.address if same else None)
         session.add(establishment)
+    digest = campaign_hash(source)
     version = session.scalar(select(CampaignVersion).where(
-        CampaignVersion.slug == campaign.id, CampaignVersion.version == campaign_hash(source)))
+        CampaignVersion.slug == campaign.id, CampaignVersion.version == digest))
     if version is None:
-        version = CampaignVersion(slug=campaign.id, version=campaign_hash(source),
+        version = CampaignVersion(slug=campaign.id, version=digest,
                                   title=campaign.title.get(), source=source,
                                   establishment=establishment)
         session.add(version)
