@@ -40,22 +40,6 @@ MOTHER_CONTACT = ("0612345678", "06 12 34 56 78", "+33612345678", "claire.martin
                   "12 rue des Lilas")
 
 
-@pytest.fixture
-def mother(make_account: MakeAccount) -> tuple[FamilyAccount, str]:
-    return make_account("Claire Martin", email="claire.martin@example.fr", personne_id="1001")
-
-
-@pytest.fixture
-def father(make_account: MakeAccount) -> tuple[FamilyAccount, str]:
-    return make_account("Paul Durand", email="paul.durand@example.fr", personne_id="1002")
-
-
-@pytest.fixture
-def dossier(make_dossier: MakeDossier, mother: tuple[FamilyAccount, str],
-            father: tuple[FamilyAccount, str]) -> Dossier:
-    return make_dossier(mother[0], father[0], prefill=PREFILL)
-
-
 def _browser(app: Flask, csrf_token: Callable[..., str],
              account: tuple[FamilyAccount, str]) -> FlaskClient:
     client = app.test_client()

@@ -34,22 +34,6 @@ MakeDossier = Callable[..., Dossier]
 
 
 @pytest.fixture
-def mother(make_account: MakeAccount) -> tuple[FamilyAccount, str]:
-    return make_account("Claire Martin", email="claire.martin@example.fr", personne_id="1001")
-
-
-@pytest.fixture
-def father(make_account: MakeAccount) -> tuple[FamilyAccount, str]:
-    return make_account("Paul Durand", email="paul.durand@example.fr", personne_id="1002")
-
-
-@pytest.fixture
-def dossier(make_dossier: MakeDossier, mother: tuple[FamilyAccount, str],
-            father: tuple[FamilyAccount, str]) -> Dossier:
-    return make_dossier(mother[0], father[0], prefill=PREFILL)
-
-
-@pytest.fixture
 def family(client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
            dossier: Dossier) -> FlaskClient:
     """The mother's browser, logged in."""
