@@ -287,6 +287,10 @@ class _Importer:
                 select(FamilyAccount).where(FamilyAccount.personne_id.in_(ids))
                 .order_by(FamilyAccount.id)))
         self.existing = set(self.accounts)
+        #: every version of this campaign: a corrected text is a new version of the same
+        #: campaign, and a pupil keeps one dossier of it
+        self.versions = set(self.session.scalars(
+            select(CampaignVersion.id).where(CampaignVersion.slug == self.version.slug)))
         self.links: set[tuple[int, int]] = set()
         for ids in _chunks([p.id for p in self.pupils.values()]):
             self.links.update((row.account_id, row.pupil_id) for row in self.session.execute(
@@ -301,12 +305,11 @@ class _Importer:
         if not pupil_ids:
             return
         for dossier in self.session.scalars(
-                select(Dossier).join(Dossier.campaign_version)
-                .where(Dossier.pupil_id.in_(pupil_ids))
+                select(Dossier).where(Dossier.pupil_id.in_(pupil_ids))
                 .order_by(Dossier.created_at, Dossier.id)):
-            if dossier.campaign_version_id == self.version.id:
+            if dossier.campaign_version_id in self.versions:
                 self.dossiers[dossier.pupil_id] = dossier
-            elif dossier.campaign_version.slug != self.version.slug and dossier.answers:
+            elif dossier.answers:
                 # the latest dossier of another campaign: last year's answers
                 self.previous[dossier.pupil_id] = dossier
 

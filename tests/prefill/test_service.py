@@ -457,3 +457,19 @@ def test_refusal_also_drops_the_new_campaign_version(app: Flask, db_session: Ses
     assert [p.code for p in refused.value.problems] == ["UAI_MISMATCH", "UAI_MISMATCH"]
     db_session.commit()
     assert not any(row_counts(db_session).values())
+
+
+def test_an_edited_campaign_text_gives_no_second_dossier(app: Flask, db_session: Session) -> None:
+    """Importing again after correcting the campaign file (a new version of the same campaign)
+    updates each pupil's dossier; it does not open another one next to it."""
+    run(db_session, app, demo_result())
+    edited = JEAN_MOULIN.read_text(encoding="utf-8") + "\n# libellés corrigés\n"
+    report = run(db_session, app, demo_result(), source=edited)
+    assert counts(report)["dossier"] == {"unchanged": 4}
+    assert row_counts(db_session)["dossier"] == 4
+    assert row_counts(db_session)["campaign_version"] == 2
+    # a new pupil of the audience gets a dossier of the new version
+    added = demo_result({"9000003": "9000033"})
+    report = run(db_session, app, added, source=edited)
+    assert counts(report)["dossier"] == {"unchanged": 3, "created": 1}
+    assert dossier_of(db_session, "9000033").campaign_version.source == edited
