@@ -7,6 +7,9 @@
 //   node tests/rules/run_twin.js --format <numbers.json>
 //       numbers: a list of decimal texts; prints [[formatMoney, formatDecimal], ...].
 //
+//   node tests/rules/run_twin.js --format-date <values.json>
+//       values: a list of computed date values (any JSON); prints [formatDate, ...].
+//
 //   node tests/rules/run_twin.js --script-check <batch.json>
 //       The same for the first case, with vendor/big.js, expr.js and rules.js loaded as the
 //       page loads them: plain <script>s sharing one global object (no module, no require).
@@ -44,6 +47,12 @@ if (args[0] === '--format') {
   const numbers = JSON.parse(readFileSync(args[1], 'utf8'));
   process.stdout.write(JSON.stringify(numbers.map((n) => [rules.formatMoney(n),
     rules.formatDecimal(n)])));
+  process.exit(0);
+}
+if (args[0] === '--format-date') {
+  const rules = require(join(JS_DIR, 'rules.js'));
+  const values = JSON.parse(readFileSync(args[1], 'utf8'));
+  process.stdout.write(JSON.stringify(values.map((v) => rules.formatDate(v))));
   process.exit(0);
 }
 const scripts = args[0] === '--script-check';

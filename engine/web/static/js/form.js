@@ -201,10 +201,7 @@
     if (value === null || value === undefined) return '';
     if (spec.format === 'money') return window.DossierRules.formatMoney(String(value));
     if (spec.format === 'number') return window.DossierRules.formatDecimal(String(value));
-    if (spec.format === 'date' && /^\d{4}-\d{2}-\d{2}$/.test(String(value))) {
-      var p = String(value).split('-');
-      return p[2] + '/' + p[1] + '/' + p[0];
-    }
+    if (spec.format === 'date') return window.DossierRules.formatDate(value);
     if (value === true) return 'oui';
     if (value === false) return 'non';
     return String(value);

@@ -1034,6 +1034,8 @@
     evaluate: evaluate,
     formatMoney: formatMoney,
     ADDRESS_PARTS: ADDRESS_PARTS, // the inputs of an address field, for form.js
+    // a computed date as ComputedField.display writes it (JJ/MM/AAAA, '' if not a date), for form.js
+    formatDate: function (v) { var d = parseDate(v); return d ? dmy(d) : ''; },
     formatDecimal: function (v) { return formatDecimal(v instanceof X.Num ? v : X.num(String(v))); },
   };
 }));
