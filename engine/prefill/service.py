@@ -267,7 +267,8 @@ class _Importer:
         self.credentials: dict[str, Credential] = {}
         self.seen_accounts: set[str] = set()
         self.new_logins: set[str] = set()
-        self.flushed_accounts: set[str | None] = set()
+        #: accounts created since the last flush: their logins are checked at the flush
+        self.unflushed: list[FamilyAccount] = []
         self.new_dossiers: list[Dossier] = []
         self.seen_guardians: set[str] = set()
         self.prefilled = [f for f in campaign.top_fields() if f.prefill and f.type.has_value]
@@ -286,7 +287,6 @@ class _Importer:
             self.accounts.update((a.personne_id, a) for a in self.session.scalars(
                 select(FamilyAccount).where(FamilyAccount.personne_id.in_(ids))
                 .order_by(FamilyAccount.id)))
-        self.existing = set(self.accounts)
         #: every version of this campaign: a corrected text is a new version of the same
         #: campaign, and a pupil keeps one dossier of it
         self.versions = set(self.session.scalars(
@@ -330,10 +330,8 @@ class _Importer:
     def _flush_batch(self) -> None:
         """Write the batch and forget its dossiers: memory stays flat however large the
         file (the transaction stays open: nothing is visible to others before the commit)."""
-        created = [self.accounts[key] for key in self.credentials
-                   if key not in self.existing and key not in self.flushed_accounts]
-        reissue_taken_logins(self.session, created, self.new_logins)
-        self.flushed_accounts.update(a.personne_id for a in created)
+        reissue_taken_logins(self.session, self.unflushed, self.new_logins)
+        self.unflushed.clear()
         self.session.flush()
         for dossier in [*self.dossiers.values(), *self.previous.values(), *self.new_dossiers]:
             pupil = dossier.pupil
@@ -416,6 +414,7 @@ class _Importer:
                                                email=guardian.email, personne_id=key,
                                                taken=self.new_logins)
             self.accounts[guardian.personne_id] = account
+            self.unflushed.append(account)
             self.report.add("account", guardian.personne_id, "created")
             self.new_credential(account, code)
         else:

@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 
 from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
+from engine.dossiers import accounts
 from engine.dossiers.accounts import new_family_account, reissue_taken_logins
 from engine.dossiers.models import (
     CampaignVersion,
@@ -38,7 +39,7 @@ from engine.prefill.service import (
     import_into,
 )
 from engine.rules import DossierContext, evaluate_dossier, prefill_value
-from engine.security import normalize_credential, verify_secret
+from engine.security import generate_login, normalize_credential, verify_secret
 from engine.web.state import app_state
 
 ROOT = Path(__file__).parents[2]
@@ -431,6 +432,23 @@ def test_login_clashes_are_reissued_before_the_flush(app: Flask, db_session: Ses
     assert other.login == kept
     db_session.commit()
     assert row_counts(db_session)["family_account"] == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 500])
+def test_an_imported_login_already_taken_is_drawn_again(
+        app: Flask, db_session: Session, monkeypatch: pytest.MonkeyPatch,
+        make_account: Callable[..., tuple[FamilyAccount, str]], batch_size: int) -> None:
+    """The import draws logins without asking the database; a login that an earlier account
+    has is replaced before the batch is written (in every batch)."""
+    existing, _ = make_account()
+    draws = iter([existing.login, existing.login])
+    monkeypatch.setattr(accounts, "generate_login",
+                        lambda: next(draws, None) or generate_login())
+    report = run(db_session, app, demo_result(), batch_size=batch_size)
+    logins = [c.login for c in report.credentials]
+    assert existing.login not in logins and len(set(logins)) == 4
+    assert set(logins) == set(db_session.scalars(
+        select(FamilyAccount.login).where(FamilyAccount.id != existing.id)))
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
