@@ -238,17 +238,22 @@ def load_corpus() -> list[dict[str, Any]]:
     return cases
 
 
-@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
+#: the campaigns the regression corpus has cases for. A case exists only where a divergence was
+#: found, so a campaign may have none; no case is left out, as test_corpus_cases_are_well_formed
+#: checks that each one names a campaign of CAMPAIGNS.
+CORPUS_CAMPAIGNS = [p for p in CAMPAIGNS if any(c["campaign"] == p.name for c in load_corpus())]
+
+
+@pytest.mark.parametrize("path", CORPUS_CAMPAIGNS, ids=lambda p: p.name)
 def test_regression_corpus_agrees(path: Path, node: str, tmp_path: Path) -> None:
     campaign = load_campaign(path)
     cases = [c for c in load_corpus() if c["campaign"] == path.name]
-    if not cases:
-        pytest.skip(f"no regression case for {path.name}")
     assert_twins(node, campaign, cases, tmp_path, [c["note"] for c in cases])
 
 
 def test_corpus_cases_are_well_formed() -> None:
     names = {p.name for p in CAMPAIGNS}
+    assert load_corpus(), f"{CORPUS.name} has no case"
     for case in load_corpus():
         assert set(case) == {"campaign", "note", "answers", "context"}, case
         assert case["campaign"] in names
