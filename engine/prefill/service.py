@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.db import utcnow
@@ -378,10 +378,11 @@ class _Importer:
 
     def upsert_pupil(self, record: PupilRecord, pupil: Pupil | None) -> Pupil:
         who = f"L'élève ELEVE_ID={record.eleve_id}"
-        for value, limit, what in ((record.eleve_id, 20, "ELEVE_ID"), (record.ine, 11, "INE"),
-                                   (record.first_name, 100, "prénom"),
-                                   (record.last_name, 100, "nom")):
-            _check_length(value, limit, who, what)
+        for value, column, what in ((record.eleve_id, Pupil.eleve_id, "ELEVE_ID"),
+                                    (record.ine, Pupil.ine, "INE"),
+                                    (record.first_name, Pupil.first_name, "prénom"),
+                                    (record.last_name, Pupil.last_name, "nom")):
+            _check_length(value, column, who, what)
         values = {"first_name": record.first_name or "", "last_name": record.last_name or "",
                   "ine": record.ine, "birth_date": record.birth_date}
         if pupil is None:
@@ -399,16 +400,17 @@ class _Importer:
 
     def account(self, guardian: GuardianRecord) -> FamilyAccount:
         """The guardian's one account across siblings and schools (by PERSONNE_ID)."""
-        who = f"Le responsable PERSONNE_ID={guardian.personne_id}"
-        name = " ".join(p for p in (guardian.first_name, guardian.last_name) if p) or \
-            guardian.personne_id
-        for value, limit, what in ((guardian.personne_id, 20, "PERSONNE_ID"),
-                                   (name, 200, "nom"), (guardian.email, 254, "courriel")):
-            _check_length(value, limit, who, what)
         key = guardian.personne_id
         account = self.accounts.get(key)
         if account is not None and key in self.seen_accounts:
             return account
+        who = f"Le responsable PERSONNE_ID={guardian.personne_id}"
+        name = " ".join(p for p in (guardian.first_name, guardian.last_name) if p) or \
+            guardian.personne_id
+        for value, column, what in ((guardian.personne_id, FamilyAccount.personne_id,
+                                     "PERSONNE_ID"), (name, FamilyAccount.display_name, "nom"),
+                                    (guardian.email, FamilyAccount.email, "courriel")):
+            _check_length(value, column, who, what)
         if account is None:
             account, code = new_family_account(self.session, self.hasher, display_name=name,
                                                email=guardian.email, personne_id=key,
@@ -493,10 +495,12 @@ class _Importer:
 
 
 
-def _check_length(value: str | None, limit: int, who: str, what: str) -> None:
-    """Refuse the import with a clear reason when ``value`` does not fit its column (the
+def _check_length(value: str | None, column: QueryableAttribute[Any], who: str,
+                  what: str) -> None:
+    """Refuse the import with a clear reason when ``value`` does not fit ``column`` (the
     database error would say nothing useful)."""
-    if value is not None and len(value) > limit:
+    limit = column.type.length
+    if value is not None and limit is not None and len(value) > limit:
         raise ImportRefused([error("VALUE_TOO_LONG", f"{who} a un {what} de {len(value)} "
                                    f"caractères (au plus {limit}) : corrigez-le dans SIECLE.")])
 

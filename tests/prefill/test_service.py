@@ -250,6 +250,19 @@ def test_refused_import_leaves_the_database_untouched(app: Flask, db_session: Se
     assert row_counts(db_session) == before
 
 
+@pytest.mark.parametrize(("pairs", "who"), [
+    ({"<PRENOM>Hugo</PRENOM>": f"<PRENOM>{'H' * 101}</PRENOM>"}, "ELEVE_ID=9000002"),
+    ({"sophie.durand@example.org": "s" * 250 + "@example.org"}, "PERSONNE_ID=8000001"),
+])
+def test_a_value_longer_than_its_column_is_refused(app: Flask, db_session: Session,
+                                                   pairs: dict[str, str], who: str) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        run(db_session, app, demo_result(pairs))
+    assert [p.code for p in refused.value.problems] == ["VALUE_TOO_LONG"]
+    assert who in refused.value.problems[0].message
+    assert not any(row_counts(db_session).values())
+
+
 def test_error_midway_rolls_everything_back(app: Flask, db_session: Session) -> None:
     """A failure after some rows were written (here: the hasher, at the third account, after
     the first pupil's batch was flushed) leaves no trace."""
