@@ -71,16 +71,21 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
     }
 
 
+def run_twin(node: str, tmp: Path, data: Any, *flags: str, timeout: int = 60) -> Any:
+    """What ``run_twin.js [flags] <data as a JSON file>`` prints, read as JSON."""
+    batch = tmp / "batch.json"
+    batch.write_text(json.dumps(data), encoding="utf-8")
+    proc = subprocess.run([node, str(RUNNER), *flags, str(batch)], capture_output=True,
+                          text=True, encoding="utf-8", timeout=timeout, check=False)
+    assert proc.returncode == 0, f"node failed:\n{proc.stderr}"
+    return json.loads(proc.stdout)
+
+
 def js_views(node: str, campaign: Campaign, cases: list[dict[str, Any]], tmp: Path,
              lang: str | None = None) -> list[dict[str, Any]]:
     """Every case through rules.js in one Node process."""
-    batch = tmp / "batch.json"
-    batch.write_text(json.dumps({"model": client_model(campaign, lang), "cases": cases}),
-                     encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), str(batch)], capture_output=True,
-                          text=True, encoding="utf-8", timeout=300, check=False)
-    assert proc.returncode == 0, f"node failed:\n{proc.stderr}"
-    results: list[dict[str, Any]] = json.loads(proc.stdout)
+    results: list[dict[str, Any]] = run_twin(
+        node, tmp, {"model": client_model(campaign, lang), "cases": cases}, timeout=300)
     assert len(results) == len(cases)
     return results
 
@@ -104,14 +109,8 @@ def test_rules_js_loads_as_plain_scripts(node: str, tmp_path: Path) -> None:
     case = {"answers": dict(test.answers), "context": {
         "prefill": dict(test.prefill), "family": {"siblings": 1, "rank": 1},
         "today": (test.today or DEFAULT_TODAY).isoformat()}}
-    batch = tmp_path / "batch.json"
-    batch.write_text(json.dumps({"model": client_model(campaign), "cases": [case]}),
-                     encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), "--script-check", str(batch)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    [result] = json.loads(proc.stdout)
+    [result] = run_twin(node, tmp_path, {"model": client_model(campaign), "cases": [case]},
+                        "--script-check")
     assert not differences(campaign, case["answers"], server_view(campaign, case), result)
 
 
@@ -127,13 +126,7 @@ def test_money_is_written_the_same_way(node: str, tmp_path: Path) -> None:
         numbers.append(str(value))
 
     collect()
-    batch = tmp_path / "numbers.json"
-    batch.write_text(json.dumps(numbers), encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), "--format", str(batch)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    got = run_twin(node, tmp_path, numbers, "--format")
     expected = [[format_money(Decimal(n)), format_decimal(Decimal(n))] for n in numbers]
     bad = [(n, g, e) for n, g, e in zip(numbers, got, expected, strict=True) if g != e]
     assert not bad, bad[:10]
@@ -157,13 +150,7 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
         values.append(value.isoformat())
 
     collect()
-    batch = tmp_path / "dates.json"
-    batch.write_text(json.dumps(values), encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), "--format-date", str(batch)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    got = run_twin(node, tmp_path, values, "--format-date")
     expected = [spec.type.display(v, spec) for v in values]
     bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
     assert not bad, bad[:10]
