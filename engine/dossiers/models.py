@@ -31,8 +31,12 @@ from .states import Actor, DossierState
 
 
 def new_public_id() -> str:
-    """128 random bits, URL-safe (22 characters)."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe (22 characters), never starting with "-" (a command-line
+    argument such as ``dossiersco recompute ID`` would read it as an option)."""
+    while True:
+        public_id = secrets.token_urlsafe(16)
+        if not public_id.startswith("-"):
+            return public_id
 
 
 def _json_dict() -> Any:

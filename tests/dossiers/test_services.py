@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount
+from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount, new_public_id
 from engine.dossiers.services import (
     NotEditableError,
     StaleDossierError,
@@ -159,3 +159,10 @@ def test_stale_state_change_is_refused(app: Flask, dossier: Dossier) -> None:
         with pytest.raises(StaleDossierError):
             change_state(session, mine, 1, DossierState.SUBMITTED, Actor.family(2))
         assert mine.state is DossierState.IN_PROGRESS
+
+
+def test_public_ids_can_be_typed_as_command_arguments() -> None:
+    # one id in 64 started with "-" and `dossiersco recompute ID` took it for an option
+    ids = [new_public_id() for _ in range(2000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 for i in ids) and len(set(ids)) == len(ids)
