@@ -13,13 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, object_session
-
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import ROOT
-from engine.dossiers.models import CampaignVersion, Dossier, Guardianship, Pupil
+from engine.dossiers.family import family_of
+from engine.dossiers.models import CampaignVersion, Dossier
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
@@ -48,38 +46,6 @@ def campaign_of(version: CampaignVersion, campaigns_dir: Path = DEFAULT_CAMPAIGN
                                        base_dir=campaigns_dir)
             _cache[key] = found
     return found
-
-
-def _session_of(dossier: Dossier) -> Session:
-    session = object_session(dossier)
-    if session is None:
-        raise ValueError("the dossier is not attached to a database session")
-    return session
-
-
-#: the pupils sharing a guardian with pupil ``pupil_id`` who have a dossier in a campaign
-#: ``slug`` (the pupil included); built once, as every family page runs it
-_FAMILY = (
-    select(Pupil.id, Pupil.birth_date).distinct()
-    .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-    .join(Dossier, Dossier.pupil_id == Pupil.id)
-    .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
-    .where(Guardianship.account_id.in_(
-        select(Guardianship.account_id).where(Guardianship.pupil_id == bindparam("pupil_id"))
-        .scalar_subquery()),
-        CampaignVersion.slug == bindparam("slug")))
-
-
-def family_of(dossier: Dossier) -> dict[str, int]:
-    """``siblings``: the children sharing a guardian with this pupil who have a dossier in the
-    same campaign (this one included); ``rank``: 1 for the eldest of them."""
-    rows = _session_of(dossier).execute(
-        _FAMILY, {"pupil_id": dossier.pupil_id, "slug": dossier.campaign_version.slug}).all()
-    ordered = sorted(rows, key=lambda r: (r.birth_date or date.max, r.id))
-    ids = [r.id for r in ordered]
-    if dossier.pupil_id not in ids:
-        return {"siblings": 1, "rank": 1}
-    return {"siblings": len(ids), "rank": ids.index(dossier.pupil_id) + 1}
 
 
 def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:

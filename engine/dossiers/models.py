@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, query_expression, relationship
 
 from engine.db import Base, PortableJSON, UTCDateTime, utcnow
 
@@ -177,6 +177,10 @@ class Dossier(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: family facts loaded with the dossier by the family pages' lookup, else None
+    #: (``engine.dossiers.family``)
+    siblings: Mapped[int | None] = query_expression()
+    elder_siblings: Mapped[int | None] = query_expression()
 
     pupil: Mapped[Pupil] = relationship(back_populates="dossiers")
     campaign_version: Mapped[CampaignVersion] = relationship(back_populates="dossiers")

@@ -10,15 +10,16 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session, contains_eager, joinedload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import utcnow
 
+from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
     CampaignVersion,
     Dossier,
@@ -107,7 +108,8 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     return dossier
 
 
-_DOSSIER = Dossier.__table__
+_DOSSIER = cast(Table, Dossier.__table__)
+_EVENT = cast(Table, DossierEvent.__table__)
 #: a page save's UPDATE on the table (no ORM bulk-update step), guarded by the row version
 _UPDATE_ANSWERS = (
     update(_DOSSIER)
@@ -132,7 +134,7 @@ def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
             "current_page": page_id, "row_version": version + 1, "updated_at": now})
         if updated.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
             raise StaleDataError("another process saved the dossier first")
-        session.execute(insert(DossierEvent.__table__), {
+        session.execute(insert(_EVENT), {
             "dossier_id": dossier.id, "at": now, "actor_kind": actor.kind.value,
             "actor_id": actor.id, "kind": "answers_saved", "data": event})
     # what was written, without reading it back
@@ -234,7 +236,9 @@ _DOSSIER_OF_ACCOUNT = (
     # read when the compiled campaign is not cached yet
     .options(contains_eager(Dossier.pupil),
              joinedload(Dossier.campaign_version).defer(CampaignVersion.source),
-             joinedload(Dossier.pupil, Pupil.guardianships)))
+             joinedload(Dossier.pupil, Pupil.guardianships),
+             with_expression(Dossier.siblings, SIBLINGS),
+             with_expression(Dossier.elder_siblings, ELDER_SIBLINGS)))
 
 
 def dossier_of_account(session: Session, account_id: int, public_id: str) -> Dossier | None:

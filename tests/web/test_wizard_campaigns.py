@@ -9,10 +9,13 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from engine.dossiers.campaigns import campaign_of, context_of, effective_answers, redaction_for
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.services import dossier_of_account
+from engine.web.state import app_state
 
 from .wizardkit import PREFILL
 
@@ -60,6 +63,30 @@ def test_family_counts_children_with_a_dossier_in_the_same_campaign(
     assert context_of(hugo).family == {"siblings": 2, "rank": 1}
     assert context_of(lea).family == {"siblings": 2, "rank": 2}
     assert context_of(lea, today=date(2027, 6, 1)).today == date(2027, 6, 1)
+
+
+def test_family_rank_is_the_same_loaded_with_the_dossier_or_alone(
+        make_account: MakeAccount, make_dossier: MakeDossier, db_session: Session,
+        app: Flask) -> None:
+    # the family pages read the counts with the dossier's own query; other callers run them
+    mother, _ = make_account()
+    born = {"Aïcha": date(2012, 1, 9), "Basile": date(2014, 6, 1), "Chloé": None,
+            "Dylan": date(2014, 6, 1)}
+    dossiers = {name: make_dossier(mother, first_name=name) for name in born}
+    for name, birth_date in born.items():
+        dossiers[name].pupil.birth_date = birth_date
+    db_session.commit()
+    # eldest first; no birth date last; the same day: the one created first
+    expected = {"Aïcha": 1, "Basile": 2, "Dylan": 3, "Chloé": 4}
+    for name, dossier in dossiers.items():
+        with app_state(app).database.sessions() as session:
+            looked_up = dossier_of_account(session, mother.id, dossier.public_id)
+            assert looked_up is not None and looked_up.siblings is not None
+            assert context_of(looked_up).family == {"siblings": 4, "rank": expected[name]}
+        with app_state(app).database.sessions() as session:
+            alone = session.get(Dossier, dossier.id)
+            assert alone is not None and alone.siblings is None
+            assert context_of(alone).family == {"siblings": 4, "rank": expected[name]}
 
 
 def test_prefill_fills_what_the_family_has_not_answered(

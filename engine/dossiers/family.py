@@ -1,0 +1,69 @@
+"""The family facts expressions read (``family.siblings``, ``family.rank``) from the database.
+
+A sibling is a child sharing a guardian account with the pupil who has a dossier in a campaign
+of the same slug (this pupil included); rank 1 is the eldest (no birth date: last; same birth
+date: the first imported). Both counts are subqueries correlated to the ``dossier`` of the enclosing query, so the
+family pages' lookup (``services.dossier_of_account``) loads them with the dossier in one
+statement; :func:`family_of` runs them alone for a dossier loaded otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy.orm import aliased, object_session
+
+from .models import CampaignVersion, Dossier, Guardianship, Pupil
+
+_sibling = aliased(Pupil)
+_sibling_guardian = aliased(Guardianship)
+_sibling_dossier = aliased(Dossier)
+_sibling_version = aliased(CampaignVersion)
+_own_guardian = aliased(Guardianship)
+_own_version = aliased(CampaignVersion)
+_own_pupil = aliased(Pupil)
+
+
+def _count_siblings(*criteria: ColumnElement[bool]) -> Any:
+    return (
+        select(func.count(distinct(_sibling.id)))
+        .join(_sibling_guardian, _sibling_guardian.pupil_id == _sibling.id)
+        .join(_sibling_dossier, _sibling_dossier.pupil_id == _sibling.id)
+        .join(_sibling_version, _sibling_version.id == _sibling_dossier.campaign_version_id)
+        .where(_sibling_guardian.account_id.in_(
+                   select(_own_guardian.account_id)
+                   .where(_own_guardian.pupil_id == Dossier.pupil_id).correlate(Dossier)),
+               _sibling_version.slug == select(_own_version.slug)
+               .where(_own_version.id == Dossier.campaign_version_id).correlate(Dossier)
+               .scalar_subquery(),
+               *criteria)
+        .correlate(Dossier).scalar_subquery())
+
+
+#: an unknown birth date sorts last
+_sibling_born = func.coalesce(_sibling.birth_date, date.max)
+_own_born = func.coalesce(
+    select(_own_pupil.birth_date).where(_own_pupil.id == Dossier.pupil_id).correlate(Dossier)
+    .scalar_subquery(),
+    date.max)
+#: the number of siblings, this pupil included (0 when the pupil has no guardian account)
+SIBLINGS: Any = _count_siblings()
+#: the number of siblings born before this pupil (the same day: imported before)
+ELDER_SIBLINGS: Any = _count_siblings(or_(
+    _sibling_born < _own_born,
+    and_(_sibling_born == _own_born, _sibling.id < Dossier.pupil_id)))
+
+
+def family_of(dossier: Dossier) -> dict[str, int]:
+    """``siblings``: the children sharing a guardian with this pupil who have a dossier in the
+    same campaign (this one included); ``rank``: 1 for the eldest of them."""
+    siblings, elder = dossier.siblings, dossier.elder_siblings
+    if siblings is None or elder is None:  # not loaded with the dossier
+        session = object_session(dossier)
+        if session is None:
+            raise ValueError("the dossier is not attached to a database session")
+        siblings, elder = session.execute(
+            select(SIBLINGS, ELDER_SIBLINGS).where(Dossier.id == dossier.id)).one()
+    return {"siblings": max(siblings, 1), "rank": elder + 1}
