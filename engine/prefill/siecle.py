@@ -15,7 +15,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
@@ -26,6 +26,7 @@ from engine.refdata import OBSOLETE_PROFESSION_CODES, PARENTE_CODES
 
 from .errors import ImportProblem, SiecleFileError, error, warning
 from .records import (
+    EMPTY,
     Address,
     GuardianLink,
     GuardianRecord,
@@ -41,9 +42,10 @@ from .records import (
     PupilRecord,
     Schooling,
     Structure,
+    no_provenance,
 )
 from .result import ImportResult, SourceInfo, index_guardians
-from .values import clean, normalize_phone, parse_date, parse_flag
+from .values import FLAGS, clean, normalize_phone, parse_date, parse_flag
 
 #: a path, or (file name, content) for an upload held in memory
 Source = str | os.PathLike[str] | tuple[str, bytes]
@@ -191,11 +193,28 @@ _ELENOET_PATHS: Mapping[str, str] = MappingProxyType({"elenoet": "@ELENOET"})
 _PERSONNE_ID_PATHS: Mapping[str, str] = MappingProxyType({"personne_id": "@PERSONNE_ID"})
 
 
-def _fill(record: Any, **changes: Any) -> None:
-    """Complete a frozen record with blocks that come later in the file (options, structures,
-    links, addresses) before anyone else sees it; cheaper than ``replace`` on 20,000 records."""
-    for name, value in changes.items():
-        object.__setattr__(record, name, value)
+class _Table:
+    """A field table split for the read loop: a text field costs one lookup, a typed one (date,
+    flag, phone, integer) a second."""
+
+    __slots__ = ("fields", "text", "typed")
+
+    def __init__(self, fields: Mapping[str, tuple[str, str]]) -> None:
+        self.fields = fields
+        self.text = {tag: name for tag, (name, conv) in fields.items() if conv == S}
+        self.typed = {tag: spec for tag, spec in fields.items() if spec[1] != S}
+
+
+_ELEVE, _SCOLARITE, _ADRESSE, _PERSONNE, _LINK, _MEF, _MATIERE, _PROGRAMME = map(_Table, (
+    ELEVE_FIELDS, SCOLARITE_FIELDS, ADRESSE_FIELDS, PERSONNE_FIELDS, LINK_FIELDS, MEF_FIELDS,
+    MATIERE_FIELDS, PROGRAMME_FIELDS))
+_OPTION_OBLIGATOIRE, _OPTIONS_ELEVE, _STRUCTURE, _DIVISION = map(_Table, (
+    OPTION_OBLIGATOIRE_FIELDS, OPTIONS_ELEVE_FIELDS, STRUCTURE_FIELDS, _DIVISION_FIELDS))
+#: a record's provenance until the file is read and its later blocks are known
+_PENDING = no_provenance()
+#: completes a frozen record with the blocks that come later in the file (options, structures,
+#: links, addresses, provenance) before anyone else sees it; cheaper than ``replace``
+_set = object.__setattr__
 
 
 class _FileReader:
@@ -220,6 +239,7 @@ class _FileReader:
         self.nomenclature_groups: list[ProvenanceGroup] = []
         self.suspect_encoding = False
         self._path_cache: dict[tuple[int, str, str, tuple[str, ...]], Mapping[str, str]] = {}
+        self._dates: dict[str, date | None] = {}
 
     # -- problems ---------------------------------------------------------------------------
     def err(self, code: str, message: str, line: int = 0, element: str = "") -> None:
@@ -229,71 +249,89 @@ class _FileReader:
         self.problems.append(warning(code, message, line, element, self.name))
 
     # -- generic element reading ------------------------------------------------------------
-    def read_fields(self, el: Any, table: Mapping[str, tuple[str, str]], prefix: str,
-                    out: dict[str, Any], extra: dict[str, str] | None) -> tuple[str, ...]:
-        """Non-empty children of ``el`` into ``out`` (converted; unknown ones into ``extra``).
+    def read_fields(self, el: Any, table: _Table, prefix: str, out: dict[str, Any],
+                    extra: dict[str, str] | None,
+                    nested: dict[str, Any] | None = None) -> tuple[str, ...]:
+        """Non-empty children of ``el`` into ``out`` (converted; unknown ones into ``extra``;
+        the first of each container element, e.g. SCOLARITE_AN_DERNIER, into ``nested``).
 
         Returns the tags read, in order: with ``paths`` they give the provenance.
         """
         present: list[str] = []
+        append = present.append
+        text_field = table.text.get
+        typed_field = table.typed.get
+        dates = self._dates
         # elements only (comments and processing instructions are skipped by lxml itself)
         for child in el.iterchildren(etree.Element):
             text = child.text
-            if text is None:
-                continue
-            text = text.strip()
+            if text:
+                text = text.strip()
             if not text:
+                if nested is not None and child.tag in _CONTAINERS:
+                    nested.setdefault(child.tag, child)
                 continue
             tag = child.tag
-            spec = table.get(tag)
+            name = text_field(tag)
+            if name is not None:
+                out[name] = text
+                append(tag)
+                continue
+            spec = typed_field(tag)
             if spec is None:
-                if extra is not None and tag not in _CONTAINERS:
-                    extra[tag] = text
-                    present.append(tag)
+                if tag not in _CONTAINERS:
+                    if extra is not None:
+                        extra[tag] = text
+                        append(tag)
+                elif nested is not None:
+                    nested.setdefault(tag, child)
                 continue
             name, conv = spec
-            if conv == S:
-                out[name] = text
-            else:
+            # the common cases inline: 0/1/true/false flags, dates already seen in the file
+            value = FLAGS.get(text) if conv == B else dates.get(text) if conv == D else None
+            if value is None:
                 value = self.convert(child, tag, text, conv, prefix)
                 if value is None:
                     continue
-                out[name] = value
-            present.append(tag)
+            out[name] = value
+            append(tag)
         return tuple(present)
 
     def convert(self, child: Any, tag: str, text: str, conv: str, prefix: str) -> Any:
         """A typed value, or None after reporting why the text was not usable."""
-        line = child.sourceline or 0
-        if conv == D:
-            try:
-                return parse_date(text)
-            except ValueError as exc:
-                self.err("INVALID_DATE", f"{exc} dans <{tag}>. {_RE_EXPORT}", line,
-                         f"{prefix}/{tag}")
-                return None
         if conv == B:
             flag = parse_flag(text)
             if flag is None:
                 self.warn("INVALID_FLAG", f"<{tag}> vaut « {text} » au lieu de 0/1 ou "
-                          "true/false : valeur ignorée.", line, f"{prefix}/{tag}")
+                          "true/false : valeur ignorée.", child.sourceline or 0,
+                          f"{prefix}/{tag}")
             return flag
+        if conv == D:
+            try:
+                # a file repeats few dates (entry, modification, birth dates of an age group)
+                day = self._dates[text] = parse_date(text)
+            except ValueError as exc:
+                self.err("INVALID_DATE", f"{exc} dans <{tag}>. {_RE_EXPORT}",
+                         child.sourceline or 0, f"{prefix}/{tag}")
+                return None
+            return day
         if conv == P:
             return Phone(text, normalize_phone(text))
         if not text.isdigit():
             self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
-                      "ignorée.", line, f"{prefix}/{tag}")
+                      "ignorée.", child.sourceline or 0, f"{prefix}/{tag}")
             return None
         return int(text)
 
-    def paths(self, table: Mapping[str, tuple[str, str]], path_prefix: str,
-              suffix_prefix: str, tags: tuple[str, ...]) -> Mapping[str, str]:
+    def paths(self, table: _Table, path_prefix: str, suffix_prefix: str,
+              tags: tuple[str, ...]) -> Mapping[str, str]:
         """Field path → element suffix for the tags read; shared by records alike."""
         key = (id(table), path_prefix, suffix_prefix, tags)
         found = self._path_cache.get(key)
         if found is None:
+            fields = table.fields
             found = MappingProxyType({
-                path_prefix + (table[t][0] if t in table else f"extra.{t}"): suffix_prefix + t
+                path_prefix + (fields[t][0] if t in fields else f"extra.{t}"): suffix_prefix + t
                 for t in tags})
             self._path_cache[key] = found
         return found
@@ -319,22 +357,22 @@ class _FileReader:
                      f"le fichier est incomplet. {_RE_EXPORT}", line, "ELEVE")
             return
         prefix = f"ELEVE[@ELEVE_ID={eleve_id}]"
-        values: dict[str, Any] = {"eleve_id": eleve_id}
+        values: dict[str, Any] = {"eleve_id": eleve_id, "provenance": _PENDING}
         extra: dict[str, str] = {}
-        tags = self.read_fields(el, ELEVE_FIELDS, prefix, values, extra)
+        nested: dict[str, Any] = {}
+        tags = self.read_fields(el, _ELEVE, prefix, values, extra, nested)
         groups: list[ProvenanceGroup] = [(prefix, line, _ELEVE_ID_PATHS),
-                                         (prefix, line, self.paths(ELEVE_FIELDS, "", "", tags))]
-        sco = el.find("SCOLARITE_AN_DERNIER")
+                                         (prefix, line, self.paths(_ELEVE, "", "", tags))]
+        sco = nested.get("SCOLARITE_AN_DERNIER")
         if sco is not None:
             sco_values: dict[str, Any] = {}
-            sco_tags = self.read_fields(sco, SCOLARITE_FIELDS, prefix + "/SCOLARITE_AN_DERNIER",
+            sco_tags = self.read_fields(sco, _SCOLARITE, prefix + "/SCOLARITE_AN_DERNIER",
                                         sco_values, None)
             if sco_values:
                 values["previous"] = Schooling(**sco_values)
                 groups.append((prefix, line, self.paths(
-                    SCOLARITE_FIELDS, "previous.", "SCOLARITE_AN_DERNIER/", sco_tags)))
-        if extra:
-            values["extra"] = extra
+                    _SCOLARITE, "previous.", "SCOLARITE_AN_DERNIER/", sco_tags)))
+        values["extra"] = extra or EMPTY
         for tag, name in (("NOM_DE_FAMILLE", "last_name"), ("DATE_NAISS", "birth_date")):
             if name in values:
                 continue
@@ -375,14 +413,14 @@ class _FileReader:
                 continue
             values: dict[str, Any] = {}
             i = len(options)
-            tags = self.read_fields(child, OPTIONS_ELEVE_FIELDS, prefix, values, None)
+            tags = self.read_fields(child, _OPTIONS_ELEVE, prefix, values, None)
             if "code_matiere" not in values:
                 self.warn("MISSING_ELEMENT", f"Une option de l'élève ELEVE_ID={eleve_id} n'a "
                           "pas de CODE_MATIERE : ignorée.", child.sourceline or line, prefix)
                 continue
             options.append(Option(**values))
             groups.append((prefix, line, self.paths(
-                OPTIONS_ELEVE_FIELDS, f"options[{i}].", f"OPTIONS_ELEVE[{i + 1}]/", tags)))
+                _OPTIONS_ELEVE, f"options[{i}].", f"OPTIONS_ELEVE[{i + 1}]/", tags)))
 
     def on_structures_eleve(self, el: Any) -> None:
         line = el.sourceline or 0
@@ -398,15 +436,15 @@ class _FileReader:
                 continue
             values: dict[str, Any] = {}
             i = len(structures)
-            tags = self.read_fields(child, STRUCTURE_FIELDS, prefix, values, None)
+            tags = self.read_fields(child, _STRUCTURE, prefix, values, None)
             if "code" not in values:
                 continue
             structures.append(Structure(**values))
             groups.append((prefix, line, self.paths(
-                STRUCTURE_FIELDS, f"structures[{i}].", f"STRUCTURE[{i + 1}]/", tags)))
+                _STRUCTURE, f"structures[{i}].", f"STRUCTURE[{i + 1}]/", tags)))
             if values.get("type") == "D" and all(s.type != "D" for s in structures[:-1]):
                 groups.append((prefix, line, self.paths(
-                    _DIVISION_FIELDS, "", f"STRUCTURE[{i + 1}]/", ("CODE_STRUCTURE",))))
+                    _DIVISION, "", f"STRUCTURE[{i + 1}]/", ("CODE_STRUCTURE",))))
 
     def on_adresse(self, el: Any) -> None:
         line = el.sourceline or 0
@@ -417,9 +455,9 @@ class _FileReader:
             return
         prefix = f"ADRESSE[@ADRESSE_ID={address_id}]"
         values: dict[str, Any] = {}
-        tags = self.read_fields(el, ADRESSE_FIELDS, prefix, values, None)
+        tags = self.read_fields(el, _ADRESSE, prefix, values, None)
         self.addresses[address_id] = (Address(address_id=address_id, **values), (
-            prefix, line, self.paths(ADRESSE_FIELDS, "address.", "", tags)))
+            prefix, line, self.paths(_ADRESSE, "address.", "", tags)))
 
     def on_personne(self, el: Any) -> None:
         line = el.sourceline or 0
@@ -429,11 +467,10 @@ class _FileReader:
                      f"PERSONNE_ID : le fichier est incomplet. {_RE_EXPORT}", line, "PERSONNE")
             return
         prefix = f"PERSONNE[@PERSONNE_ID={personne_id}]"
-        values: dict[str, Any] = {"personne_id": personne_id}
+        values: dict[str, Any] = {"personne_id": personne_id, "provenance": _PENDING}
         extra: dict[str, str] = {}
-        tags = self.read_fields(el, PERSONNE_FIELDS, prefix, values, extra)
-        if extra:
-            values["extra"] = extra
+        tags = self.read_fields(el, _PERSONNE, prefix, values, extra)
+        values["extra"] = extra or EMPTY
         if "last_name" not in values:
             self.err("MISSING_ELEMENT", f"Le responsable PERSONNE_ID={personne_id} n'a pas de "
                      f"<NOM_DE_FAMILLE>. {_RE_EXPORT}", line, prefix)
@@ -450,14 +487,14 @@ class _FileReader:
             return
         groups: list[ProvenanceGroup] = [
             (prefix, line, _PERSONNE_ID_PATHS),
-            (prefix, line, self.paths(PERSONNE_FIELDS, "", "", tags))]
+            (prefix, line, self.paths(_PERSONNE, "", "", tags))]
         self.persons[personne_id] = (GuardianRecord(**values), groups, line)
 
     def on_responsable_eleve(self, el: Any) -> None:
         line = el.sourceline or 0
         values: dict[str, Any] = {}
         prefix = f"RESPONSABLE_ELEVE[{len(self.links) + 1}]"
-        tags = self.read_fields(el, LINK_FIELDS, prefix, values, None)
+        tags = self.read_fields(el, _LINK, prefix, values, None)
         personne_id = values.pop("personne_id", None)
         if personne_id is None or "eleve_id" not in values:
             self.err("MISSING_ELEMENT", "Un lien <RESPONSABLE_ELEVE> n'a pas d'ELEVE_ID ou de "
@@ -480,12 +517,12 @@ class _FileReader:
         prefix = f"MEF[@CODE_MEF={code}]"
         values: dict[str, Any] = {}
         extra: dict[str, str] = {}
-        tags = self.read_fields(el, MEF_FIELDS, prefix, values, extra)
+        tags = self.read_fields(el, _MEF, prefix, values, extra)
         if code in self.mefs:
             self.err("DUPLICATE_ID", f"Le MEF {code} apparaît deux fois.", line, prefix)
             return
         self.mefs[code] = Mef(code, extra=extra, **values)
-        self.nomenclature_groups.append((prefix, line, self.paths(MEF_FIELDS, f"mefs.{code}.",
+        self.nomenclature_groups.append((prefix, line, self.paths(_MEF, f"mefs.{code}.",
                                                                   "", tags)))
 
     def on_matiere(self, el: Any) -> None:
@@ -497,19 +534,19 @@ class _FileReader:
             return
         prefix = f"MATIERE[@CODE_MATIERE={code}]"
         values: dict[str, Any] = {}
-        tags = self.read_fields(el, MATIERE_FIELDS, prefix, values, None)
+        tags = self.read_fields(el, _MATIERE, prefix, values, None)
         if code in self.matieres:
             self.err("DUPLICATE_ID", f"La matière {code} apparaît deux fois.", line, prefix)
             return
         self.matieres[code] = Matiere(code, **values)
         self.nomenclature_groups.append((prefix, line, self.paths(
-            MATIERE_FIELDS, f"matieres.{code}.", "", tags)))
+            _MATIERE, f"matieres.{code}.", "", tags)))
 
     def on_programme(self, el: Any) -> None:
         line = el.sourceline or 0
         values: dict[str, Any] = {}
         prefix = f"PROGRAMME[{len(self.programmes) + 1}]"
-        tags = self.read_fields(el, PROGRAMME_FIELDS, prefix, values, None)
+        tags = self.read_fields(el, _PROGRAMME, prefix, values, None)
         if "mef_code" not in values or "code_matiere" not in values:
             self.warn("MISSING_ELEMENT", "Un <PROGRAMME> sans CODE_MEF ou CODE_MATIERE est "
                       "ignoré.", line, prefix)
@@ -519,12 +556,12 @@ class _FileReader:
         # O beats S: a second listing only replaces an empty or S modality
         if known is None or known[0].code_modalite_elect in (None, "S"):
             self.programmes[key] = (Programme(**values), (prefix, line, self.paths(
-                PROGRAMME_FIELDS, f"programmes[{key[0]},{key[1]}].", "", tags)))
+                _PROGRAMME, f"programmes[{key[0]},{key[1]}].", "", tags)))
 
     def on_option_obligatoire(self, el: Any) -> None:
         values: dict[str, Any] = {}
         prefix = f"OPTION_OBLIGATOIRE[{len(self.mandatory) + 1}]"
-        tags = self.read_fields(el, OPTION_OBLIGATOIRE_FIELDS, prefix, values, None)
+        tags = self.read_fields(el, _OPTION_OBLIGATOIRE, prefix, values, None)
         if "mef_code" not in values or "code_matiere" not in values:
             self.warn("MISSING_ELEMENT", "Une <OPTION_OBLIGATOIRE> sans CODE_MEF ou "
                       "CODE_MATIERE est ignorée.", el.sourceline or 0, prefix)
@@ -532,10 +569,13 @@ class _FileReader:
         i = len(self.mandatory)
         self.mandatory.append(MandatoryOption(**values))
         self.nomenclature_groups.append((prefix, el.sourceline or 0, self.paths(
-            OPTION_OBLIGATOIRE_FIELDS, f"mandatory_options[{i}].", "", tags)))
+            _OPTION_OBLIGATOIRE, f"mandatory_options[{i}].", "", tags)))
 
-    def _check_encoding(self, *names: Any) -> None:
-        if not self.suspect_encoding and any(isinstance(n, str) and "Ã" in n for n in names):
+    def _check_encoding(self, last_name: Any, first_name: Any) -> None:
+        if self.suspect_encoding:
+            return
+        if (isinstance(last_name, str) and "Ã" in last_name
+                or isinstance(first_name, str) and "Ã" in first_name):
             self.suspect_encoding = True
             self.warn("XML_ENCODING", "Des accents semblent mal encodés (« Ã© » au lieu de "
                       "« é ») : l'encodage déclaré dans le fichier ne correspond pas à son "
@@ -555,12 +595,12 @@ class _FileReader:
                 "PROGRAMME": self.on_programme, "OPTION_OBLIGATOIRE": self.on_option_obligatoire}
 
     def _address(self, address_id: str | None, groups: list[ProvenanceGroup], owner: str,
-                 line: int) -> Address | None:
+                 owner_id: str, line: int) -> Address | None:
         if address_id is None:
             return None
         found = self.addresses.get(address_id)
         if found is None:
-            self.warn("UNKNOWN_REFERENCE", f"{owner} renvoie à l'adresse ADRESSE_ID="
+            self.warn("UNKNOWN_REFERENCE", f"{owner}={owner_id} renvoie à l'adresse ADRESSE_ID="
                       f"{address_id}, absente du fichier.", line)
             return None
         groups.append(found[1])
@@ -568,22 +608,21 @@ class _FileReader:
 
     def pupil_records(self) -> list[PupilRecord]:
         out = []
+        name, imported_at = self.name, self.imported_at
         for eleve_id, (record, groups, line) in self.pupils.items():
-            changes: dict[str, Any] = {}
             options = self.options.pop(eleve_id, None)
             if options:
-                changes["options"] = tuple(options[0])
+                _set(record, "options", tuple(options[0]))
                 groups.extend(options[1])
             structures = self.structures.pop(eleve_id, None)
             if structures:
-                changes["structures"] = tuple(structures[0])
+                _set(record, "structures", tuple(structures[0]))
                 groups.extend(structures[1])
-            address = self._address(record.address_id, groups,
-                                    f"L'élève ELEVE_ID={eleve_id}", line)
+            address = self._address(record.address_id, groups, "L'élève ELEVE_ID", eleve_id,
+                                    line)
             if address is not None:
-                changes["address"] = address
-            _fill(record, provenance=ProvenanceMap(self.name, self.imported_at, groups),
-                  **changes)
+                _set(record, "address", address)
+            _set(record, "provenance", ProvenanceMap(name, imported_at, groups))
             out.append(record)
         for eleve_id, (_, _, line) in self.options.items():
             self.warn("UNKNOWN_REFERENCE", f"Des options sont données pour ELEVE_ID={eleve_id}, "
@@ -595,6 +634,7 @@ class _FileReader:
 
     def guardian_records(self) -> list[GuardianRecord]:
         links: dict[str, list[GuardianLink]] = {}
+        seen: set[tuple[str, str]] = set()
         for link, personne_id, prefix, line, tags in self.links:
             person = self.persons.get(personne_id)
             if person is None:
@@ -602,24 +642,25 @@ class _FileReader:
                           f"{personne_id} ne correspond à aucun responsable du fichier : "
                           "ignoré.", line)
                 continue
-            known = links.setdefault(personne_id, [])
-            if any(k.eleve_id == link.eleve_id for k in known):
+            if (personne_id, link.eleve_id) in seen:
                 self.warn("DUPLICATE_ID", f"Le responsable PERSONNE_ID={personne_id} est lié "
                           f"deux fois à l'élève ELEVE_ID={link.eleve_id} : seul le premier lien "
                           "est gardé.", line)
                 continue
-            person[1].append((prefix, line, self.paths(LINK_FIELDS, f"links[{len(known)}].",
+            seen.add((personne_id, link.eleve_id))
+            known = links.setdefault(personne_id, [])
+            person[1].append((prefix, line, self.paths(_LINK, f"links[{len(known)}].",
                                                        "", tags)))
             known.append(link)
         out = []
+        name, imported_at = self.name, self.imported_at
         for personne_id, (record, groups, line) in self.persons.items():
-            changes: dict[str, Any] = {"links": tuple(links.get(personne_id, ()))}
-            address = self._address(record.address_id, groups,
-                                    f"Le responsable PERSONNE_ID={personne_id}", line)
+            _set(record, "links", tuple(links.get(personne_id, ())))
+            address = self._address(record.address_id, groups, "Le responsable PERSONNE_ID",
+                                    personne_id, line)
             if address is not None:
-                changes["address"] = address
-            _fill(record, provenance=ProvenanceMap(self.name, self.imported_at, groups),
-                  **changes)
+                _set(record, "address", address)
+            _set(record, "provenance", ProvenanceMap(name, imported_at, groups))
             out.append(record)
         return out
 

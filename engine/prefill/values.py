@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -10,6 +11,8 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
 _PHONE_JUNK = re.compile(r"[\s.\-/()\u00a0]")
 _TRUE = frozenset({"1", "true", "o", "oui", "y", "yes", "vrai", "x"})
 _FALSE = frozenset({"0", "false", "n", "non", "no", "faux"})
+#: a flag's case-folded text → its value (what ``parse_flag`` reads, as one lookup)
+FLAGS: Mapping[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
 
 def parse_date(text: str, fmt: str | None = None) -> date | None:
@@ -45,8 +48,11 @@ def normalize_phone(raw: str) -> str:
     Never fails: what cannot be recognised is returned without separators, so the raw value
     stays available for staff and nothing is lost.
     """
-    text = raw.strip().replace("(0)", "")
-    compact = _PHONE_JUNK.sub("", text)
+    text = raw.strip()
+    compact = text.replace(" ", "")
+    # digits (after an optional +) with spaces at most: nothing else for the regex to remove
+    if not (compact.isdigit() or compact[:1] == "+" and compact[1:].isdigit()):
+        compact = _PHONE_JUNK.sub("", text.replace("(0)", ""))
     if compact.startswith("00") and compact[2:].isdigit():
         compact = "+" + compact[2:]
     if len(compact) == 10 and compact.isdigit() and compact[0] == "0" and compact[1] != "0":
@@ -58,12 +64,7 @@ def normalize_phone(raw: str) -> str:
 
 def parse_flag(text: str) -> bool | None:
     """SIECLE flags come as 0/1 or true/false; spreadsheets as oui/non. None when unknown."""
-    value = text.strip().casefold()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return None
+    return FLAGS.get(text.strip().casefold())
 
 
 def clean(text: str | None) -> str | None:
