@@ -98,8 +98,13 @@ MAPPING_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True, slots=True)
 class _Column:
+    """One column of the mapping found in the sheet: its key, header text, date format and
+    position in each row."""
+
+    key: str
     header: str
     fmt: str | None
+    index: int
 
 
 def load_mapping(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -301,54 +306,57 @@ class _Builder:
         self.imported_at = imported_at
         self.problems: list[ImportProblem] = []
         self.header_row = header_row
-        self.index = self._columns(header, mapping)
-        self.mapping = mapping
+        self.pupil_columns, self.guardian_columns = self._columns(header, mapping)
         self.pupils: dict[str, tuple[dict[str, Any], list[ProvenanceGroup], int]] = {}
         self.structures: dict[str, list[Structure]] = {}
         self.guardians: dict[str, tuple[dict[str, Any], list[ProvenanceGroup]]] = {}
 
-    def _columns(self, header: list[str], mapping: Mapping[str, Any]) -> dict[str, int]:
-        """Header text → index; exact match first, then ignoring case and blanks."""
+    def _columns(self, header: list[str], mapping: Mapping[str, Any]
+                 ) -> tuple[list[_Column], list[list[_Column]]]:
+        """The mapped columns of the pupil and of each guardian, found once in the header row:
+        exact match first, then ignoring case and blanks. A missing one is a problem."""
         exact: dict[str, int] = {}
         loose: dict[str, int] = {}
         for i, h in enumerate(header):
             exact.setdefault(h.strip(), i)
             loose.setdefault(" ".join(h.split()).casefold(), i)
-        wanted: list[tuple[str, str]] = []
-        for key, spec in mapping["pupil"].items():
-            wanted.append((f"pupil.{key}", _spec(spec).header))
-        for n, guardian in enumerate(mapping.get("guardians", [])):
-            for key, spec in guardian.items():
-                wanted.append((f"guardians[{n}].{key}", _spec(spec).header))
-        out: dict[str, int] = {}
-        for where, column in wanted:
-            found = exact.get(column.strip())
-            if found is None:
-                found = loose.get(" ".join(column.split()).casefold())
-            if found is None:
-                hint = did_you_mean(column, [h for h in header if h.strip()])
-                self.problems.append(error(
-                    "SHEET_UNKNOWN_COLUMN", f"{where} : la colonne « {column} » n'existe pas "
-                    f"à la ligne d'en-tête {self.header_row}"
-                    + (f" ({hint.replace('did you mean', 'vouliez-vous dire')})" if hint else "")
-                    + ".", self.header_row, column, self.name))
-                continue
-            out[column] = found
-        return out
 
-    def _values(self, row: list[str], n: int, specs: Mapping[str, Any],
+        def find(where: str, specs: Mapping[str, Any]) -> list[_Column]:
+            out = []
+            for key, spec in specs.items():
+                column, fmt = (spec, None) if isinstance(spec, str) else \
+                    (str(spec["column"]), spec.get("format"))
+                found = exact.get(column.strip())
+                if found is None:
+                    found = loose.get(" ".join(column.split()).casefold())
+                if found is None:
+                    hint = did_you_mean(column, [h for h in header if h.strip()])
+                    self.problems.append(error(
+                        "SHEET_UNKNOWN_COLUMN", f"{where}.{key} : la colonne « {column} » "
+                        f"n'existe pas à la ligne d'en-tête {self.header_row}"
+                        + (f" ({hint.replace('did you mean', 'vouliez-vous dire')})"
+                           if hint else "")
+                        + ".", self.header_row, column, self.name))
+                    continue
+                out.append(_Column(key, column, fmt, found))
+            return out
+
+        return find("pupil", mapping["pupil"]), [
+            find(f"guardians[{n}]", guardian)
+            for n, guardian in enumerate(mapping.get("guardians", []))]
+
+    def _values(self, row: list[str], n: int, columns: list[_Column],
                 table: Mapping[str, tuple[str, str]],
                 prov: dict[str, str]) -> dict[str, Any] | None:
         """The mapped cells of one row, converted; ``prov`` gets field path → column."""
         values: dict[str, Any] = {}
         address: dict[str, str] = {}
         ok = True
-        for key, raw_spec in specs.items():
-            spec = _spec(raw_spec)
-            i = self.index.get(spec.header)
-            if i is None or i >= len(row):
+        for spec in columns:
+            key = spec.key
+            if spec.index >= len(row):
                 continue
-            text = clean(row[i])
+            text = clean(row[spec.index])
             if text is None:
                 continue
             if _is_formula(text):
@@ -389,7 +397,7 @@ class _Builder:
 
     def add_row(self, row: list[str], n: int) -> None:
         prov: dict[str, str] = {}
-        values = self._values(row, n, self.mapping["pupil"], PUPIL_COLUMNS, prov)
+        values = self._values(row, n, self.pupil_columns, PUPIL_COLUMNS, prov)
         if values is None:
             return
         eleve_id = values.get("eleve_id")
@@ -410,8 +418,8 @@ class _Builder:
             self.pupils[eleve_id] = (values, [(f"row[{n}]", n, prov)], n)
         else:
             self._merge(eleve_id, known, values, n, division, prov.get("division"))
-        for g, spec in enumerate(self.mapping.get("guardians", [])):
-            self._guardian(row, n, eleve_id, g, spec)
+        for g, columns in enumerate(self.guardian_columns):
+            self._guardian(row, n, eleve_id, g, columns)
 
     def _merge(self, eleve_id: str,
                known: tuple[dict[str, Any], list[ProvenanceGroup], int],
@@ -435,9 +443,9 @@ class _Builder:
             structures.append(Structure(division, "G" if structures else "D"))
 
     def _guardian(self, row: list[str], n: int, eleve_id: str, g: int,
-                  spec: Mapping[str, Any]) -> None:
+                  columns: list[_Column]) -> None:
         prov: dict[str, str] = {}
-        values = self._values(row, n, spec, GUARDIAN_COLUMNS, prov)
+        values = self._values(row, n, columns, GUARDIAN_COLUMNS, prov)
         if not values or not (values.get("last_name") or values.get("email")):
             return
         link_values = {k: values.pop(k) for k in list(values) if k in _LINK_FIELDS}
@@ -471,12 +479,6 @@ class _Builder:
 
 
 _FR_FIELD = {"last_name": "nom", "first_name": "prénom", "birth_date": "date de naissance"}
-
-
-def _spec(raw: Any) -> _Column:
-    if isinstance(raw, str):
-        return _Column(raw, None)
-    return _Column(str(raw["column"]), raw.get("format"))
 
 
 def _guardian_id(eleve_id: str, last_name: str | None, first_name: str | None, rank: int) -> str:
