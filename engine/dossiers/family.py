@@ -2,9 +2,9 @@
 
 A sibling is a child sharing a guardian account with the pupil who has a dossier in a campaign
 of the same slug (this pupil included); rank 1 is the eldest (no birth date: last; same birth
-date: the first imported). Both counts are subqueries correlated to the ``dossier`` of the enclosing query, so the
-family pages' lookup (``services.dossier_of_account``) loads them with the dossier in one
-statement; :func:`family_of` runs them alone for a dossier loaded otherwise.
+date: the first imported). Both counts are subqueries correlated to the ``dossier`` of the
+enclosing query, so the family pages' lookup (``services.dossier_of_account``) loads them with
+the dossier in one statement; :func:`family_of` runs them alone for a dossier loaded otherwise.
 """
 
 from __future__ import annotations
