@@ -114,19 +114,14 @@ def load_mapping(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """
     name = "correspondance"
     data: Any = source
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
-                                    and source.endswith((".yaml", ".yml"))):
-        name = Path(source).name
+    if isinstance(source, (str, Path)):
         try:
-            data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise SpreadsheetFileError([error("MAPPING_INVALID", f"La correspondance de "
-                                              f"colonnes est illisible : {exc}", file=name)]
-                                       ) from None
-    elif isinstance(source, str):
-        try:
+            if isinstance(source, Path) or ("\n" not in source
+                                            and source.endswith((".yaml", ".yml"))):
+                name = Path(source).name
+                source = Path(source).read_text(encoding="utf-8")
             data = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise SpreadsheetFileError([error("MAPPING_INVALID", f"La correspondance de "
                                               f"colonnes est illisible : {exc}", file=name)]
                                        ) from None
