@@ -78,7 +78,7 @@ def _database(settings: Settings) -> Iterator[Session]:
         database.dispose()
 
 
-def read_files(files: Sequence[str], mapping: str | None) -> ImportResult:
+def read_files(files: Sequence[str], mapping: Path | None) -> ImportResult:
     """Parse the files (SIECLE, or one spreadsheet with ``mapping``); refuse on any error."""
     if mapping is not None:
         if len(files) != 1:
@@ -207,7 +207,7 @@ def _reported() -> Iterator[None]:
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--credentials-out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the letters PDF and the mail-merge CSV of new codes.")
-@click.option("--mapping", type=click.Path(dir_okay=False),
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML column mapping: FILE is a spreadsheet (CSV, XLSX, XLS, ODS).")
 @click.option("--reset-codes", is_flag=True,
               help="Give these guardians' existing accounts a new code (and a letter).")
@@ -216,7 +216,7 @@ def _reported() -> Iterator[None]:
 @click.option("--ignore-uai", is_flag=True,
               help="Accept files exported by another school (test files).")
 def import_command(files: Sequence[str], campaign_ref: str, establishment: str | None,
-                   dry_run: bool, credentials_out: Path | None, mapping: str | None,
+                   dry_run: bool, credentials_out: Path | None, mapping: Path | None,
                    reset_codes: bool, invite: bool, ignore_uai: bool) -> None:
     """Import SIECLE exports (or a spreadsheet) into a campaign: pupils, family accounts and
     prefilled dossiers, in one transaction. Exit 1 with a report when anything is wrong."""

@@ -297,3 +297,14 @@ def test_the_readme_sample_command(cli: CliRunner, db_session: Session) -> None:
     assert not any(row_counts(db_session).values())
     refused = run(cli, SHARED / "eleves_avec_adresse_simple.xml", "--campaign", CAMPAIGN)
     assert refused.exit_code == 1 and "UAI_MISMATCH" in refused.stderr
+
+
+def test_mapping_file_of_any_name(cli: CliRunner, tmp_path: Path) -> None:
+    """--mapping is a file: its name need not end in .yaml to be read as one."""
+    sheet = tmp_path / "eleves.csv"
+    sheet.write_text("Id;Nom\nE1;MARTIN\n", encoding="utf-8")
+    mapping = tmp_path / "colonnes.txt"
+    mapping.write_text("pupil: {id: Id, last_name: Nom}\n", encoding="utf-8")
+    result = run(cli, sheet, "--mapping", mapping, "--campaign", CAMPAIGN, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "élèves : " in result.stdout
