@@ -9,11 +9,13 @@ except ``import_siecle``, on purpose, when the file must be refused as a whole.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -849,7 +851,32 @@ def read_siecle(*sources: Source, imported_at: datetime | None = None,
 
     Never raises on bad content: check ``result.ok`` (or call ``import_siecle``).
     """
-    when = imported_at or datetime.now(UTC)
+    with _collector_paused():
+        return _read_siecle(sources, imported_at or datetime.now(UTC), limits)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during a read, then turn it back on.
+
+    A read allocates hundreds of thousands of objects that all live until the result is
+    returned, which triggers collections, full ones as the heap grows: about a fifth of the
+    time of a 20,000-record file, for nothing, since records hold no reference cycles (lxml's
+    parser leaves one small cycle per file, collected once the collector is back). Memory is
+    freed by reference counting as usual. Another thread reading at the same time may turn it
+    back on early: that only costs it time.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _read_siecle(sources: Iterable[Source], when: datetime, limits: Limits) -> ImportResult:
     problems: list[ImportProblem] = []
     readers: list[_FileReader] = []
     for source in sources:
