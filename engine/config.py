@@ -21,13 +21,17 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_MAIL_FROM = "DossierSCO <ne-pas-repondre@dossiersco.invalid>"
 DEFAULT_RATELIMIT_STORAGE = "memory://"
 DEFAULT_LOGIN_RATE_LIMIT = "10/minute"
+#: lifetime of an e-mailed invitation link, and its bounds (docs/configuration.md)
+DEFAULT_INVITATION_TTL_HOURS = 72
+MAX_INVITATION_TTL_HOURS = 168
 
 
 class ConfigError(ValueError):
     """A ``DOSSIERSCO_*`` variable has a value the app cannot use."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1,
+         maximum: int | None = None) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -37,6 +41,8 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -91,6 +97,8 @@ class Settings:
     #: failed logins in a row before an account is locked, and for how long
     max_failed_logins: int = 5
     lockout: timedelta = timedelta(minutes=15)
+    #: validity of the single-use link e-mailed after an import (an activation secret)
+    invitation_ttl: timedelta = timedelta(hours=DEFAULT_INVITATION_TTL_HOURS)
     #: argon2id cost; tests lower it, production keeps argon2-cffi's RFC 9106 low-memory profile
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -139,4 +147,7 @@ class Settings:
             secure_cookies=_bool(env, "DOSSIERSCO_SECURE_COOKIES", not plain_local),
             max_request_bytes=_int(env, "DOSSIERSCO_MAX_REQUEST_MB", 25) * 1024 * 1024,
             proxy_hops=_int(env, "DOSSIERSCO_PROXY_HOPS", 0, minimum=0),
+            invitation_ttl=timedelta(hours=_int(
+                env, "DOSSIERSCO_INVITATION_TTL_HOURS", DEFAULT_INVITATION_TTL_HOURS,
+                maximum=MAX_INVITATION_TTL_HOURS)),
         )

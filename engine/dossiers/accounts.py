@@ -28,10 +28,6 @@ from engine.security import (
 
 from .models import FamilyAccount, Guardianship, Invitation, Pupil
 
-#: how long an e-mailed invitation link stays valid: long enough for a family to open the
-#: mail at the weekend, short for a login link; the paper letter with the code remains
-INVITATION_TTL = timedelta(days=3)
-
 
 class LoginOutcome(StrEnum):
     OK = "ok"
@@ -128,13 +124,14 @@ def link_guardian(session: Session, account: FamilyAccount, pupil: Pupil, *, gua
     return link
 
 
-def issue_invitation(session: Session, account: FamilyAccount, *, ttl: timedelta = INVITATION_TTL,
+def issue_invitation(session: Session, account: FamilyAccount, *, expires_at: datetime,
                      now: datetime | None = None) -> str:
-    """A single-use login token for ``account`` (not committed); only its hash is stored."""
+    """A single-use login token for ``account``, valid until ``expires_at`` (not committed);
+    only its hash is stored. The lifetime is ``Settings.invitation_ttl``, applied by the
+    caller (docs/configuration.md)."""
     token = secrets.token_urlsafe(32)
-    now = now or utcnow()
-    session.add(Invitation(account=account, token_hash=_token_hash(token), created_at=now,
-                           expires_at=now + ttl))
+    session.add(Invitation(account=account, token_hash=_token_hash(token),
+                           created_at=now or utcnow(), expires_at=expires_at))
     return token
 
 

@@ -150,7 +150,7 @@ def run_import(settings: Settings, session: Session, target: Target, result: Imp
             report = import_into(session, target.campaign, target.version, result,
                                  hasher=make_hasher(settings), dry_run=dry_run,
                                  progress=progress, reset_codes=reset_codes, invite=invite,
-                                 check_uai=check_uai)
+                                 check_uai=check_uai, invitation_ttl=settings.invitation_ttl)
     except ImportFileError as exc:
         raise Refused([p.as_line() for p in exc.problems]
                       + ["Import refusé : rien n'a été importé."]) from None
@@ -168,8 +168,7 @@ def run_import(settings: Settings, session: Session, target: Target, result: Imp
                    f"--credentials-out ; relancez avec --reset-codes --credentials-out DOSSIER "
                    f"pour imprimer les courriers.", err=True)
     if invite and report.credentials:
-        outcome = send_invitations(settings, report.credentials, establishment,
-                                   report.imported_at)
+        outcome = send_invitations(settings, report.credentials, establishment)
         click.echo(f"Invitations envoyées par courriel : {outcome.sent}.")
         if outcome.failed:
             click.echo(f"Invitations non envoyées ({len(outcome.failed)}) pour les "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -17,7 +16,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from engine.campaign.model import Establishment
 from engine.config import ROOT, Settings
-from engine.dossiers.accounts import INVITATION_TTL
 from engine.mail import MailError, send_mail
 from engine.web.invitations import invitation_url
 
@@ -35,20 +33,23 @@ class SentInvitations:
     failed: tuple[str, ...]
 
 
-def invitation_text(settings: Settings, credential: Credential, establishment: Establishment,
-                    expires: datetime) -> str:
+def invitation_text(settings: Settings, credential: Credential,
+                    establishment: Establishment) -> str:
+    """The message of one prepared invitation; it states when the link stops working (the
+    expiry stored with it, from ``Settings.invitation_ttl`` at the import)."""
     assert credential.invitation_token is not None
+    assert credential.invitation_expires_at is not None
     return _TEMPLATES.get_template("mail/invitation.txt").render(
         display_name=credential.display_name, school=establishment.name,
         pupils=", ".join(credential.pupils) or "votre enfant",
-        expires=format_datetime(expires, "d MMMM y 'à' HH:mm", tzinfo=PARIS,
-                                locale="fr_FR"),
+        expires=format_datetime(credential.invitation_expires_at, "d MMMM y 'à' HH:mm",
+                                tzinfo=PARIS, locale="fr_FR"),
         link=invitation_url(settings.base_url, credential.invitation_token),
         base_url=settings.base_url, login=credential.login)
 
 
 def send_invitations(settings: Settings, credentials: Sequence[Credential],
-                     establishment: Establishment, imported_at: datetime) -> SentInvitations:
+                     establishment: Establishment) -> SentInvitations:
     """Send every prepared invitation of ``credentials``."""
     sent, failed = 0, []
     subject = f"{establishment.name} : dossier de réinscription en ligne"
@@ -61,7 +62,7 @@ def send_invitations(settings: Settings, credentials: Sequence[Credential],
         except EmailNotValidError:
             failed.append(cred.login)
             continue
-        text = invitation_text(settings, cred, establishment, imported_at + INVITATION_TTL)
+        text = invitation_text(settings, cred, establishment)
         try:
             send_mail(settings, address, subject, text)
         except MailError:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.campaign.model import Campaign, FieldSpec
+from engine.config import DEFAULT_INVITATION_TTL_HOURS
 from engine.db import utcnow
 from engine.dossiers.accounts import (
     issue_invitation,
@@ -91,8 +92,9 @@ class Credential:
     personne_id: str | None
     #: "Prénom NOM" of the guardian's pupils in this import
     pupils: list[str] = field(default_factory=list)
-    #: single-use login token, when an invitation is to be e-mailed
+    #: single-use login token, when an invitation is to be e-mailed, and its end of validity
     invitation_token: str | None = None
+    invitation_expires_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -208,14 +210,17 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
                 result: ImportResult, *, hasher: PasswordHasher, dry_run: bool = False,
                 progress: Progress | None = None, reset_codes: bool = False,
                 invite: bool = False, check_uai: bool = True, now: datetime | None = None,
-                batch_size: int = BATCH) -> ImportReport:
+                batch_size: int = BATCH,
+                invitation_ttl: timedelta = timedelta(hours=DEFAULT_INVITATION_TTL_HOURS),
+                ) -> ImportReport:
     """Import ``result`` for the campaign ``version`` in one transaction (committed, or rolled
     back when ``dry_run`` or on any error).
 
     ``reset_codes`` gives existing accounts of these guardians a new code (and a letter);
     ``invite`` prepares a single-use invitation for each guardian with a new code and an
-    e-mail address (see :func:`engine.prefill.invitations.send_invitations`). Rows are
-    written ``batch_size`` pupils at a time inside the transaction, so memory stays flat.
+    e-mail address (see :func:`engine.prefill.invitations.send_invitations`), valid
+    ``invitation_ttl`` from ``now`` (pass ``Settings.invitation_ttl``). Rows are written
+    ``batch_size`` pupils at a time inside the transaction, so memory stays flat.
 
     :raises ImportRefused: ``result`` has errors, or comes from another school.
     """
@@ -226,6 +231,8 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
     if dry_run:
         # nothing is kept and the codes are dropped: do not pay argon2's cost per new account
         hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    # one expiry for every invitation of the import: the one the e-mails state
+    invitations_until = report.imported_at + invitation_ttl if invite and not dry_run else None
     try:
         if not result.ok:
             raise ImportRefused(result.problems)
@@ -233,8 +240,8 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
             check_establishment(result, establishment)
         with session.no_autoflush:
             _Importer(session, campaign, version, result, hasher, report,
-                      reset_codes=reset_codes, invite=invite and not dry_run).run(progress,
-                                                                                  batch_size)
+                      reset_codes=reset_codes, invitations_until=invitations_until,
+                      ).run(progress, batch_size)
         session.flush()
     except BaseException:
         # also drops what the caller added for this import (a new campaign version)
@@ -253,7 +260,7 @@ class _Importer:
 
     def __init__(self, session: Session, campaign: Campaign, version: CampaignVersion,
                  result: ImportResult, hasher: PasswordHasher, report: ImportReport, *,
-                 reset_codes: bool, invite: bool) -> None:
+                 reset_codes: bool, invitations_until: datetime | None) -> None:
         self.session = session
         self.campaign = campaign
         self.version = version
@@ -261,7 +268,8 @@ class _Importer:
         self.hasher = hasher
         self.report = report
         self.reset_codes = reset_codes
-        self.invite = invite
+        #: expiry of the invitations of this import; None: no invitation
+        self.invitations_until = invitations_until
         self.now = report.imported_at
         #: by PERSONNE_ID: new accounts have no database id before the final flush
         self.credentials: dict[str, Credential] = {}
@@ -432,11 +440,13 @@ class _Importer:
         return account
 
     def new_credential(self, account: FamilyAccount, code: str) -> None:
-        token = issue_invitation(self.session, account, now=self.now) \
-            if self.invite and account.email else None
+        until = self.invitations_until if account.email else None
+        token = None if until is None else \
+            issue_invitation(self.session, account, expires_at=until, now=self.now)
         self.credentials[account.personne_id or ""] = Credential(
             login=account.login, code=code, display_name=account.display_name,
-            email=account.email, personne_id=account.personne_id, invitation_token=token)
+            email=account.email, personne_id=account.personne_id, invitation_token=token,
+            invitation_expires_at=until)
 
     def guardianship(self, account: FamilyAccount, pupil: Pupil, personne_id: str) -> None:
         key = f"{personne_id}/{pupil.eleve_id}"

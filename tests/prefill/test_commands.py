@@ -8,8 +8,9 @@ import email
 import email.policy
 import io
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine.campaign.model import Establishment
 from engine.cli import main
 from engine.db import Base
-from engine.dossiers.models import FamilyAccount
+from engine.dossiers.models import FamilyAccount, Invitation
 from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text, write_credentials
 from engine.prefill.service import Credential
 
@@ -245,6 +246,40 @@ def test_reset_codes_with_invitations(cli: CliRunner, tmp_path: Path) -> None:
         body = message.get_body(("plain",))
         assert body is not None
         assert "https://dossiers.college.example/invitation/" in body.get_content()
+
+
+def test_invitations_last_the_configured_hours(cli: CliRunner, db_session: Session,
+                                               tmp_path: Path) -> None:
+    """DOSSIERSCO_INVITATION_TTL_HOURS sets the stored expiry and the one the mail states."""
+    result = cli.invoke(main, ["import", str(ELEVES), str(RESPONSABLES), "--campaign",
+                               str(CAMPAIGN), "--invite"],
+                        env={"DOSSIERSCO_INVITATION_TTL_HOURS": "24"})
+    assert result.exit_code == 0, result.output
+    stored = list(db_session.scalars(select(Invitation)))
+    assert len(stored) == 3
+    assert {i.expires_at - i.created_at for i in stored} == {timedelta(hours=24)}
+    until = stored[0].expires_at.astimezone(ZoneInfo("Europe/Paris"))
+    month = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre")[until.month - 1]
+    mails = list((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 3
+    for mail in mails:
+        message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        assert f"expire le {until.day} {month} {until.year} à {until:%H:%M}" \
+            in body.get_content()
+
+
+@pytest.mark.parametrize("hours", ["0", "169", "trois jours"])
+def test_a_bad_invitation_lifetime_stops_the_command(cli: CliRunner, db_session: Session,
+                                                     hours: str) -> None:
+    result = cli.invoke(main, ["import", str(ELEVES), str(RESPONSABLES), "--campaign",
+                               str(CAMPAIGN), "--invite"],
+                        env={"DOSSIERSCO_INVITATION_TTL_HOURS": hours})
+    assert result.exit_code == 1
+    assert "Configuration invalide : DOSSIERSCO_INVITATION_TTL_HOURS" in result.stderr
+    assert not any(row_counts(db_session).values())
 
 
 def test_campaign_registered_for_another_school(cli: CliRunner, db_session: Session) -> None:

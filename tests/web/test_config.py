@@ -18,6 +18,7 @@ def test_defaults_live_in_the_instance_folder(tmp_path: Path) -> None:
     assert settings.mail_url == (tmp_path / "mail").as_uri()
     assert settings.ratelimit_storage == "memory://"
     assert settings.session_lifetime == timedelta(minutes=30)
+    assert settings.invitation_ttl == timedelta(hours=72)
     # plain http on loopback (the demo): a Secure cookie would never come back
     assert settings.secure_cookies is False
 
@@ -44,6 +45,7 @@ def test_variables_override_defaults(tmp_path: Path) -> None:
         "DOSSIERSCO_BASE_URL": "https://reinscription.example.fr/",
         "DOSSIERSCO_CAMPAIGNS_DIR": str(tmp_path / "campagnes"),
         "DOSSIERSCO_PROXY_HOPS": "1",
+        "DOSSIERSCO_INVITATION_TTL_HOURS": "24",
     })
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.secret_key == "k" * 40
@@ -53,6 +55,7 @@ def test_variables_override_defaults(tmp_path: Path) -> None:
     assert settings.base_url == "https://reinscription.example.fr"
     assert settings.secure_cookies is True
     assert settings.proxy_hops == 1
+    assert settings.invitation_ttl == timedelta(hours=24)
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -61,7 +64,17 @@ def test_variables_override_defaults(tmp_path: Path) -> None:
     ("DOSSIERSCO_MAIL_URL", "sendmail:///usr/sbin/sendmail"),
     ("DOSSIERSCO_BASE_URL", "reinscription.example.fr"),
     ("DOSSIERSCO_SECURE_COOKIES", "peut-être"),
+    ("DOSSIERSCO_INVITATION_TTL_HOURS", "0"),
+    ("DOSSIERSCO_INVITATION_TTL_HOURS", "169"),
+    ("DOSSIERSCO_INVITATION_TTL_HOURS", "3j"),
 ])
 def test_bad_values_are_reported(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({"DOSSIERSCO_INSTANCE_DIR": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("hours", ["1", "168"])
+def test_invitation_lifetime_bounds_are_accepted(tmp_path: Path, hours: str) -> None:
+    settings = Settings.from_env({"DOSSIERSCO_INSTANCE_DIR": str(tmp_path),
+                                  "DOSSIERSCO_INVITATION_TTL_HOURS": hours})
+    assert settings.invitation_ttl == timedelta(hours=int(hours))
