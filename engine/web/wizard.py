@@ -592,7 +592,7 @@ def _render_review(loaded: Loaded, *, problems: list[str] | None = None,
         document_problems=document_errors(statuses), editable=loaded.editable,
         problems=problems or [], labels=LABELS, totals=frozen_money(
             loaded.dossier, loaded.campaign, today=loaded.ctx.today),
-        visible_pages=loaded.visible_pages(), lang=None)
+        pages=loaded.campaign.pages, page=None, page_urls=_page_urls(loaded), lang=None)
     return make_response(body, status)
 
 

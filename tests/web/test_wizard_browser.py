@@ -218,3 +218,25 @@ def test_error_summary_takes_the_focus(in_browser: Callable[[Scenario], None],
         assert page.evaluate("location.hash") == "#f-consentement_sortie_libre"
 
     in_browser(scenario)
+
+
+def test_steps_fold_on_a_phone_and_show_on_a_desktop(in_browser: Callable[[Scenario], None],
+                                                     family: tuple[FlaskClient, Dossier]
+                                                     ) -> None:
+    _, dossier = family
+
+    def scenario(page: Page) -> None:
+        _open(page, dossier, "scolarite")
+        steps = page.get_by_role("navigation", name="Étapes du dossier")
+        review_step = steps.get_by_role("link", name="Récapitulatif et envoi")
+        # 360 px: one line, the list behind it
+        assert not review_step.is_visible()
+        steps.get_by_text("Toutes les étapes").click()
+        assert review_step.is_visible()
+        # 1280 px: the list is always there, no toggle
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.reload()
+        assert review_step.is_visible()
+        assert not steps.get_by_text("Toutes les étapes").is_visible()
+
+    in_browser(scenario)
