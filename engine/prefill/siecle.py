@@ -289,8 +289,15 @@ class _FileReader:
                     nested.setdefault(tag, child)
                 continue
             name, conv = spec
-            # the common cases inline: 0/1/true/false flags, dates already seen in the file
-            value = FLAGS.get(text) if conv == B else dates.get(text) if conv == D else None
+            # inline: phones, 0/1/true/false flags and dates already seen in the file
+            if conv == B:
+                value = FLAGS.get(text)
+            elif conv == D:
+                value = dates.get(text)
+            elif conv == P:
+                value = Phone(text, normalize_phone(text))
+            else:
+                value = None
             if value is None:
                 value = self.convert(child, tag, text, conv, prefix)
                 if value is None:
@@ -300,7 +307,8 @@ class _FileReader:
         return tuple(present)
 
     def convert(self, child: Any, tag: str, text: str, conv: str, prefix: str) -> Any:
-        """A typed value, or None after reporting why the text was not usable."""
+        """A typed value (a flag, a date or an integer not read inline by ``read_fields``), or
+        None after reporting why the text was not usable."""
         if conv == B:
             flag = parse_flag(text)
             if flag is None:
@@ -317,8 +325,6 @@ class _FileReader:
                          child.sourceline or 0, f"{prefix}/{tag}")
                 return None
             return day
-        if conv == P:
-            return Phone(text, normalize_phone(text))
         if not text.isdigit():
             self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
                       "ignorée.", child.sourceline or 0, f"{prefix}/{tag}")
@@ -410,9 +416,7 @@ class _FileReader:
             return
         prefix = f"OPTION[@ELEVE_ID={eleve_id}]"
         options, groups, _ = self.options.setdefault(eleve_id, ([], [], line))
-        for child in el:
-            if child.tag != "OPTIONS_ELEVE":
-                continue
+        for child in el.iterchildren("OPTIONS_ELEVE"):
             values: dict[str, Any] = {}
             i = len(options)
             tags = self.read_fields(child, _OPTIONS_ELEVE, prefix, values, None)
@@ -433,9 +437,7 @@ class _FileReader:
             return
         prefix = f"STRUCTURES_ELEVE[@ELEVE_ID={eleve_id}]"
         structures, groups, _ = self.structures.setdefault(eleve_id, ([], [], line))
-        for child in el:
-            if child.tag != "STRUCTURE":
-                continue
+        for child in el.iterchildren("STRUCTURE"):
             values: dict[str, Any] = {}
             i = len(structures)
             tags = self.read_fields(child, _STRUCTURE, prefix, values, None)
@@ -675,7 +677,7 @@ class _FileReader:
 
 _PARSER_OPTIONS: dict[str, Any] = {
     "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
-    "remove_comments": True, "remove_pis": True,
+    "remove_comments": True, "remove_pis": True, "remove_blank_text": True,
 }
 _RECORD_TAGS = ("PARAMETRES", "ELEVE", "OPTION", "STRUCTURES_ELEVE", "ADRESSE", "PERSONNE",
                 "RESPONSABLE_ELEVE", "MEF", "MATIERE", "PROGRAMME", "OPTION_OBLIGATOIRE")
