@@ -290,6 +290,7 @@ class _FileReader:
                 continue
             name, conv = spec
             # inline: phones, 0/1/true/false flags and dates already seen in the file
+            value: Any
             if conv == B:
                 value = FLAGS.get(text)
             elif conv == D:
