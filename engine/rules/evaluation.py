@@ -14,7 +14,7 @@ from engine.fields import FieldValueError
 from engine.i18n import gettext as _
 
 from .explain import describe
-from .fees import CENT, Fee, compute_fee
+from .fees import CENT, Fee
 from .scope import DossierContext, DossierScope
 
 
@@ -79,14 +79,14 @@ class Evaluation:
 def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: DossierContext,
                      *, lang: str | None = None) -> Evaluation:
     """Evaluate ``answers`` (stored or raw values, by field id) for one dossier."""
-    scope = DossierScope(campaign, answers, ctx)
+    scope = DossierScope(campaign, answers, ctx, lang=lang)
     result = Evaluation()
     for page in campaign.pages:
         if scope.page_visible(page.id):
             result.visible_pages.append(page.id)
         for spec in page.fields:
             _field(spec, scope, result, lang)
-    _fees(campaign, scope, result, lang)
+    _fees(campaign, scope, result)
     _memberships(campaign, scope, result, lang)
     _documents(campaign, scope, result, lang)
     return result
@@ -168,11 +168,8 @@ def _row(spec: FieldSpec, index: int, row: Mapping[str, Any], scope: DossierScop
     return out
 
 
-def _fees(campaign: Campaign, scope: DossierScope, result: Evaluation,
-          lang: str | None) -> None:
-    for tariff in campaign.tariffs:
-        if scope.fee(tariff) is not None:
-            result.fees.append(compute_fee(tariff, scope, lang))
+def _fees(campaign: Campaign, scope: DossierScope, result: Evaluation) -> None:
+    result.fees.extend(fee for t in campaign.tariffs if (fee := scope.fee(t)) is not None)
 
 
 def _memberships(campaign: Campaign, scope: DossierScope, result: Evaluation,

@@ -21,7 +21,7 @@ from engine.fields.boolean import to_bool
 from engine.fields.common import to_decimal
 from engine.fields.date import parse_date
 
-from .fees import CENT, compute_fee
+from .fees import CENT, Fee, compute_fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +86,16 @@ class DossierScope:
     """Implements :class:`engine.expr.Scope` over one dossier's answers."""
 
     def __init__(self, campaign: Campaign, answers: Mapping[str, Any],
-                 ctx: DossierContext) -> None:
+                 ctx: DossierContext, *, lang: str | None = None) -> None:
         self.campaign = campaign
         self.answers = answers
         self.ctx = ctx
+        #: language of the fees' labels and explanations
+        self.lang = lang
         self._visible: dict[str, bool] = {}
         self._page_visible: dict[str, bool] = {}
         self._computed: dict[str, Any] = {}
-        self._fees: dict[str, Decimal | None] = {}
+        self._fees: dict[str, Fee | None] = {}
         #: stored form of each top-level answer read so far, or the message why it has none
         self._normalized: dict[str, tuple[Any, str | None]] = {}
         self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
@@ -122,7 +124,7 @@ class DossierScope:
         return self._visible[key]
 
     def row_scope(self, repeat: FieldSpec, row: Mapping[str, Any]) -> DossierScope:
-        scope = DossierScope(self.campaign, self.answers, self.ctx)
+        scope = DossierScope(self.campaign, self.answers, self.ctx, lang=self.lang)
         scope._visible, scope._page_visible, scope._computed, scope._fees = (
             self._visible, self._page_visible, self._computed, self._fees)
         scope._normalized = self._normalized
@@ -180,12 +182,13 @@ class DossierScope:
         return self._computed[spec.id]
 
     # -- fees -------------------------------------------------------------------------------
-    def fee(self, tariff: Tariff) -> Decimal | None:
-        """The amount of ``tariff`` (None when it does not apply): what ``fees.<id>`` reads."""
+    def fee(self, tariff: Tariff) -> Fee | None:
+        """The fee of ``tariff`` (None when it does not apply), computed once per evaluation:
+        its amount is what ``fees.<id>`` reads, and the evaluation lists it."""
         if tariff.id not in self._fees:
             root = self.root
             applies = tariff.applies_if is None or tariff.applies_if.test(root)
-            self._fees[tariff.id] = compute_fee(tariff, root).amount if applies else None
+            self._fees[tariff.id] = compute_fee(tariff, root, self.lang) if applies else None
         return self._fees[tariff.id]
 
     def chosen_associations(self) -> set[str]:
@@ -206,7 +209,7 @@ class DossierScope:
     def total(self) -> Decimal:
         """Fees plus memberships, to the cent: ``fees.total`` and the stored total."""
         fees = (self.fee(t) for t in self.campaign.tariffs)
-        total = sum((f for f in fees if f is not None), Decimal(0)) + sum(
+        total = sum((f.amount for f in fees if f is not None), Decimal(0)) + sum(
             (a.fee for a in self.memberships()), Decimal(0))
         return total.quantize(CENT)
 
@@ -214,7 +217,8 @@ class DossierScope:
         if name == "total":
             return self.total()
         tariff = next((t for t in self.campaign.tariffs if t.id == name), None)
-        return None if tariff is None else self.fee(tariff)
+        fee = None if tariff is None else self.fee(tariff)
+        return None if fee is None else fee.amount
 
     def rows_of(self, spec: FieldSpec) -> list[Mapping[str, Any]]:
         rows = self.answer(spec)

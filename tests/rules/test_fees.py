@@ -8,10 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.campaign.model import Tariff
 from engine.rules import DossierContext, DossierScope, Evaluation, compute_fee, evaluate_dossier
+from engine.rules import evaluation as evaluation_module
+from engine.rules import scope as scope_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
 from campaign.helpers import compile_fields  # noqa: E402
@@ -148,3 +152,19 @@ def test_fee_is_never_negative_and_has_two_decimals(qf: str | None, jours: int,
         assert f.amount >= 0
         assert f.amount.as_tuple().exponent == -2
         assert f.explanation
+
+
+def test_each_fee_is_computed_once_per_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fees listed and the fees conditions read (fees.<id>) are the same computation
+    computed: list[str] = []
+
+    def counting(tariff: Tariff, scope: Any, lang: str | None = None) -> Any:
+        computed.append(tariff.id)
+        return compute_fee(tariff, scope, lang)
+
+    for module in (scope_module, evaluation_module):
+        monkeypatch.setattr(module, "compute_fee", counting, raising=False)
+    result = evaluate_dossier(C, {"qf": "500", "jours": "2"}, DossierContext(
+        today=date(2027, 6, 1)), lang="fr")
+    assert sorted(computed) == sorted(f.tariff_id for f in result.fees) == [
+        "cantine", "cotisation", "defaut", "sortie"]
