@@ -143,9 +143,11 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
     values: list[Any] = ["2027-12-31", "2024-02-29", "02/03/2014", " 2/3/2014 ", "20140302",
                          "2027-W01-1", "2027-02-30", "2023-02-29", "hier", "", None, 12, True]
 
-    # years from 1000: below, Python's %Y on glibc does not pad ("999"), rules.js does ("0999")
-    @settings(max_examples=200, database=None, deadline=None, derandomize=True)
-    @given(st.dates(min_value=date(1000, 1, 1)))
+    values += ["0001-01-01", "0009-12-31", "0099-06-15", "0999-12-31", "1000-01-01"]
+
+    # every year from 1: the server's %Y is strftime's, unpadded below 1000 on glibc ("999")
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True)
+    @given(st.one_of(st.dates(max_value=date(1100, 12, 31)), st.dates()))
     def collect(value: date) -> None:
         values.append(value.isoformat())
 
@@ -154,6 +156,23 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
     expected = [spec.type.display(v, spec) for v in values]
     bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
     assert not bad, bad[:10]
+
+
+def test_date_limits_are_written_the_same_way(node: str, tmp_path: Path) -> None:
+    """A date field's min / max messages name the limit as the server writes it."""
+    campaign = compile_fields("""\
+        - id: ancien
+          type: date
+          label: Date
+          min: "0099-03-01"
+          max: "0999-10-31"
+        """)
+    answers = ["0099-02-28", "0999-11-01", "0001-01-01", "2027-01-01", "0500-01-01"]
+    cases = [{"answers": {"ancien": a}, "context": {"today": "2027-05-01"}} for a in answers]
+    got = js_views(node, campaign, cases, tmp_path)
+    expected = [server_view(campaign, c)["errors"] for c in cases]
+    assert all(expected[:4]), expected  # the first four are out of bounds
+    assert [g["errors"] for g in got] == expected
 
 
 def differences(campaign: Campaign, answers: Mapping[str, Any], server: dict[str, Any],
