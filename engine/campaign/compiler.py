@@ -7,7 +7,6 @@ declared choices), prefill paths, dependency cycles, fields that can never be sh
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
@@ -55,6 +54,7 @@ from .model import (
     Tariff,
     ValidationRule,
     freeze_fields,
+    unindexed,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
 from .source import Mark, Source
@@ -721,13 +721,13 @@ class _Compiler:
                                  ("no_documents", documents), ("visible_pages", pages),
                                  ("hidden_pages", pages)):
                 for j, item in enumerate(expect.get(group) or ()):
-                    if item not in names and _unindexed(str(item)) not in names:
+                    if item not in names and unindexed(str(item)) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
                                      field=item, hint=did_you_mean(str(item), {str(n) for n in names}))
             for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
                                  ("explanations", tariffs)):
                 for key in expect.get(group) or {}:
-                    if key not in names and _unindexed(key) not in names:
+                    if key not in names and unindexed(key) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", at_key=True,
                                      test=name, field=key, hint=did_you_mean(key, {str(n) for n in names}))
             today = _date(raw.get("today"))
@@ -848,11 +848,6 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
 def _node(dep: str) -> str:
     """The dependency-graph node of an expression dependency: ``fees.<id>`` or a field id."""
     return dep if dep.startswith("fees.") else dep.split(".")[0]
-
-
-def _unindexed(key: str) -> str:
-    """``responsables.0.nom`` (one row of a repeat) as ``responsables.nom``."""
-    return re.sub(r"\.\d+(?=\.|$)", "", key)
 
 
 def _date(value: Any) -> date | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,6 +82,16 @@ class FieldSpec:
         yield self
         for child in self.fields:
             yield from child.walk()
+
+
+#: the row number in an answer's key (``responsables.0.nom``)
+_ROW_INDEX = re.compile(r"\.\d+(?=\.|$)")
+
+
+def unindexed(key: str) -> str:
+    """The field key of an answer's key: ``responsables.0.nom`` (one row of a repeat) as
+    ``responsables.nom`` (any row)."""
+    return _ROW_INDEX.sub("", key)
 
 
 @dataclass(frozen=True, slots=True)

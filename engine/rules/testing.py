@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.campaign.model import Campaign, CampaignTest
+from engine.campaign.model import Campaign, CampaignTest, unindexed
 
 from .evaluation import Evaluation, evaluate_dossier
 from .scope import DossierContext
@@ -115,11 +114,6 @@ def _spaced(text: str) -> str:
     """Text with no-break spaces (French money and thousands: 12,50 €, 1 200) as plain spaces,
     so expectations can be typed with an ordinary space."""
     return text.replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def unindexed(key: str) -> str:
-    """``responsables.0.nom`` (an error in one row) as ``responsables.nom`` (any row)."""
-    return re.sub(r"\.\d+(?=\.|$)", "", key)
 
 
 def _same(got: Any, wanted: Any) -> bool:

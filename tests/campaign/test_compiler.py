@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.campaign import Campaign
+from engine.campaign.model import unindexed
 from engine.diagnostics import CampaignError, Severity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
@@ -246,3 +247,9 @@ def test_tariffs_documents_associations_tests_compiled(tmp_path) -> None:  # typ
     assert campaign.documents[0].template == "fiche.pdf"
     assert campaign.tests[0].answers == {"qf": 500}
     assert campaign.fields["adhesions"].options.association_ids == ("fse",)
+
+
+def test_an_answer_key_without_its_row_numbers_is_the_field_key() -> None:
+    assert unindexed("responsables.0.nom") == "responsables.nom"
+    assert unindexed("responsables.12") == "responsables"
+    assert unindexed("v2.nom") == "v2.nom"
