@@ -857,8 +857,4 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def _split(pointer: str) -> list[str]:
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-
-
 __all__ = ["RESERVED", "compile_campaign"]

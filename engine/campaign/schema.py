@@ -292,7 +292,7 @@ def check_schema(source: Source, registry: FieldRegistry) -> list[Diagnostic]:
         path = [*prefix, *error.absolute_path]
         if pointer_from(path) in source.refused:
             continue  # already reported by the reader; the value stands as null
-        out.extend(_translate(error, path, source, registry))
+        out.extend(_translate(error, path, source))
     return out
 
 
@@ -356,7 +356,7 @@ def _json_type(value: Any) -> str:
 
 
 def _translate(error: ValidationError, path: list[str | int], source: Source,
-               registry: FieldRegistry) -> Iterable[Diagnostic]:
+               ) -> Iterable[Diagnostic]:
     pointer = pointer_from(path)
     where = _describe(path, source.data)
     instance = error.instance
@@ -372,8 +372,6 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
                                  source.location(child, key=True),
                                  hint=did_you_mean(str(key), allowed))
         return
-    if kind == "enum" and path and path[-1] == "type" and len(path) >= 2:
-        return  # unknown field type: FIELD_001 from the compiler
     if kind == "required":
         for key in expected_value:
             if isinstance(instance, Mapping) and key not in instance:

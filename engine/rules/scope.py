@@ -341,7 +341,3 @@ class DossierScope:
                     repeat.type.row_key(imported, repeat) == key:  # type: ignore[attr-defined]
                 return imported
         return None
-
-
-def number(value: Any) -> Decimal | None:
-    return value if isinstance(value, Decimal) else to_decimal(value)
