@@ -762,6 +762,11 @@
     return a.v.cmp(b.v);
   }
 
+  /** abs(n): the magnitude, rounded to the context's 28 digits as Decimal.__abs__ does. */
+  function absNum(n) {
+    return fix(n.v.abs(), n.exp, false);
+  }
+
   /** The value of an expression (a runtime value: see decode/encode). */
   function evaluate(json, scope) {
     return ev(json, wrapScope(scope));
@@ -795,6 +800,7 @@
     sub: sub,
     mul: mul,
     cmpNum: cmpNum,
+    absNum: absNum,
     quantize: quantize,
     plainText: plainText,
     adjusted: adjusted,

@@ -146,10 +146,13 @@
   // -------------------------------------------------------------------------------------------
   // French display of amounts (engine.fields.common).
 
-  /** format_decimal: comma decimals, narrow no-break spaces between thousands. */
+  /**
+   * format_decimal: comma decimals, narrow no-break spaces between thousands; its abs()
+   * rounds a number of more than 28 digits.
+   */
   function formatDecimal(n) {
     var sign = X.cmpNum(n, ZERO) < 0 ? '-' : '';
-    var text = X.plainText(n).replace(/^-/, '');
+    var text = X.plainText(X.absNum(n));
     var dot = text.indexOf('.');
     var whole = dot === -1 ? text : text.slice(0, dot);
     var frac = dot === -1 ? '' : text.slice(dot + 1);
