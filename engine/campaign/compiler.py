@@ -33,7 +33,7 @@ from engine.expr import (
     compile_expression,
     list_of,
 )
-from engine.expr.nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Name, Node, Unary
+from engine.expr.nodes import Call, Name, Node, walk
 from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
 from engine.fields.file import FILE_KINDS, parse_size
 from engine.text import LocalText, local_text
@@ -761,23 +761,11 @@ class _FixedScope:
 def _reads_outside(node: Node) -> bool:
     """True when ``node`` reads more than answers: the imported record (``pupil.*``,
     ``guardians``), the family, last year's dossier, the date or the prefill (``changed``)."""
-    if isinstance(node, Name):
-        return node.path[0] in ROOTS
-    if isinstance(node, Call):
-        fn = FUNCTIONS.get(node.func)
-        if fn is None or fn.uses_scope:
+    for n in walk(node):
+        if isinstance(n, Name) and n.path[0] in ROOTS:
             return True
-        return any(_reads_outside(a) for a in node.args)
-    if isinstance(node, ListExpr):
-        return any(_reads_outside(i) for i in node.items)
-    if isinstance(node, Unary):
-        return _reads_outside(node.operand)
-    if isinstance(node, BoolOp):
-        return any(_reads_outside(v) for v in node.values)
-    if isinstance(node, Binary | Compare):
-        return _reads_outside(node.left) or _reads_outside(node.right)
-    if isinstance(node, IfElse):
-        return any(_reads_outside(n) for n in (node.test, node.then, node.orelse))
+        if isinstance(n, Call) and (n.func not in FUNCTIONS or FUNCTIONS[n.func].uses_scope):
+            return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -70,6 +71,30 @@ class IfElse(Node):
     test: Node
     then: Node
     orelse: Node
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of ``node``, in source order (as ``ast.iter_child_nodes``)."""
+    if isinstance(node, ListExpr):
+        return node.items
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary | Compare):
+        return (node.left, node.right)
+    if isinstance(node, BoolOp):
+        return node.values
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, IfElse):
+        return (node.test, node.then, node.orelse)
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents first (as ``ast.walk``)."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
 
 
 def to_json(node: Node) -> Any:

@@ -18,6 +18,7 @@ from engine.expr.nodes import (
     Name,
     Node,
     Unary,
+    walk,
 )
 from engine.fields.common import format_decimal
 
@@ -105,25 +106,7 @@ class _Describer:
 
 def _paths(node: Node) -> Iterator[tuple[str, ...]]:
     """Every name an expression reads (the argument of ``changed`` included)."""
-    if isinstance(node, Name):
-        yield node.path
-    elif isinstance(node, Call):
-        for arg in node.args:
-            yield from _paths(arg)
-    elif isinstance(node, ListExpr):
-        for item in node.items:
-            yield from _paths(item)
-    elif isinstance(node, Unary):
-        yield from _paths(node.operand)
-    elif isinstance(node, BoolOp):
-        for value in node.values:
-            yield from _paths(value)
-    elif isinstance(node, Binary | Compare):
-        yield from _paths(node.left)
-        yield from _paths(node.right)
-    elif isinstance(node, IfElse):
-        for part in (node.test, node.then, node.orelse):
-            yield from _paths(part)
+    return (n.path for n in walk(node) if isinstance(n, Name))
 
 
 def reads(cond: Condition | None, key: str, campaign: Campaign,

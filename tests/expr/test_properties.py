@@ -23,6 +23,8 @@ from engine.expr.nodes import (
     Name,
     Node,
     Unary,
+    children,
+    walk,
 )
 
 SETTINGS = settings(max_examples=300, deadline=None,
@@ -144,33 +146,8 @@ def well_formed(node: Node) -> bool:
 
 
 def scope_for(node: Node, data: st.DataObject) -> DictScope:
-    paths = {".".join(n.path) for n in _names(node)}
+    paths = {n.dotted for n in walk(node) if isinstance(n, Name)}
     return DictScope({p: data.draw(values, label=p) for p in sorted(paths)})
-
-
-def _names(node: Node) -> list[Name]:
-    if isinstance(node, Name):
-        return [node]
-    out: list[Name] = []
-    for child in _children(node):
-        out += _names(child)
-    return out
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, ListExpr):
-        return node.items
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Binary | Compare):
-        return (node.left, node.right)
-    if isinstance(node, BoolOp):
-        return node.values
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, IfElse):
-        return (node.test, node.then, node.orelse)
-    return ()
 
 
 @SETTINGS
@@ -253,3 +230,13 @@ def test_round_half_up_and_huge_values_do_not_raise() -> None:
 
 def test_generator_covers_every_function() -> None:
     assert set(ARITY) | {"changed"} == set(FUNCTIONS)
+
+
+
+def test_walk_reaches_the_names_under_every_kind_of_node() -> None:
+    node = parse("(a if changed(b) else max(c, -d)) + len([e, 1]) > 0 and not (f in g)")
+    assert next(walk(node)) is node
+    # an if-else's test comes before its branches, as in children()
+    assert [n.dotted for n in walk(node) if isinstance(n, Name)] == [
+        "b", "a", "c", "d", "e", "f", "g"]
+    assert children(parse("x")) == ()

@@ -10,6 +10,9 @@
 //   node tests/rules/run_twin.js --format-date <values.json>
 //       values: a list of computed date values (any JSON); prints [formatDate, ...].
 //
+//   node tests/rules/run_twin.js --display-computed <values.json>
+//       values: a list of [format, stored computed value]; prints [displayComputed, ...].
+//
 //   node tests/rules/run_twin.js --script-check <batch.json>
 //       The same for the first case, with vendor/big.js, expr.js and rules.js loaded as the
 //       page loads them: plain <script>s sharing one global object (no module, no require).
@@ -53,6 +56,12 @@ if (args[0] === '--format-date') {
   const rules = require(join(JS_DIR, 'rules.js'));
   const values = JSON.parse(readFileSync(args[1], 'utf8'));
   process.stdout.write(JSON.stringify(values.map((v) => rules.formatDate(v))));
+  process.exit(0);
+}
+if (args[0] === '--display-computed') {
+  const rules = require(join(JS_DIR, 'rules.js'));
+  const values = JSON.parse(readFileSync(args[1], 'utf8'));
+  process.stdout.write(JSON.stringify(values.map(([f, v]) => rules.displayComputed(f, v))));
   process.exit(0);
 }
 const scripts = args[0] === '--script-check';

@@ -36,6 +36,7 @@ from engine.fields.common import format_decimal, format_money
 from engine.rules import DossierContext, evaluate_dossier
 from engine.rules.client import client_model
 from engine.rules.testing import DEFAULT_TODAY, run_tests
+from engine.web.wizard import field_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
 from campaign.helpers import compile_fields  # noqa: E402
@@ -160,6 +161,45 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
     collect()
     got = run_twin(node, tmp_path, values, "--format-date")
     expected = [spec.type.display(v, spec) for v in values]
+    bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
+    assert not bad, bad[:10]
+
+
+#: a computed field of each format, with an expression of its type
+COMPUTED_EXPR = {"number": "1.5", "money": "1.5", "date": "date('2027-12-31')",
+                 "boolean": "true", "text": "'a'"}
+#: stored computed values (text, booleans, null), of every format and of none
+STORED: list[Any] = [None, True, False, "", " ", "0", "-0", "0.00", "12.5", "12,5", "-1234567.891",
+                     "1E+3", "1.5E-7", "2027-12-31", "31/12/2027", "0999-01-02", "oui", "non",
+                     "Léa", "1 234,5", "NaN", "Infinity"]
+
+
+@pytest.mark.parametrize("fmt", sorted(COMPUTED_EXPR))
+def test_computed_values_are_written_the_same_way(fmt: str, node: str, tmp_path: Path) -> None:
+    """DossierRules.displayComputed (what form.js shows live) against what the server shows
+    for a computed field of each ``format``: field_text, i.e. ComputedField.display."""
+    spec = compile_fields(f"""\
+        - id: valeur
+          type: computed
+          expr: "{COMPUTED_EXPR[fmt]}"
+          format: {fmt}
+        """).fields["valeur"]
+    values = list(STORED)
+
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True)
+    @given(st.one_of(
+        st.booleans(),
+        st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**12, max_value=10**12,
+                    places=3).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.dates().map(date.isoformat),
+        st.text(max_size=12)))
+    def collect(value: Any) -> None:
+        values.append(value)
+
+    collect()
+    got = run_twin(node, tmp_path, [[fmt, v] for v in values], "--display-computed")
+    expected = [field_text(spec, v) for v in values]
     bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
     assert not bad, bad[:10]
 

@@ -196,23 +196,13 @@
     return appeared;
   };
 
-  Page.prototype.display = function (key, value) {
-    var spec = this.model.fields[key] || {};
-    if (value === null || value === undefined) return '';
-    if (spec.format === 'money') return window.DossierRules.formatMoney(String(value));
-    if (spec.format === 'number') return window.DossierRules.formatDecimal(String(value));
-    if (spec.format === 'date') return window.DossierRules.formatDate(value);
-    if (value === true) return 'oui';
-    if (value === false) return 'non';
-    return String(value);
-  };
-
   Page.prototype.applyComputed = function (result) {
     var self = this;
     each(document.querySelectorAll('[data-computed]'), function (out) {
       var key = out.getAttribute('data-computed');
       if (Object.prototype.hasOwnProperty.call(result.computed, key)) {
-        out.textContent = self.display(key, result.computed[key]);
+        var spec = self.model.fields[key] || {};
+        out.textContent = window.DossierRules.displayComputed(spec.format, result.computed[key]);
       }
     });
   };

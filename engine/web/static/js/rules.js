@@ -18,6 +18,7 @@
  *     -> {visiblePages, visible, required, readonly, computed, errors, fees, memberships,
  *         documents, total}
  *   DossierRules.formatMoney("12.3") -> "12,30 €" (engine.fields.common.format_money)
+ *   DossierRules.displayComputed("boolean", true) -> "Oui" (ComputedField.display)
  */
 (function (root, factory) {
   'use strict';
@@ -169,6 +170,25 @@
   function formatMoney(value) {
     var n = value instanceof X.Num ? value : X.num(String(value));
     return formatDecimal(X.quantize(n, 2, X.HALF_EVEN)) + NBSP + '€';
+  }
+
+  /**
+   * ComputedField.display: a stored computed value as the page, the review, the PDF and the
+   * e-mails write it for its `format` ('' when it is not of that format).
+   */
+  function displayComputed(format, value) {
+    if (value === null || value === undefined) return '';
+    if (format === 'number' || format === 'money') {
+      var n = toDecimal(value);
+      if (n === null) return '';
+      return format === 'money' ? formatMoney(n) : formatDecimal(n);
+    }
+    if (format === 'date') {
+      var d = parseDate(value);
+      return d ? dmy(d) : '';
+    }
+    if (format === 'boolean') return X.truthy(value) ? 'Oui' : 'Non'; // Python's truth value
+    return pyStr(value);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1042,7 +1062,8 @@
     evaluate: evaluate,
     formatMoney: formatMoney,
     ADDRESS_PARTS: ADDRESS_PARTS, // the inputs of an address field, for form.js
-    // a computed date as ComputedField.display writes it (JJ/MM/AAAA, '' if not a date), for form.js
+    displayComputed: displayComputed,
+    // a date as the server writes it (JJ/MM/AAAA, '' if not a date)
     formatDate: function (v) { var d = parseDate(v); return d ? dmy(d) : ''; },
     formatDecimal: function (v) { return formatDecimal(v instanceof X.Num ? v : X.num(String(v))); },
   };
