@@ -921,15 +921,14 @@ def _cross_checks(pupils: Iterable[PupilRecord], guardians: Iterable[GuardianRec
     by_id: dict[str, PupilRecord] = {}
     by_ine: dict[str, PupilRecord] = {}
     for pupil in pupils:
-        prov = pupil.provenance.get("eleve_id")
-        where = prov.source_file if prov else ""
-        line = prov.line if prov else 0
         if pupil.eleve_id in by_id:
+            line, where = _where(pupil)
             problems.append(error("DUPLICATE_ID", f"L'élève ELEVE_ID={pupil.eleve_id} est "
                                   "présent dans deux fichiers.", line, file=where))
         by_id.setdefault(pupil.eleve_id, pupil)
         ine = pupil.ine
         if ine and ine in by_ine and by_ine[ine].eleve_id != pupil.eleve_id:
+            line, where = _where(pupil)
             problems.append(error("DUPLICATE_ID", f"L'INE {ine} est celui de deux élèves "
                                   f"(ELEVE_ID={by_ine[ine].eleve_id} et {pupil.eleve_id}). "
                                   "Corrigez la fiche dans SIECLE puis refaites l'export.",
@@ -946,3 +945,9 @@ def _cross_checks(pupils: Iterable[PupilRecord], guardians: Iterable[GuardianRec
                         "élèves.", prov.line if prov else 0,
                         file=prov.source_file if prov else ""))
     return problems
+
+
+def _where(pupil: PupilRecord) -> tuple[int, str]:
+    """Line and file of a pupil's ELEVE, for a problem (provenance is built on demand)."""
+    prov = pupil.provenance.get("eleve_id")
+    return (prov.line, prov.source_file) if prov else (0, "")
