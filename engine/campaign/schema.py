@@ -202,15 +202,6 @@ class _Validators:
     nested: Mapping[str, tuple[str, ...]]
 
 
-def _type_schema(properties: Mapping[str, Any], required: Iterable[str],
-                 closed: bool = True) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "required": list(required),
-                              "properties": dict(properties)}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
 def _holds_fields(option: Any) -> bool:
     return isinstance(option, Mapping) and option.get("type") == "array" and \
         option.get("items") == {"$ref": "#/$defs/field"}
@@ -261,14 +252,14 @@ def _build_validators(registry: FieldRegistry) -> _Validators:
         properties = {**COMMON_FIELD_PROPERTIES, "type": {"const": ftype.name},
                       **ftype.options_schema}
         by_type[ftype.name] = Draft202012Validator(_inline(
-            _type_schema(properties, ["id", "type", *ftype.required_options]), defs),
+            _object(properties, ["id", "type", *ftype.required_options]), defs),
             format_checker=checker)
         nested[ftype.name] = tuple(k for k, v in ftype.options_schema.items()
                                    if _holds_fields(v))
     # an unknown type is the compiler's FIELD_001 (with a hint); its keys cannot be judged
-    untyped = Draft202012Validator(
-        _inline(_type_schema(COMMON_FIELD_PROPERTIES, ["id", "type"], closed=False), defs),
-        format_checker=checker)
+    untyped = Draft202012Validator(_inline(
+        {"type": "object", "required": ["id", "type"], "properties": COMMON_FIELD_PROPERTIES},
+        defs), format_checker=checker)
     campaign = Draft202012Validator(_inline(schema, defs), format_checker=checker)
     return _Validators(campaign, by_type, untyped, nested)
 
