@@ -166,12 +166,14 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
 
 
 #: a computed field of each format, with an expression of its type
-COMPUTED_EXPR = {"number": "1.5", "money": "1.5", "date": "date('2027-12-31')",
-                 "boolean": "true", "text": "'a'"}
+COMPUTED_EXPR = {"number": "1.5", "integer": "1.5", "money": "1.5",
+                 "date": "date('2027-12-31')", "boolean": "true", "text": "'a'"}
 #: stored computed values (text, booleans, null), of every format and of none
 STORED: list[Any] = [None, True, False, "", " ", "0", "-0", "0.00", "12.5", "12,5", "-1234567.891",
                      "1E+3", "1.5E-7", "2027-12-31", "31/12/2027", "0999-01-02", "oui", "non",
-                     "Léa", "1 234,5", "NaN", "Infinity"]
+                     "Léa", "1 234,5", "NaN", "Infinity",
+                     # halves round to even, as Decimal.quantize does by default
+                     "0.5", "1.5", "2.5", "-2.5", "-0.4", "1234567.5", "999999.5"]
 
 
 @pytest.mark.parametrize("fmt", sorted(COMPUTED_EXPR))

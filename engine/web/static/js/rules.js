@@ -178,10 +178,12 @@
    */
   function displayComputed(format, value) {
     if (value === null || value === undefined) return '';
-    if (format === 'number' || format === 'money') {
+    if (format === 'number' || format === 'integer' || format === 'money') {
       var n = toDecimal(value);
       if (n === null) return '';
-      return format === 'money' ? formatMoney(n) : formatDecimal(n);
+      if (format === 'money') return formatMoney(n);
+      // integer: quantize(Decimal(1)), half even
+      return formatDecimal(format === 'integer' ? X.quantize(n, 0, X.HALF_EVEN) : n);
     }
     if (format === 'date') {
       var d = parseDate(value);
