@@ -289,7 +289,7 @@ class _FileReader:
                     nested.setdefault(tag, child)
                 continue
             name, conv = spec
-            # inline: phones, 0/1/true/false flags and dates already seen in the file
+            # inline: phones, integers, 0/1/true/false flags and dates already seen in the file
             value: Any
             if conv == B:
                 value = FLAGS.get(text)
@@ -298,7 +298,7 @@ class _FileReader:
             elif conv == P:
                 value = Phone(text, normalize_phone(text))
             else:
-                value = None
+                value = int(text) if text.isdecimal() else None
             if value is None:
                 value = self.convert(child, tag, text, conv, prefix)
                 if value is None:
@@ -308,8 +308,9 @@ class _FileReader:
         return tuple(present)
 
     def convert(self, child: Any, tag: str, text: str, conv: str, prefix: str) -> Any:
-        """A typed value (a flag, a date or an integer not read inline by ``read_fields``), or
-        None after reporting why the text was not usable."""
+        """A typed value that ``read_fields`` did not read inline (another spelling of a flag,
+        a date not seen yet, a number that is not one), or None after reporting why the text
+        was not usable."""
         if conv == B:
             flag = parse_flag(text)
             if flag is None:
@@ -326,11 +327,11 @@ class _FileReader:
                          child.sourceline or 0, f"{prefix}/{tag}")
                 return None
             return day
-        if not text.isdigit():
-            self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
-                      "ignorée.", child.sourceline or 0, f"{prefix}/{tag}")
-            return None
-        return int(text)
+        if text.isdecimal():  # what int() reads ("²" is a digit, not a decimal)
+            return int(text)
+        self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
+                  "ignorée.", child.sourceline or 0, f"{prefix}/{tag}")
+        return None
 
     def paths(self, table: _Table, path_prefix: str, suffix_prefix: str,
               tags: tuple[str, ...]) -> Mapping[str, str]:
