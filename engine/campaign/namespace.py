@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from engine.expr import ANY, BOOL, DATE, NUMBER, STR, Type
+from engine.fields.address import PARTS
 
 PUPIL_KEYS: Final[dict[str, Type]] = {
     "eleve_id": STR, "ine": STR, "elenoet": STR, "last_name": STR, "first_name": STR,
@@ -37,9 +38,8 @@ FAMILY_KEYS: Final[dict[str, Type]] = {
     "rank": NUMBER,
 }
 
-#: address parts reachable as ``<address>.<part>``
-ADDRESS_KEYS: Final[tuple[str, ...]] = ("line1", "line2", "postal_code", "commune_insee",
-                                        "commune", "country")
+#: address parts reachable as ``<address>.<part>``: those of the address field type
+ADDRESS_KEYS: Final[tuple[str, ...]] = PARTS
 
 #: ``fees.total``: every fee plus every membership, to the cent (a tariff may not be named so)
 FEES_TOTAL: Final[str] = "total"
