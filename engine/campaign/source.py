@@ -218,7 +218,18 @@ class _Builder:
             self._error(Code.YAML_003, node, pointer, tag=node.tag)
             self.src.refused.add(pointer)
             return None
-        return _scalar(node.value, kind)
+        try:
+            return _scalar(node.value, kind)
+        except ValueError:  # an explicit tag on a value that is not of its kind (!!int abc)
+            self._error(Code.YAML_001, node, pointer,
+                        problem=f"'{node.value}' is not a valid {_short(node.tag)}")
+            self.src.refused.add(pointer)
+            return None
+
+
+def _short(tag: str) -> str:
+    """``!!int`` for ``tag:yaml.org,2002:int``, as the author wrote it."""
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 def _scalar(text: str, kind: type) -> Any:

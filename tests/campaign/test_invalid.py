@@ -141,6 +141,7 @@ YAMLISH = st.lists(st.sampled_from([
     "&a ", "*a", "!!python/name:os.system", "{", "}", "[", "]", ": ", "- ", "\t", "'", '"',
     "1:30", "0x1F", ".inf", "2027-02-30", "~", "<<: ", "? ", "|\n", "\n", "  ", "é", "\x00",
     "opens: 2027-05-01\n", "closes: 2027-01-01\n", "title: {fr: T}\n",
+    "!!int ", "!!float ", "!!bool ", "!!null ", "017",
 ]), max_size=40).map("".join)
 
 

@@ -111,6 +111,15 @@ def test_custom_tags_are_refused(text: str) -> None:
     assert (src.diagnostics[0].location.line, src.diagnostics[0].location.column) == (1, 4)
 
 
+@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float 1,5\n", "a: !!int 1.5\n"])
+def test_a_value_that_does_not_fit_its_tag_is_reported(text: str) -> None:
+    src = parse_source(text)
+    assert codes(src) == ["YAML_001"]
+    assert "is not a valid !!" in src.diagnostics[0].message
+    assert src.data == {"a": None}
+    assert (src.diagnostics[0].location.line, src.diagnostics[0].location.column) == (1, 4)
+
+
 def test_size_limit_for_bytes_and_text(tmp_path: Path) -> None:
     big = b"a: 1\n" + b"#" * MAX_BYTES
     assert codes(parse_source(big)) == ["YAML_004"]
