@@ -7,12 +7,13 @@ over-nested files are reported as diagnostics, never raised as crashes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from engine.diagnostics import Code, Diagnostic, Location, child_pointer
 
@@ -26,14 +27,16 @@ MAX_BYTES = 1_000_000
 #: deeper nesting than this is refused (no sane campaign nests this far)
 MAX_DEPTH = 40
 
-_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str": str,
-    "tag:yaml.org,2002:int": int,
-    "tag:yaml.org,2002:float": float,
-    "tag:yaml.org,2002:bool": bool,
-    "tag:yaml.org,2002:null": type(None),
+_CONSTRUCTOR = SafeConstructor()
+#: the scalar tags a campaign may use, read as PyYAML's safe loader reads them
+_SCALARS: dict[str, Callable[[yaml.ScalarNode], Any]] = {
+    "tag:yaml.org,2002:str": _CONSTRUCTOR.construct_yaml_str,
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
     # dates stay text: the schema checks their format and the compiler parses them
-    "tag:yaml.org,2002:timestamp": str,
+    "tag:yaml.org,2002:timestamp": _CONSTRUCTOR.construct_yaml_str,
 }
 
 
@@ -213,14 +216,14 @@ class _Builder:
             return [self.build(item, child_pointer(pointer, i), depth + 1)
                     for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        kind = _SCALAR_TAGS.get(node.tag)
-        if kind is None:
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
             self._error(Code.YAML_003, node, pointer, tag=node.tag)
             self.src.refused.add(pointer)
             return None
         try:
-            return _scalar(node.value, kind)
-        except ValueError:  # an explicit tag on a value that is not of its kind (!!int abc)
+            return construct(node)
+        except (ValueError, KeyError):  # an explicit tag on a value not of its kind (!!int abc)
             self._error(Code.YAML_001, node, pointer,
                         problem=f"'{node.value}' is not a valid {_short(node.tag)}")
             self.src.refused.add(pointer)
@@ -231,37 +234,3 @@ def _short(tag: str) -> str:
     """``!!int`` for ``tag:yaml.org,2002:int``, as the author wrote it."""
     return tag.replace("tag:yaml.org,2002:", "!!")
 
-
-def _scalar(text: str, kind: type) -> Any:
-    if kind is str:
-        return text
-    if kind is type(None):
-        return None
-    if kind is bool:
-        return text.lower() in ("true", "yes", "on", "y")
-    if kind is int:
-        cleaned = text.replace("_", "")
-        if ":" in cleaned:  # YAML 1.1 base 60 (1:30 is 90), as PyYAML reads it
-            return _base60(cleaned, int)
-        try:
-            return int(cleaned, 0)
-        except ValueError:
-            return int(cleaned)
-    lowered = text.lower().replace("_", "")
-    if lowered in (".inf", "+.inf"):
-        return float("inf")
-    if lowered == "-.inf":
-        return float("-inf")
-    if lowered == ".nan":
-        return float("nan")
-    if ":" in lowered:
-        return _base60(lowered, float)
-    return float(lowered)
-
-
-def _base60(text: str, kind: type[int] | type[float]) -> int | float:
-    sign = -1 if text.startswith("-") else 1
-    value: int | float = 0
-    for part in text.lstrip("+-").split(":"):
-        value = value * 60 + kind(part)
-    return sign * value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.campaign import load_source, parse_source
 from engine.campaign.source import MAX_BYTES, MAX_DEPTH, Mark
@@ -66,6 +67,15 @@ def test_scalars_keep_their_yaml_types_but_dates_stay_text() -> None:
                         "f": "12", "g": 90, "h": 31}
 
 
+@pytest.mark.parametrize("text", ["017", "-017", "0b101", "+12", "1_000", "-1:30", "0o17",
+                                  "1:30.5", ".NaN", "-.inf", "6.8523015e+5", "Off", "NULL"])
+def test_scalars_are_read_as_pyyaml_reads_them(text: str) -> None:
+    expected = yaml.safe_load(f"v: {text}")["v"]
+    got = parse_source(f"v: {text}\n").data["v"]
+    assert type(got) is type(expected)
+    assert got == expected or got != got and expected != expected  # NaN
+
+
 def test_duplicate_key_reported_at_second_key_first_value_kept() -> None:
     src = parse_source("a: 1\nb: 2\na: 3\n")
     (d,) = src.diagnostics
@@ -111,7 +121,8 @@ def test_custom_tags_are_refused(text: str) -> None:
     assert (src.diagnostics[0].location.line, src.diagnostics[0].location.column) == (1, 4)
 
 
-@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float 1,5\n", "a: !!int 1.5\n"])
+@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float 1,5\n", "a: !!int 1.5\n",
+                                  "a: !!bool maybe\n"])
 def test_a_value_that_does_not_fit_its_tag_is_reported(text: str) -> None:
     src = parse_source(text)
     assert codes(src) == ["YAML_001"]
