@@ -223,7 +223,7 @@ class _Builder:
             return None
         try:
             return construct(node)
-        except (ValueError, KeyError):  # an explicit tag on a value not of its kind (!!int abc)
+        except (ValueError, LookupError):  # an explicit tag on a value not of its kind (!!int x)
             self._error(Code.YAML_001, node, pointer,
                         problem=f"'{node.value}' is not a valid {_short(node.tag)}")
             self.src.refused.add(pointer)

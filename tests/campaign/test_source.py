@@ -122,7 +122,7 @@ def test_custom_tags_are_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float 1,5\n", "a: !!int 1.5\n",
-                                  "a: !!bool maybe\n"])
+                                  "a: !!bool maybe\n", "a: !!int\n", "a: !!float ''\n"])
 def test_a_value_that_does_not_fit_its_tag_is_reported(text: str) -> None:
     src = parse_source(text)
     assert codes(src) == ["YAML_001"]
