@@ -97,7 +97,8 @@ class ChoiceField(FieldType):
         return list_of(STR) if spec.options.multiple else STR
 
     def choices(self, spec: Any) -> frozenset[str] | None:
-        return frozenset(spec.options.values)
+        options: ChoiceOptions = spec.options
+        return options.values
 
     def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
         values = [v.strip() for v in raw if v.strip()]

@@ -41,9 +41,10 @@ class MembershipsField(FieldType):
     def normalize(self, value: Any, spec: Any) -> Any:
         items = [] if value is None else value if isinstance(value, list) else [value]
         ids = spec.options.association_ids
-        if any(str(v) not in ids for v in items):
+        chosen = {str(v) for v in items}
+        if not chosen <= set(ids):
             raise FieldValueError(_("Choisissez parmi les associations proposées."))
-        return [a for a in ids if a in {str(v) for v in items}]
+        return [a for a in ids if a in chosen]
 
     def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
         return ", ".join(str(v) for v in value or ())
