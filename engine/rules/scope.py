@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.campaign.model import Association, Campaign, FieldSpec, Tariff
-from engine.campaign.namespace import FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS
+from engine.campaign.namespace import FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS
 from engine.expr import BOOL, DATE, NUMBER, Type, is_empty
 from engine.fields import FieldValueError
 from engine.fields.boolean import to_bool
@@ -214,7 +214,7 @@ class DossierScope:
         return total.quantize(CENT)
 
     def fees_value(self, name: str) -> Decimal | None:
-        if name == "total":
+        if name == FEES_TOTAL:
             return self.total()
         tariff = next((t for t in self.campaign.tariffs if t.id == name), None)
         fee = None if tariff is None else self.fee(tariff)
