@@ -23,7 +23,7 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.models import Dossier
 from engine.dossiers.states import EDITABLE
 from engine.fields import FieldValueError
-from engine.fields.common import format_money
+from engine.fields.common import format_date, format_money
 from engine.fields.repeat import ROW_KEY
 from engine.rules import Evaluation
 
@@ -215,7 +215,7 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
     w.heading(f"Récapitulatif du dossier de {dossier.pupil.first_name} "
               f"{dossier.pupil.last_name}", 12)
     if dossier.pupil.birth_date:
-        w.pair("Date de naissance", dossier.pupil.birth_date.strftime("%d/%m/%Y"))
+        w.pair("Date de naissance", format_date(dossier.pupil.birth_date))
     submitted: datetime | None = dossier.submitted_at
     if submitted is not None:
         local = submitted.astimezone(PARIS)

@@ -11,6 +11,7 @@ from engine.i18n import gettext as _
 from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, FieldValueError, OptionContext
+from .common import format_yes_no
 
 _TRUE = {"true", "1", "oui", "yes", "on", "o", "y"}
 _FALSE = {"false", "0", "non", "no", "off", "n"}
@@ -62,7 +63,7 @@ class BooleanField(FieldType):
     def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
         if value is None:
             return ""
-        return _("Oui", lang or "fr") if value else _("Non", lang or "fr")
+        return format_yes_no(value, lang)
 
     def export(self, value: Any, spec: Any) -> dict[str, Any]:
         return {"": value}

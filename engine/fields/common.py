@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from engine.i18n import gettext as _
 
 LENGTH_SCHEMA: dict[str, Any] = {
     "min_length": {"type": "integer", "minimum": 0},
@@ -32,6 +35,17 @@ def to_decimal(value: Any) -> Decimal | None:
     if not number.is_finite() or abs(number.adjusted()) > 15:
         return None
     return number
+
+
+def format_date(value: date) -> str:
+    """dd/mm/yyyy with a four-digit year: ``strftime("%Y")`` pads years before 1000 or not
+    depending on the platform and the Python version (the browser twin writes the same)."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def format_yes_no(value: bool, lang: str | None = None) -> str:
+    """« Oui » / « Non »: every yes/no the family reads (fields, computed values, texts)."""
+    return _("Oui", lang or "fr") if value else _("Non", lang or "fr")
 
 
 def format_decimal(value: Decimal) -> str:

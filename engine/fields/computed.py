@@ -10,7 +10,7 @@ from typing import Any
 from engine.expr import BOOL, DATE, NUMBER, STR, Type
 
 from .base import Cell, FieldType, OptionContext
-from .common import format_decimal, format_money, to_decimal
+from .common import format_date, format_decimal, format_money, format_yes_no, to_decimal
 from .date import parse_date
 
 _TYPES = {"number": NUMBER, "integer": NUMBER, "money": NUMBER, "text": STR, "date": DATE,
@@ -76,9 +76,9 @@ class ComputedField(FieldType):
             return format_decimal(number.quantize(Decimal(1)) if fmt == "integer" else number)
         if fmt == "date":
             parsed = parse_date(value)
-            return parsed.strftime("%d/%m/%Y") if parsed else ""
+            return format_date(parsed) if parsed else ""
         if fmt == "boolean":
-            return "Oui" if value else "Non"
+            return format_yes_no(bool(value), lang)
         return str(value)
 
     def export(self, value: Any, spec: Any) -> dict[str, Cell]:

@@ -12,6 +12,7 @@ from engine.expr import DATE, Type
 from engine.i18n import gettext as _
 
 from .base import FieldType, FieldValueError, OptionContext
+from .common import format_date
 
 _FR = re.compile(r"^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$")
 
@@ -76,17 +77,17 @@ class DateField(FieldType):
         parsed = date.fromisoformat(value)
         if options.min and parsed < options.min:
             yield _("La date doit être postérieure ou égale au {d}.").format(
-                d=options.min.strftime("%d/%m/%Y"))
+                d=format_date(options.min))
         if options.max and parsed > options.max:
             yield _("La date doit être antérieure ou égale au {d}.").format(
-                d=options.max.strftime("%d/%m/%Y"))
+                d=format_date(options.max))
 
     def expr_value(self, value: Any, spec: Any) -> Any:
         return parse_date(value)
 
     def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
         parsed = parse_date(value)
-        return parsed.strftime("%d/%m/%Y") if parsed else ""
+        return format_date(parsed) if parsed else ""
 
     def form_value(self, value: Any, spec: Any) -> Any:
         parsed = parse_date(value)

@@ -53,7 +53,7 @@ from engine.dossiers.states import EDITABLE, LABELS, Actor, DossierState
 from engine.dossiers.submission import confirmation_recipients, submit_dossier
 from engine.exports.recap import FontMissingError, recap_pdf
 from engine.fields import FieldValueError
-from engine.fields.common import format_decimal, format_money
+from engine.fields.common import format_date, format_decimal, format_money, format_yes_no
 from engine.fields.country import country_names
 from engine.fields.repeat import ROW_KEY
 from engine.mail import MailError, send_mail
@@ -247,11 +247,11 @@ def _display(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        return format_yes_no(value)
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, date | datetime):
-        return value.strftime("%d/%m/%Y")
+        return format_date(value)
     if isinstance(value, list):
         return ", ".join(_display(v) for v in value)
     return str(value)
@@ -755,6 +755,6 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("frdate")
     def frdate(value: date | datetime | None) -> str:
-        return value.strftime("%d/%m/%Y") if value else ""
+        return format_date(value) if value else ""
 
     app.jinja_env.globals["state_labels"] = LABELS

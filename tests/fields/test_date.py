@@ -52,9 +52,10 @@ def test_display_export_expr_diff() -> None:
     assert change is not None and (change.old, change.new) == ("01/02/2014", "02/02/2014")
 
 
-@given(st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31)))
+@given(st.dates())
 def test_french_format_round_trip(d: date) -> None:
     shown = F.type.display(d.isoformat(), F)
-    assert shown == d.strftime("%d/%m/%Y")
+    # the year on four digits everywhere (strftime("%Y") depends on the platform below 1000)
+    assert shown == f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
     assert F.type.normalize(shown, F) == d.isoformat()
     assert F.type.normalize(d.isoformat(), F) == d.isoformat()

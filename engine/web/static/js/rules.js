@@ -135,13 +135,9 @@
     return (n < 10 ? '0' : '') + n;
   }
 
-  /**
-   * date.strftime("%d/%m/%Y") as the server writes it: Python 3.11 on glibc leaves a year
-   * below 1000 unpadded (31/12/999, 01/01/1). Later Pythons pad it (cpython#120713);
-   * tests/rules/test_twin.py compares with the server as it runs.
-   */
+  /** engine.fields.common.format_date: dd/mm/yyyy, the year always on four digits. */
   function dmy(d) {
-    return two(d.d) + '/' + two(d.m) + '/' + String(d.y);
+    return two(d.d) + '/' + two(d.m) + '/' + String(d.y).padStart(4, '0');
   }
 
   // -------------------------------------------------------------------------------------------
