@@ -352,10 +352,6 @@ def _summary_errors(views: list[FieldView]) -> list[tuple[str, str, str]]:
     return out
 
 
-#: the browser model of each campaign version as JSON text (the same for every dossier)
-_client_models: dict[str, Markup] = {}
-
-
 def _json(value: Any) -> Markup:
     """JSON safe inside a <script> element (``<``, ``>``, ``&`` and ``'`` escaped)."""
     return htmlsafe_json_dumps(value, dumps=current_app.json.dumps)
@@ -364,10 +360,9 @@ def _json(value: Any) -> Markup:
 def _client_json(loaded: Loaded, page: Page, answers: Mapping[str, Any]) -> Markup:
     """The content of ``#dossier-model``: {model, page, answers, context}, the answers and the
     prefill as the viewer may see them."""
-    model = _client_models.get(loaded.campaign.version)
-    if model is None:
-        # computing it twice in a race is harmless: both texts are equal
-        model = _client_models[loaded.campaign.version] = _json(client_model(loaded.campaign))
+    # the browser model, the same for every dossier: serialised once per compiled campaign
+    model = loaded.campaign.derived("client_model_json",
+                                    lambda: _json(client_model(loaded.campaign)))
     ctx = loaded.redaction.context(loaded.ctx)
     rest = _json({"page": page.id,
                   "answers": loaded.redaction.answers(loaded.campaign, answers),
