@@ -35,7 +35,11 @@ class RequiredDocument:
 
 @dataclass(slots=True)
 class Evaluation:
-    """The result of evaluating a dossier; ``values`` are the answers to keep."""
+    """The result of evaluating a dossier; ``values`` are the answers to keep.
+
+    Fees, memberships and documents are worked out on first use from the evaluation's scope:
+    a page save needs visibility and errors only, a page view or an export reads them too.
+    """
 
     visible_pages: list[str] = field(default_factory=list)
     visible: set[str] = field(default_factory=set)
@@ -44,9 +48,29 @@ class Evaluation:
     values: dict[str, Any] = field(default_factory=dict)
     computed: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
-    fees: list[Fee] = field(default_factory=list)
-    memberships: list[Membership] = field(default_factory=list)
-    documents: list[RequiredDocument] = field(default_factory=list)
+    #: what fees, memberships and documents are read from (None: an empty evaluation)
+    scope: DossierScope | None = field(default=None, repr=False, compare=False)
+    _fees: list[Fee] | None = field(default=None, repr=False, compare=False)
+    _memberships: list[Membership] | None = field(default=None, repr=False, compare=False)
+    _documents: list[RequiredDocument] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fees(self) -> list[Fee]:
+        if self._fees is None:
+            self._fees = [] if self.scope is None else _fees(self.scope)
+        return self._fees
+
+    @property
+    def memberships(self) -> list[Membership]:
+        if self._memberships is None:
+            self._memberships = [] if self.scope is None else _memberships(self.scope)
+        return self._memberships
+
+    @property
+    def documents(self) -> list[RequiredDocument]:
+        if self._documents is None:
+            self._documents = [] if self.scope is None else _documents(self.scope)
+        return self._documents
 
     @property
     def total(self) -> Decimal:
@@ -80,15 +104,12 @@ def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossie
                      *, lang: str | None = None) -> Evaluation:
     """Evaluate ``answers`` (stored or raw values, by field id) for one dossier."""
     scope = DossierScope(campaign, answers, ctx, lang=lang)
-    result = Evaluation()
+    result = Evaluation(scope=scope)
     for page in campaign.pages:
         if scope.page_visible(page.id):
             result.visible_pages.append(page.id)
         for spec in page.fields:
             _field(spec, scope, result, lang)
-    _fees(campaign, scope, result)
-    _memberships(campaign, scope, result, lang)
-    _documents(campaign, scope, result, lang)
     return result
 
 
@@ -168,15 +189,13 @@ def _row(spec: FieldSpec, index: int, row: Mapping[str, Any], scope: DossierScop
     return out
 
 
-def _fees(campaign: Campaign, scope: DossierScope, result: Evaluation) -> None:
-    result.fees.extend(fee for t in campaign.tariffs if (fee := scope.fee(t)) is not None)
+def _fees(scope: DossierScope) -> list[Fee]:
+    return [fee for t in scope.campaign.tariffs if (fee := scope.fee(t)) is not None]
 
 
-def _memberships(campaign: Campaign, scope: DossierScope, result: Evaluation,
-                 lang: str | None) -> None:
-    for assoc in scope.memberships():
-        result.memberships.append(Membership(assoc.id, assoc.label.get(lang), assoc.fee,
-                                             assoc.required))
+def _memberships(scope: DossierScope) -> list[Membership]:
+    return [Membership(assoc.id, assoc.label.get(scope.lang), assoc.fee, assoc.required)
+            for assoc in scope.memberships()]
 
 
 def document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
@@ -195,10 +214,8 @@ def _document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None) ->
     return _("Demandé à toutes les familles.")
 
 
-def _documents(campaign: Campaign, scope: DossierScope, result: Evaluation,
-               lang: str | None) -> None:
-    for doc in campaign.documents:
-        asked = doc.required_if.test(scope) if doc.required_if is not None else doc.required
-        if asked:
-            result.documents.append(RequiredDocument(doc.id, doc.label.get(lang),
-                                                     document_reason(doc, campaign, lang)))
+def _documents(scope: DossierScope) -> list[RequiredDocument]:
+    campaign, lang = scope.campaign, scope.lang
+    return [RequiredDocument(doc.id, doc.label.get(lang), document_reason(doc, campaign, lang))
+            for doc in campaign.documents
+            if (doc.required_if.test(scope) if doc.required_if is not None else doc.required)]

@@ -166,5 +166,7 @@ def test_each_fee_is_computed_once_per_evaluation(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(module, "compute_fee", counting, raising=False)
     result = evaluate_dossier(C, {"qf": "500", "jours": "2"}, DossierContext(
         today=date(2027, 6, 1)), lang="fr")
-    assert sorted(computed) == sorted(f.tariff_id for f in result.fees) == [
-        "cantine", "cotisation", "defaut", "sortie"]
+    assert computed == []  # nothing read them yet (a save needs no fee)
+    listed = sorted(f.tariff_id for f in result.fees)  # worked out on first use
+    assert sorted(computed) == listed == ["cantine", "cotisation", "defaut", "sortie"]
+    assert result.fees is result.fees and len(computed) == 4
