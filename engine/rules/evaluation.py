@@ -4,10 +4,10 @@ pages, the exports and ``dossiersco test`` all use."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from engine.campaign.model import Campaign, Condition, DocumentSpec, FieldSpec
 from engine.fields import FieldValueError
@@ -54,23 +54,24 @@ class Evaluation:
     _memberships: list[Membership] | None = field(default=None, repr=False, compare=False)
     _documents: list[RequiredDocument] | None = field(default=None, repr=False, compare=False)
 
+    def _worked_out(self, name: str, compute: Callable[[DossierScope], list[Any]]) -> Any:
+        found = getattr(self, name)
+        if found is None:
+            found = [] if self.scope is None else compute(self.scope)
+            setattr(self, name, found)
+        return found
+
     @property
     def fees(self) -> list[Fee]:
-        if self._fees is None:
-            self._fees = [] if self.scope is None else _fees(self.scope)
-        return self._fees
+        return cast(list[Fee], self._worked_out("_fees", _fees))
 
     @property
     def memberships(self) -> list[Membership]:
-        if self._memberships is None:
-            self._memberships = [] if self.scope is None else _memberships(self.scope)
-        return self._memberships
+        return cast(list[Membership], self._worked_out("_memberships", _memberships))
 
     @property
     def documents(self) -> list[RequiredDocument]:
-        if self._documents is None:
-            self._documents = [] if self.scope is None else _documents(self.scope)
-        return self._documents
+        return cast(list[RequiredDocument], self._worked_out("_documents", _documents))
 
     @property
     def total(self) -> Decimal:

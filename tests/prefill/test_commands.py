@@ -56,6 +56,17 @@ def row_counts(session: Session) -> dict[str, int]:
             for t in Base.metadata.sorted_tables}
 
 
+def mail_texts(folder: Path) -> list[str]:
+    """The plain-text body of each message the mail folder received."""
+    texts = []
+    for path in sorted(folder.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        texts.append(body.get_content())
+    return texts
+
+
 def test_import_with_credentials(cli: CliRunner, db_session: Session, tmp_path: Path) -> None:
     out = tmp_path / "courriers"
     result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN, "--credentials-out", out)
@@ -239,13 +250,9 @@ def test_reset_codes_with_invitations(cli: CliRunner, tmp_path: Path) -> None:
     assert "Invitations envoyées par courriel : 3." in result.stdout
     csv_path, = out.glob("*.csv")
     assert len(csv_path.read_text("utf-8-sig").splitlines()) == 5
-    mails = list((tmp_path / "mail").glob("*.eml"))
-    assert len(mails) == 3
-    for mail in mails:
-        message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
-        body = message.get_body(("plain",))
-        assert body is not None
-        assert "https://dossiers.college.example/invitation/" in body.get_content()
+    texts = mail_texts(tmp_path / "mail")
+    assert len(texts) == 3
+    assert all("https://dossiers.college.example/invitation/" in text for text in texts)
 
 
 def test_invitations_last_the_configured_hours(cli: CliRunner, db_session: Session,
@@ -261,14 +268,10 @@ def test_invitations_last_the_configured_hours(cli: CliRunner, db_session: Sessi
     until = stored[0].expires_at.astimezone(ZoneInfo("Europe/Paris"))
     month = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
              "septembre", "octobre", "novembre", "décembre")[until.month - 1]
-    mails = list((tmp_path / "mail").glob("*.eml"))
-    assert len(mails) == 3
-    for mail in mails:
-        message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
-        body = message.get_body(("plain",))
-        assert body is not None
-        assert f"expire le {until.day} {month} {until.year} à {until:%H:%M}" \
-            in body.get_content()
+    texts = mail_texts(tmp_path / "mail")
+    assert len(texts) == 3
+    assert all(f"expire le {until.day} {month} {until.year} à {until:%H:%M}" in text
+               for text in texts)
 
 
 @pytest.mark.parametrize("hours", ["0", "169", "trois jours"])
