@@ -867,8 +867,10 @@ def _collector_paused() -> Iterator[None]:
     returned, which triggers collections, full ones as the heap grows: about a fifth of the
     time of a 20,000-record file, for nothing, since records hold no reference cycles (lxml's
     parser leaves one small cycle per file, collected once the collector is back). Memory is
-    freed by reference counting as usual. Another thread reading at the same time may turn it
-    back on early: that only costs it time.
+    freed by reference counting as usual. The switch is process-wide: other threads run
+    without cyclic collections for the few seconds of a read, and a second read in another
+    thread may turn the collector back on before the first one ends (which only costs that one
+    time).
     """
     if not gc.isenabled():
         yield
