@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +12,7 @@ from engine.campaign import Campaign
 from engine.campaign.model import unindexed
 from engine.diagnostics import CampaignError, Severity
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import (  # noqa: E402
+from campaign.helpers import (
     campaign_text,
     check_yaml,
     codes,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from engine.fields import FieldValueError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 C = compile_fields("- id: courriel\n  type: email\n")
 F = C.fields["courriel"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from engine.fields.file import parse_size
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 C = compile_fields("- id: photo\n  type: file\n  accept: [jpeg, png]\n  max_size: 2MB\n"
                    "  max_files: 2\n")

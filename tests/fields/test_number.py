@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,8 +10,7 @@ from hypothesis import strategies as st
 
 from engine.fields import FieldValueError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 C = compile_fields("- id: qf\n  type: number\n  min: 0\n  max: '5000'\n  decimals: 2\n"
                    "  unit: €\n")

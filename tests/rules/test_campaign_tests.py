@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -10,8 +9,7 @@ from click.testing import CliRunner
 import engine.cli
 from engine.rules.testing import run_tests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import campaign_text, compile_yaml  # noqa: E402
+from campaign.helpers import campaign_text, compile_yaml
 
 FIELDS = """\
 - id: regime

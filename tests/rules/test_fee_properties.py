@@ -7,7 +7,6 @@ values around each bound, the percentages and the amounts.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -20,8 +19,7 @@ from hypothesis import strategies as st
 from engine.campaign import load_campaign
 from engine.rules import DossierContext, DossierScope, compute_fee, evaluate_dossier
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 ROOT = Path(__file__).parents[2]
 TODAY = date(2027, 6, 1)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +15,7 @@ from engine.rules import DossierContext, DossierScope, Evaluation, compute_fee, 
 from engine.rules import evaluation as evaluation_module
 from engine.rules import scope as scope_module
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 C = compile_fields("""\
     - id: qf

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -38,8 +37,7 @@ from engine.rules.client import client_model
 from engine.rules.testing import DEFAULT_TODAY, run_tests
 from engine.web.wizard import field_text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for campaign.helpers
-from campaign.helpers import compile_fields  # noqa: E402
+from campaign.helpers import compile_fields
 
 ROOT = Path(__file__).parents[2]
 RUNNER = Path(__file__).parent / "run_twin.js"
