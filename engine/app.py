@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # Only the routes given a limit are throttled (login, document writes), and their own
     # decorators check it; with no default or application-wide limit the extension's
     # before-request check finds nothing to do, at 0.1 ms on every request.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.before_request_funcs[None]
+    hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
                                             hasher=make_hasher(settings), limiter=limiter)
