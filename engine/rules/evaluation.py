@@ -33,7 +33,7 @@ class RequiredDocument:
     reason: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # the lazy lists are not fields to compare
 class Evaluation:
     """The result of evaluating a dossier; ``values`` are the answers to keep.
 
