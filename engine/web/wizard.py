@@ -197,11 +197,13 @@ def _apply_action(loaded: Loaded, action: str, answers: dict[str, Any]) -> bool:
         if len(rows) < spec.options.max:
             rows.append(_new_row())
     else:
-        if not index.isdigit() or int(index) >= len(rows):
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+        position = int(index) if index.isascii() and index.isdigit() else len(rows)
+        if position >= len(rows):
             abort(400)
-        if len(rows) > spec.options.min and str(rows[int(index)].get(ROW_KEY)) not in \
+        if len(rows) > spec.options.min and str(rows[position].get(ROW_KEY)) not in \
                 loaded.redaction.row_keys:
-            del rows[int(index)]
+            del rows[position]
     answers[repeat_id] = rows
     return True
 

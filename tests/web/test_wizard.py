@@ -276,7 +276,8 @@ def test_rows_beyond_the_maximum_are_never_read(family: FlaskClient, dossier: Do
 
 
 @pytest.mark.parametrize("action", ["add:nulle_part", "remove:contacts_urgence:9",
-                                    "remove:contacts_urgence:x", "add:regime"])
+                                    "remove:contacts_urgence:x", "add:regime",
+                                    "remove:contacts_urgence:²"])
 def test_bad_row_action_is_a_400(family: FlaskClient, dossier: Dossier, action: str) -> None:
     assert post_page(family, dossier.public_id, "urgence", action=action).status_code == 400
 
