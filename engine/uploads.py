@@ -23,7 +23,6 @@ import pi_heif
 from PIL import Image, ImageDraw, ImageOps
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
-from werkzeug.utils import secure_filename
 
 pi_heif.register_heif_opener()
 
@@ -102,11 +101,6 @@ def sanitize_filename(filename: str, extension: str | None = None) -> str:
     if stem.upper() in _RESERVED_NAMES:
         stem = f"_{stem}"
     return f"{stem[:100]}{suffix[:10]}"
-
-
-def ascii_filename(filename: str) -> str:
-    """ASCII fallback of a display name, for ``Content-Disposition: filename=``."""
-    return secure_filename(filename) or "document"
 
 
 def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: int,

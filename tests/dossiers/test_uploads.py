@@ -16,7 +16,6 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringO
 from engine.uploads import (
     CheckedFile,
     UploadRejected,
-    ascii_filename,
     inspect_upload,
     make_thumbnail,
     sanitize_filename,
@@ -212,9 +211,8 @@ def test_filenames_are_sanitised(name: str, expected: str) -> None:
     assert sanitize_filename(name, ".pdf") == expected
 
 
-def test_long_filename_is_cut_and_ascii_fallback_exists() -> None:
+def test_long_filename_is_cut() -> None:
     assert len(sanitize_filename("a" * 1000 + ".pdf")) <= 110
-    assert ascii_filename("Relevé élève.pdf") == "Releve_eleve.pdf"
 
 
 def test_thumbnails_fit_in_320_pixels() -> None:
