@@ -78,7 +78,8 @@ class CheckedFile:
     height: int | None = None
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
+    """``size`` in Mo as the family reads it: three significant digits, decimal comma."""
     return f"{size / (1024 * 1024):.3g}".replace(".", ",")
 
 
@@ -115,7 +116,7 @@ def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: in
         raise UploadRejected("empty", "Le fichier est vide.")
     if len(data) > max_size:
         raise UploadRejected("too_large", f"Le fichier dépasse la taille maximale de "
-                                          f"{_megabytes(max_size)} Mo.")
+                                          f"{megabytes(max_size)} Mo.")
     guess = filetype.guess(data)
     kind = KINDS.get(guess.mime) if guess is not None else None
     if kind is None or kind not in accept:

@@ -29,7 +29,7 @@ from engine.i18n import gettext as _
 from engine.rules import Evaluation
 from engine.rules.evaluation import document_reason
 from engine.storage import Storage
-from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload
+from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload, megabytes
 
 from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
 from .states import EDITABLE, Actor
@@ -177,9 +177,8 @@ def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
 
 def accept_text(rule: UploadRule | DocumentSpec) -> str:
     """« PDF, JPEG ; 5 Mo au plus par fichier » for the family."""
-    size = f"{rule.max_size / (1024 * 1024):.3g}".replace(".", ",")
     return _("Formats acceptés : {kinds} ; {size}\u00a0Mo au plus par fichier.").format(
-        kinds=accepted_label(rule.accept), size=size)
+        kinds=accepted_label(rule.accept), size=megabytes(rule.max_size))
 
 
 def _check_editable(dossier: Dossier) -> None:
@@ -287,7 +286,7 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
             size + sum(c.size for c in checked) > MAX_BYTES_PER_DOSSIER:
         raise DocumentError(_("Ce dossier a atteint la limite de {n} fichiers ou de {mb} Mo "
                               "au total.").format(n=MAX_FILES_PER_DOSSIER,
-                                                  mb=MAX_BYTES_PER_DOSSIER // (1024 * 1024)),
+                                                  mb=megabytes(MAX_BYTES_PER_DOSSIER)),
                             422, "dossier_full")
     with _stored(storage, checked) as keys:
         rows = [StoredFile(public_id=new_public_id(), dossier=dossier, document_id=rule.id,
@@ -328,7 +327,7 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
     _count, size = _dossier_usage(session, dossier)
     if size - stored.size + checked.size > MAX_BYTES_PER_DOSSIER:
         raise DocumentError(_("Ce dossier a atteint la limite de {mb} Mo au total.").format(
-            mb=MAX_BYTES_PER_DOSSIER // (1024 * 1024)), 422, "dossier_full")
+            mb=megabytes(MAX_BYTES_PER_DOSSIER)), 422, "dossier_full")
     old_key, new_id = stored.storage_key, new_public_id()
     ids = [new_id if f.id == stored.id else f.public_id
            for f in _files_of(session, dossier, rule.id)]
