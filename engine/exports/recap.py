@@ -21,7 +21,7 @@ from fpdf.enums import XPos, YPos
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.models import Dossier
-from engine.dossiers.states import EDITABLE
+from engine.dossiers.recompute import is_frozen
 from engine.fields import FieldValueError
 from engine.fields.common import format_date, format_money
 from engine.fields.repeat import ROW_KEY
@@ -221,9 +221,7 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
         local = submitted.astimezone(PARIS)
         w.pair("Envoyé le", local.strftime("%d/%m/%Y à %H:%M"))
     # once sent, fees and computed values are those frozen at submission, never recomputed
-    frozen = dossier.computed if dossier.state not in EDITABLE and dossier.computed and \
-        "fees" in dossier.computed else None
-    money = frozen or evaluation.money()
+    money = dict(dossier.computed) if is_frozen(dossier) else evaluation.money()
     _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
     _fees(w, money)
     _documents(w, campaign, dossier)
