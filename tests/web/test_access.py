@@ -97,6 +97,28 @@ def test_foreign_dossier_is_not_found_on_every_route(app: Flask, client: FlaskCl
         assert "Nina" not in response.get_data(as_text=True)
 
 
+def test_foreign_dossier_is_not_found_on_every_post_route(
+        app: Flask, client: FlaskClient, login: Login, csrf_token: Callable[..., str],
+        make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    parent, code = make_account()
+    stranger, _ = make_account("Autre Famille")
+    make_dossier(parent)
+    foreign = make_dossier(stranger, first_name="Nina", last_name="Durand")
+    login(parent.login, code)
+    token = csrf_token(client, "/mes-dossiers")
+    routes = [rule for rule in app.url_map.iter_rules()
+              if "public_id" in rule.arguments and "POST" in (rule.methods or ())]
+    assert len(routes) >= 8, "the wizard's and the documents' writes are all listed"
+    for rule in routes:
+        values = {name: "x" for name in rule.arguments} | {"public_id": foreign.public_id}
+        url = rule.build(values)[1]  # type: ignore[index]
+        # a well-formed post (valid token, version, action): only the access check refuses it
+        response = client.post(url, data={"csrf_token": token, "row_version": "1",
+                                          "action": "save", "score": "5", "page": "x"})
+        assert response.status_code == 404, url
+        assert "Nina" not in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("probe", [
     "1", "0", "-1", "../mes-dossiers", "%2e%2e%2f", "a" * 22, "a" * 500, "%00" * 22,
     "' OR '1'='1", "DROP TABLE dossier", "é" * 22])
