@@ -644,17 +644,17 @@ def _send_confirmations(loaded: Loaded) -> bool:
     """One message per guardian with the récapitulatif they may see; False if any failed."""
     settings = app_state().settings
     dossier = loaded.dossier
+    # the text and subject are the same for every guardian; only the PDF is redacted per reader
+    text = render_template("mail/submitted.txt", dossier=dossier, campaign=loaded.campaign,
+                           totals=dossier.computed,
+                           url=settings.base_url.rstrip("/") + url_for(
+                               "wizard.review", public_id=dossier.public_id))
+    subject = f"Dossier de {dossier.pupil.first_name} envoyé – {loaded.campaign.title.get()}"
     ok = True
     for recipient in confirmation_recipients(dossier):
-        text = render_template("mail/submitted.txt", dossier=dossier, campaign=loaded.campaign,
-                               totals=dossier.computed,
-                               url=settings.base_url.rstrip("/") + url_for(
-                                   "wizard.review", public_id=dossier.public_id))
         try:
             pdf = _pdf(loaded, redaction_for(dossier, recipient.account_id))
-            send_mail(settings, recipient.email,
-                      f"Dossier de {dossier.pupil.first_name} envoyé – "
-                      f"{loaded.campaign.title.get()}", text,
+            send_mail(settings, recipient.email, subject, text,
                       attachments=[(_pdf_name(dossier), pdf, "application/pdf")])
         except (MailError, FontMissingError) as exc:
             ok = False
