@@ -39,12 +39,13 @@ from flask.testing import FlaskClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for e2e.family
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for handwritten_app
 
-from e2e.family import make_family  # noqa: E402
 from handwritten_app import add_family, create_handwritten_app  # noqa: E402
 
 from engine.app import create_app  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.web.state import app_state  # noqa: E402
+
+from e2e.family import make_family  # noqa: E402
 
 PAGE = "restauration"
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
