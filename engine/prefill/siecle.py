@@ -941,16 +941,16 @@ def _cross_checks(pupils: Iterable[PupilRecord], guardians: Iterable[GuardianRec
         for guardian in guardians:
             for i, link in enumerate(guardian.links):
                 if link.eleve_id not in by_id:
-                    prov = guardian.provenance.get(f"links[{i}].eleve_id")
+                    line, where = _where(guardian, f"links[{i}].eleve_id")
                     problems.append(warning(
                         "UNKNOWN_REFERENCE", f"Le responsable PERSONNE_ID={guardian.personne_id}"
                         f" est lié à l'élève ELEVE_ID={link.eleve_id}, absent de l'export des "
-                        "élèves.", prov.line if prov else 0,
-                        file=prov.source_file if prov else ""))
+                        "élèves.", line, file=where))
     return problems
 
 
-def _where(pupil: PupilRecord) -> tuple[int, str]:
-    """Line and file of a pupil's ELEVE, for a problem (provenance is built on demand)."""
-    prov = pupil.provenance.get("eleve_id")
+def _where(record: PupilRecord | GuardianRecord, path: str = "eleve_id") -> tuple[int, str]:
+    """Line and file of a record's value at ``path``, for a problem (provenance is built on
+    demand: only a record with a problem pays for it)."""
+    prov = record.provenance.get(path)
     return (prov.line, prov.source_file) if prov else (0, "")
