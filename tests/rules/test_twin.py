@@ -70,6 +70,12 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
     }
 
 
+def assert_same(inputs: list[Any], got: list[Any], expected: list[Any]) -> None:
+    """The browser's output is the server's for every input (the first differences shown)."""
+    bad = [(i, g, e) for i, g, e in zip(inputs, got, expected, strict=True) if g != e]
+    assert not bad, bad[:10]
+
+
 def run_twin(node: str, tmp: Path, data: Any, *flags: str, timeout: int = 60) -> Any:
     """What ``run_twin.js [flags] <data as a JSON file>`` prints, read as JSON."""
     batch = tmp / "batch.json"
@@ -133,8 +139,7 @@ def test_money_is_written_the_same_way(node: str, tmp_path: Path) -> None:
     collect()
     got = run_twin(node, tmp_path, numbers, "--format")
     expected = [[format_money(Decimal(n)), format_decimal(Decimal(n))] for n in numbers]
-    bad = [(n, g, e) for n, g, e in zip(numbers, got, expected, strict=True) if g != e]
-    assert not bad, bad[:10]
+    assert_same(numbers, got, expected)
 
 
 def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> None:
@@ -159,8 +164,7 @@ def test_computed_dates_are_written_the_same_way(node: str, tmp_path: Path) -> N
     collect()
     got = run_twin(node, tmp_path, values, "--format-date")
     expected = [spec.type.display(v, spec) for v in values]
-    bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
-    assert not bad, bad[:10]
+    assert_same(values, got, expected)
 
 
 #: a computed field of each format, with an expression of its type
@@ -200,8 +204,7 @@ def test_computed_values_are_written_the_same_way(fmt: str, node: str, tmp_path:
     collect()
     got = run_twin(node, tmp_path, [[fmt, v] for v in values], "--display-computed")
     expected = [field_text(spec, v) for v in values]
-    bad = [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e]
-    assert not bad, bad[:10]
+    assert_same(values, got, expected)
 
 
 def test_date_limits_are_written_the_same_way(node: str, tmp_path: Path) -> None:
