@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -23,7 +24,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page
-from engine.db import get_session
+from engine.diagnostics import UploadCode
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.documents import (
     DocumentError,
@@ -39,8 +40,9 @@ from engine.dossiers.documents import (
 from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.states import EDITABLE
 from engine.rules import evaluate_dossier
-from engine.uploads import STORED, CheckedFile, make_thumbnail
+from engine.storage.inspection import STORED, CheckedFile, make_thumbnail
 from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
 from engine.web.family import PUBLIC_ID, load_dossier_for_current_user
 from engine.web.state import app_state
 
@@ -86,6 +88,17 @@ def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> Ba
     return redirect(f"{target}#{anchor}" if anchor else target, 303)
 
 
+#: the HTTP status of a refused document write, by code (422 for the others)
+STATUS_OF_CODE: Final[Mapping[UploadCode, int]] = {
+    UploadCode.MISSING: 400, UploadCode.UNKNOWN: 404, UploadCode.NOT_EDITABLE: 409,
+    UploadCode.STALE: 409, UploadCode.TOO_LARGE: 413, UploadCode.TYPE: 415}
+
+
+def http_status(error: DocumentError) -> int:
+    """The status of the page answering a refused document write."""
+    return STATUS_OF_CODE.get(error.code, 422)
+
+
 def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
              error: DocumentError) -> tuple[str, int]:
     """The documents of the return page again, with ``error`` next to ``document_id``."""
@@ -98,7 +111,7 @@ def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
         "documents/refused.html", dossier=dossier, campaign=campaign,
         page=_return_page(campaign), statuses=statuses, editable=dossier.state in EDITABLE,
         upload_errors={document_id: [error.message]}, lang=None,
-        label=rule.label if rule is not None else "", message=error.message), error.status
+        label=rule.label if rule is not None else "", message=error.message), http_status(error)
 
 
 def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
@@ -177,7 +190,7 @@ def declare_date(public_id: str, document_id: str) -> Any:
                           str(request.form.get("date") or ""), current_user,
                           today=context_of(dossier).today)
     except DocumentError as error:
-        if error.status == 404:
+        if error.code is UploadCode.UNKNOWN:
             abort(404)
         return _refused(dossier, campaign, document_id, error)
     return _back(dossier, campaign, f"document-{document_id}")

@@ -13,10 +13,10 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.db import get_session
 from engine.dossiers.models import Dossier
 from engine.dossiers.services import dossier_of_account, dossiers_of_account
 from engine.dossiers.states import LABELS
+from engine.web.database import get_session
 
 bp = Blueprint("family", __name__)
 

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, FieldSpec, Page
-from engine.db import get_session, utcnow
+from engine.db import utcnow
 from engine.dossiers.campaigns import Redaction, context_of, effective_answers, redaction_for
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.models import Dossier, DossierEvent, SatisfactionRating
@@ -61,6 +61,7 @@ from engine.rules import DossierContext, DossierScope, Evaluation, evaluate_doss
 from engine.rules.client import client_model
 from engine.text import LocalText
 from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
 from engine.web.family import load_dossier_for_current_user
 from engine.web.formdata import FieldView, field_views, parse_page
 from engine.web.state import app_state
