@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from engine.diagnostics import EngineError
 from engine.dossiers.models import CampaignVersion, Dossier
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
@@ -25,7 +26,7 @@ COUNTED = (DossierState.SUBMITTED, DossierState.VALIDATED)
 CSV_HEADER = ("Nom", "Prénom", "Classe", "Cotisation (€)", "Dossier")
 
 
-class UnknownCampaignError(LookupError):
+class UnknownCampaignError(EngineError, LookupError):
     """No campaign version is stored under that identifier."""
 
 

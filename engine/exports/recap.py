@@ -20,6 +20,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from engine.campaign.model import Campaign, FieldSpec
+from engine.diagnostics import EngineError
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import is_frozen
 from engine.fields import FieldValueError
@@ -38,7 +39,7 @@ PARIS: Final = ZoneInfo("Europe/Paris")
 _Line = tuple[str, str | None, float]
 
 
-class FontMissingError(RuntimeError):
+class FontMissingError(EngineError, RuntimeError):
     """DejaVu Sans is not installed (Debian: ``apt-get install fonts-dejavu-core``)."""
 
 

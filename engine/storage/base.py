@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Final, Protocol
 
+from engine.diagnostics import EngineError
+
 #: keys are ``secrets.token_urlsafe`` output: no dot, no separator, so no path traversal
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-class InvalidKeyError(ValueError):
+class InvalidKeyError(EngineError, ValueError):
     """A key that this storage could not have produced (e.g. ``../../etc/passwd``)."""
 
 
