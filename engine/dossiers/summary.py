@@ -34,7 +34,7 @@ class Cell:
     spec: FieldSpec
     label: str
     text: str
-    #: no answer (``text`` may still say something, e.g. « Non » for an unticked box)
+    #: no answer (the PDF leaves such cells out, the review page shows a dash)
     empty: bool
     #: hidden from this reader: ``text`` is empty
     masked: bool = False
