@@ -9,16 +9,10 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.summary import field_text, visible_answers
 from engine.rules import DossierContext, evaluate_dossier
 
-from campaign.helpers import compile_yaml
+from campaign.helpers import HEADER, compile_yaml
 
 CTX = DossierContext(prefill={}, family={}, today=date(2027, 6, 1))
-CAMPAIGN = """\
-language: 1
-id: demo
-title: Réinscription
-establishment: {uai: "0123456A", name: Collège Test}
-opens: 2027-05-01
-closes: 2027-06-30
+CAMPAIGN = HEADER + """\
 pages:
   - id: eleve
     title: Élève
