@@ -1,7 +1,7 @@
 """Document uploads of a dossier (blueprint ``documents``): add, replace, delete, date, serve.
 
-Every route loads the dossier through the logged-in guardian (404 for anybody else, exactly as
-for an unknown id) and files through that dossier, so another dossier's file id is a 404 too.
+Every route loads the dossier and its files through ``engine.web.access`` (404 for anybody
+else, exactly as for an unknown id; another dossier's file id is a 404 too).
 Files are served from storage by their public id, never from a static path. Writes redirect
 back to the wizard page named in the hidden ``page`` input; a refused write renders the
 documents again with the message next to the document and a 4xx status.
@@ -32,7 +32,6 @@ from engine.dossiers.documents import (
     add_files,
     delete_file,
     document_statuses,
-    file_of_dossier,
     replace_file,
     set_document_date,
     upload_rule,
@@ -41,9 +40,9 @@ from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.states import EDITABLE
 from engine.rules import evaluate_dossier
 from engine.storage.inspection import STORED, CheckedFile, make_thumbnail
+from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.family import PUBLIC_ID, load_dossier_for_current_user
 from engine.web.state import app_state
 
 bp = Blueprint("documents", __name__)
@@ -123,20 +122,10 @@ def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
             for part in parts if part.filename]
 
 
-def _dossier_and_file(public_id: str, file_id: str) -> tuple[Dossier, StoredFile]:
-    dossier = load_dossier_for_current_user(public_id)
-    if not PUBLIC_ID.fullmatch(file_id):
-        abort(404)
-    stored = file_of_dossier(get_session(), dossier, file_id)
-    if stored is None:
-        abort(404)
-    return dossier, stored
-
-
 @bp.post("/dossier/<public_id>/documents/<document_id>/fichiers")
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
 def upload(public_id: str, document_id: str) -> Any:
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     rule = upload_rule(campaign, document_id)
     if rule is None:
@@ -152,7 +141,7 @@ def upload(public_id: str, document_id: str) -> Any:
 @bp.post("/dossier/<public_id>/fichiers/<file_id>/remplacer")
 @login_required  # type: ignore[untyped-decorator]
 def replace(public_id: str, file_id: str) -> Any:
-    dossier, stored = _dossier_and_file(public_id, file_id)
+    dossier, stored = family_file(public_id, file_id)
     campaign = _campaign(dossier)
     document_id = stored.document_id
     rule = upload_rule(campaign, document_id)
@@ -169,7 +158,7 @@ def replace(public_id: str, file_id: str) -> Any:
 @bp.post("/dossier/<public_id>/fichiers/<file_id>/supprimer")
 @login_required  # type: ignore[untyped-decorator]
 def delete(public_id: str, file_id: str) -> Any:
-    dossier, stored = _dossier_and_file(public_id, file_id)
+    dossier, stored = family_file(public_id, file_id)
     campaign = _campaign(dossier)
     document_id = stored.document_id
     try:
@@ -183,7 +172,7 @@ def delete(public_id: str, file_id: str) -> Any:
 @bp.post("/dossier/<public_id>/documents/<document_id>/date")
 @login_required  # type: ignore[untyped-decorator]
 def declare_date(public_id: str, document_id: str) -> Any:
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     try:
         set_document_date(get_session(), campaign, dossier, document_id,
@@ -215,7 +204,7 @@ def _read(stored: StoredFile) -> bytes:
 @bp.get("/dossier/<public_id>/fichiers/<file_id>")
 @login_required  # type: ignore[untyped-decorator]
 def download(public_id: str, file_id: str) -> Response:
-    _dossier, stored = _dossier_and_file(public_id, file_id)
+    _dossier, stored = family_file(public_id, file_id)
     return _private(send_file(io.BytesIO(_read(stored)), mimetype=stored.mime_type,
                               as_attachment=True, download_name=stored.filename,
                               conditional=False, etag=False, max_age=0))
@@ -224,7 +213,7 @@ def download(public_id: str, file_id: str) -> Response:
 @bp.get("/dossier/<public_id>/fichiers/<file_id>/apercu")
 @login_required  # type: ignore[untyped-decorator]
 def thumbnail(public_id: str, file_id: str) -> Response:
-    _dossier, stored = _dossier_and_file(public_id, file_id)
+    _dossier, stored = family_file(public_id, file_id)
     kind = KIND_OF_MIME.get(stored.mime_type)
     if kind is None:
         abort(404)
@@ -244,7 +233,7 @@ def thumbnail(public_id: str, file_id: str) -> Response:
 @login_required  # type: ignore[untyped-decorator]
 def template_file(public_id: str, document_id: str) -> Response:
     """The campaign's template of a document (form to fill in), to guardians of its dossiers."""
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     doc = next((d for d in campaign.documents if d.id == document_id), None)
     if doc is None or doc.template is None or campaign.base_dir is None:
