@@ -168,10 +168,10 @@ def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
             return UploadRule(doc.id, doc.label.get(lang), doc.accept, doc.max_size,
                               doc.max_files, doc.max_age_months)
     spec = campaign.fields.get(document_id)
-    if spec is not None and spec.parent_id is None and spec.type.name == "file":
-        opts = spec.options
-        return UploadRule(spec.id, spec.label.get(lang), tuple(opts.accept), opts.max_size,
-                          opts.max_files, is_field=True)
+    limits = spec.type.upload_limits(spec) if spec is not None and spec.parent_id is None else None
+    if spec is not None and limits is not None:
+        return UploadRule(spec.id, spec.label.get(lang), limits.accept, limits.max_size,
+                          limits.max_files, is_field=True)
     return None
 
 

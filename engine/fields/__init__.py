@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from engine.diagnostics import EngineError, did_you_mean
 
 from .address import AddressField
-from .base import Change, FieldType, FieldValueError, OptionContext
+from .base import Change, FieldType, FieldValueError, OptionContext, UploadLimits
 from .boolean import BooleanField, ConsentField
 from .choice import ChoiceField
 from .computed import ComputedField
@@ -28,7 +29,7 @@ from .textarea import TextareaField
 #: entry-point group through which installed packages add field types
 ENTRY_POINT_GROUP = "dossiersco.field_types"
 
-BUILTIN_TYPES: tuple[type[FieldType], ...] = (
+BUILTIN_TYPES: tuple[type[FieldType[Any]], ...] = (
     TextField, TextareaField, NumberField, IntegerField, DateField, EmailField, PhoneField,
     AddressField, CountryField, ChoiceField, BooleanField, ConsentField, FileField, RepeatField,
     InfoField, ComputedField, MembershipsField,
@@ -36,7 +37,7 @@ BUILTIN_TYPES: tuple[type[FieldType], ...] = (
 
 
 class DuplicateFieldType(EngineError):
-    def __init__(self, name: str, first: type[FieldType], second: type[FieldType]) -> None:
+    def __init__(self, name: str, first: type[FieldType[Any]], second: type[FieldType[Any]]) -> None:
         super().__init__(f"field type '{name}' is registered twice: by {first.__module__}."
                          f"{first.__qualname__} and {second.__module__}.{second.__qualname__}")
 
@@ -56,9 +57,9 @@ class FieldRegistry:
     """Field types by name; one instance per application or script, never a global mutable."""
 
     def __init__(self) -> None:
-        self._types: dict[str, FieldType] = {}
+        self._types: dict[str, FieldType[Any]] = {}
 
-    def register(self, cls: type[FieldType]) -> type[FieldType]:
+    def register(self, cls: type[FieldType[Any]]) -> type[FieldType[Any]]:
         """Register a field type class (usable as a decorator); refuses duplicate names."""
         if not cls.name:
             raise EngineError(f"{cls.__qualname__} has no name")
@@ -67,7 +68,7 @@ class FieldRegistry:
         self._types[cls.name] = cls()
         return cls
 
-    def get(self, name: str) -> FieldType:
+    def get(self, name: str) -> FieldType[Any]:
         try:
             return self._types[name]
         except KeyError:
@@ -76,7 +77,7 @@ class FieldRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._types
 
-    def __iter__(self) -> Iterator[FieldType]:
+    def __iter__(self) -> Iterator[FieldType[Any]]:
         return iter(self._types.values())
 
     def names(self) -> list[str]:
@@ -122,5 +123,6 @@ def default_registry() -> FieldRegistry:
 __all__ = [
     "BUILTIN_TYPES", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
     "FieldType", "FieldValueError", "OptionContext", "PluginLoadError", "UnknownFieldType",
+    "UploadLimits",
     "default_registry", "new_registry", "register_builtin",
 ]
