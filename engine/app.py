@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
 from engine.config import ROOT, Settings
+from engine.fields import new_registry
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
 from engine.web import auth, documents, family, invitations, wizard
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
-                                            hasher=make_hasher(settings), limiter=limiter)
+                                            hasher=make_hasher(settings), limiter=limiter,
+                                            registry=new_registry())
     db.init_app(app)
     CSRFProtect(app)
     web.init_app(app)

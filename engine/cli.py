@@ -13,7 +13,7 @@ from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.dossiers import commands as dossiers_commands
 from engine.exports import commands as exports_commands
-from engine.fields import FieldRegistry, PluginLoadError, default_registry
+from engine.fields import FieldRegistry, PluginLoadError, new_registry
 from engine.prefill import commands as prefill_commands
 from engine.rules import describe, used_by
 from engine.rules.testing import run_tests
@@ -26,8 +26,9 @@ def main() -> None:
 
 
 def _registry() -> FieldRegistry:
+    """The field types of this command: built-in and installed plugins."""
     try:
-        return default_registry()
+        return new_registry()
     except PluginLoadError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -18,7 +18,7 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.config import ROOT
 from engine.dossiers.family import family_of
 from engine.dossiers.models import CampaignVersion, Dossier
-from engine.fields import FieldValueError
+from engine.fields import FieldRegistry, FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
 
@@ -29,11 +29,12 @@ _lock = threading.Lock()
 
 
 def campaign_of(version: CampaignVersion, campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR,
-                ) -> Campaign:
+                registry: FieldRegistry | None = None) -> Campaign:
     """The compiled campaign of ``version``, compiled once per version hash.
 
-    Template files (``template:`` of documents) are looked up in ``campaigns_dir`` (the web
-    app passes its configured folder: see ``engine.web.campaigns``).
+    Template files (``template:`` of documents) are looked up in ``campaigns_dir`` and field
+    types in ``registry`` (the web app passes its own: see ``engine.web.campaigns``; commands
+    leave it out, see ``engine.campaign.check_source``).
     """
     key = version.version
     found = _cache.get(key)
@@ -43,7 +44,7 @@ def campaign_of(version: CampaignVersion, campaigns_dir: Path = DEFAULT_CAMPAIGN
         found = _cache.get(key)
         if found is None:
             found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
-                                       base_dir=campaigns_dir)
+                                       base_dir=campaigns_dir, registry=registry)
             _cache[key] = found
     return found
 

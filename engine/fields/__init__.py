@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -28,6 +27,9 @@ from .textarea import TextareaField
 
 #: entry-point group through which installed packages add field types
 ENTRY_POINT_GROUP = "dossiersco.field_types"
+#: hint of an unknown type with no close name: a campaign written for a plugin not installed here
+MISSING_PLUGIN_HINT = ("no installed field type has this name: the plugin providing it may be "
+                       "missing; install it where the campaign runs")
 
 BUILTIN_TYPES: tuple[type[FieldType[Any]], ...] = (
     TextField, TextareaField, NumberField, IntegerField, DateField, EmailField, PhoneField,
@@ -72,7 +74,8 @@ class FieldRegistry:
         try:
             return self._types[name]
         except KeyError:
-            raise UnknownFieldType(name, did_you_mean(name, self._types)) from None
+            raise UnknownFieldType(name, did_you_mean(name, self._types)
+                                   or MISSING_PLUGIN_HINT) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._types
@@ -107,6 +110,10 @@ def register_builtin(registry: FieldRegistry) -> None:
 
 
 def new_registry(*, plugins: bool = True) -> FieldRegistry:
+    """The built-in types plus, unless ``plugins`` is false, the installed plugins' types.
+
+    The app builds one in ``create_app`` and the command line one per command; both pass it
+    down explicitly. Raises :class:`PluginLoadError` when an installed plugin is broken."""
     registry = FieldRegistry()
     register_builtin(registry)
     if plugins:
@@ -114,15 +121,9 @@ def new_registry(*, plugins: bool = True) -> FieldRegistry:
     return registry
 
 
-@cache
-def default_registry() -> FieldRegistry:
-    """Built-in types plus installed plugins, built once per process (read-only use)."""
-    return new_registry()
-
-
 __all__ = [
     "BUILTIN_TYPES", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
     "FieldType", "FieldValueError", "OptionContext", "PluginLoadError", "UnknownFieldType",
     "UploadLimits",
-    "default_registry", "new_registry", "register_builtin",
+    "MISSING_PLUGIN_HINT", "new_registry", "register_builtin",
 ]

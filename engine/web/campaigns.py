@@ -1,4 +1,5 @@
-"""The compiled campaign of a stored version, for the running app (its campaigns folder)."""
+"""The compiled campaign of a stored version, for the running app (its campaigns folder and
+field types)."""
 
 from __future__ import annotations
 
@@ -9,4 +10,5 @@ from engine.web.state import app_state
 
 
 def campaign_of(version: CampaignVersion) -> Campaign:
-    return campaigns.campaign_of(version, app_state().settings.campaigns_dir)
+    state = app_state()
+    return campaigns.campaign_of(version, state.settings.campaigns_dir, state.registry)

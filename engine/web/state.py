@@ -10,6 +10,7 @@ from flask_limiter import Limiter
 
 from engine.config import Settings
 from engine.db import Database
+from engine.fields import FieldRegistry
 from engine.storage import Storage
 
 
@@ -20,6 +21,8 @@ class AppState:
     storage: Storage
     hasher: PasswordHasher
     limiter: Limiter
+    #: the field types campaigns are compiled with: built-in and installed plugins
+    registry: FieldRegistry
 
 
 def app_state(app: Flask | None = None) -> AppState:
