@@ -18,7 +18,7 @@ from engine.config import ROOT, Settings
 from engine.fields import new_registry
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, invitations, wizard
+from engine.web import auth, documents, family, field_assets, invitations, wizard
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -64,13 +64,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # before-request check finds nothing to do, at 0.1 ms on every request.
     hooks = app.before_request_funcs[None]
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
+    registry = new_registry()
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
                                             hasher=make_hasher(settings), limiter=limiter,
-                                            registry=new_registry())
+                                            registry=registry)
     db.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
+    field_assets.init_app(app, registry)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(family.bp)

@@ -9,7 +9,7 @@ from typing import Any
 from engine.diagnostics import EngineError, did_you_mean
 
 from .address import AddressField
-from .base import Change, FieldType, FieldValueError, OptionContext, UploadLimits
+from .base import Cell, Change, FieldType, FieldValueError, OptionContext, UploadLimits
 from .boolean import BooleanField, ConsentField
 from .choice import ChoiceField
 from .computed import ComputedField
@@ -122,7 +122,7 @@ def new_registry(*, plugins: bool = True) -> FieldRegistry:
 
 
 __all__ = [
-    "BUILTIN_TYPES", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
+    "BUILTIN_TYPES", "Cell", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
     "FieldType", "FieldValueError", "OptionContext", "PluginLoadError", "UnknownFieldType",
     "UploadLimits",
     "MISSING_PLUGIN_HINT", "new_registry", "register_builtin",
