@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -27,7 +28,10 @@ from engine.rules.client import client_model
 
 from campaign.helpers import campaign_text
 from rules.test_twin import assert_same, server_view
+from web.test_wizard_browser import ORIGIN, Scenario, in_browser
 from web.wizardkit import post_page
+
+__all__ = ["in_browser"]  # the fixture, on this module's ``family``
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "dossiersco_piece" / "assets" / "piece_identite.js"
@@ -169,3 +173,42 @@ def test_the_wizard_renders_parses_and_shows_the_two_inputs(
     assert found.answers["visa"] == "V1"
     review = client.get(f"/dossier/{dossier.public_id}/recapitulatif")
     assert "Passeport n° 12AB34567" in review.get_data(as_text=True)
+
+
+# -- in the browser: form.js reads the two inputs, the plugin's twin evaluates them ------------
+
+@pytest.fixture
+def family(client: FlaskClient, login: Callable[[str, str], TestResponse],
+           make_account: MakeAccount, make_dossier: Callable[..., Dossier],
+           ) -> tuple[FlaskClient, Dossier]:
+    """The family's browser on a dossier of the two-input campaign (for ``in_browser``)."""
+    account, code = make_account()
+    dossier = make_dossier(account, campaign="piece", source=CAMPAIGN)
+    login(account.login, code)
+    return client, dossier
+
+
+@pytest.mark.browser
+def test_the_live_page_reads_the_two_inputs(in_browser: Callable[[Scenario], None],
+                                            family: tuple[FlaskClient, Dossier],
+                                            db_session: Session) -> None:
+    _, dossier = family
+
+    def scenario(page: Page) -> None:
+        page.goto(ORIGIN + f"/dossier/{dossier.public_id}/etape/eleve")
+        visa = page.locator('[data-key="visa"]')
+        assert visa.is_hidden()
+        page.select_option("#f-piece-kind", "passeport")
+        page.fill("#f-piece-number", "12ab 34567")
+        page.wait_for_timeout(300)  # the page waits 120 ms after the last keystroke
+        assert visa.is_visible()  # piece.kind == 'passeport', evaluated in the browser
+        page.select_option("#f-piece-kind", "cni")
+        page.wait_for_timeout(300)
+        assert visa.is_hidden()
+        page.get_by_role("button", name="Vérifier le dossier", exact=True).click()
+        page.wait_for_url("**/recapitulatif")
+
+    in_browser(scenario)
+    db_session.expire_all()
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None and found.answers["piece"] == {"kind": "cni", "number": "12AB34567"}
