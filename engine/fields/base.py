@@ -85,7 +85,7 @@ class FieldType(Generic[OptionsT]):
     options_schema: ClassVar[Mapping[str, Any]] = {}
     #: keys of ``options_schema`` a field of this type must have
     required_options: ClassVar[tuple[str, ...]] = ()
-    #: Jinja partial under templates/fields/
+    #: Jinja partial (under templates/fields/, or in a plugin's ``assets_dir``)
     template: ClassVar[str] = "fields/input.html"
     #: False for types the family does not answer (info, computed)
     has_value: ClassVar[bool] = True
@@ -129,8 +129,8 @@ class FieldType(Generic[OptionsT]):
         return None
 
     def anchor(self, spec: FieldSpec) -> str:
-        """Suffix of the id of the field's first input (``f-<id><suffix>``), which links from
-        the error summary focus."""
+        """Suffix of the id of the field's first input (``f-<id><suffix>``), where the error
+        summary's link puts the focus."""
         return f"-{self.input_parts[0]}" if self.input_parts else ""
 
     def upload_limits(self, spec: FieldSpec) -> UploadLimits | None:
