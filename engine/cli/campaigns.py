@@ -11,14 +11,15 @@ import click
 from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
-from engine.fields import FieldRegistry, PluginLoadError, default_registry
+from engine.fields import FieldRegistry, PluginLoadError, new_registry
 from engine.rules import describe, used_by
 from engine.rules.testing import run_tests
 
 
 def _registry() -> FieldRegistry:
+    """The field types of this command: built-in and installed plugins."""
     try:
-        return default_registry()
+        return new_registry()
     except PluginLoadError as exc:
         raise click.ClickException(str(exc)) from exc
 

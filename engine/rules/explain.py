@@ -158,7 +158,7 @@ def used_by(campaign: Campaign, spec: FieldSpec) -> list[str]:
     for assoc in campaign.associations:
         if reads(assoc.available_if, key, campaign):
             out.append(f"association {assoc.id} (available_if)")
-        elif spec.type.name == "memberships" and spec.parent_id is None:
+        elif spec.type.holds_memberships and spec.parent_id is None:
             out.append(f"association {assoc.id} (chosen here)")
     out += [f"document {d.id} (required_if)" for d in campaign.documents
             if reads(d.required_if, key, campaign)]
