@@ -14,25 +14,63 @@ from engine.i18n import gettext as _
 from .base import FieldType, FieldValueError, OptionContext
 from .common import format_date
 
-_FR = re.compile(r"^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$")
+#: JJ/MM/AAAA as families and SIECLE write it (also with . - or space), a time may follow
+_FR = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+#: ISO as browsers and spreadsheet date-time cells give it
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
-def parse_date(value: Any) -> date | None:
-    """A date from a ``date``, ISO text or French JJ/MM/AAAA text; None when not a date."""
+def read_date(value: Any, fmt: str | None = None) -> date | None:
+    """A date from any representation readers and browsers produce: ``date``/``datetime``
+    (spreadsheet cells), JJ/MM/AAAA (SIECLE, families), ISO, or text in ``fmt`` (a spreadsheet
+    column's declared ``strptime`` format). None for an empty value.
+
+    The one date normaliser: raises :class:`FieldValueError` saying why ``value`` is not a date
+    (the import report quotes it).
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if not isinstance(value, str):
+    text = "" if value is None else str(value).strip()
+    if not text:
         return None
-    text = value.strip()
+    if fmt is not None:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            raise FieldValueError(f"« {text} » n'est pas une date au format {fmt}") from None
     match = _FR.match(text)
+    if match:
+        day, month, year = int(match[1]), int(match[2]), int(match[3])
+    else:
+        match = _ISO.match(text)
+        if match is None:
+            try:  # the other ISO spellings (20120901, 2012-W35-6)
+                return date.fromisoformat(text)
+            except ValueError:
+                raise FieldValueError(f"« {text} » n'est pas une date (attendu : jj/mm/aaaa)") \
+                    from None
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
     try:
-        if match:
-            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-        return date.fromisoformat(text)
+        return date(year, month, day)
     except ValueError:
+        raise FieldValueError(f"« {text} » n'est pas une date qui existe") from None
+
+
+def parse_date(value: Any) -> date | None:
+    """:func:`read_date`, None when ``value`` is not a date (expressions, options, display)."""
+    try:
+        return read_date(value)
+    except FieldValueError:
         return None
+
+
+def iso_date(value: Any) -> str | None:
+    """The stored form (ISO text) of a date in any representation; None when empty or not a
+    date (what imported snapshots and typed columns take)."""
+    parsed = parse_date(value)
+    return parsed.isoformat() if parsed else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +103,11 @@ class DateField(FieldType):
         return DATE
 
     def normalize(self, value: Any, spec: Any) -> Any:
-        if value is None or value == "":
-            return None
-        parsed = parse_date(value)
-        if parsed is None:
-            raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014."))
-        return parsed.isoformat()
+        try:
+            parsed = read_date(value)
+        except FieldValueError:
+            raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014.")) from None
+        return parsed.isoformat() if parsed else None
 
     def validate(self, value: Any, spec: Any) -> Iterator[str]:
         options: DateOptions = spec.options
