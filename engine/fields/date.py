@@ -14,10 +14,12 @@ from engine.i18n import gettext as _
 from .base import FieldType, FieldValueError, OptionContext
 from .common import format_date
 
-#: JJ/MM/AAAA as families and SIECLE write it (also with . - or space), a time may follow
-_FR = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-#: ISO as browsers and spreadsheet date-time cells give it
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+#: the time a spreadsheet or an export may write after a date ("22/12/2004 00:00:00")
+_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+#: JJ/MM/AAAA as families and SIECLE write it (also with . - or space)
+_FR = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})" + _TIME + "$")
+#: ISO as browsers and spreadsheet date-time cells write it
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})" + _TIME + "$")
 
 
 def read_date(value: Any, fmt: str | None = None) -> date | None:
@@ -32,7 +34,11 @@ def read_date(value: Any, fmt: str | None = None) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = "" if value is None else str(value).strip()
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldValueError(f"« {value} » n'est pas une date (attendu : jj/mm/aaaa)")
+    text = value.strip()
     if not text:
         return None
     if fmt is not None:
@@ -103,11 +109,15 @@ class DateField(FieldType):
         return DATE
 
     def normalize(self, value: Any, spec: Any) -> Any:
+        if value is None or value == "":
+            return None
         try:
             parsed = read_date(value)
         except FieldValueError:
-            raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014.")) from None
-        return parsed.isoformat() if parsed else None
+            parsed = None
+        if parsed is None:  # blanks are not an empty answer: the browser says the same
+            raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014."))
+        return parsed.isoformat()
 
     def validate(self, value: Any, spec: Any) -> Iterator[str]:
         options: DateOptions = spec.options

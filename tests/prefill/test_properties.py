@@ -8,9 +8,9 @@ from datetime import date
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.prefill import read_siecle
 from engine.fields.date import read_date
 from engine.fields.phone import Number, canonical_phone, read_number
+from engine.prefill import read_siecle
 from engine.prefill.values import parse_flag
 
 from .test_siecle import ELEVES

@@ -11,10 +11,11 @@ from xml.sax.saxutils import escape
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.prefill import read_siecle
 from engine.fields.date import read_date
+from engine.prefill import read_siecle
 
 from .test_siecle import ELEVES, NOMENCLATURE, RESPONSABLES, pupil_xml
+
 
 @given(st.text(alphabet="0123456789 +()-./\t\u00a0²٣", max_size=20))
 def test_phones_are_kept_as_written(raw: str) -> None:
