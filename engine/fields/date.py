@@ -17,25 +17,69 @@ from .common import format_date
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
 
-_FR = re.compile(r"^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$")
+#: the time a spreadsheet or an export may write after a date ("22/12/2004 00:00:00")
+_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+#: JJ/MM/AAAA as families and SIECLE write it (also with . - or space)
+_FR = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})" + _TIME + "$")
+#: ISO as browsers and spreadsheet date-time cells write it
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})" + _TIME + "$")
 
 
-def parse_date(value: Any) -> date | None:
-    """A date from a ``date``, ISO text or French JJ/MM/AAAA text; None when not a date."""
+def read_date(value: Any, fmt: str | None = None) -> date | None:
+    """A date from any representation readers and browsers produce: ``date``/``datetime``
+    (spreadsheet cells), JJ/MM/AAAA (SIECLE, families), ISO, or text in ``fmt`` (a spreadsheet
+    column's declared ``strptime`` format). None for an empty value.
+
+    The one date normaliser: raises :class:`FieldValueError` saying why ``value`` is not a date
+    (the import report quotes it).
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
+    if value is None:
+        return None
     if not isinstance(value, str):
-        return None
+        raise FieldValueError(f"« {value} » n'est pas une date (attendu : jj/mm/aaaa)")
     text = value.strip()
-    match = _FR.match(text)
-    try:
-        if match:
-            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-        return date.fromisoformat(text)
-    except ValueError:
+    if not text:
         return None
+    if fmt is not None:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            raise FieldValueError(f"« {text} » n'est pas une date au format {fmt}") from None
+    match = _FR.match(text)
+    if match:
+        day, month, year = int(match[1]), int(match[2]), int(match[3])
+    else:
+        match = _ISO.match(text)
+        if match is None:
+            try:  # the other ISO spellings (20120901, 2012-W35-6)
+                return date.fromisoformat(text)
+            except ValueError:
+                raise FieldValueError(f"« {text} » n'est pas une date (attendu : jj/mm/aaaa)") \
+                    from None
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise FieldValueError(f"« {text} » n'est pas une date qui existe") from None
+
+
+def parse_date(value: Any) -> date | None:
+    """:func:`read_date`, None when ``value`` is not a date (expressions, options, display)."""
+    try:
+        return read_date(value)
+    except FieldValueError:
+        return None
+
+
+def iso_date(value: Any) -> str | None:
+    """The stored form (ISO text) of a date in any representation; None when empty or not a
+    date (what imported snapshots and typed columns take)."""
+    parsed = parse_date(value)
+    return parsed.isoformat() if parsed else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +114,11 @@ class DateField(FieldType[DateOptions]):
     def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or value == "":
             return None
-        parsed = parse_date(value)
-        if parsed is None:
+        try:
+            parsed = read_date(value)
+        except FieldValueError:
+            parsed = None
+        if parsed is None:  # blanks are not an empty answer: the browser says the same
             raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014."))
         return parsed.isoformat()
 

@@ -62,6 +62,24 @@ def _read(text: str, region: str) -> Number | str:
 _cached_read = lru_cache(maxsize=4096)(_read)
 
 
+def read_number(value: Any, region: str = "FR") -> Number | str:
+    """The number ``value`` (text as written, or a spreadsheet's number cell) means in
+    ``region``, or why not ("unreadable", "invalid"): the one phone normaliser."""
+    text = str(value)
+    return (_cached_read if len(text) <= CACHED_LENGTH else _read)(text, region)
+
+
+def canonical_phone(value: Any, region: str = "FR") -> str | None:
+    """The stored form of an imported phone: E.164 when it is a valid number in ``region``,
+    else the text as written, so nothing the school knew is lost (the field then shows it
+    with its validation message). None when empty."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    found = read_number(text, region)
+    return found.e164 if isinstance(found, Number) else text
+
+
 class PhoneField(FieldType[PhoneOptions]):
     name = "phone"
     description = ("A telephone number; national numbers are read in `region` (FR by default), "
@@ -79,10 +97,8 @@ class PhoneField(FieldType[PhoneOptions]):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> PhoneOptions:
         return PhoneOptions(raw.get("region", "FR"), bool(raw.get("mobile_only", False)))
 
-    def _number(self, value: Any, spec: FieldSpec) -> Number:
-        region = self.options(spec).region if self.options(spec) else "FR"
-        text = str(value)
-        found = (_cached_read if len(text) <= CACHED_LENGTH else _read)(text, region)
+    def _number(self, value: Any, spec: Any) -> Number:
+        found = read_number(value, spec.options.region if spec.options else "FR")
         if found == "unreadable":
             raise FieldValueError(_("Saisissez un numéro de téléphone valide, par exemple "
                                     "06 12 34 56 78 ou +32 470 12 34 56."))

@@ -108,15 +108,20 @@
     return Math.abs(X.adjusted(n)) > 15 ? null : n;
   }
 
-  var FR_DATE = /^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$/;
+  var DATE_TIME = '(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?)?';
+  var FR_DATE = new RegExp('^\\s*(\\d{1,2})[/.\\- ](\\d{1,2})[/.\\- ](\\d{4})' + DATE_TIME + '\\s*$');
+  var ISO_DATE = new RegExp('^([0-9]{4})-([0-9]{2})-([0-9]{2})' + DATE_TIME + '$');
 
-  /** engine.fields.date.parse_date: JJ/MM/AAAA or ISO text (Python's fromisoformat). */
+  /** engine.fields.date.read_date: JJ/MM/AAAA or ISO text, a time may follow (spreadsheet
+   * cells); else Python's fromisoformat. */
   function parseDate(value) {
     if (value instanceof X.DateValue) return value;
     if (typeof value !== 'string') return null;
     var text = strip(value);
     var m = FR_DATE.exec(text);
     if (m) return X.makeDate(+m[3], +m[2], +m[1]);
+    m = ISO_DATE.exec(text);
+    if (m) return X.makeDate(+m[1], +m[2], +m[3]);
     return X.fromIsoFormat(text);
   }
 
