@@ -1,0 +1,105 @@
+"""The school's side: staff accounts, their roles per establishment, links, the audit trail.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 11:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "staff_account",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
+        sa.Column("recovery_codes", JSON, nullable=False),
+        sa.Column("is_admin", sa.Boolean(), nullable=False),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("session_epoch", sa.Integer(), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_account")),
+        sa.UniqueConstraint("email", name=op.f("uq_staff_account_email")),
+    )
+    op.create_table(
+        "staff_membership",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("establishment_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.Enum("direction", "secretariat", "gestion", "infirmerie", "lecture",
+                                  name="staff_role", native_enum=False, create_constraint=True,
+                                  length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_account.id"],
+                                name=op.f("fk_staff_membership_staff_id_staff_account")),
+        sa.ForeignKeyConstraint(["establishment_id"], ["establishment.id"],
+                                name=op.f("fk_staff_membership_establishment_id_establishment")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_membership")),
+        sa.UniqueConstraint("staff_id", "establishment_id",
+                            name=op.f("uq_staff_membership_staff_id_establishment_id")),
+    )
+    op.create_index(op.f("ix_staff_membership_staff_id"), "staff_membership", ["staff_id"])
+    op.create_index(op.f("ix_staff_membership_establishment_id"), "staff_membership",
+                    ["establishment_id"])
+    op.create_table(
+        "staff_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_account.id"],
+                                name=op.f("fk_staff_token_staff_id_staff_account")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_staff_token_token_hash")),
+    )
+    op.create_index(op.f("ix_staff_token_staff_id"), "staff_token", ["staff_id"])
+    op.create_table(
+        "audit_entry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.String(length=40), nullable=True),
+        sa.Column("establishment_id", sa.Integer(), nullable=True),
+        sa.Column("dossier_id", sa.Integer(), nullable=True),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("data", JSON, nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["establishment_id"], ["establishment.id"],
+                                name=op.f("fk_audit_entry_establishment_id_establishment")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entry")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_entry_seq")),
+    )
+    op.create_index(op.f("ix_audit_entry_establishment_id"), "audit_entry", ["establishment_id"])
+    op.create_index(op.f("ix_audit_entry_dossier_id"), "audit_entry", ["dossier_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("audit_entry")
+    op.drop_table("staff_token")
+    op.drop_table("staff_membership")
+    op.drop_table("staff_account")
