@@ -17,7 +17,7 @@ from engine import db, web
 from engine.config import ROOT, Settings
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, invitations, wizard
+from engine.web import auth, documents, family, invitations, staff, wizard
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(invitations.bp)
     wizard.init_app(app)
+    staff.init_app(app, limiter.limit(settings.login_rate_limit, methods=["POST"]))
     # the limit wraps the registered view, so each app gets its own limiter and storage
     app.view_functions["auth.login"] = cast(RouteCallable, limiter.limit(
         settings.login_rate_limit, methods=["POST"])(app.view_functions["auth.login"]))
