@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pyotp
+from conftest import MakeStaff, StaffUser, _csrf_token
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from conftest import MakeStaff, StaffUser, _csrf_token
 from engine.db import utcnow
 from engine.dossiers.staff import TokenPurpose, issue_token
 from engine.web.staff.access import SESSION_KEY
