@@ -13,8 +13,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from engine.app import create_app
 from engine.config import Settings
 from engine.db import Base, make_engine, upgrade, utcnow
 from engine.dossiers.accounts import create_family_account, link_guardian
-from engine.dossiers.models import Dossier, FamilyAccount, StaffAccount, StaffRole
+from engine.dossiers.models import Dossier, FamilyAccount, StaffRole
 from engine.dossiers.services import (
     add_pupil,
     create_dossier,
@@ -50,6 +49,8 @@ from engine.dossiers.staff import (
     set_password_with_token,
 )
 from engine.web.state import app_state
+
+from staffkit import STAFF_PASSWORD, StaffUser
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = [pytest.param("sqlite", id="sqlite"),
@@ -259,22 +260,6 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 # -- staff -----------------------------------------------------------------------------------
-
-STAFF_PASSWORD = "Correct-Horse-42"
-
-
-@dataclass(frozen=True)
-class StaffUser:
-    """A staff account made by :func:`make_staff`, with what its owner knows."""
-
-    account: StaffAccount
-    password: str
-    totp_secret: str | None
-
-    def totp(self, at: datetime | None = None) -> str:
-        assert self.totp_secret is not None
-        return pyotp.TOTP(self.totp_secret).at(at or utcnow())
-
 
 MakeStaff = Callable[..., StaffUser]
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pyotp
-from conftest import MakeStaff, StaffUser, _csrf_token
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -15,6 +14,9 @@ from werkzeug.test import TestResponse
 from engine.db import utcnow
 from engine.dossiers.staff import TokenPurpose, issue_token
 from engine.web.staff.access import SESSION_KEY
+
+from conftest import MakeStaff, _csrf_token
+from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
 
