@@ -42,8 +42,9 @@ def new_public_id() -> str:
             return public_id
 
 
-def _json_list() -> Any:
-    # a type instance of its own: PortableJSON is bound to MutableDict by _json_dict
+def _json_plain() -> Any:
+    # a type instance of its own (PortableJSON is bound to MutableDict by _json_dict): values
+    # are replaced as a whole, never changed in place
     return JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -181,6 +182,14 @@ class Dossier(Base):
     #: optimistic lock: every UPDATE checks and bumps it
     row_version: Mapped[int] = mapped_column(Integer)
     correction_message: Mapped[str | None] = mapped_column(Text)
+    #: field and document ids the school asked the family to correct (with the message)
+    correction_targets: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    #: the answers when the school last looked (sent back or validated): "changed since"
+    reviewed_answers: Mapped[dict[str, Any] | None] = mapped_column(_json_plain())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: values corrected by the school (locked ones included): they win over answers and prefill
+    corrections: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -246,6 +255,16 @@ class StoredFile(Base):
     mime_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"))
+    #: set when an agent uploaded the file on behalf of the family
+    uploaded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    #: the school's decision (``engine.dossiers.review.DocumentDecision``)
+    review_status: Mapped[str] = mapped_column(String(20), default="to_review")
+    refusal_reason: Mapped[str | None] = mapped_column(String(20))
+    refusal_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: quarter turns clockwise asked by an agent for the preview
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
 
     dossier: Mapped[Dossier] = relationship(back_populates="files")
     uploaded_by: Mapped[FamilyAccount | None] = relationship()
@@ -333,7 +352,7 @@ class StaffAccount(Base):
     #: the last TOTP time step accepted: a code is never accepted twice (replay)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     #: SHA-256 of the unused recovery codes (random, high-entropy: no slow hash needed)
-    recovery_codes: Mapped[list[str]] = mapped_column(_json_list(), default=list)
+    recovery_codes: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
     #: administrator of the deployment: every establishment, agents and campaigns
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)

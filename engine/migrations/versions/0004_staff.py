@@ -98,7 +98,45 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_entry_dossier_id"), "audit_entry", ["dossier_id"])
 
 
+    with op.batch_alter_table("dossier", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("correction_targets", JSON, nullable=False,
+                                      server_default="[]"))
+        batch_op.add_column(sa.Column("reviewed_answers", JSON, nullable=True))
+        batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("corrections", JSON, nullable=False,
+                                      server_default="{}"))
+        batch_op.add_column(sa.Column("leaving_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("stored_file", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uploaded_by_staff_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("review_status", sa.String(length=20), nullable=False,
+                                      server_default="to_review"))
+        batch_op.add_column(sa.Column("refusal_reason", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("refusal_note", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("reviewed_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("rotation", sa.Integer(), nullable=False,
+                                      server_default="0"))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_stored_file_uploaded_by_staff_id_staff_account"), "staff_account",
+            ["uploaded_by_staff_id"], ["id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_stored_file_reviewed_by_id_staff_account"), "staff_account",
+            ["reviewed_by_id"], ["id"])
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("stored_file", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_stored_file_reviewed_by_id_staff_account"),
+                                 type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("fk_stored_file_uploaded_by_staff_id_staff_account"),
+                                 type_="foreignkey")
+        for column in ("rotation", "reviewed_at", "reviewed_by_id", "refusal_note",
+                       "refusal_reason", "review_status", "uploaded_by_staff_id"):
+            batch_op.drop_column(column)
+    with op.batch_alter_table("dossier", schema=None) as batch_op:
+        for column in ("leaving_reason", "corrections", "reviewed_at", "reviewed_answers",
+                       "correction_targets"):
+            batch_op.drop_column(column)
     op.drop_table("audit_entry")
     op.drop_table("staff_token")
     op.drop_table("staff_membership")
