@@ -426,3 +426,20 @@ class AuditEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeSummary(Base):
+    """Which fields and pages of a dossier differ from what the school knew, as of one row
+    version: a cache of :func:`engine.dossiers.diff.dossier_changes` for the staff list's
+    filters and counts, refreshed when the dossier's version moved (never part of the dossier
+    row, so writing it cannot collide with a family's save)."""
+
+    __tablename__ = "change_summary"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    row_version: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    pages: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    #: changes since the school last looked (sent back or validated)
+    fields_since_review: Mapped[list[str]] = mapped_column(_json_plain(), default=list)

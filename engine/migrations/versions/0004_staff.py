@@ -122,9 +122,21 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_stored_file_reviewed_by_id_staff_account"), "staff_account",
             ["reviewed_by_id"], ["id"])
+    op.create_table(
+        "change_summary",
+        sa.Column("dossier_id", sa.Integer(), nullable=False),
+        sa.Column("row_version", sa.Integer(), nullable=False),
+        sa.Column("fields", JSON, nullable=False),
+        sa.Column("pages", JSON, nullable=False),
+        sa.Column("fields_since_review", JSON, nullable=False),
+        sa.ForeignKeyConstraint(["dossier_id"], ["dossier.id"], ondelete="CASCADE",
+                                name=op.f("fk_change_summary_dossier_id_dossier")),
+        sa.PrimaryKeyConstraint("dossier_id", name=op.f("pk_change_summary")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("change_summary")
     with op.batch_alter_table("stored_file", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_stored_file_reviewed_by_id_staff_account"),
                                  type_="foreignkey")
