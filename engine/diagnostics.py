@@ -82,6 +82,9 @@ class Code(Enum):
     RULE_005 = Detail("bad template", "{where}: template file '{path}' does not exist next to the "
                       "campaign file.")
     RULE_006 = Detail("invalid bracket", "Tariff '{tariff}': {problem}.")
+    RULE_007 = Detail("bounded last bracket", "Tariff '{tariff}': the last bracket stops at "
+                      "up_to {up_to}, yet values above it get it too. Remove its up_to, or add "
+                      "a last bracket without up_to for the values above {up_to}.")
     TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'.")
     TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")
     # Campaign-level

@@ -649,6 +649,10 @@ class _Compiler:
             labels.add(row["label"])
             previous = up_to if up_to is not None else previous
             rows.append(Bracket(up_to, Decimal(row["amount"]), str(row["label"])))
+        if rows and rows[-1].up_to is not None:
+            self.ctx.add(Code.RULE_007, f"{p}/table/{len(rows) - 1}/up_to",
+                         severity=Severity.WARNING, tariff=tariff,
+                         up_to=rows[-1].up_to)
         default = raw.get("default")
         if default is not None and default not in labels:
             self.ctx.add(Code.RULE_001, p + "/default", where=f"tariff '{tariff}'",
