@@ -59,6 +59,8 @@ class Code(Enum):
     FIELD_007 = Detail("locked without prefill", "Field '{field}' is not editable by families and "
                        "has no prefill or computed value: it will always be empty.")
     FIELD_008 = Detail("reserved id", "Id '{id}' is reserved ({reason}); choose another id.")
+    FIELD_009 = Detail("required but locked", "Field '{field}' is required but {lock}: a locked "
+                       "field is never required, since the family cannot fill it in. {fix}")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions.")

@@ -340,8 +340,23 @@ class _Compiler:
                     self.check_placeholders(text, f"{p}/{option.name}", env)
         if not done.editable and done.prefill is None and done.type.has_value:
             self.ctx.add(Code.FIELD_007, p, severity=Severity.WARNING, field=done.id)
+        self.check_locked_required(done)
         self.fields[done.key] = done
         return done
+
+    def check_locked_required(self, spec: FieldSpec) -> None:
+        """Warn when ``required`` is written on a field that can be locked."""
+        if spec.required is False:
+            return
+        pointer = spec.pointer + "/required"
+        if not spec.editable:
+            self.ctx.add(Code.FIELD_009, pointer, severity=Severity.WARNING, field=spec.id,
+                         lock="has editable: false",
+                         fix="Remove required (give a prefill so the field has a value).")
+        elif spec.readonly_if is not None and spec.required is True:
+            self.ctx.add(Code.FIELD_009, pointer, severity=Severity.WARNING, field=spec.id,
+                         lock=f"locked when {spec.readonly_if.source}",
+                         fix=f"Say when it is required: required: not ({spec.readonly_if.source}).")
 
     def check_prefill(self, spec: FieldSpec, row: FieldSpec | None) -> None:
         path = spec.prefill
