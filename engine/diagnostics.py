@@ -52,9 +52,10 @@ class Code(Enum):
     FIELD_002 = Detail("duplicate id", "Id '{id}' is already used at line {line}; ids must be unique "
                        "in their scope.")
     FIELD_003 = Detail("invalid option", "Field '{field}': {problem}.")
-    FIELD_004 = Detail("never visible", "Field '{field}' can never be visible: {reason}.")
+    FIELD_004 = Detail("never visible", "Field '{field}' can never be visible: {reason}. Fix the "
+                       "condition, or remove the field.")
     FIELD_005 = Detail("required but never visible", "Field '{field}' is required but can never be "
-                       "visible: {reason}.")
+                       "visible, so no dossier could be completed: {reason}. Fix the condition.")
     FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known.")
     FIELD_007 = Detail("locked without prefill", "Field '{field}' is not editable by families and "
                        "has no prefill or computed value: it will always be empty.")
@@ -70,7 +71,8 @@ class Code(Enum):
     EXPR_006 = Detail("wrong arguments", "Function '{name}' expects {expected}, got {actual}.")
     EXPR_007 = Detail("undeclared choice", "'{value}' is not a declared choice of '{field}' "
                       "(declared: {declared}).")
-    EXPR_008 = Detail("cycle", "Dependency cycle: {cycle}.")
+    EXPR_008 = Detail("cycle", "Dependency cycle: {cycle}. Break the circle: one of these "
+                      "must stop reading the next.")
     EXPR_009 = Detail("not boolean", "A condition must be true/false, but this expression is "
                       "{type}.")
     EXPR_010 = Detail("too complex", "Expression is too long or too deeply nested (limit {limit}).")

@@ -7,7 +7,7 @@ declared choices), prefill paths, dependency cycles, fields that can never be sh
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -479,35 +479,51 @@ class _Compiler:
 
     def check_cycles(self, pages: list[Page], tariffs: tuple[Tariff, ...],
                      associations: tuple[Association, ...]) -> tuple[str, ...]:
-        """Report every dependency cycle between fields, computed values and fees; return the
-        top-level field ids in an order where each comes after what it reads."""
+        """Report every dependency cycle between fields, computed values and fees, at the
+        condition that closes it; return the top-level field ids in an order where each comes
+        after what it reads."""
         graph: dict[str, set[str]] = {}
         where: dict[str, Location] = {}
+        #: the conditions each node reads through, its own first
+        reads: dict[str, list[Condition]] = {}
         for page in pages:
             for spec in page.fields:
                 graph[spec.id] = self.field_edges(spec, page)
                 where[spec.id] = spec.location
+                reads[spec.id] = [c for c in (spec.visible_if, *spec.expressions.values(),
+                                              *(cond for child in spec.fields for cond in (
+                                                  child.visible_if, *child.expressions.values())),
+                                              page.visible_if) if c is not None]
                 if spec.fields:  # cycles between the fields of one row
-                    inner = {c.id: {d.split(".", 1)[1] for cond in (c.visible_if,
-                                                                    *c.expressions.values())
-                                    if cond for d in cond.deps if d.startswith(spec.id + ".")}
-                             for c in spec.fields}
+                    inner_reads = {c.key: [cond for cond in (c.visible_if,
+                                                             *c.expressions.values())
+                                           if cond is not None] for c in spec.fields}
+                    inner = {key: {d for cond in conds for d in cond.deps
+                                   if d.startswith(spec.id + ".")}
+                             for key, conds in inner_reads.items()}
                     for cycle in _cycles(inner):
-                        child = next(c for c in spec.fields if c.id == cycle[0])
-                        self.ctx.add(Code.EXPR_008, child.pointer,
-                                     cycle=" → ".join(f"{spec.id}.{c}" for c in cycle))
+                        location, hint = _closing(cycle, inner_reads, str)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
+                            location or where[spec.id], hint=hint))
         # fees.<id> reads its tariff's conditions; fees.total reads every fee and membership
         total = f"fees.{FEES_TOTAL}"
         graph[total] = {f"fees.{t.id}" for t in tariffs} | {
             _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
             s.id for p in pages for s in p.fields if s.type.name == "memberships"}
+        reads[total] = [a.available_if for a in associations if a.available_if]
         for tariff in tariffs:
             graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}
+            reads[f"fees.{tariff.id}"] = list(tariff.conditions)
         order: list[str] = []
         for cycle in _cycles(graph):
+            location, hint = _closing(cycle, reads, _node)
+            if location is None:
+                location = next((where[n] for n in cycle if n in where), None) or next(
+                    (t.location for t in tariffs if f"fees.{t.id}" in cycle), Location())
             self.ctx.diagnostics.append(Diagnostic(
-                Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
-                self.cycle_location(cycle, where, tariffs, associations)))
+                Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)), location,
+                hint=hint))
         visited: set[str] = set()
 
         def visit(node: str, stack: set[str]) -> None:
@@ -523,24 +539,6 @@ class _Compiler:
         for node in graph:
             visit(node, set())
         return tuple(n for n in order if n in where)
-
-    @staticmethod
-    def cycle_location(cycle: list[str], where: Mapping[str, Location],
-                       tariffs: tuple[Tariff, ...],
-                       associations: tuple[Association, ...]) -> Location:
-        """Where to report a cycle: its first field, else the tariff or association condition
-        that closes it."""
-        for node in cycle:
-            if node in where:
-                return where[node]
-        rules: dict[str, list[Condition]] = {
-            f"fees.{t.id}": list(t.conditions) for t in tariffs}
-        rules[f"fees.{FEES_TOTAL}"] = [a.available_if for a in associations if a.available_if]
-        for node, after in itertools.pairwise(cycle):
-            for cond in rules.get(node, ()):
-                if after in {_node(d) for d in cond.deps}:
-                    return cond.location
-        return next((t.location for t in tariffs if f"fees.{t.id}" in cycle), Location())
 
     def check_reachability(self, pages: list[Page]) -> None:
         """Fields whose conditions can never hold, found by trying every value of the choice
@@ -559,12 +557,17 @@ class _Compiler:
                     reason = self.never_true(conds)
                     if reason is None:
                         continue
+                    # at the most specific condition: the field's own, else its repeat's or page's
+                    at = conds[-1][0].location
+                    hint = f"the field is declared at line {target.location.line}"
                     if target.required is True:
-                        self.ctx.add(Code.FIELD_005, target.pointer, field=target.key,
-                                     reason=reason)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.FIELD_005, Code.FIELD_005.format(field=target.key, reason=reason),
+                            at, hint=hint))
                     else:
-                        self.ctx.add(Code.FIELD_004, target.pointer, severity=Severity.WARNING,
-                                     field=target.key, reason=reason)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.FIELD_004, Code.FIELD_004.format(field=target.key, reason=reason),
+                            at, Severity.WARNING, hint))
 
     def never_true(self, conds: list[tuple[Condition, str | None]]) -> str | None:
         if any(_reads_outside(c.expression.node) for c, _ in conds):
@@ -850,6 +853,25 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
         if v not in index:
             strong(v)
     yield from found
+
+
+def _closing(cycle: list[str], reads: Mapping[str, list[Condition]],
+             node_of: Callable[[str], str]) -> tuple[Location | None, str | None]:
+    """Where a cycle is closed, and a hint naming its other links: the condition of a fee
+    (a tariff's or an association's) when one takes part, else the first link's condition."""
+    links = []
+    for node, after in itertools.pairwise(cycle):
+        cond = next((c for c in reads.get(node, ()) if after in {node_of(d) for d in c.deps}),
+                    None)
+        if cond is not None:
+            links.append((node, after, cond))
+    if not links:
+        return None, None
+    chosen = next((link for link in links if link[0].startswith("fees.")), links[0])
+    others = [f"'{node}' reads '{after}' at line {cond.location.line}"
+              for node, after, cond in links if (node, after) != chosen[:2]]
+    hint = "the circle goes on: " + "; ".join(others) if others else None
+    return chosen[2].location, hint
 
 
 def _node(dep: str) -> str:
