@@ -76,6 +76,9 @@ class Code(Enum):
     EXPR_009 = Detail("not boolean", "A condition must be true/false, but this expression is "
                       "{type}.")
     EXPR_010 = Detail("too complex", "Expression is too long or too deeply nested (limit {limit}).")
+    EXPR_011 = Detail("audience reads answers", "The audience is decided on the imported record, "
+                      "before any dossier exists: it cannot read '{name}'. Use pupil.* or "
+                      "guardians.*, e.g. pupil.level in [\"6e\", \"5e\"].")
     # Rules: tariffs, associations, documents, tests
     RULE_001 = Detail("unknown reference", "{where} refers to unknown {kind} '{name}'.")
     RULE_002 = Detail("bracket order", "Tariff '{tariff}': bracket bounds must increase "

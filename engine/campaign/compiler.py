@@ -444,11 +444,24 @@ class _Compiler:
                                         est.get("website")),
             opens=opens, closes=closes, languages=ctx.languages,
             welcome=ctx.text(data.get("welcome")),
-            audience=self.expression(data.get("audience"), "/audience", env),
+            audience=self.audience(env),
             pages=tuple(pages), tariffs=tariffs, associations=associations, documents=documents,
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
             base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
+
+    def audience(self, env: _Env) -> Condition | None:
+        """The audience condition, which may read only the imported record."""
+        cond = self.expression(self.data.get("audience"), "/audience", env)
+        if cond is None or id(cond) in self.faulty:
+            return cond
+        record = [f"pupil.{k}" for k in PUPIL_KEYS] + [f"guardians.{k}" for k in GUARDIAN_KEYS]
+        for node in walk(cond.expression.node):
+            if isinstance(node, Name) and node.path[0] not in ("pupil", "guardians"):
+                self.expr_problem(ExprProblem(
+                    Code.EXPR_011, {"name": node.dotted}, node.offset,
+                    hint=did_you_mean(f"pupil.{node.path[-1]}", record)), "/audience")
+        return cond
 
     def check_languages(self, node: Any, pointer: str) -> None:
         """Warn about texts given as a language map without the default language."""
