@@ -62,6 +62,12 @@ class Code(Enum):
     FIELD_008 = Detail("reserved id", "Id '{id}' is reserved ({reason}); choose another id.")
     FIELD_009 = Detail("required but locked", "Field '{field}' is required but {lock}: a locked "
                        "field is never required, since the family cannot fill it in. {fix}")
+    FIELD_010 = Detail("prefill type mismatch", "Field '{field}' is {this}, but '{path}' in last "
+                       "year's campaign is {that}: the prefill could not be read. Prefill it "
+                       "from a field of the same kind, or change the field's type.")
+    FIELD_011 = Detail("previous campaign unknown", "Field '{field}': 'prefill: {path}' cannot be "
+                       "checked, since last year's campaign is not known. Add "
+                       "previous_campaign: <its file or id> at the top of the file.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions.")
@@ -99,6 +105,11 @@ class Code(Enum):
     CAMPAIGN_002 = Detail("language", "Text at {where} has no version in the default language "
                           "'{lang}'.")
     CAMPAIGN_003 = Detail("plugin", "Field-type plugin '{name}' could not be loaded: {problem}.")
+    CAMPAIGN_004 = Detail("previous campaign not found", "previous_campaign: '{name}' is not found "
+                          "next to this file (looked for {looked}); previous.* paths are not "
+                          "checked. Give the file's path relative to this campaign.")
+    CAMPAIGN_005 = Detail("previous campaign invalid", "previous_campaign: '{name}' has errors, so "
+                          "previous.* paths are not checked. Run dossiersco validate on it.")
 
     @property
     def title(self) -> str:

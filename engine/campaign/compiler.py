@@ -7,10 +7,12 @@ declared choices), prefill paths, dependency cycles, fields that can never be sh
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import (
@@ -57,7 +59,8 @@ from .model import (
     unindexed,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
-from .source import Mark, Source
+from .schema import check_schema
+from .source import Mark, Source, load_source
 
 #: words an id may not take: roots of the namespace, literals and function names
 RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "not", "in",
@@ -72,6 +75,8 @@ class _Ctx:
     registry: FieldRegistry
     languages: tuple[str, ...]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: whether to read last year's campaign to check previous.* paths (not when compiling it)
+    follow_previous: bool = True
 
     def add(self, code: Code, pointer: str, *, at_key: bool = False, hint: str | None = None,
             severity: Severity = Severity.ERROR, **context: object) -> None:
@@ -159,8 +164,8 @@ def _record_tail(t: Type, rest: tuple[str, ...], key: str) -> NameInfo | None:
 
 
 def compile_campaign(source: Source, registry: FieldRegistry,
-                     schema_diagnostics: Iterable[Diagnostic] = ()) -> tuple[
-                         Campaign | None, list[Diagnostic]]:
+                     schema_diagnostics: Iterable[Diagnostic] = (), *,
+                     follow_previous: bool = True) -> tuple[Campaign | None, list[Diagnostic]]:
     """Compile ``source``; return the campaign (None when any error) and every diagnostic."""
     data = source.data
     diagnostics = list(source.diagnostics) + list(schema_diagnostics)
@@ -169,7 +174,7 @@ def compile_campaign(source: Source, registry: FieldRegistry,
     languages = tuple(data.get("languages") or ("fr",))
     if not all(isinstance(x, str) for x in languages):
         languages = ("fr",)
-    ctx = _Ctx(source, registry, languages)
+    ctx = _Ctx(source, registry, languages, follow_previous=follow_previous)
     shape_errors = any(d.is_error for d in diagnostics)
     try:
         campaign = _Compiler(ctx, data).run()
@@ -211,6 +216,10 @@ class _Compiler:
         self.tariff_ids = tuple(
             t["id"] for t in data.get("tariffs") or () if isinstance(t, Mapping)
             and isinstance(t.get("id"), str))
+        #: last year's campaign's fields, when it is known and valid
+        self.previous: Mapping[str, FieldSpec] | None = None
+        #: whether a missing or invalid previous campaign was already reported
+        self.previous_reported = False
 
     # -- helpers ---------------------------------------------------------------------------
     def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
@@ -369,8 +378,13 @@ class _Compiler:
                 ok = path[0] in GUARDIAN_KEYS and (len(path) == 1 or (
                     path[0] == "address" and len(path) == 2 and path[1] in ADDRESS_KEYS))
                 candidates = list(GUARDIAN_KEYS)
-            else:  # rows from last year's dossier: any key of the row
-                ok, candidates = True, []
+            else:  # rows from last year's dossier: a field of that year's repeat, when known
+                rows = self.previous.get(row.prefill[-1]) if self.previous is not None else None
+                known = {c.id: c for c in rows.fields} if rows is not None else {}
+                ok, candidates = not known or path[0] in known, list(known)
+                if path[0] in known:
+                    self.check_previous_type(spec, ".".join((*row.prefill, *path)),
+                                             known[path[0]])
         elif path[0] == "pupil":
             ok = len(path) >= 2 and path[1] in PUPIL_KEYS and (len(path) == 2 or (
                 path[1] == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS))
@@ -379,6 +393,11 @@ class _Compiler:
             ok, candidates = spec.type.is_container, ["guardians"]
         elif path[0] == "previous":
             ok, candidates = len(path) >= 2, []
+            if ok and self.previous is not None:
+                ok, candidates = self.check_previous(spec, path, self.previous)
+            elif ok and not self.previous_reported:
+                self.ctx.add(Code.FIELD_011, spec.pointer + "/prefill", severity=Severity.WARNING,
+                             field=spec.id, path=".".join(path))
         else:
             ok = False
             candidates = [f"pupil.{k}" for k in PUPIL_KEYS] + ["guardians", "previous."]
@@ -386,6 +405,60 @@ class _Compiler:
             dotted = ".".join(path)
             self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id, path=dotted,
                          hint=did_you_mean(dotted, candidates))
+
+    def check_previous(self, spec: FieldSpec, path: tuple[str, ...],
+                       previous: Mapping[str, FieldSpec]) -> tuple[bool, list[str]]:
+        """Check ``previous.<id>`` against last year's campaign: the field exists, and holds
+        the same kind of value."""
+        tops = {k: v for k, v in previous.items() if v.parent_id is None}
+        candidates = [f"previous.{k}" for k in tops]
+        prev = tops.get(path[1])
+        if prev is None:
+            return False, candidates
+        if len(path) > 2:
+            return prev.type.name == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS, \
+                [f"previous.{prev.id}.{k}" for k in ADDRESS_KEYS]
+        self.check_previous_type(spec, ".".join(path), prev)
+        return True, candidates
+
+    def check_previous_type(self, spec: FieldSpec, dotted: str, prev: FieldSpec) -> None:
+        this, that = spec.type.value_type(spec), prev.type.value_type(prev)
+        if spec.type.is_container != prev.type.is_container or (
+                this != that and "any" not in (this.kind, that.kind)):
+            self.ctx.add(Code.FIELD_010, spec.pointer + "/prefill", field=spec.id, path=dotted,
+                         this=f"of type {spec.type.name} ({this})",
+                         that=f"of type {prev.type.name} ({that})")
+
+    def resolve_previous(self) -> None:
+        """Find and compile last year's campaign: ``previous_campaign:`` (a path next to this
+        file, or a campaign id), else the id one year earlier (``…-2027`` → ``…-2026``)."""
+        if not self.ctx.follow_previous:
+            return
+        name = self.data.get("previous_campaign")
+        base = self.ctx.source.base_dir
+        explicit = isinstance(name, str)
+        if not explicit:
+            name = _year_before(self.data.get("id"))
+        if not isinstance(name, str):
+            return
+        found = _find_campaign(base, name, by_path=explicit) if base is not None else None
+        if found is None:
+            if explicit:
+                looked = f"'{name}', '{name}.yaml' or a campaign with id: {name}"
+                self.ctx.add(Code.CAMPAIGN_004, "/previous_campaign", severity=Severity.WARNING,
+                             name=name, looked=looked)
+                self.previous_reported = True
+            return
+        source = load_source(found)
+        previous, _ = compile_campaign(source, self.ctx.registry,
+                                       check_schema(source, self.ctx.registry),
+                                       follow_previous=False)
+        if previous is None:
+            self.ctx.add(Code.CAMPAIGN_005, "/previous_campaign" if explicit else "/id",
+                         severity=Severity.WARNING, name=name)
+            self.previous_reported = True
+            return
+        self.previous = previous.fields
 
     def check_placeholders(self, text: LocalText, pointer: str, env: _Env) -> None:
         for name in set(text.placeholders()):
@@ -399,6 +472,7 @@ class _Compiler:
         page_ids: dict[str, str] = {}
         top_scope: dict[str, str] = {}
         declared: list[tuple[Mapping[str, Any], list[tuple[FieldSpec, Mapping[str, Any]]]]] = []
+        self.resolve_previous()
         for i, raw_page in enumerate(data.get("pages") or ()):
             if not isinstance(raw_page, Mapping) or not isinstance(raw_page.get("id"), str):
                 continue
@@ -890,6 +964,34 @@ def _closing(cycle: list[str], reads: Mapping[str, list[Condition]],
 def _node(dep: str) -> str:
     """The dependency-graph node of an expression dependency: ``fees.<id>`` or a field id."""
     return dep if dep.startswith("fees.") else dep.split(".")[0]
+
+
+_YEAR = re.compile(r"^(.*[-_])(\d{4})$")
+
+
+def _year_before(ident: Any) -> str | None:
+    """``college-2026`` for ``college-2027``: the id of last year's campaign, by lineage."""
+    match = _YEAR.match(ident) if isinstance(ident, str) else None
+    return f"{match[1]}{int(match[2]) - 1}" if match else None
+
+
+def _find_campaign(base: Path, name: str, *, by_path: bool) -> Path | None:
+    """The campaign file named ``name`` inside ``base``: a relative path (``by_path``), else
+    ``<name>.yaml``, else a file of ``base`` whose ``id:`` is ``name``."""
+    root = base.resolve()
+    for candidate in ([name] if by_path else []) + [f"{name}.yaml"]:
+        path = (root / candidate).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            return path
+    pattern = re.compile(rf"^id:\s*[\"']?{re.escape(name)}[\"']?\s*$", re.MULTILINE)
+    for path in sorted(root.glob("*.yaml")):
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        if pattern.search(head):
+            return path
+    return None
 
 
 def _date(value: Any) -> date | None:

@@ -161,6 +161,9 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
                           "items": {"type": "string", "pattern": "^[a-z]{2}$"}},
             "welcome": {"$ref": "#/$defs/text"},
             "audience": {"$ref": "#/$defs/expression"},
+            "previous_campaign": {"type": "string", "minLength": 1,
+                                  "description": "Last year's campaign (a file next to this one, "
+                                  "or its id), to check previous.* paths against."},
             "pages": {"type": "array", "minItems": 1, "items": page},
             "tariffs": {"type": "array", "items": tariff},
             "associations": {"type": "array", "items": association},
