@@ -39,7 +39,11 @@ class Code(Enum):
     YAML_006 = Detail("encoding", "The file is not valid UTF-8 text: {problem}.")
     YAML_007 = Detail("not a mapping", "A campaign file must be a mapping of keys at the top level.")
     YAML_008 = Detail("unreadable", "The file cannot be read: {problem}.")
-    YAML_009 = Detail("too deep", "The file nests more than {limit} levels deep.")
+    YAML_009 = Detail("too deep", "The file nests more than {limit} levels deep. Flatten it (no "
+                      "campaign needs so many levels).")
+    YAML_010 = Detail("comma in a value between braces", "Inside {{…}} a comma ends a value, so "
+                      "'{text}' was read as '{first}' and a key '{rest}'. Put the value in "
+                      "quotes: {key}: \"{text}\".")
     # JSON Schema shape
     SCHEMA_001 = Detail("unknown key", "Unknown key '{key}' in {where}.")
     SCHEMA_002 = Detail("wrong type", "{where} must be {expected}, not {actual}.")

@@ -195,11 +195,20 @@ class _Builder:
                 return None
             out: dict[str, Any] = {}
             first_line: dict[str, int] = {}
+            #: the last plain text value of a {…} mapping: (its key, its node, where it ends)
+            last: tuple[str, yaml.ScalarNode, int] | None = None
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                     self._error(Code.YAML_003, key_node, pointer, tag=key_node.tag)
                     continue
                 key = str(key_node.value)
+                if last is not None and node.flow_style and self._keyless(key_node, value_node):
+                    last = self._rejoin(out, pointer, last, key_node)
+                    continue
+                last = None
+                if node.flow_style and isinstance(value_node, yaml.ScalarNode) and \
+                        not value_node.style and value_node.tag == "tag:yaml.org,2002:str":
+                    last = (key, value_node, value_node.end_mark.index)
                 child = child_pointer(pointer, key)
                 if key in out or key in first_line:
                     self._error(Code.YAML_002, key_node, child, key=key, line=first_line[key])
@@ -228,6 +237,26 @@ class _Builder:
                         problem=f"'{node.value}' is not a valid {_short(node.tag)}")
             self.src.refused.add(pointer)
             return None
+
+
+    def _keyless(self, key_node: yaml.ScalarNode, value_node: yaml.Node) -> bool:
+        """Whether a {…} entry is a bare word with no ``:`` (``{a: x, y}``): what a comma in
+        an unquoted value leaves behind."""
+        return isinstance(value_node, yaml.ScalarNode) and value_node.tag == \
+            "tag:yaml.org,2002:null" and value_node.value == "" and \
+            not self.src.text[key_node.end_mark.index:].lstrip(" \t").startswith(":")
+
+    def _rejoin(self, out: dict[str, Any], pointer: str, last: tuple[str, yaml.ScalarNode, int],
+                key_node: yaml.ScalarNode) -> tuple[str, yaml.ScalarNode, int]:
+        """Report a value cut by a comma, and keep it whole so nothing else is reported."""
+        key, value_node, end = last
+        text = self.src.text
+        start = value_node.start_mark.index
+        whole = text[start:key_node.end_mark.index]
+        self._error(Code.YAML_010, value_node, child_pointer(pointer, key), text=whole,
+                    first=text[start:end], rest=key_node.value, key=key)
+        out[key] = whole
+        return key, value_node, end
 
 
 def _short(tag: str) -> str:
