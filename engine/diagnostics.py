@@ -93,8 +93,7 @@ class Code(Enum):
     RULE_001 = Detail("unknown reference", "{where} refers to unknown {kind} '{name}'.")
     RULE_002 = Detail("bracket order", "Tariff '{tariff}': bracket bounds must increase "
                       "({previous} then {current}).")
-    RULE_003 = Detail("invalid amount", "{where}: '{value}' is not an amount in euros "
-                      "(write it as a quoted string such as \"12.50\").")
+    RULE_003 = Detail("invalid amount", "{where}: '{value}' is not an amount in euros: {fix}.")
     RULE_004 = Detail("bad size", "{where}: '{value}' is not a size (use e.g. 5MB, 500KB).")
     RULE_005 = Detail("bad template", "{where}: template file '{path}' does not exist next to the "
                       "campaign file.")
@@ -102,6 +101,8 @@ class Code(Enum):
     RULE_007 = Detail("bounded last bracket", "Tariff '{tariff}': the last bracket stops at "
                       "up_to {up_to}, yet values above it get it too. Remove its up_to, or add "
                       "a last bracket without up_to for the values above {up_to}.")
+    RULE_008 = Detail("invalid percentage", "{where}: '{value}' is not a percentage between 0 "
+                      "and 100: {fix}.")
     TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'.")
     TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")
     # Campaign-level
