@@ -60,7 +60,8 @@ class Code(Enum):
                        "condition, or remove the field.")
     FIELD_005 = Detail("required but never visible", "Field '{field}' is required but can never be "
                        "visible, so no dossier could be completed: {reason}. Fix the condition.")
-    FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known.")
+    FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known; "
+                       "{known}.")
     FIELD_007 = Detail("locked without prefill", "Field '{field}' is not editable by families and "
                        "has no prefill or computed value: it will always be empty.")
     FIELD_008 = Detail("reserved id", "Id '{id}' is reserved ({reason}); choose another id.")

@@ -373,26 +373,38 @@ class _Compiler:
             return
         ok: bool
         candidates: list[str]
+        guardian_paths = [*GUARDIAN_KEYS, *(f"address.{k}" for k in ADDRESS_KEYS)]
+        pupil_paths = [f"pupil.{k}" for k in PUPIL_KEYS] + [f"pupil.address.{k}"
+                                                             for k in ADDRESS_KEYS]
         if row is not None and row.prefill is not None:
             if row.prefill == ("guardians",):
-                ok = path[0] in GUARDIAN_KEYS and (len(path) == 1 or (
-                    path[0] == "address" and len(path) == 2 and path[1] in ADDRESS_KEYS))
-                candidates = list(GUARDIAN_KEYS)
+                # ``guardians.email`` in a row means ``email``: suggest what follows the prefix
+                key = path[1:] if path[0] == "guardians" and len(path) > 1 else path
+                ok = key is path and ".".join(path) in guardian_paths
+                candidates = guardian_paths
+                known = ("in a row prefilled from guardians, use a key of the imported guardian, "
+                         "without a prefix: last_name, email, phone_mobile, address.postal_code… "
+                         "(§7 lists them)")
+                path = key
             else:  # rows from last year's dossier: a field of that year's repeat, when known
                 rows = self.previous.get(row.prefill[-1]) if self.previous is not None else None
-                known = {c.id: c for c in rows.fields} if rows is not None else {}
-                ok, candidates = not known or path[0] in known, list(known)
-                if path[0] in known:
+                fields = {c.id: c for c in rows.fields} if rows is not None else {}
+                ok, candidates = not fields or path[0] in fields, list(fields)
+                known = f"use the id of a field of last year's '{row.prefill[-1]}'"
+                if path[0] in fields:
                     self.check_previous_type(spec, ".".join((*row.prefill, *path)),
-                                             known[path[0]])
+                                             fields[path[0]])
         elif path[0] == "pupil":
-            ok = len(path) >= 2 and path[1] in PUPIL_KEYS and (len(path) == 2 or (
-                path[1] == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS))
-            candidates = [f"pupil.{k}" for k in PUPIL_KEYS]
-        elif path == ("guardians",):
-            ok, candidates = spec.type.is_container, ["guardians"]
+            ok, candidates = ".".join(path) in pupil_paths, pupil_paths
+            known = "use a key of the imported pupil record, pupil.<key> (§7 lists them)"
+        elif path[0] == "guardians":
+            ok, candidates = path == ("guardians",) and spec.type.is_container, []
+            known = ("guardians fills a repeat with one row per imported guardian: write "
+                     "prefill: guardians on a repeat, and prefill: email (a guardian key) on "
+                     "a field of its rows")
         elif path[0] == "previous":
             ok, candidates = len(path) >= 2, []
+            known = "use previous.<id of a field of last year's campaign>"
             if ok and self.previous is not None:
                 ok, candidates = self.check_previous(spec, path, self.previous)
             elif ok and not self.previous_reported:
@@ -400,10 +412,13 @@ class _Compiler:
                              field=spec.id, path=".".join(path))
         else:
             ok = False
-            candidates = [f"pupil.{k}" for k in PUPIL_KEYS] + ["guardians", "previous."]
+            candidates = [*pupil_paths, "guardians"]
+            known = ("a prefill path starts with pupil. (the imported record) or previous. "
+                     "(last year's dossier), or is guardians (on a repeat)")
         if not ok:
             dotted = ".".join(path)
-            self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id, path=dotted,
+            self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id,
+                         path=".".join(spec.prefill), known=known,
                          hint=did_you_mean(dotted, candidates))
 
     def check_previous(self, spec: FieldSpec, path: tuple[str, ...],

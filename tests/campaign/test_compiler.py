@@ -277,3 +277,23 @@ def test_previous_paths_are_checked_against_last_years_campaign_by_id(tmp_path: 
     fixed = this_year.replace("previous.regimes", "previous.regime")
     campaign, diagnostics = check_yaml(fixed, base_dir=tmp_path)
     assert campaign is not None and diagnostics == []
+
+
+def test_guardian_row_prefill_typos_get_a_suggestion() -> None:
+    _, diagnostics = check_yaml(campaign_text("""\
+        - id: responsables
+          type: repeat
+          prefill: guardians
+          fields:
+            - id: tel
+              type: phone
+              prefill: guardians.phone_mobil
+            - id: cp
+              type: text
+              prefill: address.postcode
+        """))
+    hints = {d.location.line: d.hint or "" for d in diagnostics if d.code.name == "FIELD_006"}
+    assert len(hints) == 2
+    assert all("did you mean" in h for h in hints.values())
+    assert "'phone_mobile'" in "".join(hints.values())
+    assert "'address.postal_code'" in "".join(hints.values())
