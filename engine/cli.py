@@ -11,6 +11,7 @@ import click
 from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
+from engine.diagnostics import strict_translations as diagnostics_strict
 from engine.dossiers import commands as dossiers_commands
 from engine.exports import commands as exports_commands
 from engine.fields import FieldRegistry, PluginLoadError, default_registry
@@ -35,13 +36,15 @@ def _registry() -> FieldRegistry:
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problems.")
-def validate_command(files: Sequence[str], as_json: bool) -> None:
+@click.option("--strict-translations", is_flag=True,
+              help="A text missing a language of the campaign is an error, not a warning.")
+def validate_command(files: Sequence[str], as_json: bool, strict_translations: bool) -> None:
     """Check campaign FILES; exit 1 when any has an error (warnings are allowed)."""
     registry = _registry()
     problems: list[Diagnostic] = []
     for name in files:
         _, diagnostics = check_file(name, registry)
-        problems.extend(diagnostics)
+        problems.extend(diagnostics_strict(diagnostics) if strict_translations else diagnostics)
     if as_json:
         click.echo(json.dumps([d.as_dict() for d in problems], ensure_ascii=False, indent=2))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum, StrEnum
 
 
@@ -108,14 +108,17 @@ class Code(Enum):
     TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")
     # Campaign-level
     CAMPAIGN_001 = Detail("dates", "The campaign closes ({closes}) before it opens ({opens}).")
-    CAMPAIGN_002 = Detail("language", "Text at {where} has no version in the default language "
-                          "'{lang}'.")
+    CAMPAIGN_002 = Detail("language", "The text of {where} has no version in the default "
+                          "language '{lang}', which every reader falls back to. Add it.")
     CAMPAIGN_003 = Detail("plugin", "Field-type plugin '{name}' could not be loaded: {problem}.")
     CAMPAIGN_004 = Detail("previous campaign not found", "previous_campaign: '{name}' is not found "
                           "next to this file (looked for {looked}); previous.* paths are not "
                           "checked. Give the file's path relative to this campaign.")
     CAMPAIGN_005 = Detail("previous campaign invalid", "previous_campaign: '{name}' has errors, so "
                           "previous.* paths are not checked. Run dossiersco validate on it.")
+    CAMPAIGN_006 = Detail("missing translation", "The text of {where} has no version in {missing}, "
+                          "a language of the campaign: those readers see the '{default}' text. "
+                          "Write it by language: {key}: {{{example}}}.")
 
     @property
     def title(self) -> str:
@@ -179,6 +182,13 @@ class CampaignError(EngineError):
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0].as_line() if errors else "no error"
         super().__init__(f"{len(errors)} error(s) in campaign; first: {first}")
+
+
+def strict_translations(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` with missing translations as errors (``validate --strict-translations``):
+    a school that publishes in several languages can refuse a half-translated campaign."""
+    codes = (Code.CAMPAIGN_002, Code.CAMPAIGN_006)
+    return [replace(d, severity=Severity.ERROR) if d.code in codes else d for d in diagnostics]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

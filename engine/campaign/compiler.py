@@ -20,8 +20,8 @@ from engine.diagnostics import (
     Diagnostic,
     Location,
     Severity,
-    child_pointer,
     did_you_mean,
+    pointer_from,
 )
 from engine.expr import (
     ANY,
@@ -59,12 +59,16 @@ from .model import (
     unindexed,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
-from .schema import check_schema
+from .schema import check_schema, describe
 from .source import Mark, Source, load_source
 
 #: words an id may not take: roots of the namespace, literals and function names
 RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "not", "in",
                                "if", "else"} | frozenset(FUNCTIONS)
+#: keys whose values are texts shown to people, translatable by ``languages``
+TEXT_KEYS = frozenset({"add_label", "description", "exempt_label", "help", "intro", "item_label",
+                       "label", "message", "pattern_message", "placeholder", "reason",
+                       "statement", "text", "title", "unit", "welcome"})
 #: exhaustive satisfiability search is done below this number of combinations
 MAX_COMBINATIONS = 512
 
@@ -522,7 +526,7 @@ class _Compiler:
         opens, closes = _date(data.get("opens")), _date(data.get("closes"))
         if opens and closes and closes < opens:
             ctx.add(Code.CAMPAIGN_001, "/closes", opens=opens, closes=closes)
-        self.check_languages(data, "")
+        self.check_languages(data, [])
         est = data.get("establishment") or {}
         if opens is None or closes is None:
             return None
@@ -552,21 +556,41 @@ class _Compiler:
                     hint=did_you_mean(f"pupil.{node.path[-1]}", record)), "/audience")
         return cond
 
-    def check_languages(self, node: Any, pointer: str) -> None:
-        """Warn about texts given as a language map without the default language."""
-        default = self.ctx.languages[0]
+    def check_languages(self, node: Any, path: list[str | int]) -> None:
+        """Warn about texts given as a language map without the default language, and about
+        texts missing a language of the campaign."""
+        languages = self.ctx.languages
         if isinstance(node, Mapping):
             keys = list(node)
             if keys and all(isinstance(k, str) and len(k) == 2 and k.islower() for k in keys) \
-                    and all(isinstance(v, str) for v in node.values()) and default not in node:
-                self.ctx.add(Code.CAMPAIGN_002, pointer, severity=Severity.WARNING,
-                             where=pointer, lang=default)
+                    and all(isinstance(v, str) for v in node.values()):
+                if languages[0] not in node:
+                    self.ctx.add(Code.CAMPAIGN_002, pointer_from(path), severity=Severity.WARNING,
+                                 where=describe(path, self.data), lang=languages[0])
+                self.check_translated(node, path)
+                return
             for k, v in node.items():
                 if k not in ("tests",):
-                    self.check_languages(v, child_pointer(pointer, k))
+                    self.check_languages(v, [*path, k])
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                self.check_languages(v, child_pointer(pointer, i))
+                self.check_languages(v, [*path, i])
+        elif isinstance(node, str):
+            self.check_translated(node, path)
+
+    def check_translated(self, text: str | Mapping[str, Any], path: list[str | int]) -> None:
+        """One warning per text without a version in each language of ``languages``."""
+        key = path[-1] if path else None
+        if len(self.ctx.languages) < 2 or key not in TEXT_KEYS or "table" in path:
+            return  # a bracket's label (in table) is a short code, not a text
+        missing = [lang for lang in self.ctx.languages[1:] if isinstance(text, str)
+                   or lang not in text]
+        if missing:
+            default = self.ctx.languages[0]
+            self.ctx.add(Code.CAMPAIGN_006, pointer_from(path), severity=Severity.WARNING,
+                         where=describe(path, self.data), missing=", ".join(missing),
+                         default=default, key=key,
+                         example=", ".join(f"{lang}: …" for lang in self.ctx.languages))
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()

@@ -311,7 +311,7 @@ def _field_errors(validators: _Validators, fields: Any, prefix: list[str | int],
             yield from _field_errors(validators, spec.get(key), [*path, key])
 
 
-def _describe(path: Iterable[str | int], data: Any) -> str:
+def describe(path: Iterable[str | int], data: Any) -> str:
     """Readable place of a node: "field 'nom' (pages[0].fields[2])"."""
     parts: list[str] = []
     node = data
@@ -356,7 +356,7 @@ def _json_type(value: Any) -> str:
 def _translate(error: ValidationError, path: list[str | int], source: Source,
                ) -> Iterable[Diagnostic]:
     pointer = pointer_from(path)
-    where = _describe(path, source.data)
+    where = describe(path, source.data)
     instance = error.instance
     kind = error.validator
     schema: Any = error.schema
