@@ -372,9 +372,9 @@ class _Compiler:
                          fix=f"Say when it is required: required: not ({spec.readonly_if.source}).")
 
     def check_prefill(self, spec: FieldSpec, row: FieldSpec | None) -> None:
-        path = spec.prefill
-        if path is None:
+        if spec.prefill is None:
             return
+        written = path = spec.prefill
         ok: bool
         candidates: list[str]
         guardian_paths = [*GUARDIAN_KEYS, *(f"address.{k}" for k in ADDRESS_KEYS)]
@@ -422,7 +422,7 @@ class _Compiler:
         if not ok:
             dotted = ".".join(path)
             self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id,
-                         path=".".join(spec.prefill), known=known,
+                         path=".".join(written), known=known,
                          hint=did_you_mean(dotted, candidates))
 
     def check_previous(self, spec: FieldSpec, path: tuple[str, ...],
