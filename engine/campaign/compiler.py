@@ -20,6 +20,7 @@ from engine.diagnostics import (
     Diagnostic,
     Location,
     Severity,
+    child_pointer,
     did_you_mean,
     pointer_from,
 )
@@ -38,6 +39,7 @@ from engine.expr import (
 from engine.expr.nodes import Call, Name, Node, walk
 from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
 from engine.fields.file import FILE_KINDS, parse_size
+from engine.fields.repeat import ROW_KEY
 from engine.text import LocalText, local_text
 
 from .model import (
@@ -859,10 +861,14 @@ class _Compiler:
         for i, raw in enumerate(self.data.get("tests") or ()):
             p = f"/tests/{i}"
             name = raw["name"]
-            for key in raw.get("answers") or {}:
+            for key, value in (raw.get("answers") or {}).items():
                 if key not in known:
                     self.ctx.add(Code.TEST_001, f"{p}/answers/{key}", at_key=True, test=name,
                                  field=key, hint=did_you_mean(key, known))
+                elif key in self.fields:
+                    self.check_answer(name, self.fields[key], value,
+                                      child_pointer(f"{p}/answers", key))
+            self.check_family(name, raw.get("family"), p + "/family")
             expect = raw.get("expect") or {}
             for group, names in (("visible", known), ("hidden", known), ("required", known),
                                  ("optional", known), ("documents", documents),
@@ -883,6 +889,54 @@ class _Compiler:
                                     raw.get("family") or {}, raw.get("answers") or {}, expect,
                                     p, self.ctx.source.location(p)))
         return tuple(out)
+
+
+    def check_answer(self, test: str, spec: FieldSpec, value: Any, pointer: str) -> None:
+        """A test's answer must be one the form could give: declared choices, rows as a list."""
+        if value is None:
+            return
+        if spec.type.is_container:
+            if not isinstance(value, list):
+                self.ctx.add(Code.TEST_002, pointer, test=test, problem=(
+                    f"the answer of '{spec.id}' holds its rows, so it is a list with one '- ' "
+                    f"per row: {spec.id}: [{{{', '.join(c.id for c in spec.fields[:2])}: …}}]"))
+                return
+            children = {c.id: c for c in spec.fields}
+            for n, row in enumerate(value):
+                at = child_pointer(pointer, n)
+                if not isinstance(row, Mapping):
+                    self.ctx.add(Code.TEST_002, at, test=test, problem=(
+                        f"row {n + 1} of '{spec.id}' must give its fields by id "
+                        f"({', '.join(children)})"))
+                    continue
+                for key, item in row.items():
+                    if key in children:
+                        self.check_answer(test, children[key], item, child_pointer(at, key))
+                    elif key not in ("personne_id", ROW_KEY):
+                        self.ctx.add(Code.TEST_001, child_pointer(at, key), at_key=True,
+                                     test=test, field=f"{spec.id}.{key}",
+                                     hint=did_you_mean(key, children))
+            return
+        declared = spec.type.choices(spec)
+        if declared is None:
+            return
+        given = value if isinstance(value, list) else [value]
+        for item in given:
+            if isinstance(item, bool) or str(item) not in declared:
+                self.ctx.add(Code.TEST_002, pointer, test=test, problem=(
+                    f"'{item}' is not a declared choice of '{spec.key}' (declared: "
+                    f"{', '.join(sorted(declared))}); answer with one of them"),
+                    hint=did_you_mean(str(item), declared))
+
+    def check_family(self, test: str, family: Any, pointer: str) -> None:
+        """``family: {siblings, rank}`` must describe a possible family."""
+        if not isinstance(family, Mapping):
+            return
+        siblings, rank = family.get("siblings"), family.get("rank")
+        if isinstance(siblings, int) and isinstance(rank, int) and rank > siblings:
+            self.ctx.add(Code.TEST_002, pointer + "/rank", test=test, problem=(
+                f"rank {rank} is impossible among {siblings} child(ren): rank goes from 1 (the "
+                f"eldest) to siblings; write e.g. family: {{siblings: {rank}, rank: {rank}}}"))
 
 
 class _FixedScope:
