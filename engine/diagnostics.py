@@ -73,6 +73,8 @@ class Code(Enum):
     FIELD_011 = Detail("previous campaign unknown", "Field '{field}': 'prefill: {path}' cannot be "
                        "checked, since last year's campaign is not known. Add "
                        "previous_campaign: <its file or id> at the top of the file.")
+    FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
+                       "family nothing: '{key}' has no effect on it. Remove '{key}'.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions.")

@@ -71,6 +71,8 @@ RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "no
 TEXT_KEYS = frozenset({"add_label", "description", "exempt_label", "help", "intro", "item_label",
                        "label", "message", "pattern_message", "placeholder", "reason",
                        "statement", "text", "title", "unit", "welcome"})
+#: keys about the family's answer, which mean nothing on a field that asks nothing (info)
+ANSWER_KEYS = frozenset({"required", "on_hide", "readonly_if", "validate", "prefill", "editable"})
 #: exhaustive satisfiability search is done below this number of combinations
 MAX_COMBINATIONS = 512
 
@@ -356,6 +358,11 @@ class _Compiler:
         if not done.editable and done.prefill is None and done.type.has_value:
             self.ctx.add(Code.FIELD_007, p, severity=Severity.WARNING, field=done.id)
         self.check_locked_required(done)
+        if not done.type.has_value:
+            for key in ANSWER_KEYS & set(raw):
+                self.ctx.add(Code.FIELD_012, f"{p}/{key}", at_key=True,
+                             severity=Severity.WARNING, field=done.id, type=done.type.name,
+                             key=key)
         self.fields[done.key] = done
         return done
 
