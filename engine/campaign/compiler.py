@@ -464,7 +464,7 @@ class _Compiler:
             return
         name = self.data.get("previous_campaign")
         base = self.ctx.source.base_dir
-        explicit = isinstance(name, str)
+        explicit = isinstance(name, str) and bool(name.strip())
         if not explicit:
             name = _year_before(self.data.get("id"))
         if not isinstance(name, str):
@@ -792,13 +792,15 @@ class _Compiler:
             last = j == len(raw["table"]) - 1
             if up_to is None and not last:
                 self.ctx.add(Code.RULE_006, f"{p}/table/{j}", tariff=tariff,
-                             problem="only the last bracket may have no up_to")
+                             problem="only the last bracket may have no up_to: give this one "
+                                     "its up_to")
             if up_to is not None and previous is not None and up_to <= previous:
                 self.ctx.add(Code.RULE_002, f"{p}/table/{j}/up_to", tariff=tariff,
                              previous=previous, current=up_to)
             if row["label"] in labels:
                 self.ctx.add(Code.RULE_006, f"{p}/table/{j}/label", tariff=tariff,
-                             problem=f"bracket label '{row['label']}' is used twice")
+                             problem=f"bracket label '{row['label']}' is used twice: rename "
+                                     "one")
             labels.add(row["label"])
             previous = up_to if up_to is not None else previous
             rows.append(Bracket(up_to, Decimal(row["amount"]), str(row["label"])))

@@ -151,10 +151,12 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "required": ["language", "id", "title", "establishment", "opens", "closes", "pages"],
         "properties": {
             "language": {"const": 1, "description": "Version of the campaign language."},
-            "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+            "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$",
+                   "description": "Lower-case letters, digits and -, e.g. college-2027."},
             "title": {"$ref": "#/$defs/text"},
             "establishment": _object({
-                "uai": {"type": "string", "pattern": r"^\d{7}[A-Z]$"},
+                "uai": {"type": "string", "pattern": r"^\d{7}[A-Z]$",
+                        "description": "7 digits and a capital letter, in quotes: \"0691234A\"."},
                 "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
                 "phone": {"type": "string"}, "address": {"type": "string"},
                 "website": {"type": "string"},
@@ -162,7 +164,8 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "opens": {"type": "string", "format": "date"},
             "closes": {"type": "string", "format": "date"},
             "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
-                          "items": {"type": "string", "pattern": "^[a-z]{2}$"}},
+                          "items": {"type": "string", "pattern": "^[a-z]{2}$",
+                                    "description": "A 2-letter language code, e.g. fr, en."}},
             "welcome": {"$ref": "#/$defs/text"},
             "audience": {"$ref": "#/$defs/expression"},
             "previous_campaign": {"type": "string", "minLength": 1,
@@ -333,7 +336,7 @@ def describe(path: Iterable[str | int], data: Any) -> str:
 
 
 _JSON_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
-               "boolean": "true or false", "object": "a mapping", "array": "a list",
+               "boolean": "true or false", "object": "keys (name: value)", "array": "a list",
                "null": "empty"}
 
 
@@ -350,7 +353,7 @@ def _json_type(value: Any) -> str:
         return "text"
     if isinstance(value, list):
         return "a list"
-    return "a mapping"
+    return "keys (name: value)"
 
 
 def _translate(error: ValidationError, path: list[str | int], source: Source,
@@ -408,9 +411,11 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
         yield Diagnostic(Code.SCHEMA_005, Code.SCHEMA_005.format(value=instance),
                          source.location(pointer))
         return
-    problem = error.message
+    problem = _limit_problem(str(kind), expected_value, instance) or error.message
     if kind == "pattern":
-        problem = f"'{instance}' does not have the expected form"
+        described = schema.get("description") if isinstance(schema, Mapping) else None
+        problem = f"'{instance}' does not have the expected form" + (
+            f": {described[0].lower()}{described[1:].rstrip('.')}" if described else "")
         if expected_value in (AMOUNT_PATTERN, PERCENT_PATTERN):
             yield _amount_problem(expected_value, where, instance, source.location(pointer))
             return
@@ -505,3 +510,22 @@ def _number_problem(schema: Mapping[str, Any], value: Any, path: list[str | int]
     else:
         suggestion = _quoted(number)
     return f"'{value}' is not one of the forms {key} accepts ({forms}): write {key}: {suggestion}"
+
+
+def _limit_problem(kind: str, limit: Any, value: Any) -> str | None:
+    """A size or bound problem in the author's words, with what to do."""
+    if kind == "minimum":
+        return f"{value} is below the minimum {limit}; write {limit} or more"
+    if kind == "maximum":
+        return f"{value} is above the maximum {limit}; write {limit} or less"
+    if kind == "minItems":
+        return f"the list needs at least {limit} item(s); add them"
+    if kind == "minLength":
+        return "the text is empty; write it, or remove the key"
+    if kind == "maxLength":
+        return f"the text is longer than {limit} characters; shorten it"
+    if kind == "minProperties":
+        return "nothing is given between the braces; give at least one key, or remove it"
+    if kind == "uniqueItems":
+        return "an item is listed twice; keep it once"
+    return None
