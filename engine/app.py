@@ -15,9 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
 from engine.config import ROOT, Settings
+from engine.dossiers.versions import CampaignCache
+from engine.fields import new_registry
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, invitations, wizard
+from engine.web import auth, documents, family, field_assets, invitations, wizard
+from engine.web import database as web_database
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -63,12 +66,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # before-request check finds nothing to do, at 0.1 ms on every request.
     hooks = app.before_request_funcs[None]
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
+    registry = new_registry()
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
-                                            hasher=make_hasher(settings), limiter=limiter)
-    db.init_app(app)
+                                            hasher=make_hasher(settings), limiter=limiter,
+                                            registry=registry,
+                                            campaigns=CampaignCache(settings.campaigns_dir, registry))
+    web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
+    field_assets.init_app(app, registry)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(family.bp)

@@ -146,9 +146,8 @@ class _Env:
     def _tail(self, spec: FieldSpec, rest: tuple[str, ...], field_id: str) -> NameInfo | None:
         if not rest:
             return self._info(spec, field_id)
-        if spec.type.name == "address" and len(rest) == 1 and rest[0] in ADDRESS_KEYS:
-            return NameInfo(STR, field_id)
-        return None
+        part = spec.type.part_type(spec, rest[0]) if len(rest) == 1 else None
+        return None if part is None else NameInfo(part, field_id)
 
     def candidates(self, path: tuple[str, ...]) -> Iterable[str]:
         names = [k for k, s in self.fields.items() if s.parent_id is None]
@@ -286,7 +285,7 @@ class _Compiler:
             return None
         kind = raw.get("type")
         try:
-            ftype: FieldType = self.ctx.registry.get(str(kind))
+            ftype: FieldType[Any] = self.ctx.registry.get(str(kind))
         except UnknownFieldType as exc:
             self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
             return None
@@ -444,8 +443,8 @@ class _Compiler:
         if prev is None:
             return False, candidates
         if len(path) > 2:
-            return prev.type.name == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS, \
-                [f"previous.{prev.id}.{k}" for k in ADDRESS_KEYS]
+            return len(path) == 3 and prev.type.part_type(prev, path[2]) is not None, \
+                [f"previous.{prev.id}.{k}" for k in ADDRESS_KEYS if prev.type.part_type(prev, k)]
         self.check_previous_type(spec, ".".join(path), prev)
         return True, candidates
 
@@ -645,7 +644,7 @@ class _Compiler:
         total = f"fees.{FEES_TOTAL}"
         graph[total] = {f"fees.{t.id}" for t in tariffs} | {
             _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
-            s.id for p in pages for s in p.fields if s.type.name == "memberships"}
+            s.id for p in pages for s in p.fields if s.type.holds_memberships}
         reads[total] = [a.available_if for a in associations if a.available_if]
         for tariff in tariffs:
             graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}

@@ -12,7 +12,7 @@ import tokenize
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from engine.diagnostics import Code
+from engine.diagnostics import Code, EngineError
 
 from .nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
 
@@ -43,7 +43,7 @@ class ExprProblem:
         return self.code.format(**self.context)
 
 
-class ExprSyntaxError(Exception):
+class ExprSyntaxError(EngineError):
     def __init__(self, problem: ExprProblem) -> None:
         super().__init__(problem.message)
         self.problem = problem

@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import DATE, Type
 from engine.i18n import gettext as _
 
 from .base import FieldType, FieldValueError, OptionContext
 from .common import format_date
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 _FR = re.compile(r"^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$")
 
@@ -41,7 +44,7 @@ class DateOptions:
     max: date | None = None
 
 
-class DateField(FieldType):
+class DateField(FieldType[DateOptions]):
     name = "date"
     description = "A calendar date."
     options_schema = {
@@ -61,10 +64,10 @@ class DateField(FieldType):
             ctx.add("min", f"min {lo} is after max {hi}")
         return DateOptions(lo, hi)
 
-    def value_type(self, spec: Any) -> Type:
+    def value_type(self, spec: FieldSpec) -> Type:
         return DATE
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or value == "":
             return None
         parsed = parse_date(value)
@@ -72,8 +75,8 @@ class DateField(FieldType):
             raise FieldValueError(_("Saisissez une date valide, par exemple 31/12/2014."))
         return parsed.isoformat()
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        options: DateOptions = spec.options
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        options = self.options(spec)
         parsed = date.fromisoformat(value)
         if options.min and parsed < options.min:
             yield _("La date doit être postérieure ou égale au {d}.").format(
@@ -82,13 +85,13 @@ class DateField(FieldType):
             yield _("La date doit être antérieure ou égale au {d}.").format(
                 d=format_date(options.max))
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         return parse_date(value)
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         parsed = parse_date(value)
         return format_date(parsed) if parsed else ""
 
-    def form_value(self, value: Any, spec: Any) -> Any:
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
         parsed = parse_date(value)
         return parsed.isoformat() if parsed else ("" if value is None else str(value))

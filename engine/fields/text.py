@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.i18n import gettext as _
 from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ def check_length(value: str, options: TextOptions) -> Iterator[str]:
         yield _("Saisissez au plus {n} caractères.").format(n=options.max_length)
 
 
-class TextField(FieldType):
+class TextField(FieldType[TextOptions]):
     name = "text"
     description = "One line of text."
     options_schema = {
@@ -64,13 +67,13 @@ class TextField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return None
         return " ".join(str(value).split()) or None
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        options: TextOptions = spec.options
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        options = self.options(spec)
         yield from check_length(value, options)
         if options.pattern is not None and not options.pattern.fullmatch(value):
             yield options.pattern_message.get() or _("Le format n'est pas valide.")

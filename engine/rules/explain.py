@@ -244,7 +244,7 @@ def used_by(campaign: Campaign, spec: FieldSpec) -> list[str]:
     for assoc in campaign.associations:
         if reads(assoc.available_if, key, campaign):
             out.append(f"{w['association']} {assoc.id} (available_if)")
-        elif spec.type.name == "memberships" and spec.parent_id is None:
+        elif spec.type.holds_memberships and spec.parent_id is None:
             out.append(f"{w['association']} {assoc.id} ({w['chosen']})")
     out += [f"{w['document']} {d.id} (required_if)" for d in campaign.documents
             if reads(d.required_if, key, campaign)]

@@ -27,9 +27,10 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine.db import get_session, utcnow
+from engine.db import utcnow
 from engine.dossiers.accounts import LoginOutcome, authenticate, load_account
 from engine.dossiers.models import FamilyAccount
+from engine.web.database import get_session
 
 from .state import app_state
 

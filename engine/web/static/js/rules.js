@@ -19,6 +19,8 @@
  *         documents, total}
  *   DossierRules.formatMoney("12.3") -> "12,30 €" (engine.fields.common.format_money)
  *   DossierRules.displayComputed("boolean", true) -> "Oui" (ComputedField.display)
+ *   DossierRules.registerType("name", {normalize, validate, exprValue}): a plugin field type's
+ *     twin of its FieldType hooks (its script is loaded after rules.js), see registerType
  */
 (function (root, factory) {
   'use strict';
@@ -312,6 +314,30 @@
     computed: function (v) { return computedStored(v); },
   };
 
+  // the hooks of plugin field types, by type name (registerType)
+  var PLUGIN_TYPES = {};
+
+  /**
+   * Register the twin of a plugin field type, with the same hooks as its Python class (each
+   * optional; the base class's behaviour otherwise): normalize(value, spec) -> stored value or
+   * throw new DossierRules.FieldError(message); validate(value, spec) -> French messages for a
+   * non-empty stored value; exprValue(value, spec) -> what expressions see. spec.options are
+   * the field's options as client_model writes them.
+   */
+  function registerType(name, hooks) {
+    if (Object.prototype.hasOwnProperty.call(NORMALIZE, name) || name === 'repeat' ||
+        Object.prototype.hasOwnProperty.call(PLUGIN_TYPES, name)) {
+      throw new Error("field type '" + name + "' is registered twice");
+    }
+    PLUGIN_TYPES[name] = hooks;
+  }
+
+  function pluginHook(spec, hook) {
+    var hooks = Object.prototype.hasOwnProperty.call(PLUGIN_TYPES, spec.type)
+      ? PLUGIN_TYPES[spec.type] : null;
+    return hooks && typeof hooks[hook] === 'function' ? hooks[hook] : null;
+  }
+
   function normalizeNumber(v, spec, whole) {
     if (v === null || v === '') return null;
     var n = toDecimal(v);
@@ -349,7 +375,8 @@
   function normalize(spec, value, model) {
     var v = value === undefined ? null : value;
     if (spec.type === 'repeat') return normalizeRepeat(v, spec, model);
-    var fn = NORMALIZE[spec.type];
+    var fn = Object.prototype.hasOwnProperty.call(NORMALIZE, spec.type) ? NORMALIZE[spec.type]
+      : pluginHook(spec, 'normalize');
     if (fn) return fn(v, spec);
     if (v === null) return null; // a plugin type: the base class's normalize
     return strip(pyStr(v)) || null;
@@ -454,8 +481,11 @@
         if (!value.line1) out.push('Indiquez le numéro et la voie.');
         if (!value.commune) out.push('Indiquez la commune.');
         break;
-      default:
+      default: {
+        var check = pluginHook(spec, 'validate');
+        if (check) out.push.apply(out, check(value, spec));
         break;
+      }
     }
     return out;
   }
@@ -484,8 +514,10 @@
           });
           return out;
         });
-      default:
-        return v;
+      default: {
+        var fn = pluginHook(spec, 'exprValue');
+        return fn ? fn(v, spec) : v;
+      }
     }
   }
 
@@ -1061,8 +1093,9 @@
 
   return {
     evaluate: evaluate,
+    registerType: registerType,
+    FieldError: FieldError,
     formatMoney: formatMoney,
-    ADDRESS_PARTS: ADDRESS_PARTS, // the inputs of an address field, for form.js
     displayComputed: displayComputed,
     // a date as the server writes it (JJ/MM/AAAA, '' if not a date)
     formatDate: function (v) { var d = parseDate(v); return d ? dmy(d) : ''; },

@@ -1,4 +1,4 @@
-"""The ``dossiersco`` command: check, test and explain campaign files; run the app."""
+"""``dossiersco validate``, ``schema``, ``test`` and ``explain``: campaign files, no database."""
 
 from __future__ import annotations
 
@@ -12,28 +12,20 @@ from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.diagnostics import strict_translations as diagnostics_strict
-from engine.dossiers import commands as dossiers_commands
-from engine.exports import commands as exports_commands
-from engine.fields import FieldRegistry, PluginLoadError, default_registry
-from engine.prefill import commands as prefill_commands
+from engine.fields import FieldRegistry, PluginLoadError, new_registry
 from engine.rules.explain import explain_field
 from engine.rules.testing import run_tests
-from engine.web import commands as web_commands
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """DossierSCO: online re-enrolment campaigns."""
 
 
 def _registry() -> FieldRegistry:
+    """The field types of this command: built-in and installed plugins."""
     try:
-        return default_registry()
+        return new_registry()
     except PluginLoadError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-@main.command("validate")
+@click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problems.")
 @click.option("--strict-translations", is_flag=True,
@@ -57,7 +49,7 @@ def validate_command(files: Sequence[str], as_json: bool, strict_translations: b
     sys.exit(1 if any(d.is_error for d in problems) else 0)
 
 
-@main.command("schema")
+@click.command("schema")
 def schema_command() -> None:
     """Print the campaign JSON Schema generated from the field types."""
     click.echo(schema_json(_registry()), nl=False)
@@ -72,7 +64,7 @@ def _load(name: str) -> Campaign:
     return campaign
 
 
-@main.command("test")
+@click.command("test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def test_command(files: Sequence[str]) -> None:
     """Run the tests: cases written in campaign FILES; exit 1 on any failure."""
@@ -93,7 +85,7 @@ def test_command(files: Sequence[str]) -> None:
     sys.exit(1 if failed else 0)
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("field_id")
 def explain_command(file: str, field_id: str) -> None:
@@ -108,11 +100,7 @@ def explain_command(file: str, field_id: str) -> None:
         click.echo(line)
 
 
-# commands that open the database or serve the app, each kept beside what it drives
-for _commands in (web_commands, prefill_commands, dossiers_commands, exports_commands):
-    _commands.register(main)
-
-__all__ = ["main"]
-
-if __name__ == "__main__":
-    main()
+def register(main: click.Group) -> None:
+    """Add the campaign-file commands to the ``dossiersco`` command."""
+    for command in (validate_command, schema_command, test_command, explain_command):
+        main.add_command(command)

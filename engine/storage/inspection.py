@@ -24,6 +24,8 @@ from PIL import Image, ImageDraw, ImageOps
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
+from engine.diagnostics import EngineError, UploadCode
+
 pi_heif.register_heif_opener()
 
 #: kinds a campaign may accept, from the detected MIME type
@@ -51,10 +53,10 @@ _RESERVED_NAMES: Final = frozenset(
 _FORBIDDEN_CHARS: Final = re.compile(r'[<>:"/\\|?*\s]+')
 
 
-class UploadRejected(Exception):
+class UploadRejected(EngineError):
     """An upload refused with a stable ``code`` and a French message for the family."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: UploadCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -113,14 +115,14 @@ def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: in
         with scripts, image too large in pixels.
     """
     if not data:
-        raise UploadRejected("empty", "Le fichier est vide.")
+        raise UploadRejected(UploadCode.EMPTY, "Le fichier est vide.")
     if len(data) > max_size:
-        raise UploadRejected("too_large", f"Le fichier dépasse la taille maximale de "
+        raise UploadRejected(UploadCode.TOO_LARGE, f"Le fichier dépasse la taille maximale de "
                                           f"{megabytes(max_size)} Mo.")
     guess = filetype.guess(data)
     kind = KINDS.get(guess.mime) if guess is not None else None
     if kind is None or kind not in accept:
-        raise UploadRejected("type", "Ce type de fichier n'est pas accepté. Formats acceptés : "
+        raise UploadRejected(UploadCode.TYPE, "Ce type de fichier n'est pas accepté. Formats acceptés : "
                                      f"{accepted_label(accept)}.")
     stored_kind, mime, extension = STORED[kind]
     pages = width = height = None
@@ -136,15 +138,15 @@ def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: in
 
 
 def _check_pdf(data: bytes, max_pages: int) -> int:
-    corrupt = UploadRejected("corrupt", "Ce PDF est illisible ou endommagé.")
+    corrupt = UploadRejected(UploadCode.CORRUPT, "Ce PDF est illisible ou endommagé.")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise UploadRejected("encrypted", "Ce PDF est protégé par un mot de passe. "
+            raise UploadRejected(UploadCode.ENCRYPTED, "Ce PDF est protégé par un mot de passe. "
                                               "Envoyez une version sans protection.")
         pages = len(reader.pages)
         if _has_active_content(reader):
-            raise UploadRejected("active_content", "Ce PDF contient du code (JavaScript ou "
+            raise UploadRejected(UploadCode.ACTIVE_CONTENT, "Ce PDF contient du code (JavaScript ou "
                                                    "lancement d'application) et est refusé.")
     except UploadRejected:
         raise
@@ -153,7 +155,7 @@ def _check_pdf(data: bytes, max_pages: int) -> int:
     if pages == 0:
         raise corrupt
     if pages > max_pages:
-        raise UploadRejected("too_many_pages",
+        raise UploadRejected(UploadCode.TOO_MANY_PAGES,
                              f"Ce PDF compte {pages} pages ; le maximum est {max_pages}.")
     return pages
 
@@ -187,21 +189,21 @@ def _has_active_content(reader: PdfReader) -> bool:
 
 
 def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, int, int]:
-    corrupt = UploadRejected("corrupt", "Cette image est illisible ou endommagée.")
+    corrupt = UploadRejected(UploadCode.CORRUPT, "Cette image est illisible ou endommagée.")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[PIL_FORMATS[kind]]) as image:
                 if image.width * image.height > max_pixels:
-                    raise UploadRejected("too_many_pixels", "Cette image est trop grande "
+                    raise UploadRejected(UploadCode.TOO_MANY_PIXELS, "Cette image est trop grande "
                                          "(en pixels). Réduisez sa résolution.")
                 image.load()
                 upright = ImageOps.exif_transpose(image)
     except UploadRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRejected("too_many_pixels", "Cette image est trop grande (en pixels). "
+        raise UploadRejected(UploadCode.TOO_MANY_PIXELS, "Cette image est trop grande (en pixels). "
                                                 "Réduisez sa résolution.") from None
     except Exception:  # truncated or corrupt data raises OSError, SyntaxError, ValueError…
         raise corrupt from None
