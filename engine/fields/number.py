@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.expr import NUMBER, Type
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, FieldValueError, OptionContext
 from .common import NUMBER_LIKE, format_decimal, to_decimal
@@ -22,7 +23,7 @@ class NumberOptions:
     min: Decimal | None = None
     max: Decimal | None = None
     decimals: int | None = None
-    unit: str | None = None
+    unit: LocalText = EMPTY
 
 
 class NumberField(FieldType[NumberOptions]):
@@ -32,7 +33,7 @@ class NumberField(FieldType[NumberOptions]):
         "min": NUMBER_LIKE, "max": NUMBER_LIKE,
         "decimals": {"type": "integer", "minimum": 0, "maximum": 6,
                      "description": "Most decimals accepted."},
-        "unit": {"type": "string", "description": "Unit shown after the input, e.g. €."},
+        "unit": {"$ref": "#/$defs/text", "description": "Unit shown after the input, e.g. €."},
     }
     example = {"id": "quotient_familial", "type": "number", "label": "Quotient familial CAF",
                "min": 0, "unit": "€"}
@@ -42,7 +43,8 @@ class NumberField(FieldType[NumberOptions]):
         lo, hi = to_decimal(raw.get("min")), to_decimal(raw.get("max"))
         if lo is not None and hi is not None and lo > hi:
             ctx.add("min", f"min {lo} is greater than max {hi}")
-        return NumberOptions(lo, hi, 0 if self.whole else raw.get("decimals"), raw.get("unit"))
+        return NumberOptions(lo, hi, 0 if self.whole else raw.get("decimals"),
+                             local_text(raw.get("unit"), ctx.languages))
 
     def value_type(self, spec: FieldSpec) -> Type:
         return NUMBER
@@ -82,7 +84,7 @@ class NumberField(FieldType[NumberOptions]):
         number = to_decimal(value)
         if number is None:
             return ""
-        unit = self.options(spec).unit if self.options(spec) else None
+        unit = self.options(spec).unit.get(lang) if self.options(spec) else None
         return format_decimal(number) + (f"\u00a0{unit}" if unit else "")
 
     def export(self, value: Any, spec: FieldSpec) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
@@ -21,8 +22,8 @@ class TextOptions:
     min_length: int | None = None
     max_length: int | None = None
     pattern: re.Pattern[str] | None = None
-    pattern_message: str | None = None
-    placeholder: str | None = None
+    pattern_message: LocalText = EMPTY
+    placeholder: LocalText = EMPTY
     autocomplete: str | None = None
 
 
@@ -36,8 +37,8 @@ def compile_text_options(raw: Mapping[str, Any], ctx: OptionContext) -> TextOpti
     lo, hi = raw.get("min_length"), raw.get("max_length")
     if lo is not None and hi is not None and lo > hi:
         ctx.add("min_length", f"min_length {lo} is greater than max_length {hi}")
-    return TextOptions(lo, hi, pattern, raw.get("pattern_message"), raw.get("placeholder"),
-                       raw.get("autocomplete"))
+    return TextOptions(lo, hi, pattern, local_text(raw.get("pattern_message"), ctx.languages),
+                       local_text(raw.get("placeholder"), ctx.languages), raw.get("autocomplete"))
 
 
 def check_length(value: str, options: TextOptions) -> Iterator[str]:
@@ -54,9 +55,10 @@ class TextField(FieldType[TextOptions]):
         **LENGTH_SCHEMA,
         "pattern": {"type": "string", "description": "Regular expression the whole text must "
                     "match."},
-        "pattern_message": {"type": "string", "description": "Message shown when the pattern "
-                            "does not match."},
-        "placeholder": {"type": "string"},
+        "pattern_message": {"$ref": "#/$defs/text", "description": "Message shown when the "
+                            "pattern does not match."},
+        "placeholder": {"$ref": "#/$defs/text", "description": "Example shown in the empty "
+                        "input."},
         "autocomplete": {"type": "string", "description": "HTML autocomplete token, e.g. "
                          "family-name."},
     }
@@ -74,4 +76,4 @@ class TextField(FieldType[TextOptions]):
         options = self.options(spec)
         yield from check_length(value, options)
         if options.pattern is not None and not options.pattern.fullmatch(value):
-            yield options.pattern_message or _("Le format n'est pas valide.")
+            yield options.pattern_message.get() or _("Le format n'est pas valide.")

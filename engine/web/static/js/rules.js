@@ -983,8 +983,13 @@
     return Object.prototype.hasOwnProperty.call(this.seen, k);
   };
 
+  function isLocked(spec, scope) {
+    return !spec.editable || (spec.readonly_if !== null && scope.test(spec.readonly_if));
+  }
+
+  /** A locked field is never required: the family could not give the missing value. */
   function isRequired(spec, scope) {
-    if (!spec.editable) return false;
+    if (isLocked(spec, scope)) return false;
     if (isPlainObject(spec.required)) return scope.test(spec.required.when);
     return spec.required === true;
   }
@@ -993,9 +998,7 @@
     var messages = [];
     var required = isRequired(spec, scope);
     if (required) out.required.add(key);
-    if ((spec.readonly_if !== null && scope.test(spec.readonly_if)) || !spec.editable) {
-      out.readonly.add(key);
-    }
+    if (isLocked(spec, scope)) out.readonly.add(key);
     var value;
     try {
       value = normalize(spec, raw, scope.model);
