@@ -39,6 +39,7 @@ from engine.dossiers.models import (
 from engine.dossiers.services import campaign_hash
 from engine.dossiers.states import Actor, DossierState
 from engine.rules import DossierContext, DossierScope
+from engine.security import security_event
 
 from .errors import ImportFileError, ImportProblem, error
 from .records import GuardianLink, GuardianRecord, PupilRecord
@@ -238,10 +239,10 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
             raise ImportRefused(result.problems)
         if check_uai:
             check_establishment(result, establishment)
+        importer = _Importer(session, campaign, version, result, hasher, report,
+                             reset_codes=reset_codes, invitations_until=invitations_until)
         with session.no_autoflush:
-            _Importer(session, campaign, version, result, hasher, report,
-                      reset_codes=reset_codes, invitations_until=invitations_until,
-                      ).run(progress, batch_size)
+            importer.run(progress, batch_size)
         session.flush()
     except BaseException:
         # also drops what the caller added for this import (a new campaign version)
@@ -252,6 +253,8 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         report.credentials = []
     else:
         session.commit()
+        for account_id in importer.reset_accounts:
+            security_event("code.reset", account=account_id, client="cli", by="import")
     return report
 
 
@@ -268,6 +271,8 @@ class _Importer:
         self.hasher = hasher
         self.report = report
         self.reset_codes = reset_codes
+        #: ids of the accounts given a new code, logged once the import is committed
+        self.reset_accounts: list[int] = []
         #: expiry of the invitations of this import; None: no invitation
         self.invitations_until = invitations_until
         self.now = report.imported_at
@@ -432,6 +437,7 @@ class _Importer:
             account.display_name, account.email = name, guardian.email
             if self.reset_codes:
                 self.new_credential(account, reset_code(self.session, self.hasher, account))
+                self.reset_accounts.append(account.id)
                 self.report.add("account", guardian.personne_id, "updated", "nouveau code")
             else:
                 self.report.add("account", guardian.personne_id,
