@@ -23,6 +23,7 @@ import yaml
 
 from engine.diagnostics import did_you_mean
 
+from .encoding import find_mojibake
 from .errors import ImportProblem, SpreadsheetFileError, error, warning
 from .records import (
     Address,
@@ -84,10 +85,11 @@ MAX_BLANK_RUN = 10_000
 class _Refused(Exception):
     """The file is refused while it is read (too large once unpacked, too many rows)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, line: int = 0) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.line = line
 
 
 _COLUMN = {"oneOf": [
@@ -219,6 +221,15 @@ def _rows(cells: Iterable[Iterable[Any]], limit: int) -> list[list[str]]:
 
 def _read_csv(data: bytes, limit: int) -> list[list[str]]:
     text = _decode_csv(data)
+    found = find_mojibake(text)
+    if found is not None:
+        garbled, letter = found
+        line = text.count("\n", 0, text.index(garbled)) + 1
+        raise _Refused("FILE_ENCODING", f"Des accents sont encodés deux fois (« {garbled} » au "
+                       f"lieu de « {letter} ») : ce fichier était en UTF-8, il a été ouvert comme "
+                       "du Windows-1252 (ou ISO-8859-15) puis enregistré. Repartez du fichier "
+                       "d'origine et choisissez l'encodage UTF-8 en l'ouvrant dans le tableur, "
+                       "ou enregistrez-le en XLSX.", line)
     sample = text[:8192]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=";,\t").delimiter
@@ -324,7 +335,7 @@ def _table(name: str, data: bytes, sheet: str | None, problems: list[ImportProbl
         else:
             rows = _read_csv(data, limit)
     except _Refused as exc:
-        problems.append(error(exc.code, exc.message, file=name))
+        problems.append(error(exc.code, exc.message, exc.line, file=name))
         return None
     except csv.Error as exc:
         problems.append(error("CSV_MALFORMED", f"Le CSV est mal formé ({exc}) : vérifiez les "
