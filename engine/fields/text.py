@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,13 +10,14 @@ from engine.i18n import gettext as _
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
+from .patterns import Pattern, PatternError, compile_pattern
 
 
 @dataclass(frozen=True, slots=True)
 class TextOptions:
     min_length: int | None = None
     max_length: int | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None
     pattern_message: str | None = None
     placeholder: str | None = None
     autocomplete: str | None = None
@@ -27,9 +27,9 @@ def compile_text_options(raw: Mapping[str, Any], ctx: OptionContext) -> TextOpti
     pattern = None
     if raw.get("pattern") is not None:
         try:
-            pattern = re.compile(str(raw["pattern"]))
-        except re.error as exc:
-            ctx.add("pattern", f"the pattern is not a valid regular expression ({exc})")
+            pattern = compile_pattern(str(raw["pattern"]))
+        except PatternError as exc:
+            ctx.add("pattern", str(exc))
     lo, hi = raw.get("min_length"), raw.get("max_length")
     if lo is not None and hi is not None and lo > hi:
         ctx.add("min_length", f"min_length {lo} is greater than max_length {hi}")
@@ -50,7 +50,8 @@ class TextField(FieldType):
     options_schema = {
         **LENGTH_SCHEMA,
         "pattern": {"type": "string", "description": "Regular expression the whole text must "
-                    "match."},
+                    "match (RE2 syntax that JavaScript reads the same way: no backreferences, "
+                    "lookarounds or inline flags)."},
         "pattern_message": {"type": "string", "description": "Message shown when the pattern "
                             "does not match."},
         "placeholder": {"type": "string"},
