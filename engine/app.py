@@ -15,9 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
 from engine.config import ROOT, Settings
+from engine.dossiers.versions import CampaignCache
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
 from engine.web import auth, documents, family, invitations, wizard
+from engine.web import database as web_database
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -65,8 +67,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
-                                            hasher=make_hasher(settings), limiter=limiter)
-    db.init_app(app)
+                                            hasher=make_hasher(settings), limiter=limiter,
+                                            campaigns=CampaignCache(settings.campaigns_dir))
+    web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
     auth.init_app(app)

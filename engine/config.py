@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from engine.diagnostics import EngineError
+
 #: repository root (holds templates/, campaigns/ and, by default, instance/)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +31,7 @@ DEFAULT_SESSION_MAX_HOURS = 12
 MAX_SESSION_MAX_HOURS = 24
 
 
-class ConfigError(ValueError):
+class ConfigError(EngineError, ValueError):
     """A ``DOSSIERSCO_*`` variable has a value the app cannot use."""
 
 

@@ -1,8 +1,8 @@
 """Database plumbing: declarative base, portable column types, engine and sessions per app.
 
-Plain SQLAlchemy 2 (no Flask-SQLAlchemy): the engine and session factory live in
-``app.extensions["dossiersco"].database``; views get a request-scoped session from
-:func:`get_session`, closed when the app context ends.
+Plain SQLAlchemy 2, no Flask: an app keeps its :class:`Database` in its state and its views
+get a request-scoped session from :func:`engine.web.database.get_session`; a command opens
+its own (``engine.cli.database``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
@@ -123,22 +122,3 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-
-def init_app(app: Flask) -> None:
-    """Close the request-scoped session when each app context ends."""
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session: Session | None = g.pop("dossiersco_session", None)
-        if session is not None:
-            session.close()
-
-
-def get_session() -> Session:
-    """The session of the current request (created on first use)."""
-    session: Session | None = g.get("dossiersco_session")
-    if session is None:
-        database: Database = current_app.extensions["dossiersco"].database
-        session = database.sessions()
-        g.dossiersco_session = session
-    return session

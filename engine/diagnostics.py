@@ -1,4 +1,9 @@
-"""Problems found in campaign files, as data: stable codes, severity, location and hints."""
+"""The error catalogue: stable codes of problems in campaign files (with severity, location
+and hints), in import files and in uploads, and :class:`EngineError`, the root of every error
+the engine raises on purpose.
+
+Domain errors carry a code, never an HTTP status: the web layer maps codes to statuses.
+"""
 
 from __future__ import annotations
 
@@ -142,6 +147,74 @@ class Diagnostic:
 
 class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
+
+
+class ImportCode(StrEnum):
+    """Stable codes of the problems of an import file (``ImportProblem.code``), documented in
+    ``docs/import.md``. The value is what reports and logs show."""
+
+    # reading the file
+    FILE_EMPTY = "FILE_EMPTY"
+    FILE_ENCODING = "FILE_ENCODING"
+    FILE_FORMAT = "FILE_FORMAT"
+    FILE_SPREADSHEET = "FILE_SPREADSHEET"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+    DUPLICATE_FILE = "DUPLICATE_FILE"
+    ZIP_BOMB = "ZIP_BOMB"
+    ZIP_INVALID = "ZIP_INVALID"
+    ZIP_NO_XML = "ZIP_NO_XML"
+    XML_DTD_FORBIDDEN = "XML_DTD_FORBIDDEN"
+    XML_ENCODING = "XML_ENCODING"
+    XML_MALFORMED = "XML_MALFORMED"
+    XML_NOT_XML = "XML_NOT_XML"
+    XML_ROOT_UNKNOWN = "XML_ROOT_UNKNOWN"
+    CSV_MALFORMED = "CSV_MALFORMED"
+    SHEET_NOT_FOUND = "SHEET_NOT_FOUND"
+    SHEET_NO_HEADER = "SHEET_NO_HEADER"
+    SHEET_UNKNOWN_COLUMN = "SHEET_UNKNOWN_COLUMN"
+    MAPPING_INVALID = "MAPPING_INVALID"
+    # records
+    MISSING_ELEMENT = "MISSING_ELEMENT"
+    MISSING_VALUE = "MISSING_VALUE"
+    INVALID_DATE = "INVALID_DATE"
+    INVALID_FLAG = "INVALID_FLAG"
+    INVALID_NUMBER = "INVALID_NUMBER"
+    DUPLICATE_ID = "DUPLICATE_ID"
+    ROW_CONFLICT = "ROW_CONFLICT"
+    FORMULA_TEXT = "FORMULA_TEXT"
+    TAG_TYPO = "TAG_TYPO"
+    ELENOET_MISMATCH = "ELENOET_MISMATCH"
+    UNKNOWN_CODE = "UNKNOWN_CODE"
+    OBSOLETE_CODE = "OBSOLETE_CODE"
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
+    # the database import
+    UAI_MISMATCH = "UAI_MISMATCH"
+    CAMPAIGN_ESTABLISHMENT = "CAMPAIGN_ESTABLISHMENT"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"
+
+
+class UploadCode(StrEnum):
+    """Stable codes of a refused document write (upload inspection and document rules),
+    documented in ``docs/campaign-language.md`` (documents)."""
+
+    # the file's content (``engine.storage.inspection``)
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    TYPE = "type"
+    CORRUPT = "corrupt"
+    ENCRYPTED = "encrypted"
+    ACTIVE_CONTENT = "active_content"
+    TOO_MANY_PAGES = "too_many_pages"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    # the document rules (``engine.dossiers.documents``)
+    UNKNOWN = "unknown"
+    MISSING = "missing"
+    NOT_EDITABLE = "not_editable"
+    STALE = "stale"
+    TOO_MANY_FILES = "too_many_files"
+    DOSSIER_FULL = "dossier_full"
+    DATE = "date"
 
 
 class CampaignError(EngineError):

@@ -10,18 +10,19 @@ import secrets
 import smtplib
 import ssl
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.config import Settings
-from engine.db import utcnow
+from engine.diagnostics import EngineError
 
 SMTP_TIMEOUT = 30
 
 
-class MailError(Exception):
+class MailError(EngineError):
     """The message could not be handed to the relay or written."""
 
 
@@ -33,7 +34,7 @@ def build_message(sender: str, to: Sequence[str], subject: str, text: str,
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Date"] = format_datetime(utcnow())
+    message["Date"] = format_datetime(datetime.now(UTC))
     domain = parseaddr(sender)[1].rpartition("@")[2] or "dossiersco.invalid"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(text)
@@ -68,7 +69,7 @@ def send_mail(settings: Settings, to: str | Sequence[str], subject: str, text: s
 
 def _write_eml(folder: Path, message: EmailMessage) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{utcnow():%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
+    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
     tmp = folder / f".{name}.tmp"
     tmp.write_bytes(message.as_bytes())
     tmp.replace(folder / name)

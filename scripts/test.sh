@@ -16,4 +16,5 @@ fi
 npm ci --prefix tests/e2e --no-audit --no-fund --silent
 .venv/bin/ruff check engine tests
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -35,8 +35,8 @@ from engine.dossiers.services import (
     add_pupil,
     create_dossier,
     ensure_establishment,
-    register_campaign_version,
 )
+from engine.dossiers.versions import register_version
 from engine.web.state import app_state
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -181,7 +181,7 @@ def make_dossier(db_session: Session) -> MakeDossier:
              source: str | None = None, prefill: dict[str, Any] | None = None,
              confidential: tuple[int, ...] = ()) -> Dossier:
         establishment = ensure_establishment(db_session, uai=uai, name="Collège Jean Moulin")
-        version = register_campaign_version(
+        version = register_version(
             db_session, establishment, slug=campaign, title=title,
             source=source or EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))
         pupil = add_pupil(db_session, establishment, first_name=first_name,

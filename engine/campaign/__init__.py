@@ -13,7 +13,7 @@ from engine.fields import FieldRegistry, default_registry
 from .compiler import compile_campaign
 from .model import Campaign, FieldSpec, Page
 from .schema import build_schema, check_schema, schema_json
-from .source import Source, load_source, parse_source
+from .source import Source, load_source, parse_source, short_hash, source_hash
 
 
 def check_source(source: Source, registry: FieldRegistry | None = None,
@@ -52,5 +52,5 @@ def load_campaign_text(text: str | bytes, *, name: str = "<campaign>",
 __all__ = [
     "Campaign", "CampaignError", "FieldSpec", "Page", "Source", "build_schema", "check_file",
     "check_schema", "check_source", "load_campaign", "load_campaign_text", "load_source",
-    "parse_source", "schema_json",
+    "parse_source", "schema_json", "short_hash", "source_hash",
 ]

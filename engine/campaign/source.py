@@ -40,6 +40,21 @@ _SCALARS: dict[str, Callable[[yaml.ScalarNode], Any]] = {
 }
 
 
+#: hex digits of a campaign's hash kept in the compiled ``Campaign.version`` (sent to browsers)
+SHORT_HASH_LENGTH = 16
+
+
+def source_hash(text: str) -> str:
+    """SHA-256 of a campaign text: the one identity of a campaign version. Stored whole in
+    ``CampaignVersion.version``; the compiled campaign carries its :func:`short_hash`."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def short_hash(digest: str) -> str:
+    """The prefix of a :func:`source_hash` that a compiled campaign carries as its version."""
+    return digest[:SHORT_HASH_LENGTH]
+
+
 @dataclass(frozen=True, slots=True)
 class Mark:
     """1-based position of a node, and its scalar style ('' plain, '"' or "'" quoted, '|' '>')."""
@@ -65,8 +80,8 @@ class Source:
 
     @property
     def digest(self) -> str:
-        """Content hash: the campaign version stored with every dossier."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+        """The compiled campaign's ``version``: :func:`short_hash` of the text."""
+        return short_hash(source_hash(self.text))
 
     def location(self, pointer: str, *, key: bool = False) -> Location:
         """Location of the node at ``pointer`` (its key when ``key``), or of its nearest parent."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -48,6 +48,22 @@ class LoginResult:
     account_id: int | None = None
     #: this failure is the one that locked the account
     locked_now: bool = False
+
+
+@dataclass(slots=True)
+class Credential:
+    """A code in clear for one guardian: exists only in the report of the import that made it."""
+
+    login: str
+    code: str
+    display_name: str
+    email: str | None
+    personne_id: str | None
+    #: "Prénom NOM" of the guardian's pupils in this import
+    pupils: list[str] = field(default_factory=list)
+    #: single-use login token, when an invitation is to be e-mailed, and its end of validity
+    invitation_token: str | None = None
+    invitation_expires_at: datetime | None = None
 
 
 def new_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,

@@ -1,51 +1,21 @@
-"""From stored dossiers to what the rules engine needs: the compiled campaign and the context.
+"""From stored dossiers to what the rules engine needs: the context and the effective answers.
 
-A campaign version's YAML is compiled once per process and version hash (compiling takes
-milliseconds, a page view must not pay it); the cache is shared by threads.
+The compiled campaign of a stored version comes from :mod:`engine.dossiers.versions`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import Any, Final
 
-from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign, FieldSpec
-from engine.config import ROOT
 from engine.dossiers.family import family_of
-from engine.dossiers.models import CampaignVersion, Dossier
+from engine.dossiers.models import Dossier
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
-
-#: where campaign files live when no app says otherwise (as ``Settings`` defaults)
-DEFAULT_CAMPAIGNS_DIR: Final = ROOT / "campaigns"
-_cache: dict[str, Campaign] = {}
-_lock = threading.Lock()
-
-
-def campaign_of(version: CampaignVersion, campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR,
-                ) -> Campaign:
-    """The compiled campaign of ``version``, compiled once per version hash.
-
-    Template files (``template:`` of documents) are looked up in ``campaigns_dir`` (the web
-    app passes its configured folder: see ``engine.web.campaigns``).
-    """
-    key = version.version
-    found = _cache.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        found = _cache.get(key)
-        if found is None:
-            found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
-                                       base_dir=campaigns_dir)
-            _cache[key] = found
-    return found
 
 
 def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:

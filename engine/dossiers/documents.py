@@ -24,12 +24,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.campaign.model import Campaign, DocumentSpec
+from engine.diagnostics import EngineError, UploadCode
 from engine.fields.date import parse_date
 from engine.i18n import gettext as _
 from engine.rules import Evaluation
 from engine.rules.evaluation import document_reason
 from engine.storage import Storage
-from engine.uploads import CheckedFile, UploadRejected, accepted_label, inspect_upload, megabytes
+from engine.storage.inspection import (
+    CheckedFile,
+    UploadRejected,
+    accepted_label,
+    inspect_upload,
+    megabytes,
+)
 
 from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
 from .states import EDITABLE, Actor
@@ -73,19 +80,18 @@ class DocumentStatus:
         return len(self.files) < self.spec.max_files
 
 
-class DocumentError(Exception):
-    """A document write refused with a French message and the HTTP status that fits."""
+class DocumentError(EngineError):
+    """A document write refused with a French message and a stable code (the web layer maps
+    codes to HTTP statuses)."""
 
-    def __init__(self, message: str, status: int = 422, code: str = "invalid") -> None:
+    def __init__(self, message: str, code: UploadCode) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
         self.code = code
 
 
 def _rejected(exc: UploadRejected) -> DocumentError:
-    status = {"too_large": 413, "type": 415}.get(exc.code, 422)
-    return DocumentError(exc.message, status, exc.code)
+    return DocumentError(exc.message, exc.code)
 
 
 def _months_before(day: date, months: int) -> date:
@@ -184,7 +190,7 @@ def accept_text(rule: UploadRule | DocumentSpec) -> str:
 def _check_editable(dossier: Dossier) -> None:
     if dossier.state not in EDITABLE:
         raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
-                              "modifiés."), 409, "not_editable")
+                              "modifiés."), UploadCode.NOT_EDITABLE)
 
 
 def _files_of(session: Session, dossier: Dossier, document_id: str) -> list[StoredFile]:
@@ -207,7 +213,7 @@ def inspect_uploads(rule: UploadRule, uploads: Sequence[tuple[bytes, str]],
     :raises DocumentError: no file, or the first refused file (named in the message).
     """
     if not uploads:
-        raise DocumentError(_("Choisissez un fichier à envoyer."), 400, "missing")
+        raise DocumentError(_("Choisissez un fichier à envoyer."), UploadCode.MISSING)
     checked = []
     for data, filename in uploads:
         try:
@@ -240,8 +246,8 @@ def _commit(session: Session) -> None:
     except StaleDataError:
         session.rollback()
         raise DocumentError(_("Le dossier a été modifié entre-temps (par l'autre responsable "
-                              "légal ?). Rechargez la page et recommencez."), 409,
-                            "stale") from None
+                              "légal ?). Rechargez la page et recommencez."),
+                            UploadCode.STALE) from None
     except BaseException:
         session.rollback()
         raise
@@ -268,26 +274,26 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
     All files are checked before anything is written; then objects and rows are written in one
     transaction.
 
-    :raises DocumentError: unknown document (404), dossier not editable (409), no file (400),
-        too large (413), type refused (415), corrupt or over a count limit (422).
+    :raises DocumentError: unknown document, dossier not editable, no file, file refused by
+        the inspection (its :class:`~engine.diagnostics.UploadCode`), over a count limit.
     """
     rule = upload_rule(campaign, document_id)
     if rule is None:
-        raise DocumentError(_("Document inconnu."), 404, "unknown")
+        raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     _check_editable(dossier)
     checked = inspect_uploads(rule, uploads)
     existing = _files_of(session, dossier, rule.id)
     if len(existing) + len(checked) > rule.max_files:
         raise DocumentError(_("Ce document accepte au plus {n} fichier(s) ; {k} déjà envoyé(s). "
                               "Supprimez ou remplacez un fichier.").format(
-                                  n=rule.max_files, k=len(existing)), 422, "too_many_files")
+                                  n=rule.max_files, k=len(existing)), UploadCode.TOO_MANY_FILES)
     count, size = _dossier_usage(session, dossier)
     if count + len(checked) > MAX_FILES_PER_DOSSIER or \
             size + sum(c.size for c in checked) > MAX_BYTES_PER_DOSSIER:
         raise DocumentError(_("Ce dossier a atteint la limite de {n} fichiers ou de {mb} Mo "
                               "au total.").format(n=MAX_FILES_PER_DOSSIER,
                                                   mb=megabytes(MAX_BYTES_PER_DOSSIER)),
-                            422, "dossier_full")
+                            UploadCode.DOSSIER_FULL)
     with _stored(storage, checked) as keys:
         rows = [StoredFile(public_id=new_public_id(), dossier=dossier, document_id=rule.id,
                            storage_key=key, filename=item.filename, sha256=item.sha256,
@@ -314,20 +320,20 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
     """Swap ``stored`` for the one file in ``uploads`` in one transaction; the old object is
     removed afterwards.
 
-    :raises DocumentError: as :func:`add_files`; several files (422).
+    :raises DocumentError: as :func:`add_files`; several files.
     """
     rule = upload_rule(campaign, stored.document_id)
     if rule is None:
-        raise DocumentError(_("Document inconnu."), 404, "unknown")
+        raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     _check_editable(dossier)
     if len(uploads) > 1:
-        raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."), 422,
-                            "too_many_files")
+        raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."),
+                            UploadCode.TOO_MANY_FILES)
     (checked,) = inspect_uploads(rule, uploads)
     _count, size = _dossier_usage(session, dossier)
     if size - stored.size + checked.size > MAX_BYTES_PER_DOSSIER:
         raise DocumentError(_("Ce dossier a atteint la limite de {mb} Mo au total.").format(
-            mb=megabytes(MAX_BYTES_PER_DOSSIER)), 422, "dossier_full")
+            mb=megabytes(MAX_BYTES_PER_DOSSIER)), UploadCode.DOSSIER_FULL)
     old_key, new_id = stored.storage_key, new_public_id()
     ids = [new_id if f.id == stored.id else f.public_id
            for f in _files_of(session, dossier, rule.id)]
@@ -348,7 +354,7 @@ def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier:
                 stored: StoredFile, account: FamilyAccount | None) -> None:
     """Remove ``stored``: the row first (committed), then the object.
 
-    :raises DocumentError: the dossier is not editable (409).
+    :raises DocumentError: the dossier is not editable.
     """
     _check_editable(dossier)
     rule = upload_rule(campaign, stored.document_id)
@@ -370,18 +376,18 @@ def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
     A date too old is stored (the status then asks for a more recent proof); a date that is not
     a date, or in the future, is refused.
 
-    :raises DocumentError: unknown or undated document (404), not editable (409), bad date (422).
+    :raises DocumentError: unknown or undated document, not editable, bad date.
     """
     doc = next((d for d in campaign.documents if d.id == document_id), None)
     if doc is None or doc.max_age_months is None:
-        raise DocumentError(_("Document inconnu."), 404, "unknown")
+        raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     _check_editable(dossier)
     day = parse_date(raw[:40])
     if day is None:
-        raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), 422, "date")
+        raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), UploadCode.DATE)
     if day > (today or date.today()):
-        raise DocumentError(_("La date du document ne peut pas être dans le futur."), 422,
-                            "date")
+        raise DocumentError(_("La date du document ne peut pas être dans le futur."),
+                            UploadCode.DATE)
     row = session.scalar(select(DossierDocument).where(
         DossierDocument.dossier_id == dossier.id, DossierDocument.document_id == doc.id))
     if row is None:

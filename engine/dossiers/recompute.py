@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.campaign import short_hash
 from engine.campaign.model import Campaign
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.rules import DossierContext, evaluate_dossier
 
-from .models import CampaignVersion, Dossier
+from .models import Dossier
 from .services import DossierError, _check_version, _transaction
 from .states import EDITABLE, Actor
+from .versions import version_with_hash
 
 
 class NothingFrozenError(DossierError):
@@ -85,8 +86,8 @@ class RecomputePreview:
     dossier_id: int
     #: the dossier's row version the preview was made from
     dossier_version: int
-    #: hash of the campaign the new figures come from (``Campaign.version``: the first 16 hex
-    #: digits of the stored ``CampaignVersion.version``)
+    #: hash of the campaign the new figures come from (``Campaign.version``: the
+    #: :func:`~engine.campaign.short_hash` of the stored ``CampaignVersion.version``)
     campaign_version: str
     before: Mapping[str, Any]
     after: Mapping[str, Any]
@@ -169,11 +170,8 @@ def apply_recompute(session: Session, dossier: Dossier, expected_version: int,
     if not is_frozen(dossier):
         raise NothingFrozenError("the dossier's figures are not frozen")
     current = dossier.campaign_version
-    target = current if current.version.startswith(preview.campaign_version) else \
-        session.scalars(select(CampaignVersion).where(
-            CampaignVersion.slug == current.slug,
-            CampaignVersion.version.startswith(preview.campaign_version, autoescape=True),
-        )).first()
+    target = current if short_hash(current.version) == preview.campaign_version else \
+        version_with_hash(session, current.slug, preview.campaign_version)
     if target is None:
         raise UnknownCampaignVersionError(
             f"campaign version {preview.campaign_version} of '{current.slug}' is not stored")

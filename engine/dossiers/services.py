@@ -6,7 +6,6 @@ half-written dossier.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -18,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import utcnow
+from engine.diagnostics import EngineError
 
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
@@ -31,7 +31,7 @@ from .models import (
 from .states import EDITABLE, Actor, DossierState, apply_transition
 
 
-class DossierError(Exception):
+class DossierError(EngineError):
     """Base of the errors a dossier write can raise."""
 
 
@@ -172,25 +172,6 @@ def ensure_establishment(session: Session, *, uai: str, name: str,
     session.add(establishment)
     session.commit()
     return establishment
-
-
-def campaign_hash(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
-
-
-def register_campaign_version(session: Session, establishment: Establishment, *, slug: str,
-                              title: str, source: str) -> CampaignVersion:
-    """The stored version of this exact campaign text, added when new."""
-    version = campaign_hash(source)
-    found = session.scalar(select(CampaignVersion).where(
-        CampaignVersion.slug == slug, CampaignVersion.version == version))
-    if found is not None:
-        return found
-    campaign = CampaignVersion(slug=slug, version=version, title=title, source=source,
-                               establishment=establishment)
-    session.add(campaign)
-    session.commit()
-    return campaign
 
 
 def add_pupil(session: Session, establishment: Establishment, *, first_name: str,

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from engine.db import utcnow
+from engine.diagnostics import EngineError
 
 if TYPE_CHECKING:
     from .models import Dossier, DossierEvent
@@ -77,7 +78,7 @@ LABELS: Final[Mapping[DossierState, str]] = {
 }
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(EngineError):
     """A transition that is not in :data:`TRANSITIONS`."""
 
     def __init__(self, source: DossierState, target: DossierState) -> None:

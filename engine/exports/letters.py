@@ -14,8 +14,8 @@ from typing import cast
 from fpdf import FPDF
 
 from engine.campaign.model import Establishment
+from engine.dossiers.accounts import Credential
 from engine.exports.tables import csv_bytes
-from engine.prefill.service import Credential
 
 CSV_HEADER = ("identifiant", "code_secret", "responsable", "courriel", "eleves", "adresse_web")
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from engine.dossiers.campaigns import DEFAULT_CAMPAIGNS_DIR, campaign_of
+from engine.diagnostics import EngineError
 from engine.dossiers.models import CampaignVersion, Dossier
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
+from engine.dossiers.versions import CampaignCache, latest_version
 
 from .tables import csv_bytes
 
@@ -25,7 +26,7 @@ COUNTED = (DossierState.SUBMITTED, DossierState.VALIDATED)
 CSV_HEADER = ("Nom", "Prénom", "Classe", "Cotisation (€)", "Dossier")
 
 
-class UnknownCampaignError(LookupError):
+class UnknownCampaignError(EngineError, LookupError):
     """No campaign version is stored under that identifier."""
 
 
@@ -49,25 +50,25 @@ class Roster:
         return sum((m.fee for m in self.members), Decimal(0))
 
 
-def membership_rosters(session: Session, slug: str,
-                       campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR) -> list[Roster]:
+def membership_rosters(session: Session, slug: str, campaigns: CampaignCache | None = None,
+                       ) -> list[Roster]:
     """One roster per association of the campaign ``slug`` (in the campaign's order, empty ones
     included), listing the pupils of sent or validated dossiers who joined it.
 
     :raises UnknownCampaignError: when no version of ``slug`` is stored.
     """
-    latest = session.scalars(select(CampaignVersion).where(CampaignVersion.slug == slug)
-                             .order_by(CampaignVersion.id.desc())).first()
+    campaigns = campaigns or CampaignCache()
+    latest = latest_version(session, slug)
     if latest is None:
         raise UnknownCampaignError(slug)
-    labels = {a.id: a.label.get(None) for a in campaign_of(latest, campaigns_dir).associations}
+    labels = {a.id: a.label.get(None) for a in campaigns.campaign_of(latest).associations}
     members: dict[str, list[Member]] = {key: [] for key in labels}
     dossiers = session.scalars(
         select(Dossier).join(Dossier.campaign_version)
         .where(CampaignVersion.slug == slug, Dossier.state.in_(COUNTED))
         .options(joinedload(Dossier.pupil), joinedload(Dossier.campaign_version)))
     for dossier in dossiers:
-        money = frozen_money(dossier, campaign_of(dossier.campaign_version, campaigns_dir))
+        money = frozen_money(dossier, campaigns.campaign_of(dossier.campaign_version))
         pupil_record = dossier.prefill.get("pupil")
         division = pupil_record.get("division") if isinstance(pupil_record, dict) else None
         for chosen in money.get("memberships", []):

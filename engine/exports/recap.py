@@ -10,21 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from engine.campaign.model import Campaign, FieldSpec
+from engine.campaign.model import Campaign
+from engine.diagnostics import EngineError
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import is_frozen
-from engine.fields import FieldValueError
-from engine.fields.common import format_date, format_money
-from engine.fields.repeat import ROW_KEY
+from engine.dossiers.summary import Entry, Redactor, money_text, visible_answers
+from engine.fields.common import format_date
 from engine.rules import Evaluation
 
 #: where Debian, Fedora/Arch and local installs put DejaVu Sans
@@ -38,14 +37,8 @@ PARIS: Final = ZoneInfo("Europe/Paris")
 _Line = tuple[str, str | None, float]
 
 
-class FontMissingError(RuntimeError):
+class FontMissingError(EngineError, RuntimeError):
     """DejaVu Sans is not installed (Debian: ``apt-get install fonts-dejavu-core``)."""
-
-
-class Redactor(Protocol):
-    """Says which values one reader must not see (see ``engine.dossiers.campaigns.Redaction``)."""
-
-    def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool: ...
 
 
 @cache
@@ -63,17 +56,6 @@ class _Recap(FPDF):
         self.set_y(-12)
         self.set_font(FONT, size=8)
         self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
-
-
-def _money(value: Any) -> str:
-    return format_money(Decimal(str(value)))
-
-
-def _text(spec: FieldSpec, value: Any, lang: str | None) -> str:
-    try:
-        return spec.type.display(spec.type.normalize(value, spec), spec, lang)
-    except FieldValueError:
-        return str(value)
 
 
 class _Writer:
@@ -119,22 +101,16 @@ class _Writer:
 
 def _answers(w: _Writer, campaign: Campaign, evaluation: Evaluation,
              computed_values: Mapping[str, Any], redactor: Redactor | None) -> None:
-    for page in campaign.pages:
-        if page.id not in evaluation.visible_pages:
-            continue
+    for section in visible_answers(campaign, evaluation, evaluation.values, computed_values,
+                                   redactor=redactor, lang=w.lang):
         lines: list[_Line] = []
-        for spec in page.fields:
-            computed = "expr" in spec.expressions
-            if not (spec.type.has_value or computed) or spec.id not in evaluation.visible:
-                continue
-            value = computed_values.get(spec.id) if computed \
-                else evaluation.values.get(spec.id)
-            if spec.type.is_container:
-                lines.extend(_rows(campaign, spec, value, evaluation, w.lang, redactor))
-            elif value is not None and not spec.type.is_empty(value):
-                lines.append((spec.label.get(w.lang), _text(spec, value, w.lang), 0))
+        for entry in section.entries:
+            if entry.rows is not None:
+                lines.extend(_rows(entry, w.lang))
+            elif not entry.empty:
+                lines.append((entry.label, entry.text, 0))
         if lines:
-            w.heading(page.title.get(w.lang), 12)
+            w.heading(section.title, 12)
             for label, text, indent in lines:
                 if text is None:
                     w.subheading(label)
@@ -142,23 +118,14 @@ def _answers(w: _Writer, campaign: Campaign, evaluation: Evaluation,
                     w.pair(label, text, indent)
 
 
-def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluation,
-          lang: str | None, redactor: Redactor | None) -> list[_Line]:
-    rows = value if isinstance(value, list) else []
-    item = spec.options.item_label.get(lang) or spec.label.get(lang)
+def _rows(entry: Entry, lang: str | None) -> list[_Line]:
+    rows = entry.rows or ()
+    item = entry.spec.options.item_label.get(lang) or entry.label
     lines: list[_Line] = []
-    for n, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            continue
-        lines.append((f"{item} {n + 1}" if len(rows) > 1 else item, None, 0))
-        for child in spec.fields:
-            key = f"{spec.id}.{n}.{child.id}"
-            if not child.type.has_value or key not in evaluation.visible:
-                continue
-            if redactor is not None and redactor.masked(campaign, child, str(row.get(ROW_KEY))):
-                lines.append((child.label.get(lang), MASKED, 6))
-            elif not child.type.is_empty(row.get(child.id)):
-                lines.append((child.label.get(lang), _text(child, row.get(child.id), lang), 6))
+    for row in rows:
+        lines.append((f"{item} {row.index + 1}" if len(rows) > 1 else item, None, 0))
+        lines.extend((cell.label, MASKED if cell.masked else cell.text, 6)
+                     for cell in row.cells if cell.masked or not cell.empty)
     return lines
 
 
@@ -169,7 +136,7 @@ def _fees(w: _Writer, money: Mapping[str, Any]) -> None:
         return
     w.heading("Frais")
     for fee in fees:
-        w.pair(str(fee["label"]), _money(fee["amount"]))
+        w.pair(str(fee["label"]), money_text(fee["amount"]))
         if fee.get("explanation"):
             w.pdf.set_x(w.pdf.l_margin + 6)
             w.para(str(fee["explanation"]), 9)
@@ -177,9 +144,9 @@ def _fees(w: _Writer, money: Mapping[str, Any]) -> None:
         w.heading("Adhésions", 12)
         for membership in memberships:
             suffix = " (obligatoire)" if membership.get("required") else ""
-            w.pair(f"{membership['label']}{suffix}", _money(membership["fee"]))
+            w.pair(f"{membership['label']}{suffix}", money_text(membership["fee"]))
     w.pdf.ln(1)
-    w.pair("Total", _money(money.get("total") or "0"))
+    w.pair("Total", money_text(money.get("total") or "0"))
 
 
 def _documents(w: _Writer, campaign: Campaign, dossier: Dossier) -> None:

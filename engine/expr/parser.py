@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from engine.diagnostics import Code
+from engine.diagnostics import Code, EngineError
 
 from .nodes import Binary, BoolOp, Call, Compare, IfElse, ListExpr, Literal, Name, Node, Unary
 
@@ -41,7 +41,7 @@ class ExprProblem:
         return self.code.format(**self.context)
 
 
-class ExprSyntaxError(Exception):
+class ExprSyntaxError(EngineError):
     def __init__(self, problem: ExprProblem) -> None:
         super().__init__(problem.message)
         self.problem = problem

@@ -73,6 +73,8 @@ class FieldType:
     has_value: ClassVar[bool] = True
     #: True for types holding nested ``fields`` (repeat)
     is_container: ClassVar[bool] = False
+    #: True for types whose answer is the list of the dossier's stored files (file)
+    holds_files: ClassVar[bool] = False
     #: option keys holding expressions; the compiler checks them and puts them in
     #: ``spec.expressions`` (e.g. ``expr`` of computed fields)
     expression_options: ClassVar[tuple[str, ...]] = ()

@@ -48,6 +48,7 @@ class FileField(FieldType):
     options_schema = {"accept": ACCEPT_SCHEMA, "max_size": SIZE_SCHEMA,
                       "max_files": {"type": "integer", "minimum": 1, "maximum": 10}}
     template = "fields/file.html"
+    holds_files = True
     example = {"id": "photo", "type": "file", "label": "Photo d'identité",
                "accept": ["jpeg", "png", "heic"], "max_size": "5MB"}
 

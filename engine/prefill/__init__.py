@@ -1,8 +1,8 @@
 """Import layer: SIECLE exports and school spreadsheets → canonical pupil/guardian records.
 
-The names exported here are pure parsing, no database. The database import is
-:mod:`engine.prefill.service` (pupils, accounts, dossiers from an ``ImportResult``), its
-commands :mod:`engine.prefill.commands` and its e-mails :mod:`engine.prefill.invitations`.
+Pure readers, no database: the database import is :mod:`engine.dossiers.imports` (pupils,
+accounts, dossiers from an ``ImportResult``), its e-mails :mod:`engine.dossiers.invitations`
+and its command :mod:`engine.cli.imports`.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.diagnostics import EngineError, Severity
+from engine.diagnostics import EngineError, ImportCode, Severity
 
 
 @dataclass(frozen=True, slots=True)
 class ImportProblem:
     """One problem: ``line`` is 1-based (row number for spreadsheets), 0 when unknown."""
 
-    code: str
+    code: ImportCode
     severity: Severity
     message: str
     line: int = 0
@@ -39,12 +39,14 @@ class ImportProblem:
 
 def error(code: str, message: str, line: int = 0, element: str = "",
           file: str = "") -> ImportProblem:
-    return ImportProblem(code, Severity.ERROR, message, line, element, file)
+    """An error; ``code`` is a name of the catalogue (:class:`~engine.diagnostics.ImportCode`)."""
+    return ImportProblem(ImportCode(code), Severity.ERROR, message, line, element, file)
 
 
 def warning(code: str, message: str, line: int = 0, element: str = "",
             file: str = "") -> ImportProblem:
-    return ImportProblem(code, Severity.WARNING, message, line, element, file)
+    """A warning; ``code`` is a name of the catalogue (:class:`~engine.diagnostics.ImportCode`)."""
+    return ImportProblem(ImportCode(code), Severity.WARNING, message, line, element, file)
 
 
 class ImportFileError(EngineError):

@@ -31,10 +31,10 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine.db import get_session
 from engine.dossiers.accounts import LoginOutcome, authenticate, end_all_sessions, load_account
 from engine.dossiers.models import FamilyAccount
 from engine.security import login_digest, security_event
+from engine.web.database import get_session
 
 from .state import app_state
 

@@ -1,7 +1,7 @@
 """Document uploads of a dossier (blueprint ``documents``): add, replace, delete, date, serve.
 
-Every route loads the dossier through the logged-in guardian (404 for anybody else, exactly as
-for an unknown id) and files through that dossier, so another dossier's file id is a 404 too.
+Every route loads the dossier and its files through ``engine.web.access`` (404 for anybody
+else, exactly as for an unknown id; another dossier's file id is a 404 too).
 Files are served from storage by their public id, never from a static path. Writes redirect
 back to the wizard page named in the hidden ``page`` input; a refused write renders the
 documents again with the message next to the document and a 4xx status.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -23,7 +24,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page
-from engine.db import get_session
+from engine.diagnostics import UploadCode
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.documents import (
     DocumentError,
@@ -31,7 +32,6 @@ from engine.dossiers.documents import (
     add_files,
     delete_file,
     document_statuses,
-    file_of_dossier,
     replace_file,
     set_document_date,
     upload_rule,
@@ -39,9 +39,10 @@ from engine.dossiers.documents import (
 from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.states import EDITABLE
 from engine.rules import evaluate_dossier
-from engine.uploads import STORED, CheckedFile, make_thumbnail
+from engine.storage.inspection import STORED, CheckedFile, make_thumbnail
+from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
-from engine.web.family import PUBLIC_ID, load_dossier_for_current_user
+from engine.web.database import get_session
 from engine.web.state import app_state
 
 bp = Blueprint("documents", __name__)
@@ -86,6 +87,17 @@ def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> Ba
     return redirect(f"{target}#{anchor}" if anchor else target, 303)
 
 
+#: the HTTP status of a refused document write, by code (422 for the others)
+STATUS_OF_CODE: Final[Mapping[UploadCode, int]] = {
+    UploadCode.MISSING: 400, UploadCode.UNKNOWN: 404, UploadCode.NOT_EDITABLE: 409,
+    UploadCode.STALE: 409, UploadCode.TOO_LARGE: 413, UploadCode.TYPE: 415}
+
+
+def http_status(error: DocumentError) -> int:
+    """The status of the page answering a refused document write."""
+    return STATUS_OF_CODE.get(error.code, 422)
+
+
 def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
              error: DocumentError) -> tuple[str, int]:
     """The documents of the return page again, with ``error`` next to ``document_id``."""
@@ -98,7 +110,7 @@ def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
         "documents/refused.html", dossier=dossier, campaign=campaign,
         page=_return_page(campaign), statuses=statuses, editable=dossier.state in EDITABLE,
         upload_errors={document_id: [error.message]}, lang=None,
-        label=rule.label if rule is not None else "", message=error.message), error.status
+        label=rule.label if rule is not None else "", message=error.message), http_status(error)
 
 
 def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
@@ -110,20 +122,10 @@ def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
             for part in parts if part.filename]
 
 
-def _dossier_and_file(public_id: str, file_id: str) -> tuple[Dossier, StoredFile]:
-    dossier = load_dossier_for_current_user(public_id)
-    if not PUBLIC_ID.fullmatch(file_id):
-        abort(404)
-    stored = file_of_dossier(get_session(), dossier, file_id)
-    if stored is None:
-        abort(404)
-    return dossier, stored
-
-
 @bp.post("/dossier/<public_id>/documents/<document_id>/fichiers")
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
 def upload(public_id: str, document_id: str) -> Any:
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     rule = upload_rule(campaign, document_id)
     if rule is None:
@@ -139,7 +141,7 @@ def upload(public_id: str, document_id: str) -> Any:
 @bp.post("/dossier/<public_id>/fichiers/<file_id>/remplacer")
 @login_required  # type: ignore[untyped-decorator]
 def replace(public_id: str, file_id: str) -> Any:
-    dossier, stored = _dossier_and_file(public_id, file_id)
+    dossier, stored = family_file(public_id, file_id)
     campaign = _campaign(dossier)
     document_id = stored.document_id
     rule = upload_rule(campaign, document_id)
@@ -156,7 +158,7 @@ def replace(public_id: str, file_id: str) -> Any:
 @bp.post("/dossier/<public_id>/fichiers/<file_id>/supprimer")
 @login_required  # type: ignore[untyped-decorator]
 def delete(public_id: str, file_id: str) -> Any:
-    dossier, stored = _dossier_and_file(public_id, file_id)
+    dossier, stored = family_file(public_id, file_id)
     campaign = _campaign(dossier)
     document_id = stored.document_id
     try:
@@ -170,14 +172,14 @@ def delete(public_id: str, file_id: str) -> Any:
 @bp.post("/dossier/<public_id>/documents/<document_id>/date")
 @login_required  # type: ignore[untyped-decorator]
 def declare_date(public_id: str, document_id: str) -> Any:
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     try:
         set_document_date(get_session(), campaign, dossier, document_id,
                           str(request.form.get("date") or ""), current_user,
                           today=context_of(dossier).today)
     except DocumentError as error:
-        if error.status == 404:
+        if error.code is UploadCode.UNKNOWN:
             abort(404)
         return _refused(dossier, campaign, document_id, error)
     return _back(dossier, campaign, f"document-{document_id}")
@@ -202,7 +204,7 @@ def _read(stored: StoredFile) -> bytes:
 @bp.get("/dossier/<public_id>/fichiers/<file_id>")
 @login_required  # type: ignore[untyped-decorator]
 def download(public_id: str, file_id: str) -> Response:
-    _dossier, stored = _dossier_and_file(public_id, file_id)
+    _dossier, stored = family_file(public_id, file_id)
     return _private(send_file(io.BytesIO(_read(stored)), mimetype=stored.mime_type,
                               as_attachment=True, download_name=stored.filename,
                               conditional=False, etag=False, max_age=0))
@@ -211,7 +213,7 @@ def download(public_id: str, file_id: str) -> Response:
 @bp.get("/dossier/<public_id>/fichiers/<file_id>/apercu")
 @login_required  # type: ignore[untyped-decorator]
 def thumbnail(public_id: str, file_id: str) -> Response:
-    _dossier, stored = _dossier_and_file(public_id, file_id)
+    _dossier, stored = family_file(public_id, file_id)
     kind = KIND_OF_MIME.get(stored.mime_type)
     if kind is None:
         abort(404)
@@ -231,7 +233,7 @@ def thumbnail(public_id: str, file_id: str) -> Response:
 @login_required  # type: ignore[untyped-decorator]
 def template_file(public_id: str, document_id: str) -> Response:
     """The campaign's template of a document (form to fill in), to guardians of its dossiers."""
-    dossier = load_dossier_for_current_user(public_id)
+    dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
     doc = next((d for d in campaign.documents if d.id == document_id), None)
     if doc is None or doc.template is None or campaign.base_dir is None:

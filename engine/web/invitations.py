@@ -11,23 +11,17 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from engine.db import get_session
 from engine.dossiers.accounts import consume_invitation, find_invitation
+from engine.dossiers.invitations import PATH
 from engine.security import security_event
+from engine.web.database import get_session
 
 from .auth import start_session
 
 bp = Blueprint("invitations", __name__)
 
-#: the path prefix of invitation links, also used to write them in e-mails outside a request
-PATH = "/invitation/"
 #: tokens are ``secrets.token_urlsafe(32)``: anything longer is not one
 MAX_TOKEN_LENGTH = 64
-
-
-def invitation_url(base_url: str, token: str) -> str:
-    """The absolute link to put in the e-mail."""
-    return f"{base_url.rstrip('/')}{PATH}{token}"
 
 
 @bp.route(PATH + "<token>", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from flask_limiter import Limiter
 
 from engine.config import Settings
 from engine.db import Database
+from engine.dossiers.versions import CampaignCache
 from engine.storage import Storage
 
 
@@ -20,6 +21,8 @@ class AppState:
     storage: Storage
     hasher: PasswordHasher
     limiter: Limiter
+    #: compiled campaigns, for the app's life
+    campaigns: CampaignCache
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -36,8 +36,8 @@ def _import(folder: Path, database: str) -> dict[str, float]:
 
     from engine.campaign import load_campaign
     from engine.db import Database, upgrade
+    from engine.dossiers.imports import campaign_version_for, import_into
     from engine.prefill import read_siecle
-    from engine.prefill.service import campaign_version_for, import_into
 
     campaign = load_campaign(CAMPAIGN)
     db = Database.connect(database)
@@ -61,8 +61,8 @@ def _import(folder: Path, database: str) -> dict[str, float]:
 
 def _letters(folder: Path) -> dict[str, float]:
     from engine.campaign import load_campaign
+    from engine.dossiers.accounts import Credential
     from engine.exports.letters import credentials_csv, letters_pdf
-    from engine.prefill.service import Credential
 
     credentials = [Credential(*row) for row in json.loads(
         (folder / "credentials.json").read_text())]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.campaign import check_file
-from engine.diagnostics import Code
+from engine.diagnostics import Code, ImportCode, UploadCode
 from engine.fields import BUILTIN_TYPES
 from engine.rules.testing import run_tests
 
@@ -68,3 +68,22 @@ def test_every_function_is_documented() -> None:
     text = doc_text()
     for fn in FUNCTIONS.values():
         assert f"`{fn.signature}`" in text
+
+
+@pytest.mark.parametrize("code", [c.value for c in UploadCode])
+def test_every_upload_code_is_documented(code: str) -> None:
+    assert re.search(rf"^\| `{code}` \|", doc_text(), re.MULTILINE)
+
+
+@pytest.mark.parametrize("code", [c.value for c in ImportCode])
+def test_every_import_code_is_documented(code: str) -> None:
+    text = (ROOT / "docs" / "import.md").read_text(encoding="utf-8")
+    assert re.search(rf"^\| `{code}` \|", text, re.MULTILINE)
+
+
+def test_every_import_code_the_readers_raise_is_in_the_catalogue() -> None:
+    """``error()``/``warning()`` refuse a code missing from ``ImportCode``: find them all."""
+    sources = [*(ROOT / "engine" / "prefill").glob("*.py"), ROOT / "engine" / "dossiers" / "imports.py"]
+    raised = {code for path in sources for code in re.findall(
+        r'\b(?:err|warn|error|warning)\(\s*"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8"))}
+    assert raised and raised <= {c.value for c in ImportCode}

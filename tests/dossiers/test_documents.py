@@ -35,6 +35,7 @@ from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
 from engine.rules import DossierContext, evaluate_dossier
 from engine.storage import LocalStorage
+from engine.web.documents import http_status
 
 EXAMPLE = ROOT / "campaigns" / "college-jean-moulin.yaml"
 TODAY = date(2027, 6, 10)
@@ -220,7 +221,7 @@ def test_bad_declared_dates_are_refused(db_session: Session, campaign: Campaign,
                                         document_id: str, raw: str, status: int) -> None:
     with pytest.raises(DocumentError) as refused:
         set_document_date(db_session, campaign, dossier, document_id, raw, family, today=TODAY)
-    assert refused.value.status == status
+    assert http_status(refused.value) == status
     assert dossier.documents == []
 
 
@@ -262,7 +263,7 @@ def test_bad_uploads_write_nothing(db_session: Session, storage: LocalStorage,
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_assurance", uploads,
                   family)
-    assert (refused.value.status, refused.value.code) == (status, code)
+    assert (http_status(refused.value), refused.value.code) == (status, code)
     assert refused.value.message
     assert objects(storage) == []
     assert db_session.scalar(select(func.count(StoredFile.id))) == 0
@@ -288,7 +289,7 @@ def test_the_accept_list_of_the_document_is_respected(
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_caf",
                   [(heic, "photo.heic")], family)
-    assert refused.value.status == 415
+    assert http_status(refused.value) == 415
     assert "Formats acceptés : JPEG, PDF, PNG." in refused.value.message
 
 
@@ -325,7 +326,7 @@ def test_unknown_document_is_refused(db_session: Session, storage: LocalStorage,
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "../../etc/passwd",
                   [(pdf_bytes(), "a.pdf")], family)
-    assert refused.value.status == 404
+    assert http_status(refused.value) == 404
 
 
 def test_replace_swaps_row_and_object(db_session: Session, storage: LocalStorage,
@@ -422,7 +423,7 @@ def test_nothing_changes_once_the_dossier_is_submitted(
     for attempt in attempts:
         with pytest.raises(DocumentError) as refused:
             attempt()
-        assert (refused.value.status, refused.value.code) == (409, "not_editable")
+        assert (http_status(refused.value), refused.value.code) == (409, "not_editable")
     assert len(objects(storage)) == 1
     assert db_session.scalar(select(func.count(StoredFile.id))) == 1
 
@@ -443,4 +444,4 @@ def test_file_field_answer_follows_its_files(db_session: Session, storage: Local
     with pytest.raises(DocumentError) as refused:  # the field accepts images only
         add_files(db_session, storage, campaign, dossier, "photo", [(pdf_bytes(), "a.pdf")],
                   family)
-    assert refused.value.status == 415
+    assert http_status(refused.value) == 415

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign
 from engine.cli import main
-from engine.dossiers.campaigns import campaign_of, context_of, effective_answers
+from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount
 from engine.dossiers.recompute import (
     NothingFrozenError,
@@ -30,11 +30,11 @@ from engine.dossiers.recompute import (
 from engine.dossiers.services import (
     StaleDossierError,
     change_state,
-    register_campaign_version,
     save_answers,
 )
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.submission import submit_dossier
+from engine.dossiers.versions import CampaignCache, register_version
 from engine.rules import evaluate_dossier
 
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
@@ -85,7 +85,7 @@ def submitted(app: Flask, db_session: Session, make_account: MakeAccount,
     save_answers(db_session, dossier, dossier.row_version,
                  {"repas": 4, "boursier": False, "adhesions": ["fse"]}, "cantine", family)
     with app.app_context():
-        campaign = campaign_of(dossier.campaign_version)
+        campaign = CampaignCache().campaign_of(dossier.campaign_version)
         ctx = context_of(dossier)
         evaluation = evaluate_dossier(campaign, effective_answers(campaign, dossier.answers,
                                                                   ctx), ctx)
@@ -97,15 +97,16 @@ def submitted(app: Flask, db_session: Session, make_account: MakeAccount,
 def new_rules(db_session: Session, dossier: Dossier, price: str) -> Campaign:
     """The school changes the meal price: a new stored version of the same campaign."""
     text = source(price)
-    register_campaign_version(db_session, dossier.pupil.establishment, slug="cantine",
-                              title="Cantine", source=text)
+    register_version(db_session, dossier.pupil.establishment, slug="cantine", title="Cantine",
+                     source=text)
+    db_session.commit()
     return load_campaign_text(text)
 
 
 def test_money_is_frozen_at_submission_and_survives_a_rule_change(
         app: Flask, db_session: Session, submitted: Dossier) -> None:
     with app.app_context():
-        old = campaign_of(submitted.campaign_version)
+        old = CampaignCache().campaign_of(submitted.campaign_version)
         frozen = frozen_money(submitted, old)
     assert frozen["total"] == "442.00"  # 3.00 × 4 × 36 + 10.00
     assert frozen["fees"][0]["explanation"] == \
@@ -124,7 +125,7 @@ def test_live_figures_until_submission(app: Flask, db_session: Session,
     dossier = make_dossier(account, campaign="cantine", source=source("3.00"),
                            answers={"repas": 5})
     with app.app_context():
-        campaign = campaign_of(dossier.campaign_version)
+        campaign = CampaignCache().campaign_of(dossier.campaign_version)
         money = frozen_money(dossier, campaign)
         assert money == live_money(dossier, campaign)
         assert money["total"] == "540.00"
@@ -152,7 +153,7 @@ def test_preview_of_unchanged_rules_changes_nothing(app: Flask, db_session: Sess
                                                     submitted: Dossier) -> None:
     with app.app_context():
         preview = recompute_preview(db_session, submitted,
-                                    campaign_of(submitted.campaign_version))
+                                    CampaignCache().campaign_of(submitted.campaign_version))
     assert not preview.changed
 
 

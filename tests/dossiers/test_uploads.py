@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-from engine.uploads import (
+from engine.storage.inspection import (
     CheckedFile,
     UploadRejected,
     inspect_upload,

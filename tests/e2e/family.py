@@ -19,8 +19,8 @@ from engine.dossiers.services import (
     add_pupil,
     create_dossier,
     ensure_establishment,
-    register_campaign_version,
 )
+from engine.dossiers.versions import register_version
 from engine.web.state import app_state
 
 CAMPAIGN = ROOT / "campaigns" / "college-jean-moulin.yaml"
@@ -62,8 +62,8 @@ def make_family(app: Flask) -> Family:
     with state.database.sessions() as session:
         establishment = ensure_establishment(session, uai=campaign.establishment.uai,
                                              name=campaign.establishment.name)
-        version = register_campaign_version(session, establishment, slug=campaign.id,
-                                            title=campaign.title.get(), source=source)
+        version = register_version(session, establishment, slug=campaign.id,
+                                   title=campaign.title.get(), source=source)
         pupil = add_pupil(session, establishment, first_name=pupil_record["first_name"],
                           last_name=pupil_record["last_name"], eleve_id=secrets.token_hex(4),
                           ine=pupil_record["ine"],

@@ -13,10 +13,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from engine.cli import main
-from engine.dossiers.campaigns import campaign_of, context_of
+from engine.dossiers.campaigns import context_of
 from engine.dossiers.models import Dossier
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
+from engine.dossiers.versions import CampaignCache
 from engine.exports.memberships import membership_rosters, roster_csv, write_rosters
 from engine.rules import evaluate_dossier
 from engine.web.state import app_state
@@ -31,7 +32,7 @@ def sent(session: Session, dossier: Dossier, chosen: list[str], *,
                  Actor.family(1))
     if state is DossierState.IN_PROGRESS:
         return dossier
-    campaign = campaign_of(dossier.campaign_version)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
     money = evaluate_dossier(campaign, dossier.answers, context_of(dossier, date(2027, 6, 1)))
     change_state(session, dossier, dossier.row_version, DossierState.SUBMITTED,
                  Actor.family(1), computed=money.money())

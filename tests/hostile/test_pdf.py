@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from engine.uploads import ACTIVE_CONTENT_MESSAGE, UploadRejected, inspect_upload
+from engine.storage.inspection import ACTIVE_CONTENT_MESSAGE, UploadRejected, inspect_upload
 
 MB = 1024 * 1024
 Build = Callable[[PdfWriter], None]

@@ -19,9 +19,9 @@ from werkzeug.test import TestResponse
 from engine.campaign import load_campaign
 from engine.db import utcnow
 from engine.dossiers.accounts import issue_invitation
+from engine.dossiers.imports import campaign_version_for, import_into
 from engine.dossiers.models import FamilyAccount
 from engine.prefill import read_siecle
-from engine.prefill.service import campaign_version_for, import_into
 from engine.security import security_event
 from engine.web.auth import LOGIN_AT
 from engine.web.state import app_state

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from engine.campaign.model import Establishment
 from engine.cli import main
 from engine.db import Base
+from engine.dossiers.accounts import Credential
 from engine.dossiers.models import FamilyAccount, Invitation
 from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text, write_credentials
-from engine.prefill.service import Credential
 
 ROOT = Path(__file__).parents[2]
 DEMO = ROOT / "campaigns" / "demo"

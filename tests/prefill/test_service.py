@@ -22,6 +22,12 @@ from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
 from engine.dossiers import accounts
 from engine.dossiers.accounts import new_family_account, reissue_taken_logins
+from engine.dossiers.imports import (
+    ImportRefused,
+    ImportReport,
+    campaign_version_for,
+    import_into,
+)
 from engine.dossiers.models import (
     CampaignVersion,
     Dossier,
@@ -32,12 +38,6 @@ from engine.dossiers.models import (
     Pupil,
 )
 from engine.prefill import ImportResult, read_siecle, read_spreadsheet
-from engine.prefill.service import (
-    ImportRefused,
-    ImportReport,
-    campaign_version_for,
-    import_into,
-)
 from engine.rules import DossierContext, evaluate_dossier, prefill_value
 from engine.security import generate_login, normalize_credential, verify_secret
 from engine.web.state import app_state

@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 
 from engine.campaign import load_campaign
 from engine.campaign.model import Campaign, FieldSpec
+from engine.dossiers.summary import field_text
 from engine.fields import FieldValueError
 from engine.fields.common import format_decimal, format_money
 from engine.rules import DossierContext, evaluate_dossier
 from engine.rules.client import client_model
 from engine.rules.testing import DEFAULT_TODAY, run_tests
-from engine.web.wizard import field_text
 
 from campaign.helpers import compile_fields
 

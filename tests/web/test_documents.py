@@ -28,9 +28,9 @@ from engine.dossiers.services import (
     change_state,
     create_dossier,
     ensure_establishment,
-    register_campaign_version,
 )
 from engine.dossiers.states import Actor, DossierState
+from engine.dossiers.versions import register_version
 from engine.web.state import app_state
 
 EXAMPLE = ROOT / "campaigns" / "college-jean-moulin.yaml"
@@ -52,10 +52,10 @@ class Family:
 def make_family(db_session: Session, make_account: Any) -> Callable[..., Family]:
     """A guardian and their child's dossier on the example campaign."""
     establishment = ensure_establishment(db_session, uai="0691234A", name="Collège Jean Moulin")
-    version = register_campaign_version(db_session, establishment,
-                                        slug="college-jean-moulin-2027",
-                                        title="Réinscription 2027-2028",
-                                        source=EXAMPLE.read_text(encoding="utf-8"))
+    version = register_version(db_session, establishment, slug="college-jean-moulin-2027",
+                               title="Réinscription 2027-2028",
+                               source=EXAMPLE.read_text(encoding="utf-8"))
+    db_session.commit()
 
     def make(first_name: str = "Léa", answers: dict[str, Any] | None = None) -> Family:
         account, code = make_account(display_name=f"Parent de {first_name}")

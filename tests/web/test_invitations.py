@@ -24,10 +24,10 @@ from engine.campaign import load_campaign
 from engine.config import Settings
 from engine.db import utcnow
 from engine.dossiers.accounts import issue_invitation, reset_code
+from engine.dossiers.imports import ImportReport, campaign_version_for, import_into
+from engine.dossiers.invitations import send_invitations
 from engine.dossiers.models import FamilyAccount, Invitation
 from engine.prefill import read_siecle
-from engine.prefill.invitations import send_invitations
-from engine.prefill.service import ImportReport, campaign_version_for, import_into
 from engine.web.state import app_state
 
 ROOT = Path(__file__).parents[2]

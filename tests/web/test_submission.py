@@ -19,11 +19,11 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from engine.dossiers.campaigns import campaign_of
 from engine.dossiers.documents import add_files
 from engine.dossiers.models import Dossier, FamilyAccount, SatisfactionRating
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
+from engine.dossiers.versions import CampaignCache
 from engine.web.state import app_state
 
 from .wizardkit import PAGES, PREFILL, VALID_PAGES, page_url, post_page, squash, text_of
@@ -62,7 +62,7 @@ def _fill(client: FlaskClient, dossier: Dossier) -> None:
 
 
 def _upload(app: Flask, db_session: Session, dossier: Dossier) -> None:
-    campaign = campaign_of(dossier.campaign_version)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
     for document_id in REQUIRED_DOCUMENTS:
         add_files(db_session, app_state(app).storage, campaign, dossier, document_id,
                   [(PDF, f"{document_id}.pdf")], None)

@@ -12,9 +12,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from engine.dossiers.campaigns import campaign_of, context_of, effective_answers, redaction_for
+from engine.dossiers.campaigns import context_of, effective_answers, redaction_for
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.services import dossier_of_account
+from engine.dossiers.versions import CampaignCache
 from engine.web.state import app_state
 
 from .wizardkit import PREFILL
@@ -34,10 +35,11 @@ def test_campaign_is_compiled_once_per_version_even_from_many_threads(
     version = dossier.campaign_version
     barrier = threading.Barrier(8)
     results: list[object] = []
+    cache = CampaignCache()
 
     def compile_it() -> None:
         barrier.wait()
-        results.append(campaign_of(version))
+        results.append(cache.campaign_of(version))
 
     threads = [threading.Thread(target=compile_it) for _ in range(8)]
     for thread in threads:
@@ -46,7 +48,7 @@ def test_campaign_is_compiled_once_per_version_even_from_many_threads(
         thread.join()
     assert len(results) == 8
     assert all(result is results[0] for result in results)
-    assert campaign_of(version).id == "college-jean-moulin-2027"
+    assert cache.campaign_of(version).id == "college-jean-moulin-2027"
 
 
 def test_family_counts_children_with_a_dossier_in_the_same_campaign(
@@ -93,7 +95,7 @@ def test_prefill_fills_what_the_family_has_not_answered(
         make_account: MakeAccount, make_dossier: MakeDossier) -> None:
     account, _ = make_account()
     dossier = make_dossier(account, prefill=PREFILL)
-    campaign = campaign_of(dossier.campaign_version)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
     ctx = context_of(dossier)
     answers = effective_answers(campaign, {"telephone_eleve": None, "nom": "PIRATE"}, ctx)
     assert answers["nom"] == "MARTIN"  # locked: always the school's value
@@ -110,7 +112,7 @@ def test_redaction_hides_only_the_confidential_guardians_contact(
     mother, _ = make_account("Claire", personne_id="1001")
     father, _ = make_account("Paul", personne_id="1002")
     dossier = make_dossier(mother, father, prefill=PREFILL, confidential=(1,))
-    campaign = campaign_of(dossier.campaign_version)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
     answers = effective_answers(campaign, {}, context_of(dossier))
     assert not redaction_for(dossier, mother.id)  # her own details
     hidden = redaction_for(dossier, father.id)

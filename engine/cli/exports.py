@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from engine.command_database import command_session
+from engine.dossiers.versions import CampaignCache
+from engine.exports.memberships import UnknownCampaignError, membership_rosters, write_rosters
 from engine.fields.common import format_money
 
-from .memberships import UnknownCampaignError, membership_rosters, write_rosters
+from .database import command_session
 
 
 def register(main: click.Group) -> None:
@@ -22,7 +23,7 @@ def register(main: click.Group) -> None:
         """Who joined each association, from the sent and validated dossiers."""
         with command_session() as (settings, session):
             try:
-                rosters = membership_rosters(session, slug, settings.campaigns_dir)
+                rosters = membership_rosters(session, slug, CampaignCache(settings.campaigns_dir))
             except UnknownCampaignError:
                 raise click.ClickException(
                     f"Aucune campagne « {slug} » n'est enregistrée.") from None

@@ -1,4 +1,4 @@
-"""The ``dossiersco`` command: check, test and explain campaign files; run the app."""
+"""``dossiersco validate``, ``schema``, ``test`` and ``explain``: campaign files, no database."""
 
 from __future__ import annotations
 
@@ -11,18 +11,9 @@ import click
 from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.diagnostics import Diagnostic, did_you_mean
-from engine.dossiers import commands as dossiers_commands
-from engine.exports import commands as exports_commands
 from engine.fields import FieldRegistry, PluginLoadError, default_registry
-from engine.prefill import commands as prefill_commands
 from engine.rules import describe, used_by
 from engine.rules.testing import run_tests
-from engine.web import commands as web_commands
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """DossierSCO: online re-enrolment campaigns."""
 
 
 def _registry() -> FieldRegistry:
@@ -32,7 +23,7 @@ def _registry() -> FieldRegistry:
         raise click.ClickException(str(exc)) from exc
 
 
-@main.command("validate")
+@click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problems.")
 def validate_command(files: Sequence[str], as_json: bool) -> None:
@@ -54,7 +45,7 @@ def validate_command(files: Sequence[str], as_json: bool) -> None:
     sys.exit(1 if any(d.is_error for d in problems) else 0)
 
 
-@main.command("schema")
+@click.command("schema")
 def schema_command() -> None:
     """Print the campaign JSON Schema generated from the field types."""
     click.echo(schema_json(_registry()), nl=False)
@@ -69,7 +60,7 @@ def _load(name: str) -> Campaign:
     return campaign
 
 
-@main.command("test")
+@click.command("test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def test_command(files: Sequence[str]) -> None:
     """Run the tests: cases written in campaign FILES; exit 1 on any failure."""
@@ -94,7 +85,7 @@ def _condition_text(cond: Condition, campaign: Campaign) -> str:
     return f"{describe(cond.expression.node, campaign)}  [{cond.source}]"
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("field_id")
 def explain_command(file: str, field_id: str) -> None:
@@ -150,11 +141,7 @@ def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
     return lines
 
 
-# commands that open the database or serve the app, each kept beside what it drives
-for _commands in (web_commands, prefill_commands, dossiers_commands, exports_commands):
-    _commands.register(main)
-
-__all__ = ["main"]
-
-if __name__ == "__main__":
-    main()
+def register(main: click.Group) -> None:
+    """Add the campaign-file commands to the ``dossiersco`` command."""
+    for command in (validate_command, schema_command, test_command, explain_command):
+        main.add_command(command)

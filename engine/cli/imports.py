@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,16 +21,13 @@ from engine import db
 from engine.campaign import check_file, check_source, parse_source
 from engine.campaign.model import Campaign
 from engine.config import ConfigError, Settings
+from engine.dossiers.imports import ImportReport, Progress, campaign_version_for, import_into
+from engine.dossiers.invitations import send_invitations
 from engine.dossiers.models import CampaignVersion
+from engine.dossiers.versions import latest_version
 from engine.exports.letters import write_credentials
+from engine.prefill import ImportFileError, ImportResult, read_siecle, read_spreadsheet
 from engine.security import make_hasher
-
-from .errors import ImportFileError
-from .invitations import send_invitations
-from .result import ImportResult
-from .service import ImportReport, Progress, campaign_version_for, import_into
-from .siecle import read_siecle
-from .spreadsheet import read_spreadsheet
 
 #: fictional SIECLE exports imported by ``dossiersco demo``
 DEMO_DIR = Path(__file__).resolve().parents[2] / "campaigns" / "demo"
@@ -105,9 +101,7 @@ def resolve_campaign(session: Session, ref: str, uai: str | None,
                           + ["Campagne invalide : rien n'a été importé."])
         source = path.read_text(encoding="utf-8")
         return Target(campaign, campaign_version_for(session, campaign, source, uai=uai))
-    version = session.scalar(select(CampaignVersion).where(CampaignVersion.slug == ref)
-                             .order_by(CampaignVersion.created_at.desc(),
-                                       CampaignVersion.id.desc()))
+    version = latest_version(session, ref)
     if version is None:
         raise Refused([f"Campagne inconnue : « {ref} » n'est ni un fichier ni l'identifiant "
                        f"d'une campagne enregistrée."])

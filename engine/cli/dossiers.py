@@ -10,19 +10,19 @@ from sqlalchemy import select
 
 from engine.campaign import check_file
 from engine.campaign.model import Campaign
-from engine.command_database import command_session
-from engine.dossiers.campaigns import campaign_of
-
-from .models import CampaignVersion, Dossier
-from .recompute import (
+from engine.dossiers.models import Dossier
+from engine.dossiers.recompute import (
     NothingFrozenError,
     RecomputePreview,
     UnknownCampaignVersionError,
     apply_recompute,
     recompute_preview,
 )
-from .services import StaleDossierError, register_campaign_version
-from .states import Actor
+from engine.dossiers.services import StaleDossierError
+from engine.dossiers.states import Actor
+from engine.dossiers.versions import CampaignCache, latest_version, register_version
+
+from .database import command_session
 
 
 def preview_lines(preview: RecomputePreview) -> list[str]:
@@ -71,10 +71,8 @@ def register(main: click.Group) -> None:
                         f"{d.code.name} {d.message}" for d in problems if d.is_error))
                 campaign, source = found, campaign_file.read_text(encoding="utf-8")
             else:
-                latest = session.scalars(select(CampaignVersion).where(
-                    CampaignVersion.slug == current.slug).order_by(
-                    CampaignVersion.id.desc())).first()
-                campaign = campaign_of(latest or current, settings.campaigns_dir)
+                latest = latest_version(session, current.slug)
+                campaign = CampaignCache(settings.campaigns_dir).campaign_of(latest or current)
             try:
                 preview = recompute_preview(session, dossier, campaign)
             except NothingFrozenError:
@@ -86,8 +84,9 @@ def register(main: click.Group) -> None:
             if not apply:
                 return
             if source is not None:
-                register_campaign_version(session, current.establishment, slug=current.slug,
-                                          title=current.title, source=source)
+                register_version(session, current.establishment, slug=current.slug,
+                                 title=current.title, source=source)
+                session.commit()
             actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
             try:
                 apply_recompute(session, dossier, preview.dossier_version, preview, actor)

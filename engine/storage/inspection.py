@@ -26,6 +26,8 @@ from PIL import Image, ImageDraw, ImageOps
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from engine.diagnostics import EngineError, UploadCode
+
 pi_heif.register_heif_opener()
 
 #: kinds a campaign may accept, from the detected MIME type
@@ -72,10 +74,10 @@ ACTIVE_CONTENT_MESSAGE: Final = (
     "document.")
 
 
-class UploadRejected(Exception):
+class UploadRejected(EngineError):
     """An upload refused with a stable ``code`` and a French message for the family."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: UploadCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -134,14 +136,14 @@ def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: in
         with scripts, image too large in pixels.
     """
     if not data:
-        raise UploadRejected("empty", "Le fichier est vide.")
+        raise UploadRejected(UploadCode.EMPTY, "Le fichier est vide.")
     if len(data) > max_size:
-        raise UploadRejected("too_large", f"Le fichier dépasse la taille maximale de "
+        raise UploadRejected(UploadCode.TOO_LARGE, f"Le fichier dépasse la taille maximale de "
                                           f"{megabytes(max_size)} Mo.")
     guess = filetype.guess(data)
     kind = KINDS.get(guess.mime) if guess is not None else None
     if kind is None or kind not in accept:
-        raise UploadRejected("type", "Ce type de fichier n'est pas accepté. Formats acceptés : "
+        raise UploadRejected(UploadCode.TYPE, "Ce type de fichier n'est pas accepté. Formats acceptés : "
                                      f"{accepted_label(accept)}.")
     stored_kind, mime, extension = STORED[kind]
     pages = width = height = None
@@ -157,15 +159,15 @@ def inspect_upload(data: bytes, filename: str, *, accept: Set[str], max_size: in
 
 
 def _check_pdf(data: bytes, max_pages: int) -> int:
-    corrupt = UploadRejected("corrupt", "Ce PDF est illisible ou endommagé.")
+    corrupt = UploadRejected(UploadCode.CORRUPT, "Ce PDF est illisible ou endommagé.")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise UploadRejected("encrypted", "Ce PDF est protégé par un mot de passe. "
+            raise UploadRejected(UploadCode.ENCRYPTED, "Ce PDF est protégé par un mot de passe. "
                                               "Envoyez une version sans protection.")
         pages = len(reader.pages)
         if _has_active_content(reader):
-            raise UploadRejected("active_content", ACTIVE_CONTENT_MESSAGE)
+            raise UploadRejected(UploadCode.ACTIVE_CONTENT, ACTIVE_CONTENT_MESSAGE)
     except UploadRejected:
         raise
     except Exception:  # a hostile file can make the parser fail in many ways: all mean "corrupt"
@@ -173,7 +175,7 @@ def _check_pdf(data: bytes, max_pages: int) -> int:
     if pages == 0:
         raise corrupt
     if pages > max_pages:
-        raise UploadRejected("too_many_pages",
+        raise UploadRejected(UploadCode.TOO_MANY_PAGES,
                              f"Ce PDF compte {pages} pages ; le maximum est {max_pages}.")
     return pages
 
@@ -226,21 +228,21 @@ def _is_active(obj: DictionaryObject, via: str) -> bool:
 
 
 def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, int, int]:
-    corrupt = UploadRejected("corrupt", "Cette image est illisible ou endommagée.")
+    corrupt = UploadRejected(UploadCode.CORRUPT, "Cette image est illisible ou endommagée.")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[PIL_FORMATS[kind]]) as image:
                 if image.width * image.height > max_pixels:
-                    raise UploadRejected("too_many_pixels", "Cette image est trop grande "
+                    raise UploadRejected(UploadCode.TOO_MANY_PIXELS, "Cette image est trop grande "
                                          "(en pixels). Réduisez sa résolution.")
                 image.load()
                 upright = ImageOps.exif_transpose(image)
     except UploadRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRejected("too_many_pixels", "Cette image est trop grande (en pixels). "
+        raise UploadRejected(UploadCode.TOO_MANY_PIXELS, "Cette image est trop grande (en pixels). "
                                                 "Réduisez sa résolution.") from None
     except Exception:  # truncated or corrupt data raises OSError, SyntaxError, ValueError…
         raise corrupt from None

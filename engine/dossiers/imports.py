@@ -3,7 +3,8 @@
 One call is one transaction: the caller's session gets everything or nothing. The same file
 imported twice changes nothing (matched on SIECLE ids); a value a family already changed is
 never overwritten, the difference is recorded as an ``import_conflict`` event for the school.
-Callable from the command line now and from the staff pages later (no Flask here).
+Callable from the command line now and from the staff pages later (no Flask here); the files
+are read by :mod:`engine.prefill`, which knows nothing of the database.
 """
 
 from __future__ import annotations
@@ -22,13 +23,20 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import DEFAULT_INVITATION_TTL_HOURS
 from engine.db import utcnow
-from engine.dossiers.accounts import (
+from engine.prefill import ImportFileError, ImportProblem, ImportResult
+from engine.prefill.errors import error
+from engine.prefill.records import GuardianLink, GuardianRecord, PupilRecord
+from engine.rules import DossierContext, DossierScope
+from engine.security import security_event
+
+from .accounts import (
+    Credential,
     issue_invitation,
     new_family_account,
     reissue_taken_logins,
     reset_code,
 )
-from engine.dossiers.models import (
+from .models import (
     CampaignVersion,
     Dossier,
     Establishment,
@@ -36,14 +44,8 @@ from engine.dossiers.models import (
     Guardianship,
     Pupil,
 )
-from engine.dossiers.services import campaign_hash
-from engine.dossiers.states import Actor, DossierState
-from engine.rules import DossierContext, DossierScope
-from engine.security import security_event
-
-from .errors import ImportFileError, ImportProblem, error
-from .records import GuardianLink, GuardianRecord, PupilRecord
-from .result import ImportResult
+from .states import Actor, DossierState
+from .versions import register_version
 
 #: pupils written per flush; the dossiers of a written batch leave the session
 BATCH = 500
@@ -80,22 +82,6 @@ class Outcome:
     key: str
     action: str
     reason: str = ""
-
-
-@dataclass(slots=True)
-class Credential:
-    """A code in clear for one guardian: exists only in the report of the import that made it."""
-
-    login: str
-    code: str
-    display_name: str
-    email: str | None
-    personne_id: str | None
-    #: "Prénom NOM" of the guardian's pupils in this import
-    pupils: list[str] = field(default_factory=list)
-    #: single-use login token, when an invitation is to be e-mailed, and its end of validity
-    invitation_token: str | None = None
-    invitation_expires_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -191,15 +177,9 @@ def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
                                       contact_phone=info.phone if same else None,
                                       address=info.address if same else None)
         session.add(establishment)
-    digest = campaign_hash(source)
-    version = session.scalar(select(CampaignVersion).where(
-        CampaignVersion.slug == campaign.id, CampaignVersion.version == digest))
-    if version is None:
-        version = CampaignVersion(slug=campaign.id, version=digest,
-                                  title=campaign.title.get(), source=source,
-                                  establishment=establishment)
-        session.add(version)
-    elif version.establishment.uai != uai:
+    version = register_version(session, establishment, slug=campaign.id,
+                               title=campaign.title.get(), source=source)
+    if version.establishment.uai != uai:
         raise ImportRefused([error(
             "CAMPAIGN_ESTABLISHMENT",
             f"La campagne {campaign.id} est déjà enregistrée pour l'établissement "
@@ -219,7 +199,7 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
 
     ``reset_codes`` gives existing accounts of these guardians a new code (and a letter);
     ``invite`` prepares a single-use invitation for each guardian with a new code and an
-    e-mail address (see :func:`engine.prefill.invitations.send_invitations`), valid
+    e-mail address (see :func:`engine.dossiers.invitations.send_invitations`), valid
     ``invitation_ttl`` from ``now`` (pass ``Settings.invitation_ttl``). Rows are written
     ``batch_size`` pupils at a time inside the transaction, so memory stays flat.
 

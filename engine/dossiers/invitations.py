@@ -17,13 +17,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from engine.campaign.model import Establishment
 from engine.config import ROOT, Settings
 from engine.mail import MailError, send_mail
-from engine.web.invitations import invitation_url
 
-from .service import Credential
+from .accounts import Credential
 
+#: the path prefix of invitation links: the web route (``engine.web.invitations``) serves it,
+#: the e-mails written outside any request link to it
+PATH = "/invitation/"
 PARIS = ZoneInfo("Europe/Paris")
 _TEMPLATES = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape=False,
                          undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def invitation_url(settings: Settings, token: str) -> str:
+    """The absolute link to put in the e-mail."""
+    return f"{settings.base_url.rstrip('/')}{PATH}{token}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ def invitation_text(settings: Settings, credential: Credential,
         pupils=", ".join(credential.pupils) or "votre enfant",
         expires=format_datetime(credential.invitation_expires_at, "d MMMM y 'à' HH:mm",
                                 tzinfo=PARIS, locale="fr_FR"),
-        link=invitation_url(settings.base_url, credential.invitation_token),
+        link=invitation_url(settings, credential.invitation_token),
         base_url=settings.base_url, login=credential.login)
 
 

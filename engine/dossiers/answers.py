@@ -1,0 +1,213 @@
+"""A posted page becomes writes: the family's answers, with what the reader may not change
+put back, row actions applied, the ``on_hide`` policy and the version check; and a submission.
+
+:class:`DossierView` is one dossier as one reader sees it (campaign, context, what is masked
+from them, answers with the prefill filled in, and their evaluation). The web layer parses the
+request and renders; everything decided in between is here, so the staff's side can reuse it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from engine.campaign.model import Campaign, Page
+from engine.diagnostics import EngineError
+from engine.fields.repeat import ROW_KEY
+from engine.rules import DossierContext, Evaluation, evaluate_dossier
+from engine.rules.policy import confirmed_answers, on_hide_writes
+
+from .campaigns import Redaction, context_of, effective_answers, redaction_for
+from .documents import document_errors, document_statuses
+from .models import Dossier
+from .services import save_answers
+from .states import EDITABLE, Actor
+from .submission import submit_dossier
+
+
+class RowActionError(EngineError):
+    """A row action names no editable repeat, or a row the repeat does not have."""
+
+
+class SubmissionRefused(EngineError):
+    """The dossier cannot be sent yet; ``problems`` say what to complete, in French."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) before submission")
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class DossierView:
+    """One dossier as one reader sees it."""
+
+    dossier: Dossier
+    campaign: Campaign
+    ctx: DossierContext
+    redaction: Redaction
+    #: stored answers with the prefill filled in (unredacted: the server's truth)
+    answers: dict[str, Any]
+    _evaluation: Evaluation | None = None
+
+    @property
+    def editable(self) -> bool:
+        return self.dossier.state in EDITABLE
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The evaluation of :attr:`answers`, computed on first use."""
+        if self._evaluation is None:
+            self._evaluation = evaluate_dossier(self.campaign, self.answers, self.ctx)
+        return self._evaluation
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
+        """Evaluate other answers (a post, on_hide writes), which become :attr:`answers`."""
+        self.answers = dict(answers)
+        self._evaluation = None
+        return self.evaluation
+
+    def find_page(self, page_id: str) -> Page | None:
+        return next((p for p in self.campaign.pages if p.id == page_id), None)
+
+    def visible_pages(self) -> list[Page]:
+        return [p for p in self.campaign.pages if p.id in self.evaluation.visible_pages]
+
+    def neighbour(self, page: Page, step: int) -> Page | None:
+        """The visible page ``step`` places away from ``page`` in campaign order."""
+        pages = self.campaign.pages
+        index = pages.index(page) + step
+        while 0 <= index < len(pages):
+            if pages[index].id in self.evaluation.visible_pages:
+                return pages[index]
+            index += step
+        return None
+
+
+def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int) -> DossierView:
+    """``dossier`` as the guardian ``account_id`` sees it (access already checked)."""
+    ctx = context_of(dossier)
+    return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
+                       effective_answers(campaign, dossier.answers, ctx))
+
+
+def new_row() -> dict[str, Any]:
+    """An empty repeat row, with a key of its own until it is saved."""
+    return {ROW_KEY: f"new-{secrets.token_hex(6)}"}
+
+
+@dataclass(frozen=True, slots=True)
+class RowAction:
+    """Add a row to a repeat, or remove the row at ``index`` (None: not a row number)."""
+
+    kind: Literal["add", "remove"]
+    repeat_id: str
+    index: int | None = None
+
+
+def _keep_protected(view: DossierView, parsed: dict[str, Any]) -> None:
+    """Put back the confidential rows and values the viewer was never shown, so a save by
+    the other guardian can neither read nor erase them."""
+    if not view.redaction:
+        return
+    for repeat_id, rows in list(parsed.items()):
+        spec = view.campaign.fields.get(repeat_id)
+        if spec is None or not spec.type.is_container or not isinstance(rows, list):
+            continue
+        before = {str(r.get(ROW_KEY)): r for r in view.answers.get(repeat_id) or []
+                  if isinstance(r, Mapping)}
+        posted = {str(r.get(ROW_KEY)) for r in rows}
+        for row in rows:
+            old = before.get(str(row.get(ROW_KEY)))
+            if old is None:
+                continue
+            for child in spec.fields:
+                if view.redaction.masked(view.campaign, child, str(row.get(ROW_KEY))):
+                    row[child.id] = old.get(child.id)
+        rows.extend(r for k, r in before.items()
+                    if k in view.redaction.row_keys and k not in posted)
+
+
+def _keep_files(view: DossierView, page: Page, parsed: dict[str, Any]) -> None:
+    """The answer of a field holding files is the list of its stored files, whatever was
+    posted."""
+    for spec in page.fields:
+        if spec.type.holds_files and spec.id in parsed:
+            parsed[spec.id] = [f.public_id for f in view.dossier.files
+                               if f.document_id == spec.id]
+
+
+def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> None:
+    """Add or remove a repeat row, within the repeat's min..max; a confidential row the
+    reader was never shown is never removed."""
+    spec = view.campaign.fields.get(action.repeat_id)
+    if spec is None or not spec.type.is_container or not spec.editable:
+        raise RowActionError(f"no editable repeat {action.repeat_id!r}")
+    rows = list(answers.get(spec.id) or [])
+    if action.kind == "add":
+        if len(rows) < spec.options.max:
+            rows.append(new_row())
+    else:
+        position = len(rows) if action.index is None else action.index
+        if position >= len(rows):
+            raise RowActionError(f"no row {action.index} in {spec.id!r}")
+        if len(rows) > spec.options.min and str(rows[position].get(ROW_KEY)) not in \
+                view.redaction.row_keys:
+            del rows[position]
+    answers[spec.id] = rows
+
+
+def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str, Any],
+              action: RowAction | None, expected_version: int, actor: Actor) -> None:
+    """Store the answers posted for ``page`` (``parsed``, as read from the form).
+
+    What the reader may not change is put back (confidential values, stored files), the row
+    action applied, then the ``on_hide`` policy. ``view`` then holds the answers after the
+    post and their evaluation, also when the write is refused, so the page can show them.
+
+    :raises RowActionError: ``action`` names no editable repeat or no row of it.
+    :raises StaleDossierError: someone saved since ``expected_version``.
+    :raises NotEditableError: the dossier can no longer be changed.
+    """
+    _keep_protected(view, parsed)
+    _keep_files(view, page, parsed)
+    if action is not None:
+        _apply(view, action, parsed)
+    merged = {**view.answers, **parsed}
+    evaluation = view.evaluate(merged)
+    cleared = on_hide_writes(view.campaign, merged, evaluation)
+    if cleared:
+        view.evaluate({**merged, **cleared})
+    save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor)
+
+
+def submission_problems(view: DossierView) -> list[str]:
+    """Why the dossier cannot be sent yet (pages with errors, missing documents), in French."""
+    problems = []
+    for current in view.visible_pages():
+        count = len(view.evaluation.page_errors(view.campaign, current.id))
+        if count:
+            problems.append(f"La page « {current.title.get()} » comporte {count} "
+                            f"réponse{'s' if count > 1 else ''} à compléter ou corriger.")
+    statuses = document_statuses(view.campaign, view.evaluation, view.dossier)
+    labels = {s.spec.id: s.spec.label.get() for s in statuses}
+    for document_id, messages in document_errors(statuses).items():
+        problems.extend(f"{labels[document_id]} : {m}" for m in messages)
+    return problems
+
+
+def submit_answers(session: Session, view: DossierView, expected_version: int, actor: Actor) -> None:
+    """Send the dossier to the school with the answers the family confirmed.
+
+    :raises SubmissionRefused: something must be completed first.
+    :raises StaleDossierError: someone saved since ``expected_version``.
+    :raises NotEditableError: the dossier was already sent.
+    """
+    problems = submission_problems(view)
+    if problems:
+        raise SubmissionRefused(problems)
+    submit_dossier(session, view.dossier, expected_version,
+                   confirmed_answers(view.campaign, view.answers), view.evaluation, actor)

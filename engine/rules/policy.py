@@ -1,0 +1,50 @@
+"""What an evaluation asks to be written back: the ``on_hide`` policy and the answers a
+submission confirms. Pure functions of a campaign, answers and their evaluation, shared by the
+family wizard and, next, the staff's edits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.campaign.model import Campaign
+
+from .evaluation import Evaluation
+
+
+def on_hide_writes(campaign: Campaign, answers: Mapping[str, Any], evaluation: Evaluation,
+                   ) -> dict[str, Any]:
+    """The writes the ``on_hide: clear`` policy asks for: hidden answers dropped (as None),
+    and hidden children of repeat rows emptied. Locked fields always show the school's value
+    and are never written."""
+    out: dict[str, Any] = {}
+    for spec in campaign.top_fields():
+        if not spec.type.has_value or not spec.editable or spec.id not in answers:
+            continue
+        value = answers[spec.id]
+        if spec.id not in evaluation.visible:
+            if spec.on_hide == "clear" and value is not None:
+                out[spec.id] = None
+            continue
+        if spec.type.is_container and isinstance(value, list):
+            rows, changed = [], False
+            for n, row in enumerate(value):
+                row = dict(row) if isinstance(row, Mapping) else row
+                for child in spec.fields:
+                    key = f"{spec.id}.{n}.{child.id}"
+                    if isinstance(row, dict) and child.type.has_value and \
+                            key not in evaluation.visible and child.on_hide == "clear" and \
+                            row.get(child.id) is not None:
+                        row[child.id] = None
+                        changed = True
+                rows.append(row)
+            if changed:
+                out[spec.id] = rows
+    return out
+
+
+def confirmed_answers(campaign: Campaign, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What a submission stores as the family's answers: every editable field's value, the
+    prefill the family confirmed by leaving it included."""
+    return {spec.id: answers[spec.id] for spec in campaign.top_fields()
+            if spec.editable and spec.type.has_value and spec.id in answers}

@@ -1,0 +1,27 @@
+"""The database session of a request: opened on first use, closed when the app context ends."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from sqlalchemy.orm import Session
+
+from engine.web.state import app_state
+
+
+def init_app(app: Flask) -> None:
+    """Close the request-scoped session when each app context ends."""
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("dossiersco_session", None)
+        if session is not None:
+            session.close()
+
+
+def get_session() -> Session:
+    """The session of the current request (created on first use)."""
+    session: Session | None = g.get("dossiersco_session")
+    if session is None:
+        session = app_state().database.sessions()
+        g.dossiersco_session = session
+    return session
