@@ -16,9 +16,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import db, web
 from engine.config import ROOT, Settings
 from engine.dossiers.versions import CampaignCache
+from engine.fields import new_registry
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, invitations, wizard
+from engine.web import auth, documents, family, field_assets, invitations, staff, wizard
 from engine.web import database as web_database
 from engine.web.state import AppState
 
@@ -65,13 +66,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # before-request check finds nothing to do, at 0.1 ms on every request.
     hooks = app.before_request_funcs[None]
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
+    registry = new_registry()
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
                                             storage=storage_from_settings(settings),
                                             hasher=make_hasher(settings), limiter=limiter,
-                                            campaigns=CampaignCache(settings.campaigns_dir))
+                                            registry=registry,
+                                            campaigns=CampaignCache(settings.campaigns_dir, registry))
     web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
+    field_assets.init_app(app, registry)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(family.bp)
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(invitations.bp)
     wizard.init_app(app)
+    staff.init_app(app, limiter.limit(settings.login_rate_limit, methods=["POST"]))
     # the limit wraps the registered view, so each app gets its own limiter and storage
     app.view_functions["auth.login"] = cast(RouteCallable, limiter.limit(
         settings.login_rate_limit, methods=["POST"])(app.view_functions["auth.login"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum, StrEnum
 
 
@@ -31,69 +31,120 @@ class Code(Enum):
     """Stable diagnostic codes. A number is never reused; add new codes at the end of an area."""
 
     # Reading the YAML source
-    YAML_001 = Detail("syntax error", "YAML syntax error: {problem}. Fix the indentation or quoting.")
+    YAML_001 = Detail("syntax error", "YAML syntax error: {problem}.")
     YAML_002 = Detail(
-        "duplicate key", "Key '{key}' appears twice in the same mapping (first at line {line}). "
+        "duplicate key", "Key '{key}' appears twice in the same group of keys (first at line {line}). "
         "Keep only one.")
-    YAML_003 = Detail("custom tag", "Tag '{tag}' is not allowed: campaign files are plain data.")
+    YAML_003 = Detail("custom tag", "Tag '{tag}' is not allowed: campaign files are plain data. "
+                      "Remove it.")
     YAML_004 = Detail(
-        "file too large", "The file is {size} bytes; campaign files are limited to {limit} bytes.")
+        "file too large", "The file is {size} bytes; campaign files are limited to {limit} bytes. "
+        "Remove unused parts.")
     YAML_005 = Detail(
         "alias", "YAML anchors and aliases (&/*) are not allowed in campaign files; "
         "repeat the content instead.")
-    YAML_006 = Detail("encoding", "The file is not valid UTF-8 text: {problem}.")
-    YAML_007 = Detail("not a mapping", "A campaign file must be a mapping of keys at the top level.")
-    YAML_008 = Detail("unreadable", "The file cannot be read: {problem}.")
-    YAML_009 = Detail("too deep", "The file nests more than {limit} levels deep.")
+    YAML_006 = Detail("encoding", "The file is not valid UTF-8 text: {problem}. Save it as "
+                      "UTF-8.")
+    YAML_007 = Detail("not a mapping", "A campaign file must start with keys (language: 1, "
+                      "id: …), not with a list or a text.")
+    YAML_008 = Detail("unreadable", "The file cannot be read: {problem}. Check its path and "
+                      "permissions.")
+    YAML_009 = Detail("too deep", "The file nests more than {limit} levels deep. Flatten it (no "
+                      "campaign needs so many levels).")
+    YAML_010 = Detail("comma in a value between braces", "Inside {{…}} a comma ends a value, so "
+                      "'{text}' was read as '{first}' and a key '{rest}'. Put the value in "
+                      "quotes: {key}: \"{text}\".")
     # JSON Schema shape
-    SCHEMA_001 = Detail("unknown key", "Unknown key '{key}' in {where}.")
+    SCHEMA_001 = Detail("unknown key", "Unknown key '{key}' in {where}. Remove it or fix its "
+                       "spelling.")
     SCHEMA_002 = Detail("wrong type", "{where} must be {expected}, not {actual}.")
-    SCHEMA_003 = Detail("missing key", "Required key '{key}' is missing in {where}.")
+    SCHEMA_003 = Detail("missing key", "Required key '{key}' is missing in {where}. Add it.")
     SCHEMA_004 = Detail("invalid value", "{where}: {problem}.")
     SCHEMA_005 = Detail("unsupported language version", "language: {value} is not supported; "
-                        "this engine reads language: 1.")
+                        "this engine reads language: 1. Write language: 1.")
     # Fields
-    FIELD_001 = Detail("unknown field type", "Field '{field}' has unknown type '{type}'.")
+    FIELD_001 = Detail("unknown field type", "Field '{field}' has unknown type '{type}'. Use a "
+                       "built-in type, or install the plugin that provides it.")
     FIELD_002 = Detail("duplicate id", "Id '{id}' is already used at line {line}; ids must be unique "
-                       "in their scope.")
-    FIELD_003 = Detail("invalid option", "Field '{field}': {problem}.")
-    FIELD_004 = Detail("never visible", "Field '{field}' can never be visible: {reason}.")
+                       "in their scope. Rename one of them.")
+    FIELD_003 = Detail("invalid option", "Field '{field}': {problem}. Fix this option.")
+    FIELD_004 = Detail("never visible", "Field '{field}' can never be visible: {reason}. Fix the "
+                       "condition, or remove the field.")
     FIELD_005 = Detail("required but never visible", "Field '{field}' is required but can never be "
-                       "visible: {reason}.")
-    FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known.")
+                       "visible, so no dossier could be completed: {reason}. Fix the condition.")
+    FIELD_006 = Detail("bad prefill path", "Field '{field}': prefill path '{path}' is not known; "
+                       "{known}.")
     FIELD_007 = Detail("locked without prefill", "Field '{field}' is not editable by families and "
-                       "has no prefill or computed value: it will always be empty.")
+                       "has no prefill or computed value: it will always be empty. Add a prefill, "
+                       "make it editable, or make it a computed field.")
     FIELD_008 = Detail("reserved id", "Id '{id}' is reserved ({reason}); choose another id.")
+    FIELD_009 = Detail("required but locked", "Field '{field}' is required but {lock}: a locked "
+                       "field is never required, since the family cannot fill it in. {fix}")
+    FIELD_010 = Detail("prefill type mismatch", "Field '{field}' is {this}, but '{path}' in last "
+                       "year's campaign is {that}: the prefill could not be read. Prefill it "
+                       "from a field of the same kind, or change the field's type.")
+    FIELD_011 = Detail("previous campaign unknown", "Field '{field}': 'prefill: {path}' cannot be "
+                       "checked, since last year's campaign is not known. Add "
+                       "previous_campaign: <its file or id> at the top of the file.")
+    FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
+                       "family nothing: '{key}' has no effect on it. Remove '{key}'.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
-    EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions.")
-    EXPR_003 = Detail("unknown name", "Unknown name '{name}'.")
-    EXPR_004 = Detail("unknown function", "Unknown function '{name}'.")
-    EXPR_005 = Detail("type mismatch", "Type mismatch: {problem}.")
-    EXPR_006 = Detail("wrong arguments", "Function '{name}' expects {expected}, got {actual}.")
+    EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions. Write it with "
+                      "the operators and functions of the language.")
+    EXPR_003 = Detail("unknown name", "Unknown name '{name}'. Use a field id, or pupil.*, "
+                      "family.*, guardians.*, previous.*, fees.*.")
+    EXPR_004 = Detail("unknown function", "Unknown function '{name}'. Use a function of the "
+                      "language.")
+    EXPR_005 = Detail("type mismatch", "Type mismatch: {problem}. Compare values of the same "
+                      "kind (codes are texts in quotes: == \"10\").")
+    EXPR_006 = Detail("wrong arguments", "Function '{name}' expects {expected}, got {actual}. "
+                      "Give it {expected}.")
     EXPR_007 = Detail("undeclared choice", "'{value}' is not a declared choice of '{field}' "
-                      "(declared: {declared}).")
-    EXPR_008 = Detail("cycle", "Dependency cycle: {cycle}.")
+                      "(declared: {declared}). Use one of the declared values.")
+    EXPR_008 = Detail("cycle", "Dependency cycle: {cycle}. Break the circle: one of these "
+                      "must stop reading the next.")
     EXPR_009 = Detail("not boolean", "A condition must be true/false, but this expression is "
-                      "{type}.")
-    EXPR_010 = Detail("too complex", "Expression is too long or too deeply nested (limit {limit}).")
+                      "{type}. Compare it: x == \"a\", x > 0, not empty(x).")
+    EXPR_010 = Detail("too complex", "Expression is too long or too deeply nested (limit {limit}). "
+                      "Simplify it, or split it with a computed field.")
+    EXPR_011 = Detail("audience reads answers", "The audience is decided on the imported record, "
+                      "before any dossier exists: it cannot read '{name}'. Use pupil.* or "
+                      "guardians.*, e.g. pupil.level in [\"6e\", \"5e\"].")
     # Rules: tariffs, associations, documents, tests
-    RULE_001 = Detail("unknown reference", "{where} refers to unknown {kind} '{name}'.")
+    RULE_001 = Detail("unknown reference", "{where} refers to unknown {kind} '{name}'. Use "
+                      "the name of an existing {kind}.")
     RULE_002 = Detail("bracket order", "Tariff '{tariff}': bracket bounds must increase "
-                      "({previous} then {current}).")
-    RULE_003 = Detail("invalid amount", "{where}: '{value}' is not an amount in euros "
-                      "(write it as a quoted string such as \"12.50\").")
+                      "({previous} then {current}). Sort the brackets by increasing "
+                      "up_to.")
+    RULE_003 = Detail("invalid amount", "{where}: '{value}' is not an amount in euros: {fix}.")
     RULE_004 = Detail("bad size", "{where}: '{value}' is not a size (use e.g. 5MB, 500KB).")
     RULE_005 = Detail("bad template", "{where}: template file '{path}' does not exist next to the "
-                      "campaign file.")
+                      "campaign file. Put it there and give its path relative to the campaign.")
     RULE_006 = Detail("invalid bracket", "Tariff '{tariff}': {problem}.")
-    TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'.")
+    RULE_007 = Detail("bounded last bracket", "Tariff '{tariff}': the last bracket stops at "
+                      "up_to {up_to}, yet values above it get it too. Remove its up_to, or add "
+                      "a last bracket without up_to for the values above {up_to}.")
+    RULE_008 = Detail("invalid percentage", "{where}: '{value}' is not a percentage between 0 "
+                      "and 100: {fix}.")
+    TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'. Use "
+                      "an id of the campaign.")
     TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")
     # Campaign-level
-    CAMPAIGN_001 = Detail("dates", "The campaign closes ({closes}) before it opens ({opens}).")
-    CAMPAIGN_002 = Detail("language", "Text at {where} has no version in the default language "
-                          "'{lang}'.")
-    CAMPAIGN_003 = Detail("plugin", "Field-type plugin '{name}' could not be loaded: {problem}.")
+    CAMPAIGN_001 = Detail("dates", "The campaign closes ({closes}) before it opens ({opens}). "
+                          "Put closes on or after opens.")
+    CAMPAIGN_002 = Detail("language", "The text of {where} has no version in the default "
+                          "language '{lang}', which every reader falls back to. Add it.")
+    CAMPAIGN_003 = Detail("plugin", "Field-type plugin '{name}' could not be loaded: {problem}. "
+                          "Fix or uninstall it.")
+    CAMPAIGN_004 = Detail("previous campaign not found", "previous_campaign: '{name}' is not found "
+                          "next to this file (looked for {looked}); previous.* paths are not "
+                          "checked. Give the file's path relative to this campaign.")
+    CAMPAIGN_005 = Detail("previous campaign invalid", "previous_campaign: '{name}' has errors, so "
+                          "previous.* paths are not checked. Run dossiersco validate on it.")
+    CAMPAIGN_006 = Detail("missing translation", "The text of {where} has no version in {missing}, "
+                          "a language of the campaign: those readers see the '{default}' text. "
+                          "Write it by language: {key}: {{{example}}}.")
 
     @property
     def title(self) -> str:
@@ -225,6 +276,13 @@ class CampaignError(EngineError):
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0].as_line() if errors else "no error"
         super().__init__(f"{len(errors)} error(s) in campaign; first: {first}")
+
+
+def strict_translations(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` with missing translations as errors (``validate --strict-translations``):
+    a school that publishes in several languages can refuse a half-translated campaign."""
+    codes = (Code.CAMPAIGN_002, Code.CAMPAIGN_006)
+    return [replace(d, severity=Severity.ERROR) if d.code in codes else d for d in diagnostics]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

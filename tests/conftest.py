@@ -13,9 +13,11 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -28,16 +30,27 @@ from werkzeug.test import TestResponse
 
 from engine.app import create_app
 from engine.config import Settings
-from engine.db import Base, make_engine, upgrade
+from engine.db import Base, make_engine, upgrade, utcnow
 from engine.dossiers.accounts import create_family_account, link_guardian
-from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.models import Dossier, FamilyAccount, StaffRole
 from engine.dossiers.services import (
     add_pupil,
     create_dossier,
     ensure_establishment,
 )
+from engine.dossiers.staff import (
+    TokenPurpose,
+    create_staff,
+    enrol_totp,
+    grant_role,
+    issue_token,
+    new_totp_secret,
+    set_password_with_token,
+)
 from engine.dossiers.versions import register_version
 from engine.web.state import app_state
+
+from staffkit import STAFF_PASSWORD, StaffUser
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = [pytest.param("sqlite", id="sqlite"),
@@ -244,3 +257,58 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     """``(inbox, port)`` of a real SMTP server on loopback, stopped after the test."""
     with smtp_server() as server:
         yield server
+
+
+# -- staff -----------------------------------------------------------------------------------
+
+MakeStaff = Callable[..., StaffUser]
+
+
+@pytest.fixture
+def make_staff(app: Flask, db_session: Session) -> MakeStaff:
+    """``make_staff(email, role="secretariat", uai="0750001A", enrolled=True, admin=False)``:
+    an agent with a password and, when ``enrolled``, a second factor (through the public
+    services: invitation link, enrolment)."""
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, role: StaffRole | str | None = StaffRole.SECRETARIAT,
+             uai: str = "0750001A", enrolled: bool = True, admin: bool = False) -> StaffUser:
+        address = email or f"agent{next(counter)}@college.fr"
+        account = create_staff(db_session, email=address, display_name=address.split("@")[0],
+                               is_admin=admin)
+        db_session.flush()
+        if role is not None:
+            establishment = ensure_establishment(db_session, uai=uai,
+                                                 name="Collège Jean Moulin")
+            grant_role(db_session, account, establishment, StaffRole(role))
+        token = issue_token(db_session, account, TokenPurpose.INVITATION,
+                            ttl=timedelta(hours=1))
+        db_session.commit()
+        set_password_with_token(db_session, app_state(app).hasher, token,
+                                TokenPurpose.INVITATION, STAFF_PASSWORD)
+        secret = None
+        if enrolled:
+            secret = new_totp_secret()
+            # enrolled one step back, so the current step's code is still unused
+            enrol_totp(db_session, account, secret,
+                       pyotp.TOTP(secret).at(utcnow() - timedelta(seconds=30)),
+                       now=utcnow() - timedelta(seconds=30))
+        return StaffUser(account, STAFF_PASSWORD, secret)
+
+    return make
+
+
+@pytest.fixture
+def staff_login(client: FlaskClient) -> Callable[[StaffUser], TestResponse]:
+    """``staff_login(user)``: password then TOTP through the staff pages; the last response."""
+
+    def do_login(user: StaffUser) -> TestResponse:
+        token = _csrf_token(client, "/etablissement/connexion")
+        response = client.post("/etablissement/connexion", data={
+            "csrf_token": token, "email": user.account.email, "password": user.password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        token = _csrf_token(client, "/etablissement/connexion/code")
+        return client.post("/etablissement/connexion/code", data={
+            "csrf_token": token, "code": user.totp()})
+
+    return do_login

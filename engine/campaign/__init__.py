@@ -1,6 +1,8 @@
 """Campaign files: YAML source → schema check → compile → frozen :class:`Campaign`.
 
-``load_campaign(path)`` is the one entry point the app, the command and the tests use.
+``load_campaign(path)`` is the one entry point the app, the command and the tests use. Each
+function takes the field-type registry to compile with; without one (plain scripts), a registry
+of the built-in types and the installed plugins is built for the call.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.diagnostics import CampaignError, Diagnostic, sort_key
-from engine.fields import FieldRegistry, default_registry
+from engine.fields import FieldRegistry, new_registry
 
 from .compiler import compile_campaign
 from .model import Campaign, FieldSpec, Page
@@ -19,7 +21,7 @@ from .source import Source, load_source, parse_source, short_hash, source_hash
 def check_source(source: Source, registry: FieldRegistry | None = None,
                  ) -> tuple[Campaign | None, list[Diagnostic]]:
     """Run every stage on ``source``; the campaign is None when any error was found."""
-    registry = registry or default_registry()
+    registry = registry if registry is not None else new_registry()
     schema_problems = check_schema(source, registry) if source.data is not None else []
     campaign, diagnostics = compile_campaign(source, registry, schema_problems)
     return campaign, sorted(diagnostics, key=sort_key)

@@ -7,10 +7,12 @@ declared choices), prefill paths, dependency cycles, fields that can never be sh
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import (
@@ -20,6 +22,7 @@ from engine.diagnostics import (
     Severity,
     child_pointer,
     did_you_mean,
+    pointer_from,
 )
 from engine.expr import (
     ANY,
@@ -36,6 +39,7 @@ from engine.expr import (
 from engine.expr.nodes import Call, Name, Node, walk
 from engine.fields import FieldRegistry, FieldType, OptionContext, UnknownFieldType
 from engine.fields.file import FILE_KINDS, parse_size
+from engine.fields.repeat import ROW_KEY
 from engine.text import LocalText, local_text
 
 from .model import (
@@ -57,11 +61,18 @@ from .model import (
     unindexed,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
-from .source import Mark, Source
+from .schema import check_schema, describe
+from .source import Mark, Source, load_source
 
 #: words an id may not take: roots of the namespace, literals and function names
 RESERVED = frozenset(ROOTS) | {"true", "false", "null", "none", "and", "or", "not", "in",
                                "if", "else"} | frozenset(FUNCTIONS)
+#: keys whose values are texts shown to people, translatable by ``languages``
+TEXT_KEYS = frozenset({"add_label", "description", "exempt_label", "help", "intro", "item_label",
+                       "label", "message", "pattern_message", "placeholder", "reason",
+                       "statement", "text", "title", "unit", "welcome"})
+#: keys about the family's answer, which mean nothing on a field that asks nothing (info)
+ANSWER_KEYS = frozenset({"required", "on_hide", "readonly_if", "validate", "prefill", "editable"})
 #: exhaustive satisfiability search is done below this number of combinations
 MAX_COMBINATIONS = 512
 
@@ -72,6 +83,8 @@ class _Ctx:
     registry: FieldRegistry
     languages: tuple[str, ...]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: whether to read last year's campaign to check previous.* paths (not when compiling it)
+    follow_previous: bool = True
 
     def add(self, code: Code, pointer: str, *, at_key: bool = False, hint: str | None = None,
             severity: Severity = Severity.ERROR, **context: object) -> None:
@@ -133,9 +146,8 @@ class _Env:
     def _tail(self, spec: FieldSpec, rest: tuple[str, ...], field_id: str) -> NameInfo | None:
         if not rest:
             return self._info(spec, field_id)
-        if spec.type.name == "address" and len(rest) == 1 and rest[0] in ADDRESS_KEYS:
-            return NameInfo(STR, field_id)
-        return None
+        part = spec.type.part_type(spec, rest[0]) if len(rest) == 1 else None
+        return None if part is None else NameInfo(part, field_id)
 
     def candidates(self, path: tuple[str, ...]) -> Iterable[str]:
         names = [k for k, s in self.fields.items() if s.parent_id is None]
@@ -159,8 +171,8 @@ def _record_tail(t: Type, rest: tuple[str, ...], key: str) -> NameInfo | None:
 
 
 def compile_campaign(source: Source, registry: FieldRegistry,
-                     schema_diagnostics: Iterable[Diagnostic] = ()) -> tuple[
-                         Campaign | None, list[Diagnostic]]:
+                     schema_diagnostics: Iterable[Diagnostic] = (), *,
+                     follow_previous: bool = True) -> tuple[Campaign | None, list[Diagnostic]]:
     """Compile ``source``; return the campaign (None when any error) and every diagnostic."""
     data = source.data
     diagnostics = list(source.diagnostics) + list(schema_diagnostics)
@@ -169,7 +181,7 @@ def compile_campaign(source: Source, registry: FieldRegistry,
     languages = tuple(data.get("languages") or ("fr",))
     if not all(isinstance(x, str) for x in languages):
         languages = ("fr",)
-    ctx = _Ctx(source, registry, languages)
+    ctx = _Ctx(source, registry, languages, follow_previous=follow_previous)
     shape_errors = any(d.is_error for d in diagnostics)
     try:
         campaign = _Compiler(ctx, data).run()
@@ -211,6 +223,10 @@ class _Compiler:
         self.tariff_ids = tuple(
             t["id"] for t in data.get("tariffs") or () if isinstance(t, Mapping)
             and isinstance(t.get("id"), str))
+        #: last year's campaign's fields, when it is known and valid
+        self.previous: Mapping[str, FieldSpec] | None = None
+        #: whether a missing or invalid previous campaign was already reported
+        self.previous_reported = False
 
     # -- helpers ---------------------------------------------------------------------------
     def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
@@ -269,7 +285,7 @@ class _Compiler:
             return None
         kind = raw.get("type")
         try:
-            ftype: FieldType = self.ctx.registry.get(str(kind))
+            ftype: FieldType[Any] = self.ctx.registry.get(str(kind))
         except UnknownFieldType as exc:
             self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
             return None
@@ -340,37 +356,136 @@ class _Compiler:
                     self.check_placeholders(text, f"{p}/{option.name}", env)
         if not done.editable and done.prefill is None and done.type.has_value:
             self.ctx.add(Code.FIELD_007, p, severity=Severity.WARNING, field=done.id)
+        self.check_locked_required(done)
+        if not done.type.has_value:
+            for key in ANSWER_KEYS & set(raw):
+                self.ctx.add(Code.FIELD_012, f"{p}/{key}", at_key=True,
+                             severity=Severity.WARNING, field=done.id, type=done.type.name,
+                             key=key)
         self.fields[done.key] = done
         return done
 
-    def check_prefill(self, spec: FieldSpec, row: FieldSpec | None) -> None:
-        path = spec.prefill
-        if path is None:
+    def check_locked_required(self, spec: FieldSpec) -> None:
+        """Warn when ``required`` is written on a field that can be locked."""
+        if spec.required is False:
             return
+        pointer = spec.pointer + "/required"
+        if not spec.editable:
+            self.ctx.add(Code.FIELD_009, pointer, severity=Severity.WARNING, field=spec.id,
+                         lock="has editable: false",
+                         fix="Remove required (give a prefill so the field has a value).")
+        elif spec.readonly_if is not None and spec.required is True:
+            self.ctx.add(Code.FIELD_009, pointer, severity=Severity.WARNING, field=spec.id,
+                         lock=f"locked when {spec.readonly_if.source}",
+                         fix=f"Say when it is required: required: not ({spec.readonly_if.source}).")
+
+    def check_prefill(self, spec: FieldSpec, row: FieldSpec | None) -> None:
+        if spec.prefill is None:
+            return
+        written = path = spec.prefill
         ok: bool
         candidates: list[str]
+        guardian_paths = [*GUARDIAN_KEYS, *(f"address.{k}" for k in ADDRESS_KEYS)]
+        pupil_paths = [f"pupil.{k}" for k in PUPIL_KEYS] + [f"pupil.address.{k}"
+                                                             for k in ADDRESS_KEYS]
         if row is not None and row.prefill is not None:
             if row.prefill == ("guardians",):
-                ok = path[0] in GUARDIAN_KEYS and (len(path) == 1 or (
-                    path[0] == "address" and len(path) == 2 and path[1] in ADDRESS_KEYS))
-                candidates = list(GUARDIAN_KEYS)
-            else:  # rows from last year's dossier: any key of the row
-                ok, candidates = True, []
+                # ``guardians.email`` in a row means ``email``: suggest what follows the prefix
+                key = path[1:] if path[0] == "guardians" and len(path) > 1 else path
+                ok = key is path and ".".join(path) in guardian_paths
+                candidates = guardian_paths
+                known = ("in a row prefilled from guardians, use a key of the imported guardian, "
+                         "without a prefix: last_name, email, phone_mobile, address.postal_code… "
+                         "(§7 lists them)")
+                path = key
+            else:  # rows from last year's dossier: a field of that year's repeat, when known
+                rows = self.previous.get(row.prefill[-1]) if self.previous is not None else None
+                fields = {c.id: c for c in rows.fields} if rows is not None else {}
+                ok, candidates = not fields or path[0] in fields, list(fields)
+                known = f"use the id of a field of last year's '{row.prefill[-1]}'"
+                if path[0] in fields:
+                    self.check_previous_type(spec, ".".join((*row.prefill, *path)),
+                                             fields[path[0]])
         elif path[0] == "pupil":
-            ok = len(path) >= 2 and path[1] in PUPIL_KEYS and (len(path) == 2 or (
-                path[1] == "address" and len(path) == 3 and path[2] in ADDRESS_KEYS))
-            candidates = [f"pupil.{k}" for k in PUPIL_KEYS]
-        elif path == ("guardians",):
-            ok, candidates = spec.type.is_container, ["guardians"]
+            ok, candidates = ".".join(path) in pupil_paths, pupil_paths
+            known = "use a key of the imported pupil record, pupil.<key> (§7 lists them)"
+        elif path[0] == "guardians":
+            ok, candidates = path == ("guardians",) and spec.type.is_container, []
+            known = ("guardians fills a repeat with one row per imported guardian: write "
+                     "prefill: guardians on a repeat, and prefill: email (a guardian key) on "
+                     "a field of its rows")
         elif path[0] == "previous":
             ok, candidates = len(path) >= 2, []
+            known = "use previous.<id of a field of last year's campaign>"
+            if ok and self.previous is not None:
+                ok, candidates = self.check_previous(spec, path, self.previous)
+            elif ok and not self.previous_reported:
+                self.ctx.add(Code.FIELD_011, spec.pointer + "/prefill", severity=Severity.WARNING,
+                             field=spec.id, path=".".join(path))
         else:
             ok = False
-            candidates = [f"pupil.{k}" for k in PUPIL_KEYS] + ["guardians", "previous."]
+            candidates = [*pupil_paths, "guardians"]
+            known = ("a prefill path starts with pupil. (the imported record) or previous. "
+                     "(last year's dossier), or is guardians (on a repeat)")
         if not ok:
             dotted = ".".join(path)
-            self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id, path=dotted,
+            self.ctx.add(Code.FIELD_006, spec.pointer + "/prefill", field=spec.id,
+                         path=".".join(written), known=known,
                          hint=did_you_mean(dotted, candidates))
+
+    def check_previous(self, spec: FieldSpec, path: tuple[str, ...],
+                       previous: Mapping[str, FieldSpec]) -> tuple[bool, list[str]]:
+        """Check ``previous.<id>`` against last year's campaign: the field exists, and holds
+        the same kind of value."""
+        tops = {k: v for k, v in previous.items() if v.parent_id is None}
+        candidates = [f"previous.{k}" for k in tops]
+        prev = tops.get(path[1])
+        if prev is None:
+            return False, candidates
+        if len(path) > 2:
+            return len(path) == 3 and prev.type.part_type(prev, path[2]) is not None, \
+                [f"previous.{prev.id}.{k}" for k in ADDRESS_KEYS if prev.type.part_type(prev, k)]
+        self.check_previous_type(spec, ".".join(path), prev)
+        return True, candidates
+
+    def check_previous_type(self, spec: FieldSpec, dotted: str, prev: FieldSpec) -> None:
+        this, that = spec.type.value_type(spec), prev.type.value_type(prev)
+        if spec.type.is_container != prev.type.is_container or (
+                this != that and "any" not in (this.kind, that.kind)):
+            self.ctx.add(Code.FIELD_010, spec.pointer + "/prefill", field=spec.id, path=dotted,
+                         this=f"of type {spec.type.name} ({this})",
+                         that=f"of type {prev.type.name} ({that})")
+
+    def resolve_previous(self) -> None:
+        """Find and compile last year's campaign: ``previous_campaign:`` (a path next to this
+        file, or a campaign id), else the id one year earlier (``…-2027`` → ``…-2026``)."""
+        if not self.ctx.follow_previous:
+            return
+        name = self.data.get("previous_campaign")
+        base = self.ctx.source.base_dir
+        explicit = isinstance(name, str) and bool(name.strip())
+        if not explicit:
+            name = _year_before(self.data.get("id"))
+        if not isinstance(name, str):
+            return
+        found = _find_campaign(base, name, by_path=explicit) if base is not None else None
+        if found is None:
+            if explicit:
+                looked = f"'{name}', '{name}.yaml' or a campaign with id: {name}"
+                self.ctx.add(Code.CAMPAIGN_004, "/previous_campaign", severity=Severity.WARNING,
+                             name=name, looked=looked)
+                self.previous_reported = True
+            return
+        source = load_source(found)
+        previous, _ = compile_campaign(source, self.ctx.registry,
+                                       check_schema(source, self.ctx.registry),
+                                       follow_previous=False)
+        if previous is None:
+            self.ctx.add(Code.CAMPAIGN_005, "/previous_campaign" if explicit else "/id",
+                         severity=Severity.WARNING, name=name)
+            self.previous_reported = True
+            return
+        self.previous = previous.fields
 
     def check_placeholders(self, text: LocalText, pointer: str, env: _Env) -> None:
         for name in set(text.placeholders()):
@@ -384,6 +499,7 @@ class _Compiler:
         page_ids: dict[str, str] = {}
         top_scope: dict[str, str] = {}
         declared: list[tuple[Mapping[str, Any], list[tuple[FieldSpec, Mapping[str, Any]]]]] = []
+        self.resolve_previous()
         for i, raw_page in enumerate(data.get("pages") or ()):
             if not isinstance(raw_page, Mapping) or not isinstance(raw_page.get("id"), str):
                 continue
@@ -418,7 +534,7 @@ class _Compiler:
         opens, closes = _date(data.get("opens")), _date(data.get("closes"))
         if opens and closes and closes < opens:
             ctx.add(Code.CAMPAIGN_001, "/closes", opens=opens, closes=closes)
-        self.check_languages(data, "")
+        self.check_languages(data, [])
         est = data.get("establishment") or {}
         if opens is None or closes is None:
             return None
@@ -429,27 +545,60 @@ class _Compiler:
                                         est.get("website")),
             opens=opens, closes=closes, languages=ctx.languages,
             welcome=ctx.text(data.get("welcome")),
-            audience=self.expression(data.get("audience"), "/audience", env),
+            audience=self.audience(env),
             pages=tuple(pages), tariffs=tariffs, associations=associations, documents=documents,
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
             base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
 
-    def check_languages(self, node: Any, pointer: str) -> None:
-        """Warn about texts given as a language map without the default language."""
-        default = self.ctx.languages[0]
+    def audience(self, env: _Env) -> Condition | None:
+        """The audience condition, which may read only the imported record."""
+        cond = self.expression(self.data.get("audience"), "/audience", env)
+        if cond is None or id(cond) in self.faulty:
+            return cond
+        record = [f"pupil.{k}" for k in PUPIL_KEYS] + [f"guardians.{k}" for k in GUARDIAN_KEYS]
+        for node in walk(cond.expression.node):
+            if isinstance(node, Name) and node.path[0] not in ("pupil", "guardians"):
+                self.expr_problem(ExprProblem(
+                    Code.EXPR_011, {"name": node.dotted}, node.offset,
+                    hint=did_you_mean(f"pupil.{node.path[-1]}", record)), "/audience")
+        return cond
+
+    def check_languages(self, node: Any, path: list[str | int]) -> None:
+        """Warn about texts given as a language map without the default language, and about
+        texts missing a language of the campaign."""
+        languages = self.ctx.languages
         if isinstance(node, Mapping):
             keys = list(node)
             if keys and all(isinstance(k, str) and len(k) == 2 and k.islower() for k in keys) \
-                    and all(isinstance(v, str) for v in node.values()) and default not in node:
-                self.ctx.add(Code.CAMPAIGN_002, pointer, severity=Severity.WARNING,
-                             where=pointer, lang=default)
+                    and all(isinstance(v, str) for v in node.values()):
+                if languages[0] not in node:
+                    self.ctx.add(Code.CAMPAIGN_002, pointer_from(path), severity=Severity.WARNING,
+                                 where=describe(path, self.data), lang=languages[0])
+                self.check_translated(node, path)
+                return
             for k, v in node.items():
                 if k not in ("tests",):
-                    self.check_languages(v, child_pointer(pointer, k))
+                    self.check_languages(v, [*path, k])
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                self.check_languages(v, child_pointer(pointer, i))
+                self.check_languages(v, [*path, i])
+        elif isinstance(node, str):
+            self.check_translated(node, path)
+
+    def check_translated(self, text: str | Mapping[str, Any], path: list[str | int]) -> None:
+        """One warning per text without a version in each language of ``languages``."""
+        key = path[-1] if path else None
+        if len(self.ctx.languages) < 2 or key not in TEXT_KEYS or "table" in path:
+            return  # a bracket's label (in table) is a short code, not a text
+        missing = [lang for lang in self.ctx.languages[1:] if isinstance(text, str)
+                   or lang not in text]
+        if missing:
+            default = self.ctx.languages[0]
+            self.ctx.add(Code.CAMPAIGN_006, pointer_from(path), severity=Severity.WARNING,
+                         where=describe(path, self.data), missing=", ".join(missing),
+                         default=default, key=key,
+                         example=", ".join(f"{lang}: …" for lang in self.ctx.languages))
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()
@@ -464,35 +613,51 @@ class _Compiler:
 
     def check_cycles(self, pages: list[Page], tariffs: tuple[Tariff, ...],
                      associations: tuple[Association, ...]) -> tuple[str, ...]:
-        """Report every dependency cycle between fields, computed values and fees; return the
-        top-level field ids in an order where each comes after what it reads."""
+        """Report every dependency cycle between fields, computed values and fees, at the
+        condition that closes it; return the top-level field ids in an order where each comes
+        after what it reads."""
         graph: dict[str, set[str]] = {}
         where: dict[str, Location] = {}
+        #: the conditions each node reads through, its own first
+        reads: dict[str, list[Condition]] = {}
         for page in pages:
             for spec in page.fields:
                 graph[spec.id] = self.field_edges(spec, page)
                 where[spec.id] = spec.location
+                reads[spec.id] = [c for c in (spec.visible_if, *spec.expressions.values(),
+                                              *(cond for child in spec.fields for cond in (
+                                                  child.visible_if, *child.expressions.values())),
+                                              page.visible_if) if c is not None]
                 if spec.fields:  # cycles between the fields of one row
-                    inner = {c.id: {d.split(".", 1)[1] for cond in (c.visible_if,
-                                                                    *c.expressions.values())
-                                    if cond for d in cond.deps if d.startswith(spec.id + ".")}
-                             for c in spec.fields}
+                    inner_reads = {c.key: [cond for cond in (c.visible_if,
+                                                             *c.expressions.values())
+                                           if cond is not None] for c in spec.fields}
+                    inner = {key: {d for cond in conds for d in cond.deps
+                                   if d.startswith(spec.id + ".")}
+                             for key, conds in inner_reads.items()}
                     for cycle in _cycles(inner):
-                        child = next(c for c in spec.fields if c.id == cycle[0])
-                        self.ctx.add(Code.EXPR_008, child.pointer,
-                                     cycle=" → ".join(f"{spec.id}.{c}" for c in cycle))
+                        location, hint = _closing(cycle, inner_reads, str)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
+                            location or where[spec.id], hint=hint))
         # fees.<id> reads its tariff's conditions; fees.total reads every fee and membership
         total = f"fees.{FEES_TOTAL}"
         graph[total] = {f"fees.{t.id}" for t in tariffs} | {
             _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
-            s.id for p in pages for s in p.fields if s.type.name == "memberships"}
+            s.id for p in pages for s in p.fields if s.type.holds_memberships}
+        reads[total] = [a.available_if for a in associations if a.available_if]
         for tariff in tariffs:
             graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}
+            reads[f"fees.{tariff.id}"] = list(tariff.conditions)
         order: list[str] = []
         for cycle in _cycles(graph):
+            location, hint = _closing(cycle, reads, _node)
+            if location is None:
+                location = next((where[n] for n in cycle if n in where), None) or next(
+                    (t.location for t in tariffs if f"fees.{t.id}" in cycle), Location())
             self.ctx.diagnostics.append(Diagnostic(
-                Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)),
-                self.cycle_location(cycle, where, tariffs, associations)))
+                Code.EXPR_008, Code.EXPR_008.format(cycle=" → ".join(cycle)), location,
+                hint=hint))
         visited: set[str] = set()
 
         def visit(node: str, stack: set[str]) -> None:
@@ -508,24 +673,6 @@ class _Compiler:
         for node in graph:
             visit(node, set())
         return tuple(n for n in order if n in where)
-
-    @staticmethod
-    def cycle_location(cycle: list[str], where: Mapping[str, Location],
-                       tariffs: tuple[Tariff, ...],
-                       associations: tuple[Association, ...]) -> Location:
-        """Where to report a cycle: its first field, else the tariff or association condition
-        that closes it."""
-        for node in cycle:
-            if node in where:
-                return where[node]
-        rules: dict[str, list[Condition]] = {
-            f"fees.{t.id}": list(t.conditions) for t in tariffs}
-        rules[f"fees.{FEES_TOTAL}"] = [a.available_if for a in associations if a.available_if]
-        for node, after in itertools.pairwise(cycle):
-            for cond in rules.get(node, ()):
-                if after in {_node(d) for d in cond.deps}:
-                    return cond.location
-        return next((t.location for t in tariffs if f"fees.{t.id}" in cycle), Location())
 
     def check_reachability(self, pages: list[Page]) -> None:
         """Fields whose conditions can never hold, found by trying every value of the choice
@@ -544,12 +691,17 @@ class _Compiler:
                     reason = self.never_true(conds)
                     if reason is None:
                         continue
+                    # at the most specific condition: the field's own, else its repeat's or page's
+                    at = conds[-1][0].location
+                    hint = f"the field is declared at line {target.location.line}"
                     if target.required is True:
-                        self.ctx.add(Code.FIELD_005, target.pointer, field=target.key,
-                                     reason=reason)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.FIELD_005, Code.FIELD_005.format(field=target.key, reason=reason),
+                            at, hint=hint))
                     else:
-                        self.ctx.add(Code.FIELD_004, target.pointer, severity=Severity.WARNING,
-                                     field=target.key, reason=reason)
+                        self.ctx.diagnostics.append(Diagnostic(
+                            Code.FIELD_004, Code.FIELD_004.format(field=target.key, reason=reason),
+                            at, Severity.WARNING, hint))
 
     def never_true(self, conds: list[tuple[Condition, str | None]]) -> str | None:
         if any(_reads_outside(c.expression.node) for c, _ in conds):
@@ -639,16 +791,22 @@ class _Compiler:
             last = j == len(raw["table"]) - 1
             if up_to is None and not last:
                 self.ctx.add(Code.RULE_006, f"{p}/table/{j}", tariff=tariff,
-                             problem="only the last bracket may have no up_to")
+                             problem="only the last bracket may have no up_to: give this one "
+                                     "its up_to")
             if up_to is not None and previous is not None and up_to <= previous:
                 self.ctx.add(Code.RULE_002, f"{p}/table/{j}/up_to", tariff=tariff,
                              previous=previous, current=up_to)
             if row["label"] in labels:
                 self.ctx.add(Code.RULE_006, f"{p}/table/{j}/label", tariff=tariff,
-                             problem=f"bracket label '{row['label']}' is used twice")
+                             problem=f"bracket label '{row['label']}' is used twice: rename "
+                                     "one")
             labels.add(row["label"])
             previous = up_to if up_to is not None else previous
             rows.append(Bracket(up_to, Decimal(row["amount"]), str(row["label"])))
+        if rows and rows[-1].up_to is not None:
+            self.ctx.add(Code.RULE_007, f"{p}/table/{len(rows) - 1}/up_to",
+                         severity=Severity.WARNING, tariff=tariff,
+                         up_to=rows[-1].up_to)
         default = raw.get("default")
         if default is not None and default not in labels:
             self.ctx.add(Code.RULE_001, p + "/default", where=f"tariff '{tariff}'",
@@ -711,10 +869,14 @@ class _Compiler:
         for i, raw in enumerate(self.data.get("tests") or ()):
             p = f"/tests/{i}"
             name = raw["name"]
-            for key in raw.get("answers") or {}:
+            for key, value in (raw.get("answers") or {}).items():
                 if key not in known:
                     self.ctx.add(Code.TEST_001, f"{p}/answers/{key}", at_key=True, test=name,
                                  field=key, hint=did_you_mean(key, known))
+                elif key in self.fields:
+                    self.check_answer(name, self.fields[key], value,
+                                      child_pointer(f"{p}/answers", key))
+            self.check_family(name, raw.get("family"), p + "/family")
             expect = raw.get("expect") or {}
             for group, names in (("visible", known), ("hidden", known), ("required", known),
                                  ("optional", known), ("documents", documents),
@@ -735,6 +897,54 @@ class _Compiler:
                                     raw.get("family") or {}, raw.get("answers") or {}, expect,
                                     p, self.ctx.source.location(p)))
         return tuple(out)
+
+
+    def check_answer(self, test: str, spec: FieldSpec, value: Any, pointer: str) -> None:
+        """A test's answer must be one the form could give: declared choices, rows as a list."""
+        if value is None:
+            return
+        if spec.type.is_container:
+            if not isinstance(value, list):
+                self.ctx.add(Code.TEST_002, pointer, test=test, problem=(
+                    f"the answer of '{spec.id}' holds its rows, so it is a list with one '- ' "
+                    f"per row: {spec.id}: [{{{', '.join(c.id for c in spec.fields[:2])}: …}}]"))
+                return
+            children = {c.id: c for c in spec.fields}
+            for n, row in enumerate(value):
+                at = child_pointer(pointer, n)
+                if not isinstance(row, Mapping):
+                    self.ctx.add(Code.TEST_002, at, test=test, problem=(
+                        f"row {n + 1} of '{spec.id}' must give its fields by id "
+                        f"({', '.join(children)})"))
+                    continue
+                for key, item in row.items():
+                    if key in children:
+                        self.check_answer(test, children[key], item, child_pointer(at, key))
+                    elif key not in ("personne_id", ROW_KEY):
+                        self.ctx.add(Code.TEST_001, child_pointer(at, key), at_key=True,
+                                     test=test, field=f"{spec.id}.{key}",
+                                     hint=did_you_mean(key, children))
+            return
+        declared = spec.type.choices(spec)
+        if declared is None:
+            return
+        given = value if isinstance(value, list) else [value]
+        for item in given:
+            if isinstance(item, bool) or str(item) not in declared:
+                self.ctx.add(Code.TEST_002, pointer, test=test, problem=(
+                    f"'{item}' is not a declared choice of '{spec.key}' (declared: "
+                    f"{', '.join(sorted(declared))}); answer with one of them"),
+                    hint=did_you_mean(str(item), declared))
+
+    def check_family(self, test: str, family: Any, pointer: str) -> None:
+        """``family: {siblings, rank}`` must describe a possible family."""
+        if not isinstance(family, Mapping):
+            return
+        siblings, rank = family.get("siblings"), family.get("rank")
+        if isinstance(siblings, int) and isinstance(rank, int) and rank > siblings:
+            self.ctx.add(Code.TEST_002, pointer + "/rank", test=test, problem=(
+                f"rank {rank} is impossible among {siblings} child(ren): rank goes from 1 (the "
+                f"eldest) to siblings; write e.g. family: {{siblings: {rank}, rank: {rank}}}"))
 
 
 class _FixedScope:
@@ -833,9 +1043,56 @@ def _cycles(graph: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
     yield from found
 
 
+def _closing(cycle: list[str], reads: Mapping[str, list[Condition]],
+             node_of: Callable[[str], str]) -> tuple[Location | None, str | None]:
+    """Where a cycle is closed, and a hint naming its other links: the condition of a fee
+    (a tariff's or an association's) when one takes part, else the first link's condition."""
+    links = []
+    for node, after in itertools.pairwise(cycle):
+        cond = next((c for c in reads.get(node, ()) if after in {node_of(d) for d in c.deps}),
+                    None)
+        if cond is not None:
+            links.append((node, after, cond))
+    if not links:
+        return None, None
+    chosen = next((link for link in links if link[0].startswith("fees.")), links[0])
+    others = [f"'{node}' reads '{after}' at line {cond.location.line}"
+              for node, after, cond in links if (node, after) != chosen[:2]]
+    hint = "the circle goes on: " + "; ".join(others) if others else None
+    return chosen[2].location, hint
+
+
 def _node(dep: str) -> str:
     """The dependency-graph node of an expression dependency: ``fees.<id>`` or a field id."""
     return dep if dep.startswith("fees.") else dep.split(".")[0]
+
+
+_YEAR = re.compile(r"^(.*[-_])(\d{4})$")
+
+
+def _year_before(ident: Any) -> str | None:
+    """``college-2026`` for ``college-2027``: the id of last year's campaign, by lineage."""
+    match = _YEAR.match(ident) if isinstance(ident, str) else None
+    return f"{match[1]}{int(match[2]) - 1}" if match else None
+
+
+def _find_campaign(base: Path, name: str, *, by_path: bool) -> Path | None:
+    """The campaign file named ``name`` inside ``base``: a relative path (``by_path``), else
+    ``<name>.yaml``, else a file of ``base`` whose ``id:`` is ``name``."""
+    root = base.resolve()
+    for candidate in ([name] if by_path else []) + [f"{name}.yaml"]:
+        path = (root / candidate).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            return path
+    pattern = re.compile(rf"^id:\s*[\"']?{re.escape(name)}[\"']?\s*$", re.MULTILINE)
+    for path in sorted(root.glob("*.yaml")):
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        if pattern.search(head):
+            return path
+    return None
 
 
 def _date(value: Any) -> date | None:

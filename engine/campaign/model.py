@@ -49,7 +49,7 @@ class ValidationRule:
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     id: str
-    type: FieldType
+    type: FieldType[Any]
     label: LocalText
     help: LocalText = EMPTY
     required: bool | Condition = False
@@ -63,7 +63,8 @@ class FieldSpec:
     validate: tuple[ValidationRule, ...] = ()
     #: compiled expression options of the type (``expr`` of a computed field)
     expressions: Mapping[str, Condition] = field(default_factory=dict)
-    #: the type's own options, as the type's ``compile_options`` built them
+    #: the type's own options, as the type's ``compile_options`` built them; hooks read them
+    #: typed, through ``type.options(spec)``
     options: Any = None
     #: nested fields of a repeat
     fields: tuple[FieldSpec, ...] = ()

@@ -7,12 +7,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from engine.diagnostics import Code, Diagnostic, did_you_mean, pointer_from
+from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, pointer_from
 from engine.fields import FieldRegistry
 from engine.fields.file import ACCEPT_SCHEMA, SIZE_SCHEMA
 
@@ -21,6 +22,8 @@ from .source import Source
 SCHEMA_ID = "urn:dossiersco:campaign:1"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
+#: a percentage from 0 to 100, at most 2 decimals
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$"
 
 COMMON_FIELD_PROPERTIES: dict[str, Any] = {
     "id": {"type": "string", "pattern": ID_PATTERN,
@@ -87,7 +90,8 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "reductions": {"type": "array", "items": _object(
             {"id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
              "when": {"$ref": "#/$defs/expression"},
-             "percent": {"type": "string", "pattern": AMOUNT_PATTERN},
+             "percent": {"type": "string", "pattern": PERCENT_PATTERN,
+                         "description": "A percentage from 0 to 100 as quoted text, e.g. \"20\"."},
              "amount": amount}, ["id", "label", "when"])},
         "exempt_if": {"$ref": "#/$defs/expression"},
         "exempt_label": {"$ref": "#/$defs/text"},
@@ -147,10 +151,12 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "required": ["language", "id", "title", "establishment", "opens", "closes", "pages"],
         "properties": {
             "language": {"const": 1, "description": "Version of the campaign language."},
-            "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+            "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$",
+                   "description": "Lower-case letters, digits and -, e.g. college-2027."},
             "title": {"$ref": "#/$defs/text"},
             "establishment": _object({
-                "uai": {"type": "string", "pattern": r"^\d{7}[A-Z]$"},
+                "uai": {"type": "string", "pattern": r"^\d{7}[A-Z]$",
+                        "description": "7 digits and a capital letter, in quotes: \"0691234A\"."},
                 "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
                 "phone": {"type": "string"}, "address": {"type": "string"},
                 "website": {"type": "string"},
@@ -158,9 +164,13 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "opens": {"type": "string", "format": "date"},
             "closes": {"type": "string", "format": "date"},
             "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
-                          "items": {"type": "string", "pattern": "^[a-z]{2}$"}},
+                          "items": {"type": "string", "pattern": "^[a-z]{2}$",
+                                    "description": "A 2-letter language code, e.g. fr, en."}},
             "welcome": {"$ref": "#/$defs/text"},
             "audience": {"$ref": "#/$defs/expression"},
+            "previous_campaign": {"type": "string", "minLength": 1,
+                                  "description": "Last year's campaign (a file next to this one, "
+                                  "or its id), to check previous.* paths against."},
             "pages": {"type": "array", "minItems": 1, "items": page},
             "tariffs": {"type": "array", "items": tariff},
             "associations": {"type": "array", "items": association},
@@ -304,7 +314,7 @@ def _field_errors(validators: _Validators, fields: Any, prefix: list[str | int],
             yield from _field_errors(validators, spec.get(key), [*path, key])
 
 
-def _describe(path: Iterable[str | int], data: Any) -> str:
+def describe(path: Iterable[str | int], data: Any) -> str:
     """Readable place of a node: "field 'nom' (pages[0].fields[2])"."""
     parts: list[str] = []
     node = data
@@ -326,7 +336,7 @@ def _describe(path: Iterable[str | int], data: Any) -> str:
 
 
 _JSON_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
-               "boolean": "true or false", "object": "a mapping", "array": "a list",
+               "boolean": "true or false", "object": "keys (name: value)", "array": "a list",
                "null": "empty"}
 
 
@@ -343,13 +353,13 @@ def _json_type(value: Any) -> str:
         return "text"
     if isinstance(value, list):
         return "a list"
-    return "a mapping"
+    return "keys (name: value)"
 
 
 def _translate(error: ValidationError, path: list[str | int], source: Source,
                ) -> Iterable[Diagnostic]:
     pointer = pointer_from(path)
-    where = _describe(path, source.data)
+    where = describe(path, source.data)
     instance = error.instance
     kind = error.validator
     schema: Any = error.schema
@@ -369,10 +379,10 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
                 yield Diagnostic(Code.SCHEMA_003, Code.SCHEMA_003.format(key=key, where=where),
                                  source.location(pointer, key=True))
         return
-    if kind == "type" and isinstance(schema, Mapping) and schema.get("pattern") == AMOUNT_PATTERN:
+    if kind == "type" and isinstance(schema, Mapping) and schema.get("pattern") in (
+            AMOUNT_PATTERN, PERCENT_PATTERN):
         # an unquoted amount (12.5) is read as a number: say how to write it
-        yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
-                         source.location(pointer))
+        yield _amount_problem(schema["pattern"], where, instance, source.location(pointer))
         return
     if kind == "type":
         expected = expected_value
@@ -390,7 +400,10 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
         elif "#/$defs/expression" in ref:
             expected = "a number or an expression"
         else:
-            expected = "one of the accepted forms"
+            yield Diagnostic(Code.SCHEMA_004, Code.SCHEMA_004.format(
+                where=where, problem=_number_problem(schema, instance, path)),
+                source.location(pointer))
+            return
         yield Diagnostic(Code.SCHEMA_002, Code.SCHEMA_002.format(
             where=where, expected=expected, actual=_json_type(instance)), source.location(pointer))
         return
@@ -398,12 +411,13 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
         yield Diagnostic(Code.SCHEMA_005, Code.SCHEMA_005.format(value=instance),
                          source.location(pointer))
         return
-    problem = error.message
+    problem = _limit_problem(str(kind), expected_value, instance) or error.message
     if kind == "pattern":
-        problem = f"'{instance}' does not have the expected form"
-        if expected_value == AMOUNT_PATTERN:
-            yield Diagnostic(Code.RULE_003, Code.RULE_003.format(where=where, value=instance),
-                             source.location(pointer))
+        described = schema.get("description") if isinstance(schema, Mapping) else None
+        problem = f"'{instance}' does not have the expected form" + (
+            f": {described[0].lower()}{described[1:].rstrip('.')}" if described else "")
+        if expected_value in (AMOUNT_PATTERN, PERCENT_PATTERN):
+            yield _amount_problem(expected_value, where, instance, source.location(pointer))
             return
         if expected_value == SIZE_SCHEMA["pattern"]:
             yield Diagnostic(Code.RULE_004, Code.RULE_004.format(where=where, value=instance),
@@ -425,3 +439,93 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
     problem = re.sub(r"\s+", " ", problem)
     yield Diagnostic(Code.SCHEMA_004, Code.SCHEMA_004.format(where=where, problem=problem),
                      source.location(pointer))
+
+
+def _as_number(value: Any) -> Decimal | None:
+    """The number an author meant: ``"2,05"``, ``"10 %"``, ``"12 €"``, ``450.5``."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip().rstrip("%€").strip().replace("\u00a0", "").replace(" ", "")
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _quoted(number: Decimal) -> str:
+    """``"12.50"`` for 12.5, ``"10"`` for 10: how the file writes an amount."""
+    if number == number.to_integral_value():
+        return f'"{number.quantize(Decimal(1))}"'
+    return f'"{number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)}"'
+
+
+def _amount_problem(pattern: str, where: str, value: Any, location: Location) -> Diagnostic:
+    """An amount or a percentage not written as the file wants it, with the value to write."""
+    percent = pattern == PERCENT_PATTERN
+    number = _as_number(value)
+    example = '"20"' if percent else '"12.50"'
+    if number is None:
+        fix = f"write digits, a point for decimals, in quotes, e.g. {example}"
+    elif number < 0:
+        fix = f"it cannot be negative; write e.g. {example}"
+    elif percent and number > 100:
+        fix = "a reduction takes at most 100 %; for a fixed sum, use amount: instead"
+    elif -number.as_tuple().exponent > 2:  # type: ignore[operator]
+        fix = f"write at most 2 decimals, in quotes: {_quoted(number)}"
+    elif not isinstance(value, str):
+        fix = f"write it in quotes: {_quoted(number)}"
+    else:
+        fix = f"write {_quoted(number)}" + (" (the number alone, in quotes)" if percent else
+                                            " (digits, a point for decimals, in quotes)")
+    code = Code.RULE_008 if percent else Code.RULE_003
+    return Diagnostic(code, code.format(where=where, value=value, fix=fix), location)
+
+
+def _form(option: Mapping[str, Any]) -> str:
+    if option.get("type") == "integer":
+        return "a whole number (450)"
+    if option.get("type") == "number":
+        return "a number (0.5)"
+    if option.get("pattern") == AMOUNT_PATTERN:
+        return 'an amount in quotes ("450.50")'
+    return 'a number in quotes ("0.5")'
+
+
+def _number_problem(schema: Mapping[str, Any], value: Any, path: list[str | int]) -> str:
+    """Which forms a number option accepts, and the one to write for ``value``."""
+    options = [o for o in schema.get("anyOf", ()) if isinstance(o, Mapping)]
+    forms = " or ".join(_form(o) for o in options) or "a number"
+    key = path[-1] if path and isinstance(path[-1], str) else "it"
+    number = _as_number(value)
+    if number is None:
+        return f"'{value}' is not a number; {key} accepts {forms}"
+    if number < 0 and any(o.get("pattern") == AMOUNT_PATTERN for o in options):
+        return f"'{value}' is negative; {key} accepts {forms}, never below 0"
+    whole = number == number.to_integral_value()
+    if any(o.get("type") == "number" for o in options):
+        suggestion = str(number.normalize()) if not whole else str(int(number))
+    elif whole:
+        suggestion = str(int(number))
+    else:
+        suggestion = _quoted(number)
+    return f"'{value}' is not one of the forms {key} accepts ({forms}): write {key}: {suggestion}"
+
+
+def _limit_problem(kind: str, limit: Any, value: Any) -> str | None:
+    """A size or bound problem in the author's words, with what to do."""
+    if kind == "minimum":
+        return f"{value} is below the minimum {limit}; write {limit} or more"
+    if kind == "maximum":
+        return f"{value} is above the maximum {limit}; write {limit} or less"
+    if kind == "minItems":
+        return f"the list needs at least {limit} item(s); add them"
+    if kind == "minLength":
+        return "the text is empty; write it, or remove the key"
+    if kind == "maxLength":
+        return f"the text is longer than {limit} characters; shorten it"
+    if kind == "minProperties":
+        return "nothing is given between the braces; give at least one key, or remove it"
+    if kind == "uniqueItems":
+        return "an item is listed twice; keep it once"
+    return None

@@ -144,7 +144,7 @@ def parse_source(raw: bytes | str, *, name: str = "<string>", base_dir: Path | N
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _yaml_problem(exc, text[mark.index:mark.index + 1] if mark else "")
         loc = Location(name, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "")
         src.diagnostics.append(Diagnostic(Code.YAML_001, Code.YAML_001.format(problem=problem), loc))
         return src
@@ -210,11 +210,20 @@ class _Builder:
                 return None
             out: dict[str, Any] = {}
             first_line: dict[str, int] = {}
+            #: the last plain text value of a {…} mapping: (its key, its node, where it ends)
+            last: tuple[str, yaml.ScalarNode, int] | None = None
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                     self._error(Code.YAML_003, key_node, pointer, tag=key_node.tag)
                     continue
                 key = str(key_node.value)
+                if last is not None and node.flow_style and self._keyless(key_node, value_node):
+                    last = self._rejoin(out, pointer, last, key_node)
+                    continue
+                last = None
+                if node.flow_style and isinstance(value_node, yaml.ScalarNode) and \
+                        not value_node.style and value_node.tag == "tag:yaml.org,2002:str":
+                    last = (key, value_node, value_node.end_mark.index)
                 child = child_pointer(pointer, key)
                 if key in out or key in first_line:
                     self._error(Code.YAML_002, key_node, child, key=key, line=first_line[key])
@@ -243,6 +252,69 @@ class _Builder:
                         problem=f"'{node.value}' is not a valid {_short(node.tag)}")
             self.src.refused.add(pointer)
             return None
+
+
+    def _keyless(self, key_node: yaml.ScalarNode, value_node: yaml.Node) -> bool:
+        """Whether a {…} entry is a bare word with no ``:`` (``{a: x, y}``): what a comma in
+        an unquoted value leaves behind."""
+        return isinstance(value_node, yaml.ScalarNode) and value_node.tag == \
+            "tag:yaml.org,2002:null" and value_node.value == "" and \
+            not self.src.text[key_node.end_mark.index:].lstrip(" \t").startswith(":")
+
+    def _rejoin(self, out: dict[str, Any], pointer: str, last: tuple[str, yaml.ScalarNode, int],
+                key_node: yaml.ScalarNode) -> tuple[str, yaml.ScalarNode, int]:
+        """Report a value cut by a comma, and keep it whole so nothing else is reported."""
+        key, value_node, end = last
+        text = self.src.text
+        start = value_node.start_mark.index
+        whole = text[start:key_node.end_mark.index]
+        self._error(Code.YAML_010, value_node, child_pointer(pointer, key), text=whole,
+                    first=text[start:end], rest=key_node.value, key=key)
+        out[key] = whole
+        return key, value_node, end
+
+
+#: PyYAML's problems in the author's words, each with what to do
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "a ': ' inside an unquoted text starts a new key here; "
+     "put the text in quotes (\"…\")"),
+    ("did not find expected key", "this line is not indented like the keys above it; align it "
+     "with them"),
+    ("did not find expected ',' or '}'", "the keys between { and } are not closed, or a value "
+     "in them holds ': ' or '{'; close the brace, or put the value in quotes"),
+    ("did not find expected ',' or ']'", "the list between [ and ] is not closed, or an item "
+     "holds ': '; close the bracket, or put the item in quotes"),
+    ("found unexpected end of stream", "the file ends inside a quoted text, or inside an "
+     "unclosed [ or {; close it"),
+    ("found unknown escape character", "a backslash inside \"…\" starts an escape; write the "
+     "text between single quotes '…'"),
+    ("did not find expected '-' indicator", "a list item ('- ') stands among keys at the same "
+     "indentation; indent the list under its key"),
+    ("expected <block end>", "this line's indentation does not match the lines above; align it"),
+    ("could not find expected ':'", "a key has no ':' after it, or a text goes on over several "
+     "lines without quotes; add the ':' or put the text in quotes"),
+    ("found undefined alias", "'*' starts an alias; put the text in quotes"),
+    ("found undefined tag handle", "'!' starts a tag; put the text in quotes"),
+    ("found a tab character", "a tab is used for indentation; indent with spaces"),
+)
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, char: str) -> str:
+    """What went wrong, said without the YAML library's words (mapping, scalar, flow…)."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "cannot start any token" in problem:
+        if char == "\t":
+            return "a tab is used for indentation; indent with spaces"
+        return f"a value cannot start with '{char}' unless it is in quotes; put it in quotes"
+    for known, words in _YAML_PROBLEMS:
+        if known in problem:
+            return words
+    if exc.context and "quoted scalar" in exc.context:
+        return "a quoted text is not closed; close the quote"
+    for word, plain in (("scalar", "value"), ("mapping", "group of keys"), ("sequence", "list"),
+                        ("flow", "{…} or […]")):
+        problem = problem.replace(word, plain)
+    return f"{problem}; fix the indentation or the quoting"
 
 
 def _short(tag: str) -> str:

@@ -9,16 +9,18 @@ from collections.abc import Sequence
 import click
 
 from engine.campaign import check_file, schema_json
-from engine.campaign.model import Campaign, Condition, FieldSpec
+from engine.campaign.model import Campaign
 from engine.diagnostics import Diagnostic, did_you_mean
-from engine.fields import FieldRegistry, PluginLoadError, default_registry
-from engine.rules import describe, used_by
+from engine.diagnostics import strict_translations as diagnostics_strict
+from engine.fields import FieldRegistry, PluginLoadError, new_registry
+from engine.rules.explain import explain_field
 from engine.rules.testing import run_tests
 
 
 def _registry() -> FieldRegistry:
+    """The field types of this command: built-in and installed plugins."""
     try:
-        return default_registry()
+        return new_registry()
     except PluginLoadError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -26,13 +28,15 @@ def _registry() -> FieldRegistry:
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problems.")
-def validate_command(files: Sequence[str], as_json: bool) -> None:
+@click.option("--strict-translations", is_flag=True,
+              help="A text missing a language of the campaign is an error, not a warning.")
+def validate_command(files: Sequence[str], as_json: bool, strict_translations: bool) -> None:
     """Check campaign FILES; exit 1 when any has an error (warnings are allowed)."""
     registry = _registry()
     problems: list[Diagnostic] = []
     for name in files:
         _, diagnostics = check_file(name, registry)
-        problems.extend(diagnostics)
+        problems.extend(diagnostics_strict(diagnostics) if strict_translations else diagnostics)
     if as_json:
         click.echo(json.dumps([d.as_dict() for d in problems], ensure_ascii=False, indent=2))
     else:
@@ -81,10 +85,6 @@ def test_command(files: Sequence[str]) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _condition_text(cond: Condition, campaign: Campaign) -> str:
-    return f"{describe(cond.expression.node, campaign)}  [{cond.source}]"
-
-
 @click.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("field_id")
@@ -96,49 +96,8 @@ def explain_command(file: str, field_id: str) -> None:
         hint = did_you_mean(field_id, campaign.fields)
         raise click.ClickException(f"no field '{field_id}' in {file}" +
                                    (f" ({hint})" if hint else ""))
-    for line in explain_lines(campaign, spec):
+    for line in explain_field(campaign, spec):
         click.echo(line)
-
-
-def explain_lines(campaign: Campaign, spec: FieldSpec) -> list[str]:
-    page = campaign.page(spec.page_id)
-    lines = [f"{spec.key} — « {spec.label} » ({spec.type.name}), page « {page.title} » "
-             f"({spec.location.file}:{spec.location.line})"]
-    shown: list[str] = []
-    if page.visible_if:
-        shown.append("page: " + _condition_text(page.visible_if, campaign))
-    if spec.parent_id:
-        parent = campaign.fields[spec.parent_id]
-        if parent.visible_if:
-            shown.append(f"group « {parent.label} »: " + _condition_text(parent.visible_if,
-                                                                          campaign))
-    if spec.visible_if:
-        shown.append(_condition_text(spec.visible_if, campaign))
-    lines.append("Shown: always" if not shown else "Shown when: " + " AND ".join(shown))
-    if shown:
-        lines.append("Hidden otherwise; when hidden its answer is "
-                     + ("kept" if spec.on_hide == "keep" else "cleared") + ".")
-    if not spec.editable:
-        lines.append("Required: no — locked for families (staff only change it)")
-    elif isinstance(spec.required, Condition):
-        lines.append("Required when: " + _condition_text(spec.required, campaign))
-    else:
-        lines.append(f"Required: {'yes' if spec.required else 'no'}")
-    if spec.readonly_if:
-        lines.append("Read-only when: " + _condition_text(spec.readonly_if, campaign))
-    if spec.prefill:
-        lines.append("Prefilled from: " + ".".join(spec.prefill))
-    if "expr" in spec.expressions:
-        lines.append("Computed as: " + _condition_text(spec.expressions["expr"], campaign))
-    deps: set[str] = set()
-    for cond in (page.visible_if, spec.visible_if, spec.readonly_if,
-                 spec.required if isinstance(spec.required, Condition) else None,
-                 *spec.expressions.values(), *(r.rule for r in spec.validate)):
-        if cond is not None:
-            deps |= cond.deps
-    lines.append("Depends on: " + (", ".join(sorted(deps)) or "nothing"))
-    lines.append("Used by: " + (", ".join(used_by(campaign, spec)) or "nothing"))
-    return lines
 
 
 def register(main: click.Group) -> None:

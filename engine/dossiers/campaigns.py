@@ -57,8 +57,6 @@ def _canonical(spec: FieldSpec, value: Any) -> Any:
         return value
 
 
-#: field types holding contact details, masked in a confidential guardian's rows
-CONTACT_TYPES: Final = frozenset({"phone", "email", "address"})
 #: keys of an imported guardian record that are contact details
 CONTACT_KEYS: Final = frozenset({"phone_home", "phone_work", "phone_mobile", "email", "address"})
 
@@ -81,7 +79,7 @@ class Redaction:
     def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool:
         """Whether the value of ``spec`` in the row ``row_key`` must be hidden from the viewer."""
         return (bool(self) and row_key in self.row_keys and spec.parent_id is not None
-                and spec.type.name in CONTACT_TYPES
+                and spec.type.contact_data
                 and campaign.fields[spec.parent_id].prefill == ("guardians",))
 
     def answers(self, campaign: Campaign, answers: Mapping[str, Any]) -> dict[str, Any]:

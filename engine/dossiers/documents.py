@@ -174,11 +174,13 @@ def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
             return UploadRule(doc.id, doc.label.get(lang), doc.accept, doc.max_size,
                               doc.max_files, doc.max_age_months)
     spec = campaign.fields.get(document_id)
-    if spec is not None and spec.parent_id is None and spec.type.name == "file":
-        opts = spec.options
-        return UploadRule(spec.id, spec.label.get(lang), tuple(opts.accept), opts.max_size,
-                          opts.max_files, is_field=True)
-    return None
+    if spec is None or spec.parent_id is not None:
+        return None
+    limits = spec.type.upload_limits(spec)
+    if limits is None:
+        return None
+    return UploadRule(spec.id, spec.label.get(lang), limits.accept, limits.max_size,
+                      limits.max_files, is_field=True)
 
 
 def accept_text(rule: UploadRule | DocumentSpec) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import DEFAULT_INVITATION_TTL_HOURS
 from engine.db import utcnow
+from engine.fields.date import parse_date
 from engine.prefill import ImportFileError, ImportProblem, ImportResult
 from engine.prefill.errors import error
 from engine.prefill.records import GuardianLink, GuardianRecord, PupilRecord
@@ -377,7 +378,7 @@ class _Importer:
                                     (record.last_name, Pupil.last_name, "nom")):
             _check_length(value, column, who, what)
         values = {"first_name": record.first_name or "", "last_name": record.last_name or "",
-                  "ine": record.ine, "birth_date": record.birth_date}
+                  "ine": record.ine, "birth_date": parse_date(record.birth_date)}
         if pupil is None:
             pupil = Pupil(establishment=self.version.establishment, eleve_id=record.eleve_id,
                           created_at=self.now, **values)
@@ -477,7 +478,10 @@ class _Importer:
         assert spec.prefill is not None
         path = ".".join(spec.prefill)
         before, after = value_at(old, path), value_at(new, path)
-        if before == after or spec.id not in dossier.answers:
+        if spec.id not in dossier.answers:
+            return
+        # rows are compared as imported; a value as the field reads it
+        if before == after if spec.type.is_container else spec.type.same(before, after, spec):
             return
         answer = dossier.answers[spec.id]
         if not spec.type.is_container and spec.type.same(after, answer, spec):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column, object_session, query_expression, relationship
 
@@ -37,6 +40,12 @@ def new_public_id() -> str:
         public_id = secrets.token_urlsafe(16)
         if not public_id.startswith("-"):
             return public_id
+
+
+def _json_plain() -> Any:
+    # a type instance of its own (PortableJSON is bound to MutableDict by _json_dict): values
+    # are replaced as a whole, never changed in place
+    return JSON().with_variant(JSONB(), "postgresql")
 
 
 def _json_dict() -> Any:
@@ -173,6 +182,14 @@ class Dossier(Base):
     #: optimistic lock: every UPDATE checks and bumps it
     row_version: Mapped[int] = mapped_column(Integer)
     correction_message: Mapped[str | None] = mapped_column(Text)
+    #: field and document ids the school asked the family to correct (with the message)
+    correction_targets: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    #: the answers when the school last looked (sent back or validated): "changed since"
+    reviewed_answers: Mapped[dict[str, Any] | None] = mapped_column(_json_plain())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: values corrected by the school (locked ones included): they win over answers and prefill
+    corrections: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -238,6 +255,16 @@ class StoredFile(Base):
     mime_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"))
+    #: set when an agent uploaded the file on behalf of the family
+    uploaded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    #: the school's decision (``engine.dossiers.review.DocumentDecision``)
+    review_status: Mapped[str] = mapped_column(String(20), default="to_review")
+    refusal_reason: Mapped[str | None] = mapped_column(String(20))
+    refusal_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: quarter turns clockwise asked by an agent for the preview
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
 
     dossier: Mapped[Dossier] = relationship(back_populates="files")
     uploaded_by: Mapped[FamilyAccount | None] = relationship()
@@ -294,3 +321,125 @@ class Invitation(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[FamilyAccount] = relationship()
+
+
+# -- the school's side ----------------------------------------------------------------------
+
+class StaffRole(StrEnum):
+    """What a staff member may do in one establishment (``engine.dossiers.permissions``)."""
+
+    DIRECTION = "direction"
+    SECRETARIAT = "secretariat"
+    GESTION = "gestion"
+    INFIRMERIE = "infirmerie"
+    READ_ONLY = "lecture"
+
+
+class StaffAccount(Base):
+    """A school agent (or a deployment administrator): e-mail, password and a second factor.
+
+    The password is unset until the invitation link is used; the TOTP secret until the second
+    factor is enrolled (no page of the school's side opens before both exist).
+    """
+
+    __tablename__ = "staff_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: the last TOTP time step accepted: a code is never accepted twice (replay)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: SHA-256 of the unused recovery codes (random, high-entropy: no slow hash needed)
+    recovery_codes: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    #: administrator of the deployment: every establishment, agents and campaigns
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: bumped to end every open session of this account at once ("logout everywhere")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[StaffMembership]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", order_by="StaffMembership.id")
+
+
+class StaffMembership(Base):
+    """A staff member's role in one establishment."""
+
+    __tablename__ = "staff_membership"
+    __table_args__ = (UniqueConstraint("staff_id", "establishment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    role: Mapped[StaffRole] = mapped_column(
+        Enum(StaffRole, name="staff_role", native_enum=False, create_constraint=True,
+             length=20, values_callable=lambda roles: [r.value for r in roles]))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffAccount] = relationship(back_populates="memberships")
+    establishment: Mapped[Establishment] = relationship()
+
+
+class StaffToken(Base):
+    """A single-use, expiring link for a staff member: invitation (set a password) or reset.
+
+    Only the SHA-256 of the token is stored, as for family invitations.
+    """
+
+    __tablename__ = "staff_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffAccount] = relationship()
+
+
+class AuditEntry(Base):
+    """One staff action, chained to the previous entry by a hash (``engine.dossiers.audit``).
+
+    Append-only: the code has no update or delete path, and ``seq`` is unique so two writers
+    cannot fork the chain.
+    """
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishment.id"),
+                                                         index=True)
+    dossier_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    #: ids, field names and counts; never an answer value
+    data: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeSummary(Base):
+    """Which fields and pages of a dossier differ from what the school knew, as of one row
+    version: a cache of :func:`engine.dossiers.diff.dossier_changes` for the staff list's
+    filters and counts, refreshed when the dossier's version moved (never part of the dossier
+    row, so writing it cannot collide with a family's save)."""
+
+    __tablename__ = "change_summary"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    row_version: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    pages: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+    #: changes since the school last looked (sent back or validated)
+    fields_since_review: Mapped[list[str]] = mapped_column(_json_plain(), default=list)

@@ -111,6 +111,7 @@ def apply_transition(dossier: Dossier, target: DossierState, actor: Actor, *,
     if target is S.SUBMITTED:
         dossier.submitted_at = now
         dossier.correction_message = None
+        dossier.correction_targets = []
     elif target is S.VALIDATED:
         dossier.validated_at = now
     elif target is S.TO_CORRECT:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.campaign import load_campaign_text, source_hash
 from engine.campaign.model import Campaign
 from engine.config import ROOT
+from engine.fields import FieldRegistry, new_registry
 
 from .models import CampaignVersion, Establishment
 
@@ -66,11 +67,14 @@ class CampaignCache:
 
     Compiling takes milliseconds and a page view must not pay it: ``create_app`` makes one
     cache for the app's life (``AppState.campaigns``), a command makes its own. Template files
-    (``template:`` of documents) are looked up in ``campaigns_dir``.
+    (``template:`` of documents) are looked up in ``campaigns_dir``, field types in
+    ``registry`` (the app's built-in and plugin types; a new registry when not given).
     """
 
-    def __init__(self, campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR) -> None:
+    def __init__(self, campaigns_dir: Path = DEFAULT_CAMPAIGNS_DIR,
+                 registry: FieldRegistry | None = None) -> None:
         self.campaigns_dir = campaigns_dir
+        self.registry = registry if registry is not None else new_registry()
         self._compiled: dict[str, Campaign] = {}
         self._lock = threading.Lock()
 
@@ -84,6 +88,7 @@ class CampaignCache:
             found = self._compiled.get(key)
             if found is None:
                 found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
-                                           base_dir=self.campaigns_dir)
+                                           base_dir=self.campaigns_dir,
+                                           registry=self.registry)
                 self._compiled[key] = found
         return found

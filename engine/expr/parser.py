@@ -7,6 +7,8 @@ listed here are accepted, and nothing is ever evaluated by Python.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -59,12 +61,43 @@ def parse(text: str) -> Node:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         offset = lead + max((exc.offset or 1) - 1, 0) if (exc.lineno or 1) == 1 else lead
-        raise ExprSyntaxError(
-            ExprProblem(Code.EXPR_001, {"problem": exc.msg}, offset)
-        ) from None
+        problem = _author_mistake(stripped)
+        if problem is not None:
+            raise ExprSyntaxError(ExprProblem(
+                Code.EXPR_001, {"problem": problem[0]}, lead + problem[1])) from None
+        message = exc.msg.split(". Maybe you meant")[0]
+        raise ExprSyntaxError(ExprProblem(Code.EXPR_001, {
+            "problem": f"{message}; check the quotes, brackets and operators at this column"},
+            offset)) from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprSyntaxError(ExprProblem(Code.EXPR_010, {"limit": f"depth {MAX_DEPTH}"})) from None
     return _Converter(stripped, lead).convert(tree.body, 0)
+
+
+#: words authors write in French where the language wants its own
+_FRENCH_WORDS = {"ou": "or", "et": "and", "non": "not"}
+
+
+def _author_mistake(text: str) -> tuple[str, int] | None:
+    """The usual mistake behind a syntax error, in the author's words, and its offset: ``=``
+    for ``==``, French ``ou``/``et``/``non``."""
+    offsets = [0]
+    for line in text.split("\n"):
+        offsets.append(offsets[-1] + len(line) + 1)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        tokens = []  # the tokens read before the problem are enough
+    for before, tok in zip([None, *tokens], tokens, strict=False):
+        where = offsets[tok.start[0] - 1] + tok.start[1]
+        if tok.type == tokenize.OP and tok.string == "=":
+            if before is not None and before.string in ("<", ">", "!"):
+                return f"write '{before.string}=' without a space", where
+            return "'=' does not compare: write '==' (e.g. regime == \"externe\")", where
+        if tok.type == tokenize.NAME and tok.string in _FRENCH_WORDS:
+            word = _FRENCH_WORDS[tok.string]
+            return f"'{tok.string}' is not a word of the language: write '{word}'", where
+    return None
 
 
 class _Converter:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from engine.diagnostics import EngineError, did_you_mean
 
 from .address import AddressField
-from .base import Change, FieldType, FieldValueError, OptionContext
+from .base import Cell, Change, FieldType, FieldValueError, OptionContext, UploadLimits
 from .boolean import BooleanField, ConsentField
 from .choice import ChoiceField
 from .computed import ComputedField
@@ -27,8 +27,11 @@ from .textarea import TextareaField
 
 #: entry-point group through which installed packages add field types
 ENTRY_POINT_GROUP = "dossiersco.field_types"
+#: hint of an unknown type with no close name: a campaign written for a plugin not installed here
+MISSING_PLUGIN_HINT = ("no installed field type has this name: the plugin providing it may be "
+                       "missing; install it where the campaign runs")
 
-BUILTIN_TYPES: tuple[type[FieldType], ...] = (
+BUILTIN_TYPES: tuple[type[FieldType[Any]], ...] = (
     TextField, TextareaField, NumberField, IntegerField, DateField, EmailField, PhoneField,
     AddressField, CountryField, ChoiceField, BooleanField, ConsentField, FileField, RepeatField,
     InfoField, ComputedField, MembershipsField,
@@ -36,7 +39,7 @@ BUILTIN_TYPES: tuple[type[FieldType], ...] = (
 
 
 class DuplicateFieldType(EngineError):
-    def __init__(self, name: str, first: type[FieldType], second: type[FieldType]) -> None:
+    def __init__(self, name: str, first: type[FieldType[Any]], second: type[FieldType[Any]]) -> None:
         super().__init__(f"field type '{name}' is registered twice: by {first.__module__}."
                          f"{first.__qualname__} and {second.__module__}.{second.__qualname__}")
 
@@ -56,9 +59,9 @@ class FieldRegistry:
     """Field types by name; one instance per application or script, never a global mutable."""
 
     def __init__(self) -> None:
-        self._types: dict[str, FieldType] = {}
+        self._types: dict[str, FieldType[Any]] = {}
 
-    def register(self, cls: type[FieldType]) -> type[FieldType]:
+    def register(self, cls: type[FieldType[Any]]) -> type[FieldType[Any]]:
         """Register a field type class (usable as a decorator); refuses duplicate names."""
         if not cls.name:
             raise EngineError(f"{cls.__qualname__} has no name")
@@ -67,16 +70,17 @@ class FieldRegistry:
         self._types[cls.name] = cls()
         return cls
 
-    def get(self, name: str) -> FieldType:
+    def get(self, name: str) -> FieldType[Any]:
         try:
             return self._types[name]
         except KeyError:
-            raise UnknownFieldType(name, did_you_mean(name, self._types)) from None
+            raise UnknownFieldType(name, did_you_mean(name, self._types)
+                                   or MISSING_PLUGIN_HINT) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._types
 
-    def __iter__(self) -> Iterator[FieldType]:
+    def __iter__(self) -> Iterator[FieldType[Any]]:
         return iter(self._types.values())
 
     def names(self) -> list[str]:
@@ -106,6 +110,10 @@ def register_builtin(registry: FieldRegistry) -> None:
 
 
 def new_registry(*, plugins: bool = True) -> FieldRegistry:
+    """The built-in types plus, unless ``plugins`` is false, the installed plugins' types.
+
+    The app builds one in ``create_app`` and the command line one per command; both pass it
+    down explicitly. Raises :class:`PluginLoadError` when an installed plugin is broken."""
     registry = FieldRegistry()
     register_builtin(registry)
     if plugins:
@@ -113,14 +121,9 @@ def new_registry(*, plugins: bool = True) -> FieldRegistry:
     return registry
 
 
-@cache
-def default_registry() -> FieldRegistry:
-    """Built-in types plus installed plugins, built once per process (read-only use)."""
-    return new_registry()
-
-
 __all__ = [
-    "BUILTIN_TYPES", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
+    "BUILTIN_TYPES", "Cell", "Change", "DuplicateFieldType", "ENTRY_POINT_GROUP", "FieldRegistry",
     "FieldType", "FieldValueError", "OptionContext", "PluginLoadError", "UnknownFieldType",
-    "default_registry", "new_registry", "register_builtin",
+    "UploadLimits",
+    "MISSING_PLUGIN_HINT", "new_registry", "register_builtin",
 ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.expr import ANY, Type
+from engine.expr import ANY, STR, Type
 from engine.i18n import gettext as _
 
 from .base import Cell, FieldType, FieldValueError, OptionContext
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 PARTS = ("line1", "line2", "postal_code", "commune_insee", "commune", "country")
 _CP = re.compile(r"^\d{5}$")
@@ -22,28 +25,33 @@ class AddressOptions:
     allow_foreign: bool = True
 
 
-class AddressField(FieldType):
+class AddressField(FieldType[AddressOptions]):
     name = "address"
     description = ("A postal address: two lines, postal code, commune (with its INSEE code) "
                    "and country (ISO code, FR by default). Conditions see the commune's "
                    "postal code with `id.postal_code` style paths.")
     options_schema = {"allow_foreign": {"type": "boolean", "default": True}}
     template = "fields/address.html"
+    input_parts = PARTS
+    contact_data = True
     example = {"id": "adresse", "type": "address", "label": "Adresse",
                "prefill": "pupil.address"}
 
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> AddressOptions:
         return AddressOptions(bool(raw.get("allow_foreign", True)))
 
-    def value_type(self, spec: Any) -> Type:
+    def value_type(self, spec: FieldSpec) -> Type:
         return ANY
 
-    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
-        # the web layer posts the parts in PARTS order
+    def part_type(self, spec: FieldSpec, part: str) -> Type | None:
+        return STR if part in PARTS else None
+
+    def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
+        # the web layer posts the parts in input_parts order
         parts = {k: (raw[i].strip() if i < len(raw) else "") for i, k in enumerate(PARTS)}
         return self.normalize(parts, spec)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return None
         if not isinstance(value, Mapping):
@@ -58,20 +66,20 @@ class AddressField(FieldType):
                 raise FieldValueError(_("Le code postal doit comporter 5 chiffres."))
             if out["commune_insee"] and not _INSEE.match(out["commune_insee"]):
                 raise FieldValueError(_("Le code commune INSEE n'est pas valide."))
-        elif spec is not None and spec.options and not spec.options.allow_foreign:
+        elif spec is not None and self.options(spec) and not self.options(spec).allow_foreign:
             raise FieldValueError(_("L'adresse doit être en France."))
         return out
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
         if not value.get("line1"):
             yield _("Indiquez le numéro et la voie.")
         if not value.get("commune"):
             yield _("Indiquez la commune.")
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         return value
 
-    def same(self, old: Any, new: Any, spec: Any) -> bool:
+    def same(self, old: Any, new: Any, spec: FieldSpec) -> bool:
         def key(v: Any) -> Any:
             try:
                 n = self.normalize(v, spec)
@@ -83,7 +91,7 @@ class AddressField(FieldType):
             return tuple((k, n[k].upper()) for k in PARTS if k != "commune_insee")
         return bool(key(old) == key(new))
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         if not value:
             return ""
         lines = [value.get("line1"), value.get("line2"),
@@ -92,10 +100,10 @@ class AddressField(FieldType):
             lines.append(value["country"])
         return ", ".join(x for x in lines if x)
 
-    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
         value = value or {}
         return {f".{k}": value.get(k) or None for k in PARTS}
 
-    def form_value(self, value: Any, spec: Any) -> Any:
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
         value = value or {}
         return {k: value.get(k, "") for k in PARTS}

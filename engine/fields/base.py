@@ -1,7 +1,10 @@
 """The contract of a field type: one class per type, documented hooks with safe defaults.
 
-A plugin subclasses :class:`FieldType`, sets ``name`` and overrides only the hooks it needs.
-Hooks receive the compiled :class:`~engine.campaign.model.FieldSpec`; values move between
+A plugin subclasses :class:`FieldType` (generic over its options object: ``FieldType[MyOptions]``),
+sets ``name`` and overrides only the hooks it needs. Hooks receive the compiled
+:class:`~engine.campaign.model.FieldSpec` and read its options through :meth:`FieldType.options`,
+so mypy checks them. Everything the rest of the engine needs to know of a type is a hook or a class
+flag here: a new type never adds a ``type.name == ...`` test elsewhere. Values move between
 three forms:
 
 * *raw input*: the list of strings a browser posted for the field;
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from engine.expr import STR, Type, is_empty
 from engine.i18n import gettext as _
@@ -53,10 +57,24 @@ class OptionContext:
         self.problems.append((key, message))
 
 
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """What the files uploaded into a field must respect."""
+
+    #: file kinds, identified from content (see ``engine.fields.file.FILE_KINDS``)
+    accept: tuple[str, ...]
+    #: bytes, per file
+    max_size: int
+    max_files: int
+
+
 Cell = str | int | float | bool | None
 
+#: the options object of a field type (what its ``compile_options`` returns)
+OptionsT = TypeVar("OptionsT")
 
-class FieldType:
+
+class FieldType(Generic[OptionsT]):
     """Base class of every field type, built-in or plugin."""
 
     #: unique type name used in YAML (``type: date``)
@@ -67,7 +85,7 @@ class FieldType:
     options_schema: ClassVar[Mapping[str, Any]] = {}
     #: keys of ``options_schema`` a field of this type must have
     required_options: ClassVar[tuple[str, ...]] = ()
-    #: Jinja partial under templates/fields/
+    #: Jinja partial (under templates/fields/, or in a plugin's ``assets_dir``)
     template: ClassVar[str] = "fields/input.html"
     #: False for types the family does not answer (info, computed)
     has_value: ClassVar[bool] = True
@@ -80,10 +98,52 @@ class FieldType:
     expression_options: ClassVar[tuple[str, ...]] = ()
     #: an example field of this type, for the documentation and the tests
     example: ClassVar[Mapping[str, Any]] = {}
+    #: names of the inputs of a type entered in several inputs (``f-<id>-<part>`` in forms, in
+    #: this order in ``parse_input``'s ``raw``); empty for one input
+    input_parts: ClassVar[tuple[str, ...]] = ()
+    #: True for types holding contact details (masked in a confidential guardian's rows)
+    contact_data: ClassVar[bool] = False
+    #: True for types whose answer is the list of chosen association ids (``fees.total`` and
+    #: the memberships read them)
+    holds_memberships: ClassVar[bool] = False
+    #: folder of a plugin's own templates (``template`` is looked up there first) and browser
+    #: twin script; built-in types use the app's folders
+    assets_dir: ClassVar[Path | None] = None
+    #: file in ``assets_dir`` registering the type in the browser twin
+    #: (``DossierRules.registerType``), loaded by wizard pages after rules.js
+    script: ClassVar[str | None] = None
 
-    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> Any:
-        """Turn this type's keys (already schema-checked) into a typed, frozen options object."""
+    def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> OptionsT:
+        """Turn this type's keys (already schema-checked) into a typed, frozen options object.
+
+        The default is for types without options, declared ``FieldType[None]``."""
+        return cast(OptionsT, None)
+
+    def options(self, spec: FieldSpec) -> OptionsT:
+        """The options of ``spec``, as this type's ``compile_options`` built them."""
+        return cast(OptionsT, spec.options)
+
+    def part_type(self, spec: FieldSpec, part: str) -> Type | None:
+        """The type conditions see for ``<id>.<part>`` (e.g. ``adresse.postal_code``); None
+        when the value has no such part."""
         return None
+
+    def anchor(self, spec: FieldSpec) -> str:
+        """Suffix of the id of the field's first input (``f-<id><suffix>``), where the error
+        summary's link puts the focus."""
+        return f"-{self.input_parts[0]}" if self.input_parts else ""
+
+    def upload_limits(self, spec: FieldSpec) -> UploadLimits | None:
+        """What files uploaded into a top-level field of this type must respect; None for
+        types that hold no files."""
+        return None
+
+    def unparsed(self, raw: Sequence[str], spec: FieldSpec) -> Any:
+        """What the page keeps of inputs ``parse_input`` refused, so the family corrects what
+        they typed."""
+        if self.input_parts:
+            return dict(zip(self.input_parts, raw, strict=True))
+        return raw[0] if len(raw) == 1 else list(raw)
 
     def value_type(self, spec: FieldSpec) -> Type:
         """The type conditions see for this field."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import BOOL, Type
 from engine.i18n import gettext as _
@@ -12,6 +12,9 @@ from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, FieldValueError, OptionContext
 from .common import format_yes_no
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 _TRUE = {"true", "1", "oui", "yes", "on", "o", "y"}
 _FALSE = {"false", "0", "non", "no", "off", "n"}
@@ -36,7 +39,7 @@ class BooleanOptions:
     statement: LocalText = EMPTY
 
 
-class BooleanField(FieldType):
+class BooleanField(FieldType[BooleanOptions]):
     name = "boolean"
     description = "A yes/no question (radio buttons Oui/Non, or a single check box)."
     options_schema = {"widget": {"enum": ["radio", "checkbox"], "default": "radio"}}
@@ -48,27 +51,31 @@ class BooleanField(FieldType):
         return BooleanOptions(raw.get("widget", "radio"),
                               local_text(raw.get("statement"), ctx.languages))
 
-    def value_type(self, spec: Any) -> Type:
+    def anchor(self, spec: FieldSpec) -> str:
+        # radio buttons: the « Oui » one; a check box is the field's own input
+        return "" if self.options(spec).widget == "checkbox" else "-oui"
+
+    def value_type(self, spec: FieldSpec) -> Type:
         return BOOL
 
-    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+    def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         values = [v for v in raw if v.strip()]
         if not values:
-            return False if spec.options.widget == "checkbox" else None
+            return False if self.options(spec).widget == "checkbox" else None
         return to_bool(values[-1])
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         return to_bool(value)
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         if value is None:
             return ""
         return format_yes_no(value, lang)
 
-    def export(self, value: Any, spec: Any) -> dict[str, Any]:
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Any]:
         return {"": value}
 
-    def form_value(self, value: Any, spec: Any) -> Any:
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
         return "" if value is None else ("true" if value else "false")
 
 
@@ -90,5 +97,5 @@ class ConsentField(BooleanField):
     def is_empty(self, value: Any) -> bool:
         return value is not True
 
-    def required_message(self, spec: Any) -> str:
+    def required_message(self, spec: FieldSpec) -> str:
         return _("Cochez la case pour continuer.")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import STR, Type, list_of
 from engine.i18n import gettext as _
 from engine.text import LocalText, local_text
 
 from .base import Cell, FieldType, FieldValueError, OptionContext
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ def compile_choices(raw: Sequence[Any], ctx: OptionContext) -> tuple[Choice, ...
     return tuple(out)
 
 
-class ChoiceField(FieldType):
+class ChoiceField(FieldType[ChoiceOptions]):
     name = "choice"
     description = ("One value among declared `choices` (radio or select), or several with "
                    "`multiple: true` (check boxes).")
@@ -93,21 +96,25 @@ class ChoiceField(FieldType):
         return ChoiceOptions(compile_choices(raw.get("choices", ()), ctx),
                              widget, multiple, raw.get("min_selected"), raw.get("max_selected"))
 
-    def value_type(self, spec: Any) -> Type:
-        return list_of(STR) if spec.options.multiple else STR
+    def anchor(self, spec: FieldSpec) -> str:
+        # radio buttons and check boxes are numbered from 1; a select is the field's own input
+        return "" if self.options(spec).widget == "select" else "-1"
 
-    def choices(self, spec: Any) -> frozenset[str] | None:
-        options: ChoiceOptions = spec.options
+    def value_type(self, spec: FieldSpec) -> Type:
+        return list_of(STR) if self.options(spec).multiple else STR
+
+    def choices(self, spec: FieldSpec) -> frozenset[str] | None:
+        options = self.options(spec)
         return options.values
 
-    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+    def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         values = [v.strip() for v in raw if v.strip()]
-        if spec.options.multiple:
+        if self.options(spec).multiple:
             return self.normalize(values, spec)
         return self.normalize(values[0], spec) if values else None
 
-    def normalize(self, value: Any, spec: Any) -> Any:
-        options: ChoiceOptions = spec.options
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
+        options = self.options(spec)
         if value is None or value == "" or value == []:
             return [] if options.multiple else None
         items = value if isinstance(value, list) else [value]
@@ -121,27 +128,27 @@ class ChoiceField(FieldType):
             raise FieldValueError(_("Choisissez une seule réponse."))
         return items[0]
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        options: ChoiceOptions = spec.options
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        options = self.options(spec)
         if options.multiple:
             if options.min_selected is not None and len(value) < options.min_selected:
                 yield _("Cochez au moins {n} réponses.").format(n=options.min_selected)
             if options.max_selected is not None and len(value) > options.max_selected:
                 yield _("Cochez au plus {n} réponses.").format(n=options.max_selected)
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         if self.is_empty(value):
             return ""
         items = value if isinstance(value, list) else [value]
-        return ", ".join(spec.options.label_of(str(v), lang) for v in items)
+        return ", ".join(self.options(spec).label_of(str(v), lang) for v in items)
 
-    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
-        if spec.options.multiple:
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
+        if self.options(spec).multiple:
             chosen = set(value or ())
-            return {f".{c.value}": c.value in chosen for c in spec.options.choices}
+            return {f".{c.value}": c.value in chosen for c in self.options(spec).choices}
         return {"": value}
 
-    def form_value(self, value: Any, spec: Any) -> Any:
-        if spec.options.multiple:
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
+        if self.options(spec).multiple:
             return list(value or [])
         return "" if value is None else str(value)

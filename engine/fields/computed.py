@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import BOOL, DATE, NUMBER, STR, Type
 
 from .base import Cell, FieldType, OptionContext
 from .common import format_date, format_decimal, format_money, format_yes_no, to_decimal
 from .date import parse_date
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 _TYPES = {"number": NUMBER, "integer": NUMBER, "money": NUMBER, "text": STR, "date": DATE,
           "boolean": BOOL}
@@ -22,7 +25,7 @@ class ComputedOptions:
     format: str = "number"
 
 
-class ComputedField(FieldType):
+class ComputedField(FieldType[ComputedOptions]):
     name = "computed"
     description = ("A read-only value computed from the expression `expr`, shown to the family "
                    "and usable in conditions, texts and exports; `format` says its type.")
@@ -40,10 +43,10 @@ class ComputedField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> ComputedOptions:
         return ComputedOptions(raw.get("format", "number"))
 
-    def value_type(self, spec: Any) -> Type:
-        return _TYPES[spec.options.format]
+    def value_type(self, spec: FieldSpec) -> Type:
+        return _TYPES[self.options(spec).format]
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         """Computed values are stored JSON-safe: numbers as text, dates as ISO text."""
         if value is None:
             return None
@@ -55,16 +58,16 @@ class ComputedField(FieldType):
             return value
         return str(value)
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
-        fmt = spec.options.format
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
+        fmt = self.options(spec).format
         if fmt in ("number", "integer", "money"):
             return to_decimal(value)
         if fmt == "date":
             return parse_date(value)
         return value
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
-        fmt = spec.options.format
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
+        fmt = self.options(spec).format
         if value is None:
             return ""
         if fmt in ("number", "integer", "money"):
@@ -81,8 +84,8 @@ class ComputedField(FieldType):
             return format_yes_no(bool(value), lang)
         return str(value)
 
-    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
-        if spec.options.format in ("number", "integer", "money"):
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
+        if self.options(spec).format in ("number", "integer", "money"):
             number = to_decimal(value)
             return {"": None if number is None else float(number)}
         return {"": self.display(value, spec) or None}

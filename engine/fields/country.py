@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 
 from engine.i18n import gettext as _
 
 from .base import FieldType, FieldValueError, OptionContext
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @cache
@@ -41,7 +44,7 @@ class CountryOptions:
     nationality: bool = False
 
 
-class CountryField(FieldType):
+class CountryField(FieldType[CountryOptions]):
     name = "country"
     description = "A country from the ISO list (stored as its two-letter code, e.g. FR)."
     options_schema = {"nationality": {"type": "boolean", "default": False,
@@ -54,10 +57,10 @@ class CountryField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> CountryOptions:
         return CountryOptions(bool(raw.get("nationality", False)))
 
-    def choices(self, spec: Any) -> frozenset[str] | None:
+    def choices(self, spec: FieldSpec) -> frozenset[str] | None:
         return frozenset(country_names("fr"))
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or not str(value).strip():
             return None
         code = country_code(value)
@@ -65,7 +68,7 @@ class CountryField(FieldType):
             raise FieldValueError(_("Choisissez un pays de la liste."))
         return code
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         if not value:
             return ""
         return country_names(lang or "fr").get(str(value), str(value))

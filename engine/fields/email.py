@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from engine.i18n import gettext as _
 
 from .base import FieldType, FieldValueError
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 #: longer texts (never valid addresses) are checked without being kept in the cache
 CACHED_LENGTH = 320
@@ -28,13 +31,14 @@ def _check(text: str) -> str | None:
 _cached_check = lru_cache(maxsize=4096)(_check)
 
 
-class EmailField(FieldType):
+class EmailField(FieldType[None]):
     name = "email"
     description = "An e-mail address (syntax checked, domain lower-cased)."
+    contact_data = True
     example = {"id": "courriel", "type": "email", "label": "Adresse électronique",
                }
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or not str(value).strip():
             return None
         text = str(value).strip()

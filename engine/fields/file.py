@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import NUMBER, Type
 from engine.i18n import gettext as _
 
-from .base import FieldType, OptionContext
+from .base import FieldType, OptionContext, UploadLimits
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 #: file kinds authors may accept; the upload check identifies them from content
 FILE_KINDS = ("pdf", "jpeg", "png", "heic")
@@ -41,7 +44,7 @@ class FileOptions:
     max_files: int = 1
 
 
-class FileField(FieldType):
+class FileField(FieldType[FileOptions]):
     name = "file"
     description = ("One or several uploaded files checked by content (`accept`: pdf, jpeg, png, "
                    "heic), each at most `max_size`.")
@@ -57,27 +60,31 @@ class FileField(FieldType):
         return FileOptions(tuple(raw.get("accept", FILE_KINDS)), size or DEFAULT_MAX_SIZE,
                            int(raw.get("max_files", 1)))
 
-    def value_type(self, spec: Any) -> Type:
+    def upload_limits(self, spec: FieldSpec) -> UploadLimits:
+        options = self.options(spec)
+        return UploadLimits(options.accept, options.max_size, options.max_files)
+
+    def value_type(self, spec: FieldSpec) -> Type:
         return NUMBER
 
-    def parse_input(self, raw: Sequence[str], spec: Any) -> Any:
+    def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         return self.normalize(list(raw), spec)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         """Stored value: the list of stored-file ids attached to the field."""
         if value is None:
             return []
         items = value if isinstance(value, list) else [value]
         return [str(v) for v in items if str(v).strip()]
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        if len(value) > spec.options.max_files:
-            yield _("Joignez au plus {n} fichiers.").format(n=spec.options.max_files)
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        if len(value) > self.options(spec).max_files:
+            yield _("Joignez au plus {n} fichiers.").format(n=self.options(spec).max_files)
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         from decimal import Decimal
         return Decimal(len(value or []))
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         n = len(value or [])
         return "" if not n else _("{n} fichier(s)").format(n=n)

@@ -17,7 +17,7 @@ class InfoOptions:
     level: str = "info"
 
 
-class InfoField(FieldType):
+class InfoField(FieldType[InfoOptions]):
     name = "info"
     description = ("Text only (Markdown in `text`), optionally highlighted with "
                    "`level: warning`; `{{ id }}` placeholders show answers or computed values.")

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import NUMBER, Type
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, FieldValueError, OptionContext
 from .common import NUMBER_LIKE, format_decimal, to_decimal
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,17 +23,17 @@ class NumberOptions:
     min: Decimal | None = None
     max: Decimal | None = None
     decimals: int | None = None
-    unit: str | None = None
+    unit: LocalText = EMPTY
 
 
-class NumberField(FieldType):
+class NumberField(FieldType[NumberOptions]):
     name = "number"
     description = "A decimal number (stored exactly, comma or point accepted)."
     options_schema = {
         "min": NUMBER_LIKE, "max": NUMBER_LIKE,
         "decimals": {"type": "integer", "minimum": 0, "maximum": 6,
                      "description": "Most decimals accepted."},
-        "unit": {"type": "string", "description": "Unit shown after the input, e.g. €."},
+        "unit": {"$ref": "#/$defs/text", "description": "Unit shown after the input, e.g. €."},
     }
     example = {"id": "quotient_familial", "type": "number", "label": "Quotient familial CAF",
                "min": 0, "unit": "€"}
@@ -39,12 +43,13 @@ class NumberField(FieldType):
         lo, hi = to_decimal(raw.get("min")), to_decimal(raw.get("max"))
         if lo is not None and hi is not None and lo > hi:
             ctx.add("min", f"min {lo} is greater than max {hi}")
-        return NumberOptions(lo, hi, 0 if self.whole else raw.get("decimals"), raw.get("unit"))
+        return NumberOptions(lo, hi, 0 if self.whole else raw.get("decimals"),
+                             local_text(raw.get("unit"), ctx.languages))
 
-    def value_type(self, spec: Any) -> Type:
+    def value_type(self, spec: FieldSpec) -> Type:
         return NUMBER
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or value == "":
             return None
         number = to_decimal(value)
@@ -58,8 +63,8 @@ class NumberField(FieldType):
         return str(number.normalize() if number != number.to_integral_value()
                    else number.quantize(Decimal(1)))
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        options: NumberOptions = spec.options
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        options = self.options(spec)
         number = Decimal(str(value))
         if options.min is not None and number < options.min:
             yield _("La valeur doit être supérieure ou égale à {n}.").format(
@@ -72,17 +77,17 @@ class NumberField(FieldType):
             if isinstance(exponent, int) and -exponent > options.decimals:
                 yield _("Saisissez au plus {n} décimales.").format(n=options.decimals)
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         return to_decimal(value)
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         number = to_decimal(value)
         if number is None:
             return ""
-        unit = spec.options.unit if spec.options else None
+        unit = self.options(spec).unit.get(lang) if self.options(spec) else None
         return format_decimal(number) + (f"\u00a0{unit}" if unit else "")
 
-    def export(self, value: Any, spec: Any) -> dict[str, Any]:
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Any]:
         number = to_decimal(value)
         return {"": None if number is None else (int(number) if self.whole else float(number))}
 

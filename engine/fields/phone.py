@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
 from engine.i18n import gettext as _
 
 from .base import FieldType, FieldValueError, OptionContext
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,25 @@ def _read(text: str, region: str) -> Number | str:
 _cached_read = lru_cache(maxsize=4096)(_read)
 
 
-class PhoneField(FieldType):
+def read_number(value: Any, region: str = "FR") -> Number | str:
+    """The number ``value`` (text as written, or a spreadsheet's number cell) means in
+    ``region``, or why not ("unreadable", "invalid"): the one phone normaliser."""
+    text = str(value)
+    return (_cached_read if len(text) <= CACHED_LENGTH else _read)(text, region)
+
+
+def canonical_phone(value: Any, region: str = "FR") -> str | None:
+    """The stored form of an imported phone: E.164 when it is a valid number in ``region``,
+    else the text as written, so nothing the school knew is lost (the field then shows it
+    with its validation message). None when empty."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    found = read_number(text, region)
+    return found.e164 if isinstance(found, Number) else text
+
+
+class PhoneField(FieldType[PhoneOptions]):
     name = "phone"
     description = ("A telephone number; national numbers are read in `region` (FR by default), "
                    "others need their +country prefix.")
@@ -71,14 +92,13 @@ class PhoneField(FieldType):
     }
     example = {"id": "portable", "type": "phone", "label": "Téléphone portable",
                "mobile_only": True}
+    contact_data = True
 
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> PhoneOptions:
         return PhoneOptions(raw.get("region", "FR"), bool(raw.get("mobile_only", False)))
 
     def _number(self, value: Any, spec: Any) -> Number:
-        region = spec.options.region if spec.options else "FR"
-        text = str(value)
-        found = (_cached_read if len(text) <= CACHED_LENGTH else _read)(text, region)
+        found = read_number(value, spec.options.region if spec.options else "FR")
         if found == "unreadable":
             raise FieldValueError(_("Saisissez un numéro de téléphone valide, par exemple "
                                     "06 12 34 56 78 ou +32 470 12 34 56."))
@@ -87,16 +107,16 @@ class PhoneField(FieldType):
         assert isinstance(found, Number)
         return found
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None or not str(value).strip():
             return None
         return self._number(value, spec).e164
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        if spec.options.mobile_only and not self._number(value, spec).mobile:
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        if self.options(spec).mobile_only and not self._number(value, spec).mobile:
             yield _("Saisissez un numéro de téléphone portable.")
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         if self.is_empty(value):
             return ""
         try:
@@ -104,5 +124,5 @@ class PhoneField(FieldType):
         except FieldValueError:
             return str(value)
 
-    def form_value(self, value: Any, spec: Any) -> Any:
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
         return self.display(value, spec) if value else ""

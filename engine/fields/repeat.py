@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.expr import ANY, Type, list_of
 from engine.i18n import gettext as _
 from engine.text import EMPTY, LocalText, local_text
 
 from .base import Cell, Change, FieldType, FieldValueError, OptionContext
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 #: key of the row identity inside each stored row (imported id, or a random id for new rows)
 ROW_KEY = "_key"
@@ -26,7 +29,7 @@ class RepeatOptions:
     key: str | None = None
 
 
-class RepeatField(FieldType):
+class RepeatField(FieldType[RepeatOptions]):
     name = "repeat"
     description = ("A group of `fields` the family fills `min` to `max` times; prefilled rows "
                    "keep their imported identity (`key`) so changes are matched row by row.")
@@ -55,10 +58,10 @@ class RepeatField(FieldType):
         return RepeatOptions(lo, hi, local_text(raw.get("item_label"), ctx.languages),
                              local_text(raw.get("add_label"), ctx.languages), raw.get("key"))
 
-    def value_type(self, spec: Any) -> Type:
+    def value_type(self, spec: FieldSpec) -> Type:
         return list_of(ANY)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return []
         if not isinstance(value, list):
@@ -75,29 +78,29 @@ class RepeatField(FieldType):
             rows.append(out)
         return rows
 
-    def row_key(self, row: Mapping[str, Any], spec: Any) -> str | None:
-        key = spec.options.key
+    def row_key(self, row: Mapping[str, Any], spec: FieldSpec) -> str | None:
+        key = self.options(spec).key
         if key and row.get(key) not in (None, ""):
             return str(row[key])
         return None
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        if len(value) < spec.options.min:
-            yield _("Ajoutez au moins {n} élément(s).").format(n=spec.options.min)
-        if len(value) > spec.options.max:
-            yield _("Ajoutez au plus {n} élément(s).").format(n=spec.options.max)
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        if len(value) < self.options(spec).min:
+            yield _("Ajoutez au moins {n} élément(s).").format(n=self.options(spec).min)
+        if len(value) > self.options(spec).max:
+            yield _("Ajoutez au plus {n} élément(s).").format(n=self.options(spec).max)
 
-    def expr_value(self, value: Any, spec: Any) -> Any:
+    def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         return [{c.id: c.type.expr_value(row.get(c.id), c) for c in spec.fields}
                 for row in value or []]
 
     def is_empty(self, value: Any) -> bool:
         return not value
 
-    def same(self, old: Any, new: Any, spec: Any) -> bool:
+    def same(self, old: Any, new: Any, spec: FieldSpec) -> bool:
         return self.diff(old, new, spec) is None
 
-    def diff(self, old: Any, new: Any, spec: Any, lang: str | None = None) -> Change | None:
+    def diff(self, old: Any, new: Any, spec: FieldSpec, lang: str | None = None) -> Change | None:
         """Rows are matched by their key: added, removed and changed rows, field by field."""
         try:
             before = {r[ROW_KEY]: r for r in self.normalize(old, spec)}
@@ -108,7 +111,7 @@ class RepeatField(FieldType):
                 return None
             return Change(spec.id, spec.label.get(lang), "" if old is None else str(old),
                           "" if new is None else str(new), "changed")
-        label = spec.options.item_label.get(lang) or spec.label.get(lang)
+        label = self.options(spec).item_label.get(lang) or spec.label.get(lang)
         children: list[Change] = []
         for n, key in enumerate([*before, *[k for k in after if k not in before]], start=1):
             a, b = before.get(key), after.get(key)
@@ -129,14 +132,14 @@ class RepeatField(FieldType):
             return None
         return Change(spec.id, spec.label.get(lang), "", "", "changed", tuple(children))
 
-    def row_display(self, row: Mapping[str, Any], spec: Any, lang: str | None = None) -> str:
+    def row_display(self, row: Mapping[str, Any], spec: FieldSpec, lang: str | None = None) -> str:
         parts = [c.type.display(row.get(c.id), c, lang) for c in spec.fields if c.type.has_value]
         return " · ".join(p for p in parts if p)
 
-    def display(self, value: Any, spec: Any, lang: str | None = None) -> str:
+    def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         return " ; ".join(self.row_display(r, spec, lang) for r in value or [])
 
-    def export(self, value: Any, spec: Any) -> dict[str, Cell]:
+    def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
         cells: dict[str, Cell] = {}
         for n, row in enumerate(value or [], start=1):
             for child in spec.fields:

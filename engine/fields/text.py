@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.i18n import gettext as _
+from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
 from .patterns import Pattern, PatternError, compile_pattern
+
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +22,8 @@ class TextOptions:
     min_length: int | None = None
     max_length: int | None = None
     pattern: Pattern | None = None
-    pattern_message: str | None = None
-    placeholder: str | None = None
+    pattern_message: LocalText = EMPTY
+    placeholder: LocalText = EMPTY
     autocomplete: str | None = None
 
 
@@ -33,8 +37,8 @@ def compile_text_options(raw: Mapping[str, Any], ctx: OptionContext) -> TextOpti
     lo, hi = raw.get("min_length"), raw.get("max_length")
     if lo is not None and hi is not None and lo > hi:
         ctx.add("min_length", f"min_length {lo} is greater than max_length {hi}")
-    return TextOptions(lo, hi, pattern, raw.get("pattern_message"), raw.get("placeholder"),
-                       raw.get("autocomplete"))
+    return TextOptions(lo, hi, pattern, local_text(raw.get("pattern_message"), ctx.languages),
+                       local_text(raw.get("placeholder"), ctx.languages), raw.get("autocomplete"))
 
 
 def check_length(value: str, options: TextOptions) -> Iterator[str]:
@@ -44,7 +48,7 @@ def check_length(value: str, options: TextOptions) -> Iterator[str]:
         yield _("Saisissez au plus {n} caractères.").format(n=options.max_length)
 
 
-class TextField(FieldType):
+class TextField(FieldType[TextOptions]):
     name = "text"
     description = "One line of text."
     options_schema = {
@@ -52,9 +56,10 @@ class TextField(FieldType):
         "pattern": {"type": "string", "description": "Regular expression the whole text must "
                     "match (RE2 syntax that JavaScript reads the same way: no backreferences, "
                     "lookarounds or inline flags)."},
-        "pattern_message": {"type": "string", "description": "Message shown when the pattern "
-                            "does not match."},
-        "placeholder": {"type": "string"},
+        "pattern_message": {"$ref": "#/$defs/text", "description": "Message shown when the "
+                            "pattern does not match."},
+        "placeholder": {"$ref": "#/$defs/text", "description": "Example shown in the empty "
+                        "input."},
         "autocomplete": {"type": "string", "description": "HTML autocomplete token, e.g. "
                          "family-name."},
     }
@@ -63,13 +68,13 @@ class TextField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return None
         return " ".join(str(value).split()) or None
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        options: TextOptions = spec.options
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        options = self.options(spec)
         yield from check_length(value, options)
         if options.pattern is not None and not options.pattern.fullmatch(value):
-            yield options.pattern_message or _("Le format n'est pas valide.")
+            yield options.pattern_message.get() or _("Le format n'est pas valide.")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
 from .text import TextOptions, check_length, compile_text_options
 
+if TYPE_CHECKING:
+    from engine.campaign.model import FieldSpec
 
-class TextareaField(FieldType):
+
+class TextareaField(FieldType[TextOptions]):
     name = "textarea"
     description = "Several lines of free text."
     options_schema = {**LENGTH_SCHEMA, "rows": {"type": "integer", "minimum": 2, "maximum": 30}}
@@ -20,11 +23,11 @@ class TextareaField(FieldType):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
 
-    def normalize(self, value: Any, spec: Any) -> Any:
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return None
         lines = [line.rstrip() for line in str(value).replace("\r\n", "\n").split("\n")]
         return "\n".join(lines).strip() or None
 
-    def validate(self, value: Any, spec: Any) -> Iterator[str]:
-        yield from check_length(value, spec.options)
+    def validate(self, value: Any, spec: FieldSpec) -> Iterator[str]:
+        yield from check_length(value, self.options(spec))

@@ -17,7 +17,6 @@ from .records import (
     Mef,
     Nomenclature,
     Option,
-    Phone,
     Programme,
     Provenance,
     PupilRecord,
@@ -32,7 +31,7 @@ from .spreadsheet import import_spreadsheet, load_mapping, read_spreadsheet
 __all__ = [
     "Address", "GuardianLink", "GuardianRecord", "ImportFileError", "ImportProblem",
     "ImportResult", "Limits", "MandatoryOption", "Matiere", "Mef", "Nomenclature", "Option",
-    "Phone", "Programme", "Provenance", "PupilRecord", "Schooling", "SiecleFileError",
+    "Programme", "Provenance", "PupilRecord", "Schooling", "SiecleFileError",
     "SourceInfo", "SpreadsheetFileError", "Structure", "detect_kind", "import_siecle",
     "level_from_mef", "load_mapping", "read_siecle", "read_spreadsheet", "import_spreadsheet",
 ]

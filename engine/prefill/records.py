@@ -1,6 +1,8 @@
 """The canonical imported record: what SIECLE (or a school spreadsheet) says about a pupil,
 their guardians and the school's nomenclature, each value with where it was read.
 
+Records keep dates and phones as the file writes them; ``as_prefill()`` gives their stored
+form through the field types' normalisers (``engine.fields.date``, ``engine.fields.phone``).
 Records are frozen: the DB import service snapshots ``as_prefill()`` (the JSON the campaign
 ``prefill:`` paths address) together with ``prefill_provenance()``.
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from engine.fields.date import iso_date
+from engine.fields.phone import canonical_phone
 from engine.refdata import commune_by_insee, iso_from_siecle_country
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -71,14 +75,6 @@ class ProvenanceMap(Mapping[str, Provenance]):
 
 def no_provenance() -> ProvenanceMap:
     return ProvenanceMap("", datetime.min, ())
-
-
-@dataclass(frozen=True, slots=True)
-class Phone:
-    """A phone as imported (``raw``) and in a loose comparable form (``normalized``)."""
-
-    raw: str
-    normalized: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +160,7 @@ class PupilRecord:
     first_name: str | None = None
     first_name_2: str | None = None
     first_name_3: str | None = None
-    birth_date: date | None = None
+    birth_date: str | None = None
     elenoet: str | None = None
     id_national: str | None = None
     ine_rnie: str | None = None
@@ -180,14 +176,14 @@ class PupilRecord:
     mef_code: str | None = None
     statut: str | None = None
     regime_code: str | None = None
-    entry_date: date | None = None
-    modified_date: date | None = None
+    entry_date: str | None = None
+    modified_date: str | None = None
     accepts_sms: bool | None = None
     doublement: bool | None = None
     transport: bool | None = None
     code_provenance: str | None = None
     email: str | None = None
-    phone_mobile: Phone | None = None
+    phone_mobile: str | None = None
     previous: Schooling | None = None
     options: tuple[Option, ...] = ()
     structures: tuple[Structure, ...] = ()
@@ -222,7 +218,7 @@ class PupilRecord:
             "first_name": self.first_name,
             "first_name_2": self.first_name_2,
             "first_name_3": self.first_name_3,
-            "birth_date": _iso(self.birth_date),
+            "birth_date": iso_date(self.birth_date),
             "sex": SEX_CODES.get(self.sex_code or ""),
             "birth_commune_insee": self.birth_commune_insee,
             "birth_commune": birth_commune,
@@ -241,9 +237,9 @@ class PupilRecord:
             "options": [o.code_matiere for o in self.options],
             "accepts_sms": self.accepts_sms,
             "address": self.address.as_prefill() if self.address else None,
-            "entry_date": _iso(self.entry_date),
+            "entry_date": iso_date(self.entry_date),
             "repeating": self.doublement,
-            "phone_mobile": self.phone_mobile.normalized if self.phone_mobile else None,
+            "phone_mobile": canonical_phone(self.phone_mobile),
             "email": self.email,
         }
 
@@ -274,9 +270,9 @@ class GuardianRecord:
     civility_label: str | None = None
     last_name: str | None = None
     first_name: str | None = None
-    phone_home: Phone | None = None
-    phone_work: Phone | None = None
-    phone_mobile: Phone | None = None
+    phone_home: str | None = None
+    phone_work: str | None = None
+    phone_mobile: str | None = None
     email: str | None = None
     accepts_sms: bool | None = None
     communication_adresse: bool | None = None
@@ -301,9 +297,9 @@ class GuardianRecord:
             "first_name": self.first_name,
             "relationship": link.code_parente,
             "legal_responsibility": link.niveau_responsabilite,
-            "phone_home": self.phone_home.normalized if self.phone_home else None,
-            "phone_work": self.phone_work.normalized if self.phone_work else None,
-            "phone_mobile": self.phone_mobile.normalized if self.phone_mobile else None,
+            "phone_home": canonical_phone(self.phone_home),
+            "phone_work": canonical_phone(self.phone_work),
+            "phone_mobile": canonical_phone(self.phone_mobile),
             "email": self.email,
             "profession_code": self.profession_code,
             "pays_frais": link.paie_frais_scolaires,
@@ -336,8 +332,8 @@ class Mef:
     code_mefstat: str | None = None
     nb_opt_oblig: int | None = None
     nb_opt_mini: int | None = None
-    date_ouverture: date | None = None
-    date_fermeture: date | None = None
+    date_ouverture: str | None = None
+    date_fermeture: str | None = None
     extra: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
 
@@ -419,10 +415,6 @@ def level_from_mef(code: str | None, nomenclature: Nomenclature | None = None) -
         if m:
             return f"{m[1]}e"
     return MEF_PREFIX_LEVELS.get(code[:3])
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _provenance_of(prov: Mapping[str, Provenance], root: str,

@@ -17,13 +17,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
 from lxml import etree
 
+from engine.fields import FieldValueError
+from engine.fields.date import read_date
 from engine.refdata import OBSOLETE_PROFESSION_CODES, PARENTE_CODES
 
 from .encoding import find_mojibake
@@ -38,7 +40,6 @@ from .records import (
     Mef,
     Nomenclature,
     Option,
-    Phone,
     Programme,
     ProvenanceGroup,
     ProvenanceMap,
@@ -48,7 +49,7 @@ from .records import (
     no_provenance,
 )
 from .result import ImportResult, SourceInfo, index_guardians
-from .values import FLAGS, clean, normalize_phone, parse_date, parse_flag
+from .values import FLAGS, clean, parse_flag
 
 #: a path, or (file name, content) for an upload held in memory
 Source = str | os.PathLike[str] | tuple[str, bytes]
@@ -118,7 +119,7 @@ class _Reader:
 
 
 # -- field tables: tag -> (record field, converter) -------------------------------------------
-S, D, B, P, I = "s", "d", "b", "p", "i"  # noqa: E741 - text, date, flag, phone, integer
+S, D, B, I = "s", "d", "b", "i"  # noqa: E741 - text (phones too: kept as written), date, flag, integer
 
 ELEVE_FIELDS: Mapping[str, tuple[str, str]] = {
     "ID_NATIONAL": ("id_national", S), "INE_RNIE": ("ine_rnie", S), "INE_BEA": ("ine_bea", S),
@@ -134,7 +135,7 @@ ELEVE_FIELDS: Mapping[str, tuple[str, str]] = {
     "CODE_MEF": ("mef_code", S), "CODE_DEPARTEMENT_NAISS": ("birth_department", S),
     "CODE_COMMUNE_INSEE_NAISS": ("birth_commune_insee", S),
     "ADHESION_TRANSPORT": ("transport", B), "CODE_PROVENANCE": ("code_provenance", S),
-    "ADRESSE_ID": ("address_id", S), "MEL": ("email", S), "TEL_PORTABLE": ("phone_mobile", P),
+    "ADRESSE_ID": ("address_id", S), "MEL": ("email", S), "TEL_PORTABLE": ("phone_mobile", S),
 }
 SCOLARITE_FIELDS: Mapping[str, tuple[str, str]] = {
     "CODE_MEF": ("mef_code", S), "CODE_STRUCTURE": ("structure_code", S),
@@ -155,8 +156,8 @@ ADRESSE_FIELDS: Mapping[str, tuple[str, str]] = {
 PERSONNE_FIELDS: Mapping[str, tuple[str, str]] = {
     "LC_CIVILITE": ("civility", S), "LL_CIVILITE": ("civility_label", S),
     "NOM_DE_FAMILLE": ("last_name", S), "PRENOM": ("first_name", S),
-    "TEL_PERSONNEL": ("phone_home", P), "TEL_PORTABLE": ("phone_mobile", P),
-    "TEL_PROFESSIONNEL": ("phone_work", P), "ACCEPTE_SMS": ("accepts_sms", B),
+    "TEL_PERSONNEL": ("phone_home", S), "TEL_PORTABLE": ("phone_mobile", S),
+    "TEL_PROFESSIONNEL": ("phone_work", S), "ACCEPTE_SMS": ("accepts_sms", B),
     "MEL": ("email", S), "COMMUNICATION_ADRESSE": ("communication_adresse", B),
     "ADRESSE_ID": ("address_id", S), "CODE_PROFESSION": ("profession_code", S),
 }
@@ -203,7 +204,7 @@ _PERSONNE_ID_PATHS: Mapping[str, str] = MappingProxyType({"personne_id": "@PERSO
 
 class _Table:
     """A field table split for the read loop: a text field costs one lookup, a typed one (date,
-    flag, phone, integer) a second."""
+    flag, integer) a second."""
 
     __slots__ = ("fields", "text", "typed")
 
@@ -249,7 +250,8 @@ class _FileReader:
         #: the XML declaration's encoding (UTF-8 when the file declares none)
         self.declared_encoding = "UTF-8"
         self._path_cache: dict[tuple[int, str, str, tuple[str, ...]], Mapping[str, str]] = {}
-        self._dates: dict[str, date | None] = {}
+        #: date texts already read as valid: the text itself (one string per distinct date)
+        self._dates: dict[str, str] = {}
 
     # -- problems ---------------------------------------------------------------------------
     def err(self, code: str, message: str, line: int = 0, element: str = "") -> None:
@@ -297,14 +299,12 @@ class _FileReader:
                     nested.setdefault(tag, child)
                 continue
             name, conv = spec
-            # inline: phones, integers, 0/1/true/false flags and dates already seen in the file
+            # inline: integers, 0/1/true/false flags and dates already seen in the file
             value: Any
             if conv == B:
                 value = FLAGS.get(text)
             elif conv == D:
                 value = dates.get(text)
-            elif conv == P:
-                value = Phone(text, normalize_phone(text))
             else:
                 value = int(text) if text.isdecimal() else None
             if value is None:
@@ -327,14 +327,16 @@ class _FileReader:
                           f"{prefix}/{tag}")
             return flag
         if conv == D:
+            # kept as written once the date normaliser reads it; a file repeats few dates
+            # (entry, modification, birth dates of an age group)
             try:
-                # a file repeats few dates (entry, modification, birth dates of an age group)
-                day = self._dates[text] = parse_date(text)
-            except ValueError as exc:
+                read_date(text)
+            except FieldValueError as exc:
                 self.err("INVALID_DATE", f"{exc} dans <{tag}>. {_RE_EXPORT}",
                          child.sourceline or 0, f"{prefix}/{tag}")
                 return None
-            return day
+            self._dates[text] = text
+            return text
         if text.isdecimal():  # what int() reads ("²" is a digit, not a decimal)
             return int(text)
         self.warn("INVALID_NUMBER", f"<{tag}> vaut « {text} » au lieu d'un nombre : valeur "
@@ -359,8 +361,8 @@ class _FileReader:
         values = {c.tag: clean(c.text) for c in el if isinstance(c.tag, str)}
         export_date = None
         try:
-            export_date = parse_date(values.get("DATE_EXPORT") or "")
-        except ValueError:
+            export_date = read_date(values.get("DATE_EXPORT"))
+        except FieldValueError:
             self.warn("INVALID_DATE", "La date d'export (PARAMETRES/DATE_EXPORT) est illisible.",
                       el.sourceline or 0, "PARAMETRES/DATE_EXPORT")
         self.info = replace(self.info, uaj=values.get("UAJ"),

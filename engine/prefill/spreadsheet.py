@@ -22,6 +22,8 @@ import jsonschema
 import yaml
 
 from engine.diagnostics import did_you_mean
+from engine.fields import FieldValueError
+from engine.fields.date import iso_date, read_date
 
 from .encoding import find_mojibake
 from .errors import ImportProblem, SpreadsheetFileError, error, warning
@@ -29,14 +31,13 @@ from .records import (
     Address,
     GuardianLink,
     GuardianRecord,
-    Phone,
     ProvenanceGroup,
     ProvenanceMap,
     PupilRecord,
     Structure,
 )
 from .result import ImportResult, SourceInfo, index_guardians
-from .values import clean, normalize_phone, parse_date, parse_flag
+from .values import clean, parse_flag
 
 Source = str | Path | tuple[str, bytes]
 
@@ -52,14 +53,14 @@ PUPIL_COLUMNS: Mapping[str, tuple[str, str]] = {
     "mef_code": ("mef_code", "s"), "division": ("division", "s"),
     "regime_code": ("regime_code", "s"), "entry_date": ("entry_date", "d"),
     "accepts_sms": ("accepts_sms", "b"), "repeating": ("doublement", "b"),
-    "email": ("email", "s"), "phone_mobile": ("phone_mobile", "p"),
+    "email": ("email", "s"), "phone_mobile": ("phone_mobile", "s"),
 }
 GUARDIAN_COLUMNS: Mapping[str, tuple[str, str]] = {
     "id": ("personne_id", "s"), "civility": ("civility", "s"),
     "last_name": ("last_name", "s"), "first_name": ("first_name", "s"),
     "relationship": ("code_parente", "s"), "legal_responsibility": ("niveau_responsabilite", "s"),
-    "phone_home": ("phone_home", "p"), "phone_work": ("phone_work", "p"),
-    "phone_mobile": ("phone_mobile", "p"), "email": ("email", "s"),
+    "phone_home": ("phone_home", "s"), "phone_work": ("phone_work", "s"),
+    "phone_mobile": ("phone_mobile", "s"), "email": ("email", "s"),
     "profession_code": ("profession_code", "s"), "pays_frais": ("paie_frais_scolaires", "b"),
     "accepts_sms": ("accepts_sms", "b"), "contact_priority": ("a_contacter_en_priorite", "b"),
 }
@@ -434,13 +435,17 @@ class _Builder:
             name, conv = table[key]
             value: Any = text
             if conv == "d":
+                # kept as written once the date normaliser reads it; in a declared format,
+                # which only this column knows, as the ISO text it means
                 try:
-                    value = parse_date(text, spec.fmt)
-                except ValueError as exc:
+                    day = read_date(text, spec.fmt)
+                except FieldValueError as exc:
                     self.problems.append(error("INVALID_DATE", f"{exc} (colonne « "
                                                f"{spec.header} »).", n, spec.header, self.name))
                     ok = False
                     continue
+                if spec.fmt is not None and day is not None:
+                    value = day.isoformat()
             elif conv == "b":
                 value = parse_flag(text)
                 if value is None:
@@ -448,8 +453,6 @@ class _Builder:
                                                  f"(colonne « {spec.header} ») : ignoré.", n,
                                                  spec.header, self.name))
                     continue
-            elif conv == "p":
-                value = Phone(text, normalize_phone(text))
             elif conv == "sex":
                 value = _SEX.get(text.upper(), text)
             values[name] = value
@@ -491,7 +494,8 @@ class _Builder:
         """SIECLE spreadsheets repeat a pupil on one row per group: same identity, new group."""
         first, groups, first_row = known
         for key in ("last_name", "first_name", "birth_date"):
-            if key in values and key in first and values[key] != first[key]:
+            if key in values and key in first and _canonical(key, values[key]) != \
+                    _canonical(key, first[key]):
                 self.problems.append(error(
                     "ROW_CONFLICT", f"L'élève {eleve_id} apparaît aussi ligne {first_row} avec "
                     f"un autre {_FR_FIELD[key]} (« {first[key]} » / « {values[key]} ») : "
@@ -539,6 +543,11 @@ class _Builder:
                                                                        self.imported_at, groups))
                      for values, groups in self.guardians.values()]
         return pupils, guardians
+
+
+def _canonical(key: str, value: Any) -> Any:
+    """What a repeated row's identity value means: dates are written several ways."""
+    return iso_date(value) if key == "birth_date" else value
 
 
 _FR_FIELD = {"last_name": "nom", "first_name": "prénom", "birth_date": "date de naissance"}

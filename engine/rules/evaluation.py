@@ -114,8 +114,13 @@ def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossie
     return result
 
 
+def _is_locked(spec: FieldSpec, scope: DossierScope) -> bool:
+    return not spec.editable or (spec.readonly_if is not None and spec.readonly_if.test(scope))
+
+
 def _is_required(spec: FieldSpec, scope: DossierScope) -> bool:
-    if not spec.editable:
+    """A locked field is never required: the family could not give the missing value."""
+    if _is_locked(spec, scope):
         return False
     if isinstance(spec.required, Condition):
         return spec.required.test(scope)
@@ -129,7 +134,7 @@ def _check_value(spec: FieldSpec, raw: Any, key: str, scope: DossierScope,
     required = _is_required(spec, scope)
     if required:
         result.required.add(key)
-    if spec.readonly_if is not None and spec.readonly_if.test(scope) or not spec.editable:
+    if _is_locked(spec, scope):
         result.readonly.add(key)
     try:
         value = scope.normalized(spec) if spec.parent_id is None else \

@@ -195,7 +195,7 @@ class DossierScope:
         """Ids ticked in the visible memberships fields."""
         chosen: set[str] = set()
         for spec in self.campaign.top_fields():
-            if spec.type.name == "memberships" and self.visible(spec.id):
+            if spec.type.holds_memberships and self.visible(spec.id):
                 chosen.update(self.answer(spec) or ())
         return chosen
 

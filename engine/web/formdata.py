@@ -1,6 +1,7 @@
 """Between HTML forms and answers: input names, parsing a posted page, and field view-models.
 
-Input names: ``f-<id>`` for a field, ``f-<id>-<part>`` for address parts, and
+Input names: ``f-<id>`` for a field, ``f-<id>-<part>`` for the inputs of a type entered in
+several (``input_parts``: address), and
 ``f-<repeat>-<n>-<child>`` (plus ``f-<repeat>-<n>-_key``) for repeat rows. Nothing here
 touches Flask request state: views pass a ``MultiDict``-like object in.
 """
@@ -13,7 +14,6 @@ from typing import Any, Protocol
 
 from engine.campaign.model import Campaign, FieldSpec, Page
 from engine.fields import FieldValueError
-from engine.fields.address import PARTS
 from engine.fields.repeat import ROW_KEY
 from engine.rules import Evaluation
 
@@ -43,8 +43,8 @@ def _first(form: FormData, key: str) -> str:
 
 
 def _raw(spec: FieldSpec, form: FormData, name: str) -> list[str]:
-    if spec.type.name == "address":
-        return [_first(form, f"{name}-{part}") for part in PARTS]
+    if spec.type.input_parts:
+        return [_first(form, f"{name}-{part}") for part in spec.type.input_parts]
     return [str(v) for v in form.getlist(name)]
 
 
@@ -74,9 +74,7 @@ def _parse_one(spec: FieldSpec, raw: Sequence[str], key: str,
         return spec.type.parse_input(raw, spec)
     except FieldValueError as exc:
         errors[key] = [str(exc)]
-        if spec.type.name == "address":
-            return dict(zip(PARTS, raw, strict=True))
-        return raw[0] if len(raw) == 1 else list(raw)
+        return spec.type.unparsed(raw, spec)
 
 
 def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
@@ -129,17 +127,7 @@ class FieldView:
     @property
     def anchor(self) -> str:
         """Id of the first input of the field, for links from the error summary."""
-        name, options = self.spec.type.name, self.spec.options
-        if name == "address":
-            return f"{self.dom_id}-line1"
-        if name == "boolean" and getattr(options, "widget", None) != "checkbox":
-            return f"{self.dom_id}-oui"
-        if name == "choice" and getattr(options, "widget", None) != "select":
-            return f"{self.dom_id}-1"
-        ids: tuple[str, ...] = getattr(options, "association_ids", ())
-        if name == "memberships" and ids:
-            return f"{self.dom_id}-{ids[0]}"
-        return self.dom_id
+        return self.dom_id + self.spec.type.anchor(self.spec)
 
     @property
     def template(self) -> str:

@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from engine.config import Settings
 from engine.db import Database
 from engine.dossiers.versions import CampaignCache
+from engine.fields import FieldRegistry
 from engine.storage import Storage
 
 
@@ -23,6 +24,8 @@ class AppState:
     limiter: Limiter
     #: compiled campaigns, for the app's life
     campaigns: CampaignCache
+    #: the field types campaigns are compiled with: built-in and installed plugins
+    registry: FieldRegistry
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.campaign import check_schema, check_source, parse_source
 from engine.campaign.compiler import compile_campaign
-from engine.fields import default_registry
+from engine.fields import new_registry
 
 PAGES = 10
 FIELDS_PER_PAGE = 30
@@ -113,7 +113,7 @@ def _median_ms(fn: Callable[[], object], rounds: int = 30) -> float:
 
 
 def main() -> None:
-    registry = default_registry()
+    registry = new_registry()
     source = parse_source(TEXT)
     schema_problems = check_schema(source, registry)
     assert not schema_problems, schema_problems[:3]

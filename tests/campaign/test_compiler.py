@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -250,3 +251,49 @@ def test_an_answer_key_without_its_row_numbers_is_the_field_key() -> None:
     assert unindexed("responsables.0.nom") == "responsables.nom"
     assert unindexed("responsables.12") == "responsables"
     assert unindexed("v2.nom") == "v2.nom"
+
+
+def test_previous_paths_are_checked_against_last_years_campaign_by_id(tmp_path: Path) -> None:
+    """``…-2027`` finds ``…-2026`` next to it (here by its id, whatever the file's name)."""
+    last_year = campaign_text("""\
+        - id: regime
+          type: choice
+          choices: [externe, demi_pensionnaire]
+        """).replace("id: demo", "id: demo-2026")
+    (tmp_path / "last-year.yaml").write_text(last_year, encoding="utf-8")
+    this_year = campaign_text("""\
+        - id: regime
+          type: choice
+          choices: [externe, demi_pensionnaire]
+          prefill: previous.regime
+        - id: regime_2
+          type: text
+          prefill: previous.regimes
+        """).replace("id: demo", "id: demo-2027")
+    campaign, diagnostics = check_yaml(this_year, base_dir=tmp_path)
+    assert campaign is None
+    (bad,) = diagnostics
+    assert bad.code.name == "FIELD_006" and "previous.regime" in (bad.hint or "")
+    fixed = this_year.replace("previous.regimes", "previous.regime")
+    campaign, diagnostics = check_yaml(fixed, base_dir=tmp_path)
+    assert campaign is not None and diagnostics == []
+
+
+def test_guardian_row_prefill_typos_get_a_suggestion() -> None:
+    _, diagnostics = check_yaml(campaign_text("""\
+        - id: responsables
+          type: repeat
+          prefill: guardians
+          fields:
+            - id: tel
+              type: phone
+              prefill: guardians.phone_mobil
+            - id: cp
+              type: text
+              prefill: address.postcode
+        """))
+    hints = {d.location.line: d.hint or "" for d in diagnostics if d.code.name == "FIELD_006"}
+    assert len(hints) == 2
+    assert all("did you mean" in h for h in hints.values())
+    assert "'phone_mobile'" in "".join(hints.values())
+    assert "'address.postal_code'" in "".join(hints.values())

@@ -155,3 +155,11 @@ def test_random_yamlish_text_never_raises(text: str) -> None:
 @given(st.text(max_size=300))
 def test_random_text_never_raises(text: str) -> None:
     _never_raises(text)
+
+
+def test_strict_translations_makes_a_missing_translation_an_error() -> None:
+    path = HERE / "warnings" / "missing_translation.yaml"
+    code, output = run("validate", "--strict-translations", str(path))
+    assert code == 1, output
+    assert reported(output) == expected(path)
+    assert "(warning)" not in output

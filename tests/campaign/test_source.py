@@ -189,3 +189,23 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_digest_changes_with_content() -> None:
     assert parse_source("a: 1\n").digest == parse_source("a: 1\n").digest
     assert parse_source("a: 1\n").digest != parse_source("a: 2\n").digest
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("a: b: c\n", "put the text in quotes"),
+    ("a:\n\tb: 1\n", "indent with spaces"),
+    ("a:\n  b: 1\n c: 2\n", "align it"),
+    ("a: {b: 1\n", "close the brace"),
+    ('a: "x\n', "close it"),
+    ('a: "\\q"\n', "single quotes"),
+    ("a: @x\n", "put it in quotes"),
+])
+def test_yaml_syntax_errors_are_told_in_the_authors_words(text: str, words: str) -> None:
+    (d,) = parse_source(text).diagnostics
+    assert d.code is Code.YAML_001 and words in d.message
+    assert not {"mapping", "scalar", "flow"} & set(d.message.replace(",", " ").split())
+
+
+def test_no_message_names_a_yaml_library_concept() -> None:
+    for code in Code:
+        assert not {"mapping", "scalar", "flow"} & set(code.value.template.split()), code

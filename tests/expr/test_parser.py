@@ -117,6 +117,19 @@ def test_refused(text: str, code: Code, offset: int) -> None:
     assert refused(text) == (code, offset)
 
 
+@pytest.mark.parametrize(("text", "words", "offset"), [
+    ('regime = "externe"', "write '=='", 7),
+    ("a == 1 ou b == 2", "write 'or'", 7),
+    ("a == 1 et b == 2", "write 'and'", 7),
+    ("non a", "write 'not'", 0),
+    ("a < = 2", "write '<=' without a space", 4),
+])
+def test_usual_mistakes_are_told_in_the_authors_words(text: str, words: str, offset: int) -> None:
+    with pytest.raises(ExprSyntaxError, match=words) as raised:
+        parse(text)
+    assert raised.value.problem.offset == offset
+
+
 def test_refused_messages_name_the_construct() -> None:
     with pytest.raises(ExprSyntaxError, match="lambda"):
         parse("lambda: 1")

@@ -60,5 +60,5 @@ def test_radio_with_multiple_is_refused() -> None:
     _, diagnostics = check_yaml(campaign_text(
         "- id: x\n  type: choice\n  multiple: true\n  widget: radio\n  choices: [a, a]\n"))
     assert sorted(d.message for d in diagnostics) == [
-        "Field 'x': a multiple choice cannot use radio buttons; use checkbox.",
-        "Field 'x': choice 'a' is declared twice."]
+        "Field 'x': a multiple choice cannot use radio buttons; use checkbox. Fix this option.",
+        "Field 'x': choice 'a' is declared twice. Fix this option."]

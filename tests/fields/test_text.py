@@ -44,3 +44,22 @@ def test_display_export_diff() -> None:
                                                                              "changed")
     assert NOM.type.diff(None, "x", NOM).kind == "added"  # type: ignore[union-attr]
     assert NOM.type.diff("x", "", NOM).kind == "removed"  # type: ignore[union-attr]
+
+
+def test_pattern_message_and_placeholder_are_translatable() -> None:
+    campaign = compile_fields("""\
+        - id: code
+          type: text
+          pattern: "[A-Z]{2}"
+          pattern_message: {fr: Deux majuscules., en: Two capitals.}
+          placeholder: {fr: "Ex. : AB", en: "E.g. AB"}
+        - id: taille
+          type: number
+          unit: {fr: cm, en: in}
+        """, "languages: [fr, en]\n")
+    code, taille = campaign.fields["code"], campaign.fields["taille"]
+    assert code.options.pattern_message.get("en") == "Two capitals."
+    assert list(code.type.validate("ab", code)) == ["Deux majuscules."]
+    assert code.options.placeholder.get("en") == "E.g. AB"
+    assert taille.type.display("12", taille, "en") == "12\u00a0in"
+    assert taille.type.display("12", taille) == "12\u00a0cm"

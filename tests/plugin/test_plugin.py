@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from engine.campaign import check_source, parse_source
-from engine.fields import DuplicateFieldType, FieldValueError, PluginLoadError, new_registry
+from engine.fields import (
+    MISSING_PLUGIN_HINT,
+    DuplicateFieldType,
+    FieldValueError,
+    PluginLoadError,
+    new_registry,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -81,6 +87,15 @@ def test_without_the_plugin_the_type_is_unknown(tmp_path: Path) -> None:
                             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert result.returncode == 1
     assert "FIELD_001" in result.stdout
+
+
+def test_a_type_from_a_missing_plugin_is_a_located_diagnostic() -> None:
+    source = parse_source(CAMPAIGN.replace("type: iban", "type: some_plugin_type"), name="c.yaml")
+    campaign, diagnostics = check_source(source, new_registry(plugins=False))
+    assert campaign is None
+    assert [(d.code.name, d.location.line, d.location.column) for d in diagnostics] == [
+        ("FIELD_001", 14, 15)]
+    assert diagnostics[0].hint == MISSING_PLUGIN_HINT and "plugin" in diagnostics[0].hint
 
 
 @pytest.mark.usefixtures("with_plugin")

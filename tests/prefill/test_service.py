@@ -7,7 +7,7 @@ import hashlib
 import re
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -504,3 +504,20 @@ def test_an_edited_campaign_text_gives_no_second_dossier(app: Flask, db_session:
     report = run(db_session, app, added, source=edited)
     assert counts(report)["dossier"] == {"unchanged": 3, "created": 1}
     assert dossier_of(db_session, "9000033").campaign_version.source == edited
+
+
+def test_a_value_written_another_way_is_no_conflict(app: Flask, db_session: Session) -> None:
+    """The school's value is compared as its field type reads it (``same``), not as text."""
+    run(db_session, app, demo_result())
+    lea = dossier_of(db_session, "9000001")
+    # a snapshot written as the file wrote the date, and a family that answered another day
+    lea.prefill = {**lea.prefill, "pupil": {**lea.prefill["pupil"], "birth_date": "14/03/2014"}}
+    lea.answers = {"date_naissance": "2014-03-20"}
+    db_session.commit()
+    report = run(db_session, app, demo_result())
+    assert report.conflicts == []
+    assert lea.prefill["pupil"]["birth_date"] == "2014-03-14"
+    assert lea.pupil.birth_date == date(2014, 3, 14)  # the typed column, read by the field type
+    # the school's date moving away from the answer is one
+    report = run(db_session, app, demo_result({"14/03/2014": "15/03/2014"}))
+    assert [c.field_id for c in report.conflicts] == ["date_naissance"]

@@ -5,35 +5,25 @@ during a read, provenance completed once the file is read."""
 from __future__ import annotations
 
 import gc
-import re
 from datetime import date
+from xml.sax.saxutils import escape
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.fields.date import read_date
 from engine.prefill import read_siecle
-from engine.prefill.values import normalize_phone
 
 from .test_siecle import ELEVES, NOMENCLATURE, RESPONSABLES, pupil_xml
 
-_JUNK = re.compile(r"[\s.\-/()\u00a0]")
-
-
-def reference_phone(raw: str) -> str:
-    """``normalize_phone`` without its shortcut: every separator goes through the regex."""
-    compact = _JUNK.sub("", raw.strip().replace("(0)", ""))
-    if compact.startswith("00") and compact[2:].isdigit():
-        compact = "+" + compact[2:]
-    if len(compact) == 10 and compact.isdigit() and compact[0] == "0" and compact[1] != "0":
-        return "+33" + compact[1:]
-    if compact.startswith("+330") and len(compact) == 13 and compact[1:].isdigit():
-        return "+33" + compact[4:]
-    return compact
-
 
 @given(st.text(alphabet="0123456789 +()-./\t\u00a0²٣", max_size=20))
-def test_phone_shortcut_gives_what_the_regex_gives(raw: str) -> None:
-    assert normalize_phone(raw) == reference_phone(raw)
+def test_phones_are_kept_as_written(raw: str) -> None:
+    """No shortcut of a phone normaliser left in the reader: the field type reads the text."""
+    result = read_siecle(("p.xml", pupil_xml(
+        '<ELEVE ELEVE_ID="1"><NOM_DE_FAMILLE>A</NOM_DE_FAMILLE><DATE_NAISS>05/06/2011'
+        f"</DATE_NAISS><TEL_PORTABLE>{escape(raw)}</TEL_PORTABLE></ELEVE>")))
+    assert result.pupils[0].phone_mobile == (raw.strip() or None)
 
 
 def test_repeated_values_read_like_the_first_ones() -> None:
@@ -44,7 +34,7 @@ def test_repeated_values_read_like_the_first_ones() -> None:
         one.format(id=3, d="31/02/2011", flag="0"), one.format(id=4, d="31/02/2011", flag="2"),
         one.format(id=5, d="2011-06-05", flag="true")]))))
     pupils = {p.eleve_id: p for p in result.pupils}
-    assert [pupils[i].birth_date for i in "125"] == [date(2011, 6, 5)] * 3
+    assert [read_date(pupils[i].birth_date) for i in "125"] == [date(2011, 6, 5)] * 3
     assert [pupils[i].doublement for i in "12345"] == [True, True, False, None, True]
     # an invalid value is reported each time it is met, at its own line
     assert [(p.code, p.line) for p in result.problems] == [

@@ -101,7 +101,7 @@ def test_fees_are_typed_and_known() -> None:
     assert "fees.cantinne" in unknown.message and "fees.cantine" in (unknown.hint or "")
 
 
-def test_a_tariff_reading_its_own_total_is_a_cycle_at_its_place() -> None:
+def test_a_tariff_reading_its_own_total_is_a_cycle_at_the_condition_closing_it() -> None:
     text = campaign_text(more("""\
         - id: reste
           type: computed
@@ -114,8 +114,12 @@ def test_a_tariff_reading_its_own_total_is_a_cycle_at_its_place() -> None:
     assert len(cycles) == 1
     assert "fees.cantine" in cycles[0].message and "fees.total" in cycles[0].message
     assert "reste" in cycles[0].message
-    line = next(i for i, t in enumerate(text.splitlines(), 1) if "id: reste" in t)
-    assert (cycles[0].location.line, cycles[0].location.column) == (line, 9)
+    # at the tariff condition that closes it, naming the other end
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "applies_if: reste" in t)
+    column = text.splitlines()[line - 1].index("reste") + 1
+    assert (cycles[0].location.line, cycles[0].location.column) == (line, column)
+    reads = next(i for i, t in enumerate(text.splitlines(), 1) if "expr: fees.total" in t)
+    assert f"'reste' reads 'fees.total' at line {reads}" in (cycles[0].hint or "")
 
 
 def test_fees_reading_each_other_in_a_circle_point_at_the_condition() -> None:

@@ -1,4 +1,4 @@
-"""``dossiersco explain``'s "Used by": every rule reading a field, not only other fields."""
+"""``dossiersco explain``'s "Utilisé par" (used by): every rule reading a field, not only other fields."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ EDGE = Path(__file__).parent / "twin" / "edge-cases.yaml"
 def test_tariffs_documents_and_fields_reading_a_field() -> None:
     campaign = load_campaign(EXAMPLE)
     assert used_by(campaign, campaign.fields["quotient_familial"]) == [
-        "tariff cantine (brackets)", "document attestation_caf (required_if)"]
+        "tarif cantine (brackets)", "document attestation_caf (required_if)"]
     regime = used_by(campaign, campaign.fields["regime"])
-    assert "tariff cantine (applies_if, multiplier « repas par semaine »)" in regime
-    assert "field quotient_familial" in regime and "field repas_annuels" in regime
+    assert "tarif cantine (applies_if, multiplicateur « repas par semaine »)" in regime
+    assert "champ quotient_familial" in regime and "champ repas_annuels" in regime
     assert used_by(campaign, campaign.fields["boursier_echelon"]) == [
-        "tariff cantine (exemption)"]
+        "tarif cantine (exempt_if)"]
     assert used_by(campaign, campaign.fields["adhesions"]) == [
-        "association fse (chosen here)", "association as (chosen here)"]
+        "association fse (choisie ici)", "association as (choisie ici)"]
 
 
 def test_repeat_children_are_told_apart() -> None:
@@ -33,20 +33,20 @@ def test_repeat_children_are_told_apart() -> None:
         "document justificatif_domicile (required_if)"]
     # a validation rule of another repeat's row reads this child
     assert used_by(campaign, campaign.fields["responsables.telephone_portable"]) == [
-        "field contacts_urgence.telephone"]
+        "champ contacts_urgence.telephone"]
     assert used_by(campaign, campaign.fields["responsables.nom"]) == []
 
 
 def test_reductions_rows_and_associations() -> None:
     campaign = load_campaign(EDGE)
-    assert "tariff repas (reduction forfait)" in used_by(campaign, campaign.fields["remise"])
+    assert "tarif repas (réduction forfait)" in used_by(campaign, campaign.fields["remise"])
     bourse = used_by(campaign, campaign.fields["bourse"])
-    assert "tariff repas (multiplier « 3 if bourse == '0' else 1.5 », reduction geste, " \
-        "exemption)" in bourse
+    assert "tarif repas (multiplicateur « 3 if bourse == '0' else 1.5 », réduction geste, " \
+        "exempt_if)" in bourse
     assert "document piece_b (required_if)" in bourse
     # inside a row, "nom" is the row's own name, not the top-level field
-    assert used_by(campaign, campaign.fields["personnes.nom"]) == ["field personnes.surnom"]
-    assert "field code_famille" in used_by(campaign, campaign.fields["nom"])
+    assert used_by(campaign, campaign.fields["personnes.nom"]) == ["champ personnes.surnom"]
+    assert "champ code_famille" in used_by(campaign, campaign.fields["nom"])
     assert "association as (available_if)" in used_by(campaign,
                                                       campaign.fields["nombre_majeurs"])
 
@@ -55,4 +55,4 @@ def test_the_command_prints_them() -> None:
     result = CliRunner().invoke(main, ["explain", str(EXAMPLE), "quotient_familial"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
-        "Used by: tariff cantine (brackets), document attestation_caf (required_if)")
+        "Utilisé par : tarif cantine (brackets), document attestation_caf (required_if)")

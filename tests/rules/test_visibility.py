@@ -118,3 +118,19 @@ def test_repeat_rows() -> None:
     assert scope.value(("contacts", "urgence")) == [True, False, True]
     assert scope.value(("contacts", "telephone")) == ["+33612345678", None, None]
 
+
+
+def test_a_locked_field_is_never_required() -> None:
+    locked = compile_fields("""\
+        - id: confirme
+          type: boolean
+        - id: telephone
+          type: phone
+          required: true
+          readonly_if: confirme == true
+        """)
+    r = evaluate_dossier(locked, {"confirme": True}, PUPIL)
+    assert "telephone" in r.readonly
+    assert "telephone" not in r.required and "telephone" not in r.errors
+    r = evaluate_dossier(locked, {"confirme": False}, PUPIL)
+    assert r.errors["telephone"] == ["Ce champ est obligatoire."]

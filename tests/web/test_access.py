@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
@@ -23,11 +24,17 @@ MakeAccount = Callable[..., tuple[FamilyAccount, str]]
 MakeDossier = Callable[..., Dossier]
 
 
-def _dossier_urls(app: Flask, public_id: str) -> list[str]:
-    """Every GET route that takes a dossier id, filled with ``public_id``."""
+def _is_staff(rule: Rule) -> bool:
+    return rule.endpoint.startswith("staff.")
+
+
+def _dossier_urls(app: Flask, public_id: str, *, staff: bool = False) -> list[str]:
+    """Every GET route that takes a dossier id, filled with ``public_id``: the family's routes,
+    or with ``staff`` the school's."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if "public_id" in rule.arguments and "GET" in (rule.methods or ()):
+        if "public_id" in rule.arguments and "GET" in (rule.methods or ()) \
+                and _is_staff(rule) is staff:
             values = {name: "x" for name in rule.arguments} | {"public_id": public_id}
             urls.append(rule.build(values)[1])  # type: ignore[index]
     assert urls, "no dossier route found"
@@ -95,6 +102,11 @@ def test_foreign_dossier_is_not_found_on_every_route(app: Flask, client: FlaskCl
         assert response.status_code == 404, url
         assert _without_csrf(response) == missing_body
         assert "Nina" not in response.get_data(as_text=True)
+    # a family account is nobody on the school's side: its login page, for any dossier
+    for url in _dossier_urls(app, own.public_id, staff=True):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/etablissement/connexion"), url
 
 
 def test_foreign_dossier_is_not_found_on_every_post_route(
@@ -107,7 +119,8 @@ def test_foreign_dossier_is_not_found_on_every_post_route(
     login(parent.login, code)
     token = csrf_token(client, "/mes-dossiers")
     routes = [rule for rule in app.url_map.iter_rules()
-              if "public_id" in rule.arguments and "POST" in (rule.methods or ())]
+              if "public_id" in rule.arguments and "POST" in (rule.methods or ())
+              and not _is_staff(rule)]
     assert len(routes) >= 8, "the wizard's and the documents' writes are all listed"
     for rule in routes:
         values = {name: "x" for name in rule.arguments} | {"public_id": foreign.public_id}
@@ -117,6 +130,15 @@ def test_foreign_dossier_is_not_found_on_every_post_route(
                                           "action": "save", "score": "5", "page": "x"})
         assert response.status_code == 404, url
         assert "Nina" not in response.get_data(as_text=True)
+    staff_routes = [rule for rule in app.url_map.iter_rules()
+                    if "public_id" in rule.arguments and "POST" in (rule.methods or ())
+                    and _is_staff(rule)]
+    for rule in staff_routes:
+        values = {name: "x" for name in rule.arguments} | {"public_id": foreign.public_id}
+        response = client.post(rule.build(values)[1],  # type: ignore[index]
+                               data={"csrf_token": token, "row_version": "1"})
+        assert response.status_code == 302, rule
+        assert response.headers["Location"].startswith("/etablissement/connexion")
 
 
 @pytest.mark.parametrize("probe", [

@@ -58,10 +58,10 @@
   Page.prototype.read = function (spec, root, name) {
     var inputs = inputsNamed(root, name);
     var options = spec.options || {};
-    if (spec.type === 'address') {
+    if (spec.input_parts && spec.input_parts.length) { // a type entered in several inputs
       var value = {};
       var found = false;
-      window.DossierRules.ADDRESS_PARTS.forEach(function (part) {
+      spec.input_parts.forEach(function (part) {
         var el = inputsNamed(root, name + '-' + part)[0];
         found = found || !!el;
         value[part] = el ? el.value : '';

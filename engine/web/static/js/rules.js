@@ -19,6 +19,8 @@
  *         documents, total}
  *   DossierRules.formatMoney("12.3") -> "12,30 €" (engine.fields.common.format_money)
  *   DossierRules.displayComputed("boolean", true) -> "Oui" (ComputedField.display)
+ *   DossierRules.registerType("name", {normalize, validate, exprValue}): a plugin field type's
+ *     twin of its FieldType hooks (its script is loaded after rules.js), see registerType
  */
 (function (root, factory) {
   'use strict';
@@ -106,15 +108,20 @@
     return Math.abs(X.adjusted(n)) > 15 ? null : n;
   }
 
-  var FR_DATE = /^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$/;
+  var DATE_TIME = '(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]+)?)?)?';
+  var FR_DATE = new RegExp('^\\s*(\\d{1,2})[/.\\- ](\\d{1,2})[/.\\- ](\\d{4})' + DATE_TIME + '\\s*$');
+  var ISO_DATE = new RegExp('^([0-9]{4})-([0-9]{2})-([0-9]{2})' + DATE_TIME + '$');
 
-  /** engine.fields.date.parse_date: JJ/MM/AAAA or ISO text (Python's fromisoformat). */
+  /** engine.fields.date.read_date: JJ/MM/AAAA or ISO text, a time may follow (spreadsheet
+   * cells); else Python's fromisoformat. */
   function parseDate(value) {
     if (value instanceof X.DateValue) return value;
     if (typeof value !== 'string') return null;
     var text = strip(value);
     var m = FR_DATE.exec(text);
     if (m) return X.makeDate(+m[3], +m[2], +m[1]);
+    m = ISO_DATE.exec(text);
+    if (m) return X.makeDate(+m[1], +m[2], +m[3]);
     return X.fromIsoFormat(text);
   }
 
@@ -312,6 +319,30 @@
     computed: function (v) { return computedStored(v); },
   };
 
+  // the hooks of plugin field types, by type name (registerType)
+  var PLUGIN_TYPES = {};
+
+  /**
+   * Register the twin of a plugin field type, with the same hooks as its Python class (each
+   * optional; the base class's behaviour otherwise): normalize(value, spec) -> stored value or
+   * throw new DossierRules.FieldError(message); validate(value, spec) -> French messages for a
+   * non-empty stored value; exprValue(value, spec) -> what expressions see. spec.options are
+   * the field's options as client_model writes them.
+   */
+  function registerType(name, hooks) {
+    if (Object.prototype.hasOwnProperty.call(NORMALIZE, name) || name === 'repeat' ||
+        Object.prototype.hasOwnProperty.call(PLUGIN_TYPES, name)) {
+      throw new Error("field type '" + name + "' is registered twice");
+    }
+    PLUGIN_TYPES[name] = hooks;
+  }
+
+  function pluginHook(spec, hook) {
+    var hooks = Object.prototype.hasOwnProperty.call(PLUGIN_TYPES, spec.type)
+      ? PLUGIN_TYPES[spec.type] : null;
+    return hooks && typeof hooks[hook] === 'function' ? hooks[hook] : null;
+  }
+
   function normalizeNumber(v, spec, whole) {
     if (v === null || v === '') return null;
     var n = toDecimal(v);
@@ -349,7 +380,8 @@
   function normalize(spec, value, model) {
     var v = value === undefined ? null : value;
     if (spec.type === 'repeat') return normalizeRepeat(v, spec, model);
-    var fn = NORMALIZE[spec.type];
+    var fn = Object.prototype.hasOwnProperty.call(NORMALIZE, spec.type) ? NORMALIZE[spec.type]
+      : pluginHook(spec, 'normalize');
     if (fn) return fn(v, spec);
     if (v === null) return null; // a plugin type: the base class's normalize
     return strip(pyStr(v)) || null;
@@ -454,8 +486,11 @@
         if (!value.line1) out.push('Indiquez le numéro et la voie.');
         if (!value.commune) out.push('Indiquez la commune.');
         break;
-      default:
+      default: {
+        var check = pluginHook(spec, 'validate');
+        if (check) out.push.apply(out, check(value, spec));
         break;
+      }
     }
     return out;
   }
@@ -484,8 +519,10 @@
           });
           return out;
         });
-      default:
-        return v;
+      default: {
+        var fn = pluginHook(spec, 'exprValue');
+        return fn ? fn(v, spec) : v;
+      }
     }
   }
 
@@ -946,8 +983,13 @@
     return Object.prototype.hasOwnProperty.call(this.seen, k);
   };
 
+  function isLocked(spec, scope) {
+    return !spec.editable || (spec.readonly_if !== null && scope.test(spec.readonly_if));
+  }
+
+  /** A locked field is never required: the family could not give the missing value. */
   function isRequired(spec, scope) {
-    if (!spec.editable) return false;
+    if (isLocked(spec, scope)) return false;
     if (isPlainObject(spec.required)) return scope.test(spec.required.when);
     return spec.required === true;
   }
@@ -956,9 +998,7 @@
     var messages = [];
     var required = isRequired(spec, scope);
     if (required) out.required.add(key);
-    if ((spec.readonly_if !== null && scope.test(spec.readonly_if)) || !spec.editable) {
-      out.readonly.add(key);
-    }
+    if (isLocked(spec, scope)) out.readonly.add(key);
     var value;
     try {
       value = normalize(spec, raw, scope.model);
@@ -1058,8 +1098,9 @@
 
   return {
     evaluate: evaluate,
+    registerType: registerType,
+    FieldError: FieldError,
     formatMoney: formatMoney,
-    ADDRESS_PARTS: ADDRESS_PARTS, // the inputs of an address field, for form.js
     displayComputed: displayComputed,
     // a date as the server writes it (JJ/MM/AAAA, '' if not a date)
     formatDate: function (v) { var d = parseDate(v); return d ? dmy(d) : ''; },

@@ -1,0 +1,156 @@
+"""What the family changed of what the school knew: the heart of the school's side.
+
+Every comparison goes through the field types' ``diff`` hook (normalised per type: "06 12 34 56
+78" equals "+33612345678"; repeat rows matched by their imported identity), so the dossier view,
+the changes-only export and the SIECLE return agree on what changed. Each before-value carries
+its provenance (file, element, import date); each after-value who wrote it and when, from the
+event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.campaign.model import Campaign, FieldSpec, Page
+from engine.fields import Change
+from engine.rules import DossierContext, DossierScope, prefill_value
+
+from .models import DossierEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value the school knew came from."""
+
+    source_file: str
+    element: str
+    imported_at: str
+    line: int | None = None
+
+    @classmethod
+    def of(cls, data: Any) -> Origin | None:
+        if not isinstance(data, Mapping) or not data.get("source_file"):
+            return None
+        line = data.get("line")
+        return cls(str(data["source_file"]), str(data.get("element") or ""),
+                   str(data.get("imported_at") or ""), line if isinstance(line, int) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorship:
+    """Who last wrote a field (an actor kind and id, as events record them), and when."""
+
+    actor_kind: str
+    actor_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One changed field: the type's :class:`Change` (with row children for repeats), where the
+    old value came from, and who wrote the new one."""
+
+    spec: FieldSpec
+    change: Change
+    origin: Origin | None = None
+    #: origins of the rows of a repeat, by row key
+    row_origins: Mapping[str, Origin] | None = None
+    written: Authorship | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageChanges:
+    page: Page
+    changes: tuple[FieldChange, ...]
+
+
+def known_values(campaign: Campaign, ctx: DossierContext) -> dict[str, Any]:
+    """What the school knew, field by field (prefilled fields only), in the stored form."""
+    scope = DossierScope(campaign, {}, ctx)
+    known: dict[str, Any] = {}
+    for spec in campaign.top_fields():
+        if spec.prefill is None or not spec.type.has_value:
+            continue
+        known[spec.id] = scope.imported_rows(spec) if spec.type.is_container \
+            else prefill_value(spec, ctx)
+    return known
+
+
+def last_writers(events: Iterable[DossierEvent]) -> dict[str, Authorship]:
+    """Field id → the last event that saved it (``answers_saved`` and staff corrections)."""
+    out: dict[str, Authorship] = {}
+    for event in events:
+        if event.kind in {"answers_saved", "value_corrected"}:
+            for field_id in event.data.get("fields") or ():
+                out[str(field_id)] = Authorship(event.actor_kind, event.actor_id, event.at)
+    return out
+
+
+def _row_origins(spec: FieldSpec, ctx: DossierContext,
+                 provenance: Mapping[str, Any]) -> dict[str, Origin]:
+    """Row key → the provenance of the imported row (its first known value's source)."""
+    rows = prefill_value(spec, ctx)
+    if not isinstance(rows, list) or spec.prefill is None:
+        return {}
+    root = ".".join(spec.prefill)
+    out: dict[str, Origin] = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            continue
+        key = spec.type.row_key(row, spec) or f"row{index + 1}"  # type: ignore[attr-defined]
+        prefix = f"{root}[{index}]."
+        origin = next((o for k, v in provenance.items() if k.startswith(prefix)
+                       if (o := Origin.of(v)) is not None), None)
+        if origin is not None:
+            out[key] = origin
+    return out
+
+
+def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: DossierContext, *,
+                    before: Mapping[str, Any] | None = None,
+                    provenance: Mapping[str, Any] | None = None,
+                    events: Sequence[DossierEvent] = (),
+                    visible: Container[str] | None = None,
+                    include: Callable[[FieldSpec], bool] | None = None,
+                    lang: str | None = None) -> list[PageChanges]:
+    """The changed fields of ``answers`` (stored, without the prefill filled in), grouped by
+    page in campaign order.
+
+    ``before`` is what the answers are compared with: by default what the school knew
+    (:func:`known_values`: prefilled fields only); a snapshot of earlier answers gives "what
+    changed since the school last looked". A field the family never answered is unchanged.
+    ``visible`` limits the diff to fields shown to the family; ``include`` to fields the
+    viewer may read (health data).
+    """
+    before = known_values(campaign, ctx) if before is None else before
+    provenance = provenance or {}
+    writers = last_writers(events)
+    pages = []
+    for page in campaign.pages:
+        changes = []
+        for spec in page.fields:
+            if spec.id not in before or spec.id not in answers or not spec.type.has_value:
+                continue
+            if (visible is not None and spec.id not in visible) or \
+                    (include is not None and not include(spec)):
+                continue
+            change = spec.type.diff(before[spec.id], answers[spec.id], spec, lang)
+            if change is None:
+                continue
+            origin = None
+            if spec.prefill is not None and not spec.type.is_container:
+                origin = Origin.of(provenance.get(".".join(spec.prefill)))
+            changes.append(FieldChange(
+                spec, change, origin,
+                _row_origins(spec, ctx, provenance) if spec.type.is_container else None,
+                writers.get(spec.id)))
+        if changes:
+            pages.append(PageChanges(page, tuple(changes)))
+    return pages
+
+
+def changed_field_ids(pages: Iterable[PageChanges]) -> set[str]:
+    return {c.spec.id for p in pages for c in p.changes}

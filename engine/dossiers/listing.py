@@ -1,0 +1,229 @@
+"""The staff list of a campaign's dossiers: search, filters, sort, pages and counts.
+
+One light query reads what the list shows (no answers, no snapshot); which fields changed
+comes from :class:`ChangeSummary`, recomputed only for dossiers saved since it was written;
+documents and import conflicts are counted by two grouped queries. Filtering and sorting
+then run over these rows in memory: 2,000 dossiers are a few hundred kilobytes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.rules import evaluate_dossier
+
+from .campaigns import context_of, effective_answers
+from .diff import dossier_changes
+from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
+from .states import DossierState
+
+PER_PAGE: Final = 50
+#: states in which the family has answered something the school may review
+REVIEWABLE: Final = frozenset({DossierState.IN_PROGRESS, DossierState.SUBMITTED,
+                               DossierState.TO_CORRECT, DossierState.VALIDATED})
+
+
+class Sort(StrEnum):
+    NAME = "nom"
+    DIVISION = "classe"
+    STATE = "etat"
+    SUBMITTED = "envoi"
+    UPDATED = "modification"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the agent asked for (every field optional; parsed from the query string by the
+    web layer, and used by the exports too)."""
+
+    q: str = ""
+    state: DossierState | None = None
+    level: str = ""
+    division: str = ""
+    has_changes: bool = False
+    changed_page: str = ""
+    documents: str = ""  # "" | "pending" | "refused"
+    conflicts: bool = False
+    sort: Sort = Sort.NAME
+    descending: bool = False
+    page: int = 1
+
+
+@dataclass(slots=True)
+class Row:
+    id: int
+    public_id: str
+    state: DossierState
+    last_name: str
+    first_name: str
+    ine: str | None
+    level: str
+    division: str
+    submitted_at: datetime | None
+    updated_at: datetime
+    changed_fields: list[str] = field(default_factory=list)
+    changed_pages: list[str] = field(default_factory=list)
+    documents: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    rows: Sequence[Row]
+    #: rows after filtering, before pagination
+    total: int
+    page: int
+    pages: int
+    #: counts per state of the dossiers matching every filter but the state
+    state_counts: Mapping[DossierState, int]
+    #: every division and level of the campaign, for the filter menus
+    divisions: Sequence[str]
+    levels: Sequence[str]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for searching names as typed."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                   if not unicodedata.combining(c))
+
+
+def versions_of(session: Session, establishment_id: int, slug: str) -> list[CampaignVersion]:
+    return list(session.scalars(select(CampaignVersion).where(
+        CampaignVersion.establishment_id == establishment_id, CampaignVersion.slug == slug)))
+
+
+def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
+               campaign_for: Callable[[Dossier], Campaign],
+               include: Callable[[FieldSpec], bool] | None) -> dict[int, ChangeSummary]:
+    """The change summary of each reviewable dossier, recomputed where its version moved."""
+    wanted = {dossier_id: version for dossier_id, version, state in rows if state in REVIEWABLE}
+    found = {s.dossier_id: s for s in session.scalars(
+        select(ChangeSummary).where(ChangeSummary.dossier_id.in_(list(wanted))))} \
+        if wanted else {}
+    stale = [i for i, v in wanted.items() if i not in found or found[i].row_version != v]
+    for start in range(0, len(stale), 200):
+        for dossier in session.scalars(select(Dossier).where(
+                Dossier.id.in_(stale[start:start + 200]))):
+            found[dossier.id] = refresh_summary(session, dossier, campaign_for(dossier), include)
+    if stale:
+        session.commit()
+    return found
+
+
+def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
+                    include: Callable[[FieldSpec], bool] | None = None) -> ChangeSummary:
+    """Recompute the change summary of ``dossier`` (added to the session, not committed)."""
+    ctx = context_of(dossier)
+    answers = {**dossier.answers, **dossier.corrections}
+    visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
+    pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include)
+    since = dossier_changes(campaign, answers, ctx, before=dossier.reviewed_answers,
+                            visible=visible, include=include) \
+        if dossier.reviewed_answers is not None else []
+    summary = session.get(ChangeSummary, dossier.id) or ChangeSummary(dossier_id=dossier.id)
+    summary.row_version = dossier.row_version
+    summary.fields = [c.spec.id for p in pages for c in p.changes]
+    summary.pages = [p.page.id for p in pages]
+    summary.fields_since_review = [c.spec.id for p in since for c in p.changes]
+    session.add(summary)
+    return summary
+
+
+def list_dossiers(session: Session, establishment_id: int, slug: str, filters: Filters, *,
+                  campaign_for: Callable[[Dossier], Campaign],
+                  include: Callable[[FieldSpec], bool] | None = None,
+                  per_page: int = PER_PAGE) -> Listing:
+    """The page of dossiers of campaign ``slug`` in the establishment that ``filters`` ask
+    for. ``include`` leaves out of the change counts the fields the viewer may not read."""
+    versions = [v.id for v in versions_of(session, establishment_id, slug)]
+    level = Dossier.prefill["pupil"]["level"].as_string()
+    division = Dossier.prefill["pupil"]["division"].as_string()
+    base = session.execute(
+        select(Dossier.id, Dossier.public_id, Dossier.state, Dossier.row_version,
+               Dossier.submitted_at, Dossier.updated_at, Pupil.last_name, Pupil.first_name,
+               Pupil.ine, level, division)
+        .join(Pupil, Pupil.id == Dossier.pupil_id)
+        .where(Dossier.campaign_version_id.in_(versions), Pupil.establishment_id
+               == establishment_id)).all() if versions else []
+    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include)
+    documents: dict[int, Counter[str]] = {}
+    conflicts: Counter[int] = Counter()
+    ids = [r[0] for r in base]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        for dossier_id, status, count in session.execute(
+                select(StoredFile.dossier_id, StoredFile.review_status, func.count())
+                .where(StoredFile.dossier_id.in_(chunk))
+                .group_by(StoredFile.dossier_id, StoredFile.review_status)):
+            documents.setdefault(dossier_id, Counter())[status] = count
+        for dossier_id, kind, count in session.execute(
+                select(DossierEvent.dossier_id, DossierEvent.kind, func.count())
+                .where(DossierEvent.dossier_id.in_(chunk),
+                       DossierEvent.kind.in_(["import_conflict", "import_conflict_resolved"]))
+                .group_by(DossierEvent.dossier_id, DossierEvent.kind)):
+            conflicts[dossier_id] += count if kind == "import_conflict" else -count
+    rows = []
+    for (dossier_id, public_id, state, _version, submitted, updated, last, first, ine, lvl,
+         div) in base:
+        summary = summaries.get(dossier_id)
+        rows.append(Row(dossier_id, public_id, state, last, first, ine, lvl or "", div or "",
+                        submitted, updated, list(summary.fields) if summary else [],
+                        list(summary.pages) if summary else [],
+                        documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id])))
+    matching = [r for r in rows if _matches(r, replace(filters, state=None))]
+    counts = Counter(r.state for r in matching)
+    if filters.state is not None:
+        matching = [r for r in matching if r.state is filters.state]
+    matching.sort(key=_sort_key(filters.sort), reverse=filters.descending)
+    pages = max(1, -(-len(matching) // per_page))
+    page = min(max(1, filters.page), pages)
+    return Listing(matching[(page - 1) * per_page:page * per_page], len(matching), page, pages,
+                   {s: counts.get(s, 0) for s in DossierState},
+                   sorted({r.division for r in rows if r.division}),
+                   sorted({r.level for r in rows if r.level}))
+
+
+def _matches(row: Row, filters: Filters) -> bool:
+    if filters.q:
+        needle = _fold(filters.q.strip())
+        if needle and needle not in _fold(f"{row.last_name} {row.first_name}") and \
+                needle not in _fold(f"{row.first_name} {row.last_name}") and \
+                (row.ine or "").casefold() != needle:
+            return False
+    if filters.state is not None and row.state is not filters.state:
+        return False
+    if filters.level and row.level != filters.level:
+        return False
+    if filters.division and row.division != filters.division:
+        return False
+    if filters.has_changes and not row.changed_fields:
+        return False
+    if filters.changed_page and filters.changed_page not in row.changed_pages:
+        return False
+    if filters.documents == "pending" and not row.documents.get("to_review"):
+        return False
+    if filters.documents == "refused" and not row.documents.get("refused"):
+        return False
+    return not (filters.conflicts and not row.conflicts)
+
+
+def _sort_key(sort: Sort) -> Callable[[Row], Any]:
+    name: Callable[[Row], Any] = lambda r: (_fold(r.last_name), _fold(r.first_name))  # noqa: E731
+    return {
+        Sort.NAME: name,
+        Sort.DIVISION: lambda r: (r.division, *name(r)),
+        Sort.STATE: lambda r: (list(DossierState).index(r.state), *name(r)),
+        Sort.SUBMITTED: lambda r: (r.submitted_at is None, r.submitted_at or datetime.min,
+                                   *name(r)),
+        Sort.UPDATED: lambda r: (r.updated_at, *name(r)),
+    }[sort]

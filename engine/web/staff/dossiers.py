@@ -1,0 +1,381 @@
+"""A campaign's dashboard and dossier list, and one dossier, changes first, for the school.
+
+Routes take the establishment's UAI and check the permission they need there through
+:mod:`engine.web.staff.access`; a dossier of another establishment is a 404 like an unknown one.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from typing import Any, Final
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.wrappers import Response
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.dossiers import audit
+from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.diff import dossier_changes
+from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
+from engine.dossiers.models import (
+    Dossier,
+    Establishment,
+    FamilyAccount,
+    Pupil,
+    StaffAccount,
+    StoredFile,
+)
+from engine.dossiers.permissions import Permission, can
+from engine.dossiers.review import (
+    DECISION_LABELS,
+    REFUSAL_LABELS,
+    Blockers,
+    DocumentDecision,
+    RefusalReason,
+    ReviewError,
+    bulk_validate,
+    decide_document,
+    mark_leaving,
+    open_conflicts,
+    pending_documents,
+    rotate_document,
+    send_back,
+    validate,
+)
+from engine.dossiers.services import DossierError, StaleDossierError
+from engine.dossiers.states import LABELS, DossierState
+from engine.rules import evaluate_dossier
+from engine.storage.preview import PreviewError, render_preview
+from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
+from engine.web.state import app_state
+
+from . import bp
+from .access import current_staff, establishment_for, staff_actor, staff_required
+
+NO_CACHE: Final = "no-store, private"
+#: one page holding every dossier (dashboard counts, bulk validation)
+ALL: Final = 1_000_000
+
+
+def _campaign_for(dossier: Dossier) -> Campaign:
+    return campaign_of(dossier.campaign_version)
+
+
+def _viewer_include(establishment: Establishment) -> Any:
+    """Which fields the agent may read: health data for the infirmerie only (``None``: all)."""
+    return None
+
+
+def _filters() -> Filters:
+    args = request.args
+    try:
+        state = DossierState(args.get("etat", "")) if args.get("etat") else None
+    except ValueError:
+        state = None
+    try:
+        sort = Sort(args.get("tri", Sort.NAME.value))
+    except ValueError:
+        sort = Sort.NAME
+    page = args.get("page", "1")
+    return Filters(
+        q=args.get("q", "")[:100], state=state, level=args.get("niveau", "")[:20],
+        division=args.get("classe", "")[:20], has_changes=args.get("modifie") == "1",
+        changed_page=args.get("page_modifiee", "")[:100],
+        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
+        else "", conflicts=args.get("conflits") == "1", sort=sort,
+        descending=args.get("ordre") == "desc",
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+
+
+def _listing(establishment: Establishment, slug: str, filters: Filters, *,
+             per_page: int = PER_PAGE) -> Listing:
+    if not versions_of(get_session(), establishment.id, slug):
+        abort(404)
+    return list_dossiers(get_session(), establishment.id, slug, filters,
+                         campaign_for=_campaign_for, include=_viewer_include(establishment),
+                         per_page=per_page)
+
+
+def _latest_campaign(establishment: Establishment, slug: str) -> Campaign:
+    versions = versions_of(get_session(), establishment.id, slug)
+    if not versions:
+        abort(404)
+    return campaign_of(max(versions, key=lambda v: v.id))
+
+
+@bp.get("/<uai>/<slug>/")
+@staff_required
+def dashboard(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    listing = _listing(establishment, slug, Filters(), per_page=ALL)
+    campaign = _latest_campaign(establishment, slug)
+    divisions: dict[str, Counter[DossierState]] = {}
+    for row in listing.rows:
+        divisions.setdefault(row.division or "—", Counter())[row.state] += 1
+    counts = listing.state_counts
+    return render_template(
+        "staff/dashboard.html", establishment=establishment, campaign=campaign, slug=slug,
+        counts=counts, labels=LABELS, total=listing.total,
+        submitted=counts[DossierState.SUBMITTED] + counts[DossierState.VALIDATED],
+        changes=sum(1 for r in listing.rows
+                    if r.changed_fields and r.state is DossierState.SUBMITTED),
+        documents=sum(r.documents.get("to_review", 0) for r in listing.rows),
+        divisions=sorted(divisions.items()), states=list(DossierState))
+
+
+@bp.get("/<uai>/<slug>/dossiers")
+@staff_required
+def dossiers(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    filters = _filters()
+    listing = _listing(establishment, slug, filters)
+    campaign = _latest_campaign(establishment, slug)
+    account = current_staff()
+    assert account is not None
+    return render_template(
+        "staff/dossiers.html", establishment=establishment, campaign=campaign, slug=slug,
+        listing=listing, filters=filters, labels=LABELS, states=list(DossierState),
+        sorts=list(Sort), can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
+        can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
+        args=request.args.to_dict(), form=FlaskForm())
+
+
+def _blockers(dossier: Dossier, changed: int) -> Blockers:
+    return Blockers(changes=changed, documents_pending=len(pending_documents(dossier)),
+                    conflicts=len(open_conflicts(dossier.events)))
+
+
+@bp.route("/<uai>/<slug>/dossiers/valider", methods=["GET", "POST"])
+@staff_required
+def bulk_validation(uai: str, slug: str) -> Response | str:
+    """Validate, in one action, every submitted dossier with nothing to look at (the count is
+    shown first; the POST validates)."""
+    establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
+    listing = _listing(establishment, slug, Filters(state=DossierState.SUBMITTED), per_page=ALL)
+    ready = [r for r in listing.rows if not r.changed_fields and not r.documents.get("to_review")
+             and not r.conflicts]
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        session = get_session()
+        ids = [r.id for r in ready]
+        loaded = list(session.scalars(select(Dossier).where(Dossier.id.in_(ids))
+                                      .options(selectinload(Dossier.files),
+                                               selectinload(Dossier.events)))) if ids else []
+        changed = {r.id: len(r.changed_fields) for r in ready}
+        done, skipped = bulk_validate(session, loaded, staff_actor(),
+                                      lambda d: _blockers(d, changed.get(d.id, 1)))
+        flash(f"{done} dossier{'s' if done > 1 else ''} validé{'s' if done > 1 else ''}"
+              + (f", {skipped} laissé{'s' if skipped > 1 else ''} de côté (modifié entre-temps)"
+                 if skipped else "") + ".", "success")
+        return redirect(url_for("staff.dossiers", uai=uai, slug=slug))
+    return render_template("staff/bulk_validation.html", establishment=establishment,
+                           slug=slug, ready=ready, total=listing.total, form=form,
+                           campaign=_latest_campaign(establishment, slug))
+
+
+def _dossier(establishment: Establishment, public_id: str) -> Dossier:
+    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere)."""
+    if len(public_id) > 32:
+        abort(404)
+    dossier = get_session().scalar(
+        select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
+        .where(Dossier.public_id == public_id, Pupil.establishment_id == establishment.id))
+    if dossier is None:
+        abort(404)
+    return dossier
+
+
+def _names(session: Session, dossier: Dossier) -> dict[tuple[str, str | None], str]:
+    """(actor kind, id) → a name for the history: guardians and agents by name."""
+    names: dict[tuple[str, str | None], str] = {("system", None): "Import"}
+    family_ids = {int(e.actor_id) for e in dossier.events
+                  if e.actor_kind == "family" and e.actor_id and e.actor_id.isdigit()}
+    staff_ids = {int(e.actor_id) for e in dossier.events
+                 if e.actor_kind == "staff" and e.actor_id and e.actor_id.isdigit()}
+    if family_ids:
+        for account in session.scalars(select(FamilyAccount).where(
+                FamilyAccount.id.in_(family_ids))):
+            names[("family", str(account.id))] = account.display_name
+    if staff_ids:
+        for agent in session.scalars(select(StaffAccount).where(
+                StaffAccount.id.in_(staff_ids))):
+            names[("staff", str(agent.id))] = f"{agent.display_name} (établissement)"
+    return names
+
+
+@bp.get("/<uai>/dossier/<public_id>")
+@staff_required
+def dossier(uai: str, public_id: str) -> str:
+    establishment = establishment_for(uai, Permission.READ_DOSSIERS)
+    found = _dossier(establishment, public_id)
+    session = get_session()
+    campaign = _campaign_for(found)
+    ctx = context_of(found)
+    answers = {**found.answers, **found.corrections}
+    evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
+    include = _viewer_include(establishment)
+    changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
+                              events=found.events, visible=evaluation.visible, include=include)
+    since = dossier_changes(campaign, answers, ctx, before=found.reviewed_answers,
+                            events=found.events, visible=evaluation.visible, include=include) \
+        if found.reviewed_answers is not None else None
+    disputes = [e for e in found.events if e.kind == "prefill_disputed"]
+    account = current_staff()
+    assert account is not None
+    audit.record(session, staff_actor(), "dossier_viewed", establishment_id=establishment.id,
+                 dossier_id=found.id)
+    session.commit()
+    changed = sum(len(p.changes) for p in changes)
+    return render_template(
+        "staff/dossier.html", establishment=establishment, dossier=found, campaign=campaign,
+        changes=changes, since=since, conflicts=open_conflicts(found.events),
+        disputes=disputes, names=_names(session, found), labels=LABELS,
+        files=found.files, decision_labels=DECISION_LABELS, refusal_labels=REFUSAL_LABELS,
+        reasons=list(RefusalReason), blockers=_blockers(found, changed),
+        can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
+        field_label=lambda field_id: _label(campaign, field_id), form=FlaskForm())
+
+
+def _label(campaign: Campaign, field_id: str) -> str:
+    spec: FieldSpec | None = campaign.fields.get(field_id)
+    if spec is not None:
+        return spec.label.get()
+    document = next((d for d in campaign.documents if d.id == field_id), None)
+    return document.label.get() if document is not None else field_id
+
+
+def _review_action(uai: str, public_id: str) -> tuple[Establishment, Dossier, int]:
+    establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    found = _dossier(establishment, public_id)
+    version = request.form.get("row_version", "")
+    if not (version.isascii() and version.isdigit() and len(version) < 10):
+        abort(400)
+    return establishment, found, int(version)
+
+
+def _back(uai: str, public_id: str) -> Response:
+    return redirect(url_for("staff.dossier", uai=uai, public_id=public_id))
+
+
+def _run(uai: str, public_id: str, action: Any, success: str) -> Response:
+    try:
+        action()
+    except StaleDossierError:
+        flash("Le dossier a été modifié entre-temps : vérifiez-le, puis recommencez.", "warning")
+    except (ReviewError, DossierError) as exc:
+        flash(getattr(exc, "message", str(exc)), "error")
+    else:
+        flash(success, "success")
+    return _back(uai, public_id)
+
+
+@bp.post("/<uai>/dossier/<public_id>/renvoyer")
+@staff_required
+def send_back_route(uai: str, public_id: str) -> Response:
+    _, found, version = _review_action(uai, public_id)
+    targets = request.form.getlist("targets")[:50]
+    message = request.form.get("message", "")
+    return _run(uai, public_id, lambda: send_back(get_session(), found, version, staff_actor(),
+                                                  message=message, targets=targets),
+                "Le dossier est renvoyé à la famille pour correction.")
+
+
+@bp.post("/<uai>/dossier/<public_id>/valider")
+@staff_required
+def validate_route(uai: str, public_id: str) -> Response:
+    _, found, version = _review_action(uai, public_id)
+    return _run(uai, public_id, lambda: validate(get_session(), found, version, staff_actor()),
+                "Le dossier est validé.")
+
+
+@bp.post("/<uai>/dossier/<public_id>/depart")
+@staff_required
+def leaving_route(uai: str, public_id: str) -> Response:
+    _, found, version = _review_action(uai, public_id)
+    reason = request.form.get("reason", "")
+    return _run(uai, public_id, lambda: mark_leaving(get_session(), found, version,
+                                                     staff_actor(), reason=reason),
+                "Le départ de l'élève est enregistré.")
+
+
+def _file(found: Dossier, file_id: str) -> StoredFile:
+    stored = next((f for f in found.files if f.public_id == file_id), None)
+    if stored is None:
+        abort(404)
+    return stored
+
+
+@bp.post("/<uai>/dossier/<public_id>/documents/<file_id>")
+@staff_required
+def decide_route(uai: str, public_id: str, file_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    found = _dossier(establishment, public_id)
+    stored = _file(found, file_id)
+    if request.form.get("action") == "rotate":
+        rotate_document(get_session(), found, stored, staff_actor())
+        return _back(uai, public_id)
+    try:
+        decision = DocumentDecision(request.form.get("decision", ""))
+        reason = RefusalReason(request.form["reason"]) if request.form.get("reason") else None
+    except ValueError:
+        abort(400)
+    note = request.form.get("note", "")
+    labels = {DocumentDecision.ACCEPTED: "Document accepté.",
+              DocumentDecision.REFUSED: "Document refusé : la famille est prévenue.",
+              DocumentDecision.TO_REVIEW: "Décision annulée."}
+    return _run(uai, public_id, lambda: decide_document(
+        get_session(), found, stored, staff_actor(), decision, reason=reason,
+        note=note if reason is RefusalReason.OTHER else None), labels[decision])
+
+
+def _file_response(data: bytes, mimetype: str, **kwargs: Any) -> Response:
+    response = send_file(io.BytesIO(data), mimetype=mimetype, conditional=False, etag=False,
+                         max_age=0, **kwargs)
+    response.headers["Cache-Control"] = NO_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def _read(stored: StoredFile) -> bytes:
+    try:
+        with app_state().storage.open(stored.storage_key) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        abort(404)
+
+
+@bp.get("/<uai>/dossier/<public_id>/documents/<file_id>/apercu.png")
+@staff_required
+def preview(uai: str, public_id: str, file_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.READ_DOSSIERS)
+    stored = _file(_dossier(establishment, public_id), file_id)
+    try:
+        image = render_preview(_read(stored), stored.mime_type, stored.rotation)
+    except PreviewError:
+        abort(404)
+    return _file_response(image, "image/png")
+
+
+@bp.get("/<uai>/dossier/<public_id>/documents/<file_id>")
+@staff_required
+def download(uai: str, public_id: str, file_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.READ_DOSSIERS)
+    found = _dossier(establishment, public_id)
+    stored = _file(found, file_id)
+    session = get_session()
+    audit.record(session, staff_actor(), "document_downloaded",
+                 establishment_id=establishment.id, dossier_id=found.id,
+                 data={"file": stored.public_id})
+    session.commit()
+    return _file_response(_read(stored), stored.mime_type, as_attachment=True,
+                          download_name=stored.filename)
