@@ -75,7 +75,8 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 SECURITY_LOG: Final = logging.getLogger("dossiersco.security")
 #: events that may be an attack (failures, lockouts, replayed sessions) log at WARNING
 _WARNING_EVENTS: Final = frozenset({"login.failure", "login.lockout", "session.rejected",
-                                    "invitation.refused"})
+                                    "invitation.refused", "staff.login.failure",
+                                    "staff.second_factor.failure"})
 
 
 def _log_value(value: object) -> str:

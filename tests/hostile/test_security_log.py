@@ -9,6 +9,7 @@ import shlex
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -203,3 +204,26 @@ def test_values_are_quoted_so_a_line_cannot_be_forged(caplog: pytest.LogCaptureF
     assert "\n" not in line
     assert dict(p.partition("=")[::2] for p in shlex.split(line))["reason"] == (
         "-" if value is None else value.replace("\n", "\\x0a"))
+
+
+def test_staff_events_share_the_format(client: FlaskClient, make_staff: Callable[..., Any],
+                                       staff_login: Callable[..., TestResponse],
+                                       csrf_token: CsrfToken,
+                                       events: Callable[[], list[dict[str, str]]],
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    user = make_staff()
+    token = csrf_token(client, "/etablissement/connexion")
+    client.post("/etablissement/connexion", data={"csrf_token": token,
+                                                  "email": user.account.email,
+                                                  "password": "wrong-password-123"})
+    staff_login(user)
+    client.post("/etablissement/deconnexion",
+                data={"csrf_token": csrf_token(client, "/etablissement/")})
+    found = events()
+    assert [e["event"] for e in found] == ["staff.login.failure", "staff.password_ok",
+                                           "staff.login.success", "staff.logout"]
+    assert {e["account"] for e in found} == {str(user.account.id)}
+    assert {e["client"] for e in found} == {"127.0.0.1"}
+    assert found[0]["locked"] == "False"
+    for secret in ("wrong-password-123", user.password, user.account.email):
+        assert secret not in caplog.text
