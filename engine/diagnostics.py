@@ -206,6 +206,7 @@ class ImportCode(StrEnum):
 
     # reading the file
     FILE_EMPTY = "FILE_EMPTY"
+    FILE_ENCODING = "FILE_ENCODING"
     FILE_FORMAT = "FILE_FORMAT"
     FILE_SPREADSHEET = "FILE_SPREADSHEET"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
