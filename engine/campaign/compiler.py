@@ -178,9 +178,10 @@ def compile_campaign(source: Source, registry: FieldRegistry,
     diagnostics = list(source.diagnostics) + list(schema_diagnostics)
     if not isinstance(data, Mapping):
         return None, diagnostics
-    languages = tuple(data.get("languages") or ("fr",))
-    if not all(isinstance(x, str) for x in languages):
-        languages = ("fr",)
+    declared = data.get("languages")
+    # anything but a list of language codes was reported by the schema check: French then
+    languages = tuple(declared) if isinstance(declared, list) and declared and all(
+        isinstance(x, str) for x in declared) else ("fr",)
     ctx = _Ctx(source, registry, languages, follow_previous=follow_previous)
     shape_errors = any(d.is_error for d in diagnostics)
     try:

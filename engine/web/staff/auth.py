@@ -204,8 +204,11 @@ def set_password(purpose: str, token: str) -> Response | str | tuple[str, int]:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
+    """Ends the session on the server too: a copy of the cookie taken before is refused (the
+    account's epoch moves, which logs its other devices out as well, as on the family side)."""
     account = current_staff()
     if account is not None:
+        end_all_sessions(get_session(), account)
         security_event("staff.logout", account=account.id, client=_client())
     session.pop(SESSION_KEY, None)
     session.pop(PENDING_KEY, None)
