@@ -265,6 +265,7 @@ class UploadCode(StrEnum):
     TOO_MANY_FILES = "too_many_files"
     DOSSIER_FULL = "dossier_full"
     DATE = "date"
+    ACCEPTED = "accepted"
 
 
 class CampaignError(EngineError):
