@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.campaign.model import Campaign, Page
+from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import UploadCode
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.documents import (
@@ -69,7 +69,8 @@ def _writer_key() -> str:
 
 
 def _campaign(dossier: Dossier) -> Campaign:
-    return campaign_of(dossier.campaign_version)
+    """The campaign as families see it: a staff-only ``file`` field takes no family upload."""
+    return family_campaign(campaign_of(dossier.campaign_version))
 
 
 def _return_page(campaign: Campaign) -> Page | None:
