@@ -357,8 +357,8 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
     rule = upload_rule(campaign, stored.document_id)
     if rule is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier, rule.id if stored.review_status == REFUSED else None)
     _check_not_accepted(stored)
+    _check_editable(dossier, rule.id if stored.review_status == REFUSED else None)
     if len(uploads) > 1:
         raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."),
                             UploadCode.TOO_MANY_FILES)
@@ -389,8 +389,8 @@ def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier:
 
     :raises DocumentError: the dossier is not editable, the school accepted the file.
     """
-    _check_editable(dossier, stored.document_id if stored.review_status == REFUSED else None)
     _check_not_accepted(stored)
+    _check_editable(dossier, stored.document_id if stored.review_status == REFUSED else None)
     rule = upload_rule(campaign, stored.document_id)
     key, document_id = stored.storage_key, stored.document_id
     if rule is not None:
