@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from pypdf import PdfReader
+from smtpkit import Inbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -26,7 +27,6 @@ from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
-from smtpkit import Inbox
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
