@@ -56,7 +56,7 @@ def tell_family(dossier: Dossier, subject: str, text: str, send: MailSender) -> 
     for recipient in confirmation_recipients(dossier):
         try:
             send(recipient.email, subject, text, attachments=())
-        except MailError as exc:
+        except (MailError, ValueError) as exc:  # ValueError: a header with a line break
             log.warning("review mail not sent for dossier id=%s: %s", dossier.id, exc)
         else:
             sent += 1
