@@ -361,6 +361,7 @@ def test_one_value_for_every_pupil_of_an_origin_mef(
     other, _account, _code = _dossier(make_account, make_dossier, "Nina", "10110001110")
     staff_login(make_staff())
     tool = f"{BASE}/boucle/dossiers/mef"
+    assert tool in client.get(f"{BASE}/boucle/dossiers").get_data(as_text=True)
     listed = client.get(tool).get_data(as_text=True)
     assert "10010012110 (2 élèves)" in listed and "10110001110 (1 élève)" in listed
     counted = client.get(f"{tool}?origine=10010012110&champ=mef_destination").get_data(True)
