@@ -61,6 +61,9 @@ DEFAULT_SUBJECTS: Final[Mapping[Audience, str]] = {
 }
 ONE_OFF: Final = "one_off"
 ONE_OFF_SUBJECT: Final = "Réinscription de {eleve}"
+#: the kinds of the log, in French
+KIND_LABELS: Final[Mapping[str, str]] = {**{a.value: label for a, label in AUDIENCE_LABELS.items()},
+                                         ONE_OFF: "Message individuel"}
 PLACEHOLDERS: Final = ("eleve", "etablissement", "lien", "date_limite")
 #: the states where a family still has something to do
 _OPEN: Final = (DossierState.NOT_STARTED, DossierState.IN_PROGRESS, DossierState.TO_CORRECT)

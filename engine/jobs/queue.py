@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
-from engine.db import Database, utcnow
+from engine.db import Database, upgrade, utcnow
 from engine.dossiers.versions import CampaignCache
-from engine.storage import Storage
+from engine.fields import new_registry
+from engine.storage import Storage, storage_from_settings
 
 from .context import JobContext
 from .models import Job, JobState
@@ -79,6 +80,16 @@ class JobQueue:
         self.huey.periodic_task(crontab(minute="7"), name="dossiersco.purge")(self.purge)
         self._consumer: Consumer | None = None
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobQueue:
+        """The queue of a worker process: its own database (migrated like the app's when
+        ``auto_migrate``), storage and campaign cache."""
+        database = Database.connect(settings.database_url)
+        if settings.auto_migrate:
+            upgrade(database.engine)
+        return cls(settings, database, storage_from_settings(settings),
+                   CampaignCache(settings.campaigns_dir, new_registry()))
 
     # -- enqueueing ------------------------------------------------------------------------
 
