@@ -37,15 +37,15 @@ STALE_AFTER: Final = timedelta(minutes=15)
 QUEUE_NAME: Final = "dossiersco"
 
 
-def make_huey(settings: Settings) -> Huey:
-    """Redis when ``queue_url`` names one, else a SQLite file in the instance folder."""
+def make_huey(settings: Settings, name: str = QUEUE_NAME) -> Huey:
+    """Redis when ``queue_url`` names one, else a SQLite file in the instance folder
+    (``name``: the queue's name, the prefix of its keys in Redis)."""
     if settings.queue_immediate:
-        return MemoryHuey(QUEUE_NAME, immediate=True, results=False)
+        return MemoryHuey(name, immediate=True, results=False)
     if settings.queue_url:
-        return RedisHuey(QUEUE_NAME, url=settings.queue_url, results=False)
+        return RedisHuey(name, url=settings.queue_url, results=False)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(settings.instance_dir / "queue.sqlite3"),
-                      results=False)
+    return SqliteHuey(name, filename=str(settings.instance_dir / "queue.sqlite3"), results=False)
 
 
 def is_stale(job: Job) -> bool:
@@ -70,12 +70,12 @@ class JobQueue:
     """Enqueue jobs and run them, for one database and one storage."""
 
     def __init__(self, settings: Settings, database: Database, storage: Storage,
-                 campaigns: CampaignCache) -> None:
+                 campaigns: CampaignCache, *, name: str = QUEUE_NAME) -> None:
         self.settings = settings
         self.database = database
         self.storage = storage
         self.campaigns = campaigns
-        self.huey = make_huey(settings)
+        self.huey = make_huey(settings, name)
         self._run = self.huey.task(context=True, name="dossiersco.run_job")(self._execute)
         self.huey.periodic_task(crontab(minute="7"), name="dossiersco.purge")(self.purge)
         self._consumer: Consumer | None = None
