@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: a running job silent for longer than this (no progress report) was killed with its worker
 STALE_AFTER: Final = timedelta(minutes=15)
 QUEUE_NAME: Final = "dossiersco"
+#: an idle consumer looks at the queue at least this often (seconds; huey's default is 10)
+MAX_POLL_DELAY: Final = 2.0
 
 
 def make_huey(settings: Settings, name: str = QUEUE_NAME) -> Huey:
@@ -203,7 +205,7 @@ class JobQueue:
         """A huey consumer of this queue with ``workers`` threads."""
         cls = _InProcessConsumer if in_process else Consumer
         return cls(self.huey, workers=workers, worker_type="thread", periodic=True,
-                   check_worker_health=not in_process)
+                   check_worker_health=not in_process, max_delay=MAX_POLL_DELAY)
 
     def start_consumer(self, workers: int = 1) -> None:
         """Run a consumer in a thread of this process (``dossiersco serve``)."""

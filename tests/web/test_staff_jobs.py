@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from engine.db import utcnow
 from engine.dossiers.models import AuditEntry, Dossier
 from engine.jobs import Job, JobState
-from engine.jobs.tasks import REMINDERS
+from engine.jobs.tasks import CONFIRMATION, REMINDERS
 from engine.web.state import app_state
 
 from conftest import MakeDossier, MakeStaff, _csrf_token
@@ -27,7 +27,8 @@ BASE = "/etablissement/0750001A"
 
 def _job(app: Flask, db_session: Session, dossier: Dossier, state: JobState,
          data: bytes | None = None, **fields: object) -> Job:
-    job = Job(kind=REMINDERS, params={}, establishment_id=dossier.pupil.establishment_id,
+    fields = {"kind": REMINDERS, **fields}
+    job = Job(params={}, establishment_id=dossier.pupil.establishment_id,
               campaign_slug="reinscription-2026", state=state.value, progress_done=3,
               progress_total=10, attempts=1, **fields)
     if data is not None:
@@ -120,3 +121,16 @@ def test_expired_and_killed_jobs(app: Flask, client: FlaskClient, db_session: Se
     response = client.post(f"{page}/relancer", data={"csrf_token": _csrf_token(client, page)})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(finished.public_id)
+
+
+def test_confirmation_mails_are_listed_when_they_failed(
+        app: Flask, client: FlaskClient, db_session: Session, make_dossier: MakeDossier,
+        make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    dossier = make_dossier()
+    staff_login(make_staff())
+    sent = _job(app, db_session, dossier, JobState.DONE, kind=CONFIRMATION)
+    failed = _job(app, db_session, dossier, JobState.FAILED, kind=CONFIRMATION,
+                  message="1 courriel(s) de confirmation sur 2 n'ont pas pu partir.")
+    html = client.get(f"{BASE}/reinscription-2026/taches").get_data(as_text=True)
+    assert failed.public_id in html and sent.public_id not in html
+    assert "1 courriel(s) de confirmation sur 2 n&#39;ont pas pu partir." in html

@@ -11,7 +11,7 @@ from typing import Final
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from engine.db import utcnow
@@ -28,6 +28,7 @@ from engine.jobs import (
     is_stale,
     spec_of,
 )
+from engine.jobs.tasks import CONFIRMATION
 from engine.web.database import get_session
 from engine.web.state import app_state
 
@@ -91,9 +92,11 @@ def _context() -> dict[str, object]:
 def jobs(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
     campaign = _latest_campaign(establishment, slug)
+    # one confirmation mail per submission: listed only when it failed
     found = list(get_session().scalars(
         select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
-                          Job.kind.in_(_visible_kinds(establishment)))
+                          Job.kind.in_(_visible_kinds(establishment)),
+                          or_(Job.kind != CONFIRMATION, Job.state == JobState.FAILED.value))
         .order_by(Job.created_at.desc(), Job.id.desc()).limit(MAX_LISTED)))
     running = any(j.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(j)
                   for j in found)
