@@ -17,6 +17,7 @@ from engine import db, web
 from engine.config import ROOT, Settings
 from engine.dossiers.versions import CampaignCache
 from engine.fields import new_registry
+from engine.jobs import JobQueue
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
 from engine.web import auth, documents, family, field_assets, invitations, staff, wizard
@@ -67,11 +68,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     hooks = app.before_request_funcs[None]
     hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
     registry = new_registry()
+    storage = storage_from_settings(settings)
+    campaigns = CampaignCache(settings.campaigns_dir, registry)
     app.extensions["dossiersco"] = AppState(settings=settings, database=database,
-                                            storage=storage_from_settings(settings),
-                                            hasher=make_hasher(settings), limiter=limiter,
-                                            registry=registry,
-                                            campaigns=CampaignCache(settings.campaigns_dir, registry))
+                                            storage=storage, hasher=make_hasher(settings),
+                                            limiter=limiter, registry=registry,
+                                            campaigns=campaigns,
+                                            jobs=JobQueue(settings, database, storage, campaigns))
     web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)

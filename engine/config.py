@@ -29,6 +29,8 @@ MAX_INVITATION_TTL_HOURS = 168
 #: absolute lifetime of a login session, active or not, and its bound (ASVS 4.0.3 V3.3.2)
 DEFAULT_SESSION_MAX_HOURS = 12
 MAX_SESSION_MAX_HOURS = 24
+#: days a job's result file is kept (docs/configuration.md)
+DEFAULT_JOB_RETENTION_DAYS = 30
 
 
 class ConfigError(EngineError, ValueError):
@@ -110,6 +112,12 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
+    #: the job queue: empty for a SQLite file in the instance folder, or ``redis://…``
+    queue_url: str = ""
+    #: run each job inside the call that enqueues it (tests, debugging): no consumer needed
+    queue_immediate: bool = False
+    #: how long a job's result file stays downloadable
+    job_retention: timedelta = timedelta(days=DEFAULT_JOB_RETENTION_DAYS)
     #: run ``alembic upgrade head`` on the database when the app starts
     auto_migrate: bool = True
     testing: bool = False
@@ -134,6 +142,10 @@ class Settings:
         if urlsplit(mail_url).scheme not in {"smtp", "smtps", "file"}:
             raise ConfigError(f"DOSSIERSCO_MAIL_URL must be smtp://, smtps:// or file://, "
                               f"got {mail_url!r}")
+        queue_url = env.get("DOSSIERSCO_QUEUE_URL", "").strip()
+        if queue_url and urlsplit(queue_url).scheme not in {"redis", "rediss"}:
+            raise ConfigError(f"DOSSIERSCO_QUEUE_URL must be redis:// or rediss:// (empty for the "
+                              f"embedded SQLite queue), got {queue_url!r}")
         return cls(
             instance_dir=instance_dir,
             database_url=(env.get("DOSSIERSCO_DATABASE_URL", "").strip()
@@ -160,4 +172,8 @@ class Settings:
             invitation_ttl=timedelta(hours=_int(
                 env, "DOSSIERSCO_INVITATION_TTL_HOURS", DEFAULT_INVITATION_TTL_HOURS,
                 maximum=MAX_INVITATION_TTL_HOURS)),
+            queue_url=queue_url,
+            queue_immediate=_bool(env, "DOSSIERSCO_QUEUE_IMMEDIATE", False),
+            job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
+                                              DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),
         )

@@ -106,6 +106,7 @@ def _settings_for(tmp_path: Path, database_url: str) -> Settings:
         instance_dir=tmp_path / "instance", database_url=database_url,
         secret_key="test-secret-key", upload_dir=tmp_path / "uploads",
         mail_url=(tmp_path / "mail").as_uri(), testing=True, secure_cookies=False,
+        queue_immediate=True,
         argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
 
 

@@ -11,6 +11,7 @@ from waitress import create_server
 
 from engine.app import create_app
 from engine.config import ConfigError, Settings
+from engine.web.state import app_state
 
 
 @click.command("serve")
@@ -20,7 +21,10 @@ from engine.config import ConfigError, Settings
               help="TCP port; 0 picks a free one.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Worker threads answering requests.")
-def serve_command(host: str, port: int, threads: int) -> None:
+@click.option("--jobs", "job_threads", default=1, show_default=True, type=click.IntRange(0, 16),
+              help="Threads running background jobs in this process; 0 when `dossiersco "
+                   "worker` runs them.")
+def serve_command(host: str, port: int, threads: int, job_threads: int) -> None:
     """Serve the application, configured by the DOSSIERSCO_* environment variables."""
     try:
         settings = Settings.from_env()
@@ -39,10 +43,14 @@ def serve_command(host: str, port: int, threads: int) -> None:
         shown = f"[{address}]" if ":" in str(address) else address
         click.echo(f"DossierSCO en service sur http://{shown}:{bound}/")
     click.echo(f"{threads} threads ; Ctrl+C pour arrêter.")
+    jobs = app_state(app).jobs
+    if job_threads:
+        jobs.start_consumer(job_threads)
     try:
         server.run()  # returns on Ctrl+C (SIGINT): waitress catches it and stops its threads
     finally:
         server.close()
+        jobs.stop_consumer()  # the running jobs finish first
     click.echo("Serveur arrêté.")
 
 

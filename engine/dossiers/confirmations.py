@@ -58,8 +58,12 @@ def recap_filename(dossier: Dossier) -> str:
 
 
 def send_confirmations(dossier: Dossier, campaign: Campaign, *, review_url: str,
-                       recap: Callable[[Redaction], bytes], send: MailSender) -> bool:
+                       recap: Callable[[Redaction], bytes], send: MailSender,
+                       done: set[int] | None = None) -> bool:
     """Tell each guardian the dossier is sent; False if any message failed (logged).
+
+    ``done`` (account ids) skips the guardians already told and gains each one told now, so a
+    new attempt after a failure writes to nobody twice.
 
     ``recap`` makes the PDF as the reader with that redaction may see it; it raises an
     :class:`~engine.diagnostics.EngineError` when it cannot (a missing font, say).
@@ -68,10 +72,14 @@ def send_confirmations(dossier: Dossier, campaign: Campaign, *, review_url: str,
     subject, text = confirmation_message(dossier, campaign, review_url)
     ok = True
     for recipient in confirmation_recipients(dossier):
+        if done is not None and recipient.account_id in done:
+            continue
         try:
             pdf = recap(redaction_for(dossier, recipient.account_id))
             send(recipient.email, subject, text,
                  attachments=[(recap_filename(dossier), pdf, "application/pdf")])
+            if done is not None:
+                done.add(recipient.account_id)
         except (MailError, EngineError) as exc:
             ok = False
             log.warning("confirmation mail not sent for dossier id=%s: %s", dossier.id, exc)

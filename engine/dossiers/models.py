@@ -443,3 +443,45 @@ class ChangeSummary(Base):
     pages: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
     #: changes since the school last looked (sent back or validated)
     fields_since_review: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+
+
+class MessageTemplate(Base):
+    """The text of one kind of reminder for one campaign, as the school edited it (the
+    default text of ``templates/mail/reminder_<audience>.txt`` until then)."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("establishment_id", "campaign_slug", "audience"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"))
+    campaign_slug: Mapped[str] = mapped_column(String(100))
+    audience: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SentMessage(Base):
+    """One message to one guardian, sent or not: the log of what was sent to whom."""
+
+    __tablename__ = "sent_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    campaign_slug: Mapped[str] = mapped_column(String(100))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id", ondelete="SET NULL"),
+                                                   index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("family_account.id", ondelete="SET NULL"))
+    #: the background job that sent it (``job.id``; no foreign key: jobs are purged)
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: reminder audience (``not_started``…) or ``one_off``
+    kind: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    #: ``sent`` or ``failed``
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 import engine.dossiers.models  # noqa: F401  (registers the tables on Base.metadata)
+import engine.jobs.models  # noqa: F401
 from engine.db import Base
 
 config = context.config

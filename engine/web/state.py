@@ -12,6 +12,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.dossiers.versions import CampaignCache
 from engine.fields import FieldRegistry
+from engine.jobs import JobQueue
 from engine.storage import Storage
 
 
@@ -26,6 +27,8 @@ class AppState:
     campaigns: CampaignCache
     #: the field types campaigns are compiled with: built-in and installed plugins
     registry: FieldRegistry
+    #: the background jobs (docs/jobs.md)
+    jobs: JobQueue
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, Final
 
 from flask import (
@@ -48,7 +48,6 @@ from engine.dossiers.answers import (
     submit_answers,
 )
 from engine.dossiers.campaigns import Redaction, effective_answers
-from engine.dossiers.confirmations import send_confirmations
 from engine.dossiers.corrections import correction_request, target_pages
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.feedback import (
@@ -68,7 +67,8 @@ from engine.dossiers.summary import date_text, field_text, money_text, visible_a
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
 from engine.fields.country import country_names
-from engine.mail import send_mail
+from engine.jobs import JobState
+from engine.jobs.tasks import CONFIRMATION
 from engine.rules import DossierScope, evaluate_dossier
 from engine.rules.client import client_model
 from engine.text import LocalText
@@ -434,12 +434,16 @@ def submit(public_id: str) -> BaseResponse:
         return redirect(url_for("wizard.review", public_id=public_id))
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
-    settings = app_state().settings
-    sent = send_confirmations(
-        loaded.dossier, loaded.campaign,
-        review_url=settings.base_url.rstrip("/") + url_for("wizard.review", public_id=public_id),
-        recap=partial(_pdf, loaded), send=partial(send_mail, settings))
-    if not sent:
+    state = app_state()
+    dossier = loaded.dossier
+    # the mail goes through the queue; it may already have failed (immediate mode, fast worker)
+    job = state.jobs.enqueue(CONFIRMATION, {
+        "dossier_id": dossier.id,
+        "review_url": state.settings.base_url.rstrip("/") + url_for("wizard.review",
+                                                                    public_id=public_id)},
+        establishment_id=dossier.pupil.establishment_id,
+        campaign_slug=dossier.campaign_version.slug)
+    if job.job_state is JobState.FAILED:
         flash("Votre dossier est bien envoyé, mais le courriel de confirmation n'a pas pu "
               "partir. Vous pouvez télécharger le récapitulatif ci-dessous.", "warning")
     return redirect(url_for("wizard.confirmation", public_id=public_id))

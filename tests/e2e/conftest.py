@@ -93,11 +93,15 @@ def live_server(tmp_path: Path, smtp: tuple[Inbox, int]) -> Iterator[LiveServer]
         upload_dir=tmp_path / "uploads", mail_url=f"smtp://127.0.0.1:{port}",
         secure_cookies=False, argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
     app = create_app(settings)
+    # the background jobs (the confirmation mail) run as under ``dossiersco serve``
+    jobs = app_state(app).jobs
+    jobs.start_consumer()
     server = LiveServer(app)
     try:
         yield server
     finally:
         server.stop()
+        jobs.stop_consumer()
         app_state(app).database.dispose()
 
 

@@ -18,7 +18,7 @@ from flask.typing import RouteCallable
 bp = Blueprint("staff", __name__, url_prefix="/etablissement")
 PARIS: Final = ZoneInfo("Europe/Paris")
 
-from . import actions, auth, dossiers, home  # noqa: E402,F401  # the routes register on bp
+from . import actions, auth, dossiers, home, jobs, messages  # noqa: E402,F401  # the routes register on bp
 from .access import current_staff  # noqa: E402
 
 #: what the history says of each kind of event

@@ -1,0 +1,166 @@
+"""A campaign's background jobs for the school: progress, failures, and the files they made.
+
+The page refreshes itself while a job runs (a ``<meta http-equiv="refresh">``, no JavaScript
+needed). A result is downloaded after the same permission as the job's kind; a failed job,
+or one killed with its worker, can be run again as a new job (the old file is never reused).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from engine.db import utcnow
+from engine.dossiers import audit
+from engine.dossiers.models import Establishment
+from engine.dossiers.permissions import Permission, can
+from engine.jobs import (
+    STATE_LABELS,
+    TASKS,
+    Job,
+    JobState,
+    UnknownKindError,
+    can_rerun,
+    is_stale,
+    spec_of,
+)
+from engine.jobs.tasks import CONFIRMATION
+from engine.web.database import get_session
+from engine.web.state import app_state
+
+from . import bp
+from .access import current_staff, establishment_for, staff_actor, staff_required
+from .dossiers import NO_CACHE, _latest_campaign
+
+#: seconds between two refreshes of a page showing a running job
+REFRESH_SECONDS: Final = 3
+MAX_LISTED: Final = 100
+
+
+@bp.context_processor
+def _permissions() -> dict[str, object]:
+    def staff_may(establishment: Establishment, permission: str) -> bool:
+        account = current_staff()
+        return account is not None and can(account, Permission(permission), establishment.id)
+
+    return {"staff_may": staff_may}
+
+
+def _visible_kinds(establishment: Establishment) -> list[str]:
+    account = current_staff()
+    assert account is not None
+    return [kind for kind, spec in TASKS.items() if can(account, spec.permission, establishment.id)]
+
+
+def _job(establishment: Establishment, public_id: str) -> Job:
+    """The job of the establishment whose kind the agent may see (404 when missing, 403
+    without the kind's permission)."""
+    if len(public_id) > 32:
+        abort(404)
+    job = get_session().scalar(select(Job).where(Job.public_id == public_id,
+                                                 Job.establishment_id == establishment.id))
+    if job is None:
+        abort(404)
+    try:
+        spec = spec_of(job.kind)
+    except UnknownKindError:
+        abort(404)
+    account = current_staff()
+    assert account is not None
+    if not can(account, spec.permission, establishment.id):
+        abort(403)
+    return job
+
+
+def _downloadable(job: Job) -> bool:
+    return (job.job_state is JobState.DONE and job.result_key is not None
+            and (job.expires_at is None or job.expires_at > utcnow()))
+
+
+def _context() -> dict[str, object]:
+    return {"state_labels": STATE_LABELS, "tasks": TASKS, "downloadable": _downloadable,
+            "can_rerun": can_rerun, "is_stale": is_stale, "refresh": REFRESH_SECONDS,
+            "form": FlaskForm()}
+
+
+@bp.get("/<uai>/<slug>/taches")
+@staff_required
+def jobs(uai: str, slug: str) -> Response:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    campaign = _latest_campaign(establishment, slug)
+    # one confirmation mail per submission: listed only when it failed
+    found = list(get_session().scalars(
+        select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
+                          Job.kind.in_(_visible_kinds(establishment)),
+                          or_(Job.kind != CONFIRMATION, Job.state == JobState.FAILED.value))
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(MAX_LISTED)))
+    running = any(j.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(j)
+                  for j in found)
+    response = Response(render_template(
+        "staff/jobs.html", establishment=establishment, campaign=campaign, slug=slug,
+        jobs=found, running=running, **_context()))
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
+
+
+@bp.get("/<uai>/taches/<public_id>")
+@staff_required
+def job(uai: str, public_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    found = _job(establishment, public_id)
+    campaign = _latest_campaign(establishment, found.campaign_slug) \
+        if found.campaign_slug else None
+    running = found.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(found)
+    response = Response(render_template(
+        "staff/jobs_detail.html", establishment=establishment, campaign=campaign,
+        slug=found.campaign_slug, job=found, running=running, **_context()))
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
+
+
+@bp.get("/<uai>/taches/<public_id>/fichier")
+@staff_required
+def job_file(uai: str, public_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    found = _job(establishment, public_id)
+    if not _downloadable(found):
+        abort(404)
+    assert found.result_key is not None and found.result_name is not None
+    try:
+        stream = app_state().storage.open(found.result_key)
+    except FileNotFoundError:
+        abort(404)
+    session = get_session()
+    audit.record(session, staff_actor(), "job.download", establishment_id=establishment.id,
+                 data={"job": found.public_id, "kind": found.kind})
+    session.commit()
+    response = send_file(stream, mimetype=found.result_mime or "application/octet-stream",
+                         as_attachment=True, download_name=found.result_name,
+                         max_age=0)
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
+
+
+@bp.post("/<uai>/taches/<public_id>/relancer")
+@staff_required
+def rerun_job(uai: str, public_id: str) -> Response:
+    establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    found = _job(establishment, public_id)
+    if not can_rerun(found):
+        flash("Cette tâche n'a pas échoué : elle ne peut pas être relancée.", "warning")
+        return redirect(url_for("staff.job", uai=uai, public_id=public_id))
+    account = current_staff()
+    assert account is not None
+    session = get_session()
+    audit.record(session, staff_actor(), "job.rerun", establishment_id=establishment.id,
+                 data={"job": found.public_id, "kind": found.kind})
+    session.commit()
+    again = app_state().jobs.rerun(found, requested_by=account.id)
+    flash("La tâche est relancée.", "success")
+    return redirect(url_for("staff.job", uai=uai, public_id=again.public_id))

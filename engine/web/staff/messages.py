@@ -1,0 +1,193 @@
+"""Messages to families: reminders by dossier state from the campaign's editable templates,
+a preview with the first recipient, sending as a background job, the log of what was sent to
+whom, a one-off message from a dossier, and the guardians to write to on paper.
+
+Every route needs ``MESSAGE_FAMILIES`` in the establishment; each message sent is audited by
+the job that sends it (:func:`engine.dossiers.messages.send_batch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from engine.campaign.model import Campaign
+from engine.dossiers import audit
+from engine.dossiers.messages import (
+    AUDIENCE_LABELS,
+    KIND_LABELS,
+    ONE_OFF,
+    ONE_OFF_SUBJECT,
+    Audience,
+    MessageError,
+    Recipient,
+    audience_recipients,
+    check_message,
+    default_body,
+    paper_recipients,
+    recipients_of,
+    render,
+    save_template,
+    sent_messages,
+    shared_values,
+    template_for,
+)
+from engine.dossiers.models import Establishment
+from engine.dossiers.permissions import Permission
+from engine.jobs.tasks import FAMILY_MESSAGE, REMINDERS
+from engine.web.database import get_session
+from engine.web.state import app_state
+
+from . import bp
+from .access import current_staff, establishment_for, staff_actor, staff_required
+from .dossiers import _dossier, _latest_campaign
+
+
+def _audience(name: str) -> Audience:
+    try:
+        return Audience(name)
+    except ValueError:
+        abort(404)
+
+
+def _values(establishment: Establishment, campaign: Campaign) -> dict[str, str]:
+    return shared_values(establishment.name, campaign.closes, app_state().settings.base_url)
+
+
+def _preview(subject: str, body: str, recipients: Sequence[Recipient],
+             values: dict[str, str]) -> tuple[Recipient, str, str] | None:
+    """The message as the first recipient with an address would receive it."""
+    first = next((r for r in recipients if r.email), None)
+    if first is None:
+        return None
+    try:
+        return (first, *render(subject, body, first, values))
+    except MessageError:
+        return None
+
+
+def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
+          recipients: Sequence[Recipient], subject: str, body: str,
+          values: dict[str, str], *, dossier_id: int | None = None) -> Response:
+    """Queue the messages (the addressed recipients only) and show the job."""
+    account = current_staff()
+    assert account is not None
+    addressed = [r.to_params() for r in recipients if r.email]
+    session = get_session()
+    audit.record(session, staff_actor(), "message.requested", establishment_id=establishment.id,
+                 dossier_id=dossier_id, data={"kind": kind, "campaign": slug,
+                                              "recipients": len(addressed)})
+    session.commit()
+    job = app_state().jobs.enqueue(
+        job_kind, {"kind": kind, "subject": subject, "body": body, "values": values,
+                   "recipients": addressed},
+        requested_by=account.id, establishment_id=establishment.id, campaign_slug=slug)
+    flash(f"Envoi de {len(addressed)} message(s) lancé.", "success")
+    return redirect(url_for("staff.job", uai=establishment.uai, public_id=job.public_id))
+
+
+@bp.get("/<uai>/<slug>/messages")
+@staff_required
+def messages(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
+    campaign = _latest_campaign(establishment, slug)
+    session = get_session()
+    counts = {}
+    for audience in Audience:
+        found = audience_recipients(session, establishment.id, slug, audience)
+        counts[audience] = (sum(1 for r in found if r.email), sum(1 for r in found if not r.email))
+    return render_template(
+        "staff/messages.html", establishment=establishment, campaign=campaign, slug=slug,
+        counts=counts, labels=AUDIENCE_LABELS, kind_labels=KIND_LABELS,
+        log=sent_messages(session, establishment.id, slug, limit=200))
+
+
+@bp.route("/<uai>/<slug>/messages/relance/<audience>", methods=["GET", "POST"])
+@staff_required
+def reminder(uai: str, slug: str, audience: str) -> Response | str:
+    establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
+    campaign = _latest_campaign(establishment, slug)
+    chosen = _audience(audience)
+    session = get_session()
+    subject, body = template_for(session, establishment.id, slug, chosen)
+    recipients = audience_recipients(session, establishment.id, slug, chosen)
+    values = _values(establishment, campaign)
+    form, error, status = FlaskForm(), None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        subject = request.form.get("subject", "")[:1000]
+        body = request.form.get("body", "")[:20_000]
+        action = request.form.get("action")
+        try:
+            subject, body = check_message(subject, body)
+            if action in {"save", "send"}:
+                account = current_staff()
+                assert account is not None
+                save_template(session, establishment.id, slug, chosen, subject, body,
+                              staff_actor(), account.id)
+                session.commit()
+            if action == "send":
+                if not any(r.email for r in recipients):
+                    raise MessageError("Aucun responsable à relancer n'a d'adresse électronique.")
+                return _send(establishment, slug, REMINDERS, chosen.value, recipients, subject,
+                             body, values)
+            if action == "save":
+                flash("Le modèle est enregistré.", "success")
+        except MessageError as exc:
+            session.rollback()
+            error, status = str(exc), 422
+    return Response(render_template(
+        "staff/messages_reminder.html", establishment=establishment, campaign=campaign,
+        slug=slug, audience=chosen, label=AUDIENCE_LABELS[chosen], subject=subject, body=body,
+        recipients=recipients, addressed=sum(1 for r in recipients if r.email),
+        preview=None if error else _preview(subject, body, recipients, values),
+        error=error, form=form), status)
+
+
+@bp.get("/<uai>/<slug>/messages/courrier")
+@staff_required
+def paper_letters(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
+    campaign = _latest_campaign(establishment, slug)
+    return render_template(
+        "staff/messages_paper.html", establishment=establishment, campaign=campaign, slug=slug,
+        recipients=paper_recipients(get_session(), establishment.id, slug))
+
+
+@bp.route("/<uai>/dossier/<public_id>/message", methods=["GET", "POST"])
+@staff_required
+def family_message(uai: str, public_id: str) -> Response | str:
+    establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
+    dossier = _dossier(establishment, public_id)
+    slug = dossier.campaign_version.slug
+    campaign = _latest_campaign(establishment, slug)
+    recipients = recipients_of(dossier)
+    values = _values(establishment, campaign)
+    subject, body = ONE_OFF_SUBJECT, default_body(ONE_OFF)
+    form, error, status = FlaskForm(), None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        subject = request.form.get("subject", "")[:1000]
+        body = request.form.get("body", "")[:20_000]
+        try:
+            subject, body = check_message(subject, body)
+            if request.form.get("action") == "send":
+                if not any(r.email for r in recipients):
+                    raise MessageError("Aucun responsable de cet élève n'a d'adresse "
+                                       "électronique : écrivez-lui par courrier.")
+                return _send(establishment, slug, FAMILY_MESSAGE, ONE_OFF, recipients, subject,
+                             body, values, dossier_id=dossier.id)
+        except MessageError as exc:
+            error, status = str(exc), 422
+    return Response(render_template(
+        "staff/messages_family.html", establishment=establishment, campaign=campaign, slug=slug,
+        dossier=dossier, subject=subject, body=body, recipients=recipients,
+        preview=None if error else _preview(subject, body, recipients, values),
+        log=sent_messages(get_session(), establishment.id, slug, dossier_id=dossier.id),
+        kind_labels=KIND_LABELS,
+        error=error, form=form), status)
