@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -20,6 +21,7 @@ from werkzeug.test import TestResponse
 from engine.db import utcnow
 from engine.dossiers import audit
 from engine.dossiers.models import AuditEntry, StaffAccount, StaffRole
+from engine.dossiers.permissions import ADMIN_PERMISSIONS, ROLE_LABELS, ROLE_PERMISSIONS, Permission
 from engine.dossiers.services import ensure_establishment
 from engine.dossiers.states import Actor
 
@@ -279,3 +281,26 @@ def test_nav_links_follow_the_permissions(client: FlaskClient, make_staff: MakeS
     page = client.get("/etablissement/0750001A/reinscription-2026/").get_data(as_text=True)
     assert AGENTS not in page and JOURNAL not in page
     assert client.get(AGENTS).status_code == 403
+
+
+def test_the_roles_table_of_the_docs_is_role_permissions() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "staff.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- roles-table: start -->")[1].split("<!-- roles-table: end -->")[0]
+    header, _rule, *rows = [line.strip().strip("|").split("|")
+                            for line in table.strip().splitlines()]
+    columns = [c.strip() for c in header[1:]]
+    assert columns == [*ROLE_LABELS.values(), "Administration"]
+    granted: dict[str, set[str]] = {c: set() for c in columns}
+    listed = set()
+    for row in rows:
+        permission = re.match(r"\s*`(\w+)`", row[0])
+        assert permission, row
+        listed.add(permission.group(1))
+        for column, cell in zip(columns, row[1:], strict=True):
+            assert cell.strip() in {"oui", "—"}, cell
+            if cell.strip() == "oui":
+                granted[column].add(permission.group(1))
+    assert listed == {p.value for p in Permission}
+    for role, label in ROLE_LABELS.items():
+        assert granted[label] == {p.value for p in ROLE_PERMISSIONS[role]}, label
+    assert granted["Administration"] == {p.value for p in ADMIN_PERMISSIONS}
