@@ -304,3 +304,15 @@ def test_the_roles_table_of_the_docs_is_role_permissions() -> None:
     for role, label in ROLE_LABELS.items():
         assert granted[label] == {p.value for p in ROLE_PERMISSIONS[role]}, label
     assert granted["Administration"] == {p.value for p in ADMIN_PERMISSIONS}
+
+
+def test_home_links_to_the_agents_and_the_journal_by_permission(
+        app: Flask, make_staff: MakeStaff) -> None:
+    direction, secretary = app.test_client(), app.test_client()
+    _login(direction, make_staff(role="direction"))
+    _login(secretary, make_staff(role="secretariat"))
+    page = direction.get("/etablissement/").get_data(as_text=True)
+    assert AGENTS in page and JOURNAL in page
+    assert 'value="lecture" selected' in direction.get(AGENTS).get_data(as_text=True)
+    page = secretary.get("/etablissement/").get_data(as_text=True)
+    assert AGENTS not in page and JOURNAL not in page

@@ -43,8 +43,8 @@ class InviteForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type hi
         DataRequired("Saisissez l'adresse électronique de l'agent."), Length(max=254)])
     display_name = StringField("Nom et prénom", validators=[Optional(), Length(max=200)])
     #: rendered as a list of the roles (a plain field: no SelectField choice API to track)
-    role = StringField("Rôle", validators=[AnyOf([value for value, _ in ROLE_CHOICES],
-                                                 message="Choisissez un rôle de la liste.")])
+    role = StringField("Rôle", default=StaffRole.READ_ONLY.value, validators=[
+        AnyOf([value for value, _ in ROLE_CHOICES], message="Choisissez un rôle de la liste.")])
 
 
 @bp.app_template_filter("staff_time")
