@@ -120,8 +120,9 @@ def verify_command() -> None:
     """Check that no entry of the audit trail was changed or removed (exit 1 if one was)."""
     with command_session() as (_settings, session):
         checked, broken = audit.verify_chain(session)
-    if broken is not None:
-        raise click.ClickException(f"Journal d'audit altéré à l'entrée {broken.seq} : "
-                                   f"{broken.reason} ({checked} entrées correctes avant elle).")
     plural = "s" if checked > 1 else ""
+    if broken is not None:
+        raise click.ClickException(
+            f"Journal d'audit altéré à l'entrée {broken.seq} : {broken.reason} ({checked} "
+            f"entrée{plural} correcte{plural} avant elle).")
     click.echo(f"Journal d'audit intact : {checked} entrée{plural} vérifiée{plural}.")

@@ -145,6 +145,6 @@ def test_audit_verify_detects_tampering(cli: CliRunner, db_session: Session,
     db_session.commit()
     result = cli.invoke(main, ["audit", "verify"])
     assert result.exit_code == 1
-    assert "altéré à l'entrée 2" in result.output and "1 entrées correctes" in result.output
+    assert "altéré à l'entrée 2" in result.output and "1 entrée correcte avant" in result.output
     assert db_session.scalar(select(AuditEntry.action).where(AuditEntry.seq == 1)) == \
         "staff_created"
