@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -28,9 +29,34 @@ _TEMPLATES = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape
                          undefined=StrictUndefined, keep_trailing_newline=True)
 
 
+#: the path of staff invitation and reset links, ``<STAFF_LINK_PATH>/<purpose>/<token>``: the
+#: staff route (``engine.web.staff.auth.set_password``) serves it, the CLI and mails link to it
+STAFF_LINK_PATH = "/etablissement/lien"
+STAFF_LINK_SUBJECTS = {"invitation": "DossierSCO : votre compte pour l'espace établissement",
+                       "reset": "DossierSCO : choisir un nouveau mot de passe"}
+
+
 def invitation_url(settings: Settings, token: str) -> str:
     """The absolute link to put in the e-mail."""
     return f"{settings.base_url.rstrip('/')}{PATH}{token}"
+
+
+def staff_link_url(base_url: str, purpose: str, token: str) -> str:
+    """The absolute link of a staff invitation or reset token (``TokenPurpose`` value)."""
+    return f"{base_url.rstrip('/')}{STAFF_LINK_PATH}/{purpose}/{token}"
+
+
+def send_staff_link(settings: Settings, email: str, display_name: str, purpose: str, token: str,
+                    *, expires: datetime, school: str | None = None) -> None:
+    """E-mail a staff invitation or reset link.
+
+    :raises MailError: the relay refused the message; the caller tells the agent.
+    """
+    text = _TEMPLATES.get_template("mail/staff_link.txt").render(
+        display_name=display_name, invitation=purpose == "invitation", school=school,
+        link=staff_link_url(settings.base_url, purpose, token),
+        expires=format_datetime(expires, "d MMMM y 'à' HH:mm", tzinfo=PARIS, locale="fr_FR"))
+    send_mail(settings, email, STAFF_LINK_SUBJECTS[purpose], text)
 
 
 @dataclass(frozen=True, slots=True)

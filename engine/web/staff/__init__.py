@@ -8,17 +8,14 @@ request by :func:`engine.web.staff.access.current_staff`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Final, cast
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask
 from flask.typing import RouteCallable
 
 bp = Blueprint("staff", __name__, url_prefix="/etablissement")
-PARIS: Final = ZoneInfo("Europe/Paris")
 
-from . import actions, auth, dossiers, home, jobs, messages  # noqa: E402,F401  # the routes register on bp
+from . import actions, admin, audit_view, auth, dossiers, home, jobs, messages  # noqa: E402,F401
 from .access import current_staff  # noqa: E402
 
 #: what the history says of each kind of event
@@ -36,14 +33,6 @@ EVENT_LABELS: Final = {
 @bp.context_processor
 def _staff() -> dict[str, Any]:
     return {"staff": current_staff(), "event_labels": EVENT_LABELS}
-
-
-@bp.app_template_filter("frdatetime")
-def _frdatetime(value: datetime | None) -> str:
-    """« 01/12/2026 à 14:05 », Paris time."""
-    if value is None:
-        return ""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
 def init_app(app: Flask, login_limit: Any) -> None:

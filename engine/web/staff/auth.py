@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine.dossiers.invitations import STAFF_LINK_PATH
 from engine.dossiers.staff import (
     MAX_PASSWORD_LENGTH,
     StaffError,
@@ -170,7 +171,8 @@ def recovery_codes() -> Response | str:
     return render_template("staff/recovery_codes.html", codes=codes)
 
 
-@bp.route("/lien/<purpose>/<token>", methods=["GET", "POST"])
+@bp.route(STAFF_LINK_PATH.removeprefix(bp.url_prefix or "") + "/<purpose>/<token>",
+          methods=["GET", "POST"])
 def set_password(purpose: str, token: str) -> Response | str | tuple[str, int]:
     """Invitation and reset links: the GET shows the form (mail scanners fetching the link do
     not burn it), the POST uses the token."""

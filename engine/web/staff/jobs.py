@@ -41,13 +41,6 @@ REFRESH_SECONDS: Final = 3
 MAX_LISTED: Final = 100
 
 
-@bp.context_processor
-def _permissions() -> dict[str, object]:
-    def staff_may(establishment: Establishment, permission: str) -> bool:
-        account = current_staff()
-        return account is not None and can(account, Permission(permission), establishment.id)
-
-    return {"staff_may": staff_may}
 
 
 def _visible_kinds(establishment: Establishment) -> list[str]:
