@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from engine.expr import STR, Type, is_empty
 from engine.i18n import gettext as _
+from engine.text import LocalText
 
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
@@ -50,6 +51,8 @@ class OptionContext:
     languages: tuple[str, ...] = ("fr",)
     #: ids of the campaign's associations (for the memberships type)
     association_ids: tuple[str, ...] = ()
+    #: their labels, in the same order (what a family reads instead of the ids)
+    association_labels: tuple[LocalText, ...] = ()
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, key: str, message: str) -> None:
