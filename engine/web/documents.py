@@ -40,7 +40,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page
 from engine.diagnostics import UploadCode
-from engine.i18n import gettext as _
 from engine.dossiers.campaigns import context_of
 from engine.dossiers.documents import (
     DocumentError,
@@ -52,7 +51,7 @@ from engine.dossiers.documents import (
     upload_rule,
 )
 from engine.dossiers.models import Dossier, StoredFile
-from engine.dossiers.states import EDITABLE
+from engine.i18n import gettext as _
 from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megabytes
 from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
