@@ -48,7 +48,7 @@ from engine.dossiers.answers import (
     submit_answers,
 )
 from engine.dossiers.campaigns import Redaction, effective_answers
-from engine.dossiers.confirmations import send_confirmations
+from engine.dossiers.confirmations import recap_filename, send_confirmations
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.feedback import (
     AlreadyRated,
@@ -453,7 +453,7 @@ def recap(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
     response = make_response(_pdf(loaded, loaded.redaction))
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = "attachment; filename=recapitulatif.pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename={recap_filename(loaded.dossier)}"
     return response
 
 
