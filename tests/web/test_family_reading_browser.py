@@ -93,3 +93,30 @@ def test_uploads_are_checked_and_photos_shrunk_before_sending(
         assert error.inner_text()  # the earlier message stays until the page changes
 
     in_browser(scenario)
+
+
+def test_fee_effect_sits_by_the_fields_that_change_it(
+        in_browser: Callable[[Scenario], None], family: tuple[FlaskClient, Dossier]) -> None:
+    _, dossier = family
+
+    def scenario(page: Page) -> None:
+        routed._open(page, dossier, "restauration")
+        page.get_by_label("Demi-pensionnaire 4 jours", exact=False).check()
+        quotient = page.get_by_label("Quotient familial CAF")
+        quotient.fill("450")
+        assert "Total des frais : 216,00 €." in routed._live(page)
+        effect = page.locator("[data-fee-effect]")
+        assert "216,00 €" in effect.inner_text().replace("\u00a0", " ")
+        field = quotient.bounding_box()
+        shown = effect.bounding_box()
+        nav = page.locator("[data-wizard-nav]").bounding_box()
+        assert field is not None and shown is not None and nav is not None
+        assert 0 < shown["y"] - field["y"] < 400, (field, shown)
+        assert shown["y"] < nav["y"]
+        # the unit is read with the field and sits on its line
+        unit = page.locator("#f-quotient_familial-unit")
+        assert "f-quotient_familial-unit" in (quotient.get_attribute("aria-describedby") or "")
+        box = unit.bounding_box()
+        assert box is not None and abs(box["y"] - field["y"]) < field["height"]
+
+    in_browser(scenario)

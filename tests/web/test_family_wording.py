@@ -77,3 +77,17 @@ def test_documents_page_shows_no_asterisk_it_speaks_of(
     assert "astérisque" not in html
     assert '<span class="document__tag">obligatoire</span>' in html
     assert "Document demandé à toutes les familles." in html
+
+
+def test_without_javascript_the_fee_effect_comes_back_from_the_server(
+        guardian: FlaskClient, dossier: Dossier) -> None:
+    """Issue 10, item 10: the total under the fields is the server's after the post."""
+    response = post_page(guardian, dossier.public_id, "restauration",
+                         {"f-regime": "dp4", "f-quotient_familial": "450"}, action="save")
+    assert response.status_code == 302
+    html = text_of(guardian.get(page_url(dossier.public_id, "restauration")))
+    effect = re.search(r'<p class="fee-effect" data-fee-effect>.*?</p>', html, re.S)
+    assert effect is not None
+    assert "216,00\u00a0€" in effect.group(0)
+    assert html.index("data-fee-effect") < html.index("data-wizard-nav")
+    assert 'aria-describedby="f-quotient_familial-hint f-quotient_familial-unit"' in html
