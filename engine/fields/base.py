@@ -53,6 +53,8 @@ class OptionContext:
     association_ids: tuple[str, ...] = ()
     #: their labels, in the same order (what a family reads instead of the ids)
     association_labels: tuple[LocalText, ...] = ()
+    #: ids of the campaign's documents (a consent links to one)
+    document_ids: tuple[str, ...] = ()
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, key: str, message: str) -> None:

@@ -12,6 +12,8 @@ from werkzeug.test import TestResponse
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.fields.country import country_names
 
+from campaign.helpers import campaign_text, check_yaml
+
 from .wizardkit import page_url, post_page, text_of
 
 Account = tuple[FamilyAccount, str]
@@ -91,3 +93,19 @@ def test_without_javascript_the_fee_effect_comes_back_from_the_server(
     assert "216,00\u00a0€" in effect.group(0)
     assert html.index("data-fee-effect") < html.index("data-wizard-nav")
     assert 'aria-describedby="f-quotient_familial-hint f-quotient_familial-unit"' in html
+
+
+def test_consent_links_to_the_document_it_accepts(guardian: FlaskClient,
+                                                  dossier: Dossier) -> None:
+    html = text_of(guardian.get(page_url(dossier.public_id, "validation")))
+    block = html[html.index('data-key="acceptation_reglement"'):]
+    block = block[:block.index("</fieldset>") + 300]
+    assert f'href="/dossier/{dossier.public_id}/modeles/reglement_interieur"' in block
+    assert "Lire « Règlement intérieur signé »" in html
+
+
+def test_consent_naming_an_unknown_document_is_a_campaign_error() -> None:
+    campaign, diagnostics = check_yaml(campaign_text(
+        "- {id: ok, type: consent, label: Règlement, document: reglement}\n"))
+    assert campaign is None
+    assert any("no document 'reglement'" in d.message for d in diagnostics)
