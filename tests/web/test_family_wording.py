@@ -12,9 +12,8 @@ from werkzeug.test import TestResponse
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.fields.country import country_names
 
-from campaign.helpers import campaign_text, check_yaml
-
 from .wizardkit import page_url, post_page, text_of
+from campaign.helpers import campaign_text, check_yaml
 
 Account = tuple[FamilyAccount, str]
 
