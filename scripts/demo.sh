@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # the printed address and the links in the invitation mails follow PORT
 export DOSSIERSCO_BASE_URL="${DOSSIERSCO_BASE_URL:-http://127.0.0.1:${PORT:-8000}}"
-.venv/bin/dossiersco demo
+.venv/bin/dossiersco demo --serving
+echo "Démarrage du serveur (Ctrl+C pour l'arrêter)…"
 exec .venv/bin/dossiersco serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -221,6 +221,12 @@ class _Compiler:
         self.association_ids = tuple(
             a["id"] for a in data.get("associations") or () if isinstance(a, Mapping)
             and isinstance(a.get("id"), str))
+        self.association_labels = tuple(
+            self.ctx.text(a.get("label")) for a in data.get("associations") or ()
+            if isinstance(a, Mapping) and isinstance(a.get("id"), str))
+        self.document_ids = tuple(
+            d["id"] for d in data.get("documents") or () if isinstance(d, Mapping)
+            and isinstance(d.get("id"), str))
         self.tariff_ids = tuple(
             t["id"] for t in data.get("tariffs") or () if isinstance(t, Mapping)
             and isinstance(t.get("id"), str))
@@ -290,7 +296,8 @@ class _Compiler:
         except UnknownFieldType as exc:
             self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
             return None
-        octx = OptionContext(self.ctx.languages, self.association_ids)
+        octx = OptionContext(self.ctx.languages, self.association_ids, self.association_labels,
+                             self.document_ids)
         options = ftype.compile_options(
             {k: v for k, v in raw.items() if k in ftype.options_schema}, octx)
         for key, message in octx.problems:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,12 +135,15 @@ def _progress(total: int) -> Iterator[Progress]:
 
 def run_import(settings: Settings, session: Session, target: Target, result: ImportResult,
                *, dry_run: bool, reset_codes: bool, invite: bool, check_uai: bool,
-               credentials_out: Path | None, codes_printed: bool = False) -> ImportReport:
-    """Import, then write the letters and send the invitations; print the report."""
+               credentials_out: Path | None, codes_printed: bool = False,
+               progress_bar: bool = True) -> ImportReport:
+    """Import, then write the letters and send the invitations; print the report (the demo
+    shows no progress bar: a few families, and click writes its label alone off a terminal)."""
     if credentials_out is not None and not dry_run:
         _check_writable(credentials_out)
     try:
-        with _progress(len(result.pupils)) as progress:
+        bar = _progress(len(result.pupils)) if progress_bar else nullcontext(None)
+        with bar as progress:
             report = import_into(session, target.campaign, target.version, result,
                                  hasher=make_hasher(settings), dry_run=dry_run,
                                  progress=progress, reset_codes=reset_codes, invite=invite,
@@ -226,7 +229,9 @@ def import_command(files: Sequence[str], campaign_ref: str, establishment: str |
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option("--serving", is_flag=True,
+              help="The app is started right after (scripts/demo.sh): say so, not how to.")
+def demo_command(serving: bool) -> None:
     """Register the example campaigns and import fictional families; print how to log in.
 
     Running it again changes no data but gives the demo guardians fresh codes.
@@ -249,10 +254,10 @@ def demo_command() -> None:
                 session.commit()
                 if target.campaign.establishment.uai not in uais:
                     continue
-                click.echo(f"Campagne {target.campaign.id} :")
                 report = run_import(settings, session, target, result, dry_run=False,
                                     reset_codes=True, invite=True, check_uai=True,
-                                    credentials_out=None, codes_printed=True)
+                                    credentials_out=None, codes_printed=True,
+                                    progress_bar=False)
                 imported += 1
                 click.echo("\nComptes de démonstration (identifiant / code secret) :")
                 for cred in report.credentials:
@@ -262,7 +267,8 @@ def demo_command() -> None:
             raise Refused([f"Aucune campagne valide de {settings.campaigns_dir} n'est celle de "
                            f"l'établissement des fichiers de démonstration "
                            f"({', '.join(sorted(filter(None, uais)))})."])
-        click.echo(f"\nOuvrez {settings.base_url}/connexion (lancez d'abord "
-                   f"« dossiersco serve ») et connectez-vous avec l'un de ces comptes.")
+        then = "" if serving else " après avoir lancé « dossiersco serve »"
+        click.echo(f"\nOuvrez {settings.base_url}/connexion{then} et connectez-vous avec l'un "
+                   f"de ces comptes.")
         click.echo(f"Les courriels d'invitation sont envoyés selon DOSSIERSCO_MAIL_URL "
                    f"({settings.mail_url}).")

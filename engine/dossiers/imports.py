@@ -64,6 +64,15 @@ KIND_LABELS = {"pupil": "élèves", "account": "comptes famille",
                "guardianship": "liens responsable-élève", "dossier": "dossiers"}
 ACTION_LABELS = {"created": "créés", "updated": "mis à jour", "unchanged": "inchangés",
                  "skipped": "ignorés"}
+#: the singular of each label, for counts of 0 and 1 (French agreement)
+SINGULAR = {"élèves": "élève", "comptes famille": "compte famille",
+            "liens responsable-élève": "lien responsable-élève", "dossiers": "dossier",
+            "créés": "créé", "inchangés": "inchangé", "ignorés": "ignoré"}
+
+
+def agreed(n: int, label: str) -> str:
+    """``label`` (a plural of the labels above) agreeing with ``n``: « 1 compte famille »."""
+    return SINGULAR.get(label, label) if n < 2 else label
 
 SKIP_AUDIENCE = "hors du public de la campagne (audience)"
 SKIP_NOT_LEGAL = "pas représentant légal (niveau de responsabilité {level}) : pas de compte"
@@ -126,10 +135,11 @@ class ImportReport:
             "Import enregistré."
         out = [f"{head} Campagne {self.campaign}, établissement {self.establishment}."]
         for kind, counter in self.counts().items():
-            parts = ", ".join(f"{counter[a]} {ACTION_LABELS[a]}" for a in ACTIONS)
+            parts = ", ".join(f"{counter[a]} {agreed(counter[a], ACTION_LABELS[a])}" for a in ACTIONS)
             out.append(f"  {KIND_LABELS[kind]} : {parts}")
         for (kind, action, reason), n in sorted(self.reasons().items()):
-            out.append(f"  - {n} {KIND_LABELS[kind]} {ACTION_LABELS[action]} : {reason}")
+            out.append(f"  - {n} {agreed(n, KIND_LABELS[kind])} {agreed(n, ACTION_LABELS[action])}"
+                       f" : {reason}")
         for c in self.conflicts:
             out.append(f"  ! {c.pupil} : « {c.field_id} » modifié par la famille, la nouvelle "
                        f"valeur importée ({c.prefill_path}) est signalée, pas appliquée")

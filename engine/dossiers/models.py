@@ -221,6 +221,23 @@ class Dossier(Base):
             session.add(event)
         return event
 
+    @property
+    def reference(self) -> str:
+        """The number a family quotes to the school about this dossier (page, mail, PDF)."""
+        year = (self.submitted_at or self.created_at or utcnow()).year
+        return f"{year}-{self.id:06d}"
+
+    @property
+    def submitted_by(self) -> str | None:
+        """Name of the guardian who last sent the dossier (None if staff or nobody did)."""
+        sent = [e for e in self.events if e.kind == "state_changed"
+                and (e.data or {}).get("to") == "submitted"]
+        if not sent or sent[-1].actor_kind != "family":
+            return None
+        account_id = sent[-1].actor_id
+        return next((g.account.display_name for g in self.pupil.guardianships
+                     if str(g.account_id) == account_id), None)
+
 
 class DossierEvent(Base):
     """History of a dossier: who did what, when (ids and field names, no answer values)."""

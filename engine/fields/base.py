@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from engine.expr import STR, Type, is_empty
 from engine.i18n import gettext as _
+from engine.text import LocalText
 
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
@@ -50,6 +51,10 @@ class OptionContext:
     languages: tuple[str, ...] = ("fr",)
     #: ids of the campaign's associations (for the memberships type)
     association_ids: tuple[str, ...] = ()
+    #: their labels, in the same order (what a family reads instead of the ids)
+    association_labels: tuple[LocalText, ...] = ()
+    #: ids of the campaign's documents (a consent links to one)
+    document_ids: tuple[str, ...] = ()
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, key: str, message: str) -> None:
@@ -69,6 +74,13 @@ class UploadLimits:
 
 
 Cell = str | int | float | bool | None
+
+#: HTML autocomplete token of a guardian's own data, by the last part of its prefill path
+#: (WCAG 1.3.5: the browser offers what it knows of the person filling the form)
+GUARDIAN_AUTOCOMPLETE: dict[str, str] = {
+    "last_name": "family-name", "first_name": "given-name", "email": "email",
+    "phone_mobile": "mobile tel", "phone_home": "home tel", "phone_work": "work tel",
+}
 
 #: the options object of a field type (what its ``compile_options`` returns)
 OptionsT = TypeVar("OptionsT")
@@ -211,6 +223,15 @@ class FieldType(Generic[OptionsT]):
     def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
         """Cells for tabular exports: column suffix ('' for the field's own column) to value."""
         return {"": None if self.is_empty(value) else self.display(value, spec)}
+
+    def autocomplete(self, spec: FieldSpec) -> str | None:
+        """The ``autocomplete`` token of the field's input: the guardian's own data, known
+        from where it is prefilled; None for another person's (the pupil's, a contact's), which
+        the browser must not fill with the parent's."""
+        path = spec.prefill
+        if not path or path[0] == "pupil":
+            return None
+        return GUARDIAN_AUTOCOMPLETE.get(path[-1])
 
     def form_value(self, value: Any, spec: FieldSpec) -> Any:
         """The value as the HTML widget shows it."""

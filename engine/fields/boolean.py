@@ -37,6 +37,8 @@ def to_bool(value: Any) -> bool | None:
 class BooleanOptions:
     widget: str = "radio"
     statement: LocalText = EMPTY
+    #: consent: id of the campaign document whose template the family reads before ticking
+    document: str | None = None
 
 
 class BooleanField(FieldType[BooleanOptions]):
@@ -84,15 +86,21 @@ class ConsentField(BooleanField):
     description = ("A statement the family must tick (attestation, règlement intérieur); "
                    "`required: true` means it must be ticked.")
     options_schema = {"statement": {"$ref": "#/$defs/text",
-                                    "description": "The text next to the check box."}}
+                                    "description": "The text next to the check box."},
+                      "document": {"type": "string",
+                                   "description": "Id of a campaign document with a "
+                                   "`template`: the statement links to it (the règlement)."}}
     template = "fields/consent.html"
     example = {"id": "attestation", "type": "consent", "label": "Attestation",
                "statement": "J'atteste l'exactitude des informations fournies.",
                "required": True}
 
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> BooleanOptions:
-        return BooleanOptions("checkbox", local_text(raw.get("statement"),
-                                                     ctx.languages))
+        document = raw.get("document")
+        if document is not None and document not in ctx.document_ids:
+            ctx.add("document", f"no document '{document}' in the campaign")
+        return BooleanOptions("checkbox", local_text(raw.get("statement"), ctx.languages),
+                              document)
 
     def is_empty(self, value: Any) -> bool:
         return value is not True

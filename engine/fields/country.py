@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,13 +18,27 @@ if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
 
 
+#: listed first: nearly every family of a French school lives there
+FIRST_COUNTRY = "FR"
+
+
+def _sort_key(name: str) -> str:
+    """Alphabetical order as a French reader expects it: « Égypte » between « Équateur » and
+    « Érythrée », not after « Zimbabwe »."""
+    return "".join(c for c in unicodedata.normalize("NFD", name.casefold())
+                   if not unicodedata.combining(c))
+
+
 @cache
 def country_names(lang: str = "fr") -> dict[str, str]:
-    """ISO alpha-2 code to country name, sorted by name (two-letter codes only)."""
+    """ISO alpha-2 code to country name (two-letter codes only), in the order of the lists
+    shown to families: France first, then by name, accents ignored."""
     territories = Locale.parse(lang).territories
     names = {code: name for code, name in territories.items()
              if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "ZZ", "QO")}
-    return dict(sorted(names.items(), key=lambda item: item[1]))
+    ordered = sorted(names.items(), key=lambda item: (item[0] != FIRST_COUNTRY,
+                                                       _sort_key(item[1])))
+    return dict(ordered)
 
 
 def country_code(value: Any) -> str | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.expr import STR, Type, list_of
 from engine.i18n import gettext as _
+from engine.text import LocalText
 
 from .base import Cell, FieldType, FieldValueError, OptionContext
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class MembershipOptions:
     association_ids: tuple[str, ...]
+    #: label of each id (empty when the campaign gave none)
+    labels: tuple[LocalText, ...] = ()
 
 
 class MembershipsField(FieldType[MembershipOptions]):
@@ -31,7 +34,7 @@ class MembershipsField(FieldType[MembershipOptions]):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> MembershipOptions:
         if not ctx.association_ids:
             ctx.add("type", "a memberships field needs associations declared in the campaign")
-        return MembershipOptions(ctx.association_ids)
+        return MembershipOptions(ctx.association_ids, ctx.association_labels)
 
     def anchor(self, spec: FieldSpec) -> str:
         ids = self.options(spec).association_ids
@@ -55,7 +58,9 @@ class MembershipsField(FieldType[MembershipOptions]):
         return [a for a in ids if a in chosen]
 
     def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
-        return ", ".join(str(v) for v in value or ())
+        options = self.options(spec)
+        names = dict(zip(options.association_ids, options.labels, strict=False))
+        return ", ".join(names[v].get(lang) if v in names and names[v] else str(v) for v in value or ())
 
     def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
         chosen = set(value or ())

@@ -80,12 +80,30 @@ class NumberField(FieldType[NumberOptions]):
     def expr_value(self, value: Any, spec: FieldSpec) -> Any:
         return to_decimal(value)
 
+    def written(self, number: Decimal, spec: FieldSpec) -> Decimal:
+        """``number`` as a family writes it: a fractional value with all the decimals the field
+        allows (420,50 € for a quotient of 420.5), a whole one without any."""
+        options = self.options(spec)
+        places = options.decimals if options else None
+        exponent = number.normalize().as_tuple().exponent
+        if places and isinstance(exponent, int) and 0 < -exponent < places:
+            return number.quantize(Decimal(1).scaleb(-places))
+        return number
+
     def display(self, value: Any, spec: FieldSpec, lang: str | None = None) -> str:
         number = to_decimal(value)
         if number is None:
             return ""
         unit = self.options(spec).unit.get(lang) if self.options(spec) else None
-        return format_decimal(number) + (f"\u00a0{unit}" if unit else "")
+        return format_decimal(self.written(number, spec)) + (f"\u00a0{unit}" if unit else "")
+
+    def form_value(self, value: Any, spec: FieldSpec) -> Any:
+        """French writing in the input (a comma, no thousands separator): what the family typed
+        comes back as they typed it."""
+        number = to_decimal(value)
+        if number is None:
+            return "" if value is None else str(value)
+        return f"{self.written(number, spec):f}".replace(".", ",")
 
     def export(self, value: Any, spec: FieldSpec) -> dict[str, Any]:
         number = to_decimal(value)

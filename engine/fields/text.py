@@ -68,6 +68,10 @@ class TextField(FieldType[TextOptions]):
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
 
+    def autocomplete(self, spec: FieldSpec) -> str | None:
+        """The campaign's ``autocomplete`` option, else the default of its prefill path."""
+        return self.options(spec).autocomplete or super().autocomplete(spec)
+
     def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:
             return None

@@ -217,7 +217,7 @@ def _document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None) ->
     if doc.required_if is not None:
         return _("Demandé car {why}.").format(
             why=describe(doc.required_if.expression.node, campaign, lang))
-    return _("Demandé à toutes les familles.")
+    return _("Document demandé à toutes les familles.")
 
 
 def _documents(scope: DossierScope) -> list[RequiredDocument]:

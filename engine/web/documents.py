@@ -3,8 +3,10 @@
 Every route loads the dossier and its files through ``engine.web.access`` (404 for anybody
 else, exactly as for an unknown id; another dossier's file id is a 404 too).
 Files are served from storage by their public id, never from a static path. Writes redirect
-back to the wizard page named in the hidden ``page`` input; a refused write renders the
-documents again with the message next to the document and a 4xx status.
+back to the wizard page named in the hidden ``page`` input (or the ``page`` query argument), a
+refused one too (the address bar never keeps a POST URL): the page then says what was and was not
+saved, and shows the message next to the document. A request over the app's size limit is
+answered the same way, with the limits stated.
 """
 
 from __future__ import annotations
@@ -15,12 +17,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
-from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask.typing import RouteCallable
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page, family_campaign
@@ -39,8 +55,9 @@ from engine.dossiers.documents import (
 from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.review import REFUSAL_LABELS, RefusalReason
 from engine.dossiers.states import EDITABLE
+from engine.i18n import gettext as _
 from engine.rules import evaluate_dossier
-from engine.storage.inspection import STORED, CheckedFile, make_thumbnail
+from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megabytes
 from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
@@ -73,18 +90,20 @@ def _campaign(dossier: Dossier) -> Campaign:
     return family_campaign(campaign_of(dossier.campaign_version))
 
 
-def _return_page(campaign: Campaign) -> Page | None:
-    """The wizard page named in the posted ``page`` input, if it is one of the campaign's."""
-    wanted = str(request.form.get("page") or request.args.get("page") or "")
+def _return_page(campaign: Campaign, form: bool = True) -> Page | None:
+    """The wizard page named in the posted ``page`` input (not read when ``form`` is False: a
+    body over the size limit) or the query, if it is one of the campaign's."""
+    wanted = str((request.form.get("page") if form else None) or request.args.get("page") or "")
     page = next((p for p in campaign.pages if p.id == wanted), None)
     return page or next((p for p in campaign.pages if p.documents), None)
 
 
-def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> BaseResponse:
-    if request.form.get("retour") == "documents":
+def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None,
+          form: bool = True) -> BaseResponse:
+    if form and request.form.get("retour") == "documents":
         target = url_for("documents.overview", public_id=dossier.public_id)
         return redirect(f"{target}#{anchor}" if anchor else target, 303)
-    page = _return_page(campaign)
+    page = _return_page(campaign, form)
     if page is None:
         target = url_for("family.dossier", public_id=dossier.public_id)
     else:
@@ -104,19 +123,37 @@ def http_status(error: DocumentError) -> int:
     return STATUS_OF_CODE.get(error.code, 422)
 
 
-def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
-             error: DocumentError) -> tuple[str, int]:
-    """The documents of the return page again, with ``error`` next to ``document_id``."""
-    ctx = context_of(dossier)
-    evaluation = evaluate_dossier(campaign, effective_answers(campaign, dossier.answers, ctx),
-                                  ctx)
-    statuses = document_statuses(campaign, evaluation, dossier, today=ctx.today)
+#: session key of the messages of refused writes, by document id, until the page shows them
+ERRORS_KEY: Final = "document_errors"
+
+
+def _refused(dossier: Dossier, campaign: Campaign, document_id: str, error: DocumentError,
+             not_saved: str, form: bool = True) -> BaseResponse:
+    """Back to the documents' page, saying what was not saved (``not_saved``: « Le fichier n'a
+    pas été enregistré »…) and what is kept, with ``error`` next to ``document_id``.
+
+    The status of the refusal (``http_status``) is logged with the redirect's request."""
     rule = upload_rule(campaign, document_id)
-    return render_template(
-        "documents/refused.html", dossier=dossier, campaign=campaign,
-        page=_return_page(campaign), statuses=statuses, editable=dossier.state in EDITABLE,
-        upload_errors={document_id: [error.message]}, lang=None,
-        label=rule.label if rule is not None else "", message=error.message), http_status(error)
+    label = rule.label if rule is not None else ""
+    kept = sum(1 for f in dossier.files if f.document_id == document_id)
+    summary = f"{not_saved} pour « {label} » : {error.message}" if label else \
+        f"{not_saved} : {error.message}"
+    if kept:
+        summary += (" Le fichier déjà envoyé pour ce document est conservé." if kept == 1 else
+                    f" Les {kept} fichiers déjà envoyés pour ce document sont conservés.")
+    flash(summary, "error")
+    errors = dict(session.get(ERRORS_KEY) or {})
+    errors[document_id] = [error.message]
+    session[ERRORS_KEY] = errors
+    current_app.logger.info("document write refused (%s, HTTP %s)", error.code.value,
+                            http_status(error))
+    return _back(dossier, campaign, f"document-{document_id}", form)
+
+
+@bp.app_template_global()
+def document_errors() -> dict[str, list[str]]:
+    """The messages of the refused writes not shown yet, by document id (shown once)."""
+    return dict(session.pop(ERRORS_KEY, None) or {})
 
 
 @bp.get("/dossier/<public_id>/documents")
@@ -156,7 +193,7 @@ def upload(public_id: str, document_id: str) -> Any:
         add_files(get_session(), app_state().storage, campaign, dossier, rule.id,
                   _uploads(rule.id, rule.max_size), current_user)
     except DocumentError as error:
-        return _refused(dossier, campaign, rule.id, error)
+        return _refused(dossier, campaign, rule.id, error, _("Le fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{rule.id}")
 
 
@@ -173,7 +210,7 @@ def replace(public_id: str, file_id: str) -> Any:
         replace_file(get_session(), app_state().storage, campaign, dossier, stored,
                      _uploads(document_id, rule.max_size), current_user)
     except DocumentError as error:
-        return _refused(dossier, campaign, document_id, error)
+        return _refused(dossier, campaign, document_id, error, _("Le nouveau fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{document_id}")
 
 
@@ -187,7 +224,7 @@ def delete(public_id: str, file_id: str) -> Any:
         delete_file(get_session(), app_state().storage, campaign, dossier, stored,
                     current_user)
     except DocumentError as error:
-        return _refused(dossier, campaign, document_id, error)
+        return _refused(dossier, campaign, document_id, error, _("Le fichier n'a pas été supprimé"))
     return _back(dossier, campaign, f"document-{document_id}")
 
 
@@ -203,8 +240,32 @@ def declare_date(public_id: str, document_id: str) -> Any:
     except DocumentError as error:
         if error.code is UploadCode.UNKNOWN:
             abort(404)
-        return _refused(dossier, campaign, document_id, error)
+        return _refused(dossier, campaign, document_id, error, _("La date n'a pas été enregistrée"))
     return _back(dossier, campaign, f"document-{document_id}")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> BaseResponse:
+    """A body over the app's limit (never read): back to the document with both limits."""
+    args = request.view_args or {}
+    public_id = str(args.get("public_id", ""))
+    if "file_id" in args:
+        dossier, stored = family_file(public_id, str(args["file_id"]))
+        document_id = stored.document_id
+    else:
+        dossier = family_dossier(public_id)
+        document_id = str(args.get("document_id", ""))
+    campaign = _campaign(dossier)
+    rule = upload_rule(campaign, document_id)
+    if rule is None:
+        abort(404)
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    message = _("L'envoi dépasse {total}\u00a0Mo, la taille maximale d'un envoi. Ce document "
+                "accepte {size}\u00a0Mo au plus par fichier : réduisez la taille du fichier "
+                "(photo moins lourde, PDF compressé) et réessayez.").format(
+        total=megabytes(limit), size=megabytes(rule.max_size))
+    return _refused(dossier, campaign, rule.id, DocumentError(message, UploadCode.TOO_LARGE),
+                    _("Le fichier n'a pas été enregistré"), form=False)
 
 
 def _private(response: Response) -> Response:

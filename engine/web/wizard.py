@@ -48,6 +48,7 @@ from engine.dossiers.answers import (
     submit_answers,
 )
 from engine.dossiers.campaigns import Redaction, effective_answers
+from engine.dossiers.confirmations import recap_filename
 from engine.dossiers.corrections import correction_request, target_pages
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.feedback import (
@@ -462,7 +463,7 @@ def recap(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
     response = make_response(_pdf(loaded, loaded.redaction))
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = "attachment; filename=recapitulatif.pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename={recap_filename(loaded.dossier)}"
     return response
 
 

@@ -31,9 +31,9 @@ def test_normalize_keeps_declared_order() -> None:
 
 def test_export_display_diff() -> None:
     assert F.type.export(["as"], F) == {".fse": False, ".as": True}
-    assert F.type.display(["fse", "as"], F) == "fse, as"
+    assert F.type.display(["fse", "as"], F) == "FSE, Association sportive"
     assert F.type.display([], F) == ""
     change = F.type.diff(["fse"], ["fse", "as"], F)
-    assert change is not None and (change.old, change.new) == ("fse", "fse, as")
+    assert change is not None and (change.old, change.new) == ("FSE", "FSE, Association sportive")
     assert F.type.diff(["as", "fse"], ["fse", "as"], F) is None
     assert F.type.diff([], ["as"], F) is not None

@@ -45,7 +45,7 @@ def test_validate_bounds_and_decimals() -> None:
 
 
 def test_display_export_expr_value_diff() -> None:
-    assert F.type.display("1234.5", F) == "1\u202f234,5\u00a0€"
+    assert F.type.display("1234.5", F) == "1\u202f234,50\u00a0€"
     assert F.type.export("1234.5", F) == {"": 1234.5}
     assert F.type.export(None, F) == {"": None}
     assert F.type.expr_value("12.5", F) == Decimal("12.5")
@@ -60,3 +60,22 @@ def test_comma_and_point_read_the_same(d: Decimal) -> None:
     assert Decimal(F.type.normalize(text, F)) == d
     stored = F.type.normalize(text, F)
     assert F.type.normalize(stored, F) == stored
+
+
+@pytest.mark.parametrize(("typed", "shown", "read"), [
+    ("420,50", "420,50", "420,50\u00a0€"), ("420", "420", "420\u00a0€"),
+    ("1 234,5", "1234,50", "1\u202f234,50\u00a0€"), ("0,05", "0,05", "0,05\u00a0€"),
+])
+def test_typed_value_comes_back_in_french(typed: str, shown: str, read: str) -> None:
+    """What the family typed comes back in the field, the review and the PDF with a comma
+    and all the decimals the field allows (issue 10, item 13)."""
+    stored = F.type.parse_input([typed], F)
+    assert F.type.form_value(stored, F) == shown
+    assert F.type.display(stored, F) == read
+    assert F.type.parse_input([F.type.form_value(stored, F)], F) == stored
+
+
+def test_form_value_without_decimals_option() -> None:
+    plain = compile_fields("- id: n\n  type: number\n").fields["n"]
+    assert plain.type.form_value("12.5", plain) == "12,5"
+    assert plain.type.form_value(None, plain) == ""

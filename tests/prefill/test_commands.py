@@ -71,9 +71,9 @@ def test_import_with_credentials(cli: CliRunner, db_session: Session, tmp_path: 
     out = tmp_path / "courriers"
     result = run(cli, ELEVES, RESPONSABLES, "--campaign", CAMPAIGN, "--credentials-out", out)
     assert result.exit_code == 0, result.output
-    assert "élèves : 4 créés, 0 mis à jour, 0 inchangés, 1 ignorés" in result.stdout
+    assert "élèves : 4 créés, 0 mis à jour, 0 inchangé, 1 ignoré" in result.stdout
     assert "dossiers : 4 créés" in result.stdout
-    assert "1 élèves ignorés : hors du public de la campagne (audience)" in result.stdout
+    assert "1 élève ignoré : hors du public de la campagne (audience)" in result.stdout
     assert "Import" in result.stderr  # the progress bar
     pdf_path, = out.glob("*.pdf")
     csv_path, = out.glob("*.csv")
@@ -103,7 +103,7 @@ def test_import_with_credentials(cli: CliRunner, db_session: Session, tmp_path: 
     again = run(cli, ELEVES, RESPONSABLES, "--campaign", "college-jean-moulin-2027",
                 "--credentials-out", out)
     assert again.exit_code == 0, again.output
-    assert "dossiers : 0 créés, 0 mis à jour, 4 inchangés" in again.stdout
+    assert "dossiers : 0 créé, 0 mis à jour, 4 inchangés" in again.stdout
     assert len(list(out.iterdir())) == 2
 
 
@@ -131,7 +131,7 @@ def test_spreadsheet_with_mapping(cli: CliRunner, db_session: Session, tmp_path:
                        "birth_date: Naissance, mef_code: MEF}\n", encoding="utf-8")
     result = run(cli, sheet, "--mapping", mapping, "--campaign", CAMPAIGN)
     assert result.exit_code == 0, result.output
-    assert "dossiers : 1 créés" in result.stdout
+    assert "dossiers : 1 créé" in result.stdout
     assert "dossier sans compte famille" in result.stdout
 
 
@@ -330,7 +330,7 @@ def test_the_readme_sample_command(cli: CliRunner, db_session: Session) -> None:
                  SHARED / "responsables_avec_adresses_simple.xml", SHARED / "nomenclature_simple.xml",
                  "--campaign", CAMPAIGN, "--ignore-uai", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "élèves : 0 créés, 0 mis à jour, 0 inchangés, 2 ignorés" in result.stdout
+    assert "élèves : 0 créé, 0 mis à jour, 0 inchangé, 2 ignorés" in result.stdout
     assert "TAG_TYPO (avertissement)" in result.stdout
     assert not any(row_counts(db_session).values())
     refused = run(cli, SHARED / "eleves_avec_adresse_simple.xml", "--campaign", CAMPAIGN)

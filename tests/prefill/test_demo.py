@@ -53,7 +53,7 @@ def test_demo_twice_then_log_in(app: Flask, client: FlaskClient, db_session: Ses
 
     second = runner.invoke(main, ["demo"])
     assert second.exit_code == 0, second.output
-    assert "dossiers : 0 créés, 0 mis à jour, 4 inchangés" in second.stdout
+    assert "dossiers : 0 créé, 0 mis à jour, 4 inchangés" in second.stdout
     fresh = {m["name"]: m for m in LOGIN_LINE.finditer(second.stdout)}
     assert {n: m["login"] for n, m in fresh.items()} == \
         {n: m["login"] for n, m in accounts.items()}
@@ -92,3 +92,26 @@ def test_a_broken_example_campaign_does_not_stop_the_demo(app: Flask, database_u
     assert alone.exit_code == 1
     assert isinstance(alone.exception, SystemExit)
     assert "Aucune campagne valide" in alone.stderr
+
+
+def test_demo_output_reads_as_french_sentences(app: Flask, database_url: str,
+                                               tmp_path: Path) -> None:
+    """No stray « Campagne …: » or « Import » line, counts agreeing with their noun, and the
+    next step true for ``dossiersco demo`` alone and for scripts/demo.sh (issue 10, item 17)."""
+    env = {"DOSSIERSCO_DATABASE_URL": database_url,
+           "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
+           "DOSSIERSCO_SECRET_KEY": "test-secret-key",
+           "DOSSIERSCO_MAIL_URL": (tmp_path / "mail").as_uri()}
+    alone = CliRunner(env=env).invoke(main, ["demo"])
+    assert alone.exit_code == 0, alone.output
+    lines = alone.output.splitlines()
+    assert not [line for line in lines if re.fullmatch(r"Campagne \S+ :|Import.*", line.strip())
+                and not line.startswith("Import enregistré")]
+    assert "  - 1 compte famille ignoré : pas représentant légal" in alone.stdout
+    assert "  - 1 élève ignoré : hors du public" in alone.stdout
+    assert "/connexion après avoir lancé « dossiersco serve »" in alone.stdout
+    served = CliRunner(env=env).invoke(main, ["demo", "--serving"])
+    assert served.exit_code == 0, served.output
+    assert "Ouvrez http://127.0.0.1:8000/connexion et connectez-vous" in served.stdout
+    assert "dossiersco serve" not in served.stdout
+    assert "--serving" in (ROOT / "scripts" / "demo.sh").read_text(encoding="utf-8")

@@ -46,7 +46,7 @@ def docs(**answers: Any) -> dict[str, str]:
 
 
 def test_always_required_document() -> None:
-    assert docs() == {"assurance": "Demandé à toutes les familles."}
+    assert docs() == {"assurance": "Document demandé à toutes les familles."}
 
 
 def test_required_if_with_reason_from_the_condition() -> None:

@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from engine.db import utcnow
 from engine.dossiers.models import Dossier, Establishment, StaffRole, StoredFile
 from engine.dossiers.permissions import ADMIN_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from engine.dossiers.staff import create_staff, grant_role
+from engine.jobs.models import Job, JobState
 from engine.web.state import app_state
 
 from conftest import CSRF_INPUT, MakeAccount, MakeDossier, MakeStaff
@@ -106,11 +108,26 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.reset_agent_second_factor": P.MANAGE_STAFF,
     "staff.unlock_agent": P.MANAGE_STAFF,
     "staff.audit_log": P.READ_AUDIT,
+    "documents.overview": A.FAMILY,
+    "staff.bulk_mef": P.REVIEW_DOSSIERS,
+    "staff.set_staff_field": P.REVIEW_DOSSIERS,
+    "staff.upload_on_behalf": P.REVIEW_DOSSIERS,
+    "staff.messages": P.MESSAGE_FAMILIES,
+    "staff.reminder": P.MESSAGE_FAMILIES,
+    "staff.paper_letters": P.MESSAGE_FAMILIES,
+    "staff.family_message": P.MESSAGE_FAMILIES,
+    "staff.jobs": P.LIST_DOSSIERS,
+    # a job's page and file need its kind's permission too: the world's job is a reminder
+    "staff.job": P.MESSAGE_FAMILIES,
+    "staff.job_file": P.MESSAGE_FAMILIES,
+    "staff.rerun_job": P.MESSAGE_FAMILIES,
 }
 
 #: endpoints that end what later requests of the same principal rely on (a file, an agent's
-#: role, every session): requested after all the others, in this order
-LAST: Final = ("staff.remove_agent", "documents.delete", "staff.logout_everywhere")
+#: role, every session — a logout revokes on the server): requested after all the others, in
+#: this order
+LAST: Final = ("staff.remove_agent", "documents.delete", "auth.logout",
+                "staff.logout_everywhere", "staff.logout")
 
 ROLES: Final = [role.value for role in StaffRole]
 PRINCIPALS: Final = [*ROLES, "admin", "anonymous", "family"]
@@ -220,6 +237,8 @@ class Place:
     slug: str
     dossier: Dossier
     file: StoredFile
+    #: a finished reminder job with its result file
+    job: Job
     #: per principal, an agent of this establishment they may act on
     targets: dict[str, int] = field(default_factory=dict)
 
@@ -260,6 +279,19 @@ def _png_file(app: Flask, db_session: Session, dossier: Dossier) -> StoredFile:
     db_session.add(stored)
     db_session.commit()
     return stored
+
+
+def _done_job(app: Flask, db_session: Session, dossier: Dossier, slug: str) -> Job:
+    """A reminder job of the dossier's establishment, done, with a result file (as the queue
+    leaves one)."""
+    job = Job(kind="reminders", establishment_id=dossier.pupil.establishment_id,
+              campaign_slug=slug, params={}, state=JobState.DONE.value, progress_done=1,
+              progress_total=1, result_key=app_state(app).storage.put(b"rapport"),
+              result_name="rapport.txt", result_size=7, result_mime="text/plain",
+              finished_at=utcnow())
+    db_session.add(job)
+    db_session.commit()
+    return job
 
 
 def _csrf_of(client: FlaskClient, path: str) -> str:
@@ -312,7 +344,8 @@ def world(app: Flask, db_session: Session, make_account: MakeAccount,
     for context, dossier, slug in (("own", own, "reinscription-2026"),
                                    ("other", other, "reinscription-b")):
         places[context] = Place(dossier.pupil.establishment, slug, dossier,
-                                _png_file(app, db_session, dossier))
+                                _png_file(app, db_session, dossier),
+                                _done_job(app, db_session, dossier, slug))
     principals = []
     for n, role in enumerate(ROLES):
         user = make_staff(f"{role}@college.fr", role=role)
@@ -354,6 +387,8 @@ def _url(rule: Rule, world: World, principal: str, context: str) -> str:
     values: dict[str, Any] = {
         "uai": home.establishment.uai, "slug": home.slug, "public_id": place.dossier.public_id,
         "file_id": place.file.public_id, "staff_id": place.targets[principal],
+        "job_id": place.job.public_id, "field_id": "note_secretariat",
+        "audience": "not_started",
         "document_id": "justificatif_domicile", "page_id": "eleve", "purpose": "invitation",
         "token": "jeton-inconnu", "name": "text", "filename": "css/app.css",
         **VALUES_OF.get(rule.endpoint, {})}

@@ -106,6 +106,14 @@ def upload(client: FlaskClient, family: Family, token: str | None, document_id: 
                        content_type="multipart/form-data")
 
 
+def refused_page(client: FlaskClient, response: TestResponse, family: Family) -> str:
+    """A refused write redirects back to the documents' page (no POST URL left in the address
+    bar, issue 10 item 12): the text of that page."""
+    assert response.status_code == 303, response.status_code
+    assert response.headers["Location"].startswith(f"{family.base}/etape/{PIECES}")
+    return client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+
+
 def file_ids(db_session: Session, document_id: str | None = None) -> list[str]:
     db_session.expire_all()
     query = select(StoredFile.public_id).order_by(StoredFile.id)
@@ -199,8 +207,12 @@ def test_declared_date_is_saved_and_shown(client: FlaskClient, family: Family, t
             ] == ["2000-01-01"]
     refused = client.post(f"{family.base}/documents/justificatif_domicile/date",
                           data={"csrf_token": token, "page": PIECES, "date": "31/02/2027"})
-    assert refused.status_code == 422
-    assert "Indiquez une date valide" in refused.get_data(as_text=True)
+    body = html.unescape(refused_page(client, refused, family))
+    assert "Indiquez une date valide" in body
+    # what was and was not saved, exactly
+    assert "La date n'a pas été enregistrée pour « Justificatif de domicile » : " in body
+    assert "Le fichier déjà envoyé pour ce document est conservé." in body
+    assert "Le fichier n'a pas été enregistré" not in body
 
 
 def test_campaign_template_is_served_to_the_family(client: FlaskClient, family: Family) -> None:
@@ -230,8 +242,8 @@ def test_bad_files_get_a_french_message_next_to_the_document(
         client: FlaskClient, family: Family, token: str, db_session: Session, app: Flask,
         files: list[tuple[bytes, str]], status: int, message: str) -> None:
     response = upload(client, family, token, "attestation_assurance", *files)
-    assert response.status_code == status
-    body = response.get_data(as_text=True)
+    assert status >= 400  # the refusal's status (STATUS_OF_CODE), now answered by a redirect
+    body = refused_page(client, response, family)
     block = re.search(r'id="document-attestation_assurance".*?</fieldset>', body, re.S)
     assert block is not None
     error = re.search(r'<p class="error-message" id="document-attestation_assurance-error"'
@@ -239,7 +251,7 @@ def test_bad_files_get_a_french_message_next_to_the_document(
     assert error is not None and message in html.unescape(error.group(0))
     assert 'aria-describedby="document-attestation_assurance-hint ' \
            'document-attestation_assurance-error"' in block.group(0)
-    assert f'href="{family.base}/etape/{PIECES}"' in body  # the way back
+    # the way back: refused_page checked the family is back on the documents' page
     assert stored_count(db_session) == 0 and objects(app) == []
 
 
@@ -249,7 +261,8 @@ def test_too_many_files_counts_those_already_sent(client: FlaskClient, family: F
         assert upload(client, family, token, "attestation_assurance",
                       (pdf_bytes(), name)).status_code == 303
     response = upload(client, family, token, "attestation_assurance", (pdf_bytes(), "c.pdf"))
-    assert response.status_code == 422
+    assert "Les 2 fichiers déjà envoyés pour ce document sont conservés." in html.unescape(
+        refused_page(client, response, family))
     assert stored_count(db_session) == 2
     page = client.get(f"{family.base}/etape/{PIECES}").get_data(as_text=True)
     assert "Nombre maximal de fichiers atteint" in page
@@ -267,7 +280,15 @@ def test_request_over_the_global_limit_is_413(make_app: Callable[..., Flask],
     token = csrf_token(client, "/mes-dossiers")
     response = upload(client, made, token, "attestation_assurance",
                       (b"%PDF" + b"0" * (2 * 1024 * 1024), "gros.pdf"))
-    assert response.status_code == 413
+    assert response.status_code == 303  # back to the document, the limits stated
+    assert response.headers["Location"].endswith(
+        f"{made.base}/etape/{PIECES}#document-attestation_assurance")
+    body = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    block = re.search(r'id="document-attestation_assurance".*?</fieldset>', body, re.S)
+    assert block is not None
+    assert "L'envoi dépasse 1\u00a0Mo, la taille maximale d'un envoi." in block.group(0)
+    assert "5\u00a0Mo au plus par fichier" in block.group(0)
+    assert "Le fichier n'a pas été enregistré pour « " in body
     assert stored_count(db_session) == 0
 
 
@@ -355,19 +376,19 @@ def test_nothing_changes_after_submission(client: FlaskClient, family: Family, t
     actor = Actor.family(family.account.id)
     change_state(db_session, dossier, dossier.row_version, DossierState.IN_PROGRESS, actor)
     change_state(db_session, dossier, dossier.row_version, DossierState.SUBMITTED, actor)
-    attempts = [
-        upload(client, family, token, "fiche_infirmerie", (pdf_bytes(), "b.pdf")),
-        client.post(f"{family.base}/fichiers/{file_id}/supprimer",
-                    data={"csrf_token": token, "page": PIECES}),
-        client.post(f"{family.base}/fichiers/{file_id}/remplacer", data={
+    attempts: list[Callable[[], TestResponse]] = [
+        lambda: upload(client, family, token, "fiche_infirmerie", (pdf_bytes(), "b.pdf")),
+        lambda: client.post(f"{family.base}/fichiers/{file_id}/supprimer",
+                            data={"csrf_token": token, "page": PIECES}),
+        lambda: client.post(f"{family.base}/fichiers/{file_id}/remplacer", data={
             "csrf_token": token, "fichier": (io.BytesIO(pdf_bytes()), "c.pdf")},
             content_type="multipart/form-data"),
-        client.post(f"{family.base}/documents/justificatif_domicile/date",
-                    data={"csrf_token": token, "date": "2027-01-01"}),
+        lambda: client.post(f"{family.base}/documents/justificatif_domicile/date",
+                            data={"csrf_token": token, "date": "2027-01-01"}),
     ]
-    for response in attempts:
-        assert response.status_code == 409
-        assert "ne peuvent plus être modifiés" in html.unescape(response.get_data(as_text=True))
+    for attempt in attempts:
+        assert "ne peuvent plus être modifiés" in html.unescape(
+            refused_page(client, attempt(), family))
     assert file_ids(db_session) == [file_id] and len(objects(app)) == 1
     # still downloadable, without buttons to change it
     assert client.get(f"{family.base}/fichiers/{file_id}").status_code == 200
@@ -445,7 +466,7 @@ def test_document_writes_are_throttled_per_account(client: FlaskClient, family: 
     url = f"{family.base}/documents/fiche_infirmerie/fichiers"
     statuses = [client.post(url, data={"csrf_token": token, "page": PIECES}).status_code
                 for _ in range(31)]
-    assert statuses[:30] == [400] * 30  # no file chosen: refused, but counted
+    assert statuses[:30] == [303] * 30  # no file chosen: refused (back to the page), but counted
     assert statuses[30] == 429
     assert "Trop de tentatives" in html.unescape(
         upload(client, family, token, "fiche_infirmerie", (pdf_bytes(), "a.pdf"))

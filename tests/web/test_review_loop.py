@@ -189,11 +189,14 @@ def test_a_refused_document_is_mailed_shown_sent_again_and_an_accepted_one_is_lo
     again = family.post(f"/dossier/{dossier.public_id}/fichiers/{second.public_id}/remplacer",
                         data={"csrf_token": token, "retour": "documents",
                               "fichier": (io.BytesIO(_png("black")), "autre.png")})
-    assert again.status_code == 409
-    assert "déjà accepté ce fichier" in again.get_data(as_text=True)
+    # refused writes redirect back to the page, which says what was not saved (issue 10.12)
+    assert again.status_code == 303
+    assert "déjà accepté ce fichier" in family.get(again.location).get_data(as_text=True)
     deleted = family.post(f"/dossier/{dossier.public_id}/fichiers/{second.public_id}/supprimer",
                           data={"csrf_token": token})
-    assert deleted.status_code == 409
+    assert deleted.status_code == 303
+    assert "déjà accepté ce fichier" in family.get(deleted.location,
+                                                   follow_redirects=True).get_data(as_text=True)
     assert [(f.public_id, f.review_status) for f in _files(db_session, dossier)] == [
         (second.public_id, "accepted")]
     assert "Accepté par le collège" in family.get(overview_url).get_data(as_text=True)

@@ -326,3 +326,34 @@ def test_confidential_contact_never_reaches_the_other_guardian(
     assert "claire.martin@example.fr" in text_of(
         mum.get(f"/dossier/{dossier.public_id}/recapitulatif"))
 
+
+
+def test_confirmation_gives_a_reference_next_steps_and_who_sent(
+        app: Flask, family: FlaskClient, dossier: Dossier, db_session: Session,
+        csrf_token: Callable[..., str], tmp_path: Path) -> None:
+    """Issue 10, item 16: a number to quote, what happens next, who sent it (both guardians
+    are told by mail), and the downloaded PDF named like the mailed one."""
+    _fill(family, dossier)
+    _upload(app, db_session, dossier)
+    response = _submit(family, dossier, csrf_token)
+    stored = _reload(db_session, dossier)
+    page = squash(text_of(family.get(response.headers["Location"])))
+    reference = f"{stored.submitted_at.year}-{stored.id:06d}"  # type: ignore[union-attr]
+    assert f'Numéro de dossier : <strong class="reference">{reference}</strong>' in page
+    assert "par Claire Martin" in page
+    assert "Et maintenant ?" in page
+    assert "Frais pour l'année : <strong>604,80 €</strong>" in page
+    assert "Rien n'est à payer en ligne" in page
+    assert f'href="/dossier/{dossier.public_id}/modeles/fiche_infirmerie"' in page
+    mails = _mails(tmp_path)
+    assert sorted(m["To"] for m in mails) == ["claire.martin@example.fr",
+                                              "paul.durand@example.fr"]
+    for mail in mails:
+        body = mail.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "par Claire Martin" in text and f"Numéro de dossier : {reference}" in text
+    mailed = {p.get_filename() for m in mails for p in m.iter_attachments()}
+    pdf = family.get(f"/dossier/{dossier.public_id}/recapitulatif.pdf")
+    assert pdf.headers["Content-Disposition"] == f"attachment; filename={mailed.pop()}"
+    assert mailed == set()

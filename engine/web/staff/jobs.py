@@ -100,11 +100,11 @@ def jobs(uai: str, slug: str) -> Response:
     return response
 
 
-@bp.get("/<uai>/taches/<public_id>")
+@bp.get("/<uai>/taches/<job_id>")
 @staff_required
-def job(uai: str, public_id: str) -> Response:
+def job(uai: str, job_id: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    found = _job(establishment, public_id)
+    found = _job(establishment, job_id)
     campaign = _latest_campaign(establishment, found.campaign_slug) \
         if found.campaign_slug else None
     running = found.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(found)
@@ -115,11 +115,11 @@ def job(uai: str, public_id: str) -> Response:
     return response
 
 
-@bp.get("/<uai>/taches/<public_id>/fichier")
+@bp.get("/<uai>/taches/<job_id>/fichier")
 @staff_required
-def job_file(uai: str, public_id: str) -> Response:
+def job_file(uai: str, job_id: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    found = _job(establishment, public_id)
+    found = _job(establishment, job_id)
     if not _downloadable(found):
         abort(404)
     assert found.result_key is not None and found.result_name is not None
@@ -138,16 +138,16 @@ def job_file(uai: str, public_id: str) -> Response:
     return response
 
 
-@bp.post("/<uai>/taches/<public_id>/relancer")
+@bp.post("/<uai>/taches/<job_id>/relancer")
 @staff_required
-def rerun_job(uai: str, public_id: str) -> Response:
+def rerun_job(uai: str, job_id: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    found = _job(establishment, public_id)
+    found = _job(establishment, job_id)
     if not can_rerun(found):
         flash("Cette tâche n'a pas échoué : elle ne peut pas être relancée.", "warning")
-        return redirect(url_for("staff.job", uai=uai, public_id=public_id))
+        return redirect(url_for("staff.job", uai=uai, job_id=job_id))
     account = current_staff()
     assert account is not None
     session = get_session()
@@ -156,4 +156,4 @@ def rerun_job(uai: str, public_id: str) -> Response:
     session.commit()
     again = app_state().jobs.rerun(found, requested_by=account.id)
     flash("La tâche est relancée.", "success")
-    return redirect(url_for("staff.job", uai=uai, public_id=again.public_id))
+    return redirect(url_for("staff.job", uai=uai, job_id=again.public_id))

@@ -86,7 +86,7 @@ def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
                    "recipients": addressed},
         requested_by=account.id, establishment_id=establishment.id, campaign_slug=slug)
     flash(f"Envoi de {len(addressed)} message(s) lancé.", "success")
-    return redirect(url_for("staff.job", uai=establishment.uai, public_id=job.public_id))
+    return redirect(url_for("staff.job", uai=establishment.uai, job_id=job.public_id))
 
 
 @bp.get("/<uai>/<slug>/messages")

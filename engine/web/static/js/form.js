@@ -254,6 +254,12 @@
     panel.querySelector('[data-fees-total]').textContent =
       window.DossierRules.formatMoney(result.total);
     panel.hidden = !result.fees.length && !result.memberships.length;
+    var effect = document.querySelector('[data-fee-effect]');
+    if (effect) {
+      effect.querySelector('[data-fee-effect-total]').textContent =
+        window.DossierRules.formatMoney(result.total);
+      effect.hidden = panel.hidden;
+    }
   };
 
   Page.prototype.applyDocuments = function (result) {
