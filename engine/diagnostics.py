@@ -88,6 +88,7 @@ class Code(Enum):
                        "previous_campaign: <its file or id> at the top of the file.")
     FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
                        "family nothing: '{key}' has no effect on it. Remove '{key}'.")
+    FIELD_013 = Detail("misplaced health mark", "Field '{field}': {problem}.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions. Write it with "

@@ -43,6 +43,7 @@ from engine.fields.repeat import ROW_KEY
 from engine.text import LocalText, local_text
 
 from .model import (
+    HEALTH,
     Association,
     Bracket,
     BracketTable,
@@ -274,7 +275,10 @@ class _Compiler:
 
     # -- pass 1: declarations ----------------------------------------------------------------
     def declare_field(self, raw: Mapping[str, Any], pointer: str, page_id: str,
-                      parent: str | None, scope: dict[str, str]) -> FieldSpec | None:
+                      parent: str | None, scope: dict[str, str],
+                      restricted: str | None = None) -> FieldSpec | None:
+        """The field ``raw``; ``restricted`` is its page's or its repeat's mark, which it
+        inherits."""
         ident = raw.get("id")
         if not isinstance(ident, str):
             return None
@@ -289,6 +293,7 @@ class _Compiler:
         except UnknownFieldType as exc:
             self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
             return None
+        own = self.restriction(raw, pointer, ident, ftype, parent)
         octx = OptionContext(self.ctx.languages, self.association_ids)
         options = ftype.compile_options(
             {k: v for k, v in raw.items() if k in ftype.options_schema}, octx)
@@ -301,7 +306,7 @@ class _Compiler:
             for i, child in enumerate(raw.get("fields") or ()):
                 if isinstance(child, Mapping):
                     spec = self.declare_field(child, f"{pointer}/fields/{i}", page_id, ident,
-                                              child_scope)
+                                              child_scope, restricted or own)
                     if spec is not None:
                         children.append(spec)
         prefill = raw.get("prefill")
@@ -309,13 +314,32 @@ class _Compiler:
             id=ident, type=ftype, label=self.ctx.text(raw.get("label", ident)),
             help=self.ctx.text(raw.get("help")), editable=bool(raw.get("editable", True)),
             on_hide=str(raw.get("on_hide", "clear")), options=options, fields=tuple(children),
-            page_id=page_id, parent_id=parent,
+            page_id=page_id, parent_id=parent, restricted=restricted or own,
             prefill=tuple(prefill.split(".")) if isinstance(prefill, str) else None,
             pointer=pointer, location=self.ctx.source.location(pointer))
         self.fields[spec.key] = spec
         for child in children:
             self.fields[child.key] = child
         return spec
+
+    def restriction(self, raw: Mapping[str, Any], pointer: str, ident: str,
+                    ftype: FieldType[Any], parent: str | None) -> str | None:
+        """The field's own ``restricted`` mark, checked: a repeat's rows are marked as a whole,
+        and files cannot be health data (stored documents are not encrypted)."""
+        mark = raw.get("restricted")
+        if mark != HEALTH:
+            return None  # absent, or a value the schema check reported
+        if parent is not None:
+            self.ctx.add(Code.FIELD_013, pointer + "/restricted", at_key=True, field=ident,
+                         problem=f"a field of a repeat cannot be marked on its own; mark the "
+                         f"repeat '{parent}' (restricted: health), which covers all its fields")
+            return None
+        if ftype.holds_files:
+            self.ctx.add(Code.FIELD_013, pointer + "/restricted", at_key=True, field=ident,
+                         problem="a field holding files cannot be health data, since stored "
+                         "files are not encrypted; ask for the document on paper, or remove "
+                         "restricted")
+        return HEALTH
 
     # -- pass 2: expressions -----------------------------------------------------------------
     def finish_field(self, spec: FieldSpec, raw: Mapping[str, Any], row: FieldSpec | None,
@@ -506,10 +530,11 @@ class _Compiler:
             pointer = f"/pages/{i}"
             self.unique(page_ids, raw_page["id"], pointer)
             specs = []
+            page_mark = HEALTH if raw_page.get("restricted") == HEALTH else None
             for j, raw_field in enumerate(raw_page.get("fields") or ()):
                 if isinstance(raw_field, Mapping):
                     spec = self.declare_field(raw_field, f"{pointer}/fields/{j}", raw_page["id"],
-                                              None, top_scope)
+                                              None, top_scope, page_mark)
                     if spec is not None:
                         specs.append((spec, raw_field))
             declared.append((raw_page, specs))
@@ -524,6 +549,7 @@ class _Compiler:
                 visible_if=self.expression(raw_page.get("visible_if"), pointer + "/visible_if",
                                            env),
                 fields=finished, documents=bool(raw_page.get("documents", False)),
+                restricted=HEALTH if raw_page.get("restricted") == HEALTH else None,
                 pointer=pointer, location=ctx.source.location(pointer)))
         tariffs = self.tariffs(env)
         associations = self.associations(env)

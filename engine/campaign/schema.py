@@ -39,6 +39,9 @@ COMMON_FIELD_PROPERTIES: dict[str, Any] = {
                 "description": "Path in the imported record (pupil.birth_date), last year's "
                 "dossier (previous.field) or, inside a repeat, the imported row."},
     "editable": {"type": "boolean", "default": True},
+    "restricted": {"enum": ["health"],
+                   "description": "health: health data, encrypted and shown to the infirmerie "
+                   "only (a repeat's mark covers its fields)."},
     "on_hide": {"enum": ["clear", "keep"], "default": "clear"},
     "validate": {"type": "array", "items": {
         "type": "object", "required": ["rule", "message"], "additionalProperties": False,
@@ -138,6 +141,8 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "id": {"type": "string", "pattern": ID_PATTERN}, "title": {"$ref": "#/$defs/text"},
         "intro": {"$ref": "#/$defs/text"}, "visible_if": {"$ref": "#/$defs/expression"},
         "documents": {"type": "boolean", "default": False},
+        "restricted": {"enum": ["health"],
+                       "description": "health: every field of the page is health data."},
         "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
     }, ["id", "title"])
     return {
