@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.cli import main
-from engine.config import ConfigError, new_data_key, parse_data_keys
+from engine.config import ConfigError, Settings, new_data_key, parse_data_keys
 from engine.dossiers import sealed
 from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
 from engine.dossiers.services import change_state
@@ -222,3 +222,15 @@ def test_a_sealed_value_opens_only_on_its_own_dossier_and_unaltered() -> None:
 def test_a_malformed_data_key_is_a_configuration_error(raw: str) -> None:
     with pytest.raises(ConfigError, match="dossiersco keys generate"):
         parse_data_keys(raw)
+
+
+def test_the_embedded_default_keeps_one_key_in_the_instance_folder(tmp_path: Any) -> None:
+    env = {"DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance")}
+    first = Settings.from_env(env)
+    path = tmp_path / "instance" / "data_key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(first.data_keys) == 1 and Settings.from_env(env).data_keys == first.data_keys
+    assert "data_keys" not in repr(first)
+    given = new_data_key()
+    assert Settings.from_env({**env, "DOSSIERSCO_DATA_KEY": given}).data_keys == \
+        parse_data_keys(given)
