@@ -555,6 +555,7 @@ class _Compiler:
         associations = self.associations(env)
         documents = self.documents(env)
         order = self.check_cycles(pages, tariffs, associations)
+        self.check_health_reads(pages, tariffs, associations, documents)
         self.check_reachability(pages)
         tests = self.tests()
         opens, closes = _date(data.get("opens")), _date(data.get("closes"))
@@ -625,6 +626,41 @@ class _Compiler:
                          where=describe(path, self.data), missing=", ".join(missing),
                          default=default, key=key,
                          example=", ".join(f"{lang}: …" for lang in self.ctx.languages))
+
+    def check_health_reads(self, pages: list[Page], tariffs: tuple[Tariff, ...],
+                           associations: tuple[Association, ...],
+                           documents: tuple[DocumentSpec, ...]) -> None:
+        """Report a condition outside health data that reads a health field: what it decides
+        (a field shown, a fee, a document asked) is seen by every role, and the school's side
+        evaluates it without the sealed value."""
+        health = {s.id for p in pages for s in p.fields if s.restricted == HEALTH}
+        if not health:
+            return
+
+        def check(cond: Condition | bool | None, where: str) -> None:
+            if not isinstance(cond, Condition):
+                return
+            read = sorted({d.split(".")[0] for d in cond.deps} & health)
+            if read:
+                self.ctx.diagnostics.append(Diagnostic(
+                    Code.FIELD_014, Code.FIELD_014.format(where=where, name=read[0]),
+                    cond.location))
+
+        for page in pages:
+            if page.restricted != HEALTH:
+                check(page.visible_if, f"Page '{page.id}'")
+            for spec in (s for top in page.fields for s in top.walk()):
+                if spec.restricted != HEALTH:
+                    for cond in (spec.visible_if, spec.readonly_if, spec.required,
+                                 *(r.rule for r in spec.validate), *spec.expressions.values()):
+                        check(cond, f"Field '{spec.key}'")
+        for tariff in tariffs:
+            for cond in tariff.conditions:
+                check(cond, f"Tariff '{tariff.id}'")
+        for association in associations:
+            check(association.available_if, f"Association '{association.id}'")
+        for document in documents:
+            check(document.required_if, f"Document '{document.id}'")
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()

@@ -74,3 +74,28 @@ def test_a_bad_value_is_located_with_a_suggestion() -> None:
     assert campaign is None or problem.is_error
     assert problem.location.line == text.splitlines().index("    restricted: heath") + 1
     assert problem.hint is not None and "health" in problem.hint
+
+
+def test_nothing_outside_health_data_may_read_it() -> None:
+    text = HEALTH_PAGE.replace("- {id: nom, type: text}",
+                               "- {id: nom, type: text, visible_if: empty(allergies)}")
+    text += """\
+documents:
+  - id: protocole
+    label: Protocole de soins
+    required_if: not empty(regime_alimentaire)
+"""
+    campaign, diagnostics = check_yaml(text)
+    found = [d for d in diagnostics if d.code.name == "FIELD_014"]
+    assert campaign is None
+    assert [d.message.split(" reads")[0] for d in found] == ["Field 'nom'", "Document 'protocole'"]
+    assert found[0].location.line == text.splitlines().index(
+        "      - {id: nom, type: text, visible_if: empty(allergies)}") + 1
+
+
+def test_health_data_may_read_health_data() -> None:
+    text = HEALTH_PAGE.replace("- {id: allergies, type: textarea}",
+                               "- {id: allergies, type: textarea}\n      "
+                               "- {id: precisions, type: text, visible_if: not empty(allergies)}")
+    _, diagnostics = check_yaml(text)
+    assert "FIELD_014" not in codes(diagnostics)
