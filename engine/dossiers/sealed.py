@@ -247,10 +247,12 @@ def rotate(session: Session, ring: KeyRing, *, batch: int = 200) -> int:
             return done
         for dossier_id, public_id, sealed in rows:
             assert sealed is not None  # selected on it
-            # the row version is left as it is: the answers did not change
-            session.execute(update(Dossier).where(Dossier.id == dossier_id)
-                            .values(sealed_answers=ring.rewrap(sealed, public_id),
-                                    updated_at=Dossier.updated_at)
-                            .execution_options(synchronize_session=False))
+            # the row version is left as it is (the answers did not change); a dossier saved
+            # since the SELECT is left alone: its new text is already under the current key
+            result = session.execute(
+                update(Dossier).where(Dossier.id == dossier_id, Dossier.sealed_answers == sealed)
+                .values(sealed_answers=ring.rewrap(sealed, public_id),
+                        updated_at=Dossier.updated_at)
+                .execution_options(synchronize_session=False))
+            done += result.rowcount  # type: ignore[attr-defined]  # a CursorResult
         session.commit()
-        done += len(rows)
