@@ -88,8 +88,9 @@ class Code(Enum):
                        "previous_campaign: <its file or id> at the top of the file.")
     FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
                        "family nothing: '{key}' has no effect on it. Remove '{key}'.")
-    FIELD_013 = Detail("misplaced health mark", "Field '{field}': {problem}.")
-    FIELD_014 = Detail("health data read outside it", "{where} reads '{name}', which is health "
+    FIELD_013 = Detail("staff-only misuse", "'{field}' cannot use staff_only this way: {problem}.")
+    FIELD_014 = Detail("misplaced health mark", "Field '{field}': {problem}.")
+    FIELD_015 = Detail("health data read outside it", "{where} reads '{name}', which is health "
                        "data: every role would see what it decides. Read it only from health "
                        "data (marked restricted: health), or do not mark '{name}'.")
     # Expressions
@@ -210,6 +211,7 @@ class ImportCode(StrEnum):
 
     # reading the file
     FILE_EMPTY = "FILE_EMPTY"
+    FILE_ENCODING = "FILE_ENCODING"
     FILE_FORMAT = "FILE_FORMAT"
     FILE_SPREADSHEET = "FILE_SPREADSHEET"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
@@ -269,6 +271,7 @@ class UploadCode(StrEnum):
     TOO_MANY_FILES = "too_many_files"
     DOSSIER_FULL = "dossier_full"
     DATE = "date"
+    ACCEPTED = "accepted"
 
 
 class CampaignError(EngineError):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from engine.campaign.model import Campaign, Page
+from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import EngineError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
@@ -89,8 +89,10 @@ class DossierView:
 
 
 def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int) -> DossierView:
-    """``dossier`` as the guardian ``account_id`` sees it (access already checked), health
-    values included: the family reads and writes its own."""
+    """``dossier`` as the guardian ``account_id`` sees it (access already checked), on the
+    campaign without its staff-only fields, health values included: the family reads and
+    writes its own."""
+    campaign = family_campaign(campaign)
     ctx = context_of(dossier)
     return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
                        effective_answers(campaign, sealed.opened_answers(dossier), ctx))

@@ -51,7 +51,7 @@ def test_a_field_of_a_repeat_cannot_be_marked_alone() -> None:
     text = text.replace("        restricted: health\n        fields:\n          - {id: nom_vaccin",
                         "        fields:\n          - {id: nom_vaccin")
     campaign, diagnostics = check_yaml(text)
-    problem = next(d for d in diagnostics if d.code.name == "FIELD_013")
+    problem = next(d for d in diagnostics if d.code.name == "FIELD_014")
     assert campaign is None
     assert "mark the repeat 'vaccins'" in problem.message
     assert problem.location.line == text.splitlines().index(
@@ -63,7 +63,7 @@ def test_files_cannot_be_health_data() -> None:
                                "- {id: allergies, type: textarea}\n      "
                                "- {id: ordonnance, type: file, restricted: health}")
     _, diagnostics = check_yaml(text)
-    assert "FIELD_013" in codes(diagnostics)
+    assert "FIELD_014" in codes(diagnostics)
     assert any("files are not encrypted" in d.message for d in diagnostics)
 
 
@@ -86,7 +86,7 @@ documents:
     required_if: not empty(regime_alimentaire)
 """
     campaign, diagnostics = check_yaml(text)
-    found = [d for d in diagnostics if d.code.name == "FIELD_014"]
+    found = [d for d in diagnostics if d.code.name == "FIELD_015"]
     assert campaign is None
     assert [d.message.split(" reads")[0] for d in found] == ["Field 'nom'", "Document 'protocole'"]
     assert found[0].location.line == text.splitlines().index(
@@ -98,4 +98,4 @@ def test_health_data_may_read_health_data() -> None:
                                "- {id: allergies, type: textarea}\n      "
                                "- {id: precisions, type: text, visible_if: not empty(allergies)}")
     _, diagnostics = check_yaml(text)
-    assert "FIELD_014" not in codes(diagnostics)
+    assert "FIELD_015" not in codes(diagnostics)
