@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
 from engine.config import ROOT, Settings
+from engine.dossiers import sealed
 from engine.dossiers.versions import CampaignCache
 from engine.fields import new_registry
 from engine.jobs import JobQueue
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the app from ``settings`` (default: the environment), with ``overrides`` applied.
 
     The database is migrated to the latest revision first unless ``auto_migrate`` is off.
+
+    :raises MissingKeyError: the data keys cannot open the health data already stored.
     """
     settings = settings or Settings.from_env()
     if overrides:
@@ -60,6 +63,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     database = db.Database.connect(settings.database_url)
     if settings.auto_migrate:
         db.upgrade(database.engine)
+    # refuse to start without the key that sealed the health data already stored
+    ring = sealed.KeyRing(settings.master_keys())
+    with database.sessions() as session:
+        sealed.check_keys(session, ring)
+    sealed.bind(database.sessions, ring)
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage,
                       default_limits=[])
     # Only the routes given a limit are throttled (login, document writes), and their own

@@ -6,6 +6,8 @@ it from ``app.extensions``) so tests and scripts can build one explicitly.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping
@@ -83,6 +85,52 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
     return key
 
 
+#: a data key is 32 random bytes (AES-256), written as URL-safe base64
+DATA_KEY_BYTES = 32
+
+
+def new_data_key() -> str:
+    """A fresh data key, as ``DOSSIERSCO_DATA_KEY`` takes it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(DATA_KEY_BYTES)).decode("ascii")
+
+
+def parse_data_keys(raw: str, name: str = "DOSSIERSCO_DATA_KEY") -> tuple[bytes, ...]:
+    """Comma-separated keys, the current one first (it encrypts; all of them decrypt).
+
+    :raises ConfigError: a key is not 32 bytes of URL-safe base64.
+    """
+    keys = []
+    for n, text in enumerate((k.strip() for k in raw.split(",")), start=1):
+        if not text:
+            continue
+        try:
+            key = base64.urlsafe_b64decode(text.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            key = b""
+        if len(key) != DATA_KEY_BYTES:
+            raise ConfigError(f"{name}: key {n} is not {DATA_KEY_BYTES} bytes in URL-safe "
+                              "base64; make one with `dossiersco keys generate`")
+        keys.append(key)
+    return tuple(keys)
+
+
+def load_or_create_data_key(instance_dir: Path) -> tuple[bytes, ...]:
+    """The keys stored in ``instance_dir/data_key``, one created (mode 0600) on first start:
+    the embedded default, so that a demo encrypts health data without any setting."""
+    path = instance_dir / "data_key"
+    if path.exists():
+        keys = parse_data_keys(path.read_text(encoding="ascii"), str(path))
+        if keys:
+            return keys
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = new_data_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    os.chmod(path, 0o600)
+    return parse_data_keys(key)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable about one app instance; see docs/configuration.md."""
@@ -118,6 +166,8 @@ class Settings:
     queue_immediate: bool = False
     #: how long a job's result file stays downloadable
     job_retention: timedelta = timedelta(days=DEFAULT_JOB_RETENTION_DAYS)
+    #: master keys of the health data, the current one first (empty: the instance folder's)
+    data_keys: tuple[bytes, ...] = field(default=(), repr=False)
     #: run ``alembic upgrade head`` on the database when the app starts
     auto_migrate: bool = True
     testing: bool = False
@@ -152,6 +202,8 @@ class Settings:
                           or f"sqlite:///{instance_dir / 'dossiersco.sqlite3'}"),
             secret_key=(env.get("DOSSIERSCO_SECRET_KEY", "").strip()
                         or load_or_create_secret_key(instance_dir)),
+            data_keys=(parse_data_keys(env.get("DOSSIERSCO_DATA_KEY", ""))
+                       or load_or_create_data_key(instance_dir)),
             upload_dir=Path(env.get("DOSSIERSCO_UPLOAD_DIR") or instance_dir / "uploads").resolve(),
             mail_url=mail_url,
             mail_from=env.get("DOSSIERSCO_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
@@ -177,3 +229,7 @@ class Settings:
             job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
                                               DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),
         )
+
+    def master_keys(self) -> tuple[bytes, ...]:
+        """:attr:`data_keys`, or the instance folder's when none is given (explicit settings)."""
+        return self.data_keys or load_or_create_data_key(self.instance_dir)

@@ -89,6 +89,10 @@ class Code(Enum):
     FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
                        "family nothing: '{key}' has no effect on it. Remove '{key}'.")
     FIELD_013 = Detail("staff-only misuse", "'{field}' cannot use staff_only this way: {problem}.")
+    FIELD_014 = Detail("misplaced health mark", "Field '{field}': {problem}.")
+    FIELD_015 = Detail("health data read outside it", "{where} reads '{name}', which is health "
+                       "data: every role would see what it decides. Read it only from health "
+                       "data (marked restricted: health), or do not mark '{name}'.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions. Write it with "

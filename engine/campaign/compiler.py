@@ -43,6 +43,7 @@ from engine.fields.repeat import ROW_KEY
 from engine.text import LocalText, local_text
 
 from .model import (
+    HEALTH,
     Association,
     Bracket,
     BracketTable,
@@ -281,7 +282,10 @@ class _Compiler:
 
     # -- pass 1: declarations ----------------------------------------------------------------
     def declare_field(self, raw: Mapping[str, Any], pointer: str, page_id: str,
-                      parent: str | None, scope: dict[str, str]) -> FieldSpec | None:
+                      parent: str | None, scope: dict[str, str],
+                      restricted: str | None = None) -> FieldSpec | None:
+        """The field ``raw``; ``restricted`` is its page's or its repeat's mark, which it
+        inherits."""
         ident = raw.get("id")
         if not isinstance(ident, str):
             return None
@@ -296,6 +300,7 @@ class _Compiler:
         except UnknownFieldType as exc:
             self.ctx.add(Code.FIELD_001, pointer + "/type", hint=exc.hint, field=ident, type=kind)
             return None
+        own = self.restriction(raw, pointer, ident, ftype, parent)
         octx = OptionContext(self.ctx.languages, self.association_ids, self.association_labels,
                              self.document_ids)
         options = ftype.compile_options(
@@ -309,7 +314,7 @@ class _Compiler:
             for i, child in enumerate(raw.get("fields") or ()):
                 if isinstance(child, Mapping):
                     spec = self.declare_field(child, f"{pointer}/fields/{i}", page_id, ident,
-                                              child_scope)
+                                              child_scope, restricted or own)
                     if spec is not None:
                         children.append(spec)
         prefill = raw.get("prefill")
@@ -317,7 +322,7 @@ class _Compiler:
             id=ident, type=ftype, label=self.ctx.text(raw.get("label", ident)),
             help=self.ctx.text(raw.get("help")), editable=bool(raw.get("editable", True)),
             on_hide=str(raw.get("on_hide", "clear")), options=options, fields=tuple(children),
-            page_id=page_id, parent_id=parent,
+            page_id=page_id, parent_id=parent, restricted=restricted or own,
             prefill=tuple(prefill.split(".")) if isinstance(prefill, str) else None,
             pointer=pointer, location=self.ctx.source.location(pointer),
             staff_only=bool(raw.get("staff_only", False)))
@@ -329,6 +334,25 @@ class _Compiler:
         for child in children:
             self.fields[child.key] = child
         return spec
+
+    def restriction(self, raw: Mapping[str, Any], pointer: str, ident: str,
+                    ftype: FieldType[Any], parent: str | None) -> str | None:
+        """The field's own ``restricted`` mark, checked: a repeat's rows are marked as a whole,
+        and files cannot be health data (stored documents are not encrypted)."""
+        mark = raw.get("restricted")
+        if mark != HEALTH:
+            return None  # absent, or a value the schema check reported
+        if parent is not None:
+            self.ctx.add(Code.FIELD_014, pointer + "/restricted", at_key=True, field=ident,
+                         problem=f"a field of a repeat cannot be marked on its own; mark the "
+                         f"repeat '{parent}' (restricted: health), which covers all its fields")
+            return None
+        if ftype.holds_files:
+            self.ctx.add(Code.FIELD_014, pointer + "/restricted", at_key=True, field=ident,
+                         problem="a field holding files cannot be health data, since stored "
+                         "files are not encrypted; ask for the document on paper, or remove "
+                         "restricted")
+        return HEALTH
 
     # -- pass 2: expressions -----------------------------------------------------------------
     def finish_field(self, spec: FieldSpec, raw: Mapping[str, Any], row: FieldSpec | None,
@@ -519,10 +543,11 @@ class _Compiler:
             pointer = f"/pages/{i}"
             self.unique(page_ids, raw_page["id"], pointer)
             specs = []
+            page_mark = HEALTH if raw_page.get("restricted") == HEALTH else None
             for j, raw_field in enumerate(raw_page.get("fields") or ()):
                 if isinstance(raw_field, Mapping):
                     spec = self.declare_field(raw_field, f"{pointer}/fields/{j}", raw_page["id"],
-                                              None, top_scope)
+                                              None, top_scope, page_mark)
                     if spec is not None:
                         specs.append((spec, raw_field))
             declared.append((raw_page, specs))
@@ -537,11 +562,13 @@ class _Compiler:
                 visible_if=self.expression(raw_page.get("visible_if"), pointer + "/visible_if",
                                            env),
                 fields=finished, documents=bool(raw_page.get("documents", False)),
+                restricted=HEALTH if raw_page.get("restricted") == HEALTH else None,
                 pointer=pointer, location=ctx.source.location(pointer)))
         tariffs = self.tariffs(env)
         associations = self.associations(env)
         documents = self.documents(env)
         order = self.check_cycles(pages, tariffs, associations)
+        self.check_health_reads(pages, tariffs, associations, documents)
         self.check_staff_only(pages, tariffs, associations, documents)
         self.check_reachability(pages)
         tests = self.tests()
@@ -651,6 +678,41 @@ class _Compiler:
                          where=describe(path, self.data), missing=", ".join(missing),
                          default=default, key=key,
                          example=", ".join(f"{lang}: …" for lang in self.ctx.languages))
+
+    def check_health_reads(self, pages: list[Page], tariffs: tuple[Tariff, ...],
+                           associations: tuple[Association, ...],
+                           documents: tuple[DocumentSpec, ...]) -> None:
+        """Report a condition outside health data that reads a health field: what it decides
+        (a field shown, a fee, a document asked) is seen by every role, and the school's side
+        evaluates it without the sealed value."""
+        health = {s.id for p in pages for s in p.fields if s.restricted == HEALTH}
+        if not health:
+            return
+
+        def check(cond: Condition | bool | None, where: str) -> None:
+            if not isinstance(cond, Condition):
+                return
+            read = sorted({d.split(".")[0] for d in cond.deps} & health)
+            if read:
+                self.ctx.diagnostics.append(Diagnostic(
+                    Code.FIELD_015, Code.FIELD_015.format(where=where, name=read[0]),
+                    cond.location))
+
+        for page in pages:
+            if page.restricted != HEALTH:
+                check(page.visible_if, f"Page '{page.id}'")
+            for spec in (s for top in page.fields for s in top.walk()):
+                if spec.restricted != HEALTH:
+                    for cond in (spec.visible_if, spec.readonly_if, spec.required,
+                                 *(r.rule for r in spec.validate), *spec.expressions.values()):
+                        check(cond, f"Field '{spec.key}'")
+        for tariff in tariffs:
+            for cond in tariff.conditions:
+                check(cond, f"Tariff '{tariff.id}'")
+        for association in associations:
+            check(association.available_if, f"Association '{association.id}'")
+        for document in documents:
+            check(document.required_if, f"Document '{document.id}'")
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()

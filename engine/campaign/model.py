@@ -17,6 +17,9 @@ from engine.text import EMPTY, LocalText
 
 T = TypeVar("T")
 
+#: the mark of health data (``restricted: health``), the only restriction there is
+HEALTH = "health"
+
 
 @dataclass(frozen=True, slots=True)
 class Condition:
@@ -71,6 +74,8 @@ class FieldSpec:
     page_id: str = ""
     #: id of the enclosing repeat, when the field is inside one
     parent_id: str | None = None
+    #: ``"health"`` for health data (its own mark, its page's or its repeat's), else None
+    restricted: str | None = None
     pointer: str = ""
     location: Location = field(default_factory=Location)
     #: decided by the school (notes, destination class…): never shown to nor taken from families
@@ -106,6 +111,8 @@ class Page:
     fields: tuple[FieldSpec, ...] = ()
     #: show the list of documents to upload on this page
     documents: bool = False
+    #: ``"health"``: every field of the page is health data
+    restricted: str | None = None
     pointer: str = ""
     location: Location = field(default_factory=Location)
 

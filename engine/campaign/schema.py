@@ -41,6 +41,9 @@ COMMON_FIELD_PROPERTIES: dict[str, Any] = {
     "editable": {"type": "boolean", "default": True},
     "staff_only": {"type": "boolean", "default": False,
                    "description": "Filled in by the school only: never shown to families."},
+    "restricted": {"enum": ["health"],
+                   "description": "health: health data, encrypted and shown to the infirmerie "
+                   "only (a repeat's mark covers its fields)."},
     "on_hide": {"enum": ["clear", "keep"], "default": "clear"},
     "validate": {"type": "array", "items": {
         "type": "object", "required": ["rule", "message"], "additionalProperties": False,
@@ -140,6 +143,8 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "id": {"type": "string", "pattern": ID_PATTERN}, "title": {"$ref": "#/$defs/text"},
         "intro": {"$ref": "#/$defs/text"}, "visible_if": {"$ref": "#/$defs/expression"},
         "documents": {"type": "boolean", "default": False},
+        "restricted": {"enum": ["health"],
+                       "description": "health: every field of the page is health data."},
         "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
     }, ["id", "title"])
     return {

@@ -28,9 +28,9 @@ def serve_command(host: str, port: int, threads: int, job_threads: int) -> None:
     """Serve the application, configured by the DOSSIERSCO_* environment variables."""
     try:
         settings = Settings.from_env()
-    except ConfigError as exc:
+        app = create_app(settings)
+    except ConfigError as exc:  # a missing data key among them
         raise click.ClickException(str(exc)) from exc
-    app = create_app(settings)
     # create_server binds now, so the printed address is the one really listened on (a host
     # name resolving to several addresses gives a server listening on each). Waitress strips
     # X-Forwarded-* itself unless told otherwise; behind a proxy the app's ProxyFix (trusting

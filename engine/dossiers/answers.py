@@ -21,6 +21,7 @@ from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
 from engine.rules.policy import confirmed_answers, on_hide_writes
 
+from . import sealed
 from .campaigns import Redaction, context_of, effective_answers, redaction_for
 from .documents import document_errors, document_statuses
 from .models import Dossier
@@ -89,11 +90,12 @@ class DossierView:
 
 def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int) -> DossierView:
     """``dossier`` as the guardian ``account_id`` sees it (access already checked), on the
-    campaign without its staff-only fields."""
+    campaign without its staff-only fields, health values included: the family reads and
+    writes its own."""
     campaign = family_campaign(campaign)
     ctx = context_of(dossier)
     return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
-                       effective_answers(campaign, dossier.answers, ctx))
+                       effective_answers(campaign, sealed.opened_answers(dossier), ctx))
 
 
 def new_row() -> dict[str, Any]:
@@ -183,7 +185,8 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     cleared = on_hide_writes(view.campaign, merged, evaluation)
     if cleared:
         view.evaluate({**merged, **cleared})
-    save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor)
+    save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor,
+                 campaign=view.campaign)
 
 
 def submission_problems(view: DossierView) -> list[str]:
@@ -212,4 +215,5 @@ def submit_answers(session: Session, view: DossierView, expected_version: int, a
     if problems:
         raise SubmissionRefused(problems)
     submit_dossier(session, view.dossier, expected_version,
-                   confirmed_answers(view.campaign, view.answers), view.evaluation, actor)
+                   confirmed_answers(view.campaign, view.answers), view.evaluation, actor,
+                   campaign=view.campaign)

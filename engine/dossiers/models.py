@@ -176,6 +176,8 @@ class Dossier(Base):
     prefill: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
     provenance: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
     answers: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
+    #: the answers to health fields, encrypted (``engine.dossiers.sealed``); never in ``answers``
+    sealed_answers: Mapped[str | None] = mapped_column(Text)
     #: fees and explanations, frozen at submission
     computed: Mapped[dict[str, Any]] = mapped_column(_json_dict(), default=dict)
     current_page: Mapped[str | None] = mapped_column(String(100))

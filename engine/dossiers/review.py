@@ -21,6 +21,7 @@ from engine.diagnostics import EngineError
 
 from . import audit
 from .models import Dossier, DossierEvent, StoredFile
+from .sealed import is_health
 from .services import DossierError, _check_version, _transaction
 from .states import Actor, DossierState, apply_transition, can_transition
 
@@ -222,7 +223,8 @@ def correct_value(session: Session, campaign: Campaign, dossier: Dossier, expect
     """The school corrects one value (locked ones included): stored apart from the family's
     answers, shown as "corrigé par l'établissement", diffed like a family change."""
     spec = campaign.fields.get(field_id)
-    if spec is None or spec.parent_id is not None or not spec.type.has_value:
+    # health data is the family's to correct: a correction would be stored in clear
+    if spec is None or spec.parent_id is not None or not spec.type.has_value or is_health(spec):
         raise ReviewError("REVIEW_006", "Champ inconnu.")
     _check_version(session, dossier, expected_version)
     with _transaction(session, dossier):

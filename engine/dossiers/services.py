@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, contains_eager, joinedload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.campaign.model import Campaign
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
+from . import sealed
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
     CampaignVersion,
@@ -72,7 +74,8 @@ def _transaction(session: Session, dossier: Dossier) -> Iterator[None]:
 
 
 def _stale(dossier: Dossier) -> StaleDossierError:
-    return StaleDossierError(dossier.row_version, dict(dossier.answers), dossier.updated_at)
+    return StaleDossierError(dossier.row_version, dict(sealed.opened_answers(dossier)),
+                             dossier.updated_at)
 
 
 def _check_version(session: Session, dossier: Dossier, expected_version: int) -> None:
@@ -83,26 +86,36 @@ def _check_version(session: Session, dossier: Dossier, expected_version: int) ->
 
 
 def save_answers(session: Session, dossier: Dossier, expected_version: int,
-                 answers: Mapping[str, Any], page_id: str | None, actor: Actor) -> Dossier:
+                 answers: Mapping[str, Any], page_id: str | None, actor: Actor, *,
+                 campaign: Campaign | None = None) -> Dossier:
     """Merge one page's ``answers`` into the dossier, if nobody saved since ``expected_version``.
 
-    A first save moves a not-started dossier to "in progress". The event records the field ids
-    only, not the values.
+    The answers to the health fields of ``campaign`` are sealed into ``sealed_answers``, never
+    written to ``answers`` (every engine caller passes the campaign). A first save moves a
+    not-started dossier to "in progress". The event records the field ids only, not the values.
 
     :raises StaleDossierError: the dossier changed since the family loaded it.
     :raises NotEditableError: the dossier is submitted, validated or leaving.
+    :raises SealedDataError: there are health values and the session has no data key.
     """
     _check_version(session, dossier, expected_version)
     if dossier.state not in EDITABLE:
         raise NotEditableError(dossier.state)
-    merged = {**dossier.answers, **answers}
+    clear, health = sealed.split(campaign, answers) if campaign is not None \
+        else (answers, {})
+    merged = {**dossier.answers, **clear}
+    for key in health:  # a value once stored in clear (before the field was marked) goes
+        merged.pop(key, None)
+    sealed_text = sealed.sealed_with(session, dossier, health) if health \
+        else dossier.sealed_answers
     event = {"page": page_id, "fields": sorted(answers)}
     if dossier.state is not DossierState.NOT_STARTED:
-        _write_answers(session, dossier, merged, page_id, actor, event)
+        _write_answers(session, dossier, merged, sealed_text, page_id, actor, event)
         return dossier
     with _transaction(session, dossier):
         apply_transition(dossier, DossierState.IN_PROGRESS, actor)
         dossier.answers = merged
+        dossier.sealed_answers = sealed_text
         dossier.current_page = page_id
         dossier.record(actor, "answers_saved", event)
     return dossier
@@ -116,30 +129,39 @@ _UPDATE_ANSWERS = (
     .where(_DOSSIER.c.id == bindparam("dossier_id"), _DOSSIER.c.row_version == bindparam("version"))
     .values(answers=bindparam("answers"), current_page=bindparam("current_page"),
             row_version=bindparam("row_version"), updated_at=bindparam("updated_at")))
+#: the same, for a save that also changes the sealed health values
+_UPDATE_SEALED = _UPDATE_ANSWERS.values(sealed_answers=bindparam("sealed_answers"))
 
 
 def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
-                   page_id: str | None, actor: Actor, event: dict[str, Any]) -> None:
+                   sealed_text: str | None, page_id: str | None, actor: Actor,
+                   event: dict[str, Any]) -> None:
     """The save of every page after the first: one versioned UPDATE and one event INSERT.
 
     Written as two statements rather than through the unit of work, which costs more than
     the SQL itself on the wizard's most frequent request (``docs/performance.md``); the row
     version check is the same as the mapper's: no row at the expected version, no write.
+    The sealed column is only written when the health values changed.
     """
     now = utcnow()
     version = dossier.row_version
+    values = {"dossier_id": dossier.id, "version": version, "answers": answers,
+              "current_page": page_id, "row_version": version + 1, "updated_at": now}
+    statement = _UPDATE_ANSWERS
+    if sealed_text != dossier.sealed_answers:
+        statement = _UPDATE_SEALED
+        values["sealed_answers"] = sealed_text
     with _transaction(session, dossier):
-        updated = session.execute(_UPDATE_ANSWERS, {
-            "dossier_id": dossier.id, "version": version, "answers": answers,
-            "current_page": page_id, "row_version": version + 1, "updated_at": now})
+        updated = session.execute(statement, values)
         if updated.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
             raise StaleDataError("another process saved the dossier first")
         session.execute(insert(_EVENT), {
             "dossier_id": dossier.id, "at": now, "actor_kind": actor.kind.value,
             "actor_id": actor.id, "kind": "answers_saved", "data": event})
     # what was written, without reading it back
-    for key, value in (("answers", answers), ("current_page", page_id),
-                       ("row_version", version + 1), ("updated_at", now)):
+    for key, value in (("answers", answers), ("sealed_answers", sealed_text),
+                       ("current_page", page_id), ("row_version", version + 1),
+                       ("updated_at", now)):
         set_committed_value(dossier, key, value)
 
 

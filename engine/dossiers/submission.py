@@ -12,17 +12,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.campaign.model import Campaign
 from engine.rules import Evaluation
 
 from .models import Dossier
+from .sealed import opened_answers
 from .services import change_state, save_answers
 from .states import Actor, DossierState
 
 
 def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
-                   answers: Mapping[str, Any], evaluation: Evaluation, actor: Actor) -> Dossier:
+                   answers: Mapping[str, Any], evaluation: Evaluation, actor: Actor, *,
+                   campaign: Campaign | None = None) -> Dossier:
     """Store ``answers`` (the prefill the family confirmed included) when they differ, then
-    move to submitted with the fees of ``evaluation`` frozen.
+    move to submitted with the fees of ``evaluation`` frozen; ``campaign`` says which are
+    health values, to seal.
 
     The answers are written first so that a failure between the two writes leaves an
     editable dossier with nothing lost, never a submitted one without its answers.
@@ -30,9 +34,11 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
     :raises StaleDossierError: someone saved since ``expected_version``.
     :raises NotEditableError: the dossier was already submitted.
     """
-    changed = {k: v for k, v in answers.items() if dossier.answers.get(k, object()) != v}
+    stored = opened_answers(dossier) if campaign is not None else dossier.answers
+    changed = {k: v for k, v in answers.items() if stored.get(k, object()) != v}
     if changed:
-        save_answers(session, dossier, expected_version, changed, dossier.current_page, actor)
+        save_answers(session, dossier, expected_version, changed, dossier.current_page, actor,
+                     campaign=campaign)
         expected_version = dossier.row_version
     return change_state(session, dossier, expected_version, DossierState.SUBMITTED, actor,
                         computed=evaluation.money())

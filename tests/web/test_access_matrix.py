@@ -117,6 +117,7 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.paper_letters": P.MESSAGE_FAMILIES,
     "staff.family_message": P.MESSAGE_FAMILIES,
     "staff.jobs": P.LIST_DOSSIERS,
+    "staff.health": P.READ_HEALTH,
     # a job's page and file need its kind's permission too: the world's job is a reminder
     "staff.job": P.MESSAGE_FAMILIES,
     "staff.job_file": P.MESSAGE_FAMILIES,

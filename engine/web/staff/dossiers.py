@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign, FieldSpec
-from engine.dossiers import audit
+from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
@@ -48,6 +49,7 @@ from engine.dossiers.review import (
 )
 from engine.dossiers.services import DossierError, StaleDossierError
 from engine.dossiers.states import LABELS, DossierState
+from engine.dossiers.summary import Section, visible_answers
 from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
 from engine.web.campaigns import campaign_of
@@ -67,9 +69,12 @@ def _campaign_for(dossier: Dossier) -> Campaign:
     return campaign_of(dossier.campaign_version)
 
 
-def _viewer_include(establishment: Establishment) -> Any:
+def _viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool] | None:
     """Which fields the agent may read: health data for the infirmerie only (``None``: all)."""
-    return None
+    account = current_staff()
+    if account is not None and can(account, Permission.READ_HEALTH, establishment.id):
+        return None
+    return sealed.not_health
 
 
 def _filters() -> Filters:
@@ -97,8 +102,10 @@ def _listing(establishment: Establishment, slug: str, filters: Filters, *,
              per_page: int = PER_PAGE) -> Listing:
     if not versions_of(get_session(), establishment.id, slug):
         abort(404)
+    # the change summaries are a cache shared by every viewer: health fields stay out of
+    # them whoever asks (the infirmerie reads health values on the dossier's health page)
     return list_dossiers(get_session(), establishment.id, slug, filters,
-                         campaign_for=_campaign_for, include=_viewer_include(establishment),
+                         campaign_for=_campaign_for, include=sealed.not_health,
                          per_page=per_page)
 
 
@@ -143,6 +150,7 @@ def dossiers(uai: str, slug: str) -> str:
         listing=listing, filters=filters, labels=LABELS, states=list(DossierState),
         sorts=list(Sort), can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
         can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
+        can_health=can(account, Permission.READ_HEALTH, establishment.id),
         args=request.args.to_dict(), form=FlaskForm())
 
 
@@ -239,7 +247,49 @@ def dossier(uai: str, public_id: str) -> str:
         files=found.files, decision_labels=DECISION_LABELS, refusal_labels=REFUSAL_LABELS,
         reasons=list(RefusalReason), blockers=_blockers(found, changed),
         can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
-        field_label=lambda field_id: _label(campaign, field_id), form=FlaskForm())
+        field_label=lambda field_id: _label(campaign, field_id),
+        saved_fields=lambda event: _shown_fields(campaign, event.data.get("fields"), include),
+        form=FlaskForm())
+
+
+def _shown_fields(campaign: Campaign, field_ids: Any,
+                  include: Callable[[FieldSpec], bool] | None) -> list[str]:
+    """The ids of a history event the viewer may know were answered."""
+    ids = [str(i) for i in field_ids] if isinstance(field_ids, list) else []
+    if include is None:
+        return ids
+    return [i for i in ids if i not in campaign.fields or include(campaign.fields[i])]
+
+
+def health_sections(sections: list[Section]) -> list[Section]:
+    """The health entries of ``sections``, on the pages that have some."""
+    out = []
+    for section in sections:
+        entries = tuple(e for e in section.entries if sealed.is_health(e.spec))
+        if entries:
+            out.append(Section(section.page, section.title, entries))
+    return out
+
+
+@bp.get("/<uai>/dossier/<public_id>/sante")
+@staff_required
+def health(uai: str, public_id: str) -> str:
+    """The infirmerie's view of a dossier: the pupil's identity and the health answers, each
+    read recorded in the audit trail."""
+    establishment = establishment_for(uai, Permission.READ_HEALTH)
+    found = _dossier(establishment, public_id)
+    session = get_session()
+    campaign = _campaign_for(found)
+    ctx = context_of(found)
+    answers = effective_answers(campaign, sealed.opened_answers(found), ctx)
+    evaluation = evaluate_dossier(campaign, answers, ctx)
+    sections = health_sections(visible_answers(campaign, evaluation, answers,
+                                               evaluation.computed))
+    audit.record(session, staff_actor(), "health_viewed", establishment_id=establishment.id,
+                 dossier_id=found.id)
+    session.commit()
+    return render_template("staff/health.html", establishment=establishment, dossier=found,
+                           campaign=campaign, sections=sections, labels=LABELS)
 
 
 def _label(campaign: Campaign, field_id: str) -> str:
