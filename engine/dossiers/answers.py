@@ -184,6 +184,37 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor)
 
 
+def shown_keys(view: DossierView, page: Page) -> set[str]:
+    """The evaluation keys of ``page``'s fields the reader is shown (rows included)."""
+    ids = {spec.id for spec in page.fields}
+    return {key for key in view.evaluation.visible if key.split(".")[0] in ids}
+
+
+def _posted(parsed: Mapping[str, Any], key: str) -> Any:
+    """The posted value at evaluation key ``key`` (``id`` or ``repeat.n.child``)."""
+    head, *rest = key.split(".")
+    value = parsed.get(head)
+    if len(rest) == 2 and isinstance(value, list) and rest[0].isdigit() and \
+            int(rest[0]) < len(value) and isinstance(value[int(rest[0])], Mapping):
+        return value[int(rest[0])].get(rest[1])
+    return None if rest else value
+
+
+def revealed_keys(view: DossierView, page: Page, seen: set[str], parsed: Mapping[str, Any],
+                  ) -> set[str]:
+    """The fields of ``page`` a post made visible which the family has not seen yet.
+
+    ``seen`` is what the page showed when it was rendered without JavaScript. A revealed
+    question the post answers was seen after all (a script showed it live): then none is
+    new, since a page reveals its questions together.
+    """
+    new = shown_keys(view, page) - seen
+    if any(not view.campaign.fields[k.split(".")[-1]].type.is_empty(_posted(parsed, k))
+           for k in new if k.split(".")[-1] in view.campaign.fields):
+        return set()
+    return new
+
+
 def submission_problems(view: DossierView) -> list[str]:
     """Why the dossier cannot be sent yet (pages with errors, missing documents), in French."""
     problems = []

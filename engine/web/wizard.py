@@ -44,7 +44,9 @@ from engine.dossiers.answers import (
     SubmissionRefused,
     new_row,
     open_dossier,
+    revealed_keys,
     save_page,
+    shown_keys,
     submit_answers,
 )
 from engine.dossiers.campaigns import Redaction, effective_answers
@@ -86,6 +88,9 @@ CONFLICT_MESSAGE: Final = (
     "Un autre responsable légal a enregistré ce dossier pendant que vous le remplissiez. "
     "Vos réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec les siennes, "
     "corrigez si besoin, puis enregistrez de nouveau.")
+REVEALED_MESSAGE: Final = (
+    "Votre réponse fait apparaître de nouvelles questions sur cette page : complétez-les, "
+    "puis continuez.")
 
 
 # -- loading and evaluating ---------------------------------------------------------------
@@ -255,7 +260,7 @@ def _statuses(loaded: DossierView) -> list[DocumentStatus]:
 def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
                  errors: Mapping[str, list[str]] | None = None, status: int = 200,
                  conflict: Mapping[str, Any] | None = None,
-                 row_version: int | None = None) -> BaseResponse:
+                 row_version: int | None = None, revealed: bool = False) -> BaseResponse:
     errors = errors or {}
     views = _views(loaded, page, answers, errors)
     visible = loaded.visible_pages()
@@ -274,6 +279,7 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
         locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page) if locked else [],
+        shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
         lang=None)
     return make_response(body, status)
 
@@ -352,6 +358,14 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
     page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
+    # without JavaScript the page lists what it showed (``shown``, in <noscript>)
+    seen = set(request.form.getlist("shown"))
+    revealed = revealed_keys(loaded, current, seen, parsed) if seen and action == "next" \
+        and row_action is None else set()
+    if revealed:
+        kept = {k: v for k, v in page_errors.items() if k not in revealed}
+        return _render_page(loaded, current, loaded.answers, errors=kept, revealed=True,
+                            status=422 if kept else 200)
     if row_action is not None:
         return redirect(url_for("wizard.page", public_id=public_id, page_id=current.id,
                                 _anchor=f"f-{row_action.repeat_id}"))

@@ -1,0 +1,87 @@
+"""Issue 10's wrong-result and lost-data defects, over HTTP without JavaScript: each test
+failed before its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from engine.dossiers.models import Dossier, FamilyAccount
+
+from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
+
+Login = Callable[[str, str], TestResponse]
+MakeDossier = Callable[..., Dossier]
+
+
+@pytest.fixture
+def family(client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
+           dossier: Dossier) -> FlaskClient:
+    login(mother[0].login, mother[1])
+    return client
+
+
+def _stored(db_session: Session, dossier: Dossier) -> dict[str, Any]:
+    db_session.expire_all()
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None
+    return dict(found.answers)
+
+
+# -- 1. questions revealed by a post come back on the same page -----------------------------
+
+def test_choosing_half_board_shows_the_quotient_before_moving_on(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    response = post_page(family, dossier.public_id, "restauration", {"f-regime": "dp5"})
+    assert response.status_code == 200, response.headers.get("Location")
+    html = squash(text_of(response))
+    assert "nouvelles questions" in html
+    assert 'role="alert"' not in html  # no error for what the family had not seen
+    assert 'data-name="f-quotient_familial">' in html  # shown now, not hidden
+    assert 'data-name="f-boursier">' in html
+    assert _stored(db_session, dossier)["regime"] == "dp5"
+    # the page as shown now: the family answers the new questions and moves on
+    moved = post_page(family, dossier.public_id, "restauration",
+                      {"f-quotient_familial": "612,50", "f-boursier": "false"},
+                      html=text_of(response))
+    assert moved.status_code == 302
+    assert moved.headers["Location"].endswith("/associations")
+    assert _stored(db_session, dossier)["quotient_familial"] == "612.5"
+
+
+def test_a_required_consent_revealed_by_a_choice_is_shown_without_an_error(
+        family: FlaskClient, dossier: Dossier) -> None:
+    response = post_page(family, dossier.public_id, "vie_scolaire",
+                         {"f-regime_sortie": "libre", "f-droit_image": "true"})
+    assert response.status_code == 200
+    html = squash(text_of(response))
+    assert 'role="alert"' not in html and 'id="f-consentement_sortie_libre-error"' not in html
+    assert 'data-name="f-consentement_sortie_libre">' in html
+    again = post_page(family, dossier.public_id, "vie_scolaire", html=text_of(response))
+    assert again.status_code == 422  # seen now: required
+    assert 'id="f-consentement_sortie_libre-error"' in text_of(again)
+
+
+def test_errors_on_questions_already_shown_stay(family: FlaskClient, dossier: Dossier) -> None:
+    response = post_page(family, dossier.public_id, "vie_scolaire",
+                         {"f-regime_sortie": "libre", "f-droit_image": None})
+    assert response.status_code == 422
+    html = text_of(response)
+    assert 'href="#f-droit_image' in html and "nouvelles questions" in html
+    assert 'href="#f-consentement_sortie_libre' not in html
+
+
+def test_with_javascript_the_revealed_questions_were_seen(
+        family: FlaskClient, dossier: Dossier) -> None:
+    """A script posts no <noscript> input: the family saw the questions appear live."""
+    html = text_of(family.get(page_url(dossier.public_id, "restauration")))
+    data = form_values(html)
+    assert data.pop("shown")
+    data.update({"f-regime": ["dp4"], "action": ["next"]})
+    response = family.post(page_url(dossier.public_id, "restauration"), data=data)
+    assert response.status_code == 302
