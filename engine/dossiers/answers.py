@@ -19,7 +19,7 @@ from engine.campaign.model import Campaign, Page
 from engine.diagnostics import EngineError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
-from engine.rules.policy import confirmed_answers, on_hide_writes
+from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_writes
 
 from .campaigns import Redaction, context_of, effective_answers, redaction_for
 from .documents import document_errors, document_statuses
@@ -161,12 +161,14 @@ def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> Non
 
 
 def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str, Any],
-              action: RowAction | None, expected_version: int, actor: Actor) -> None:
-    """Store the answers posted for ``page`` (``parsed``, as read from the form).
+              action: RowAction | None, expected_version: int, actor: Actor) -> list[str]:
+    """Store the answers posted for ``page`` (``parsed``, as read from the form); return the
+    labels of the posted memberships dropped because the pupil is not offered them.
 
     What the reader may not change is put back (confidential values, stored files), the row
-    action applied, then the ``on_hide`` policy. ``view`` then holds the answers after the
-    post and their evaluation, also when the write is refused, so the page can show them.
+    action applied, associations not offered dropped, then the ``on_hide`` policy. ``view``
+    then holds the answers after the post and their evaluation, also when the write is
+    refused, so the page can show them.
 
     :raises RowActionError: ``action`` names no editable repeat or no row of it.
     :raises StaleDossierError: someone saved since ``expected_version``.
@@ -176,12 +178,17 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     _keep_files(view, page, parsed)
     if action is not None:
         _apply(view, action, parsed)
+    offered = offered_memberships(view.campaign, {**view.answers, **parsed}, view.ctx)
+    dropped = sorted({str(v) for k, kept in offered.items() for v in parsed[k] if v not in kept})
+    parsed.update(offered)
     merged = {**view.answers, **parsed}
     evaluation = view.evaluate(merged)
     cleared = on_hide_writes(view.campaign, merged, evaluation)
     if cleared:
         view.evaluate({**merged, **cleared})
     save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor)
+    labels = {a.id: a.label.get() for a in view.campaign.associations}
+    return [labels.get(a, a) for a in dropped]
 
 
 def shown_keys(view: DossierView, page: Page) -> set[str]:

@@ -349,7 +349,8 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     action = str(request.form.get("action") or "next")[:120]
     row_action = _row_action(action)
     try:
-        save_page(get_session(), loaded, current, parsed, row_action, expected, _actor())
+        dropped = save_page(get_session(), loaded, current, parsed, row_action, expected,
+                            _actor())
     except RowActionError:
         abort(400)
     except StaleDossierError as exc:
@@ -357,6 +358,9 @@ def save(public_id: str, page_id: str) -> BaseResponse:
                             conflict=exc.current_answers, row_version=exc.current_version)
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
+    if dropped:
+        flash("Cette adhésion n'est pas proposée pour votre enfant et n'a pas été enregistrée : "
+              + ", ".join(dropped) + ".", "warning")
     page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
     # without JavaScript the page lists what it showed (``shown``, in <noscript>)
     seen = set(request.form.getlist("shown"))

@@ -85,3 +85,36 @@ def test_with_javascript_the_revealed_questions_were_seen(
     data.update({"f-regime": ["dp4"], "action": ["next"]})
     response = family.post(page_url(dossier.public_id, "restauration"), data=data)
     assert response.status_code == 302
+
+
+# -- 2. an association not offered to the pupil is neither shown, stored nor printed ---------
+
+def _sixth_grader(make_dossier: MakeDossier, mother: tuple[FamilyAccount, str],
+                  answers: dict[str, Any] | None = None) -> Dossier:
+    prefill = {**PREFILL, "pupil": {**PREFILL["pupil"], "level": "6e"}}
+    return make_dossier(mother[0], prefill=prefill, answers=answers)
+
+
+def test_an_unavailable_membership_is_not_offered_and_a_posted_one_is_dropped(
+        client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
+        make_dossier: MakeDossier, db_session: Session) -> None:
+    dossier = _sixth_grader(make_dossier, mother)
+    login(mother[0].login, mother[1])
+    html = text_of(client.get(page_url(dossier.public_id, "associations")))
+    assert 'value="fse"' in html and 'value="as"' not in html
+    response = post_page(client, dossier.public_id, "associations",
+                         {"f-adhesions": ["fse", "as"]}, action="save", html=html)
+    assert response.status_code == 302
+    assert _stored(db_session, dossier)["adhesions"] == ["fse"]
+    shown = squash(text_of(client.get(response.headers["Location"])))
+    assert "Association sportive (AS)" in shown and "pas proposée" in shown
+
+
+def test_a_stored_unavailable_membership_counts_nowhere(
+        client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
+        make_dossier: MakeDossier) -> None:
+    dossier = _sixth_grader(make_dossier, mother, answers={"adhesions": ["fse", "as"]})
+    login(mother[0].login, mother[1])
+    review = squash(text_of(client.get(f"/dossier/{dossier.public_id}/recapitulatif")))
+    assert "fse, as" not in review and "25,00" not in review
+    assert "10,00" in review
