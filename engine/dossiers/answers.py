@@ -216,9 +216,11 @@ def revealed_keys(view: DossierView, page: Page, seen: set[str], parsed: Mapping
     new, since a page reveals its questions together.
     """
     new = shown_keys(view, page) - seen
-    if any(not view.campaign.fields[k.split(".")[-1]].type.is_empty(_posted(parsed, k))
-           for k in new if k.split(".")[-1] in view.campaign.fields):
-        return set()
+    for key in new:
+        parts = key.split(".")
+        spec = view.campaign.fields.get(f"{parts[0]}.{parts[-1]}" if len(parts) > 1 else key)
+        if spec is not None and not spec.type.is_empty(_posted(parsed, key)):
+            return set()
     return new
 
 
