@@ -79,7 +79,7 @@ def prefill_value(spec: FieldSpec, ctx: DossierContext, row: Mapping[str, Any] |
             node = node.get(part)
         else:
             return None
-    return node
+    return None if node is None else spec.type.imported(node, spec)
 
 
 class DossierScope:

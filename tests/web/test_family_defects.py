@@ -118,3 +118,18 @@ def test_a_stored_unavailable_membership_counts_nowhere(
     review = squash(text_of(client.get(f"/dossier/{dossier.public_id}/recapitulatif")))
     assert "fse, as" not in review and "25,00" not in review
     assert "10,00" in review
+
+
+# -- 5. SIECLE's civility codes tick the campaign's choices ----------------------------------
+
+def test_siecle_civility_is_ticked_and_shown(
+        client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
+        make_dossier: MakeDossier) -> None:
+    father = {**PREFILL["guardians"][1], "civility": "M."}
+    dossier = make_dossier(mother[0], prefill={**PREFILL,
+                                               "guardians": [PREFILL["guardians"][0], father]})
+    login(mother[0].login, mother[1])
+    html = text_of(client.get(page_url(dossier.public_id, "famille")))
+    assert form_values(html)["f-responsables-1-civilite"] == ["M"]
+    review = squash(text_of(client.get(f"/dossier/{dossier.public_id}/recapitulatif")))
+    assert "Monsieur" in review
