@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.refdata.communes import commune_code
 
 from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
 
@@ -133,3 +134,29 @@ def test_siecle_civility_is_ticked_and_shown(
     assert form_values(html)["f-responsables-1-civilite"] == ["M"]
     review = squash(text_of(client.get(f"/dossier/{dossier.public_id}/recapitulatif")))
     assert "Monsieur" in review
+
+
+# -- 6. the INSEE code follows a move ---------------------------------------------------------
+
+def test_the_commune_code_follows_the_new_address(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    response = post_page(family, dossier.public_id, "famille", {
+        "f-responsables-0-adresse-line1": "40 cours Gambetta",
+        "f-responsables-0-adresse-postal_code": "69007"}, action="save")
+    assert response.status_code == 302
+    (claire, _) = _stored(db_session, dossier)["responsables"]
+    assert claire["adresse"]["postal_code"] == "69007"
+    assert claire["adresse"]["commune_insee"] == "69387"  # Lyon 7e, no longer 69383 (3e)
+
+
+@pytest.mark.parametrize(("postal_code", "commune", "current", "code"), [
+    ("69007", "LYON", "69383", "69387"),  # moved within Lyon: the new arrondissement
+    ("69003", "LYON", "69383", "69383"),
+    ("14270", "OUEZY", "14431", "14482"),  # same postal code, another commune chosen
+    ("14270", "MEZIDON VALLEE D AUGE", "14431", "14431"),
+    ("14270", "QUELQUE PART", "14431", "14431"),  # a name the table lacks: still consistent
+    ("14000", "CAEN CEDEX", "69383", "14118"),  # the postal code's only commune
+    ("14270", "NULLE PART", "69383", ""),  # stale and ambiguous: unknown rather than wrong
+])
+def test_commune_code(postal_code: str, commune: str, current: str, code: str) -> None:
+    assert commune_code(postal_code, commune, current) == code
