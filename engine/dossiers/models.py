@@ -293,13 +293,16 @@ class DossierDocument(Base):
 
 
 class SatisfactionRating(Base):
-    """The family's rating after submitting (1 to 5, optional comment)."""
+    """A guardian's rating of a dossier after submitting (1 to 5, optional comment): one per
+    guardian and dossier (``account_id`` is None for ratings older than that rule)."""
 
     __tablename__ = "satisfaction_rating"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+                      UniqueConstraint("dossier_id", "account_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"), index=True)
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -483,18 +483,18 @@ def confirmation(public_id: str) -> BaseResponse:
         return redirect(first_page_url(loaded))
     return make_response(render_template(
         "wizard/confirmation.html", dossier=loaded.dossier, campaign=loaded.campaign,
-        rating=rating_of(get_session(), loaded.dossier), errors={}))
+        rating=rating_of(get_session(), loaded.dossier, current_user.id), errors={}))
 
 
 @bp.post("/dossier/<public_id>/avis")
 @login_required  # type: ignore[untyped-decorator]
 def rate(public_id: str) -> BaseResponse:
-    """The satisfaction question: 1 to 5 and an optional comment, once per dossier."""
+    """The satisfaction question: 1 to 5 and an optional comment, once per guardian."""
     loaded = _load(public_id)
     comment = str(request.form.get("comment") or "").strip()
     try:
-        rate_dossier(get_session(), loaded.dossier, str(request.form.get("score") or ""),
-                     comment)
+        rate_dossier(get_session(), loaded.dossier, current_user.id,
+                     str(request.form.get("score") or ""), comment)
     except RatingClosed:
         abort(409)
     except AlreadyRated:

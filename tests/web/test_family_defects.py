@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.states import DossierState
 from engine.refdata.communes import commune_code
 
 from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
@@ -160,3 +161,25 @@ def test_the_commune_code_follows_the_new_address(
 ])
 def test_commune_code(postal_code: str, commune: str, current: str, code: str) -> None:
     assert commune_code(postal_code, commune, current) == code
+
+
+# -- 8. the rating belongs to the person ------------------------------------------------------
+
+def test_the_other_guardian_is_not_thanked_for_a_rating_they_did_not_give(
+        client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
+        father: tuple[FamilyAccount, str], dossier: Dossier, db_session: Session,
+        csrf_token: Callable[..., str]) -> None:
+    dossier.state = DossierState.SUBMITTED
+    db_session.commit()
+    url = f"/dossier/{dossier.public_id}/avis"
+    login(mother[0].login, mother[1])
+    token = csrf_token(client, f"/dossier/{dossier.public_id}/confirmation")
+    assert client.post(url, data={"csrf_token": token, "score": "4"}).status_code == 302
+    client.post("/deconnexion", data={"csrf_token": token})
+    client.delete_cookie("session")
+    login(father[0].login, father[1])
+    page = text_of(client.get(f"/dossier/{dossier.public_id}/confirmation"))
+    assert "la note de 4 sur 5" not in page and 'name="score"' in page
+    token = csrf_token(client, f"/dossier/{dossier.public_id}/confirmation")
+    assert client.post(url, data={"csrf_token": token, "score": "2"}).status_code == 302
+    assert "la note de 2 sur 5" in text_of(client.get(f"/dossier/{dossier.public_id}/confirmation"))

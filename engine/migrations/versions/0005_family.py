@@ -1,0 +1,41 @@
+"""The family's side: a satisfaction rating belongs to the guardian who gave it.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01 12:10:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("satisfaction_rating", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_satisfaction_rating_account_id"), ["account_id"],
+                              unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_satisfaction_rating_account_id_family_account"), "family_account",
+            ["account_id"], ["id"])
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_satisfaction_rating_dossier_id_account_id"),
+            ["dossier_id", "account_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("satisfaction_rating", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_satisfaction_rating_dossier_id_account_id"),
+                                 type_="unique")
+        batch_op.drop_constraint(batch_op.f("fk_satisfaction_rating_account_id_family_account"),
+                                 type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_satisfaction_rating_account_id"))
+        batch_op.drop_column("account_id")
