@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,9 +18,9 @@ from engine.dossiers.feedback import (
     InvalidFeedback,
     NotDisputable,
     RatingClosed,
+    RatingStatistics,
     dispute_prefill,
     disputes_of,
-    RatingStatistics,
     rate_dossier,
     rating_of,
     rating_statistics,
