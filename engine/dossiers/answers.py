@@ -8,9 +8,10 @@ request and renders; everything decided in between is here, so the staff's side 
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_
 from .campaigns import Redaction, context_of, effective_answers, redaction_for
 from .documents import document_errors, document_statuses
 from .models import Dossier
-from .services import save_answers
+from .services import StaleDossierError, save_answers
 from .states import EDITABLE, Actor
 from .submission import submit_dossier
 
@@ -160,18 +161,34 @@ def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> Non
     answers[spec.id] = rows
 
 
+@dataclass(frozen=True, slots=True)
+class PageSaved:
+    """What a page save did besides storing the post."""
+
+    #: labels of the posted memberships dropped: the pupil is not offered them
+    dropped: list[str]
+    #: who had saved the dossier meanwhile, when the post was merged with their write
+    merged_with: Actor | None = None
+
+
 def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str, Any],
-              action: RowAction | None, expected_version: int, actor: Actor) -> list[str]:
-    """Store the answers posted for ``page`` (``parsed``, as read from the form); return the
-    labels of the posted memberships dropped because the pupil is not offered them.
+              action: RowAction | None, expected_version: int, actor: Actor,
+              base: Mapping[str, Any] | None = None) -> PageSaved:
+    """Store the answers posted for ``page`` (``parsed``, as read from the form).
 
     What the reader may not change is put back (confidential values, stored files), the row
     action applied, associations not offered dropped, then the ``on_hide`` policy. ``view``
     then holds the answers after the post and their evaluation, also when the write is
     refused, so the page can show them.
 
+    ``base`` is the page's answers as the reader was shown them: when someone saved since
+    ``expected_version``, what only one of the two changed is merged field by field (repeat
+    rows child by child) and saved; the save is refused only when both changed the same
+    field differently.
+
     :raises RowActionError: ``action`` names no editable repeat or no row of it.
-    :raises StaleDossierError: someone saved since ``expected_version``.
+    :raises StaleDossierError: someone saved since ``expected_version`` (``conflicts`` lists
+        the fields both changed when a merge was tried).
     :raises NotEditableError: the dossier can no longer be changed.
     """
     _keep_protected(view, parsed)
@@ -186,9 +203,78 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     cleared = on_hide_writes(view.campaign, merged, evaluation)
     if cleared:
         view.evaluate({**merged, **cleared})
-    save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor)
     labels = {a.id: a.label.get() for a in view.campaign.associations}
-    return [labels.get(a, a) for a in dropped]
+    saved = PageSaved([labels.get(a, a) for a in dropped])
+    write = {**parsed, **cleared}
+    try:
+        save_answers(session, view.dossier, expected_version, write, page.id, actor)
+    except StaleDossierError as exc:
+        if base is None:
+            raise
+        theirs = effective_answers(view.campaign, exc.current_answers, view.ctx)
+        combined, conflicts = _merge_page(view, base, write, theirs)
+        if conflicts:
+            exc.conflicts = conflicts
+            raise
+        view.answers = theirs
+        save_page(session, view, page, combined, None, exc.current_version, actor)
+        return replace(saved, merged_with=exc.saved_by)
+    return saved
+
+
+def _comparable(value: Any) -> Any:
+    """``value`` as JSON reads it back, so a posted value and a stored one compare."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _merge_page(view: DossierView, base: Mapping[str, Any], mine: Mapping[str, Any],
+                theirs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Three-way merge of one page's write with what was saved meanwhile: (the page's
+    answers to write, the fields both changed differently). Values are compared as the
+    reader may see them, so a confidential value neither could read is never a conflict."""
+    redact = view.redaction.answers
+    seen_base = _comparable(redact(view.campaign, dict(base)))
+    seen_mine = _comparable(redact(view.campaign, dict(mine)))
+    seen_theirs = _comparable(redact(view.campaign, dict(theirs)))
+    out: dict[str, Any] = {}
+    conflicts: list[str] = []
+    for key, value in mine.items():
+        b, m, t = seen_base.get(key), seen_mine.get(key), seen_theirs.get(key)
+        if m == b:
+            out[key] = theirs.get(key)
+        elif t in (b, m):
+            out[key] = value
+        elif (rows := _merge_rows(b, m, t, value, theirs.get(key))) is not None:
+            out[key] = rows
+        else:
+            conflicts.append(key)
+    return out, conflicts
+
+
+def _merge_rows(b: Any, m: Any, t: Any, mine: Any, theirs: Any) -> list[dict[str, Any]] | None:
+    """The rows of a repeat merged child by child, when the three hold the same rows;
+    None when a child was changed by both, or rows were added or removed on both sides."""
+    def keyed(rows: Any) -> dict[str, Any] | None:
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return None
+        return {str(r.get(ROW_KEY)): r for r in rows}
+
+    kb, km, kt = keyed(b), keyed(m), keyed(t)
+    if kb is None or km is None or kt is None or not kb.keys() == km.keys() == kt.keys():
+        return None
+    by_key = {str(r.get(ROW_KEY)): r for r in theirs}
+    out = []
+    for row in mine:
+        key = str(row.get(ROW_KEY))
+        merged = dict(row)
+        for child in set(row) | set(by_key[key]):
+            cb, cm, ct = kb[key].get(child), km[key].get(child), kt[key].get(child)
+            if cm == cb:
+                merged[child] = by_key[key].get(child)
+            elif ct not in (cb, cm):
+                return None
+        out.append(merged)
+    return out
 
 
 def shown_keys(view: DossierView, page: Page) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any

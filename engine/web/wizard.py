@@ -10,6 +10,7 @@ confirmations, summary) and renders or redirects: no policy is decided here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -64,7 +65,7 @@ from engine.dossiers.feedback import (
 )
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import NotEditableError, StaleDossierError
-from engine.dossiers.states import LABELS, Actor, DossierState
+from engine.dossiers.states import LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -88,6 +89,15 @@ CONFLICT_MESSAGE: Final = (
     "Un autre responsable légal a enregistré ce dossier pendant que vous le remplissiez. "
     "Vos réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec les siennes, "
     "corrigez si besoin, puis enregistrez de nouveau.")
+#: the conflict message when the same guardian saved from another tab or device
+SELF_CONFLICT_MESSAGE: Final = (
+    "Vous avez enregistré ce dossier dans un autre onglet ou sur un autre appareil pendant que "
+    "vous remplissiez cette page. Vos réponses ci-dessous n'ont pas encore été enregistrées : "
+    "comparez-les avec celles enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+STAFF_CONFLICT_MESSAGE: Final = (
+    "Le secrétariat du collège a modifié ce dossier pendant que vous le remplissiez. Vos "
+    "réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec celles "
+    "enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
 REVEALED_MESSAGE: Final = (
     "Votre réponse fait apparaître de nouvelles questions sur cette page : complétez-les, "
     "puis continuez.")
@@ -116,6 +126,37 @@ def _row_version() -> int:
         return int(request.form.get("row_version", ""))
     except ValueError:
         abort(400)
+
+
+def _saved_by_me(saved_by: Actor | None) -> bool | None:
+    """Whether the last write was the current guardian's (None: a staff or system write)."""
+    if saved_by is None or saved_by.kind is not ActorKind.FAMILY:
+        return None
+    return saved_by.id == str(current_user.id)
+
+
+def _conflict_message(saved_by: Actor | None) -> str:
+    mine = _saved_by_me(saved_by)
+    if mine is None:
+        return STAFF_CONFLICT_MESSAGE if saved_by is not None and \
+            saved_by.kind is ActorKind.STAFF else CONFLICT_MESSAGE
+    return SELF_CONFLICT_MESSAGE if mine else CONFLICT_MESSAGE
+
+
+def _merged_message(saved_by: Actor | None) -> str:
+    who = ("vous-même, dans un autre onglet ou sur un autre appareil"
+           if _saved_by_me(saved_by) else "un autre responsable légal")
+    return (f"Ce dossier venait d'être enregistré par {who}. Vos réponses ont été ajoutées "
+            "à ce qui était enregistré, sans rien effacer : vérifiez la page si besoin.")
+
+
+def _posted_base() -> dict[str, Any] | None:
+    """The page's answers as they were shown (``base``, JSON), for merging a stale save."""
+    try:
+        base = json.loads(str(request.form.get("base") or ""))
+    except ValueError:
+        return None
+    return base if isinstance(base, dict) else None
 
 
 def _row_action(action: str) -> RowAction | None:
@@ -260,8 +301,12 @@ def _statuses(loaded: DossierView) -> list[DocumentStatus]:
 def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
                  errors: Mapping[str, list[str]] | None = None, status: int = 200,
                  conflict: Mapping[str, Any] | None = None,
-                 row_version: int | None = None, revealed: bool = False) -> BaseResponse:
+                 row_version: int | None = None, revealed: bool = False,
+                 base: Mapping[str, Any] | None = None,
+                 saved_by: Actor | None = None) -> BaseResponse:
     errors = errors or {}
+    shown_base = {spec.id: (answers if base is None else base).get(spec.id) for spec in page.fields
+                  if spec.type.has_value and spec.editable}
     views = _views(loaded, page, answers, errors)
     visible = loaded.visible_pages()
     locked = [spec for spec in page.fields if not spec.editable and spec.type.has_value
@@ -272,7 +317,8 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         page_urls=_page_urls(loaded),
         visible_pages=visible, step=visible.index(page) + 1 if page in visible else 1,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
-        conflict_message=CONFLICT_MESSAGE, summary=_summary_errors(views),
+        conflict_message=_conflict_message(saved_by), summary=_summary_errors(views),
+        base=current_app.json.dumps(loaded.redaction.answers(loaded.campaign, shown_base)),
         texts=TextRenderer(loaded, loaded.redaction.answers(loaded.campaign, answers)),
         client_json=_client_json(loaded, page, answers),
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
@@ -349,18 +395,22 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     action = str(request.form.get("action") or "next")[:120]
     row_action = _row_action(action)
     try:
-        dropped = save_page(get_session(), loaded, current, parsed, row_action, expected,
-                            _actor())
+        saved = save_page(get_session(), loaded, current, parsed, row_action, expected,
+                          _actor(), base=_posted_base())
     except RowActionError:
         abort(400)
     except StaleDossierError as exc:
         return _render_page(loaded, current, loaded.answers, status=409,
-                            conflict=exc.current_answers, row_version=exc.current_version)
+                            conflict=exc.current_answers, row_version=exc.current_version,
+                            base=effective_answers(loaded.campaign, exc.current_answers,
+                                                   loaded.ctx), saved_by=exc.saved_by)
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
-    if dropped:
+    if saved.dropped:
         flash("Cette adhésion n'est pas proposée pour votre enfant et n'a pas été enregistrée : "
-              + ", ".join(dropped) + ".", "warning")
+              + ", ".join(saved.dropped) + ".", "warning")
+    if saved.merged_with is not None:
+        flash(_merged_message(saved.merged_with), "info")
     page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
     # without JavaScript the page lists what it showed (``shown``, in <noscript>)
     seen = set(request.form.getlist("shown"))
@@ -441,9 +491,12 @@ def submit(public_id: str) -> BaseResponse:
         submit_answers(get_session(), loaded, expected, _actor())
     except SubmissionRefused as exc:
         return _render_review(loaded, problems=exc.problems, status=422)
-    except StaleDossierError:
-        flash("Un autre responsable légal a modifié le dossier entre-temps. Vérifiez le "
-              "récapitulatif ci-dessous, puis envoyez de nouveau.", "warning")
+    except StaleDossierError as exc:
+        who = ("Vous avez modifié le dossier dans un autre onglet ou sur un autre appareil"
+               if _saved_by_me(exc.saved_by) else
+               "Un autre responsable légal a modifié le dossier")
+        flash(f"{who} entre-temps. Vérifiez le récapitulatif ci-dessous, puis envoyez de "
+              "nouveau.", "warning")
         return redirect(url_for("wizard.review", public_id=public_id))
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))

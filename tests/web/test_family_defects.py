@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -183,3 +184,58 @@ def test_the_other_guardian_is_not_thanked_for_a_rating_they_did_not_give(
     token = csrf_token(client, f"/dossier/{dossier.public_id}/confirmation")
     assert client.post(url, data={"csrf_token": token, "score": "2"}).status_code == 302
     assert "la note de 2 sur 5" in text_of(client.get(f"/dossier/{dossier.public_id}/confirmation"))
+
+
+# -- 9. two tabs of the same guardian ---------------------------------------------------------
+
+def test_a_stale_save_merges_what_only_one_tab_changed(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    url = page_url(dossier.public_id, "vie_scolaire")
+    first, second = text_of(family.get(url)), text_of(family.get(url))
+    assert post_page(family, dossier.public_id, "vie_scolaire",
+                     {"f-regime_sortie": "fin_journee"}, action="save",
+                     html=first).status_code == 302
+    merged = post_page(family, dossier.public_id, "vie_scolaire", {"f-droit_image": "true"},
+                       action="save", html=second)
+    assert merged.status_code == 302
+    stored = _stored(db_session, dossier)
+    assert (stored["regime_sortie"], stored["droit_image"]) == ("fin_journee", True)
+    shown = squash(text_of(family.get(merged.headers["Location"])))
+    assert "par vous-même, dans un autre onglet" in shown
+
+
+def test_a_conflict_between_two_tabs_says_it_was_the_same_guardian(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    url = page_url(dossier.public_id, "vie_scolaire")
+    first, second = text_of(family.get(url)), text_of(family.get(url))
+    post_page(family, dossier.public_id, "vie_scolaire", {"f-regime_sortie": "fin_journee"},
+              action="save", html=first)
+    stale = post_page(family, dossier.public_id, "vie_scolaire",
+                      {"f-regime_sortie": "interdite"}, action="save", html=second)
+    assert stale.status_code == 409
+    html = squash(text_of(stale))
+    assert "Vous avez enregistré ce dossier dans un autre onglet" in html
+    assert "Un autre responsable légal" not in html
+    assert _stored(db_session, dossier)["regime_sortie"] == "fin_journee"
+
+
+def test_a_stale_save_merges_the_rows_of_a_repeat_child_by_child(
+        app: Flask, family: FlaskClient, dossier: Dossier, father: tuple[FamilyAccount, str],
+        csrf_token: Callable[..., str], db_session: Session) -> None:
+    other = app.test_client()
+    other.post("/connexion", data={"csrf_token": csrf_token(other), "login": father[0].login,
+                                   "code": father[1]})
+    url = page_url(dossier.public_id, "famille")
+    mine, theirs = text_of(family.get(url)), text_of(other.get(url))
+    assert post_page(other, dossier.public_id, "famille",
+                     {"f-responsables-1-telephone_portable": "07 81 22 33 44"}, action="save",
+                     html=theirs).status_code == 302
+    merged = post_page(family, dossier.public_id, "famille",
+                       {"f-responsables-0-telephone_portable": "06 99 88 77 66"}, action="save",
+                       html=mine)
+    assert merged.status_code == 302
+    claire, paul = _stored(db_session, dossier)["responsables"]
+    assert claire["telephone_portable"] == "+33699887766"
+    assert paul["telephone_portable"] == "+33781223344"
+    assert "par un autre responsable légal" in squash(
+        text_of(family.get(merged.headers["Location"])))
