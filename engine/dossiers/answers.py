@@ -12,6 +12,8 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -28,6 +30,29 @@ from .models import Dossier
 from .services import StaleDossierError, save_answers
 from .states import EDITABLE, Actor
 from .submission import submit_dossier
+
+
+class Window(StrEnum):
+    """Where today falls in the campaign's dates: families fill dossiers only while open."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def window_of(campaign: Campaign, today: date) -> Window:
+    """``opens`` and ``closes`` are both days of the campaign."""
+    if today < campaign.opens:
+        return Window.UPCOMING
+    return Window.CLOSED if today > campaign.closes else Window.OPEN
+
+
+class CampaignNotOpen(EngineError):
+    """The campaign is not open today: the dossier cannot change."""
+
+    def __init__(self, window: Window) -> None:
+        super().__init__(f"campaign {window.value}")
+        self.window = window
 
 
 class RowActionError(EngineError):
@@ -53,10 +78,13 @@ class DossierView:
     #: stored answers with the prefill filled in (unredacted: the server's truth)
     answers: dict[str, Any]
     _evaluation: Evaluation | None = None
+    #: the campaign's dates as of the day the dossier is opened
+    window: Window = Window.OPEN
 
     @property
     def editable(self) -> bool:
-        return self.dossier.state in EDITABLE
+        """The family may change the dossier: not sent, and the campaign open."""
+        return self.dossier.state in EDITABLE and self.window is Window.OPEN
 
     @property
     def evaluation(self) -> Evaluation:
@@ -88,11 +116,14 @@ class DossierView:
         return None
 
 
-def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int) -> DossierView:
-    """``dossier`` as the guardian ``account_id`` sees it (access already checked)."""
+def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
+                 today: date | None = None) -> DossierView:
+    """``dossier`` as the guardian ``account_id`` sees it (access already checked), on
+    ``today`` (the campaign's window; None: the real date)."""
     ctx = context_of(dossier)
     return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
-                       effective_answers(campaign, dossier.answers, ctx))
+                       effective_answers(campaign, dossier.answers, ctx),
+                       window=window_of(campaign, today or date.today()))
 
 
 def new_row() -> dict[str, Any]:
@@ -190,7 +221,10 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     :raises StaleDossierError: someone saved since ``expected_version`` (``conflicts`` lists
         the fields both changed when a merge was tried).
     :raises NotEditableError: the dossier can no longer be changed.
+    :raises CampaignNotOpen: the campaign is not open today.
     """
+    if view.window is not Window.OPEN:
+        raise CampaignNotOpen(view.window)
     _keep_protected(view, parsed)
     _keep_files(view, page, parsed)
     if action is not None:
@@ -331,7 +365,10 @@ def submit_answers(session: Session, view: DossierView, expected_version: int, a
     :raises SubmissionRefused: something must be completed first.
     :raises StaleDossierError: someone saved since ``expected_version``.
     :raises NotEditableError: the dossier was already sent.
+    :raises CampaignNotOpen: the campaign is not open today.
     """
+    if view.window is not Window.OPEN:
+        raise CampaignNotOpen(view.window)
     problems = submission_problems(view)
     if problems:
         raise SubmissionRefused(problems)

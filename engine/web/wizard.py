@@ -39,6 +39,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Page
 from engine.dossiers.answers import (
+    CampaignNotOpen,
     DossierView,
     RowAction,
     RowActionError,
@@ -50,6 +51,7 @@ from engine.dossiers.answers import (
     shown_keys,
     submit_answers,
 )
+from engine.dossiers.answers import Window as CampaignWindow
 from engine.dossiers.campaigns import Redaction, effective_answers
 from engine.dossiers.confirmations import send_confirmations
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
@@ -65,7 +67,7 @@ from engine.dossiers.feedback import (
 )
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import NotEditableError, StaleDossierError
-from engine.dossiers.states import LABELS, Actor, ActorKind, DossierState
+from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -105,9 +107,31 @@ REVEALED_MESSAGE: Final = (
 
 # -- loading and evaluating ---------------------------------------------------------------
 
+def today() -> date:
+    """The date the campaigns' windows are read on (``DOSSIERSCO_TODAY``, else the real one)."""
+    return app_state().settings.today or date.today()
+
+
 def _load(public_id: str) -> DossierView:
     dossier = family_dossier(public_id)
-    return open_dossier(dossier, campaign_of(dossier.campaign_version), current_user.id)
+    return open_dossier(dossier, campaign_of(dossier.campaign_version), current_user.id,
+                        today=today())
+
+
+def _out_of_window(loaded: DossierView) -> bool:
+    """The family could change the dossier if the campaign were open today."""
+    return loaded.window is not CampaignWindow.OPEN and loaded.dossier.state in EDITABLE
+
+
+def _window_redirect(loaded: DossierView) -> BaseResponse:
+    """To the dossier's home, which says when the campaign opens or that it is closed."""
+    return redirect(url_for("family.dossier", public_id=loaded.dossier.public_id))
+
+
+def _render_window(loaded: DossierView) -> BaseResponse:
+    return make_response(render_template(
+        "wizard/window.html", dossier=loaded.dossier, campaign=loaded.campaign,
+        window=loaded.window.value, lang=None))
 
 
 def _page(loaded: DossierView, page_id: str) -> Page:
@@ -358,6 +382,8 @@ def first_page_url(loaded: DossierView) -> str:
 def resume(public_id: str) -> BaseResponse:
     """``family.dossier``: editable dossiers resume in the wizard, others show the summary."""
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _render_window(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     if loaded.dossier.state is DossierState.NOT_STARTED:
@@ -371,6 +397,8 @@ def resume(public_id: str) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
 def page(public_id: str, page_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     current = _page(loaded, page_id)
@@ -387,6 +415,8 @@ def page(public_id: str, page_id: str) -> BaseResponse:
 def save(public_id: str, page_id: str) -> BaseResponse:
     loaded = _load(public_id)
     current = _page(loaded, page_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         flash("Ce dossier a déjà été envoyé : il ne peut plus être modifié.", "info")
         return redirect(url_for("wizard.review", public_id=public_id))
@@ -406,6 +436,8 @@ def save(public_id: str, page_id: str) -> BaseResponse:
                                                    loaded.ctx), saved_by=exc.saved_by)
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
+    except CampaignNotOpen:
+        return _window_redirect(loaded)
     if saved.dropped:
         flash("Cette adhésion n'est pas proposée pour votre enfant et n'a pas été enregistrée : "
               + ", ".join(saved.dropped) + ".", "warning")
@@ -477,13 +509,18 @@ def _render_review(loaded: DossierView, *, problems: list[str] | None = None,
 @bp.get("/dossier/<public_id>/recapitulatif")
 @login_required  # type: ignore[untyped-decorator]
 def review(public_id: str) -> BaseResponse:
-    return _render_review(_load(public_id))
+    loaded = _load(public_id)
+    if loaded.window is CampaignWindow.UPCOMING and loaded.dossier.state in EDITABLE:
+        return _window_redirect(loaded)
+    return _render_review(loaded)
 
 
 @bp.post("/dossier/<public_id>/envoyer")
 @login_required  # type: ignore[untyped-decorator]
 def submit(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     expected = _row_version()
@@ -532,6 +569,8 @@ def recap(public_id: str) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]
 def confirmation(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if loaded.editable:
         return redirect(first_page_url(loaded))
     return make_response(render_template(

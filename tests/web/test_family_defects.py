@@ -4,6 +4,8 @@ failed before its fix."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine.app import create_app
+from engine.config import Settings
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
 from engine.refdata.communes import commune_code
@@ -239,3 +243,44 @@ def test_a_stale_save_merges_the_rows_of_a_repeat_child_by_child(
     assert paul["telephone_portable"] == "+33781223344"
     assert "par un autre responsable légal" in squash(
         text_of(family.get(merged.headers["Location"])))
+
+
+# -- 7. the campaign's dates are enforced -----------------------------------------------------
+
+@pytest.mark.parametrize(("day", "window"), [(date(2026, 12, 1), "upcoming"),
+                                             (date(2027, 7, 1), "closed")])
+def test_outside_its_dates_a_dossier_cannot_change(
+        app: Flask, settings: Settings, make_account: Callable[..., Any],
+        make_dossier: MakeDossier, db_session: Session, csrf_token: Callable[..., str],
+        day: date, window: str) -> None:
+    client = create_app(replace(settings, today=day)).test_client()
+    account, code = make_account("Claire Martin", personne_id="1001")
+    dossier = make_dossier(account, prefill=PREFILL)
+    client.post("/connexion", data={"csrf_token": csrf_token(client), "login": account.login,
+                                    "code": code})
+    home = squash(text_of(client.get(f"/dossier/{dossier.public_id}")))
+    if window == "upcoming":
+        assert "La campagne ouvre le <strong>01/06/2027</strong>" in home
+        assert "Commencer" not in home
+    else:
+        assert "close depuis le <strong>30/06/2027</strong>" in home
+        assert "ce.0691234a@ac-lyon.fr" in home
+    assert client.get(page_url(dossier.public_id, "eleve")).status_code == 302
+    token = csrf_token(client, f"/dossier/{dossier.public_id}")
+    posted = client.post(page_url(dossier.public_id, "restauration"), data={
+        "csrf_token": token, "row_version": "1", "f-regime": "externe", "action": "save"})
+    assert posted.status_code == 302
+    sent = client.post(f"/dossier/{dossier.public_id}/envoyer",
+                       data={"csrf_token": token, "row_version": "1"})
+    assert sent.status_code == 302
+    assert _stored(db_session, dossier) == {}
+    db_session.refresh(dossier)
+    assert dossier.state is DossierState.NOT_STARTED
+    dashboard = squash(text_of(client.get("/mes-dossiers")))
+    assert ("Ouverture le 01/06/2027" if window == "upcoming"
+            else "Campagne close depuis le 30/06/2027") in dashboard
+
+
+def test_the_dashboard_shows_the_deadline(family: FlaskClient) -> None:
+    assert "À envoyer au plus tard le <strong>30/06/2027</strong>" in squash(
+        text_of(family.get("/mes-dossiers")))
