@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_
 
 from .campaigns import Redaction, context_of, effective_answers, redaction_for
 from .documents import document_errors, document_statuses
+from .guardians import SharedChange, record_changes, shared_rows
 from .models import Dossier
 from .services import StaleDossierError, save_answers
 from .states import EDITABLE, Actor
@@ -80,6 +81,8 @@ class DossierView:
     _evaluation: Evaluation | None = None
     #: the campaign's dates as of the day the dossier is opened
     window: Window = Window.OPEN
+    #: guardians' values taken from their other children's dossiers
+    shared: list[SharedChange] = field(default_factory=list)
 
     @property
     def editable(self) -> bool:
@@ -117,13 +120,19 @@ class DossierView:
 
 
 def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
-                 today: date | None = None) -> DossierView:
+                 today: date | None = None, session: Session | None = None) -> DossierView:
     """``dossier`` as the guardian ``account_id`` sees it (access already checked), on
-    ``today`` (the campaign's window; None: the real date)."""
+    ``today`` (the campaign's window; None: the real date); with ``session``, the guardians'
+    own data as last entered in any of their children's dossiers."""
     ctx = context_of(dossier)
-    return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
-                       effective_answers(campaign, dossier.answers, ctx),
-                       window=window_of(campaign, today or date.today()))
+    redaction = redaction_for(dossier, account_id)
+    answers = effective_answers(campaign, dossier.answers, ctx)
+    shared: list[SharedChange] = []
+    if session is not None:
+        writes, shared = shared_rows(session, campaign, dossier, answers, redaction)
+        answers.update(writes)
+    return DossierView(dossier, campaign, ctx, redaction, answers,
+                       window=window_of(campaign, today or date.today()), shared=shared)
 
 
 def new_row() -> dict[str, Any]:
@@ -225,6 +234,7 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     """
     if view.window is not Window.OPEN:
         raise CampaignNotOpen(view.window)
+    before = view.answers
     _keep_protected(view, parsed)
     _keep_files(view, page, parsed)
     if action is not None:
@@ -253,6 +263,7 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
         view.answers = theirs
         save_page(session, view, page, combined, None, exc.current_version, actor)
         return replace(saved, merged_with=exc.saved_by)
+    record_changes(session, view.campaign, view.dossier, before, write)
     return saved
 
 

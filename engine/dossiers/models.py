@@ -446,3 +446,23 @@ class ChangeSummary(Base):
     pages: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
     #: changes since the school last looked (sent back or validated)
     fields_since_review: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
+
+
+class GuardianProfile(Base):
+    """A guardian's own data (contact, address, profession) as last entered in any of their
+    children's dossiers of an establishment, so every sibling's dossier shows it.
+
+    Keyed by the guardian's imported identity (SIECLE's PERSONNE_ID, the key of their row in
+    the guardians repeat); ``values`` holds the person-level children of that row.
+    """
+
+    __tablename__ = "guardian_profile"
+    __table_args__ = (UniqueConstraint("establishment_id", "guardian_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    guardian_key: Mapped[str] = mapped_column(String(40))
+    values: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    #: where and when each value was last entered: {child id: [dossier id, ISO time]}
+    sources: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -115,7 +115,7 @@ def today() -> date:
 def _load(public_id: str) -> DossierView:
     dossier = family_dossier(public_id)
     return open_dossier(dossier, campaign_of(dossier.campaign_version), current_user.id,
-                        today=today())
+                        today=today(), session=get_session())
 
 
 def _out_of_window(loaded: DossierView) -> bool:
@@ -343,6 +343,7 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
         conflict_message=_conflict_message(saved_by), summary=_summary_errors(views),
         base=current_app.json.dumps(loaded.redaction.answers(loaded.campaign, shown_base)),
+        shared=_shared_notes(loaded, page),
         texts=TextRenderer(loaded, loaded.redaction.answers(loaded.campaign, answers)),
         client_json=_client_json(loaded, page, answers),
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
@@ -352,6 +353,14 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
         lang=None)
     return make_response(body, status)
+
+
+def _shared_notes(loaded: DossierView, page: Page) -> list[str]:
+    """What this page shows of the guardians' data as entered in a sibling's dossier."""
+    if not loaded.shared or not any(spec.prefill == ("guardians",) for spec in page.fields):
+        return []
+    return [f"{c.field} de {c.guardian} : valeur modifiée le {format_date(c.at.date())} dans le "
+            f"dossier de {c.pupil}, reprise ici." for c in loaded.shared]
 
 
 def _conflict_rows(loaded: DossierView, page: Page, theirs: Mapping[str, Any],

@@ -284,3 +284,57 @@ def test_outside_its_dates_a_dossier_cannot_change(
 def test_the_dashboard_shows_the_deadline(family: FlaskClient) -> None:
     assert "À envoyer au plus tard le <strong>30/06/2027</strong>" in squash(
         text_of(family.get("/mes-dossiers")))
+
+
+# -- 4. a guardian's own data is one thing for all their children -----------------------------
+
+def test_a_guardians_new_contact_reaches_the_siblings_dossier(
+        family: FlaskClient, dossier: Dossier, make_dossier: MakeDossier,
+        mother: tuple[FamilyAccount, str], father: tuple[FamilyAccount, str],
+        db_session: Session) -> None:
+    hugo = make_dossier(mother[0], father[0], first_name="Hugo", prefill=PREFILL)
+    sent = make_dossier(mother[0], father[0], first_name="Zoé", prefill=PREFILL)
+    sent.state = DossierState.SUBMITTED
+    db_session.commit()
+    assert post_page(family, dossier.public_id, "famille", {
+        "f-responsables-0-telephone_portable": "07 81 22 33 44",
+        "f-responsables-0-adresse-line1": "40 cours Gambetta",
+        "f-responsables-0-adresse-postal_code": "69007"}, action="save").status_code == 302
+    html = text_of(family.get(page_url(hugo.public_id, "famille")))
+    values = form_values(html)
+    assert values["f-responsables-0-telephone_portable"] == ["07 81 22 33 44"]
+    assert values["f-responsables-0-adresse-line1"] == ["40 cours Gambetta"]
+    assert values["f-responsables-1-telephone_portable"] == ["07 98 76 54 32"]  # Paul's: his
+    notes = squash(html)
+    assert "Téléphone portable de Claire MARTIN : valeur modifiée le" in notes
+    assert "dans le dossier de Léa" in notes
+    assert "dossier de Léa" not in squash(text_of(family.get(page_url(dossier.public_id,
+                                                                      "famille"))))
+    # saved in Hugo's dossier as shown; the sent dossier keeps what was sent
+    assert post_page(family, hugo.public_id, "famille", action="save",
+                     html=html).status_code == 302
+    (claire, _) = _stored(db_session, hugo)["responsables"]
+    assert claire["telephone_portable"] == "+33781223344"
+    assert claire["adresse"]["postal_code"] == "69007"
+    assert _stored(db_session, sent) == {}
+
+
+def test_a_confidential_guardians_change_is_shared_without_being_shown(
+        app: Flask, client: FlaskClient, login: Login, make_dossier: MakeDossier,
+        mother: tuple[FamilyAccount, str], father: tuple[FamilyAccount, str],
+        csrf_token: Callable[..., str], db_session: Session) -> None:
+    lea = make_dossier(mother[0], father[0], prefill=PREFILL, confidential=(2,))
+    hugo = make_dossier(mother[0], father[0], first_name="Hugo", prefill=PREFILL,
+                        confidential=(2,))
+    paul = app.test_client()
+    paul.post("/connexion", data={"csrf_token": csrf_token(paul), "login": father[0].login,
+                                  "code": father[1]})
+    assert post_page(paul, lea.public_id, "famille", {
+        "f-responsables-1-telephone_portable": "07 81 22 33 44"},
+        action="save").status_code == 302
+    login(mother[0].login, mother[1])
+    html = text_of(client.get(page_url(hugo.public_id, "famille")))
+    assert "07 81 22 33 44" not in html and "+33781223344" not in html
+    assert "Paul DURAND" not in html.split("<form")[0]  # no notice about his masked data
+    own = text_of(paul.get(page_url(hugo.public_id, "famille")))
+    assert form_values(own)["f-responsables-1-telephone_portable"] == ["07 81 22 33 44"]

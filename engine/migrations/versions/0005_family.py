@@ -1,4 +1,5 @@
-"""The family's side: a satisfaction rating belongs to the guardian who gave it.
+"""The family's side: a satisfaction rating belongs to the guardian who gave it; a guardian's
+own data is shared by their children's dossiers (guardian_profile).
 
 Revision ID: 0005
 Revises: 0004
@@ -11,6 +12,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -19,6 +23,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "guardian_profile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("establishment_id", sa.Integer(), nullable=False),
+        sa.Column("guardian_key", sa.String(length=40), nullable=False),
+        sa.Column("values", JSON, nullable=False),
+        sa.Column("sources", JSON, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["establishment_id"], ["establishment.id"],
+                                name=op.f("fk_guardian_profile_establishment_id_establishment")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_profile")),
+        sa.UniqueConstraint("establishment_id", "guardian_key",
+                            name=op.f("uq_guardian_profile_establishment_id_guardian_key")),
+    )
+    op.create_index(op.f("ix_guardian_profile_establishment_id"), "guardian_profile",
+                    ["establishment_id"])
     with op.batch_alter_table("satisfaction_rating", schema=None) as batch_op:
         batch_op.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_satisfaction_rating_account_id"), ["account_id"],
@@ -39,3 +59,5 @@ def downgrade() -> None:
                                  type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_satisfaction_rating_account_id"))
         batch_op.drop_column("account_id")
+    op.drop_index(op.f("ix_guardian_profile_establishment_id"), table_name="guardian_profile")
+    op.drop_table("guardian_profile")
