@@ -26,6 +26,9 @@ DEFAULT_LOGIN_RATE_LIMIT = "10/minute"
 #: lifetime of an e-mailed invitation link, and its bounds (docs/configuration.md)
 DEFAULT_INVITATION_TTL_HOURS = 72
 MAX_INVITATION_TTL_HOURS = 168
+#: absolute lifetime of a login session, active or not, and its bound (ASVS 4.0.3 V3.3.2)
+DEFAULT_SESSION_MAX_HOURS = 12
+MAX_SESSION_MAX_HOURS = 24
 
 
 class ConfigError(EngineError, ValueError):
@@ -100,7 +103,9 @@ class Settings:
     mail_from: str = DEFAULT_MAIL_FROM
     ratelimit_storage: str = DEFAULT_RATELIMIT_STORAGE
     login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
+    #: idle lifetime (the cookie is refreshed on every request), then the absolute one from login
     session_lifetime: timedelta = timedelta(minutes=30)
+    session_max_lifetime: timedelta = timedelta(hours=DEFAULT_SESSION_MAX_HOURS)
     base_url: str = "http://127.0.0.1:8000"
     campaigns_dir: Path = ROOT / "campaigns"
     secure_cookies: bool = True
@@ -157,6 +162,9 @@ class Settings:
                               or DEFAULT_LOGIN_RATE_LIMIT),
             session_lifetime=timedelta(
                 minutes=_int(env, "DOSSIERSCO_SESSION_LIFETIME_MINUTES", 30)),
+            session_max_lifetime=timedelta(hours=_int(
+                env, "DOSSIERSCO_SESSION_MAX_HOURS", DEFAULT_SESSION_MAX_HOURS,
+                maximum=MAX_SESSION_MAX_HOURS)),
             base_url=base_url.rstrip("/"),
             campaigns_dir=Path(env.get("DOSSIERSCO_CAMPAIGNS_DIR") or ROOT / "campaigns").resolve(),
             secure_cookies=_bool(env, "DOSSIERSCO_SECURE_COOKIES", not plain_local),

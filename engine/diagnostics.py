@@ -88,6 +88,7 @@ class Code(Enum):
                        "previous_campaign: <its file or id> at the top of the file.")
     FIELD_012 = Detail("key without effect", "Field '{field}' is of type {type}, which asks the "
                        "family nothing: '{key}' has no effect on it. Remove '{key}'.")
+    FIELD_013 = Detail("staff-only misuse", "'{field}' cannot use staff_only this way: {problem}.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions. Write it with "
@@ -206,6 +207,7 @@ class ImportCode(StrEnum):
 
     # reading the file
     FILE_EMPTY = "FILE_EMPTY"
+    FILE_ENCODING = "FILE_ENCODING"
     FILE_FORMAT = "FILE_FORMAT"
     FILE_SPREADSHEET = "FILE_SPREADSHEET"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
@@ -265,6 +267,7 @@ class UploadCode(StrEnum):
     TOO_MANY_FILES = "too_many_files"
     DOSSIER_FULL = "dossier_full"
     DATE = "date"
+    ACCEPTED = "accepted"
 
 
 class CampaignError(EngineError):

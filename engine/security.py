@@ -1,8 +1,13 @@
-"""Secrets: argon2id hashing of family secret codes, random logins, codes and public tokens."""
+"""Secrets: argon2id hashing of family secret codes, random logins, codes and public tokens;
+the security event log (docs/security-log.md)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import secrets
+from datetime import UTC, datetime
 from functools import cache
 from typing import Final
 
@@ -64,3 +69,38 @@ def _dummy_hash_for(time_cost: int, memory_cost: int, parallelism: int) -> str:
 
 def _dummy_hash(hasher: PasswordHasher) -> str:
     return _dummy_hash_for(hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+
+
+#: one line per security event, ``key=value`` pairs (docs/security-log.md)
+SECURITY_LOG: Final = logging.getLogger("dossiersco.security")
+#: events that may be an attack (failures, lockouts, replayed sessions) log at WARNING
+_WARNING_EVENTS: Final = frozenset({"login.failure", "login.lockout", "session.rejected",
+                                    "invitation.refused", "staff.login.failure",
+                                    "staff.second_factor.failure"})
+
+
+def _log_value(value: object) -> str:
+    text = "-" if value is None else str(value)
+    if text and not any(ch in text for ch in ' "=\\') and text.isprintable():
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in escaped) + '"'
+
+
+def security_event(event: str, *, account: int | None, client: str | None,
+                   **fields: object) -> None:
+    """Log ``event`` on ``dossiersco.security`` as ``event=… time=… account=… client=…`` then
+    ``fields``. Callers never pass a secret, nor an identifier a person typed (see
+    :func:`login_digest`)."""
+    pairs = {"event": event, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "account": account, "client": client, **fields}
+    level = logging.WARNING if event in _WARNING_EVENTS else logging.INFO
+    SECURITY_LOG.log(level, " ".join(f"{key}={_log_value(value)}" for key, value in pairs.items()),
+                     extra={"security": pairs})
+
+
+def login_digest(secret_key: str, login: str) -> str:
+    """A keyed digest of a typed login that matches no account: repeated tries of one value can
+    be correlated in the log, but what was typed (maybe a name or a code) cannot be read back."""
+    return hmac.new(secret_key.encode("utf-8"), normalize_credential(login).encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:16]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -178,9 +178,10 @@ def compile_campaign(source: Source, registry: FieldRegistry,
     diagnostics = list(source.diagnostics) + list(schema_diagnostics)
     if not isinstance(data, Mapping):
         return None, diagnostics
-    languages = tuple(data.get("languages") or ("fr",))
-    if not all(isinstance(x, str) for x in languages):
-        languages = ("fr",)
+    declared = data.get("languages")
+    # anything but a list of language codes was reported by the schema check: French then
+    languages = tuple(declared) if isinstance(declared, list) and declared and all(
+        isinstance(x, str) for x in declared) else ("fr",)
     ctx = _Ctx(source, registry, languages, follow_previous=follow_previous)
     shape_errors = any(d.is_error for d in diagnostics)
     try:
@@ -311,7 +312,12 @@ class _Compiler:
             on_hide=str(raw.get("on_hide", "clear")), options=options, fields=tuple(children),
             page_id=page_id, parent_id=parent,
             prefill=tuple(prefill.split(".")) if isinstance(prefill, str) else None,
-            pointer=pointer, location=self.ctx.source.location(pointer))
+            pointer=pointer, location=self.ctx.source.location(pointer),
+            staff_only=bool(raw.get("staff_only", False)))
+        if spec.staff_only and parent is not None:
+            self.ctx.add(Code.FIELD_013, pointer + "/staff_only", at_key=True, field=ident,
+                         problem="a field inside a repeat cannot be staff-only; mark the "
+                                 "repeat itself")
         self.fields[spec.key] = spec
         for child in children:
             self.fields[child.key] = child
@@ -529,6 +535,7 @@ class _Compiler:
         associations = self.associations(env)
         documents = self.documents(env)
         order = self.check_cycles(pages, tariffs, associations)
+        self.check_staff_only(pages, tariffs, associations, documents)
         self.check_reachability(pages)
         tests = self.tests()
         opens, closes = _date(data.get("opens")), _date(data.get("closes"))
@@ -550,6 +557,44 @@ class _Compiler:
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
             base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
+
+    def check_staff_only(self, pages: Sequence[Page], tariffs: Sequence[Tariff],
+                         associations: Sequence[Association],
+                         documents: Sequence[DocumentSpec]) -> None:
+        """What families see (fields, pages, fees, documents) may not depend on a field the
+        school alone fills in: its value would leak through a visibility or a fee, and the
+        family's view of the campaign (``family_campaign``) does not hold it."""
+        hidden = {spec.id for page in pages for spec in page.fields if spec.staff_only}
+        if not hidden:
+            return
+        conditions: list[tuple[str, str, Condition | None]] = []
+        for page in pages:
+            if page.documents or any(not f.staff_only for f in page.fields):
+                conditions.append((page.id, page.pointer, page.visible_if))
+            for top in page.fields:
+                if top.staff_only:
+                    continue
+                for spec in top.walk():
+                    required = spec.required if isinstance(spec.required, Condition) else None
+                    conditions.extend((spec.id, spec.pointer, c) for c in (
+                        required, spec.visible_if, spec.readonly_if,
+                        *(r.rule for r in spec.validate), *spec.expressions.values()))
+        for tariff in tariffs:
+            conditions.extend((tariff.id, tariff.pointer, c) for c in (
+                tariff.applies_if, tariff.exempt_if,
+                tariff.brackets.on if tariff.brackets else None,
+                *(m.by for m in tariff.multipliers), *(r.when for r in tariff.reductions)))
+        conditions.extend((a.id, a.pointer, a.available_if) for a in associations)
+        conditions.extend((d.id, d.pointer, d.required_if) for d in documents)
+        for owner, pointer, cond in conditions:
+            if cond is None:
+                continue
+            read = sorted({dep.split(".")[0] for dep in cond.deps} & hidden)
+            if read:
+                self.ctx.add(Code.FIELD_013, pointer, field=owner,
+                             problem=f"it reads the staff-only field '{read[0]}', which "
+                                     "families never see; read it only from another staff-only "
+                                     "field")
 
     def audience(self, env: _Env) -> Condition | None:
         """The audience condition, which may read only the imported record."""

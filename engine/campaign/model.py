@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -73,6 +73,8 @@ class FieldSpec:
     parent_id: str | None = None
     pointer: str = ""
     location: Location = field(default_factory=Location)
+    #: decided by the school (notes, destination class…): never shown to nor taken from families
+    staff_only: bool = False
 
     @property
     def key(self) -> str:
@@ -283,3 +285,29 @@ class Campaign:
 
 def freeze_fields(fields: Mapping[str, FieldSpec]) -> Mapping[str, FieldSpec]:
     return MappingProxyType(dict(fields))
+
+
+def family_campaign(campaign: Campaign) -> Campaign:
+    """The campaign as families see it: without its staff-only fields (nor a page holding only
+    those). The compiler refuses a family-facing expression that reads a staff-only field, so
+    nothing the family sees depends on what was removed. Computed once per campaign."""
+    return campaign.derived("family_campaign", lambda: _without_staff_only(campaign))
+
+
+def _without_staff_only(campaign: Campaign) -> Campaign:
+    hidden = {spec.id for spec in campaign.top_fields() if spec.staff_only}
+    if not hidden:
+        return campaign
+    pages = tuple(replace(p, fields=tuple(f for f in p.fields if f.id not in hidden))
+                  for p in campaign.pages
+                  if p.documents or any(f.id not in hidden for f in p.fields) or not p.fields)
+    return replace(campaign, pages=pages,
+                   fields=freeze_fields({k: s for k, s in campaign.fields.items()
+                                         if (s.parent_id or s.id) not in hidden}),
+                   evaluation_order=tuple(i for i in campaign.evaluation_order
+                                          if i not in hidden))
+
+
+def staff_only_fields(campaign: Campaign) -> list[FieldSpec]:
+    """The fields the school alone fills in, in campaign order."""
+    return [spec for spec in campaign.top_fields() if spec.staff_only]

@@ -39,6 +39,8 @@ COMMON_FIELD_PROPERTIES: dict[str, Any] = {
                 "description": "Path in the imported record (pupil.birth_date), last year's "
                 "dossier (previous.field) or, inside a repeat, the imported row."},
     "editable": {"type": "boolean", "default": True},
+    "staff_only": {"type": "boolean", "default": False,
+                   "description": "Filled in by the school only: never shown to families."},
     "on_hide": {"enum": ["clear", "keep"], "default": "clear"},
     "validate": {"type": "array", "items": {
         "type": "object", "required": ["rule", "message"], "additionalProperties": False,

@@ -38,9 +38,16 @@ class LoginOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
+    """What :func:`authenticate` found; the web layer shows the same message for every
+    failure, and only the security log sees ``account_id`` and ``locked_now``."""
+
     outcome: LoginOutcome
     account: FamilyAccount | None = None
     locked_until: datetime | None = None
+    #: the account the login names, when it exists (also on failure)
+    account_id: int | None = None
+    #: this failure is the one that locked the account
+    locked_now: bool = False
 
 
 @dataclass(slots=True)
@@ -201,7 +208,8 @@ def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str
         return LoginResult(LoginOutcome.FAILED)
     if account.locked_until is not None and account.locked_until > now:
         burn_verification(hasher, code)
-        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until,
+                           account_id=account.id)
     if not verify_secret(hasher, account.code_hash, code):
         return _record_failure(session, account, max_failures, lockout, now)
     account.failed_attempts = 0
@@ -210,7 +218,7 @@ def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str
     if hasher.check_needs_rehash(account.code_hash):
         account.code_hash = hash_secret(hasher, code)
     session.commit()
-    return LoginResult(LoginOutcome.OK, account)
+    return LoginResult(LoginOutcome.OK, account, account_id=account.id)
 
 
 def _record_failure(session: Session, account: FamilyAccount, max_failures: int,
@@ -223,9 +231,10 @@ def _record_failure(session: Session, account: FamilyAccount, max_failures: int,
         account.failed_attempts = 0
         account.locked_until = now + lockout
         session.commit()
-        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until)
+        return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until,
+                           account_id=account.id, locked_now=True)
     session.commit()
-    return LoginResult(LoginOutcome.FAILED)
+    return LoginResult(LoginOutcome.FAILED, account_id=account.id)
 
 
 def load_account(session: Session, session_id: str) -> FamilyAccount | None:
@@ -240,7 +249,8 @@ def load_account(session: Session, session_id: str) -> FamilyAccount | None:
 
 
 def end_all_sessions(session: Session, account: FamilyAccount) -> None:
-    """Invalidate every open session of ``account`` (the next request finds it logged out)."""
+    """Invalidate every open session of ``account`` (the next request finds it logged out):
+    logout, code reset. A cookie captured before stays signed but names an old epoch."""
     session.execute(update(FamilyAccount).where(FamilyAccount.id == account.id)
                     .values(session_epoch=FamilyAccount.session_epoch + 1))
     session.commit()

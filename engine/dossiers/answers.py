@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from engine.campaign.model import Campaign, Page
+from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import EngineError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
@@ -121,9 +121,11 @@ class DossierView:
 
 def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
                  today: date | None = None, session: Session | None = None) -> DossierView:
-    """``dossier`` as the guardian ``account_id`` sees it (access already checked), on
-    ``today`` (the campaign's window; None: the real date); with ``session``, the guardians'
-    own data as last entered in any of their children's dossiers."""
+    """``dossier`` as the guardian ``account_id`` sees it (access already checked), on the
+    campaign without its staff-only fields, on ``today`` (the campaign's window; None: the
+    real date); with ``session``, the guardians' own data as last entered in any of their
+    children's dossiers."""
+    campaign = family_campaign(campaign)
     ctx = context_of(dossier)
     redaction = redaction_for(dossier, account_id)
     answers = effective_answers(campaign, dossier.answers, ctx)

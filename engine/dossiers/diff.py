@@ -67,12 +67,15 @@ class PageChanges:
     changes: tuple[FieldChange, ...]
 
 
-def known_values(campaign: Campaign, ctx: DossierContext) -> dict[str, Any]:
-    """What the school knew, field by field (prefilled fields only), in the stored form."""
+def known_values(campaign: Campaign, ctx: DossierContext,
+                 only: Container[str] | None = None) -> dict[str, Any]:
+    """What the school knew, field by field (prefilled fields only, or those of ``only``),
+    in the stored form."""
     scope = DossierScope(campaign, {}, ctx)
     known: dict[str, Any] = {}
     for spec in campaign.top_fields():
-        if spec.prefill is None or not spec.type.has_value:
+        if spec.prefill is None or not spec.type.has_value or \
+                (only is not None and spec.id not in only):
             continue
         known[spec.id] = scope.imported_rows(spec) if spec.type.is_container \
             else prefill_value(spec, ctx)
@@ -125,7 +128,7 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     ``visible`` limits the diff to fields shown to the family; ``include`` to fields the
     viewer may read (health data).
     """
-    before = known_values(campaign, ctx) if before is None else before
+    before = known_values(campaign, ctx, answers) if before is None else before
     provenance = provenance or {}
     writers = last_writers(events)
     pages = []

@@ -38,12 +38,16 @@ from engine.storage.inspection import (
     megabytes,
 )
 
+from . import audit
 from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
 from .states import EDITABLE, Actor
 
 #: most files and bytes one dossier may hold, whatever the campaign allows per document
 MAX_FILES_PER_DOSSIER: Final = 20
 MAX_BYTES_PER_DOSSIER: Final = 50 * 1024 * 1024
+#: the school's decisions on a file (``engine.dossiers.review.DocumentDecision`` values)
+ACCEPTED: Final = "accepted"
+REFUSED: Final = "refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +193,25 @@ def accept_text(rule: UploadRule | DocumentSpec) -> str:
         kinds=accepted_label(rule.accept), size=megabytes(rule.max_size))
 
 
-def _check_editable(dossier: Dossier) -> None:
-    if dossier.state not in EDITABLE:
-        raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
-                              "modifiés."), UploadCode.NOT_EDITABLE)
+def _check_editable(dossier: Dossier, document_id: str | None = None) -> None:
+    """A family writes documents while the dossier is editable; a document the school refused
+    can be sent again at any time (the school asked for it)."""
+    if dossier.state in EDITABLE:
+        return
+    if document_id is not None and any(f.document_id == document_id and f.review_status == REFUSED
+                                       for f in dossier.files):
+        return
+    raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
+                          "modifiés."), UploadCode.NOT_EDITABLE)
+
+
+def _check_not_accepted(stored: StoredFile) -> None:
+    """A file the school accepted is part of the reviewed dossier: the family cannot swap or
+    remove it behind the school's back."""
+    if stored.review_status == ACCEPTED:
+        raise DocumentError(_("Le collège a déjà accepté ce fichier : il ne peut plus être "
+                              "remplacé ni supprimé. Si vous devez le changer, contactez le "
+                              "secrétariat."), UploadCode.ACCEPTED)
 
 
 def _files_of(session: Session, dossier: Dossier, document_id: str) -> list[StoredFile]:
@@ -270,11 +289,13 @@ def _sync_field_answer(dossier: Dossier, rule: UploadRule,
 
 def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
               document_id: str, uploads: Sequence[tuple[bytes, str]],
-              account: FamilyAccount | None) -> list[StoredFile]:
+              account: FamilyAccount | None, *, staff: Actor | None = None,
+              ) -> list[StoredFile]:
     """Add ``uploads`` (data, filename) to a document or ``file`` field of an editable dossier.
 
     All files are checked before anything is written; then objects and rows are written in one
-    transaction.
+    transaction. ``staff``: an agent uploads on behalf of the family, whatever the dossier's
+    state (same inspection and limits; recorded on the file, the history and the audit trail).
 
     :raises DocumentError: unknown document, dossier not editable, no file, file refused by
         the inspection (its :class:`~engine.diagnostics.UploadCode`), over a count limit.
@@ -282,7 +303,8 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
     rule = upload_rule(campaign, document_id)
     if rule is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier)
+    if staff is None:
+        _check_editable(dossier, rule.id)
     checked = inspect_uploads(rule, uploads)
     existing = _files_of(session, dossier, rule.id)
     if len(existing) + len(checked) > rule.max_files:
@@ -299,12 +321,20 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
     with _stored(storage, checked) as keys:
         rows = [StoredFile(public_id=new_public_id(), dossier=dossier, document_id=rule.id,
                            storage_key=key, filename=item.filename, sha256=item.sha256,
-                           size=item.size, mime_type=item.mime_type, uploaded_by=account)
+                           size=item.size, mime_type=item.mime_type, uploaded_by=account,
+                           uploaded_by_staff_id=int(staff.id) if staff and staff.id else None)
                 for item, key in zip(checked, keys, strict=True)]
         session.add_all(rows)
         _sync_field_answer(dossier, rule,
                            [f.public_id for f in existing] + [r.public_id for r in rows])
-        _event(dossier, account, "file_added", {"document": rule.id, "count": len(rows)})
+        data = {"document": rule.id, "count": len(rows)}
+        if staff is None:
+            _event(dossier, account, "file_added", data)
+        else:
+            dossier.record(staff, "file_added", {**data, "on_behalf": True})
+            audit.record(session, staff, "document_uploaded", dossier_id=dossier.id,
+                         establishment_id=dossier.pupil.establishment_id,
+                         data={**data, "files": [r.public_id for r in rows]})
         _commit(session)
     return rows
 
@@ -327,7 +357,8 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
     rule = upload_rule(campaign, stored.document_id)
     if rule is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier)
+    _check_not_accepted(stored)
+    _check_editable(dossier, rule.id if stored.review_status == REFUSED else None)
     if len(uploads) > 1:
         raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."),
                             UploadCode.TOO_MANY_FILES)
@@ -356,9 +387,10 @@ def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier:
                 stored: StoredFile, account: FamilyAccount | None) -> None:
     """Remove ``stored``: the row first (committed), then the object.
 
-    :raises DocumentError: the dossier is not editable.
+    :raises DocumentError: the dossier is not editable, the school accepted the file.
     """
-    _check_editable(dossier)
+    _check_not_accepted(stored)
+    _check_editable(dossier, stored.document_id if stored.review_status == REFUSED else None)
     rule = upload_rule(campaign, stored.document_id)
     key, document_id = stored.storage_key, stored.document_id
     if rule is not None:
@@ -383,7 +415,7 @@ def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
     doc = next((d for d in campaign.documents if d.id == document_id), None)
     if doc is None or doc.max_age_months is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier)
+    _check_editable(dossier, doc.id)
     day = parse_date(raw[:40])
     if day is None:
         raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), UploadCode.DATE)

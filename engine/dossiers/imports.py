@@ -28,6 +28,7 @@ from engine.prefill import ImportFileError, ImportProblem, ImportResult
 from engine.prefill.errors import error
 from engine.prefill.records import GuardianLink, GuardianRecord, PupilRecord
 from engine.rules import DossierContext, DossierScope
+from engine.security import security_event
 
 from .accounts import (
     Credential,
@@ -219,10 +220,10 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
             raise ImportRefused(result.problems)
         if check_uai:
             check_establishment(result, establishment)
+        importer = _Importer(session, campaign, version, result, hasher, report,
+                             reset_codes=reset_codes, invitations_until=invitations_until)
         with session.no_autoflush:
-            _Importer(session, campaign, version, result, hasher, report,
-                      reset_codes=reset_codes, invitations_until=invitations_until,
-                      ).run(progress, batch_size)
+            importer.run(progress, batch_size)
         session.flush()
     except BaseException:
         # also drops what the caller added for this import (a new campaign version)
@@ -233,6 +234,8 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         report.credentials = []
     else:
         session.commit()
+        for account_id in importer.reset_accounts:
+            security_event("code.reset", account=account_id, client="cli", by="import")
     return report
 
 
@@ -249,6 +252,8 @@ class _Importer:
         self.hasher = hasher
         self.report = report
         self.reset_codes = reset_codes
+        #: ids of the accounts given a new code, logged once the import is committed
+        self.reset_accounts: list[int] = []
         #: expiry of the invitations of this import; None: no invitation
         self.invitations_until = invitations_until
         self.now = report.imported_at
@@ -413,6 +418,7 @@ class _Importer:
             account.display_name, account.email = name, guardian.email
             if self.reset_codes:
                 self.new_credential(account, reset_code(self.session, self.hasher, account))
+                self.reset_accounts.append(account.id)
                 self.report.add("account", guardian.personne_id, "updated", "nouveau code")
             else:
                 self.report.add("account", guardian.personne_id,

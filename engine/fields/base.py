@@ -185,6 +185,8 @@ class FieldType(Generic[OptionsT]):
 
     def same(self, old: Any, new: Any, spec: FieldSpec) -> bool:
         """Whether two values mean the same thing (after normalisation)."""
+        if old == new:  # the common case of a diff, without normalising
+            return True
         try:
             a = self.normalize(old, spec)
         except FieldValueError:

@@ -100,31 +100,43 @@ class RepeatField(FieldType[RepeatOptions]):
     def same(self, old: Any, new: Any, spec: FieldSpec) -> bool:
         return self.diff(old, new, spec) is None
 
+    def _keyed(self, value: Any, spec: FieldSpec) -> dict[str, Mapping[str, Any]]:
+        """Rows by their key, as stored (children not normalised: each child's diff does it)."""
+        if value is None:
+            return {}
+        if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+            raise FieldValueError(_("Liste attendue."))
+        return {str(row.get(ROW_KEY) or self.row_key(row, spec) or f"row{index + 1}"): row
+                for index, row in enumerate(value)}
+
     def diff(self, old: Any, new: Any, spec: FieldSpec, lang: str | None = None) -> Change | None:
         """Rows are matched by their key: added, removed and changed rows, field by field."""
+        if old == new:
+            return None
         try:
-            before = {r[ROW_KEY]: r for r in self.normalize(old, spec)}
-            after = {r[ROW_KEY]: r for r in self.normalize(new, spec)}
+            before, after = self._keyed(old, spec), self._keyed(new, spec)
         except FieldValueError:
             # not rows at all (a hostile or damaged value): compared and shown as it is
-            if old == new:
-                return None
             return Change(spec.id, spec.label.get(lang), "" if old is None else str(old),
                           "" if new is None else str(new), "changed")
-        label = self.options(spec).item_label.get(lang) or spec.label.get(lang)
+        values = [c for c in spec.fields if c.type.has_value]
         children: list[Change] = []
+        label = ""
         for n, key in enumerate([*before, *[k for k in after if k not in before]], start=1):
             a, b = before.get(key), after.get(key)
+            if a is not None and b is not None and \
+                    all(a.get(c.id) == b.get(c.id) for c in values):
+                continue
+            label = label or self.options(spec).item_label.get(lang) or spec.label.get(lang)
             row_label = f"{label} {n}"
             if a is None or b is None:
-                row = a if b is None else b
-                assert row is not None
+                row = self.normalize([a if b is None else b], spec)[0]
                 text = self.row_display(row, spec, lang)
                 children.append(Change(key, row_label, "" if a is None else text,
                                        "" if b is None else text,
                                        "added" if a is None else "removed"))
                 continue
-            changes = tuple(c for child in spec.fields if child.type.has_value
+            changes = tuple(c for child in values
                             if (c := child.type.diff(a.get(child.id), b.get(child.id), child, lang)))
             if changes:
                 children.append(Change(key, row_label, "", "", "changed", changes))

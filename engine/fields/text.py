@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
+from .patterns import Pattern, PatternError, compile_pattern
 
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class TextOptions:
     min_length: int | None = None
     max_length: int | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None
     pattern_message: LocalText = EMPTY
     placeholder: LocalText = EMPTY
     autocomplete: str | None = None
@@ -31,9 +31,9 @@ def compile_text_options(raw: Mapping[str, Any], ctx: OptionContext) -> TextOpti
     pattern = None
     if raw.get("pattern") is not None:
         try:
-            pattern = re.compile(str(raw["pattern"]))
-        except re.error as exc:
-            ctx.add("pattern", f"the pattern is not a valid regular expression ({exc})")
+            pattern = compile_pattern(str(raw["pattern"]))
+        except PatternError as exc:
+            ctx.add("pattern", str(exc))
     lo, hi = raw.get("min_length"), raw.get("max_length")
     if lo is not None and hi is not None and lo > hi:
         ctx.add("min_length", f"min_length {lo} is greater than max_length {hi}")
@@ -54,7 +54,8 @@ class TextField(FieldType[TextOptions]):
     options_schema = {
         **LENGTH_SCHEMA,
         "pattern": {"type": "string", "description": "Regular expression the whole text must "
-                    "match."},
+                    "match (RE2 syntax that JavaScript reads the same way: no backreferences, "
+                    "lookarounds or inline flags)."},
         "pattern_message": {"$ref": "#/$defs/text", "description": "Message shown when the "
                             "pattern does not match."},
         "placeholder": {"$ref": "#/$defs/text", "description": "Example shown in the empty "

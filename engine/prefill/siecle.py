@@ -28,6 +28,7 @@ from engine.fields import FieldValueError
 from engine.fields.date import read_date
 from engine.refdata import OBSOLETE_PROFESSION_CODES, PARENTE_CODES
 
+from .encoding import find_mojibake
 from .errors import ImportProblem, SiecleFileError, error, warning
 from .records import (
     EMPTY,
@@ -74,6 +75,7 @@ class _TooLarge(Exception):
 
 _TYPO = re.compile(rb"<(/?)STRICTURES_ELEVE")
 _TYPO_TAIL = 20
+_DECLARED = re.compile(rb"""(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 
 
 class _Reader:
@@ -87,6 +89,8 @@ class _Reader:
         self._pending = b""
         self._line = 1
         self.typo_lines: list[int] = []
+        #: the encoding the XML declaration names (UTF-8, XML's default, without one)
+        self.declared = "UTF-8"
 
     def read(self, size: int = -1) -> bytes:
         while True:
@@ -103,6 +107,8 @@ class _Reader:
                 self._pending = b""
             if data or not chunk:
                 break
+        if self._line == 1 and (declaration := _DECLARED.match(data)):
+            self.declared = declaration[1].decode("ascii")
         if b"STRICTURES_ELEVE" in data:
             for m in _TYPO.finditer(data):
                 if not m[1]:
@@ -241,6 +247,8 @@ class _FileReader:
         self.mandatory: list[MandatoryOption] = []
         self.nomenclature_groups: list[ProvenanceGroup] = []
         self.suspect_encoding = False
+        #: the XML declaration's encoding (UTF-8 when the file declares none)
+        self.declared_encoding = "UTF-8"
         self._path_cache: dict[tuple[int, str, str, tuple[str, ...]], Mapping[str, str]] = {}
         #: date texts already read as valid: the text itself (one string per distinct date)
         self._dates: dict[str, str] = {}
@@ -403,7 +411,7 @@ class _FileReader:
         elif attr_elenoet and "elenoet" not in values:
             values["elenoet"] = attr_elenoet
             groups.append((prefix, line, _ELENOET_PATHS))
-        self._check_encoding(values.get("last_name"), values.get("first_name"))
+        self._check_encoding(line, values.get("last_name"), values.get("first_name"))
         if eleve_id in self.pupils:
             first = self.pupils[eleve_id][2]
             self.err("DUPLICATE_ID", f"L'élève ELEVE_ID={eleve_id} apparaît deux fois (déjà "
@@ -487,7 +495,7 @@ class _FileReader:
             self.warn("OBSOLETE_CODE", f"Le responsable PERSONNE_ID={personne_id} a le code "
                       f"profession {profession}, que SIECLE n'accepte plus "
                       f"({OBSOLETE_PROFESSION_CODES[profession]}).", line, prefix)
-        self._check_encoding(values.get("last_name"), values.get("first_name"))
+        self._check_encoding(line, values.get("last_name"), values.get("first_name"))
         if personne_id in self.persons:
             self.err("DUPLICATE_ID", f"Le responsable PERSONNE_ID={personne_id} apparaît deux "
                      f"fois (déjà ligne {self.persons[personne_id][2]}). {_RE_EXPORT}", line,
@@ -579,15 +587,25 @@ class _FileReader:
         self.nomenclature_groups.append((prefix, el.sourceline or 0, self.paths(
             _OPTION_OBLIGATOIRE, f"mandatory_options[{i}].", "", tags)))
 
-    def _check_encoding(self, last_name: Any, first_name: Any) -> None:
+    def _check_encoding(self, line: int, *names: Any) -> None:
+        """Refuse names that are UTF-8 read as a one-byte encoding (once per file)."""
         if self.suspect_encoding:
             return
-        if (isinstance(last_name, str) and "Ã" in last_name
-                or isinstance(first_name, str) and "Ã" in first_name):
-            self.suspect_encoding = True
-            self.warn("XML_ENCODING", "Des accents semblent mal encodés (« Ã© » au lieu de "
-                      "« é ») : l'encodage déclaré dans le fichier ne correspond pas à son "
-                      f"contenu. {_RE_EXPORT}")
+        found = next((f for n in names if isinstance(n, str) and (f := find_mojibake(n))), None)
+        if found is None:
+            return
+        self.suspect_encoding = True
+        garbled, letter = found
+        if _is_utf8(self.declared_encoding):
+            self.err("XML_ENCODING", f"Des accents sont encodés deux fois (« {garbled} » au "
+                     f"lieu de « {letter} ») : le fichier a été ouvert comme du Windows-1252 "
+                     f"puis enregistré en UTF-8. {_RE_EXPORT}", line)
+            return
+        self.err("XML_ENCODING", f"Le fichier est en UTF-8 mais déclare l'encodage "
+                 f"{self.declared_encoding} : les accents se liraient mal (« {garbled} » au lieu "
+                 f"de « {letter} »). Refaites l'export depuis SIECLE ; si le fichier a été "
+                 f"modifié exprès, remplacez dans sa première ligne encoding=\"{self.declared_encoding}\" "
+                 "par encoding=\"UTF-8\".", line)
 
     # -- building records -------------------------------------------------------------------
     def handlers(self) -> dict[str, Callable[[Any], None]]:
@@ -687,12 +705,21 @@ _RECORD_TAGS = ("PARAMETRES", "ELEVE", "OPTION", "STRUCTURES_ELEVE", "ADRESSE", 
                 "RESPONSABLE_ELEVE", "MEF", "MATIERE", "PROGRAMME", "OPTION_OBLIGATOIRE")
 
 
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("_", "-").upper() in {"UTF-8", "UTF8"}
+
+
 def _syntax_problem(reader: _FileReader, exc: etree.XMLSyntaxError) -> None:
     msg = str(exc.msg or exc)
     line = exc.lineno or 0
     lowered = msg.lower()
     if "document is empty" in lowered or "start tag expected" in lowered and line <= 1:
         reader.err("XML_NOT_XML", f"Ce fichier n'est pas un fichier XML. {_RE_EXPORT}", line)
+    elif ("encoding" in lowered or "utf-8" in lowered or "bytes:" in lowered) \
+            and _is_utf8(reader.declared_encoding):
+        reader.err("XML_ENCODING", "Le fichier déclare l'encodage UTF-8 mais semble être en "
+                   f"ISO-8859-15 (ou Windows-1252), l'encodage des exports SIECLE (ligne {line} : "
+                   f"{msg}). {_RE_EXPORT}", line)
     elif "encoding" in lowered or "utf-8" in lowered or "bytes:" in lowered:
         reader.err("XML_ENCODING", "Le fichier contient des caractères qui ne correspondent pas "
                    f"à son encodage déclaré (ligne {line} : {msg}). {_RE_EXPORT}", line)
@@ -715,6 +742,7 @@ def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
     try:
         for _, el in events:
             if not reader.kind:
+                reader.declared_encoding = wrapped.declared
                 if not _accept_root(reader, el.getroottree()):
                     return reader
                 handlers = reader.handlers()
@@ -733,6 +761,7 @@ def _parse_xml(stream: IO[bytes], name: str, imported_at: datetime,
             else:
                 _accept_root(reader, events.root.getroottree())
     except etree.XMLSyntaxError as exc:
+        reader.declared_encoding = wrapped.declared
         _syntax_problem(reader, exc)
     except _TooLarge:
         reader.err("FILE_TOO_LARGE", f"Le fichier dépasse {limits.max_xml_bytes // 2**20} Mo : "

@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -25,6 +25,7 @@ from engine.diagnostics import did_you_mean
 from engine.fields import FieldValueError
 from engine.fields.date import iso_date, read_date
 
+from .encoding import find_mojibake
 from .errors import ImportProblem, SpreadsheetFileError, error, warning
 from .records import (
     Address,
@@ -73,6 +74,24 @@ _LINK_FIELDS = frozenset({"code_parente", "niveau_responsabilite", "paie_frais_s
 _INE = re.compile(r"^(\d{9}[A-Z]{2}|\d{10}[A-Z])$")
 _SEX = {"1": "1", "2": "2", "M": "1", "F": "2", "MASCULIN": "1", "FEMININ": "2",
         "FÉMININ": "2", "G": "1"}
+
+#: caps against spreadsheet bombs (docs/import.md, "Limits"): what the zip members of an XLSX
+#: or ODS may unpack to, the columns read, and blank rows in a row (a sheet whose last row is
+#: numbered 1,048,576 is read as a million blank rows)
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+MAX_COLUMNS = 256
+MAX_BLANK_RUN = 10_000
+
+
+class _Refused(Exception):
+    """The file is refused while it is read (too large once unpacked, too many rows)."""
+
+    def __init__(self, code: str, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+
 
 _COLUMN = {"oneOf": [
     {"type": "string", "minLength": 1},
@@ -178,18 +197,64 @@ def _decode_csv(data: bytes) -> str:
     raise UnicodeDecodeError("iso-8859-15", data, 0, 1, "undecodable")  # pragma: no cover
 
 
-def _read_csv(data: bytes) -> list[list[str]]:
+def _rows(cells: Iterable[Iterable[Any]], limit: int) -> list[list[str]]:
+    """Rows as text, trailing blank cells and rows dropped. Refused as soon as more than
+    ``limit`` rows hold data, or ``MAX_BLANK_RUN`` blank rows follow one another: a bomb stops
+    here, not once it is all in memory."""
+    rows: list[list[str]] = []
+    blank = 0
+    for row in cells:
+        values = [_cell(v) for v in row]
+        while values and not values[-1].strip():
+            values.pop()
+        blank = blank + 1 if not values else 0
+        if blank > MAX_BLANK_RUN:
+            raise _Refused("FILE_TOO_LARGE", f"Le fichier contient plus de {MAX_BLANK_RUN} lignes "
+                           "vides à la suite : supprimez les lignes vides (ou mises en forme "
+                           "seulement) sous le tableau, puis enregistrez-le à nouveau.")
+        rows.append(values)
+        if len(rows) - blank > limit:
+            raise _Refused("FILE_TOO_LARGE", f"Le fichier a plus de {limit} lignes (en-tête "
+                           "compris) : découpez-le en plusieurs fichiers.")
+    del rows[len(rows) - blank:]
+    return rows
+
+
+def _read_csv(data: bytes, limit: int) -> list[list[str]]:
     text = _decode_csv(data)
+    found = find_mojibake(text)
+    if found is not None:
+        garbled, letter = found
+        line = text.count("\n", 0, text.index(garbled)) + 1
+        raise _Refused("FILE_ENCODING", f"Des accents sont encodés deux fois (« {garbled} » au "
+                       f"lieu de « {letter} ») : ce fichier était en UTF-8, il a été ouvert comme "
+                       "du Windows-1252 (ou ISO-8859-15) puis enregistré. Repartez du fichier "
+                       "d'origine et choisissez l'encodage UTF-8 en l'ouvrant dans le tableur, "
+                       "ou enregistrez-le en XLSX.", line)
     sample = text[:8192]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=";,\t").delimiter
     except csv.Error:
         delimiter = max(";,\t", key=sample.count)
-    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                                            strict=True)]
+    return _rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True),
+                 limit)
 
 
-def _read_xlsx(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[str]]:
+def _check_unpacked(archive: zipfile.ZipFile, max_unpacked: int) -> None:
+    """Refuse an archive whose members would unpack to more than ``max_unpacked`` bytes.
+
+    The declared sizes are enough: zipfile stops inflating a member at its declared size (and
+    then fails its CRC check), so a member that lies cannot unpack to more than it declares.
+    """
+    infos = archive.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > max_unpacked:
+        raise _Refused("ZIP_BOMB", f"Le tableur se décompresse en {total // 2**20} Mo (plus de "
+                       f"{max_unpacked // 2**20} Mo) : il est refusé. Enregistrez en CSV les "
+                       "seules colonnes utiles, ou découpez le fichier.")
+
+
+def _read_xlsx(data: bytes, sheet: str | None, limit: int) -> tuple[list[list[str]], list[str]]:
     import openpyxl  # type: ignore[import-untyped]
 
     # data_only=False: a formula cell is read as its text ("=HYPERLINK(…)"), never evaluated
@@ -199,12 +264,13 @@ def _read_xlsx(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[st
         if sheet is not None and sheet not in names:
             return [], names
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        return [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)], names
+        # max_col: without it every row is padded to the sheet's declared width (up to 16,384)
+        return _rows(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), limit), names
     finally:
         book.close()
 
 
-def _read_xls(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[str]]:
+def _read_xls(data: bytes, sheet: str | None, limit: int) -> tuple[list[list[str]], list[str]]:
     import xlrd
 
     book = xlrd.open_workbook(file_contents=data)
@@ -212,19 +278,15 @@ def _read_xls(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[str
     if sheet is not None and sheet not in names:
         return [], names
     ws = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
-    rows = []
-    for r in range(ws.nrows):
-        out = []
-        for c in ws.row(r):
-            if c.ctype == xlrd.XL_CELL_DATE:
-                out.append(_cell(xlrd.xldate.xldate_as_datetime(c.value, book.datemode)))
-            else:
-                out.append(_cell(c.value))
-        rows.append(out)
-    return rows, names
+
+    def cells(r: int) -> list[Any]:
+        return [xlrd.xldate.xldate_as_datetime(c.value, book.datemode)
+                if c.ctype == xlrd.XL_CELL_DATE else c.value for c in ws.row(r)[:MAX_COLUMNS]]
+
+    return _rows((cells(r) for r in range(ws.nrows)), limit), names
 
 
-def _read_ods(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[str]]:
+def _read_ods(data: bytes, sheet: str | None, limit: int) -> tuple[list[list[str]], list[str]]:
     import tablib
 
     book = tablib.Databook()
@@ -234,12 +296,13 @@ def _read_ods(data: bytes, sheet: str | None) -> tuple[list[list[str]], list[str
     if sheet is not None and sheet not in sheets:
         return [], names
     chosen = sheets[sheet] if sheet is not None else book.sheets()[0]
-    return [[_cell(v) for v in row] for row in chosen], names
+    return _rows((row[:MAX_COLUMNS] for row in chosen), limit), names
 
 
-def _table(name: str, data: bytes, sheet: str | None,
-           problems: list[ImportProblem]) -> list[list[str]] | None:
-    """The rows of the file, or None after adding a problem (bad or unrecognised file)."""
+def _table(name: str, data: bytes, sheet: str | None, problems: list[ImportProblem], *,
+           limit: int, max_unpacked: int) -> list[list[str]] | None:
+    """The rows of the file (at most ``limit`` with data), or None after adding a problem (bad,
+    unrecognised or too large file)."""
     head = data[:8]
     rows: list[list[str]]
     names: list[str] = []
@@ -247,17 +310,19 @@ def _table(name: str, data: bytes, sheet: str | None,
         if head.startswith(b"PK\x03\x04"):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = set(archive.namelist())
+                if {"xl/workbook.xml", "content.xml"} & members:
+                    _check_unpacked(archive, max_unpacked)
             if "xl/workbook.xml" in members:
-                rows, names = _read_xlsx(data, sheet)
+                rows, names = _read_xlsx(data, sheet, limit)
             elif "content.xml" in members:
-                rows, names = _read_ods(data, sheet)
+                rows, names = _read_ods(data, sheet, limit)
             else:
                 problems.append(error("FILE_FORMAT", "Ce fichier est une archive zip, pas un "
                                       "tableur. Un export SIECLE zippé se dépose dans l'import "
                                       "SIECLE.", file=name))
                 return None
         elif head.startswith(b"\xd0\xcf\x11\xe0"):
-            rows, names = _read_xls(data, sheet)
+            rows, names = _read_xls(data, sheet, limit)
         elif data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
             problems.append(error("FILE_FORMAT", "Ce fichier est du XML (peut-être un export "
                                   "SIECLE renommé) : déposez-le dans l'import SIECLE.",
@@ -269,7 +334,10 @@ def _table(name: str, data: bytes, sheet: str | None,
                                   file=name))
             return None
         else:
-            rows = _read_csv(data)
+            rows = _read_csv(data, limit)
+    except _Refused as exc:
+        problems.append(error(exc.code, exc.message, exc.line, file=name))
+        return None
     except csv.Error as exc:
         problems.append(error("CSV_MALFORMED", f"Le CSV est mal formé ({exc}) : vérifiez les "
                               "guillemets.", file=name))
@@ -495,7 +563,8 @@ def _guardian_id(eleve_id: str, last_name: str | None, first_name: str | None, r
 
 def read_spreadsheet(source: Source, mapping: Mapping[str, Any] | str | Path, *,
                      imported_at: datetime | None = None, max_rows: int = 20_000,
-                     max_bytes: int = 32 * 1024 * 1024) -> ImportResult:
+                     max_bytes: int = 32 * 1024 * 1024,
+                     max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> ImportResult:
     """Read one spreadsheet with a column mapping (see ``load_mapping``); never raises on bad
     content: check ``result.ok``."""
     when = imported_at or datetime.now(UTC)
@@ -519,17 +588,14 @@ def read_spreadsheet(source: Source, mapping: Mapping[str, Any] | str | Path, *,
         return ImportResult(problems=tuple(problems))
     if not data.strip():
         return ImportResult(problems=(error("FILE_EMPTY", "Le fichier est vide.", file=name),))
-    rows = _table(name, data, spec.get("sheet"), problems)
+    header_row = int(spec.get("header_row", 1))
+    rows = _table(name, data, spec.get("sheet"), problems, limit=header_row + max_rows,
+                  max_unpacked=max_unpacked_bytes)
     if rows is None:
         return ImportResult(problems=tuple(problems))
-    header_row = int(spec.get("header_row", 1))
     if len(rows) < header_row:
         problems.append(error("SHEET_NO_HEADER", f"Le fichier n'a pas de ligne d'en-tête "
                               f"{header_row}.", file=name))
-        return ImportResult(problems=tuple(problems))
-    if len(rows) - header_row > max_rows:
-        problems.append(error("FILE_TOO_LARGE", f"Le fichier a plus de {max_rows} lignes.",
-                              file=name))
         return ImportResult(problems=tuple(problems))
     builder = _Builder(name, when, spec, rows[header_row - 1], header_row)
     if not any(p.is_error for p in builder.problems):

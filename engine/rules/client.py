@@ -17,6 +17,7 @@ from typing import Any
 from engine.campaign.model import Campaign, Condition, FieldSpec
 from engine.campaign.namespace import FAMILY_KEYS, GUARDIAN_KEYS, PUPIL_KEYS
 from engine.expr import Type
+from engine.fields.patterns import Pattern
 from engine.text import LocalText
 
 from .evaluation import document_reason
@@ -36,7 +37,7 @@ def _json(value: Any, lang: str | None) -> Any:
         return value.isoformat()
     if isinstance(value, LocalText):
         return value.get(lang)
-    if isinstance(value, re.Pattern):
+    if isinstance(value, re.Pattern | Pattern):
         return value.pattern
     if isinstance(value, tuple | list | frozenset):
         return [_json(v, lang) for v in value]

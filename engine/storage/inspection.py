@@ -2,7 +2,9 @@
 
 Nothing here trusts the file name or the client's MIME type. Images are decoded completely
 and re-encoded (which drops EXIF, GPS and any trailing payload); HEIC photos become JPEG.
-PDFs are parsed with pypdf and refused when encrypted or carrying scripts or launch actions.
+PDFs are parsed with pypdf and refused when encrypted or carrying active content: scripts,
+actions that run by themselves or reach outside the file, forms that send data, XFA, embedded
+files, multimedia.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import filetype
 import pi_heif
 from PIL import Image, ImageDraw, ImageOps
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from engine.diagnostics import EngineError, UploadCode
 
@@ -42,15 +44,34 @@ PIL_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "heic": "HEIF"}
 DEFAULT_MAX_PIXELS: Final = 60_000_000
 DEFAULT_MAX_PAGES: Final = 100
 THUMBNAIL_SIZE: Final = 320
-#: PDF keys and actions that run code or open other things
-_PDF_DANGEROUS_KEYS: Final = frozenset({"/JavaScript", "/JS", "/Launch", "/AA", "/EmbeddedFile"})
-_PDF_DANGEROUS_ACTIONS: Final = frozenset({"/JavaScript", "/Launch", "/ImportData", "/Rendition"})
+#: PDF keys that hold active content wherever they appear: scripts (also the names tree's
+#: /JavaScript), additional actions run on events (/AA), XFA forms (scripted), embedded files
+#: (/EmbeddedFiles in the names tree, /EF in a file specification), rich media
+_PDF_DANGEROUS_KEYS: Final = frozenset({"/JavaScript", "/JS", "/Launch", "/AA", "/XFA",
+                                        "/EmbeddedFile", "/EmbeddedFiles", "/EF",
+                                        "/RichMediaContent"})
+#: the only actions a family's PDF may hold: a jump inside the file, a viewer command (next
+#: page…), and an http(s)/mailto link that the reader clicks (never an /OpenAction)
+_PDF_SAFE_ACTIONS: Final = frozenset({"/GoTo", "/Named", "/URI"})
+_PDF_SAFE_URI: Final = re.compile(r"(?i)(https?://|mailto:)[^\\]*")
+#: keys whose value is an action dictionary (or, for /Next, an array of them)
+_PDF_ACTION_KEYS: Final = frozenset({"/A", "/OpenAction", "/Next", "/PA"})
+#: annotations that play or carry content (sound, movies, 3D, attached files)
+_PDF_DANGEROUS_ANNOTS: Final = frozenset({"/FileAttachment", "/Sound", "/Movie", "/Screen",
+                                          "/RichMedia", "/3D"})
 #: most PDF objects walked while looking for scripts (a hostile file could hold millions)
 _PDF_MAX_OBJECTS: Final = 200_000
 _RESERVED_NAMES: Final = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
      *(f"LPT{i}" for i in range(1, 10))})
 _FORBIDDEN_CHARS: Final = re.compile(r'[<>:"/\\|?*\s]+')
+
+
+ACTIVE_CONTENT_MESSAGE: Final = (
+    "Ce PDF contient du code ou du contenu actif (script, action automatique, formulaire à "
+    "envoyer, fichier joint ou lien vers un autre fichier) et est refusé. Enregistrez-le à "
+    "nouveau avec « Imprimer » puis « Enregistrer au format PDF », ou envoyez une photo du "
+    "document.")
 
 
 class UploadRejected(EngineError):
@@ -146,8 +167,7 @@ def _check_pdf(data: bytes, max_pages: int) -> int:
                                               "Envoyez une version sans protection.")
         pages = len(reader.pages)
         if _has_active_content(reader):
-            raise UploadRejected(UploadCode.ACTIVE_CONTENT, "Ce PDF contient du code (JavaScript ou "
-                                                   "lancement d'application) et est refusé.")
+            raise UploadRejected(UploadCode.ACTIVE_CONTENT, ACTIVE_CONTENT_MESSAGE)
     except UploadRejected:
         raise
     except Exception:  # a hostile file can make the parser fail in many ways: all mean "corrupt"
@@ -161,12 +181,16 @@ def _check_pdf(data: bytes, max_pages: int) -> int:
 
 
 def _has_active_content(reader: PdfReader) -> bool:
-    """Walk every object reachable from the trailer looking for scripts and launch actions."""
-    stack: list[Any] = [reader.trailer]
+    """Walk every object reachable from the trailer looking for active content (see
+    ``_PDF_DANGEROUS_KEYS``, ``_PDF_SAFE_ACTIONS``); the document's /OpenAction, which runs
+    by itself, may only be a destination or a /GoTo."""
+    # each object with the key it was found under: /S names an action only in an action
+    # dictionary (elsewhere it is a border style, a transparency group, a mask…)
+    stack: list[tuple[Any, str]] = [(reader.trailer, "")]
     seen: set[tuple[int, int]] = set()
     walked = 0
     while stack:
-        obj = stack.pop()
+        obj, via = stack.pop()
         if isinstance(obj, IndirectObject):
             ref = (obj.idnum, obj.generation)
             if ref in seen:
@@ -177,15 +201,30 @@ def _has_active_content(reader: PdfReader) -> bool:
         if walked > _PDF_MAX_OBJECTS:
             return True
         if isinstance(obj, DictionaryObject):
-            if _PDF_DANGEROUS_KEYS.intersection(obj.keys()):
+            if _is_active(obj, via):
                 return True
-            action = obj.get("/S")
-            if isinstance(action, NameObject) and action in _PDF_DANGEROUS_ACTIONS:
-                return True
-            stack.extend(value for key, value in obj.items() if key != "/Parent")
+            # what follows an /OpenAction (/Next) runs by itself too
+            stack.extend((value, via if key == "/Next" and via == "/OpenAction" else key)
+                         for key, value in obj.items() if key != "/Parent")
         elif isinstance(obj, ArrayObject):
-            stack.extend(obj)
+            stack.extend((value, via) for value in obj)
     return False
+
+
+def _is_active(obj: DictionaryObject, via: str) -> bool:
+    if _PDF_DANGEROUS_KEYS.intersection(obj.keys()):
+        return True
+    if obj.get("/Type") == "/EmbeddedFile" or obj.get("/Subtype") in _PDF_DANGEROUS_ANNOTS:
+        return True
+    action = str(obj.get("/S", ""))
+    if not action or via not in _PDF_ACTION_KEYS and obj.get("/Type") != "/Action":
+        return False
+    if via == "/OpenAction":
+        return action != "/GoTo"
+    if action not in _PDF_SAFE_ACTIONS:
+        return True
+    uri = obj.get("/URI")
+    return action == "/URI" and not (isinstance(uri, str) and _PDF_SAFE_URI.fullmatch(uri))
 
 
 def _reencode(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, int, int]:

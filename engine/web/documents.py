@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.campaign.model import Campaign, Page
+from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import UploadCode
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.documents import (
@@ -37,6 +37,7 @@ from engine.dossiers.documents import (
     upload_rule,
 )
 from engine.dossiers.models import Dossier, StoredFile
+from engine.dossiers.review import REFUSAL_LABELS, RefusalReason
 from engine.dossiers.states import EDITABLE
 from engine.rules import evaluate_dossier
 from engine.storage.inspection import STORED, CheckedFile, make_thumbnail
@@ -68,7 +69,8 @@ def _writer_key() -> str:
 
 
 def _campaign(dossier: Dossier) -> Campaign:
-    return campaign_of(dossier.campaign_version)
+    """The campaign as families see it: a staff-only ``file`` field takes no family upload."""
+    return family_campaign(campaign_of(dossier.campaign_version))
 
 
 def _return_page(campaign: Campaign) -> Page | None:
@@ -79,6 +81,9 @@ def _return_page(campaign: Campaign) -> Page | None:
 
 
 def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> BaseResponse:
+    if request.form.get("retour") == "documents":
+        target = url_for("documents.overview", public_id=dossier.public_id)
+        return redirect(f"{target}#{anchor}" if anchor else target, 303)
     page = _return_page(campaign)
     if page is None:
         target = url_for("family.dossier", public_id=dossier.public_id)
@@ -90,7 +95,8 @@ def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None) -> Ba
 #: the HTTP status of a refused document write, by code (422 for the others)
 STATUS_OF_CODE: Final[Mapping[UploadCode, int]] = {
     UploadCode.MISSING: 400, UploadCode.UNKNOWN: 404, UploadCode.NOT_EDITABLE: 409,
-    UploadCode.STALE: 409, UploadCode.TOO_LARGE: 413, UploadCode.TYPE: 415}
+    UploadCode.STALE: 409, UploadCode.TOO_LARGE: 413, UploadCode.TYPE: 415,
+    UploadCode.ACCEPTED: 409}
 
 
 def http_status(error: DocumentError) -> int:
@@ -111,6 +117,22 @@ def _refused(dossier: Dossier, campaign: Campaign, document_id: str,
         page=_return_page(campaign), statuses=statuses, editable=dossier.state in EDITABLE,
         upload_errors={document_id: [error.message]}, lang=None,
         label=rule.label if rule is not None else "", message=error.message), http_status(error)
+
+
+@bp.get("/dossier/<public_id>/documents")
+@login_required  # type: ignore[untyped-decorator]
+def overview(public_id: str) -> str:
+    """Every document of the dossier with the school's decisions: where a family sends again
+    a refused file once the dossier is sent (the wizard pages are closed then)."""
+    dossier = family_dossier(public_id)
+    campaign = _campaign(dossier)
+    ctx = context_of(dossier)
+    evaluation = evaluate_dossier(campaign, effective_answers(campaign, dossier.answers, ctx),
+                                  ctx)
+    return render_template(
+        "documents/overview.html", dossier=dossier, campaign=campaign, page=None,
+        statuses=document_statuses(campaign, evaluation, dossier, today=ctx.today),
+        editable=dossier.state in EDITABLE, back_to_documents=True, lang=None)
 
 
 def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
@@ -252,6 +274,15 @@ def template_file(public_id: str, document_id: str) -> Response:
 def document_accept(kinds: Any) -> str:
     """The ``accept`` attribute of a file input for campaign file kinds."""
     return ",".join(item for kind in kinds for item in ACCEPT_ATTR.get(kind, ()))
+
+
+@bp.app_template_global()
+def refusal_label(reason: str | None) -> str:
+    """What the family reads for a refusal reason (« Document illisible »)."""
+    try:
+        return REFUSAL_LABELS[RefusalReason(reason or "")]
+    except ValueError:
+        return REFUSAL_LABELS[RefusalReason.OTHER]
 
 
 @bp.app_template_global()

@@ -7,19 +7,18 @@ links do not burn it.
 
 from __future__ import annotations
 
-import logging
-
-from flask import Blueprint, redirect, render_template, session, url_for
-from flask_login import login_user
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from engine.dossiers.accounts import consume_invitation, find_invitation
 from engine.dossiers.invitations import PATH
+from engine.security import security_event
 from engine.web.database import get_session
 
+from .auth import start_session
+
 bp = Blueprint("invitations", __name__)
-log = logging.getLogger(__name__)
 
 #: tokens are ``secrets.token_urlsafe(32)``: anything longer is not one
 MAX_TOKEN_LENGTH = 64
@@ -37,10 +36,8 @@ def accept(token: str) -> Response | tuple[str, int] | str:
         return render_template("invitations/accept.html", form=form)
     account = consume_invitation(db, token)
     if account is None:  # unknown, expired, or used (maybe by a concurrent request)
+        security_event("invitation.refused", account=None, client=request.remote_addr)
         return render_template("invitations/expired.html"), 410
-    # a fresh session at login: nothing set before it (fixation) survives
-    session.clear()
-    login_user(account)
-    session.permanent = True
-    log.info("login by invitation account=%s", account.id)
+    security_event("invitation.used", account=account.id, client=request.remote_addr)
+    start_session(account, method="invitation")
     return redirect(url_for("family.dashboard"))

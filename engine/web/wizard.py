@@ -54,6 +54,7 @@ from engine.dossiers.answers import (
 from engine.dossiers.answers import Window as CampaignWindow
 from engine.dossiers.campaigns import Redaction, effective_answers
 from engine.dossiers.confirmations import send_confirmations
+from engine.dossiers.corrections import correction_request, target_pages
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.feedback import (
     AlreadyRated,
@@ -351,7 +352,7 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
         locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page) if locked else [],
         shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
-        lang=None)
+        correction=correction_request(loaded.dossier, loaded.campaign, page, visible), lang=None)
     return make_response(body, status)
 
 
@@ -379,10 +380,14 @@ def _conflict_rows(loaded: DossierView, page: Page, theirs: Mapping[str, Any],
 # -- routes -------------------------------------------------------------------------------
 
 def first_page_url(loaded: DossierView) -> str:
-    """Where a guardian resumes: the last page saved if still shown, else the first page."""
+    """Where a guardian resumes: the first page the school asked to correct, else the last
+    page saved if still shown, else the first page."""
     current = loaded.dossier.current_page
     pages = loaded.visible_pages()
-    target = next((p for p in pages if p.id == current), pages[0] if pages else None)
+    asked = target_pages(loaded.campaign, loaded.dossier.correction_targets, pages) \
+        if loaded.dossier.state is DossierState.TO_CORRECT else []
+    target = asked[0] if asked else next((p for p in pages if p.id == current),
+                                         pages[0] if pages else None)
     if target is None:
         return url_for("wizard.review", public_id=loaded.dossier.public_id)
     return url_for("wizard.page", public_id=loaded.dossier.public_id, page_id=target.id)

@@ -7,8 +7,10 @@ a tariff, a duplicated line, a missing key), which is where crashes hide.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,3 +45,13 @@ def damaged(draw: st.DrawFn) -> str:
 def test_damaged_campaigns_never_raise(text: str) -> None:
     campaign, diagnostics = check_source(parse_source(text, name="damaged.yaml"))
     assert campaign is not None or any(d.is_error for d in diagnostics)
+
+
+@pytest.mark.parametrize("value", ["1", "fr", "{fr: 1}", "[]", "null", "[fr, 1]"])
+def test_languages_of_the_wrong_shape_are_a_diagnostic(value: str) -> None:
+    """Found by the mutation test: ``languages: 1`` raised TypeError in the compiler."""
+    source = re.sub(r"^languages:.*$", f"languages: {value}", CAMPAIGNS[0].read_text("utf-8"),
+                    flags=re.M)
+    campaign, diagnostics = check_source(parse_source(source, name="x.yaml"))
+    assert campaign is None
+    assert any(d.code.name.startswith("SCHEMA") for d in diagnostics)

@@ -132,3 +132,15 @@ def test_invitation_link_sets_the_password_once(client: FlaskClient, make_staff:
     assert client.get(path).status_code == 410
     assert client.get("/etablissement/lien/autre/x").status_code == 404
     assert _password_step(client, user.account.email, new).status_code == 302
+
+
+def test_logout_ends_a_session_captured_before(client: FlaskClient, make_staff: MakeStaff,
+                                               staff_login: StaffLogin) -> None:
+    staff_login(make_staff())
+    with client.session_transaction() as session:
+        captured = dict(session)
+    token = _csrf_token(client, "/etablissement/")
+    client.post("/etablissement/deconnexion", data={"csrf_token": token})
+    with client.session_transaction() as session:
+        session.update(captured)
+    assert client.get("/etablissement/").status_code == 302

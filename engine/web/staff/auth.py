@@ -3,7 +3,6 @@ enrolment on the first login, invitation and reset links, logout and logout ever
 
 from __future__ import annotations
 
-import logging
 from typing import Final
 
 import segno
@@ -28,6 +27,7 @@ from engine.dossiers.staff import (
     set_password_with_token,
     verify_second_factor,
 )
+from engine.security import security_event
 from engine.web.auth import _safe_next
 from engine.web.database import get_session
 from engine.web.state import app_state
@@ -41,8 +41,6 @@ from .access import (
     staff_required,
     start_session,
 )
-
-log = logging.getLogger("dossiersco.security")
 
 FAILED_MESSAGE: Final = "Adresse électronique ou mot de passe incorrect."
 CODE_FAILED_MESSAGE: Final = "Code incorrect ou expiré."
@@ -88,13 +86,13 @@ def login() -> Response | str:
         if result.outcome is StaffLoginOutcome.OK and result.account is not None:
             start_session(result.account, pending=True)
             session["staff_next"] = _safe_next(request.args.get("next"))
-            log.info("event=staff_password_ok staff=%s client=%s", result.account.id, _client())
+            security_event("staff.password_ok", account=result.account.id, client=_client())
             if result.account.totp_secret is None:
                 return redirect(url_for("staff.enrol"))
             return redirect(url_for("staff.second_factor"))
-        account = result.account.id if result.account is not None else "-"
-        log.info("event=staff_login_failed staff=%s locked=%s client=%s", account,
-                 result.locked, _client())
+        security_event("staff.login.failure", client=_client(),
+                       account=result.account.id if result.account is not None else None,
+                       locked=result.locked)
         error = FAILED_MESSAGE
     return render_template("staff/login.html", form=form, error=error)
 
@@ -104,7 +102,7 @@ def _finish_login() -> Response:
     assert account is not None
     target = session.get("staff_next")
     start_session(account, pending=False)
-    log.info("event=staff_login_ok staff=%s client=%s", account.id, _client())
+    security_event("staff.login.success", account=account.id, client=_client())
     return redirect(target or url_for("staff.home"))
 
 
@@ -121,7 +119,7 @@ def second_factor() -> Response | str | tuple[str, int]:
                                 max_failures=settings.max_failed_logins,
                                 lockout=settings.lockout):
             return _finish_login()
-        log.info("event=staff_second_factor_failed staff=%s client=%s", account.id, _client())
+        security_event("staff.second_factor.failure", account=account.id, client=_client())
         error = CODE_FAILED_MESSAGE
     return render_template("staff/second_factor.html", form=form, error=error), \
         422 if error else 200
@@ -152,7 +150,7 @@ def enrol() -> Response | str | tuple[str, int]:
             error = exc.message
         else:
             session.pop(ENROL_KEY, None)
-            log.info("event=staff_totp_enrolled staff=%s client=%s", account.id, _client())
+            security_event("staff.totp_enrolled", account=account.id, client=_client())
             _finish_login()
             # shown once, on the next page (the session was renewed by the login)
             session["staff_recovery_codes"] = codes
@@ -195,8 +193,8 @@ def set_password(purpose: str, token: str) -> Response | str | tuple[str, int]:
             except StaffError as exc:
                 error = exc.message
             else:
-                log.info("event=staff_password_set purpose=%s staff=%s client=%s", kind.value,
-                         account.id, _client())
+                security_event("staff.password_set", account=account.id, client=_client(),
+                               purpose=kind.value)
                 session.clear()
                 flash("Votre mot de passe est enregistré. Connectez-vous.", "success")
                 return redirect(url_for("staff.login"))
@@ -206,9 +204,12 @@ def set_password(purpose: str, token: str) -> Response | str | tuple[str, int]:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
+    """Ends the session on the server too: a copy of the cookie taken before is refused (the
+    account's epoch moves, which logs its other devices out as well, as on the family side)."""
     account = current_staff()
     if account is not None:
-        log.info("event=staff_logout staff=%s client=%s", account.id, _client())
+        end_all_sessions(get_session(), account)
+        security_event("staff.logout", account=account.id, client=_client())
     session.pop(SESSION_KEY, None)
     session.pop(PENDING_KEY, None)
     flash("Vous êtes déconnecté.", "info")
@@ -221,7 +222,7 @@ def logout_everywhere() -> Response:
     account = current_staff()
     assert account is not None
     end_all_sessions(get_session(), account)
-    log.info("event=staff_logout_everywhere staff=%s client=%s", account.id, _client())
+    security_event("staff.logout_everywhere", account=account.id, client=_client())
     session.pop(SESSION_KEY, None)
     flash("Toutes vos sessions sont fermées, sur tous vos appareils.", "info")
     return redirect(url_for("staff.login"))

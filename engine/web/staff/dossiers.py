@@ -56,6 +56,7 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
+from .family_mail import tell_refusal, tell_sent_back
 
 NO_CACHE: Final = "no-store, private"
 #: one page holding every dossier (dashboard counts, bulk validation)
@@ -282,8 +283,12 @@ def send_back_route(uai: str, public_id: str) -> Response:
     _, found, version = _review_action(uai, public_id)
     targets = request.form.getlist("targets")[:50]
     message = request.form.get("message", "")
-    return _run(uai, public_id, lambda: send_back(get_session(), found, version, staff_actor(),
-                                                  message=message, targets=targets),
+
+    def send_back_and_tell() -> None:
+        send_back(get_session(), found, version, staff_actor(), message=message, targets=targets)
+        tell_sent_back(found)
+
+    return _run(uai, public_id, send_back_and_tell,
                 "Le dossier est renvoyé à la famille pour correction.")
 
 
@@ -332,9 +337,14 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
     labels = {DocumentDecision.ACCEPTED: "Document accepté.",
               DocumentDecision.REFUSED: "Document refusé : la famille est prévenue.",
               DocumentDecision.TO_REVIEW: "Décision annulée."}
-    return _run(uai, public_id, lambda: decide_document(
-        get_session(), found, stored, staff_actor(), decision, reason=reason,
-        note=note if reason is RefusalReason.OTHER else None), labels[decision])
+
+    def decide_and_tell() -> None:
+        decide_document(get_session(), found, stored, staff_actor(), decision, reason=reason,
+                        note=note if reason is RefusalReason.OTHER else None)
+        if decision is DocumentDecision.REFUSED:
+            tell_refusal(found, stored)
+
+    return _run(uai, public_id, decide_and_tell, labels[decision])
 
 
 def _file_response(data: bytes, mimetype: str, **kwargs: Any) -> Response:

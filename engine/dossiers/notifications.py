@@ -1,0 +1,63 @@
+"""The family's mails of the school's review: a document refused, a dossier sent back.
+
+One message per guardian with an address (the recipients of the confirmation mail), so no
+guardian sees another's address; the text names the pupil, the document or fields and the
+school's words, never an answer, so a confidential guardian's details cannot travel in it.
+Rendered from ``templates/mail/`` without Flask; the caller gives the link and the sender.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from jinja2 import Environment, FileSystemLoader
+
+from engine.campaign.model import Campaign
+from engine.config import ROOT
+from engine.mail import MailError
+
+from .confirmations import MailSender
+from .corrections import target_label
+from .models import Dossier, StoredFile
+from .review import REFUSAL_LABELS, RefusalReason
+from .submission import confirmation_recipients
+
+log = logging.getLogger(__name__)
+
+#: plain-text mail templates (no autoescape, as the app renders ``.txt`` files)
+_TEMPLATES = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape=False)
+
+
+def refusal_message(dossier: Dossier, campaign: Campaign, stored: StoredFile,
+                    url: str) -> tuple[str, str]:
+    """Subject and text telling the family why a file was refused."""
+    try:
+        reason = REFUSAL_LABELS[RefusalReason(stored.refusal_reason or "")]
+    except ValueError:
+        reason = REFUSAL_LABELS[RefusalReason.OTHER]
+    text = _TEMPLATES.get_template("mail/document_refused.txt").render(
+        dossier=dossier, campaign=campaign, stored=stored, reason=reason, url=url,
+        document=target_label(campaign, stored.document_id))
+    return f"Document à renvoyer pour le dossier de {dossier.pupil.first_name}", text
+
+
+def sent_back_message(dossier: Dossier, campaign: Campaign, url: str) -> tuple[str, str]:
+    """Subject and text of the school's correction request."""
+    text = _TEMPLATES.get_template("mail/sent_back.txt").render(
+        dossier=dossier, campaign=campaign, url=url,
+        targets=[target_label(campaign, t) for t in dossier.correction_targets or []])
+    return f"Dossier de {dossier.pupil.first_name} à corriger – {campaign.title.get()}", text
+
+
+def tell_family(dossier: Dossier, subject: str, text: str, send: MailSender) -> int:
+    """Send the message to each guardian with an address; the number sent (failures are
+    logged: the decision stands and is shown on the family's pages anyway)."""
+    sent = 0
+    for recipient in confirmation_recipients(dossier):
+        try:
+            send(recipient.email, subject, text, attachments=())
+        except (MailError, ValueError) as exc:  # ValueError: a header with a line break
+            log.warning("review mail not sent for dossier id=%s: %s", dossier.id, exc)
+        else:
+            sent += 1
+    return sent

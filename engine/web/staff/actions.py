@@ -1,0 +1,192 @@
+"""What the school adds to a dossier itself: a document uploaded on behalf of the family,
+the values of staff-only fields (one form per field on the dossier page), and one value set
+for every pupil of an origin MEF at once (the destination MEF, the count shown first).
+
+Every write needs ``Permission.REVIEW_DOSSIERS`` in the establishment and is audited by the
+``engine.dossiers`` function it calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from engine.campaign.model import Campaign, FieldSpec, Page, staff_only_fields
+from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.corrections import bulk_correct
+from engine.dossiers.documents import DocumentError, add_files, upload_rule
+from engine.dossiers.listing import versions_of
+from engine.dossiers.models import Dossier
+from engine.dossiers.permissions import Permission
+from engine.dossiers.review import ReviewError, correct_value
+from engine.dossiers.services import DossierError, StaleDossierError
+from engine.rules import evaluate_dossier
+from engine.text import EMPTY
+from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
+from engine.web.formdata import FieldView, field_views, parse_page
+from engine.web.state import app_state
+
+from . import bp
+from .access import establishment_for, staff_actor, staff_required
+from .dossiers import _back, _dossier
+
+#: longest MEF code or value typed in the bulk form
+MAX_VALUE: Final = 200
+
+
+def _checked_dossier(uai: str, public_id: str) -> Dossier:
+    establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    return _dossier(establishment, public_id)
+
+
+@bp.post("/<uai>/dossier/<public_id>/deposer")
+@staff_required
+def upload_on_behalf(uai: str, public_id: str) -> Response:
+    """An agent adds a document the family gave on paper: inspected like a family upload,
+    allowed whatever the dossier's state, recorded with the agent."""
+    found = _checked_dossier(uai, public_id)
+    campaign = campaign_of(found.campaign_version)
+    rule = upload_rule(campaign, str(request.form.get("document") or "")[:100])
+    if rule is None:
+        flash("Choisissez le document à déposer.", "error")
+        return _back(uai, public_id)
+    uploads = [(part.stream.read(rule.max_size + 1), part.filename or "document")
+               for part in request.files.getlist("fichier") if part.filename]
+    try:
+        add_files(get_session(), app_state().storage, campaign, found, rule.id, uploads, None,
+                  staff=staff_actor())
+    except DocumentError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Document « {rule.label} » déposé pour la famille.", "success")
+    return _back(uai, public_id)
+
+
+def _staff_field(campaign: Campaign, field_id: str) -> FieldSpec:
+    spec = next((s for s in staff_only_fields(campaign) if s.id == field_id), None)
+    if spec is None or not spec.type.has_value or spec.type.is_container:
+        abort(404)
+    return spec
+
+
+def _parse(spec: FieldSpec) -> tuple[Any, list[str]]:
+    """The value posted for one staff-only field, parsed by its type."""
+    parsed, errors = parse_page(Page(id="etablissement", title=EMPTY, fields=(spec,)),
+                                request.form, {})
+    return parsed.get(spec.id), errors.get(spec.id, [])
+
+
+@bp.post("/<uai>/dossier/<public_id>/champs/<field_id>")
+@staff_required
+def set_staff_field(uai: str, public_id: str, field_id: str) -> Response:
+    found = _checked_dossier(uai, public_id)
+    version = request.form.get("row_version", "")
+    if not (version.isascii() and version.isdigit() and len(version) < 10):
+        abort(400)
+    campaign = campaign_of(found.campaign_version)
+    spec = _staff_field(campaign, field_id)
+    value, errors = _parse(spec)
+    if errors:
+        flash(f"{spec.label.get()} : {errors[0]}", "error")
+        return _back(uai, public_id)
+    try:
+        correct_value(get_session(), campaign, found, int(version), staff_actor(), spec.id, value)
+    except StaleDossierError:
+        flash("Le dossier a été modifié entre-temps : vérifiez-le, puis recommencez.", "warning")
+    except (ReviewError, DossierError) as exc:
+        flash(getattr(exc, "message", str(exc)), "error")
+    else:
+        flash(f"« {spec.label.get()} » enregistré.", "success")
+    return redirect(url_for("staff.dossier", uai=uai, public_id=public_id,
+                            _anchor="etablissement"))
+
+
+def _views(campaign: Campaign, specs: tuple[FieldSpec, ...], answers: dict[str, Any],
+           dossier: Dossier) -> list[FieldView]:
+    """Inputs for staff-only fields: the school fills them whatever the family's answers."""
+    ctx = context_of(dossier)
+    evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
+    views = field_views(campaign, Page(id="etablissement", title=EMPTY, fields=specs), answers,
+                        evaluation, {})
+    for view in views:
+        view.visible, view.required = True, False
+    return views
+
+
+def _settable(campaign: Campaign) -> tuple[FieldSpec, ...]:
+    return tuple(s for s in staff_only_fields(campaign)
+                 if s.type.has_value and not s.type.is_container)
+
+
+@bp.app_template_global()
+def staff_field_views(dossier: Dossier, campaign: Campaign) -> list[FieldView]:
+    """The staff-only fields of the dossier's campaign with the values the school set."""
+    specs = _settable(campaign)
+    return _views(campaign, specs, {**dossier.answers, **dossier.corrections}, dossier) \
+        if specs else []
+
+
+# -- one value for every pupil of an origin MEF ---------------------------------------------
+
+def _mef_of(dossier: Dossier) -> str:
+    pupil = dossier.prefill.get("pupil")
+    return str(pupil.get("mef_code") or "") if isinstance(pupil, dict) else ""
+
+
+@bp.route("/<uai>/<slug>/dossiers/mef", methods=["GET", "POST"])
+@staff_required
+def bulk_mef(uai: str, slug: str) -> Response | str:
+    """Set a staff-only field (the destination MEF) for every pupil of an origin MEF: the GET
+    shows the origin MEFs and how many dossiers each holds; the POST sets the value."""
+    establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
+    session = get_session()
+    versions = versions_of(session, establishment.id, slug)
+    if not versions:
+        abort(404)
+    latest = campaign_of(max(versions, key=lambda v: v.id))
+    dossiers = list(session.scalars(select(Dossier).where(
+        Dossier.campaign_version_id.in_([v.id for v in versions])).order_by(Dossier.id)))
+    fields = _settable(latest)
+    origins: dict[str, int] = {}
+    for dossier in dossiers:
+        if _mef_of(dossier):
+            origins[_mef_of(dossier)] = origins.get(_mef_of(dossier), 0) + 1
+    form = FlaskForm()
+    args = request.form if request.method == "POST" else request.args
+    origin = str(args.get("origine") or "")[:MAX_VALUE]
+    chosen = next((s for s in fields if s.id == args.get("champ")),
+                  next((s for s in fields if s.id == "mef_destination"),
+                       fields[0] if fields else None))
+    selected = [d for d in dossiers if origin and _mef_of(d) == origin]
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if chosen is None or not selected:
+            flash("Choisissez une MEF d'origine qui compte des élèves, et le champ à remplir.",
+                  "error")
+            return redirect(url_for("staff.bulk_mef", uai=uai, slug=slug))
+        value, errors = _parse(chosen)
+        if errors or value in (None, ""):
+            flash(f"{chosen.label.get()} : {errors[0] if errors else 'indiquez une valeur.'}",
+                  "error")
+            return redirect(url_for("staff.bulk_mef", uai=uai, slug=slug, origine=origin,
+                                    champ=chosen.id))
+        done, skipped = bulk_correct(get_session(), selected,
+                                     lambda d: campaign_of(d.campaign_version), staff_actor(),
+                                     chosen.id, value)
+        flash(f"« {chosen.label.get()} » renseigné pour {done} dossier{'s' if done > 1 else ''}"
+              + (f", {skipped} laissé{'s' if skipped > 1 else ''} de côté (modifié entre-temps)"
+                 if skipped else "") + ".", "success")
+        return redirect(url_for("staff.dossiers", uai=uai, slug=slug))
+    views = _views(latest, (chosen,), {}, dossiers[0]) if chosen is not None and dossiers else []
+    return render_template(
+        "staff/bulk_mef.html", establishment=establishment, campaign=latest, slug=slug,
+        origins=sorted(origins.items()), origin=origin, count=len(selected), fields=fields,
+        chosen=chosen, views=views, form=form)
