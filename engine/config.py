@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,6 +64,16 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _date(env: Mapping[str, str], name: str) -> date | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {text!r}") from None
 
 
 def load_or_create_secret_key(instance_dir: Path) -> str:
@@ -172,6 +182,9 @@ class Settings:
     auto_migrate: bool = True
     testing: bool = False
     debug: bool = False
+    #: a fixed date instead of the system's for the campaigns' opening and closing
+    #: (demonstrations out of season, tests); None: the real date
+    today: date | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -228,6 +241,7 @@ class Settings:
             queue_immediate=_bool(env, "DOSSIERSCO_QUEUE_IMMEDIATE", False),
             job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
                                               DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),
+            today=_date(env, "DOSSIERSCO_TODAY"),
         )
 
     def master_keys(self) -> tuple[bytes, ...]:

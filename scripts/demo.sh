@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the example campaigns run in June 2027: the demo is dated within them
+export DOSSIERSCO_TODAY="${DOSSIERSCO_TODAY:-2027-06-10}"
 # the printed address and the links in the invitation mails follow PORT
 export DOSSIERSCO_BASE_URL="${DOSSIERSCO_BASE_URL:-http://127.0.0.1:${PORT:-8000}}"
 .venv/bin/dossiersco demo --serving

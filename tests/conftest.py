@@ -13,7 +13,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,10 @@ def database_url(request: pytest.FixtureRequest,
         yield url
 
 
+#: a day within every test campaign's dates (the example campaigns open in June 2027)
+CAMPAIGN_DAY = date(2027, 6, 10)
+
+
 def _settings_for(tmp_path: Path, database_url: str) -> Settings:
     """Everything in ``tmp_path``, cheap argon2, no Secure cookie."""
     return Settings(
@@ -107,7 +111,7 @@ def _settings_for(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-secret-key", upload_dir=tmp_path / "uploads",
         mail_url=(tmp_path / "mail").as_uri(), testing=True, secure_cookies=False,
         queue_immediate=True,
-        argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+        argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1, today=CAMPAIGN_DAY)
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ request and renders; everything decided in between is here, so the staff's side 
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -19,15 +22,39 @@ from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import EngineError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
-from engine.rules.policy import confirmed_answers, on_hide_writes
+from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_writes
 
 from . import sealed
 from .campaigns import Redaction, context_of, effective_answers, redaction_for
 from .documents import document_errors, document_statuses
+from .guardians import SharedChange, record_changes, shared_rows
 from .models import Dossier
-from .services import save_answers
+from .services import StaleDossierError, save_answers
 from .states import EDITABLE, Actor
 from .submission import submit_dossier
+
+
+class Window(StrEnum):
+    """Where today falls in the campaign's dates: families fill dossiers only while open."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def window_of(campaign: Campaign, today: date) -> Window:
+    """``opens`` and ``closes`` are both days of the campaign."""
+    if today < campaign.opens:
+        return Window.UPCOMING
+    return Window.CLOSED if today > campaign.closes else Window.OPEN
+
+
+class CampaignNotOpen(EngineError):
+    """The campaign is not open today: the dossier cannot change."""
+
+    def __init__(self, window: Window) -> None:
+        super().__init__(f"campaign {window.value}")
+        self.window = window
 
 
 class RowActionError(EngineError):
@@ -53,10 +80,15 @@ class DossierView:
     #: stored answers with the prefill filled in (unredacted: the server's truth)
     answers: dict[str, Any]
     _evaluation: Evaluation | None = None
+    #: the campaign's dates as of the day the dossier is opened
+    window: Window = Window.OPEN
+    #: guardians' values taken from their other children's dossiers
+    shared: list[SharedChange] = field(default_factory=list)
 
     @property
     def editable(self) -> bool:
-        return self.dossier.state in EDITABLE
+        """The family may change the dossier: not sent, and the campaign open."""
+        return self.dossier.state in EDITABLE and self.window is Window.OPEN
 
     @property
     def evaluation(self) -> Evaluation:
@@ -88,14 +120,22 @@ class DossierView:
         return None
 
 
-def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int) -> DossierView:
+def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
+                 today: date | None = None, session: Session | None = None) -> DossierView:
     """``dossier`` as the guardian ``account_id`` sees it (access already checked), on the
-    campaign without its staff-only fields, health values included: the family reads and
-    writes its own."""
+    campaign without its staff-only fields, on ``today`` (the campaign's window; None: the
+    real date); with ``session``, the guardians' own data as last entered in any of their
+    children's dossiers; health values included: the family reads and writes its own."""
     campaign = family_campaign(campaign)
     ctx = context_of(dossier)
-    return DossierView(dossier, campaign, ctx, redaction_for(dossier, account_id),
-                       effective_answers(campaign, sealed.opened_answers(dossier), ctx))
+    redaction = redaction_for(dossier, account_id)
+    answers = effective_answers(campaign, sealed.opened_answers(dossier), ctx)
+    shared: list[SharedChange] = []
+    if session is not None:
+        writes, shared = shared_rows(session, campaign, dossier, answers, redaction)
+        answers.update(writes)
+    return DossierView(dossier, campaign, ctx, redaction, answers,
+                       window=window_of(campaign, today or date.today()), shared=shared)
 
 
 def new_row() -> dict[str, Any]:
@@ -164,29 +204,159 @@ def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> Non
     answers[spec.id] = rows
 
 
+@dataclass(frozen=True, slots=True)
+class PageSaved:
+    """What a page save did besides storing the post."""
+
+    #: labels of the posted memberships dropped: the pupil is not offered them
+    dropped: list[str]
+    #: who had saved the dossier meanwhile, when the post was merged with their write
+    merged_with: Actor | None = None
+
+
 def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str, Any],
-              action: RowAction | None, expected_version: int, actor: Actor) -> None:
+              action: RowAction | None, expected_version: int, actor: Actor,
+              base: Mapping[str, Any] | None = None) -> PageSaved:
     """Store the answers posted for ``page`` (``parsed``, as read from the form).
 
     What the reader may not change is put back (confidential values, stored files), the row
-    action applied, then the ``on_hide`` policy. ``view`` then holds the answers after the
-    post and their evaluation, also when the write is refused, so the page can show them.
+    action applied, associations not offered dropped, then the ``on_hide`` policy. ``view``
+    then holds the answers after the post and their evaluation, also when the write is
+    refused, so the page can show them.
+
+    ``base`` is the page's answers as the reader was shown them: when someone saved since
+    ``expected_version``, what only one of the two changed is merged field by field (repeat
+    rows child by child) and saved; the save is refused only when both changed the same
+    field differently.
 
     :raises RowActionError: ``action`` names no editable repeat or no row of it.
-    :raises StaleDossierError: someone saved since ``expected_version``.
+    :raises StaleDossierError: someone saved since ``expected_version`` (``conflicts`` lists
+        the fields both changed when a merge was tried).
     :raises NotEditableError: the dossier can no longer be changed.
+    :raises CampaignNotOpen: the campaign is not open today.
     """
+    if view.window is not Window.OPEN:
+        raise CampaignNotOpen(view.window)
+    before = view.answers
     _keep_protected(view, parsed)
     _keep_files(view, page, parsed)
     if action is not None:
         _apply(view, action, parsed)
+    offered = offered_memberships(view.campaign, {**view.answers, **parsed}, view.ctx)
+    dropped = sorted({str(v) for k, kept in offered.items() for v in parsed[k] if v not in kept})
+    parsed.update(offered)
     merged = {**view.answers, **parsed}
     evaluation = view.evaluate(merged)
     cleared = on_hide_writes(view.campaign, merged, evaluation)
     if cleared:
         view.evaluate({**merged, **cleared})
-    save_answers(session, view.dossier, expected_version, {**parsed, **cleared}, page.id, actor,
-                 campaign=view.campaign)
+    labels = {a.id: a.label.get() for a in view.campaign.associations}
+    saved = PageSaved([labels.get(a, a) for a in dropped])
+    write = {**parsed, **cleared}
+    try:
+        save_answers(session, view.dossier, expected_version, write, page.id, actor,
+                     campaign=view.campaign)
+    except StaleDossierError as exc:
+        if base is None:
+            raise
+        theirs = effective_answers(view.campaign, exc.current_answers, view.ctx)
+        combined, conflicts = _merge_page(view, base, write, theirs)
+        if conflicts:
+            exc.conflicts = conflicts
+            raise
+        view.answers = theirs
+        save_page(session, view, page, combined, None, exc.current_version, actor)
+        return replace(saved, merged_with=exc.saved_by)
+    record_changes(session, view.campaign, view.dossier, before, write)
+    return saved
+
+
+def _comparable(value: Any) -> Any:
+    """``value`` as JSON reads it back, so a posted value and a stored one compare."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _merge_page(view: DossierView, base: Mapping[str, Any], mine: Mapping[str, Any],
+                theirs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Three-way merge of one page's write with what was saved meanwhile: (the page's
+    answers to write, the fields both changed differently). Values are compared as the
+    reader may see them, so a confidential value neither could read is never a conflict."""
+    redact = view.redaction.answers
+    seen_base = _comparable(redact(view.campaign, dict(base)))
+    seen_mine = _comparable(redact(view.campaign, dict(mine)))
+    seen_theirs = _comparable(redact(view.campaign, dict(theirs)))
+    out: dict[str, Any] = {}
+    conflicts: list[str] = []
+    for key, value in mine.items():
+        b, m, t = seen_base.get(key), seen_mine.get(key), seen_theirs.get(key)
+        if m == b:
+            out[key] = theirs.get(key)
+        elif t in (b, m):
+            out[key] = value
+        elif (rows := _merge_rows(b, m, t, value, theirs.get(key))) is not None:
+            out[key] = rows
+        else:
+            conflicts.append(key)
+    return out, conflicts
+
+
+def _merge_rows(b: Any, m: Any, t: Any, mine: Any, theirs: Any) -> list[dict[str, Any]] | None:
+    """The rows of a repeat merged child by child, when the three hold the same rows;
+    None when a child was changed by both, or rows were added or removed on both sides."""
+    def keyed(rows: Any) -> dict[str, Any] | None:
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return None
+        return {str(r.get(ROW_KEY)): r for r in rows}
+
+    kb, km, kt = keyed(b), keyed(m), keyed(t)
+    if kb is None or km is None or kt is None or not kb.keys() == km.keys() == kt.keys():
+        return None
+    by_key = {str(r.get(ROW_KEY)): r for r in theirs}
+    out = []
+    for row in mine:
+        key = str(row.get(ROW_KEY))
+        merged = dict(row)
+        for child in set(row) | set(by_key[key]):
+            cb, cm, ct = kb[key].get(child), km[key].get(child), kt[key].get(child)
+            if cm == cb:
+                merged[child] = by_key[key].get(child)
+            elif ct not in (cb, cm):
+                return None
+        out.append(merged)
+    return out
+
+
+def shown_keys(view: DossierView, page: Page) -> set[str]:
+    """The evaluation keys of ``page``'s fields the reader is shown (rows included)."""
+    ids = {spec.id for spec in page.fields}
+    return {key for key in view.evaluation.visible if key.split(".")[0] in ids}
+
+
+def _posted(parsed: Mapping[str, Any], key: str) -> Any:
+    """The posted value at evaluation key ``key`` (``id`` or ``repeat.n.child``)."""
+    head, *rest = key.split(".")
+    value = parsed.get(head)
+    if len(rest) == 2 and isinstance(value, list) and rest[0].isdigit() and \
+            int(rest[0]) < len(value) and isinstance(value[int(rest[0])], Mapping):
+        return value[int(rest[0])].get(rest[1])
+    return None if rest else value
+
+
+def revealed_keys(view: DossierView, page: Page, seen: set[str], parsed: Mapping[str, Any],
+                  ) -> set[str]:
+    """The fields of ``page`` a post made visible which the family has not seen yet.
+
+    ``seen`` is what the page showed when it was rendered without JavaScript. A revealed
+    question the post answers was seen after all (a script showed it live): then none is
+    new, since a page reveals its questions together.
+    """
+    new = shown_keys(view, page) - seen
+    for key in new:
+        parts = key.split(".")
+        spec = view.campaign.fields.get(f"{parts[0]}.{parts[-1]}" if len(parts) > 1 else key)
+        if spec is not None and not spec.type.is_empty(_posted(parsed, key)):
+            return set()
+    return new
 
 
 def submission_problems(view: DossierView) -> list[str]:
@@ -210,7 +380,10 @@ def submit_answers(session: Session, view: DossierView, expected_version: int, a
     :raises SubmissionRefused: something must be completed first.
     :raises StaleDossierError: someone saved since ``expected_version``.
     :raises NotEditableError: the dossier was already sent.
+    :raises CampaignNotOpen: the campaign is not open today.
     """
+    if view.window is not Window.OPEN:
+        raise CampaignNotOpen(view.window)
     problems = submission_problems(view)
     if problems:
         raise SubmissionRefused(problems)

@@ -16,6 +16,7 @@ from engine.dossiers.models import Dossier
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
+from engine.rules.policy import offered_memberships
 
 
 def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
@@ -45,6 +46,7 @@ def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
             out[spec.id] = _canonical(spec, rows)
         else:
             out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
+    out.update(offered_memberships(campaign, out, ctx))  # unavailable ones count nowhere
     return out
 
 

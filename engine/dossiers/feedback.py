@@ -7,16 +7,19 @@ may hold it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.campaign.model import Page
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
-from .models import Dossier, DossierEvent, SatisfactionRating
+from .models import Dossier, DossierEvent, Pupil, SatisfactionRating
 from .states import EDITABLE, Actor
 
 MAX_MESSAGE: Final = 1000
@@ -42,7 +45,7 @@ class InvalidFeedback(FeedbackError):
 
 
 class AlreadyRated(FeedbackError):
-    """The dossier has its rating already (one per dossier)."""
+    """The guardian rated the dossier already (one rating per guardian and dossier)."""
 
 
 class RatingClosed(FeedbackError):
@@ -80,23 +83,26 @@ def disputes_of(session: Session, dossier: Dossier, page: Page) -> list[DossierE
     return [e for e in events if e.data.get("page") == page.id]
 
 
-def rating_of(session: Session, dossier: Dossier) -> SatisfactionRating | None:
+def rating_of(session: Session, dossier: Dossier, account_id: int) -> SatisfactionRating | None:
+    """The rating the guardian ``account_id`` gave ``dossier``, if any."""
     return session.scalar(select(SatisfactionRating)
-                          .where(SatisfactionRating.dossier_id == dossier.id))
+                          .where(SatisfactionRating.dossier_id == dossier.id,
+                                 SatisfactionRating.account_id == account_id))
 
 
-def rate_dossier(session: Session, dossier: Dossier, score: str, comment: str,
+def rate_dossier(session: Session, dossier: Dossier, account_id: int, score: str, comment: str,
                  ) -> SatisfactionRating:
-    """Store the family's rating: ``score`` « 1 » to « 5 », an optional ``comment``.
+    """Store the guardian ``account_id``'s rating: ``score`` « 1 » to « 5 », an optional
+    ``comment``. Each guardian rates for themselves, once per dossier.
 
     :raises RatingClosed: the dossier is not sent.
-    :raises AlreadyRated: it was rated already.
+    :raises AlreadyRated: this guardian rated it already.
     :raises InvalidFeedback: the score or the comment cannot be kept.
     """
     if dossier.state in EDITABLE:
         raise RatingClosed(f"dossier in state {dossier.state.value}")
-    if rating_of(session, dossier) is not None:
-        raise AlreadyRated("one rating per dossier")
+    if rating_of(session, dossier, account_id) is not None:
+        raise AlreadyRated("one rating per guardian and dossier")
     errors = {}
     if score not in SCORES:
         errors["score"] = "Choisissez une note de 1 à 5."
@@ -104,7 +110,39 @@ def rate_dossier(session: Session, dossier: Dossier, score: str, comment: str,
         errors["comment"] = f"Votre commentaire dépasse {MAX_COMMENT} caractères."
     if errors:
         raise InvalidFeedback(errors)
-    rating = SatisfactionRating(dossier_id=dossier.id, score=int(score), comment=comment or None)
+    rating = SatisfactionRating(dossier_id=dossier.id, account_id=account_id, score=int(score),
+                                comment=comment or None)
     session.add(rating)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same guardian, in another tab, at the same moment
+        session.rollback()
+        raise AlreadyRated("one rating per guardian and dossier") from None
     return rating
+
+
+@dataclass(frozen=True, slots=True)
+class RatingStatistics:
+    """The ratings of some dossiers: how many, from how many people about how many dossiers,
+    and their mean (None without any)."""
+
+    ratings: int
+    people: int
+    dossiers: int
+    average: Decimal | None
+
+
+def rating_statistics(session: Session, establishment_id: int | None = None) -> RatingStatistics:
+    """Ratings of every dossier, or of one establishment's; a rating older than the
+    per-guardian rule counts as one person."""
+    query = select(SatisfactionRating.dossier_id, SatisfactionRating.account_id,
+                   SatisfactionRating.score, SatisfactionRating.id)
+    if establishment_id is not None:
+        query = query.join(Dossier, Dossier.id == SatisfactionRating.dossier_id).join(
+            Pupil, Pupil.id == Dossier.pupil_id).where(Pupil.establishment_id == establishment_id)
+    rows = session.execute(query).all()
+    people = {("account", r.account_id) if r.account_id is not None else ("rating", r.id)
+              for r in rows}
+    average = (Decimal(sum(r.score for r in rows)) / len(rows)).quantize(Decimal("0.1")) \
+        if rows else None
+    return RatingStatistics(len(rows), len(people), len({r.dossier_id for r in rows}), average)

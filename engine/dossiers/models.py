@@ -312,13 +312,16 @@ class DossierDocument(Base):
 
 
 class SatisfactionRating(Base):
-    """The family's rating after submitting (1 to 5, optional comment)."""
+    """A guardian's rating of a dossier after submitting (1 to 5, optional comment): one per
+    guardian and dossier (``account_id`` is None for ratings older than that rule)."""
 
     __tablename__ = "satisfaction_rating"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+                      UniqueConstraint("dossier_id", "account_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("family_account.id"), index=True)
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -504,3 +507,23 @@ class SentMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuardianProfile(Base):
+    """A guardian's own data (contact, address, profession) as last entered in any of their
+    children's dossiers of an establishment, so every sibling's dossier shows it.
+
+    Keyed by the guardian's imported identity (SIECLE's PERSONNE_ID, the key of their row in
+    the guardians repeat); ``values`` holds the person-level children of that row.
+    """
+
+    __tablename__ = "guardian_profile"
+    __table_args__ = (UniqueConstraint("establishment_id", "guardian_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    guardian_key: Mapped[str] = mapped_column(String(40))
+    values: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    #: where and when each value was last entered: {child id: [dossier id, ISO time]}
+    sources: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,7 +30,7 @@ from .models import (
     Guardianship,
     Pupil,
 )
-from .states import EDITABLE, Actor, DossierState, apply_transition
+from .states import EDITABLE, Actor, ActorKind, DossierState, apply_transition
 
 
 class DossierError(EngineError):
@@ -41,11 +41,15 @@ class StaleDossierError(DossierError):
     """Someone else saved the dossier since it was loaded; carries what they saved."""
 
     def __init__(self, current_version: int, current_answers: dict[str, Any],
-                 updated_at: datetime) -> None:
+                 updated_at: datetime, saved_by: Actor | None = None) -> None:
         super().__init__(f"dossier changed since it was loaded (now at version {current_version})")
         self.current_version = current_version
         self.current_answers = current_answers
         self.updated_at = updated_at
+        #: who made the last write (None: not recorded)
+        self.saved_by = saved_by
+        #: the fields both writers changed, when a merge was tried (None: not tried)
+        self.conflicts: list[str] | None = None
 
 
 class NotEditableError(DossierError):
@@ -67,22 +71,28 @@ def _transaction(session: Session, dossier: Dossier) -> Iterator[None]:
         # another process committed between our read and our UPDATE
         session.rollback()
         session.refresh(dossier)
-        raise _stale(dossier) from None
+        raise _stale(session, dossier) from None
     except BaseException:
         session.rollback()
         raise
 
 
-def _stale(dossier: Dossier) -> StaleDossierError:
+def _stale(session: Session, dossier: Dossier) -> StaleDossierError:
+    last = session.execute(
+        select(DossierEvent.actor_kind, DossierEvent.actor_id)
+        .where(DossierEvent.dossier_id == dossier.id)
+        .order_by(DossierEvent.id.desc()).limit(1)).first()
+    saved_by = None if last is None else Actor(ActorKind(last.actor_kind), last.actor_id)
     return StaleDossierError(dossier.row_version, dict(sealed.opened_answers(dossier)),
-                             dossier.updated_at)
+                             dossier.updated_at,
+                             saved_by)
 
 
 def _check_version(session: Session, dossier: Dossier, expected_version: int) -> None:
     if dossier.row_version != expected_version:
         session.rollback()
         session.refresh(dossier)
-        raise _stale(dossier)
+        raise _stale(session, dossier)
 
 
 def save_answers(session: Session, dossier: Dossier, expected_version: int,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.expr import ANY, STR, Type
 from engine.i18n import gettext as _
+from engine.refdata.communes import commune_code
 
 from .base import Cell, FieldType, FieldValueError, OptionContext
 
@@ -64,8 +65,12 @@ class AddressField(FieldType[AddressOptions]):
         if out["country"] == "FR":
             if not _CP.match(out["postal_code"]):
                 raise FieldValueError(_("Le code postal doit comporter 5 chiffres."))
-            if out["commune_insee"] and not _INSEE.match(out["commune_insee"]):
-                raise FieldValueError(_("Le code commune INSEE n'est pas valide."))
+            if out["commune_insee"]:
+                if not _INSEE.match(out["commune_insee"]):
+                    raise FieldValueError(_("Le code commune INSEE n'est pas valide."))
+                # the code is derived: it follows the postal code and commune (a move)
+                out["commune_insee"] = commune_code(out["postal_code"], out["commune"],
+                                                    out["commune_insee"])
         elif spec is not None and self.options(spec) and not self.options(spec).allow_foreign:
             raise FieldValueError(_("L'adresse doit être en France."))
         return out

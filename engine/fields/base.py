@@ -165,6 +165,11 @@ class FieldType(Generic[OptionsT]):
         """Declared values, so conditions comparing this field with an unknown value fail."""
         return None
 
+    def imported(self, value: Any, spec: FieldSpec) -> Any:
+        """An imported value (SIECLE, a spreadsheet) spelled as the field stores it, when the
+        school's code is written differently from the campaign's; as imported otherwise."""
+        return value
+
     def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         """Form strings to a stored value; raise :class:`FieldValueError` on bad input."""
         text = raw[0].strip() if raw else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,18 @@ class ChoiceField(FieldType[ChoiceOptions]):
             return self.normalize(values, spec)
         return self.normalize(values[0], spec) if values else None
 
+    def imported(self, value: Any, spec: FieldSpec) -> Any:
+        """SIECLE's "M." or "MADAME" is the choice ``M`` or ``MME``: a code matches a value
+        or a label written without case, accents, spaces or punctuation."""
+        options = self.options(spec)
+        if not isinstance(value, str) or value in options.values:
+            return value
+        wanted = _code_key(value)
+        for choice in options.choices:
+            if wanted in (_code_key(choice.value), _code_key(choice.label.get())):
+                return choice.value
+        return value
+
     def normalize(self, value: Any, spec: FieldSpec) -> Any:
         options = self.options(spec)
         if value is None or value == "" or value == []:
@@ -152,3 +165,9 @@ class ChoiceField(FieldType[ChoiceOptions]):
         if self.options(spec).multiple:
             return list(value or [])
         return "" if value is None else str(value)
+
+
+def _code_key(text: str) -> str:
+    """``text`` upper-cased, without accents and anything but letters and digits."""
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in plain if c.isalnum()).upper()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -56,3 +57,27 @@ def commune_by_insee(code: str) -> Commune | None:
 def communes_by_postal_code(postal_code: str) -> tuple[Commune, ...]:
     """Current communes and municipal arrondissements served by a postal code, by name."""
     return _tables().by_postal_code.get(postal_code.strip(), ())
+
+
+def _name_key(name: str) -> str:
+    """A commune name compared without case, accents, spaces or punctuation."""
+    plain = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in plain if c.isalnum()).upper()
+
+
+def commune_code(postal_code: str, name: str, current: str = "") -> str:
+    """The INSEE code of the commune ``name`` served by ``postal_code``, so the code follows
+    a move: the commune named (its arrondissement when the postal code has exactly one), else
+    ``current`` when that commune has the postal code, else the postal code's only commune,
+    else "" (unknown). A postal code missing from the table keeps ``current``."""
+    served = communes_by_postal_code(postal_code)
+    if not served:
+        return current
+    wanted = _name_key(name)
+    named = next((c for c in served if _name_key(c.name) == wanted), None) if wanted else None
+    if named is not None:
+        parts = [c for c in served if c.kind == "arrondissement" and c.parent == named.insee]
+        return parts[0].insee if len(parts) == 1 else named.insee
+    if current.upper() in {c.insee for c in served}:
+        return current.upper()
+    return served[0].insee if len(served) == 1 else ""

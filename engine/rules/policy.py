@@ -10,6 +10,7 @@ from typing import Any
 from engine.campaign.model import Campaign
 
 from .evaluation import Evaluation
+from .scope import DossierContext, DossierScope
 
 
 def on_hide_writes(campaign: Campaign, answers: Mapping[str, Any], evaluation: Evaluation,
@@ -48,3 +49,19 @@ def confirmed_answers(campaign: Campaign, answers: Mapping[str, Any]) -> dict[st
     prefill the family confirmed by leaving it included."""
     return {spec.id: answers[spec.id] for spec in campaign.top_fields()
             if spec.editable and spec.type.has_value and spec.id in answers}
+
+
+def offered_memberships(campaign: Campaign, answers: Mapping[str, Any], ctx: DossierContext,
+                        ) -> dict[str, list[str]]:
+    """The memberships answers holding an association not offered to the pupil, without it:
+    such a choice is neither billed nor kept, so what is stored never disagrees with the
+    bill."""
+    scope = DossierScope(campaign, answers, ctx)
+    offered = {a.id for a in scope.available_associations()}
+    out: dict[str, list[str]] = {}
+    for spec in campaign.top_fields():
+        value = answers.get(spec.id)
+        if spec.type.holds_memberships and isinstance(value, list) and \
+                not {str(v) for v in value} <= offered:
+            out[spec.id] = [v for v in value if str(v) in offered]
+    return out

@@ -79,7 +79,7 @@ def prefill_value(spec: FieldSpec, ctx: DossierContext, row: Mapping[str, Any] |
             node = node.get(part)
         else:
             return None
-    return node
+    return None if node is None else spec.type.imported(node, spec)
 
 
 class DossierScope:
@@ -199,12 +199,15 @@ class DossierScope:
                 chosen.update(self.answer(spec) or ())
         return chosen
 
+    def available_associations(self) -> list[Association]:
+        """The associations offered to this pupil (``available_if``), in campaign order."""
+        return [a for a in self.campaign.associations
+                if a.available_if is None or a.available_if.test(self.root)]
+
     def memberships(self) -> list[Association]:
         """Associations counted: required or chosen, when available to this pupil."""
         chosen = self.chosen_associations()
-        return [a for a in self.campaign.associations
-                if (a.available_if is None or a.available_if.test(self.root))
-                and (a.required or a.id in chosen)]
+        return [a for a in self.available_associations() if a.required or a.id in chosen]
 
     def total(self) -> Decimal:
         """Fees plus memberships, to the cent: ``fees.total`` and the stored total."""

@@ -9,10 +9,12 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from engine.dossiers.answers import window_of
 from engine.dossiers.services import dossiers_of_account
-from engine.dossiers.states import LABELS
+from engine.dossiers.states import EDITABLE, LABELS
+from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.wizard import resume
+from engine.web.wizard import resume, today
 
 bp = Blueprint("family", __name__)
 
@@ -21,7 +23,14 @@ bp = Blueprint("family", __name__)
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
 def dashboard() -> str:
     dossiers = dossiers_of_account(get_session(), current_user.id)
-    return render_template("family/dashboard.html", dossiers=dossiers, labels=LABELS)
+    # the campaign's dates of every dossier the family can still fill: its deadline
+    dates = {}
+    for dossier in dossiers:
+        if dossier.state in EDITABLE:
+            campaign = campaign_of(dossier.campaign_version)
+            dates[dossier.id] = (window_of(campaign, today()).value, campaign)
+    return render_template("family/dashboard.html", dossiers=dossiers, labels=LABELS,
+                           dates=dates)
 
 
 @bp.get("/dossier/<public_id>")

@@ -119,6 +119,8 @@ class FieldView:
     text: str = ""
     #: the value is another guardian's confidential contact detail: shown as such, no input
     masked: bool = False
+    #: the associations offered to the pupil (a memberships field)
+    offered: frozenset[str] = frozenset()
 
     @property
     def dom_id(self) -> str:
@@ -177,6 +179,8 @@ def _view(spec: FieldSpec, value: Any, key: str, name: str, evaluation: Evaluati
             text = spec.type.display(spec.type.normalize(value, spec), spec, lang)
         except FieldValueError:
             text = str(value)
+    offered = frozenset(a.id for a in evaluation.scope.available_associations()) \
+        if spec.type.holds_memberships and evaluation.scope is not None else frozenset()
     return FieldView(spec, name, form_value, list(errors.get(key, ())),
                      key in evaluation.required, key in evaluation.readonly or not spec.editable,
-                     shown, text=text)
+                     shown, text=text, offered=offered)

@@ -10,6 +10,7 @@ confirmations, summary) and renders or redirects: no policy is decided here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -38,15 +39,19 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Page
 from engine.dossiers.answers import (
+    CampaignNotOpen,
     DossierView,
     RowAction,
     RowActionError,
     SubmissionRefused,
     new_row,
     open_dossier,
+    revealed_keys,
     save_page,
+    shown_keys,
     submit_answers,
 )
+from engine.dossiers.answers import Window as CampaignWindow
 from engine.dossiers.campaigns import Redaction, effective_answers
 from engine.dossiers.confirmations import recap_filename
 from engine.dossiers.corrections import correction_request, target_pages
@@ -63,7 +68,7 @@ from engine.dossiers.feedback import (
 )
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import NotEditableError, StaleDossierError
-from engine.dossiers.states import LABELS, Actor, DossierState
+from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -88,13 +93,47 @@ CONFLICT_MESSAGE: Final = (
     "Un autre responsable légal a enregistré ce dossier pendant que vous le remplissiez. "
     "Vos réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec les siennes, "
     "corrigez si besoin, puis enregistrez de nouveau.")
+#: the conflict message when the same guardian saved from another tab or device
+SELF_CONFLICT_MESSAGE: Final = (
+    "Vous avez enregistré ce dossier dans un autre onglet ou sur un autre appareil pendant que "
+    "vous remplissiez cette page. Vos réponses ci-dessous n'ont pas encore été enregistrées : "
+    "comparez-les avec celles enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+STAFF_CONFLICT_MESSAGE: Final = (
+    "Le secrétariat du collège a modifié ce dossier pendant que vous le remplissiez. Vos "
+    "réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec celles "
+    "enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+REVEALED_MESSAGE: Final = (
+    "Votre réponse fait apparaître de nouvelles questions sur cette page : complétez-les, "
+    "puis continuez.")
 
 
 # -- loading and evaluating ---------------------------------------------------------------
 
+def today() -> date:
+    """The date the campaigns' windows are read on (``DOSSIERSCO_TODAY``, else the real one)."""
+    return app_state().settings.today or date.today()
+
+
 def _load(public_id: str) -> DossierView:
     dossier = family_dossier(public_id)
-    return open_dossier(dossier, campaign_of(dossier.campaign_version), current_user.id)
+    return open_dossier(dossier, campaign_of(dossier.campaign_version), current_user.id,
+                        today=today(), session=get_session())
+
+
+def _out_of_window(loaded: DossierView) -> bool:
+    """The family could change the dossier if the campaign were open today."""
+    return loaded.window is not CampaignWindow.OPEN and loaded.dossier.state in EDITABLE
+
+
+def _window_redirect(loaded: DossierView) -> BaseResponse:
+    """To the dossier's home, which says when the campaign opens or that it is closed."""
+    return redirect(url_for("family.dossier", public_id=loaded.dossier.public_id))
+
+
+def _render_window(loaded: DossierView) -> BaseResponse:
+    return make_response(render_template(
+        "wizard/window.html", dossier=loaded.dossier, campaign=loaded.campaign,
+        window=loaded.window.value, lang=None))
 
 
 def _page(loaded: DossierView, page_id: str) -> Page:
@@ -113,6 +152,37 @@ def _row_version() -> int:
         return int(request.form.get("row_version", ""))
     except ValueError:
         abort(400)
+
+
+def _saved_by_me(saved_by: Actor | None) -> bool | None:
+    """Whether the last write was the current guardian's (None: a staff or system write)."""
+    if saved_by is None or saved_by.kind is not ActorKind.FAMILY:
+        return None
+    return saved_by.id == str(current_user.id)
+
+
+def _conflict_message(saved_by: Actor | None) -> str:
+    mine = _saved_by_me(saved_by)
+    if mine is None:
+        return STAFF_CONFLICT_MESSAGE if saved_by is not None and \
+            saved_by.kind is ActorKind.STAFF else CONFLICT_MESSAGE
+    return SELF_CONFLICT_MESSAGE if mine else CONFLICT_MESSAGE
+
+
+def _merged_message(saved_by: Actor | None) -> str:
+    who = ("vous-même, dans un autre onglet ou sur un autre appareil"
+           if _saved_by_me(saved_by) else "un autre responsable légal")
+    return (f"Ce dossier venait d'être enregistré par {who}. Vos réponses ont été ajoutées "
+            "à ce qui était enregistré, sans rien effacer : vérifiez la page si besoin.")
+
+
+def _posted_base() -> dict[str, Any] | None:
+    """The page's answers as they were shown (``base``, JSON), for merging a stale save."""
+    try:
+        base = json.loads(str(request.form.get("base") or ""))
+    except ValueError:
+        return None
+    return base if isinstance(base, dict) else None
 
 
 def _row_action(action: str) -> RowAction | None:
@@ -257,8 +327,12 @@ def _statuses(loaded: DossierView) -> list[DocumentStatus]:
 def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
                  errors: Mapping[str, list[str]] | None = None, status: int = 200,
                  conflict: Mapping[str, Any] | None = None,
-                 row_version: int | None = None) -> BaseResponse:
+                 row_version: int | None = None, revealed: bool = False,
+                 base: Mapping[str, Any] | None = None,
+                 saved_by: Actor | None = None) -> BaseResponse:
     errors = errors or {}
+    shown_base = {spec.id: (answers if base is None else base).get(spec.id) for spec in page.fields
+                  if spec.type.has_value and spec.editable}
     views = _views(loaded, page, answers, errors)
     visible = loaded.visible_pages()
     locked = [spec for spec in page.fields if not spec.editable and spec.type.has_value
@@ -269,15 +343,26 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         page_urls=_page_urls(loaded),
         visible_pages=visible, step=visible.index(page) + 1 if page in visible else 1,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
-        conflict_message=CONFLICT_MESSAGE, summary=_summary_errors(views),
+        conflict_message=_conflict_message(saved_by), summary=_summary_errors(views),
+        base=current_app.json.dumps(loaded.redaction.answers(loaded.campaign, shown_base)),
+        shared=_shared_notes(loaded, page),
         texts=TextRenderer(loaded, loaded.redaction.answers(loaded.campaign, answers)),
         client_json=_client_json(loaded, page, answers),
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
         locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page) if locked else [],
+        shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
         correction=correction_request(loaded.dossier, loaded.campaign, page, visible), lang=None)
     return make_response(body, status)
+
+
+def _shared_notes(loaded: DossierView, page: Page) -> list[str]:
+    """What this page shows of the guardians' data as entered in a sibling's dossier."""
+    if not loaded.shared or not any(spec.prefill == ("guardians",) for spec in page.fields):
+        return []
+    return [f"{c.field} de {c.guardian} : valeur modifiée le {format_date(c.at.date())} dans le "
+            f"dossier de {c.pupil}, reprise ici." for c in loaded.shared]
 
 
 def _conflict_rows(loaded: DossierView, page: Page, theirs: Mapping[str, Any],
@@ -312,6 +397,8 @@ def first_page_url(loaded: DossierView) -> str:
 def resume(public_id: str) -> BaseResponse:
     """``family.dossier``: editable dossiers resume in the wizard, others show the summary."""
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _render_window(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     if loaded.dossier.state is DossierState.NOT_STARTED:
@@ -325,6 +412,8 @@ def resume(public_id: str) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no type hints
 def page(public_id: str, page_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     current = _page(loaded, page_id)
@@ -341,6 +430,8 @@ def page(public_id: str, page_id: str) -> BaseResponse:
 def save(public_id: str, page_id: str) -> BaseResponse:
     loaded = _load(public_id)
     current = _page(loaded, page_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         flash("Ce dossier a déjà été envoyé : il ne peut plus être modifié.", "info")
         return redirect(url_for("wizard.review", public_id=public_id))
@@ -349,15 +440,33 @@ def save(public_id: str, page_id: str) -> BaseResponse:
     action = str(request.form.get("action") or "next")[:120]
     row_action = _row_action(action)
     try:
-        save_page(get_session(), loaded, current, parsed, row_action, expected, _actor())
+        saved = save_page(get_session(), loaded, current, parsed, row_action, expected,
+                          _actor(), base=_posted_base())
     except RowActionError:
         abort(400)
     except StaleDossierError as exc:
         return _render_page(loaded, current, loaded.answers, status=409,
-                            conflict=exc.current_answers, row_version=exc.current_version)
+                            conflict=exc.current_answers, row_version=exc.current_version,
+                            base=effective_answers(loaded.campaign, exc.current_answers,
+                                                   loaded.ctx), saved_by=exc.saved_by)
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
+    except CampaignNotOpen:
+        return _window_redirect(loaded)
+    if saved.dropped:
+        flash("Cette adhésion n'est pas proposée pour votre enfant et n'a pas été enregistrée : "
+              + ", ".join(saved.dropped) + ".", "warning")
+    if saved.merged_with is not None:
+        flash(_merged_message(saved.merged_with), "info")
     page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
+    # without JavaScript the page lists what it showed (``shown``, in <noscript>)
+    seen = set(request.form.getlist("shown"))
+    revealed = revealed_keys(loaded, current, seen, parsed) if seen and action == "next" \
+        and row_action is None else set()
+    if revealed:
+        kept = {k: v for k, v in page_errors.items() if k not in revealed}
+        return _render_page(loaded, current, loaded.answers, errors=kept, revealed=True,
+                            status=422 if kept else 200)
     if row_action is not None:
         return redirect(url_for("wizard.page", public_id=public_id, page_id=current.id,
                                 _anchor=f"f-{row_action.repeat_id}"))
@@ -415,13 +524,18 @@ def _render_review(loaded: DossierView, *, problems: list[str] | None = None,
 @bp.get("/dossier/<public_id>/recapitulatif")
 @login_required  # type: ignore[untyped-decorator]
 def review(public_id: str) -> BaseResponse:
-    return _render_review(_load(public_id))
+    loaded = _load(public_id)
+    if loaded.window is CampaignWindow.UPCOMING and loaded.dossier.state in EDITABLE:
+        return _window_redirect(loaded)
+    return _render_review(loaded)
 
 
 @bp.post("/dossier/<public_id>/envoyer")
 @login_required  # type: ignore[untyped-decorator]
 def submit(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if not loaded.editable:
         return redirect(url_for("wizard.review", public_id=public_id))
     expected = _row_version()
@@ -429,9 +543,12 @@ def submit(public_id: str) -> BaseResponse:
         submit_answers(get_session(), loaded, expected, _actor())
     except SubmissionRefused as exc:
         return _render_review(loaded, problems=exc.problems, status=422)
-    except StaleDossierError:
-        flash("Un autre responsable légal a modifié le dossier entre-temps. Vérifiez le "
-              "récapitulatif ci-dessous, puis envoyez de nouveau.", "warning")
+    except StaleDossierError as exc:
+        who = ("Vous avez modifié le dossier dans un autre onglet ou sur un autre appareil"
+               if _saved_by_me(exc.saved_by) else
+               "Un autre responsable légal a modifié le dossier")
+        flash(f"{who} entre-temps. Vérifiez le récapitulatif ci-dessous, puis envoyez de "
+              "nouveau.", "warning")
         return redirect(url_for("wizard.review", public_id=public_id))
     except NotEditableError:
         return redirect(url_for("wizard.review", public_id=public_id))
@@ -471,22 +588,24 @@ def recap(public_id: str) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]
 def confirmation(public_id: str) -> BaseResponse:
     loaded = _load(public_id)
+    if _out_of_window(loaded):
+        return _window_redirect(loaded)
     if loaded.editable:
         return redirect(first_page_url(loaded))
     return make_response(render_template(
         "wizard/confirmation.html", dossier=loaded.dossier, campaign=loaded.campaign,
-        rating=rating_of(get_session(), loaded.dossier), errors={}))
+        rating=rating_of(get_session(), loaded.dossier, current_user.id), errors={}))
 
 
 @bp.post("/dossier/<public_id>/avis")
 @login_required  # type: ignore[untyped-decorator]
 def rate(public_id: str) -> BaseResponse:
-    """The satisfaction question: 1 to 5 and an optional comment, once per dossier."""
+    """The satisfaction question: 1 to 5 and an optional comment, once per guardian."""
     loaded = _load(public_id)
     comment = str(request.form.get("comment") or "").strip()
     try:
-        rate_dossier(get_session(), loaded.dossier, str(request.form.get("score") or ""),
-                     comment)
+        rate_dossier(get_session(), loaded.dossier, current_user.id,
+                     str(request.form.get("score") or ""), comment)
     except RatingClosed:
         abort(409)
     except AlreadyRated:

@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ class EngineSite:
             secret_key="bench-secret-key", upload_dir=folder / "uploads",
             mail_url=(folder / "mail").as_uri(), secure_cookies=False,
             # one login per fresh dossier: more than the 10 a minute a family gets
-            login_rate_limit="100000/minute", argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+            login_rate_limit="100000/minute", argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1,
+            today=date(2027, 6, 10))  # within the example campaign's dates
         self.app: Flask = create_app(settings)
 
     def bench(self) -> Bench:

@@ -24,6 +24,7 @@ from engine.dossiers.services import StaleDossierError
 from engine.dossiers.states import Actor, DossierState
 
 from campaign.helpers import campaign_text
+from conftest import CAMPAIGN_DAY
 
 SOURCE = campaign_text("""\
     - id: nom
@@ -64,7 +65,7 @@ def guardian(make_account: Callable[..., tuple[FamilyAccount, str]]) -> FamilyAc
 def view(db_session: Session, make_dossier: Callable[..., Dossier],
          guardian: FamilyAccount) -> DossierView:
     dossier = make_dossier(guardian, source=SOURCE)
-    return open_dossier(dossier, load_campaign_text(SOURCE), guardian.id)
+    return open_dossier(dossier, load_campaign_text(SOURCE), guardian.id, today=CAMPAIGN_DAY)
 
 
 def _save(session: Session, view: DossierView, posted: dict[str, object],

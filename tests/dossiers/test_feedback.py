@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
@@ -17,10 +18,12 @@ from engine.dossiers.feedback import (
     InvalidFeedback,
     NotDisputable,
     RatingClosed,
+    RatingStatistics,
     dispute_prefill,
     disputes_of,
     rate_dossier,
     rating_of,
+    rating_statistics,
 )
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import Actor, DossierState
@@ -70,16 +73,38 @@ def test_a_dispute_needs_a_short_message(db_session: Session, dossier: Dossier,
 
 
 def test_a_sent_dossier_is_rated_once(db_session: Session, dossier: Dossier) -> None:
+    account = dossier.pupil.guardianships[0].account_id
     with pytest.raises(RatingClosed):
-        rate_dossier(db_session, dossier, "5", "")
+        rate_dossier(db_session, dossier, account, "5", "")
     dossier.state = DossierState.SUBMITTED
     db_session.commit()
     with pytest.raises(InvalidFeedback) as refused:
-        rate_dossier(db_session, dossier, "6", "x" * (MAX_COMMENT + 1))
+        rate_dossier(db_session, dossier, account, "6", "x" * (MAX_COMMENT + 1))
     assert set(refused.value.errors) == {"score", "comment"}
-    assert rating_of(db_session, dossier) is None
-    rating = rate_dossier(db_session, dossier, "4", "")
+    assert rating_of(db_session, dossier, account) is None
+    rating = rate_dossier(db_session, dossier, account, "4", "")
     assert (rating.score, rating.comment) == (4, None)
-    assert rating_of(db_session, dossier) is rating
+    assert rating_of(db_session, dossier, account) is rating
     with pytest.raises(AlreadyRated):
-        rate_dossier(db_session, dossier, "5", "Très bien")
+        rate_dossier(db_session, dossier, account, "5", "Très bien")
+
+
+def test_each_guardian_rates_for_themselves(
+        db_session: Session, make_account: Callable[..., tuple[FamilyAccount, str]],
+        make_dossier: Callable[..., Dossier]) -> None:
+    sophie, marc = make_account("Sophie")[0], make_account("Marc")[0]
+    lea = make_dossier(sophie, marc, first_name="Léa")
+    hugo = make_dossier(sophie, first_name="Hugo")
+    for d in (lea, hugo):
+        d.state = DossierState.SUBMITTED
+    db_session.commit()
+    assert rating_statistics(db_session) == RatingStatistics(0, 0, 0, None)
+    rate_dossier(db_session, lea, sophie.id, "4", "")
+    assert rating_of(db_session, lea, marc.id) is None  # Marc is not thanked for it
+    rate_dossier(db_session, lea, marc.id, "2", "Trop long")
+    rate_dossier(db_session, hugo, sophie.id, "5", "")
+    with pytest.raises(AlreadyRated):
+        rate_dossier(db_session, lea, sophie.id, "5", "")
+    assert rating_statistics(db_session) == RatingStatistics(3, 2, 2, Decimal("3.7"))
+    assert rating_statistics(db_session, lea.pupil.establishment_id).people == 2
+    assert rating_statistics(db_session, -1) == RatingStatistics(0, 0, 0, None)

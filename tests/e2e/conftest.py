@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,8 @@ def live_server(tmp_path: Path, smtp: tuple[Inbox, int]) -> Iterator[LiveServer]
         database_url=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
         secret_key="e2e-secret-key-long-enough-for-the-test-run",
         upload_dir=tmp_path / "uploads", mail_url=f"smtp://127.0.0.1:{port}",
-        secure_cookies=False, argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+        secure_cookies=False, argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1,
+        today=date(2027, 6, 10))  # within the example campaign's dates
     app = create_app(settings)
     # the background jobs (the confirmation mail) run as under ``dossiersco serve``
     jobs = app_state(app).jobs

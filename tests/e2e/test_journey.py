@@ -298,21 +298,27 @@ def test_the_same_pages_work_without_javascript(visit: Callable[..., Visit],
     second.get_by_label("Téléphone principal").fill("04 78 12 34 56")
     next_page(v)
 
-    # the condition applied on the server: the consent asked for once the answer is sent
+    # the condition applied on the server: the consent the answer reveals comes back on the
+    # same page, asked, not reported as an error (issue 10, item 1)
     step(v, "Vie scolaire")
     choose(page, "Régime de sortie", "Sortie libre")
     choose(page, "photographié", "Non")
     next_page(v)
-    expect(page.get_by_role("alert").filter(has_text="à corriger")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="nouvelles questions")).to_be_visible()
+    expect(page.locator(".error-summary")).to_have_count(0)
     consent = page.get_by_label(re.compile("J'autorise mon enfant à quitter seul"))
     expect(consent).to_be_visible()
     v.check("vie scolaire - autorisation demandee")
     consent.check()
     next_page(v)
 
-    # fees computed by the server, shown when the page comes back
+    # the quotient familial is asked before moving on; fees computed by the server
     step(v, "Restauration scolaire")
     choose(page, "Régime", "Demi-pensionnaire 5 jours")
+    next_page(v)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Restauration scolaire")
+    expect(page.get_by_label("Quotient familial CAF")).to_be_visible()
+    v.check("restauration - nouvelles questions")
     next_page(v)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Associations")
     page.get_by_role("button", name="Précédent").click()
