@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, Final
 
@@ -298,7 +299,7 @@ def _tariff_columns(tariff: Tariff) -> list[Column]:
             Column(f"{label} – détail", lambda p: fee(p).get("explanation") or None)]
 
 
-MEMBERS_HEADER: Final = ("Nom", "Prénom", "Classe", "Cotisation (€)", "Dossier")
+MEMBERS_HEADER: Final = ("Association", "Nom", "Prénom", "Classe", "Cotisation (€)", "Dossier")
 
 
 def membership_tables(selection: Selection) -> list[Table]:
@@ -314,9 +315,11 @@ def membership_tables(selection: Selection) -> list[Table]:
             key = str(chosen["association"])
             labels.setdefault(key, str(chosen["label"]))
             members.setdefault(key, []).append([
-                p.dossier.pupil.last_name, p.dossier.pupil.first_name, p.division,
+                labels[key], p.dossier.pupil.last_name, p.dossier.pupil.first_name, p.division,
                 Decimal(str(chosen["fee"])), LABELS[p.dossier.state]])
-    return [Table(labels[key], MEMBERS_HEADER, rows, len(rows)) for key, rows in members.items()]
+    return [Table(labels[key], MEMBERS_HEADER,
+                  sorted(rows, key=lambda r: (str(r[1]).casefold(), str(r[2]).casefold())),
+                  len(rows)) for key, rows in members.items()]
 
 
 DIVISION_HEADER: Final = ("Classe", "Nom", "Prénom", "INE", "Né(e) le", "État", "Envoyé le",
@@ -337,3 +340,34 @@ def division_tables(selection: Selection) -> list[Table]:
                   sorted(rows, key=lambda r: (str(r[1]).casefold(), str(r[2]).casefold())),
                   len(rows)) for division, rows in sorted(found.items(),
                                                           key=lambda kv: (not kv[0], kv[0]))]
+
+
+class TableKind(StrEnum):
+    """The tables an agent can download (the value is the URL and command word)."""
+
+    DOSSIERS = "dossiers"
+    CHANGES = "modifications"
+    GESTION = "gestion"
+    ASSOCIATIONS = "adhesions"
+    DIVISIONS = "classes"
+
+
+TABLE_LABELS: Final = {
+    TableKind.DOSSIERS: "Tous les dossiers (une colonne par champ)",
+    TableKind.CHANGES: "Modifications seulement (une ligne par champ modifié)",
+    TableKind.GESTION: "Liste de gestion (demi-pension, tarifs, montants)",
+    TableKind.ASSOCIATIONS: "Adhésions (une liste par association)",
+    TableKind.DIVISIONS: "Liste par classe",
+}
+
+
+def tables_of(kind: TableKind, selection: Selection, *, codes: bool = False) -> list[Table]:
+    if kind is TableKind.DOSSIERS:
+        return [dossiers_table(selection, codes=codes)]
+    if kind is TableKind.CHANGES:
+        return [changes_table(selection)]
+    if kind is TableKind.GESTION:
+        return [gestion_table(selection)]
+    if kind is TableKind.ASSOCIATIONS:
+        return membership_tables(selection)
+    return division_tables(selection)

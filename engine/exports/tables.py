@@ -114,8 +114,8 @@ def _sheet_title(title: str, used: set[str]) -> str:
 
 
 def write_xlsx(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)
     used: set[str] = set()

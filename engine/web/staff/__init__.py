@@ -15,7 +15,7 @@ from flask.typing import RouteCallable
 
 bp = Blueprint("staff", __name__, url_prefix="/etablissement")
 
-from . import auth, dossiers, home  # noqa: E402,F401  # the routes register on bp
+from . import auth, dossiers, exports, home  # noqa: E402,F401  # the routes register on bp
 from .access import current_staff  # noqa: E402
 
 

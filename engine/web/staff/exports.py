@@ -1,0 +1,126 @@
+"""The exports page of a campaign and its downloads (tables, documents ZIP, SIECLE return,
+PDFs). The list's filters (same query string as the dossier list) apply to every download.
+
+The files are written by the pure functions of :mod:`engine.exports` into a temporary file
+(flat memory, nothing kept on the server) and sent; every download is in the audit trail.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import IO, Any, Final
+
+from flask import abort, render_template, request, send_file
+from werkzeug.wrappers import Response
+
+from engine.dossiers import audit
+from engine.dossiers.listing import Filters, versions_of
+from engine.dossiers.models import Establishment
+from engine.dossiers.permissions import Permission
+from engine.dossiers.states import LABELS, DossierState
+from engine.exports.documents_zip import write_documents_zip
+from engine.exports.dossier_tables import TABLE_LABELS, TableKind, tables_of
+from engine.exports.selection import Selection
+from engine.exports.tables import MIMETYPES, Format, write_tables
+from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
+from engine.web.state import app_state
+
+from . import bp
+from .access import establishment_for, staff_actor, staff_required
+from .dossiers import NO_CACHE, _filters, _latest_campaign, _viewer_include
+
+ZIP: Final = "application/zip"
+
+
+def _selection(establishment: Establishment, slug: str, filters: Filters | None = None,
+               ) -> Selection:
+    if not versions_of(get_session(), establishment.id, slug):
+        abort(404)
+    return Selection(get_session(), establishment, slug, campaign_of,
+                     filters if filters is not None else _filters(),
+                     _viewer_include(establishment))
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _filter_data(filters: Filters) -> dict[str, Any]:
+    """The filters that narrowed an export, for the audit trail."""
+    data = {"q": filters.q, "etat": filters.state.value if filters.state else "",
+            "niveau": filters.level, "classe": filters.division,
+            "modifie": filters.has_changes, "page_modifiee": filters.changed_page,
+            "documents": filters.documents, "conflits": filters.conflicts}
+    return {k: v for k, v in data.items() if v}
+
+
+def _send(establishment: Establishment, selection: Selection, kind: str,
+          write: Callable[[IO[bytes]], object], filename: str, mimetype: str,
+          **data: Any) -> Response:
+    """Write the file, audit the download, send it (then the temporary file is gone)."""
+    handle = tempfile.TemporaryFile()
+    try:
+        write(handle)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    session = get_session()
+    audit.record(session, staff_actor(), "export", establishment_id=establishment.id,
+                 data={"export": kind, "campaign": selection.slug, "dossiers": len(selection),
+                       "filters": _filter_data(selection.filters), **data})
+    session.commit()
+    response = send_file(handle, mimetype=mimetype, as_attachment=True, download_name=filename,
+                         conditional=False, etag=False, max_age=0)
+    response.headers["Cache-Control"] = NO_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/<uai>/<slug>/exports")
+@staff_required
+def exports(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.EXPORT)
+    campaign = _latest_campaign(establishment, slug)
+    filters = _filters()
+    return render_template(
+        "staff/exports.html", establishment=establishment, campaign=campaign, slug=slug,
+        filters=filters, args={k: v for k, v in request.args.items() if k != "page"},
+        tables=TABLE_LABELS, formats=list(Format), labels=LABELS, states=list(DossierState),
+        count=len(_selection(establishment, slug, filters)))
+
+
+@bp.get("/<uai>/<slug>/exports/<kind>.<fmt>")
+@staff_required
+def export_table(uai: str, slug: str, kind: str, fmt: str) -> Response:
+    establishment = establishment_for(uai, Permission.EXPORT)
+    try:
+        table, file_format = TableKind(kind), Format(fmt)
+    except ValueError:
+        abort(404)
+    selection = _selection(establishment, slug)
+    codes = request.args.get("codes") == "1"
+    return _send(establishment, selection, table.value,
+                 lambda out: write_tables(tables_of(table, selection, codes=codes),
+                                          file_format, out),
+                 f"{table.value}-{slug}-{_stamp()}.{file_format.value}", MIMETYPES[file_format],
+                 format=file_format.value)
+
+
+@bp.get("/<uai>/<slug>/exports/documents.zip")
+@staff_required
+def export_documents(uai: str, slug: str) -> Response:
+    establishment = establishment_for(uai, Permission.EXPORT)
+    selection = _selection(establishment, slug)
+    document = request.args.get("document") or None
+    if document is not None and document not in {d.id for d in selection.campaign.documents}:
+        abort(404)
+    accepted = request.args.get("acceptes") == "1"
+    return _send(establishment, selection, "documents",
+                 lambda out: write_documents_zip(selection, app_state().storage, out,
+                                                 document_id=document, accepted_only=accepted),
+                 f"documents-{slug}-{_stamp()}.zip", ZIP, document=document or "",
+                 accepted_only=accepted)
