@@ -32,15 +32,18 @@ PREFILL: dict[str, Any] = {
     "pupil": {"ine": "070123456AB", "last_name": "MARTIN", "first_name": "Léa",
               "birth_date": "2014-03-02", "sex": "F", "birth_commune": "Lyon",
               "birth_commune_insee": "69123", "birth_country": "FR", "nationality": "FR",
-              "level": "5e", "division": "5B", "options": ["LATIN"]},
+              "level": "5e", "division": "5B", "options": ["LATIN"], "regime_code": "24",
+              "mef_code": "10210001110"},
     "guardians": [
         {"personne_id": "1001", "civility": "MME", "last_name": "MARTIN", "first_name": "Claire",
          "relationship": "10", "phone_mobile": "0612345678", "email": "claire.martin@example.fr",
          "pays_frais": True, "accepts_sms": True, "contact_priority": True,
+         "profession_code": "34", "legal_responsibility": "1",
          "address": {"line1": "12 rue des Lilas", "postal_code": "69003", "commune": "LYON",
                      "commune_insee": "69383", "country": "FR"}},
         {"personne_id": "1002", "civility": "M", "last_name": "DURAND", "first_name": "Paul",
          "relationship": "20", "phone_mobile": "0798765432", "email": "paul.durand@example.fr",
+         "profession_code": "85", "legal_responsibility": "1",
          "address": {"line1": "8 quai Perrache", "postal_code": "69002", "commune": "LYON",
                      "commune_insee": "69382", "country": "FR"}},
     ],
@@ -58,8 +61,7 @@ def submit(session: Session, dossier: Dossier, answers: dict[str, Any], page: st
            *, state: DossierState = DossierState.SUBMITTED, account_id: int = 1) -> Dossier:
     """The family saved ``answers`` and (unless ``state`` says otherwise) sent the dossier."""
     family = Actor.family(account_id)
-    if answers:
-        save_answers(session, dossier, dossier.row_version, answers, page, family)
+    save_answers(session, dossier, dossier.row_version, answers, page, family)
     if state is DossierState.IN_PROGRESS:
         return dossier
     campaign = CampaignCache().campaign_of(dossier.campaign_version)
