@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +22,7 @@ from engine.exports.documents_zip import write_documents_zip
 from engine.exports.dossier_tables import TableKind, tables_of
 from engine.exports.memberships import UnknownCampaignError, membership_rosters, write_rosters
 from engine.exports.selection import Selection
+from engine.exports.siecle import siecle_return, write_siecle_zip
 from engine.exports.tables import Format, write_tables
 from engine.fields.common import format_money
 from engine.storage import storage_from_settings
@@ -132,3 +134,26 @@ def register(main: click.Group) -> None:
             count = write_documents_zip(selection, storage_from_settings(settings), handle,
                                         document_id=document_id, accepted_only=accepted)
             click.echo(f"{count} fichier(s) → {out}")
+
+    @export_group.command("siecle")
+    @_selection_options
+    @click.option("--rentree", "start", type=click.DateTime(["%Y-%m-%d"]),
+                  help="First day of the school year (default: 1 September after the campaign).")
+    @click.option("--dossier", "only", multiple=True,
+                  help="Only this dossier (its public id); repeat for several.")
+    def siecle_command(uai: str, slug: str, division: str, level: str, state: str | None,
+                       changed: bool, out: Path, start: datetime | None,
+                       only: tuple[str, ...]) -> None:
+        """The return file to SIECLE (zipped), and what keeps each pupil out of it."""
+        with _selection(uai, slug, division, level, state, changed) as (_, _s, selection):
+            selection.only = frozenset(only) or None
+            result = siecle_return(selection, generated_at=datetime.now(UTC),
+                                   start=start.date() if start else None)
+        for pupil in result.blocked:
+            click.echo(f"Bloqué : {pupil.last_name} {pupil.first_name} ({pupil.division}) — "
+                       + " ; ".join(b.message for b in pupil.blockers))
+        if not result.included:
+            raise click.ClickException("Aucun élève ne peut partir dans le fichier SIECLE.")
+        with _private_file(out) as handle:
+            write_siecle_zip(result, handle)
+        click.echo(f"{len(result.included)} élève(s) dans {result.filename} → {out}")

@@ -4,6 +4,7 @@ the family's new values in it, and the reasons each kind of blocked dossier is l
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -174,3 +175,42 @@ def test_the_other_campaign(db_session: Session, make_dossier: Any) -> None:
 def test_address_lines_are_cut_on_38_characters(text: dict[str, str], lines: list[str]) -> None:
     assert address_lines(text) == lines
     assert all(len(line) <= 38 for line in lines)
+
+
+def test_command_and_page(app: Any, client: Any, db_session: Session, make_dossier: Any,
+                          make_staff: Any, staff_login: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from engine.web.state import app_state
+
+    lea = validated(db_session, make_dossier(first_name="Léa", prefill=prefill()))
+    validated(db_session, make_dossier(first_name="Zoé", prefill=prefill("Zoé")),
+              mef_destination=None)
+    env = {"DOSSIERSCO_DATABASE_URL": app_state(app).settings.database_url,
+           "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance")}
+    out = tmp_path / "siecle.zip"
+    result = CliRunner().invoke(main, ["export", "siecle", "--uai", "0750001A", "--campaign",
+                                       "reinscription-2026", "--rentree", "2027-09-02",
+                                       "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Bloqué : Martin Zoé (5B) — Pas de MEF de destination." in result.output
+    with zipfile.ZipFile(out) as zipped:
+        (name,) = zipped.namelist()
+        assert re.fullmatch(r"0750001APRIVE2027\d{12}\.xml", name)
+        root = etree.fromstring(zipped.read(name))
+    SCHEMA.assertValid(root)
+    assert root.findtext(".//DATE_DEB_SCO") == "2027-09-02"
+
+    staff_login(make_staff(role="secretariat"))
+    base = "/etablissement/0750001A/reinscription-2026/exports/siecle"
+    page = client.get(base).get_data(as_text=True)
+    assert "1 élève dans le fichier" in page and "Pas de MEF de destination." in page
+    assert f'value="{lea.public_id}" checked' in page
+    response = client.get(f"{base}.zip?dossier={lea.public_id}&rentree=2027-09-03")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as zipped:
+        assert b"2027-09-03" in zipped.read(zipped.namelist()[0])
+    assert client.get(f"{base}.zip?rentree=hier").status_code == 400
+    nothing = client.get(f"{base}.zip?classe=6Z")
+    assert nothing.status_code == 302

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any, Final
 
-from flask import abort, render_template, request, send_file
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from engine.dossiers import audit
@@ -23,6 +23,7 @@ from engine.dossiers.states import LABELS, DossierState
 from engine.exports.documents_zip import write_documents_zip
 from engine.exports.dossier_tables import TABLE_LABELS, TableKind, tables_of
 from engine.exports.selection import Selection
+from engine.exports.siecle import SiecleReturn, school_start, siecle_return, write_siecle_zip
 from engine.exports.tables import MIMETYPES, Format, write_tables
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
@@ -124,3 +125,47 @@ def export_documents(uai: str, slug: str) -> Response:
                                                  document_id=document, accepted_only=accepted),
                  f"documents-{slug}-{_stamp()}.zip", ZIP, document=document or "",
                  accepted_only=accepted)
+
+
+def _siecle(establishment: Establishment, slug: str,
+            ) -> tuple[SiecleReturn, date, Selection]:
+    """The return for the list's filters (and the dossiers ticked, if any), starting on the
+    date the agent gave (else the campaign's default)."""
+    chosen = frozenset(request.args.getlist("dossier")[:5000]) or None
+    selection = _selection(establishment, slug)
+    selection.only = chosen
+    try:
+        start = date.fromisoformat(request.args["rentree"]) if request.args.get("rentree") \
+            else school_start(selection.campaign)
+    except ValueError:
+        abort(400)
+    return siecle_return(selection, generated_at=datetime.now(UTC), start=start), start, \
+        selection
+
+
+@bp.get("/<uai>/<slug>/exports/siecle")
+@staff_required
+def siecle(uai: str, slug: str) -> str:
+    establishment = establishment_for(uai, Permission.EXPORT)
+    result, start, _ = _siecle(establishment, slug)
+    return render_template(
+        "staff/exports_siecle.html", establishment=establishment, slug=slug, result=result,
+        start=start, campaign=_latest_campaign(establishment, slug),
+        args={k: v for k, v in request.args.items() if k not in {"page", "dossier", "rentree"}})
+
+
+@bp.get("/<uai>/<slug>/exports/siecle.zip")
+@staff_required
+def export_siecle(uai: str, slug: str) -> Response:
+    establishment = establishment_for(uai, Permission.EXPORT)
+    result, start, selection = _siecle(establishment, slug)
+    if not result.included:
+        flash("Aucun élève ne peut partir dans le fichier SIECLE : voyez pourquoi ci-dessous.",
+              "error")
+        query = request.query_string.decode("ascii", "replace")
+        return redirect(url_for("staff.siecle", uai=uai, slug=slug) + (f"?{query}" if query
+                                                                         else ""))
+    return _send(establishment, selection, "siecle", lambda out: write_siecle_zip(result, out),
+                 result.filename.removesuffix(".xml") + ".zip", ZIP, file=result.filename,
+                 pupils=len(result.included), blocked=len(result.blocked),
+                 school_start=start.isoformat())
