@@ -132,7 +132,8 @@ def _text(value: Any, limit: int | None = None) -> str | None:
     return (text[:limit] if limit else text) or None
 
 
-def _phone(value: Any) -> str | None:
+def phone_digits(value: Any) -> str | None:
+    """A number as SIECLE stores it: digits (and a leading +), French ones from 0."""
     text = re.sub(r"[^\d+]", "", str(value or ""))
     if text.startswith("+33") and len(text) == 12:
         text = "0" + text[3:]
@@ -243,9 +244,9 @@ class _Persons:
         shares = guardian.get("shares_address")
         _add(element, "COMMUNICATION_ADRESSE", shares if isinstance(shares, bool) else None)
         _add(element, "CODE_PROFESSION", profession)
-        _add(element, "TEL_PERSONNEL", _phone(guardian.get("phone_home")))
-        _add(element, "TEL_PROFESSIONNEL", _phone(guardian.get("phone_work")))
-        _add(element, "TEL_PORTABLE", _phone(guardian.get("phone_mobile")))
+        _add(element, "TEL_PERSONNEL", phone_digits(guardian.get("phone_home")))
+        _add(element, "TEL_PROFESSIONNEL", phone_digits(guardian.get("phone_work")))
+        _add(element, "TEL_PORTABLE", phone_digits(guardian.get("phone_mobile")))
         sms = guardian.get("accepts_sms")
         _add(element, "ACCEPTE_SMS", sms if isinstance(sms, bool) else None)
         _add(element, "EMAIL", _text(guardian.get("email"), 254))
@@ -345,7 +346,7 @@ def _pupil(p: Prepared, number: int, uai: str, start: date, persons: _Persons,
                                     "commune_naissance"))
         _add(element, "VILLE_NAISS", town)
     _address(element, pupil.get("address"), blockers, "l'élève")
-    _add(element, "TEL_PORTABLE", _phone(pupil.get("phone_mobile")))
+    _add(element, "TEL_PORTABLE", phone_digits(pupil.get("phone_mobile")))
     _add(element, "EMAIL", _text(pupil.get("email"), 254))
     _add(element, "ADHESION_TRANSPORT", False)
     regime = _text(pupil.get("regime_code"))

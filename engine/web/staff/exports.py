@@ -13,15 +13,17 @@ from datetime import UTC, date, datetime
 from typing import IO, Any, Final
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from engine.dossiers import audit
 from engine.dossiers.listing import Filters, versions_of
-from engine.dossiers.models import Establishment
-from engine.dossiers.permissions import Permission
+from engine.dossiers.models import Establishment, StaffAccount
+from engine.dossiers.permissions import Permission, can
 from engine.dossiers.states import LABELS, DossierState
 from engine.exports.documents_zip import write_documents_zip
 from engine.exports.dossier_tables import TABLE_LABELS, TableKind, tables_of
+from engine.exports.pdfs import infirmary_pdf, letters_pdf, never_logged_in, new_letters, recaps_pdf
 from engine.exports.selection import Selection
 from engine.exports.siecle import SiecleReturn, school_start, siecle_return, write_siecle_zip
 from engine.exports.tables import MIMETYPES, Format, write_tables
@@ -30,10 +32,11 @@ from engine.web.database import get_session
 from engine.web.state import app_state
 
 from . import bp
-from .access import establishment_for, staff_actor, staff_required
+from .access import current_staff, establishment_for, staff_actor, staff_required
 from .dossiers import NO_CACHE, _filters, _latest_campaign, _viewer_include
 
 ZIP: Final = "application/zip"
+PDF: Final = "application/pdf"
 
 
 def _selection(establishment: Establishment, slug: str, filters: Filters | None = None,
@@ -43,6 +46,12 @@ def _selection(establishment: Establishment, slug: str, filters: Filters | None 
     return Selection(get_session(), establishment, slug, campaign_of,
                      filters if filters is not None else _filters(),
                      _viewer_include(establishment))
+
+
+def _agent() -> StaffAccount:
+    account = current_staff()
+    assert account is not None
+    return account
 
 
 def _stamp() -> str:
@@ -91,7 +100,8 @@ def exports(uai: str, slug: str) -> str:
         "staff/exports.html", establishment=establishment, campaign=campaign, slug=slug,
         filters=filters, args={k: v for k, v in request.args.items() if k != "page"},
         tables=TABLE_LABELS, formats=list(Format), labels=LABELS, states=list(DossierState),
-        count=len(_selection(establishment, slug, filters)))
+        count=len(_selection(establishment, slug, filters)), form=FlaskForm(),
+        can_health=can(_agent(), Permission.READ_HEALTH, establishment.id))
 
 
 @bp.get("/<uai>/<slug>/exports/<kind>.<fmt>")
@@ -169,3 +179,50 @@ def export_siecle(uai: str, slug: str) -> Response:
                  result.filename.removesuffix(".xml") + ".zip", ZIP, file=result.filename,
                  pupils=len(result.included), blocked=len(result.blocked),
                  school_start=start.isoformat())
+
+
+@bp.get("/<uai>/<slug>/exports/recapitulatifs.pdf")
+@staff_required
+def export_recaps(uai: str, slug: str) -> Response:
+    """Every récapitulatif of the selection (a division: ``?classe=``) in one PDF."""
+    establishment = establishment_for(uai, Permission.EXPORT)
+    selection = _selection(establishment, slug)
+    return _send(establishment, selection, "recapitulatifs",
+                 lambda out: recaps_pdf(selection, out),
+                 f"recapitulatifs-{slug}-{_stamp()}.pdf", PDF)
+
+
+@bp.get("/<uai>/<slug>/exports/fiches-infirmerie.pdf")
+@staff_required
+def export_infirmary(uai: str, slug: str) -> Response:
+    """The fiches infirmerie: health data, for the infirmerie only."""
+    establishment = establishment_for(uai, Permission.READ_HEALTH)
+    selection = _selection(establishment, slug)
+    return _send(establishment, selection, "fiches_infirmerie",
+                 lambda out: infirmary_pdf(selection, out),
+                 f"fiches-infirmerie-{slug}-{_stamp()}.pdf", PDF)
+
+
+@bp.route("/<uai>/<slug>/exports/convocations", methods=["GET", "POST"])
+@staff_required
+def export_letters(uai: str, slug: str) -> Response | str:
+    """Letters for the families of the selection who never logged in. Their first code was
+    only known at import time, so each letter carries a new one (the old one stops working):
+    the page says so before the agent confirms."""
+    establishment = establishment_for(uai, Permission.EXPORT)
+    selection = _selection(establishment, slug)
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        session = get_session()
+        letters = new_letters(session, app_state().hasher, selection)
+        campaign = selection.campaign
+        base_url = app_state().settings.base_url
+        return _send(establishment, selection, "convocations",
+                     lambda out: letters_pdf(letters, campaign, base_url, out),
+                     f"convocations-{slug}-{_stamp()}.pdf", PDF, families=len(letters),
+                     accounts=[letter.account.id for letter in letters])
+    families = never_logged_in(get_session(), selection)
+    return render_template(
+        "staff/exports_letters.html", establishment=establishment, slug=slug, form=form,
+        campaign=_latest_campaign(establishment, slug), families=families,
+        args={k: v for k, v in request.args.items() if k != "page"})
