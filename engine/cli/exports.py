@@ -21,10 +21,12 @@ from engine.dossiers.versions import CampaignCache
 from engine.exports.documents_zip import write_documents_zip
 from engine.exports.dossier_tables import TableKind, tables_of
 from engine.exports.memberships import UnknownCampaignError, membership_rosters, write_rosters
+from engine.exports.pdfs import infirmary_pdf, letters_pdf, new_letters, recaps_pdf
 from engine.exports.selection import Selection
 from engine.exports.siecle import siecle_return, write_siecle_zip
 from engine.exports.tables import Format, write_tables
 from engine.fields.common import format_money
+from engine.security import make_hasher
 from engine.storage import storage_from_settings
 
 from .database import command_session
@@ -157,3 +159,26 @@ def register(main: click.Group) -> None:
         with _private_file(out) as handle:
             write_siecle_zip(result, handle)
         click.echo(f"{len(result.included)} élève(s) dans {result.filename} → {out}")
+
+    @export_group.command("pdf")
+    @click.argument("kind", type=click.Choice(["recapitulatifs", "fiches-infirmerie",
+                                               "convocations"]))
+    @_selection_options
+    def pdf_command(kind: str, uai: str, slug: str, division: str, level: str,
+                    state: str | None, changed: bool, out: Path) -> None:
+        """Récapitulatifs, fiches infirmerie (one page per pupil) or convocations. The
+        convocations give a NEW code to each family that never logged in (the code of the
+        first letter stops working)."""
+        with _selection(uai, slug, division, level, state, changed) as (settings, session,
+                                                                         selection), \
+                _private_file(out) as handle:
+            if kind == "recapitulatifs":
+                count = recaps_pdf(selection, handle)
+            elif kind == "fiches-infirmerie":
+                count = infirmary_pdf(selection, handle)
+            else:
+                letters = new_letters(session, make_hasher(settings), selection)
+                letters_pdf(letters, selection.campaign, settings.base_url, handle)
+                session.commit()
+                count = len(letters)
+            click.echo(f"{count} page(s) → {out}")

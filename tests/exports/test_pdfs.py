@@ -86,10 +86,15 @@ def test_convocations_only_for_families_who_never_logged_in(
 def test_routes(client: FlaskClient, db_session: Session, make_dossier: Any,
                 make_account: Any, make_staff: Any, staff_login: Any) -> None:
     account, _ = make_account("Claire MARTIN")
-    make_dossier(account, first_name="Léa", last_name="MARTIN", prefill=prefill())
+    lea = make_dossier(account, first_name="Léa", last_name="MARTIN", prefill=prefill())
+    make_dossier(first_name="Zoé", last_name="ARNAUD", prefill=prefill("Zoé", "ARNAUD"))
     base = "/etablissement/0750001A/reinscription-2026/exports"
     staff_login(make_staff(role="secretariat"))
-    assert client.get(f"{base}/recapitulatifs.pdf?classe=5B").mimetype == "application/pdf"
+    assert len(pages(client.get(f"{base}/recapitulatifs.pdf?classe=5B").get_data())) >= 2
+    # the récapitulatif of any one dossier
+    one = " ".join(pages(client.get(f"{base}/recapitulatifs.pdf?dossier={lea.public_id}")
+                         .get_data()))
+    assert "Léa MARTIN" in one and "ARNAUD" not in one
     assert client.get(f"{base}/fiches-infirmerie.pdf").status_code == 403
     page = client.get(f"{base}/convocations").get_data(as_text=True)
     assert "nouveau code" in page and "Claire MARTIN" in page
@@ -107,3 +112,26 @@ def test_infirmerie_prints_the_fiches(client: FlaskClient, make_dossier: Any,
                           "fiches-infirmerie.pdf")
     assert response.status_code == 200
     assert "Fiche infirmerie — MARTIN Léa" in pages(response.get_data())[0]
+
+
+def test_command(app: Flask, db_session: Session, make_dossier: Any, make_account: Any,
+                 tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    account, _ = make_account("Claire MARTIN")
+    make_dossier(account, first_name="Léa", last_name="MARTIN", prefill=prefill())
+    env = {"DOSSIERSCO_DATABASE_URL": app_state(app).settings.database_url,
+           "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance")}
+    for kind, expected in (("recapitulatifs", "Récapitulatif du dossier de Léa MARTIN"),
+                           ("fiches-infirmerie", "Fiche infirmerie — MARTIN Léa"),
+                           ("convocations", "À l'attention de Claire MARTIN")):
+        out = tmp_path / f"{kind}.pdf"
+        result = CliRunner().invoke(main, ["export", "pdf", kind, "--uai", "0750001A",
+                                           "--campaign", "reinscription-2026", "--classe",
+                                           "5B", "--out", str(out)], env=env)
+        assert result.exit_code == 0, result.output
+        assert expected in pages(out.read_bytes())[0]
+    db_session.refresh(account)
+    assert account.session_epoch == 1  # the convocation replaced the code

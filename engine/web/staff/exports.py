@@ -41,11 +41,14 @@ PDF: Final = "application/pdf"
 
 def _selection(establishment: Establishment, slug: str, filters: Filters | None = None,
                ) -> Selection:
+    """The dossiers the list's filters keep, narrowed to the ``dossier`` ids given (a partial
+    export, or one dossier's récapitulatif)."""
     if not versions_of(get_session(), establishment.id, slug):
         abort(404)
+    chosen = frozenset(request.args.getlist("dossier")[:5000]) or None
     return Selection(get_session(), establishment, slug, campaign_of,
                      filters if filters is not None else _filters(),
-                     _viewer_include(establishment))
+                     _viewer_include(establishment), chosen)
 
 
 def _agent() -> StaffAccount:
@@ -141,9 +144,7 @@ def _siecle(establishment: Establishment, slug: str,
             ) -> tuple[SiecleReturn, date, Selection]:
     """The return for the list's filters (and the dossiers ticked, if any), starting on the
     date the agent gave (else the campaign's default)."""
-    chosen = frozenset(request.args.getlist("dossier")[:5000]) or None
     selection = _selection(establishment, slug)
-    selection.only = chosen
     try:
         start = date.fromisoformat(request.args["rentree"]) if request.args.get("rentree") \
             else school_start(selection.campaign)
