@@ -112,8 +112,10 @@ def test_the_writers_neutralise_every_formula_start(fmt: Format) -> None:
     table = Table("T", ["=titre"], [[v] for v in values], len(values))
     rows = read_csv(written([table], fmt)) if fmt is Format.CSV else next(iter(
         (read_xlsx if fmt is Format.XLSX else read_ods)(written([table], fmt)).values()))
-    assert [r[0] for r in rows] == ["'=titre", "'=1+1", "'+1", "'-1", "'@A1", "'\tx", "'\rx",
-                                    "a=b"]
+    expected = ["'=titre", "'=1+1", "'+1", "'-1", "'@A1", "'\tx", "'\rx", "a=b"]
+    if fmt is Format.ODS:  # XML reads a carriage return back as a line feed
+        expected = [e.replace("\r", "\n") for e in expected]
+    assert [r[0] for r in rows] == expected
 
 
 @pytest.mark.parametrize("fmt", list(Format))
