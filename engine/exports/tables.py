@@ -17,8 +17,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any, Final
+from zoneinfo import ZoneInfo
 
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+#: times are stored in UTC and shown as the school reads a clock
+PARIS: Final = ZoneInfo("Europe/Paris")
 
 #: a cell of an exported table (dates stay dates, amounts numbers)
 Value = str | int | float | bool | Decimal | date | datetime | None
@@ -66,6 +69,12 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def local_time(value: datetime) -> datetime:
+    """A stored time (UTC, aware or not) as a naive Paris time: spreadsheets know no zones."""
+    aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+    return aware.astimezone(PARIS).replace(tzinfo=None)
+
+
 def _csv_text(value: Value) -> str:
     """A cell as French Excel reads it: decimal comma, dates dd/mm/yyyy, Oui/Non."""
     if isinstance(value, bool):
@@ -73,7 +82,7 @@ def _csv_text(value: Value) -> str:
     if isinstance(value, float | Decimal):
         return str(value).replace(".", ",")
     if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
+        return local_time(value).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     return safe_cell(value)
@@ -125,7 +134,7 @@ def write_xlsx(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) ->
 
         def cell(value: Value, sheet: Any = sheet) -> Any:
             if isinstance(value, datetime):
-                out = WriteOnlyCell(sheet, value.replace(tzinfo=None))
+                out = WriteOnlyCell(sheet, local_time(value))
                 out.number_format = "DD/MM/YYYY HH:MM"
                 return out
             if isinstance(value, date):
@@ -163,8 +172,9 @@ def write_ods(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) -> 
             out = TableCell(valuetype="float", value=str(value))
             text = str(value)
         elif isinstance(value, datetime):
-            out = TableCell(valuetype="date", datevalue=value.replace(tzinfo=None).isoformat())
-            text = value.strftime("%d/%m/%Y %H:%M")
+            local = local_time(value)
+            out = TableCell(valuetype="date", datevalue=local.isoformat())
+            text = local.strftime("%d/%m/%Y %H:%M")
         elif isinstance(value, date):
             out = TableCell(valuetype="date", datevalue=value.isoformat())
             text = value.strftime("%d/%m/%Y")

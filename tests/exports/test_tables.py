@@ -190,3 +190,12 @@ def test_progress_is_reported(db_session: Session, make_dossier: Any) -> None:
     write_tables([dossiers_table(selection(db_session))], Format.XLSX, io.BytesIO(),
                  lambda done, total: seen.append((done, total)))
     assert seen == [(1, 2), (2, 2)]
+
+
+def test_times_are_paris_time_in_every_format() -> None:
+    from datetime import UTC
+
+    table = Table("T", ["Quand"], [[datetime(2027, 6, 1, 8, 30, tzinfo=UTC)]], 1)
+    assert read_xlsx(written([table], Format.XLSX))["T"][1] == [datetime(2027, 6, 1, 10, 30)]
+    assert read_ods(written([table], Format.ODS))["T"][1] == ["2027-06-01T10:30:00"]
+    assert read_csv(written([table], Format.CSV))[1] == ["01/06/2027 10:30"]
