@@ -84,7 +84,8 @@ def _send(establishment: Establishment, selection: Selection, kind: str,
     session = get_session()
     audit.record(session, staff_actor(), "export", establishment_id=establishment.id,
                  data={"export": kind, "campaign": selection.slug, "dossiers": len(selection),
-                       "filters": _filter_data(selection.filters), **data})
+                       "filters": _filter_data(selection.filters),
+                       **({"chosen": sorted(selection.only)} if selection.only else {}), **data})
     session.commit()
     response = send_file(handle, mimetype=mimetype, as_attachment=True, download_name=filename,
                          conditional=False, etag=False, max_age=0)
