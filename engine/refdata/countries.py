@@ -70,3 +70,8 @@ def nationality_label(code: str | None) -> str | None:
     """French nationality adjective (feminine, as SIECLE lists it: FRANCAISE) for a SIECLE code."""
     found = country_by_siecle_code(code)
     return found.nationality_fr if found else None
+
+
+def siecle_code_of(iso2: str) -> str | None:
+    """ISO alpha-2 (``FR``) → SIECLE's 3-digit country code (``100``); None when unknown."""
+    return next((c.siecle for c in _by_siecle().values() if c.iso2 == iso2.upper()), None)

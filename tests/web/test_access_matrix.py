@@ -118,6 +118,15 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.family_message": P.MESSAGE_FAMILIES,
     "staff.jobs": P.LIST_DOSSIERS,
     "staff.health": P.READ_HEALTH,
+    "staff.exports": P.EXPORT,
+    "staff.export_table": P.EXPORT,
+    "staff.export_documents": P.EXPORT,
+    "staff.siecle": P.EXPORT,
+    "staff.export_siecle": P.EXPORT,
+    "staff.export_recaps": P.EXPORT,
+    "staff.export_letters": P.EXPORT,
+    # printed for the nurse's sealed envelope: the infirmerie's, like the health pages
+    "staff.export_infirmary": P.READ_HEALTH,
     # a job's page and file need its kind's permission too: the world's job is a reminder
     "staff.job": P.MESSAGE_FAMILIES,
     "staff.job_file": P.MESSAGE_FAMILIES,
@@ -138,6 +147,7 @@ OTHER_PUPIL: Final = "Zéphyrine"
 VALUES_OF: Final[Mapping[str, Mapping[str, str]]] = {
     # the document of the example campaign that has a template to download
     "documents.template_file": {"document_id": "fiche_infirmerie"},
+    "staff.export_table": {"kind": "dossiers", "fmt": "csv"},
 }
 #: posted to every POST route: well-formed, harmless (a stale version changes nothing)
 POST_DATA: Final = {"row_version": "999999", "role": "lecture", "message": "Merci",

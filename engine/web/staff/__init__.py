@@ -15,7 +15,7 @@ from flask.typing import RouteCallable
 
 bp = Blueprint("staff", __name__, url_prefix="/etablissement")
 
-from . import actions, admin, audit_view, auth, dossiers, home, jobs, messages  # noqa: E402,F401
+from . import actions, admin, audit_view, auth, dossiers, exports, home, jobs, messages  # noqa: E402,F401
 from .access import current_staff  # noqa: E402
 
 #: what the history says of each kind of event

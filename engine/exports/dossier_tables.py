@@ -1,0 +1,373 @@
+"""The campaign's tables: every dossier, the changes only, the canteen (gestion) list, one list
+per association and one per division.
+
+Columns come from the campaign, cells from the field types' ``export()`` hook (repeat rows as
+numbered column groups); choices are shown by label (and by code with ``codes``), dates as
+dates, amounts as numbers from the figures frozen at submission (:func:`frozen_money`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import cached_property
+from typing import Any, Final
+
+from engine.campaign.model import Campaign, FieldSpec, Tariff
+from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.diff import dossier_changes
+from engine.dossiers.models import Dossier
+from engine.dossiers.recompute import frozen_money
+from engine.dossiers.states import LABELS, DossierState
+from engine.expr import DATE
+from engine.fields.common import to_decimal
+from engine.fields.date import parse_date
+from engine.rules import DossierContext, DossierScope, evaluate_dossier
+
+from .selection import Selection, actor_names
+from .tables import Table, Value
+
+#: dossiers whose answers the family confirmed: their memberships count
+COUNTED: Final = (DossierState.SUBMITTED, DossierState.VALIDATED)
+DOCUMENT_STATUS: Final = {"to_review": "À examiner", "accepted": "Accepté", "refused": "Refusé"}
+IDENTITY: Final = ("Dossier", "Nom", "Prénom", "INE", "Niveau", "Classe", "État", "Envoyé le",
+                   "Validé le")
+
+Getter = Callable[[Any], Value]
+
+
+@dataclass
+class Prepared:
+    """One dossier as the tables read it: effective answers, visibility, figures."""
+
+    dossier: Dossier
+    campaign: Campaign
+
+    @cached_property
+    def ctx(self) -> DossierContext:
+        return context_of(self.dossier)
+
+    @cached_property
+    def answers(self) -> dict[str, Any]:
+        return {**self.dossier.answers, **self.dossier.corrections}
+
+    @cached_property
+    def effective(self) -> dict[str, Any]:
+        return effective_answers(self.campaign, self.answers, self.ctx)
+
+    @cached_property
+    def visible(self) -> frozenset[str]:
+        return frozenset(evaluate_dossier(self.campaign, self.effective, self.ctx).visible)
+
+    @cached_property
+    def money(self) -> dict[str, Any]:
+        return frozen_money(self.dossier, self.campaign)
+
+    def value(self, spec: FieldSpec) -> Any:
+        return self.effective.get(spec.id) if spec.id in self.visible else None
+
+    @property
+    def division(self) -> str:
+        pupil = self.dossier.prefill.get("pupil")
+        return str(pupil.get("division") or "") if isinstance(pupil, dict) else ""
+
+    @property
+    def level(self) -> str:
+        pupil = self.dossier.prefill.get("pupil")
+        return str(pupil.get("level") or "") if isinstance(pupil, dict) else ""
+
+    def identity(self) -> list[Value]:
+        d = self.dossier
+        return [d.public_id, d.pupil.last_name, d.pupil.first_name, d.pupil.ine, self.level,
+                self.division, LABELS[d.state], d.submitted_at, d.validated_at]
+
+
+def prepared(selection: Selection) -> Iterator[Prepared]:
+    for dossier in selection.dossiers():
+        yield Prepared(dossier, selection.campaign_for(dossier))
+
+
+def field_columns(spec: FieldSpec, label: str, codes: bool) -> list[tuple[str, Getter]]:
+    """The columns of one (non-repeat) field: label and how to read its value's cell."""
+    kind = spec.type
+    suffixes = list(kind.export(None, spec))
+    if suffixes == [""] and kind.choices(spec) is not None:
+        out: list[tuple[str, Getter]] = [(label, lambda v: kind.display(v, spec) or None)]
+        if codes:
+            out.append((f"{label} (code)", lambda v: kind.export(v, spec)[""]))
+        return out
+    if suffixes == [""] and kind.value_type(spec) == DATE:
+        return [(label, lambda v: parse_date(v) if v else None)]
+    return [(f"{label} ({s[1:]})" if s else label, _part(spec, s)) for s in suffixes]
+
+
+def _part(spec: FieldSpec, suffix: str) -> Getter:
+    return lambda v: spec.type.export(v, spec).get(suffix)
+
+
+def _repeat_rows(selection: Selection) -> dict[str, int]:
+    """The most rows each repeat has in a dossier of the selection (its column groups)."""
+    repeats = [s for s in selection.campaign.top_fields() if s.type.is_container]
+    most = dict.fromkeys((s.id for s in repeats), 0)
+    if repeats:
+        for p in prepared(selection):
+            for spec in repeats:
+                value = p.value(spec)
+                most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
+    return most
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    cell: Callable[[Prepared], Value]
+
+
+def _field_columns(selection: Selection, campaign: Campaign, rows: Mapping[str, int],
+                   codes: bool) -> list[Column]:
+    columns = []
+    for spec in campaign.top_fields():
+        if not spec.type.has_value or spec.type.holds_files or not selection.shows(spec):
+            continue
+        label = spec.label.get()
+        if not spec.type.is_container:
+            columns += _top_columns(spec, label, codes)
+            continue
+        for n in range(1, rows.get(spec.id, 0) + 1):
+            for child in spec.fields:
+                if child.type.has_value and not child.type.holds_files and \
+                        selection.shows(child):
+                    columns += _child_columns(spec, child, n, codes)
+    return columns
+
+
+def _top_columns(spec: FieldSpec, label: str, codes: bool) -> list[Column]:
+    def reader(get: Getter) -> Callable[[Prepared], Value]:
+        return lambda p: get(p.value(spec))
+
+    return [Column(name, reader(get)) for name, get in field_columns(spec, label, codes)]
+
+
+def _child_columns(spec: FieldSpec, child: FieldSpec, n: int, codes: bool) -> list[Column]:
+    def reader(get: Getter) -> Callable[[Prepared], Value]:
+        return lambda p: get(_row(p.value(spec), n).get(child.id))
+
+    label = f"{spec.label.get()} {n} – {child.label.get()}"
+    return [Column(name, reader(get)) for name, get in field_columns(child, label, codes)]
+
+
+def _row(rows: Any, n: int) -> Mapping[str, Any]:
+    return rows[n - 1] if isinstance(rows, list) and len(rows) >= n and \
+        isinstance(rows[n - 1], Mapping) else {}
+
+
+def _money_columns(campaign: Campaign) -> list[Column]:
+    def fee(tariff_id: str) -> Callable[[Prepared], Value]:
+        return lambda p: next((Decimal(f["amount"]) for f in p.money.get("fees", ())
+                               if f["tariff"] == tariff_id), None)
+
+    def member(association_id: str) -> Callable[[Prepared], Value]:
+        return lambda p: next((Decimal(m["fee"]) for m in p.money.get("memberships", ())
+                               if m["association"] == association_id), None)
+
+    return [*(Column(f"{t.label.get()} (€)", fee(t.id)) for t in campaign.tariffs),
+            *(Column(f"Adhésion {a.label.get()} (€)", member(a.id))
+              for a in campaign.associations),
+            Column("Total (€)", lambda p: to_decimal(p.money.get("total")))]
+
+
+def document_status(p: Prepared, document_id: str) -> str | None:
+    """The review status of a document's files ("Manquant" when asked and not given)."""
+    statuses = {f.review_status for f in p.dossier.files if f.document_id == document_id}
+    for status in ("to_review", "refused", "accepted"):
+        if status in statuses:
+            return DOCUMENT_STATUS[status]
+    asked = any(d["document"] == document_id for d in p.money.get("documents", ()))
+    return "Manquant" if asked else None
+
+
+def _document(document_id: str) -> Callable[[Prepared], Value]:
+    return lambda p: document_status(p, document_id)
+
+
+def dossiers_table(selection: Selection, *, codes: bool = False) -> Table:
+    """Every dossier of the selection, one row each."""
+    campaign = selection.campaign
+    columns = [*_field_columns(selection, campaign, _repeat_rows(selection), codes),
+               *_money_columns(campaign),
+               *(Column(f"Document : {d.label.get()}", _document(d.id))
+                 for d in campaign.documents)]
+
+    def lines() -> Iterator[list[Value]]:
+        for p in prepared(selection):
+            yield [*p.identity(), *(c.cell(p) for c in columns)]
+
+    return Table("Dossiers", [*IDENTITY, *(c.label for c in columns)], lines(), len(selection))
+
+
+ACTOR_KINDS: Final = {"family": "Famille", "staff": "Établissement", "system": "Import"}
+CHANGES_HEADER: Final = ("Nom", "Prénom", "Classe", "Page", "Champ", "Avant",
+                         "Origine de l'avant", "Après", "Modifié par", "Modifié le")
+
+
+def changes_table(selection: Selection) -> Table:
+    """One row per changed field of each dossier (repeat rows: one per changed sub-field)."""
+
+    def lines() -> Iterator[list[Value]]:
+        for p in prepared(selection):
+            d = p.dossier
+            pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
+                                    events=d.events, visible=p.visible,
+                                    include=selection.include)
+            names = actor_names(selection.session, [
+                (c.written.actor_kind, c.written.actor_id)
+                for page in pages for c in page.changes if c.written is not None])
+            for page in pages:
+                for fc in page.changes:
+                    who = names.get((fc.written.actor_kind, fc.written.actor_id),
+                                    ACTOR_KINDS.get(fc.written.actor_kind, "")) \
+                        if fc.written else None
+                    when = fc.written.at if fc.written else None
+                    start = [d.pupil.last_name, d.pupil.first_name, p.division,
+                             page.page.title.get()]
+                    if not fc.change.children:
+                        origin = fc.origin
+                        yield [*start, fc.change.label, fc.change.old or None,
+                               _origin(origin), fc.change.new or None, who, when]
+                        continue
+                    for row in fc.change.children:
+                        origin = (fc.row_origins or {}).get(row.field_id)
+                        for leaf in row.children or (row,):
+                            label = f"{fc.change.label} – {row.label}" + \
+                                (f" – {leaf.label}" if leaf is not row else "")
+                            yield [*start, label, leaf.old or None, _origin(origin),
+                                   leaf.new or None, who, when]
+
+    return Table("Modifications", CHANGES_HEADER, lines(), len(selection))
+
+
+def _origin(origin: Any) -> str | None:
+    if origin is None:
+        return None
+    parts = [origin.source_file, origin.element, origin.imported_at[:10]]
+    return " · ".join(x for x in parts if x)
+
+
+def gestion_table(selection: Selection) -> Table:
+    """The canteen and fees list: the answers the tariffs read (régime, quotient familial…),
+    then per tariff the bracket, the amount and its explanation, and the total."""
+    campaign = selection.campaign
+    deps = set().union(*(c.deps for t in campaign.tariffs for c in t.conditions)) \
+        if campaign.tariffs else set()
+    inputs = [s for s in campaign.top_fields() if s.id in deps and s.type.has_value
+              and not s.type.is_container and selection.shows(s)]
+    columns = [c for spec in inputs for c in _top_columns(spec, spec.label.get(), False)]
+    for tariff in campaign.tariffs:
+        columns += _tariff_columns(tariff)
+    columns.append(Column("Total (€)", lambda p: to_decimal(p.money.get("total"))))
+
+    def lines() -> Iterator[list[Value]]:
+        for p in prepared(selection):
+            d = p.dossier
+            yield [d.pupil.last_name, d.pupil.first_name, p.division, LABELS[d.state],
+                   *(c.cell(p) for c in columns)]
+
+    return Table("Gestion", ["Nom", "Prénom", "Classe", "État", *(c.label for c in columns)],
+                 lines(), len(selection))
+
+
+def _tariff_columns(tariff: Tariff) -> list[Column]:
+    """The bracket (if the tariff has brackets), the amount and its explanation."""
+    label = tariff.label.get()
+
+    def fee(p: Prepared) -> Mapping[str, Any]:
+        return next((f for f in p.money.get("fees", ()) if f["tariff"] == tariff.id), {})
+
+    columns = []
+    table = tariff.brackets
+    if table is not None:
+        def bracket(p: Prepared) -> Value:
+            if not fee(p):
+                return None
+            value = table.on.value(DossierScope(p.campaign, p.effective, p.ctx))
+            return str(table.pick(to_decimal(value)).label)
+
+        columns.append(Column(f"{label} – tranche ({table.on_label.get()})", bracket))
+    return [*columns, Column(f"{label} (€)", lambda p: to_decimal(fee(p).get("amount"))),
+            Column(f"{label} – détail", lambda p: fee(p).get("explanation") or None)]
+
+
+MEMBERS_HEADER: Final = ("Association", "Nom", "Prénom", "Classe", "Cotisation (€)", "Dossier")
+
+
+def membership_tables(selection: Selection) -> list[Table]:
+    """One table per association (campaign order, empty ones included) of the sent and
+    validated dossiers' pupils who joined it."""
+    campaign = selection.campaign
+    labels = {a.id: a.label.get() for a in campaign.associations}
+    members: dict[str, list[list[Value]]] = {key: [] for key in labels}
+    for p in prepared(selection):
+        if p.dossier.state not in COUNTED:
+            continue
+        for chosen in p.money.get("memberships", ()):
+            key = str(chosen["association"])
+            labels.setdefault(key, str(chosen["label"]))
+            members.setdefault(key, []).append([
+                labels[key], p.dossier.pupil.last_name, p.dossier.pupil.first_name, p.division,
+                Decimal(str(chosen["fee"])), LABELS[p.dossier.state]])
+    return [Table(labels[key], MEMBERS_HEADER,
+                  sorted(rows, key=lambda r: (str(r[1]).casefold(), str(r[2]).casefold())),
+                  len(rows)) for key, rows in members.items()]
+
+
+DIVISION_HEADER: Final = ("Classe", "Nom", "Prénom", "INE", "Né(e) le", "État", "Envoyé le",
+                          "Documents à examiner", "Total (€)")
+
+
+def division_tables(selection: Selection) -> list[Table]:
+    """One table per division (alphabetical; pupils without one last), pupils by name."""
+    found: dict[str, list[list[Value]]] = {}
+    for p in prepared(selection):
+        d = p.dossier
+        found.setdefault(p.division, []).append([
+            p.division or None, d.pupil.last_name, d.pupil.first_name, d.pupil.ine,
+            d.pupil.birth_date, LABELS[d.state], d.submitted_at,
+            sum(1 for f in d.files if f.review_status == "to_review"),
+            to_decimal(p.money.get("total"))])
+    return [Table(division or "Sans classe", DIVISION_HEADER,
+                  sorted(rows, key=lambda r: (str(r[1]).casefold(), str(r[2]).casefold())),
+                  len(rows)) for division, rows in sorted(found.items(),
+                                                          key=lambda kv: (not kv[0], kv[0]))]
+
+
+class TableKind(StrEnum):
+    """The tables an agent can download (the value is the URL and command word)."""
+
+    DOSSIERS = "dossiers"
+    CHANGES = "modifications"
+    GESTION = "gestion"
+    ASSOCIATIONS = "adhesions"
+    DIVISIONS = "classes"
+
+
+TABLE_LABELS: Final = {
+    TableKind.DOSSIERS: "Tous les dossiers (une colonne par champ)",
+    TableKind.CHANGES: "Modifications seulement (une ligne par champ modifié)",
+    TableKind.GESTION: "Liste de gestion (demi-pension, tarifs, montants)",
+    TableKind.ASSOCIATIONS: "Adhésions (une liste par association)",
+    TableKind.DIVISIONS: "Liste par classe",
+}
+
+
+def tables_of(kind: TableKind, selection: Selection, *, codes: bool = False) -> list[Table]:
+    if kind is TableKind.DOSSIERS:
+        return [dossiers_table(selection, codes=codes)]
+    if kind is TableKind.CHANGES:
+        return [changes_table(selection)]
+    if kind is TableKind.GESTION:
+        return [gestion_table(selection)]
+    if kind is TableKind.ASSOCIATIONS:
+        return membership_tables(selection)
+    return division_tables(selection)

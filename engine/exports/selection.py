@@ -1,0 +1,93 @@
+"""Which dossiers an export covers: the staff list's filters, in the list's order, loaded in
+chunks so that an export of thousands of dossiers holds a few hundred at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.dossiers.listing import Filters, list_dossiers, versions_of
+from engine.dossiers.models import CampaignVersion, Dossier, Establishment, FamilyAccount, StaffAccount
+
+from .memberships import UnknownCampaignError
+
+CHUNK = 200
+#: one page holding every dossier
+ALL = 10_000_000
+
+
+@dataclass
+class Selection:
+    """The dossiers of campaign ``slug`` in an establishment that ``filters`` keep (page
+    ignored), optionally narrowed to ``only`` (public ids, a partial export by selection).
+
+    ``include`` says which fields the reader may see (health data: the infirmerie only);
+    ``None`` is every field.
+    """
+
+    session: Session
+    establishment: Establishment
+    slug: str
+    campaign_of: Callable[[CampaignVersion], Campaign]
+    filters: Filters = field(default_factory=Filters)
+    include: Callable[[FieldSpec], bool] | None = None
+    only: frozenset[str] | None = None
+
+    def shows(self, spec: FieldSpec) -> bool:
+        return self.include is None or self.include(spec)
+
+    @cached_property
+    def campaign(self) -> Campaign:
+        """The campaign's latest version (columns follow it).
+
+        :raises UnknownCampaignError: when the establishment has no such campaign.
+        """
+        versions = versions_of(self.session, self.establishment.id, self.slug)
+        if not versions:
+            raise UnknownCampaignError(self.slug)
+        return self.campaign_of(max(versions, key=lambda v: v.id))
+
+    def campaign_for(self, dossier: Dossier) -> Campaign:
+        return self.campaign_of(dossier.campaign_version)
+
+    @cached_property
+    def ids(self) -> list[int]:
+        self.campaign  # noqa: B018  # an unknown campaign fails before anything is listed
+        listing = list_dossiers(self.session, self.establishment.id, self.slug, self.filters,
+                                campaign_for=self.campaign_for, include=self.include,
+                                per_page=ALL)
+        return [r.id for r in listing.rows if self.only is None or r.public_id in self.only]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def dossiers(self) -> Iterator[Dossier]:
+        """The dossiers in the list's order, with pupil, files and events loaded."""
+        for start in range(0, len(self.ids), CHUNK):
+            chunk = self.ids[start:start + CHUNK]
+            loaded = {d.id: d for d in self.session.scalars(
+                select(Dossier).where(Dossier.id.in_(chunk)).options(
+                    joinedload(Dossier.pupil), joinedload(Dossier.campaign_version),
+                    selectinload(Dossier.files), selectinload(Dossier.events)))}
+            yield from (loaded[i] for i in chunk if i in loaded)
+
+
+def actor_names(session: Session, actors: Sequence[tuple[str, str | None]]
+                ) -> dict[tuple[str, str | None], str]:
+    """(actor kind, id) → a name: guardians and agents by name, the import as "Import"."""
+    names: dict[tuple[str, str | None], str] = {("system", None): "Import"}
+    family = {int(i) for k, i in actors if k == "family" and i and i.isdigit()}
+    staff = {int(i) for k, i in actors if k == "staff" and i and i.isdigit()}
+    if family:
+        for account in session.scalars(select(FamilyAccount).where(
+                FamilyAccount.id.in_(family))):
+            names[("family", str(account.id))] = account.display_name
+    if staff:
+        for agent in session.scalars(select(StaffAccount).where(StaffAccount.id.in_(staff))):
+            names[("staff", str(agent.id))] = f"{agent.display_name} (établissement)"
+    return names
