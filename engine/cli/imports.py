@@ -12,8 +12,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,8 @@ from engine.campaign.model import Campaign
 from engine.config import ConfigError, Settings
 from engine.dossiers.imports import ImportReport, Progress, campaign_version_for, import_into
 from engine.dossiers.invitations import send_invitations
-from engine.dossiers.models import CampaignVersion
+from engine.dossiers.models import CampaignVersion, Establishment, StaffRole
+from engine.dossiers.staff import ensure_demo_agent
 from engine.dossiers.versions import latest_version
 from engine.exports.letters import write_credentials
 from engine.prefill import ImportFileError, ImportResult, read_siecle, read_spreadsheet
@@ -228,6 +231,33 @@ def import_command(files: Sequence[str], campaign_ref: str, establishment: str |
                        credentials_out=credentials_out)
 
 
+#: the demo's agents of the school: (address, name, role), one password for all (printed)
+DEMO_AGENTS: Final = (("direction@demo.dossiersco.fr", "Direction (démo)", StaffRole.DIRECTION),
+                      ("secretariat@demo.dossiersco.fr", "Secrétariat (démo)",
+                       StaffRole.SECRETARIAT),
+                      ("infirmerie@demo.dossiersco.fr", "Infirmerie (démo)",
+                       StaffRole.INFIRMERIE))
+DEMO_AGENT_PASSWORD: Final = "Demo-Etablissement-2027"
+
+
+def _demo_agents(settings: Settings, session: Session, target: Target) -> None:
+    """The school's demo agents (idempotent), printed with their password."""
+    establishment = session.scalar(select(Establishment).where(
+        Establishment.uai == target.campaign.establishment.uai))
+    if establishment is None:
+        return
+    hasher = make_hasher(settings)
+    for email, name, role in DEMO_AGENTS:
+        ensure_demo_agent(session, hasher, establishment, email=email, display_name=name,
+                          role=role, password=DEMO_AGENT_PASSWORD)
+    session.commit()
+    click.echo(f"\nPersonnels de démonstration (mot de passe « {DEMO_AGENT_PASSWORD} », "
+               f"double authentification à activer à la première connexion sur "
+               f"{settings.base_url}/etablissement/connexion) :")
+    for email, name, _role in DEMO_AGENTS:
+        click.echo(f"  {name:<22} {email}")
+
+
 @click.command("demo")
 @click.option("--serving", is_flag=True,
               help="The app is started right after (scripts/demo.sh): say so, not how to.")
@@ -259,6 +289,7 @@ def demo_command(serving: bool) -> None:
                                     credentials_out=None, codes_printed=True,
                                     progress_bar=False)
                 imported += 1
+                _demo_agents(settings, session, target)
                 click.echo("\nComptes de démonstration (identifiant / code secret) :")
                 for cred in report.credentials:
                     click.echo(f"  {cred.display_name:<20} {cred.login}  {cred.code}"

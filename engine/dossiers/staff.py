@@ -167,12 +167,41 @@ def set_password_with_token(session: Session, hasher: PasswordHasher, token: str
         session.rollback()
         raise StaffError("STAFF_004", "Ce lien n'est plus valable : demandez-en un nouveau.")
     account = session.get_one(StaffAccount, staff_id)
+    _set_password(hasher, account, password)
+    session.commit()
+    return account
+
+
+def _set_password(hasher: PasswordHasher, account: StaffAccount, password: str) -> None:
     account.password_hash = hasher.hash(password)
     account.failed_attempts = 0
     account.locked_until = None
     account.session_epoch += 1
-    session.commit()
+
+
+def ensure_demo_agent(session: Session, hasher: PasswordHasher, establishment: Establishment,
+                      *, email: str, display_name: str, role: StaffRole,
+                      password: str) -> StaffAccount:
+    """An agent of the demo with a known password (not committed): for ``dossiersco demo``
+    only, which prints it; the second factor is enrolled at the first login as for anyone."""
+    problems = password_problems(password)
+    if problems:
+        raise StaffError("STAFF_003", problems[0])
+    address = normalize_email(email)
+    account = session.scalar(select(StaffAccount).where(StaffAccount.email == address)) or \
+        create_staff(session, email=address, display_name=display_name)
+    session.flush()
+    grant_role(session, account, establishment, role)
+    if account.password_hash is None or not _matches(hasher, account.password_hash, password):
+        _set_password(hasher, account, password)
     return account
+
+
+def _matches(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except Exception:  # argon2 raises several kinds: any of them is "no"
+        return False
 
 
 def authenticate_staff(session: Session, hasher: PasswordHasher, email: str, password: str, *,

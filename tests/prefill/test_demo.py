@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.cli import main
+from engine.cli.imports import DEMO_AGENT_PASSWORD
 from engine.db import Base
 from engine.dossiers.models import CampaignVersion
+
+from conftest import CSRF_INPUT
 
 ROOT = Path(__file__).parents[2]
 LOGIN_LINE = re.compile(r"^  (?P<name>.+?)\s+(?P<login>[A-Z0-9]{10})  (?P<code>[A-Z0-9-]{14})  "
@@ -58,6 +61,16 @@ def test_demo_twice_then_log_in(app: Flask, client: FlaskClient, db_session: Ses
     assert {n: m["login"] for n, m in fresh.items()} == \
         {n: m["login"] for n, m in accounts.items()}
     assert fresh["Sophie DURAND"]["code"] != accounts["Sophie DURAND"]["code"]
+    # the school's demo agents, printed with their password, log in (then enrol the 2FA)
+    assert "direction@demo.dossiersco.fr" in first.stdout
+    staff_page = client.get("/etablissement/connexion").get_data(as_text=True)
+    token = CSRF_INPUT.search(staff_page)
+    assert token is not None
+    staff_login = client.post("/etablissement/connexion", data={
+        "csrf_token": token.group(1), "email": "secretariat@demo.dossiersco.fr",
+        "password": DEMO_AGENT_PASSWORD})
+    assert staff_login.headers["Location"] == "/etablissement/double-authentification"
+    client.post("/etablissement/deconnexion", data={"csrf_token": token.group(1)})
     # the same rows (the new codes replaced the pending invitations by new ones)
     assert row_counts(db_session) == counts
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 6
