@@ -11,7 +11,6 @@ answered the same way, with the limits stated.
 
 from __future__ import annotations
 
-import io
 import mimetypes
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +26,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -52,7 +50,7 @@ from engine.dossiers.documents import (
     set_document_date,
     upload_rule,
 )
-from engine.dossiers.models import Dossier, StoredFile
+from engine.dossiers.models import Dossier
 from engine.dossiers.review import REFUSAL_LABELS, RefusalReason
 from engine.dossiers.states import EDITABLE
 from engine.i18n import gettext as _
@@ -61,6 +59,7 @@ from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megab
 from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
+from engine.web.files import private_file, read_stored
 from engine.web.state import app_state
 
 bp = Blueprint("documents", __name__)
@@ -72,7 +71,6 @@ ACCEPT_ATTR: Final = {"pdf": (".pdf", "application/pdf"),
                       "heic": (".heic", ".heif", "image/heic", "image/heif")}
 #: stored MIME type → kind, for thumbnails
 KIND_OF_MIME: Final = {mime: kind for kind, mime, _ext in STORED.values()}
-NO_CACHE: Final = "no-store, private"
 #: document writes (uploads above all) per guardian account, shared by the write routes
 WRITE_RATE_LIMIT: Final = "30 per minute"
 WRITE_ENDPOINTS: Final = ("upload", "replace", "delete", "declare_date")
@@ -268,29 +266,12 @@ def _too_large(_error: RequestEntityTooLarge) -> BaseResponse:
                     _("Le fichier n'a pas été enregistré"), form=False)
 
 
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = NO_CACHE
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # a file opened in the browser anyway runs nothing
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
-
-
-def _read(stored: StoredFile) -> bytes:
-    try:
-        with app_state().storage.open(stored.storage_key) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        abort(404)
-
-
 @bp.get("/dossier/<public_id>/fichiers/<file_id>")
 @login_required  # type: ignore[untyped-decorator]
 def download(public_id: str, file_id: str) -> Response:
     _dossier, stored = family_file(public_id, file_id)
-    return _private(send_file(io.BytesIO(_read(stored)), mimetype=stored.mime_type,
-                              as_attachment=True, download_name=stored.filename,
-                              conditional=False, etag=False, max_age=0))
+    return private_file(read_stored(stored), stored.mime_type, as_attachment=True,
+                        download_name=stored.filename)
 
 
 @bp.get("/dossier/<public_id>/fichiers/<file_id>/apercu")
@@ -300,7 +281,7 @@ def thumbnail(public_id: str, file_id: str) -> Response:
     kind = KIND_OF_MIME.get(stored.mime_type)
     if kind is None:
         abort(404)
-    data = _read(stored) if kind != "pdf" else b""
+    data = read_stored(stored) if kind != "pdf" else b""
     checked = CheckedFile(data=data, kind=kind, detected_kind=kind, mime_type=stored.mime_type,
                           filename=stored.filename, size=stored.size, sha256=stored.sha256)
     try:
@@ -308,8 +289,7 @@ def thumbnail(public_id: str, file_id: str) -> Response:
     except OSError:  # the stored object was damaged after it was checked
         abort(404)
     mime = "image/jpeg" if kind == "jpeg" else "image/png"
-    return _private(send_file(io.BytesIO(image), mimetype=mime, conditional=False,
-                              etag=False, max_age=0))
+    return private_file(image, mime)
 
 
 @bp.get("/dossier/<public_id>/modeles/<document_id>")
@@ -326,9 +306,7 @@ def template_file(public_id: str, document_id: str) -> Response:
     if not path.is_relative_to(base) or not path.is_file():
         abort(404)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return _private(send_file(io.BytesIO(path.read_bytes()), mimetype=mime,
-                              as_attachment=True, download_name=path.name,
-                              conditional=False, etag=False, max_age=0))
+    return private_file(path.read_bytes(), mime, as_attachment=True, download_name=path.name)
 
 
 @bp.app_template_global()

@@ -6,12 +6,11 @@ Routes take the establishment's UAI and check the permission they need there thr
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -54,13 +53,12 @@ from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.state import app_state
+from engine.web.files import private_file, read_stored
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
 from .family_mail import tell_refusal, tell_sent_back
 
-NO_CACHE: Final = "no-store, private"
 #: one page holding every dossier (dashboard counts, bulk validation)
 ALL: Final = 1_000_000
 
@@ -397,33 +395,16 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
     return _run(uai, public_id, decide_and_tell, labels[decision])
 
 
-def _file_response(data: bytes, mimetype: str, **kwargs: Any) -> Response:
-    response = send_file(io.BytesIO(data), mimetype=mimetype, conditional=False, etag=False,
-                         max_age=0, **kwargs)
-    response.headers["Cache-Control"] = NO_CACHE
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
-
-
-def _read(stored: StoredFile) -> bytes:
-    try:
-        with app_state().storage.open(stored.storage_key) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        abort(404)
-
-
 @bp.get("/<uai>/dossier/<public_id>/documents/<file_id>/apercu.png")
 @staff_required
 def preview(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
     stored = _file(_dossier(establishment, public_id), file_id)
     try:
-        image = render_preview(_read(stored), stored.mime_type, stored.rotation)
+        image = render_preview(read_stored(stored), stored.mime_type, stored.rotation)
     except PreviewError:
         abort(404)
-    return _file_response(image, "image/png")
+    return private_file(image, "image/png")
 
 
 @bp.get("/<uai>/dossier/<public_id>/documents/<file_id>")
@@ -437,5 +418,5 @@ def download(uai: str, public_id: str, file_id: str) -> Response:
                  establishment_id=establishment.id, dossier_id=found.id,
                  data={"file": stored.public_id})
     session.commit()
-    return _file_response(_read(stored), stored.mime_type, as_attachment=True,
+    return private_file(read_stored(stored), stored.mime_type, as_attachment=True,
                           download_name=stored.filename)

@@ -29,11 +29,12 @@ from engine.exports.siecle import SiecleReturn, school_start, siecle_return, wri
 from engine.exports.tables import MIMETYPES, Format, write_tables
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
+from engine.web.files import NO_CACHE
 from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import NO_CACHE, _filters, _latest_campaign, _viewer_include
+from .dossiers import _filters, _latest_campaign, _viewer_include
 
 ZIP: Final = "application/zip"
 PDF: Final = "application/pdf"

@@ -30,11 +30,12 @@ from engine.jobs import (
 )
 from engine.jobs.tasks import CONFIRMATION
 from engine.web.database import get_session
+from engine.web.files import NO_CACHE
 from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import NO_CACHE, _latest_campaign
+from .dossiers import _latest_campaign
 
 #: seconds between two refreshes of a page showing a running job
 REFRESH_SECONDS: Final = 3
