@@ -272,6 +272,7 @@ class UploadCode(StrEnum):
     DOSSIER_FULL = "dossier_full"
     DATE = "date"
     ACCEPTED = "accepted"
+    CLOSED = "closed"
 
 
 class CampaignError(EngineError):

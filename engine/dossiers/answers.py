@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -30,23 +29,8 @@ from .documents import document_errors, document_statuses
 from .guardians import SharedChange, record_changes, shared_rows
 from .models import Dossier
 from .services import StaleDossierError, save_answers
-from .states import EDITABLE, Actor
+from .states import EDITABLE, Actor, Window, window_of
 from .submission import submit_dossier
-
-
-class Window(StrEnum):
-    """Where today falls in the campaign's dates: families fill dossiers only while open."""
-
-    UPCOMING = "upcoming"
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-def window_of(campaign: Campaign, today: date) -> Window:
-    """``opens`` and ``closes`` are both days of the campaign."""
-    if today < campaign.opens:
-        return Window.UPCOMING
-    return Window.CLOSED if today > campaign.closes else Window.OPEN
 
 
 class CampaignNotOpen(EngineError):

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.campaign.model import Campaign, DocumentSpec
 from engine.diagnostics import EngineError, UploadCode
+from engine.fields.common import format_date
 from engine.fields.date import parse_date
 from engine.i18n import gettext as _
 from engine.rules import Evaluation
@@ -40,7 +41,7 @@ from engine.storage.inspection import (
 
 from . import audit
 from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
-from .states import EDITABLE, Actor
+from .states import EDITABLE, Actor, Window, window_of
 
 #: most files and bytes one dossier may hold, whatever the campaign allows per document
 MAX_FILES_PER_DOSSIER: Final = 20
@@ -193,16 +194,27 @@ def accept_text(rule: UploadRule | DocumentSpec) -> str:
         kinds=accepted_label(rule.accept), size=megabytes(rule.max_size))
 
 
-def _check_editable(dossier: Dossier, document_id: str | None = None) -> None:
-    """A family writes documents while the dossier is editable; a document the school refused
-    can be sent again at any time (the school asked for it)."""
-    if dossier.state in EDITABLE:
-        return
+def _check_editable(dossier: Dossier, campaign: Campaign, today: date | None,
+                    document_id: str | None = None) -> None:
+    """A family writes documents while the dossier is editable and the campaign open; a
+    document the school refused can be sent again at any time (the school asked for it, often
+    after the campaign closed)."""
     if document_id is not None and any(f.document_id == document_id and f.review_status == REFUSED
                                        for f in dossier.files):
         return
-    raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
-                          "modifiés."), UploadCode.NOT_EDITABLE)
+    window = window_of(campaign, today or date.today())
+    if window is Window.UPCOMING:
+        raise DocumentError(_("La campagne de réinscription n'est pas encore ouverte : les "
+                              "documents pourront être envoyés à partir du {day}.").format(
+                                  day=format_date(campaign.opens)), UploadCode.CLOSED)
+    if window is Window.CLOSED and dossier.state in EDITABLE:
+        raise DocumentError(_("La campagne de réinscription est close depuis le {day} : les "
+                              "documents ne peuvent plus être modifiés. Contactez le "
+                              "secrétariat du collège.").format(day=format_date(campaign.closes)),
+                            UploadCode.CLOSED)
+    if dossier.state not in EDITABLE:
+        raise DocumentError(_("Ce dossier a été envoyé : ses documents ne peuvent plus être "
+                              "modifiés."), UploadCode.NOT_EDITABLE)
 
 
 def _check_not_accepted(stored: StoredFile) -> None:
@@ -290,12 +302,14 @@ def _sync_field_answer(dossier: Dossier, rule: UploadRule,
 def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
               document_id: str, uploads: Sequence[tuple[bytes, str]],
               account: FamilyAccount | None, *, staff: Actor | None = None,
-              ) -> list[StoredFile]:
+              today: date | None = None) -> list[StoredFile]:
     """Add ``uploads`` (data, filename) to a document or ``file`` field of an editable dossier.
 
     All files are checked before anything is written; then objects and rows are written in one
     transaction. ``staff``: an agent uploads on behalf of the family, whatever the dossier's
-    state (same inspection and limits; recorded on the file, the history and the audit trail).
+    state and the campaign's dates (same inspection and limits; recorded on the file, the
+    history and the audit trail). ``today`` (default: the current date) reads the campaign's
+    dates for a family write.
 
     :raises DocumentError: unknown document, dossier not editable, no file, file refused by
         the inspection (its :class:`~engine.diagnostics.UploadCode`), over a count limit.
@@ -304,7 +318,7 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
     if rule is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     if staff is None:
-        _check_editable(dossier, rule.id)
+        _check_editable(dossier, campaign, today, rule.id)
     checked = inspect_uploads(rule, uploads)
     existing = _files_of(session, dossier, rule.id)
     if len(existing) + len(checked) > rule.max_files:
@@ -348,7 +362,7 @@ def file_of_dossier(session: Session, dossier: Dossier, file_public_id: str,
 
 def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
                  stored: StoredFile, uploads: Sequence[tuple[bytes, str]],
-                 account: FamilyAccount | None) -> StoredFile:
+                 account: FamilyAccount | None, *, today: date | None = None) -> StoredFile:
     """Swap ``stored`` for the one file in ``uploads`` in one transaction; the old object is
     removed afterwards.
 
@@ -358,7 +372,8 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
     if rule is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     _check_not_accepted(stored)
-    _check_editable(dossier, rule.id if stored.review_status == REFUSED else None)
+    _check_editable(dossier, campaign, today,
+                    rule.id if stored.review_status == REFUSED else None)
     if len(uploads) > 1:
         raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."),
                             UploadCode.TOO_MANY_FILES)
@@ -384,13 +399,15 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
 
 
 def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
-                stored: StoredFile, account: FamilyAccount | None) -> None:
+                stored: StoredFile, account: FamilyAccount | None, *,
+                today: date | None = None) -> None:
     """Remove ``stored``: the row first (committed), then the object.
 
     :raises DocumentError: the dossier is not editable, the school accepted the file.
     """
     _check_not_accepted(stored)
-    _check_editable(dossier, stored.document_id if stored.review_status == REFUSED else None)
+    _check_editable(dossier, campaign, today,
+                    stored.document_id if stored.review_status == REFUSED else None)
     rule = upload_rule(campaign, stored.document_id)
     key, document_id = stored.storage_key, stored.document_id
     if rule is not None:
@@ -415,7 +432,7 @@ def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
     doc = next((d for d in campaign.documents if d.id == document_id), None)
     if doc is None or doc.max_age_months is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier, doc.id)
+    _check_editable(dossier, campaign, today, doc.id)
     day = parse_date(raw[:40])
     if day is None:
         raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), UploadCode.DATE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
@@ -11,6 +12,8 @@ from engine.db import utcnow
 from engine.diagnostics import EngineError
 
 if TYPE_CHECKING:
+    from engine.campaign.model import Campaign
+
     from .models import Dossier, DossierEvent
 
 
@@ -66,6 +69,21 @@ TRANSITIONS: Final[Mapping[DossierState, frozenset[DossierState]]] = {
 
 #: states in which the family may change answers
 EDITABLE: Final = frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.TO_CORRECT})
+
+
+class Window(StrEnum):
+    """Where today falls in the campaign's dates: families fill dossiers only while open."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def window_of(campaign: Campaign, today: date) -> Window:
+    """``opens`` and ``closes`` are both days of the campaign."""
+    if today < campaign.opens:
+        return Window.UPCOMING
+    return Window.CLOSED if today > campaign.closes else Window.OPEN
 
 #: French labels shown to families and staff
 LABELS: Final[Mapping[DossierState, str]] = {

@@ -52,7 +52,7 @@ from engine.dossiers.documents import (
 )
 from engine.dossiers.models import Dossier
 from engine.dossiers.review import REFUSAL_LABELS, RefusalReason
-from engine.dossiers.states import EDITABLE
+from engine.dossiers.states import EDITABLE, Window, window_of
 from engine.i18n import gettext as _
 from engine.rules import evaluate_dossier
 from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megabytes
@@ -60,7 +60,7 @@ from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.files import private_file, read_stored
-from engine.web.state import app_state
+from engine.web.state import app_state, today
 
 bp = Blueprint("documents", __name__)
 
@@ -113,7 +113,7 @@ def _back(dossier: Dossier, campaign: Campaign, anchor: str | None = None,
 STATUS_OF_CODE: Final[Mapping[UploadCode, int]] = {
     UploadCode.MISSING: 400, UploadCode.UNKNOWN: 404, UploadCode.NOT_EDITABLE: 409,
     UploadCode.STALE: 409, UploadCode.TOO_LARGE: 413, UploadCode.TYPE: 415,
-    UploadCode.ACCEPTED: 409}
+    UploadCode.ACCEPTED: 409, UploadCode.CLOSED: 409}
 
 
 def http_status(error: DocumentError) -> int:
@@ -161,13 +161,14 @@ def overview(public_id: str) -> str:
     a refused file once the dossier is sent (the wizard pages are closed then)."""
     dossier = family_dossier(public_id)
     campaign = _campaign(dossier)
-    ctx = context_of(dossier)
+    ctx = context_of(dossier, today())
     evaluation = evaluate_dossier(campaign, effective_answers(campaign, dossier.answers, ctx),
                                   ctx)
     return render_template(
         "documents/overview.html", dossier=dossier, campaign=campaign, page=None,
         statuses=document_statuses(campaign, evaluation, dossier, today=ctx.today),
-        editable=dossier.state in EDITABLE, back_to_documents=True, lang=None)
+        editable=dossier.state in EDITABLE and window_of(campaign, ctx.today) is Window.OPEN,
+        back_to_documents=True, lang=None)
 
 
 def _uploads(document_id: str, limit: int) -> list[tuple[bytes, str]]:
@@ -189,7 +190,7 @@ def upload(public_id: str, document_id: str) -> Any:
         abort(404)
     try:
         add_files(get_session(), app_state().storage, campaign, dossier, rule.id,
-                  _uploads(rule.id, rule.max_size), current_user)
+                  _uploads(rule.id, rule.max_size), current_user, today=today())
     except DocumentError as error:
         return _refused(dossier, campaign, rule.id, error, _("Le fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{rule.id}")
@@ -206,7 +207,7 @@ def replace(public_id: str, file_id: str) -> Any:
         abort(404)
     try:
         replace_file(get_session(), app_state().storage, campaign, dossier, stored,
-                     _uploads(document_id, rule.max_size), current_user)
+                     _uploads(document_id, rule.max_size), current_user, today=today())
     except DocumentError as error:
         return _refused(dossier, campaign, document_id, error, _("Le nouveau fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{document_id}")
@@ -220,7 +221,7 @@ def delete(public_id: str, file_id: str) -> Any:
     document_id = stored.document_id
     try:
         delete_file(get_session(), app_state().storage, campaign, dossier, stored,
-                    current_user)
+                    current_user, today=today())
     except DocumentError as error:
         return _refused(dossier, campaign, document_id, error, _("Le fichier n'a pas été supprimé"))
     return _back(dossier, campaign, f"document-{document_id}")
@@ -234,7 +235,7 @@ def declare_date(public_id: str, document_id: str) -> Any:
     try:
         set_document_date(get_session(), campaign, dossier, document_id,
                           str(request.form.get("date") or ""), current_user,
-                          today=context_of(dossier).today)
+                          today=today())
     except DocumentError as error:
         if error.code is UploadCode.UNKNOWN:
             abort(404)

@@ -9,12 +9,12 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.dossiers.answers import window_of
 from engine.dossiers.services import dossiers_of_account
-from engine.dossiers.states import EDITABLE, LABELS
+from engine.dossiers.states import EDITABLE, LABELS, window_of
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.wizard import resume, today
+from engine.web.state import today
+from engine.web.wizard import resume
 
 bp = Blueprint("family", __name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
@@ -35,3 +36,8 @@ def app_state(app: Flask | None = None) -> AppState:
     """The state of ``app`` (the current app by default)."""
     state: AppState = (app or current_app).extensions["dossiersco"]
     return state
+
+
+def today() -> date:
+    """The date the campaigns' windows are read on (``DOSSIERSCO_TODAY``, else the real one)."""
+    return app_state().settings.today or date.today()

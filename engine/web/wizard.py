@@ -51,7 +51,6 @@ from engine.dossiers.answers import (
     shown_keys,
     submit_answers,
 )
-from engine.dossiers.answers import Window as CampaignWindow
 from engine.dossiers.campaigns import Redaction, effective_answers
 from engine.dossiers.confirmations import recap_filename
 from engine.dossiers.corrections import correction_request, target_pages
@@ -69,6 +68,7 @@ from engine.dossiers.feedback import (
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import NotEditableError, StaleDossierError
 from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
+from engine.dossiers.states import Window as CampaignWindow
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -82,7 +82,7 @@ from engine.web.access import family_dossier
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.formdata import FieldView, field_views, parse_page
-from engine.web.state import app_state
+from engine.web.state import app_state, today
 
 bp = Blueprint("wizard", __name__)
 
@@ -108,11 +108,6 @@ REVEALED_MESSAGE: Final = (
 
 
 # -- loading and evaluating ---------------------------------------------------------------
-
-def today() -> date:
-    """The date the campaigns' windows are read on (``DOSSIERSCO_TODAY``, else the real one)."""
-    return app_state().settings.today or date.today()
-
 
 def _load(public_id: str) -> DossierView:
     dossier = family_dossier(public_id)

@@ -193,7 +193,7 @@ def test_declared_date_drives_the_freshness_problem(
         db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     add_files(db_session, storage, campaign, dossier, "attestation_caf",
-              [(pdf_bytes(), "caf.pdf")], family)
+              [(pdf_bytes(), "caf.pdf")], family, today=TODAY)
     assert statuses_of(campaign, dossier, CANTEEN)["attestation_caf"].problems == [
         "Indiquez la date figurant sur le document."]
     set_document_date(db_session, campaign, dossier, "attestation_caf", "2027-01-15", family,
@@ -231,7 +231,7 @@ def test_recto_verso_are_two_files_of_one_document(
         db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     rows = add_files(db_session, storage, campaign, dossier, "attestation_assurance",
-                     [(image_bytes(), "recto.jpg"), (image_bytes("PNG"), "verso.png")], family)
+                     [(image_bytes(), "recto.jpg"), (image_bytes("PNG"), "verso.png")], family, today=TODAY)
     assert [(r.filename, r.mime_type) for r in rows] == [("recto.jpg", "image/jpeg"),
                                                          ("verso.png", "image/png")]
     assert len(objects(storage)) == 2
@@ -262,7 +262,7 @@ def test_bad_uploads_write_nothing(db_session: Session, storage: LocalStorage,
                                    code: str) -> None:
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_assurance", uploads,
-                  family)
+                  family, today=TODAY)
     assert (http_status(refused.value), refused.value.code) == (status, code)
     assert refused.value.message
     assert objects(storage) == []
@@ -274,7 +274,7 @@ def test_a_bad_file_among_several_is_named(db_session: Session, storage: LocalSt
                                            family: FamilyAccount) -> None:
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_assurance",
-                  [(pdf_bytes(), "bon.pdf"), (EXE, "programme.pdf")], family)
+                  [(pdf_bytes(), "bon.pdf"), (EXE, "programme.pdf")], family, today=TODAY)
     assert refused.value.message.startswith("programme.pdf : Ce type de fichier n'est pas "
                                             "accepté.")
 
@@ -288,7 +288,7 @@ def test_the_accept_list_of_the_document_is_respected(
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_caf",
-                  [(heic, "photo.heic")], family)
+                  [(heic, "photo.heic")], family, today=TODAY)
     assert http_status(refused.value) == 415
     assert "Formats acceptés : JPEG, PDF, PNG." in refused.value.message
 
@@ -297,10 +297,10 @@ def test_max_files_counts_files_already_sent(db_session: Session, storage: Local
                                              campaign: Campaign, dossier: Dossier,
                                              family: FamilyAccount) -> None:
     add_files(db_session, storage, campaign, dossier, "attestation_assurance",
-              [(pdf_bytes(), "a.pdf"), (pdf_bytes(), "b.pdf")], family)
+              [(pdf_bytes(), "a.pdf"), (pdf_bytes(), "b.pdf")], family, today=TODAY)
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "attestation_assurance",
-                  [(pdf_bytes(), "c.pdf")], family)
+                  [(pdf_bytes(), "c.pdf")], family, today=TODAY)
     assert refused.value.code == "too_many_files"
     assert "au plus 2 fichier(s) ; 2 déjà envoyé(s)" in refused.value.message
     assert len(objects(storage)) == 2
@@ -312,10 +312,10 @@ def test_a_dossier_holds_at_most_twenty_files(db_session: Session, storage: Loca
     campaign = load_campaign_text(FIELD_CAMPAIGN + "documents:\n" + documents)
     one = pdf_bytes()
     for n in range(6):
-        add_files(db_session, storage, campaign, dossier, f"d{n}", [(one, "p.pdf")] * 3, family)
-    add_files(db_session, storage, campaign, dossier, "d6", [(one, "p.pdf")] * 2, family)
+        add_files(db_session, storage, campaign, dossier, f"d{n}", [(one, "p.pdf")] * 3, family, today=TODAY)
+    add_files(db_session, storage, campaign, dossier, "d6", [(one, "p.pdf")] * 2, family, today=TODAY)
     with pytest.raises(DocumentError) as refused:
-        add_files(db_session, storage, campaign, dossier, "d7", [(one, "p.pdf")], family)
+        add_files(db_session, storage, campaign, dossier, "d7", [(one, "p.pdf")], family, today=TODAY)
     assert refused.value.code == "dossier_full"
     assert len(objects(storage)) == MAX_FILES_PER_DOSSIER
 
@@ -325,7 +325,7 @@ def test_unknown_document_is_refused(db_session: Session, storage: LocalStorage,
                                      family: FamilyAccount) -> None:
     with pytest.raises(DocumentError) as refused:
         add_files(db_session, storage, campaign, dossier, "../../etc/passwd",
-                  [(pdf_bytes(), "a.pdf")], family)
+                  [(pdf_bytes(), "a.pdf")], family, today=TODAY)
     assert http_status(refused.value) == 404
 
 
@@ -333,10 +333,10 @@ def test_replace_swaps_row_and_object(db_session: Session, storage: LocalStorage
                                       campaign: Campaign, dossier: Dossier,
                                       family: FamilyAccount) -> None:
     (old,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                       [(pdf_bytes("v1"), "fiche.pdf")], family)
+                       [(pdf_bytes("v1"), "fiche.pdf")], family, today=TODAY)
     old_id, old_object = old.public_id, objects(storage)
     new = replace_file(db_session, storage, campaign, dossier, old,
-                       [(image_bytes(), "fiche-signee.jpg")], family)
+                       [(image_bytes(), "fiche-signee.jpg")], family, today=TODAY)
     assert new.public_id != old_id and new.filename == "fiche-signee.jpg"
     assert db_session.scalars(select(StoredFile.public_id)).all() == [new.public_id]
     remaining = objects(storage)
@@ -347,11 +347,11 @@ def test_a_refused_replacement_keeps_the_old_file(db_session: Session, storage: 
                                                   campaign: Campaign, dossier: Dossier,
                                                   family: FamilyAccount) -> None:
     (old,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                       [(pdf_bytes(), "fiche.pdf")], family)
+                       [(pdf_bytes(), "fiche.pdf")], family, today=TODAY)
     before = objects(storage)
     for uploads in ([(EXE, "x.pdf")], [], [(pdf_bytes(), "a.pdf"), (pdf_bytes(), "b.pdf")]):
         with pytest.raises(DocumentError):
-            replace_file(db_session, storage, campaign, dossier, old, uploads, family)
+            replace_file(db_session, storage, campaign, dossier, old, uploads, family, today=TODAY)
     assert objects(storage) == before
     assert db_session.scalars(select(StoredFile.public_id)).all() == [old.public_id]
 
@@ -360,8 +360,8 @@ def test_delete_removes_row_then_object(db_session: Session, storage: LocalStora
                                         campaign: Campaign, dossier: Dossier,
                                         family: FamilyAccount) -> None:
     first, second = add_files(db_session, storage, campaign, dossier, "reglement_interieur",
-                              [(pdf_bytes(), "p1.pdf"), (pdf_bytes(), "p2.pdf")], family)
-    delete_file(db_session, storage, campaign, dossier, first, family)
+                              [(pdf_bytes(), "p1.pdf"), (pdf_bytes(), "p2.pdf")], family, today=TODAY)
+    delete_file(db_session, storage, campaign, dossier, first, family, today=TODAY)
     assert db_session.scalars(select(StoredFile.public_id)).all() == [second.public_id]
     assert len(objects(storage)) == 1
 
@@ -371,7 +371,7 @@ def test_a_failed_delete_commit_keeps_the_object(db_session: Session, storage: L
                                                  family: FamilyAccount) -> None:
     """The object goes only once the row is gone: never a row pointing at nothing."""
     (stored,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                          [(pdf_bytes(), "f.pdf")], family)
+                          [(pdf_bytes(), "f.pdf")], family, today=TODAY)
 
     def refuse(*_args: Any) -> None:
         raise RuntimeError("database down")
@@ -379,7 +379,7 @@ def test_a_failed_delete_commit_keeps_the_object(db_session: Session, storage: L
     event.listen(db_session, "before_commit", refuse)
     try:
         with pytest.raises(RuntimeError):
-            delete_file(db_session, storage, campaign, dossier, stored, family)
+            delete_file(db_session, storage, campaign, dossier, stored, family, today=TODAY)
     finally:
         event.remove(db_session, "before_commit", refuse)
     assert db_session.scalar(select(func.count(StoredFile.id))) == 1
@@ -396,7 +396,7 @@ def test_a_failed_insert_removes_the_new_object(db_session: Session, storage: Lo
     try:
         with pytest.raises(RuntimeError):
             add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                      [(pdf_bytes(), "f.pdf")], family)
+                      [(pdf_bytes(), "f.pdf")], family, today=TODAY)
     finally:
         event.remove(db_session, "before_commit", refuse)
     assert objects(storage) == []
@@ -407,16 +407,16 @@ def test_nothing_changes_once_the_dossier_is_submitted(
         db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     (stored,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                          [(pdf_bytes(), "f.pdf")], family)
+                          [(pdf_bytes(), "f.pdf")], family, today=TODAY)
     actor = Actor.family(family.id)
     change_state(db_session, dossier, dossier.row_version, DossierState.IN_PROGRESS, actor)
     change_state(db_session, dossier, dossier.row_version, DossierState.SUBMITTED, actor)
     attempts = [
         lambda: add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
-                          [(pdf_bytes(), "g.pdf")], family),
+                          [(pdf_bytes(), "g.pdf")], family, today=TODAY),
         lambda: replace_file(db_session, storage, campaign, dossier, stored,
-                             [(pdf_bytes(), "g.pdf")], family),
-        lambda: delete_file(db_session, storage, campaign, dossier, stored, family),
+                             [(pdf_bytes(), "g.pdf")], family, today=TODAY),
+        lambda: delete_file(db_session, storage, campaign, dossier, stored, family, today=TODAY),
         lambda: set_document_date(db_session, campaign, dossier, "justificatif_domicile",
                                   "2027-06-01", family, today=TODAY),
     ]
@@ -434,14 +434,14 @@ def test_file_field_answer_follows_its_files(db_session: Session, storage: Local
     rule = upload_rule(campaign, "photo")
     assert rule is not None and rule.is_field and rule.max_size == 1024 * 1024
     first, second = add_files(db_session, storage, campaign, dossier, "photo",
-                              [(image_bytes(), "a.jpg"), (image_bytes("PNG"), "b.png")], family)
+                              [(image_bytes(), "a.jpg"), (image_bytes("PNG"), "b.png")], family, today=TODAY)
     assert dossier.answers["photo"] == [first.public_id, second.public_id]
     new = replace_file(db_session, storage, campaign, dossier, first,
-                       [(image_bytes(), "c.jpg")], family)
+                       [(image_bytes(), "c.jpg")], family, today=TODAY)
     assert dossier.answers["photo"] == [new.public_id, second.public_id]
-    delete_file(db_session, storage, campaign, dossier, second, family)
+    delete_file(db_session, storage, campaign, dossier, second, family, today=TODAY)
     assert dossier.answers["photo"] == [new.public_id]
     with pytest.raises(DocumentError) as refused:  # the field accepts images only
         add_files(db_session, storage, campaign, dossier, "photo", [(pdf_bytes(), "a.pdf")],
-                  family)
+                  family, today=TODAY)
     assert http_status(refused.value) == 415

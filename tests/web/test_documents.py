@@ -7,7 +7,8 @@ import io
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from engine.config import ROOT
+from engine.app import create_app
+from engine.config import ROOT, Settings
 from engine.dossiers.accounts import link_guardian
 from engine.dossiers.models import Dossier, FamilyAccount, StoredFile
 from engine.dossiers.services import (
@@ -472,3 +474,69 @@ def test_document_writes_are_throttled_per_account(client: FlaskClient, family: 
         upload(client, family, token, "fiche_infirmerie", (pdf_bytes(), "a.pdf"))
         .get_data(as_text=True))
     assert stored_count(db_session) == 0
+
+
+# -- the campaign's dates (issue 10 item 7) ---------------------------------------------------
+
+@pytest.mark.parametrize(("day", "said"), [
+    (date(2026, 12, 1), "pourront être envoyés à partir du 01/06/2027"),
+    (date(2027, 7, 1), "close depuis le 30/06/2027")])
+def test_documents_follow_the_campaigns_dates(
+        settings: Settings, make_family: Callable[..., Family], db_session: Session,
+        csrf_token: Callable[..., str], day: date, said: str) -> None:
+    made = make_family()
+    open_client = create_app(settings).test_client()
+    _log_in(open_client, made, csrf_token)
+    upload(open_client, made, csrf_token(open_client, "/mes-dossiers"), "fiche_infirmerie",
+           (pdf_bytes(), "a.pdf"))
+    (file_id,) = file_ids(db_session)
+    client = create_app(replace(settings, today=day)).test_client()
+    _log_in(client, made, csrf_token)
+    token = csrf_token(client, "/mes-dossiers")
+    attempts: list[Callable[[], TestResponse]] = [
+        lambda: upload(client, made, token, "attestation_assurance", (pdf_bytes(), "b.pdf")),
+        lambda: client.post(f"{made.base}/fichiers/{file_id}/supprimer",
+                            data={"csrf_token": token, "retour": "documents"}),
+        lambda: client.post(f"{made.base}/fichiers/{file_id}/remplacer", data={
+            "csrf_token": token, "retour": "documents",
+            "fichier": (io.BytesIO(pdf_bytes()), "c.pdf")}, content_type="multipart/form-data"),
+        lambda: client.post(f"{made.base}/documents/justificatif_domicile/date",
+                            data={"csrf_token": token, "date": "2027-01-01",
+                                  "retour": "documents"}),
+    ]
+    for attempt in attempts:
+        response = attempt()
+        assert response.status_code == 303
+        shown = html.unescape(client.get(response.headers["Location"],
+                                         follow_redirects=True).get_data(as_text=True))
+        assert said in shown
+    assert file_ids(db_session) == [file_id]
+    overview = client.get(f"{made.base}/documents").get_data(as_text=True)
+    assert f"{made.base}/documents/attestation_assurance/fichiers" not in overview  # no form
+
+
+def test_a_refused_document_can_be_sent_again_after_the_campaign_closed(
+        settings: Settings, make_family: Callable[..., Family], db_session: Session,
+        csrf_token: Callable[..., str]) -> None:
+    made = make_family()
+    open_client = create_app(settings).test_client()
+    _log_in(open_client, made, csrf_token)
+    upload(open_client, made, csrf_token(open_client, "/mes-dossiers"), "fiche_infirmerie",
+           (pdf_bytes(), "a.pdf"))
+    stored = db_session.scalars(select(StoredFile)).one()
+    stored.review_status = "refused"
+    db_session.commit()
+    client = create_app(replace(settings, today=date(2027, 7, 1))).test_client()
+    _log_in(client, made, csrf_token)
+    response = client.post(f"{made.base}/fichiers/{stored.public_id}/remplacer", data={
+        "csrf_token": csrf_token(client, "/mes-dossiers"), "retour": "documents",
+        "fichier": (io.BytesIO(pdf_bytes()), "nouveau.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert [f.filename for f in db_session.scalars(select(StoredFile))] == ["nouveau.pdf"]
+
+
+def _log_in(client: FlaskClient, made: Family, csrf_token: Callable[..., str]) -> None:
+    response = client.post("/connexion", data={"csrf_token": csrf_token(client),
+                                               "login": made.account.login, "code": made.code})
+    assert response.status_code == 302

@@ -65,7 +65,7 @@ def _upload(app: Flask, db_session: Session, dossier: Dossier) -> None:
     campaign = CampaignCache().campaign_of(dossier.campaign_version)
     for document_id in REQUIRED_DOCUMENTS:
         add_files(db_session, app_state(app).storage, campaign, dossier, document_id,
-                  [(PDF, f"{document_id}.pdf")], None)
+                  [(PDF, f"{document_id}.pdf")], None, today=app_state(app).settings.today)
 
 
 def _submit(client: FlaskClient, dossier: Dossier, csrf_token: Callable[..., str]
