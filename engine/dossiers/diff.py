@@ -10,7 +10,7 @@ event log.
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -62,9 +62,38 @@ class FieldChange:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedChange:
+    """A guardian's change shown in this dossier but reviewed in the sibling's dossier where
+    it was typed: "Téléphone portable (Responsable légal 1), déjà signalé dans le dossier de
+    Léa"."""
+
+    row: str
+    field: str
+    pupil: str
+
+
+@dataclass(frozen=True, slots=True)
 class PageChanges:
     page: Page
     changes: tuple[FieldChange, ...]
+    #: changes left out because another dossier of the same guardian reports them
+    reported: tuple[ReportedChange, ...] = ()
+
+
+def _without_reported(change: Change, reported: Mapping[str, Mapping[str, str]],
+                      ) -> tuple[Change | None, list[ReportedChange]]:
+    """``change`` of a repeat without the row fields listed in ``reported`` (by row key, then
+    field id); None when nothing else changed. Added and removed rows always stay."""
+    rows: list[Change] = []
+    left: list[ReportedChange] = []
+    for row in change.children:
+        elsewhere = reported.get(row.field_id, {})
+        kept = tuple(c for c in row.children if c.field_id not in elsewhere)
+        left += [ReportedChange(row.label, c.label, elsewhere[c.field_id])
+                 for c in row.children if c.field_id in elsewhere]
+        if kept or not row.children:
+            rows.append(replace(row, children=kept) if row.children else row)
+    return (replace(change, children=tuple(rows)) if rows else None), left
 
 
 def known_values(campaign: Campaign, ctx: DossierContext,
@@ -118,6 +147,7 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
                     events: Sequence[DossierEvent] = (),
                     visible: Container[str] | None = None,
                     include: Callable[[FieldSpec], bool] | None = None,
+                    reported: Mapping[str, Mapping[str, str]] | None = None,
                     lang: str | None = None) -> list[PageChanges]:
     """The changed fields of ``answers`` (stored, without the prefill filled in), grouped by
     page in campaign order.
@@ -126,7 +156,9 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     (:func:`known_values`: prefilled fields only); a snapshot of earlier answers gives "what
     changed since the school last looked". A field the family never answered is unchanged.
     ``visible`` limits the diff to fields shown to the family; ``include`` to fields the
-    viewer may read (health data).
+    viewer may read (health data); ``reported`` (from
+    :func:`engine.dossiers.guardians.reported_elsewhere`) leaves out the guardians' changes
+    another of their children's dossiers reports, listed in :attr:`PageChanges.reported`.
     """
     before = known_values(campaign, ctx, answers) if before is None else before
     provenance = provenance or {}
@@ -134,6 +166,7 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     pages = []
     for page in campaign.pages:
         changes = []
+        elsewhere: list[ReportedChange] = []
         for spec in page.fields:
             if spec.id not in before or spec.id not in answers or not spec.type.has_value:
                 continue
@@ -141,6 +174,9 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
                     (include is not None and not include(spec)):
                 continue
             change = spec.type.diff(before[spec.id], answers[spec.id], spec, lang)
+            if change is not None and reported and spec.type.is_container:
+                change, left = _without_reported(change, reported)
+                elsewhere += left
             if change is None:
                 continue
             origin = None
@@ -150,8 +186,8 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
                 spec, change, origin,
                 _row_origins(spec, ctx, provenance) if spec.type.is_container else None,
                 writers.get(spec.id)))
-        if changes:
-            pages.append(PageChanges(page, tuple(changes)))
+        if changes or elsewhere:
+            pages.append(PageChanges(page, tuple(changes), tuple(elsewhere)))
     return pages
 
 

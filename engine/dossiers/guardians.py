@@ -120,6 +120,31 @@ def shared_rows(session: Session, campaign: Campaign, dossier: Dossier,
     return writes, changes
 
 
+def reported_elsewhere(session: Session, campaign: Campaign, dossier: Dossier,
+                       answers: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The guardians' values of ``answers`` that were typed in another of their children's
+    dossiers, so the school reviews each change once: {row key: {field id: that pupil's
+    first name}}."""
+    repeats = _shared_repeats(campaign)
+    profiles = _profiles(session, dossier, _imported_keys(dossier)) if repeats else {}
+    if not profiles:
+        return {}
+    names = _pupil_names(session, profiles)
+    out: dict[str, dict[str, str]] = {}
+    for spec, children in repeats:
+        for row in answers.get(spec.id) or []:
+            profile = profiles.get(str(row.get(ROW_KEY))) if isinstance(row, Mapping) else None
+            if profile is None:
+                continue
+            for child in children:
+                source = profile.sources.get(child.id)
+                if source is not None and source[0] != dossier.id \
+                        and child.id in profile.values \
+                        and child.type.same(profile.values[child.id], row.get(child.id), child):
+                    out.setdefault(str(row[ROW_KEY]), {})[child.id] = names.get(source[0], "")
+    return out
+
+
 def _pupil_names(session: Session, profiles: Mapping[str, GuardianProfile]) -> dict[int, str]:
     ids = {s[0] for p in profiles.values() for s in p.sources.values()}
     found = session.scalars(select(Dossier).where(Dossier.id.in_(sorted(ids))))
@@ -155,9 +180,14 @@ def record_changes(session: Session, campaign: Campaign, dossier: Dossier,
                 profile = GuardianProfile(establishment_id=dossier.pupil.establishment_id,
                                           guardian_key=key, values={}, sources={})
                 session.add(profile)
-            profile.values = {**profile.values, **values}
+            # a value carried over from a sibling's dossier keeps the dossier it was typed in
+            entered = {k: v for k, v in values.items()
+                       if k not in profile.values or profile.values[k] != v}
+            if not entered:
+                continue
+            profile.values = {**profile.values, **entered}
             profile.sources = {**profile.sources,
-                               **{k: [dossier.id, now.isoformat()] for k in values}}
+                               **{k: [dossier.id, now.isoformat()] for k in entered}}
             profile.updated_at = now
         session.commit()
     except IntegrityError:  # the same guardian's first change saved at the same moment

@@ -24,6 +24,7 @@ from engine.rules import evaluate_dossier
 
 from .campaigns import context_of, effective_answers
 from .diff import dossier_changes
+from .guardians import reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .states import DossierState
 
@@ -126,14 +127,16 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     ctx = context_of(dossier)
     answers = {**dossier.answers, **dossier.corrections}
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
-    pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include)
+    reported = reported_elsewhere(session, campaign, dossier, answers)
+    pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
+                            reported=reported)
     since = dossier_changes(campaign, answers, ctx, before=dossier.reviewed_answers,
-                            visible=visible, include=include) \
+                            visible=visible, include=include, reported=reported) \
         if dossier.reviewed_answers is not None else []
     summary = session.get(ChangeSummary, dossier.id) or ChangeSummary(dossier_id=dossier.id)
     summary.row_version = dossier.row_version
     summary.fields = [c.spec.id for p in pages for c in p.changes]
-    summary.pages = [p.page.id for p in pages]
+    summary.pages = [p.page.id for p in pages if p.changes]
     summary.fields_since_review = [c.spec.id for p in since for c in p.changes]
     session.add(summary)
     return summary

@@ -18,6 +18,7 @@ from typing import Any, Final
 from engine.campaign.model import Campaign, FieldSpec, Tariff
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
+from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
@@ -220,7 +221,8 @@ def changes_table(selection: Selection) -> Table:
             d = p.dossier
             pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
                                     events=d.events, visible=p.visible,
-                                    include=selection.include)
+                                    include=selection.include, reported=reported_elsewhere(
+                                        selection.session, p.campaign, d, p.answers))
             names = actor_names(selection.session, [
                 (c.written.actor_kind, c.written.actor_id)
                 for page in pages for c in page.changes if c.written is not None])

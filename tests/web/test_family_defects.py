@@ -17,8 +17,12 @@ from werkzeug.test import TestResponse
 from engine.app import create_app
 from engine.config import Settings
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.listing import refresh_summary
 from engine.dossiers.states import DossierState
+from engine.web.state import app_state
 from engine.refdata.communes import commune_code
+
+from staffkit import StaffUser
 
 from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
 
@@ -317,6 +321,36 @@ def test_a_guardians_new_contact_reaches_the_siblings_dossier(
     assert claire["telephone_portable"] == "+33781223344"
     assert claire["adresse"]["postal_code"] == "69007"
     assert _stored(db_session, sent) == {}
+
+
+def test_the_school_reviews_a_shared_change_once(
+        app: Flask, family: FlaskClient, dossier: Dossier, make_dossier: MakeDossier,
+        mother: tuple[FamilyAccount, str], father: tuple[FamilyAccount, str],
+        db_session: Session, make_staff: Callable[..., StaffUser],
+        staff_login: Callable[[StaffUser], TestResponse],
+        csrf_token: Callable[..., str]) -> None:
+    hugo = make_dossier(mother[0], father[0], first_name="Hugo", prefill=PREFILL)
+    assert post_page(family, dossier.public_id, "famille", {
+        "f-responsables-0-telephone_portable": "07 81 22 33 44"},
+        action="save").status_code == 302
+    # Hugo's dossier shown and saved as prefilled: the new phone is carried over, not retyped
+    html = text_of(family.get(page_url(hugo.public_id, "famille")))
+    assert post_page(family, hugo.public_id, "famille", action="save",
+                     html=html).status_code == 302
+    campaign = app_state(app).campaigns.campaign_of(hugo.campaign_version)
+    for found, kept in ((dossier, {"famille"}), (hugo, set())):
+        db_session.expire_all()
+        loaded = db_session.get(Dossier, found.id)
+        assert loaded is not None
+        assert set(refresh_summary(db_session, loaded, campaign).pages) == kept
+        db_session.commit()
+    family.post("/deconnexion", data={"csrf_token": csrf_token(family, "/mes-dossiers")})
+    staff_login(make_staff())
+    lea_view = squash(text_of(family.get(f"/etablissement/0750001A/dossier/{dossier.public_id}")))
+    hugo_view = squash(text_of(family.get(f"/etablissement/0750001A/dossier/{hugo.public_id}")))
+    assert "<ins>07 81 22 33 44</ins>" in lea_view and "Déjà signalé" not in lea_view
+    assert "<ins>07 81 22 33 44</ins>" not in hugo_view
+    assert "Téléphone portable (Responsable légal 1) — dossier de Léa" in hugo_view
 
 
 def test_a_confidential_guardians_change_is_shared_without_being_shown(

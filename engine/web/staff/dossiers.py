@@ -20,6 +20,7 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
+from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
 from engine.dossiers.models import (
     Dossier,
@@ -226,10 +227,13 @@ def dossier(uai: str, public_id: str) -> str:
     answers = {**found.answers, **found.corrections}
     evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
     include = _viewer_include(establishment)
+    reported = reported_elsewhere(session, campaign, found, answers)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
-                              events=found.events, visible=evaluation.visible, include=include)
+                              events=found.events, visible=evaluation.visible, include=include,
+                              reported=reported)
     since = dossier_changes(campaign, answers, ctx, before=found.reviewed_answers,
-                            events=found.events, visible=evaluation.visible, include=include) \
+                            events=found.events, visible=evaluation.visible, include=include,
+                            reported=reported) \
         if found.reviewed_answers is not None else None
     disputes = [e for e in found.events if e.kind == "prefill_disputed"]
     account = current_staff()
