@@ -103,6 +103,20 @@ def test_consent_links_to_the_document_it_accepts(guardian: FlaskClient,
     assert "Lire « Règlement intérieur signé »" in html
 
 
+def test_the_half_board_rules_are_linked_from_their_consent(guardian: FlaskClient,
+                                                            dossier: Dossier) -> None:
+    """Issue 10, item 15: « J'accepte le règlement de la demi-pension » links to it."""
+    assert post_page(guardian, dossier.public_id, "restauration",
+                     {"f-regime": "dp4", "f-quotient_familial": "450"},
+                     action="save").status_code == 302
+    html = text_of(guardian.get(page_url(dossier.public_id, "validation")))
+    block = html[html.index('data-key="reglement_demi_pension"'):]
+    block = block[:block.index("</fieldset>")]
+    assert f'href="/dossier/{dossier.public_id}/modeles/reglement_interieur"' in block
+    served = guardian.get(f"/dossier/{dossier.public_id}/modeles/reglement_interieur")
+    assert served.status_code == 200 and served.data.startswith(b"%PDF")
+
+
 def test_consent_naming_an_unknown_document_is_a_campaign_error() -> None:
     campaign, diagnostics = check_yaml(campaign_text(
         "- {id: ok, type: consent, label: Règlement, document: reglement}\n"))

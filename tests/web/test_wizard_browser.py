@@ -240,3 +240,31 @@ def test_steps_fold_on_a_phone_and_show_on_a_desktop(in_browser: Callable[[Scena
         assert not steps.get_by_text("Toutes les étapes").is_visible()
 
     in_browser(scenario)
+
+
+def test_a_search_box_narrows_the_country_list(
+        in_browser: Callable[[Scenario], None], family: tuple[FlaskClient, Dossier],
+        db_session: Session) -> None:
+    _, dossier = family
+
+    def scenario(page: Page) -> None:
+        _open(page, dossier, "famille")
+        country = page.locator('select[name="f-responsables-0-adresse-country"]')
+        assert country.input_value() == "FR"
+        search = page.get_by_label("Rechercher un pays dans la liste").first
+        search.fill("ETATS")  # accents and case ignored
+        names = country.locator("option").all_inner_texts()
+        assert "États-Unis" in names and "Belgique" not in names and "France" in names  # chosen
+        search.fill("belg")
+        assert country.input_value() == "BE"  # the one match is chosen
+        page.wait_for_timeout(50)
+        assert "Belgique choisi." in page.locator("[aria-live]").all_inner_texts()
+        search.fill("")
+        assert country.locator("option").count() > 190  # the whole list again
+        assert country.input_value() == "BE"
+        page.get_by_role("button", name="Enregistrer et finir plus tard").click()
+        page.wait_for_load_state()
+
+    in_browser(scenario)
+    (claire,) = _stored(db_session, dossier)["responsables"]
+    assert claire["adresse"]["country"] == "BE"

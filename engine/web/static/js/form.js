@@ -359,6 +359,7 @@
     var row = holder.querySelector('.repeat-row');
     inputsNamed(row, 'f-' + repeat + '-' + n + '-_key')[0].value = newKey();
     box.insertBefore(row, template);
+    each(row.querySelectorAll('select[data-search]'), searchable);
     this.refreshRowButtons(box, n + 1);
     this.update();
     var first = row.querySelector('input:not([type=hidden]), select, textarea');
@@ -401,8 +402,60 @@
     });
   };
 
+  // -- a long list (the countries): a search box above it narrows its options ---------------
+
+  function fold(text) {
+    return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  }
+
+  /** Put a search box above ``select``: typing keeps the options whose name contains the
+   * text (accents and case ignored); a single match is chosen and announced. */
+  function searchable(select) {
+    if (select.disabled || select.hasAttribute('data-search-on') || insideTemplate(select)) return;
+    select.setAttribute('data-search-on', '');
+    var all = Array.prototype.map.call(select.options, function (o) {
+      return {value: o.value, text: o.text, key: fold(o.text)};
+    });
+    var what = select.getAttribute('data-search');
+    var box = document.createElement('input');
+    box.type = 'search';
+    box.className = 'list-search';
+    box.id = select.id + '-recherche';
+    box.autocomplete = 'off';
+    box.placeholder = 'Rechercher un ' + what + '…';
+    box.setAttribute('aria-label', 'Rechercher un ' + what + ' dans la liste');
+    box.setAttribute('aria-controls', select.id);
+    var status = document.createElement('span');
+    status.className = 'visually-hidden';
+    status.setAttribute('aria-live', 'polite');
+    select.parentNode.insertBefore(box, select);
+    select.parentNode.insertBefore(status, select.nextSibling);
+    box.addEventListener('input', function () {
+      var wanted = fold(box.value.trim());
+      var chosen = select.value;
+      var matches = all.filter(function (o) {
+        return o.value !== '' && o.key.indexOf(wanted) !== -1;
+      });
+      var kept = all.filter(function (o) {
+        return !wanted || o.value === '' || o.value === chosen || matches.indexOf(o) !== -1;
+      });
+      select.options.length = 0;
+      kept.forEach(function (o) {
+        select.add(new Option(o.text, o.value, false, o.value === chosen));
+      });
+      if (wanted && matches.length === 1 && matches[0].value !== chosen) {
+        select.value = matches[0].value;
+        select.dispatchEvent(new Event('change', {bubbles: true}));
+        status.textContent = matches[0].text + ' choisi.';
+      } else {
+        status.textContent = wanted ? matches.length + ' ' + what + ' dans la liste.' : '';
+      }
+    });
+  }
+
   function start() {
     focusNotice();
+    each(document.querySelectorAll('select[data-search]'), searchable);
     var source = document.getElementById('dossier-model');
     var form = document.querySelector('[data-wizard-form]');
     if (!source || !form || !window.DossierRules) return;
