@@ -20,6 +20,7 @@ from playwright.sync_api import Page, Route, sync_playwright
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine.config import ROOT
 from engine.dossiers.models import Dossier, FamilyAccount
 
 from .wizardkit import PREFILL, page_url
@@ -31,6 +32,7 @@ MakeAccount = Callable[..., tuple[FamilyAccount, str]]
 MakeDossier = Callable[..., Dossier]
 #: a potentially trustworthy origin, so the security headers apply as in production
 ORIGIN = "http://localhost"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "e2e"
 
 
 def _chromium() -> str:
@@ -255,6 +257,9 @@ def test_a_search_box_narrows_the_country_list(
         search.fill("ETATS")  # accents and case ignored
         names = country.locator("option").all_inner_texts()
         assert "États-Unis" in names and "Belgique" not in names and "France" in names  # chosen
+        search.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "country-search-360.png"))
         search.fill("belg")
         assert country.input_value() == "BE"  # the one match is chosen
         page.wait_for_timeout(50)
@@ -266,5 +271,5 @@ def test_a_search_box_narrows_the_country_list(
         page.wait_for_load_state()
 
     in_browser(scenario)
-    (claire,) = _stored(db_session, dossier)["responsables"]
+    claire = _stored(db_session, dossier)["responsables"][0]
     assert claire["adresse"]["country"] == "BE"
