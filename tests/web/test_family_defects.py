@@ -16,15 +16,14 @@ from werkzeug.test import TestResponse
 
 from engine.app import create_app
 from engine.config import Settings
-from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.listing import refresh_summary
+from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
-from engine.web.state import app_state
 from engine.refdata.communes import commune_code
-
-from staffkit import StaffUser
+from engine.web.state import app_state
 
 from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
+from staffkit import StaffUser
 
 Login = Callable[[str, str], TestResponse]
 MakeDossier = Callable[..., Dossier]
