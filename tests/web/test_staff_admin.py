@@ -316,3 +316,18 @@ def test_home_links_to_the_agents_and_the_journal_by_permission(
     assert 'value="lecture" selected' in direction.get(AGENTS).get_data(as_text=True)
     page = secretary.get("/etablissement/").get_data(as_text=True)
     assert AGENTS not in page and JOURNAL not in page
+
+
+def test_home_links_each_campaign_to_its_dashboard(
+        app: Flask, make_staff: MakeStaff, make_account: MakeAccount,
+        make_dossier: MakeDossier) -> None:
+    """Every role lists dossiers: the campaign's title leads to its dashboard."""
+    account, _code = make_account()
+    make_dossier(account)
+    for role in StaffRole:
+        client = app.test_client()
+        _login(client, make_staff(role=role))
+        page = client.get("/etablissement/").get_data(as_text=True)
+        link = '<a href="/etablissement/0750001A/reinscription-2026/">Réinscription 2026</a>'
+        assert link in page, role
+        assert client.get("/etablissement/0750001A/reinscription-2026/").status_code == 200
