@@ -438,6 +438,10 @@ def test_access_matrix(app: Flask, world: World) -> None:
                 elif got is not want:
                     problems.append(f"{where}: expected {want.value}, got {got.value} "
                                     f"({response.status_code})")
+                body = response.get_data()
+                if body.lstrip()[:15].lower() == b"<!doctype html>" \
+                        and response.mimetype != "text/html":
+                    problems.append(f"{where}: a page served as {response.mimetype}")
                 if got is not Seen.ALLOWED and context != "own" \
                         and OTHER_PUPIL in response.get_data(as_text=True):
                     problems.append(f"{where}: the other pupil's name in a denied answer")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, make_response, redirect, render_template, send_file, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
@@ -94,7 +94,7 @@ def jobs(uai: str, slug: str) -> Response:
         .order_by(Job.created_at.desc(), Job.id.desc()).limit(MAX_LISTED)))
     running = any(j.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(j)
                   for j in found)
-    response = Response(render_template(
+    response = make_response(render_template(
         "staff/jobs.html", establishment=establishment, campaign=campaign, slug=slug,
         jobs=found, running=running, **_context()))
     response.headers["Cache-Control"] = NO_CACHE
@@ -109,7 +109,7 @@ def job(uai: str, job_id: str) -> Response:
     campaign = _latest_campaign(establishment, found.campaign_slug) \
         if found.campaign_slug else None
     running = found.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(found)
-    response = Response(render_template(
+    response = make_response(render_template(
         "staff/jobs_detail.html", establishment=establishment, campaign=campaign,
         slug=found.campaign_slug, job=found, running=running, **_context()))
     response.headers["Cache-Control"] = NO_CACHE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -140,7 +140,7 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
         except MessageError as exc:
             session.rollback()
             error, status = str(exc), 422
-    return Response(render_template(
+    return make_response(render_template(
         "staff/messages_reminder.html", establishment=establishment, campaign=campaign,
         slug=slug, audience=chosen, label=AUDIENCE_LABELS[chosen], subject=subject, body=body,
         recipients=recipients, addressed=sum(1 for r in recipients if r.email),
@@ -184,7 +184,7 @@ def family_message(uai: str, public_id: str) -> Response | str:
                              body, values, dossier_id=dossier.id)
         except MessageError as exc:
             error, status = str(exc), 422
-    return Response(render_template(
+    return make_response(render_template(
         "staff/messages_family.html", establishment=establishment, campaign=campaign, slug=slug,
         dossier=dossier, subject=subject, body=body, recipients=recipients,
         preview=None if error else _preview(subject, body, recipients, values),
