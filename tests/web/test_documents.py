@@ -8,7 +8,6 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +31,8 @@ from engine.dossiers.services import (
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import register_version
 from engine.web.state import app_state
+
+from conftest import BOTH_STORAGES
 
 EXAMPLE = ROOT / "campaigns" / "college-jean-moulin.yaml"
 PIECES = "pieces"
@@ -91,9 +92,8 @@ def stored_count(db_session: Session) -> int:
     return db_session.scalar(select(func.count(StoredFile.id))) or 0
 
 
-def objects(app: Flask) -> list[Path]:
-    root = app_state(app).settings.upload_dir
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def objects(app: Flask) -> list[str]:
+    return sorted(o.key for o in app_state(app).storage.objects())
 
 
 def upload(client: FlaskClient, family: Family, token: str | None, document_id: str,
@@ -124,6 +124,7 @@ def file_ids(db_session: Session, document_id: str | None = None) -> list[str]:
 
 # -- good files ------------------------------------------------------------------------------
 
+@BOTH_STORAGES
 def test_upload_redirects_to_the_wizard_page_and_lists_the_file(
         client: FlaskClient, family: Family, token: str, db_session: Session) -> None:
     response = upload(client, family, token, "attestation_assurance",
@@ -138,6 +139,7 @@ def test_upload_redirects_to_the_wizard_page_and_lists_the_file(
     assert f"{family.base}/fichiers/{file_id}/supprimer" in page
 
 
+@BOTH_STORAGES
 def test_recto_and_verso_in_one_request(client: FlaskClient, family: Family, token: str,
                                         db_session: Session, app: Flask) -> None:
     response = upload(client, family, token, "attestation_assurance",
@@ -147,6 +149,7 @@ def test_recto_and_verso_in_one_request(client: FlaskClient, family: Family, tok
     assert len(objects(app)) == 2
 
 
+@BOTH_STORAGES
 def test_download_is_private_attachment_with_the_checked_type(
         client: FlaskClient, family: Family, token: str, db_session: Session) -> None:
     data = pdf_bytes()
@@ -164,6 +167,7 @@ def test_download_is_private_attachment_with_the_checked_type(
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+@BOTH_STORAGES
 def test_thumbnails_of_a_photo_and_of_a_pdf(client: FlaskClient, family: Family, token: str,
                                             db_session: Session) -> None:
     upload(client, family, token, "attestation_assurance",
@@ -178,6 +182,7 @@ def test_thumbnails_of_a_photo_and_of_a_pdf(client: FlaskClient, family: Family,
     assert icon.status_code == 200 and icon.mimetype == "image/png"
 
 
+@BOTH_STORAGES
 def test_replace_and_delete(client: FlaskClient, family: Family, token: str,
                             db_session: Session, app: Flask) -> None:
     upload(client, family, token, "fiche_infirmerie", (pdf_bytes("v1"), "v1.pdf"))
@@ -238,6 +243,7 @@ def test_campaign_template_is_served_to_the_family(client: FlaskClient, family: 
     ([(pdf_bytes(), "a.pdf")] * 3, 422, "Ce document accepte au plus 2 fichier(s)"),
     ([], 400, "Choisissez un fichier à envoyer."),
 ])
+@BOTH_STORAGES
 def test_bad_files_get_a_french_message_next_to_the_document(
         client: FlaskClient, family: Family, token: str, db_session: Session, app: Flask,
         files: list[tuple[bytes, str]], status: int, message: str) -> None:
