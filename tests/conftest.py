@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, timedelta
@@ -155,6 +156,24 @@ def any_storage_url(request: pytest.FixtureRequest) -> str:
     """The local folder, then a fresh bucket: a module's ``storage_url`` returns it to run
     all its tests on both backends."""
     return _storage_url(request, request.param)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 1 MB tmpfs: a real disk that fills up (mounting it needs root; skipped,
+    with the reason, when not root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs to fill a real disk needs root")
+    folder = tmp_path / "tiny-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs",
+                              str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this system refuses to mount a tmpfs, even to root: {mounted.stderr}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.fixture

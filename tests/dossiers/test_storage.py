@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,23 +166,8 @@ def test_a_missing_bucket_is_unavailable(s3_server: S3Server) -> None:
         storage.put(b"x")
 
 
-@pytest.fixture
-def full_folder(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB tmpfs: a real full disk (needs root to mount)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tiny tmpfs to fill a real disk needs root")
-    folder = tmp_path / "full"
-    folder.mkdir()
-    if os.system(f"mount -t tmpfs -o size=1m tmpfs {folder}") != 0:  # noqa: S605
-        pytest.skip("this system refuses to mount a tmpfs, even to root")
-    try:
-        yield folder
-    finally:
-        os.system(f"umount {folder}")  # noqa: S605
-
-
-def test_a_full_disk_is_unavailable_and_leaves_no_partial_file(full_folder: Path) -> None:
-    storage = LocalStorage(full_folder)
+def test_a_full_disk_is_unavailable_and_leaves_no_partial_file(tiny_disk: Path) -> None:
+    storage = LocalStorage(tiny_disk)
     small = storage.put(b"fits")
     with pytest.raises(StorageUnavailableError, match="full"):
         storage.put(io.BytesIO(b"x" * (2 * MB)))
