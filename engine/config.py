@@ -212,9 +212,10 @@ class Settings:
         if queue_url and urlsplit(queue_url).scheme not in {"redis", "rediss"}:
             raise ConfigError(f"DOSSIERSCO_QUEUE_URL must be redis:// or rediss:// (empty for the "
                               f"embedded SQLite queue), got {queue_url!r}")
+        # the rest of the URL is the S3 backend's to check (engine.storage.s3)
         storage_url = env.get("DOSSIERSCO_STORAGE_URL", "").strip()
-        if storage_url and (urlsplit(storage_url).scheme != "s3"
-                            or not urlsplit(storage_url).hostname):
+        storage = urlsplit(storage_url)
+        if storage_url and (storage.scheme != "s3" or not storage.hostname):
             raise ConfigError("DOSSIERSCO_STORAGE_URL must be s3://bucket[/prefix]?endpoint=… "
                               "(empty for the upload folder)")
         return cls(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import os
 import re
 import secrets
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -165,6 +168,34 @@ def test_download_is_private_attachment_with_the_checked_type(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"]
     assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+@BOTH_STORAGES
+def test_a_download_is_streamed_in_flat_memory(client: FlaskClient, family: Family,
+                                               db_session: Session, app: Flask) -> None:
+    """A 24 MB document goes out in chunks: the app never holds it whole, on either backend."""
+    data = os.urandom(1024 * 1024) * 24
+    key = app_state(app).storage.put(io.BytesIO(data))
+    stored = StoredFile(dossier_id=family.dossier.id, document_id="attestation_assurance",
+                        storage_key=key, filename="gros.pdf", sha256="0" * 64, size=len(data),
+                        mime_type="application/pdf")
+    db_session.add(stored)
+    db_session.commit()
+    tracemalloc.start()
+    try:
+        response = client.get(f"{family.base}/fichiers/{stored.public_id}", buffered=False)
+        assert response.status_code == 200
+        assert response.content_length == len(data)
+        digest, received = hashlib.sha256(), 0
+        for chunk in response.response:
+            digest.update(chunk)
+            received += len(chunk)
+        response.close()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == len(data) and digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert peak < 8 * 1024 * 1024, peak
 
 
 @BOTH_STORAGES
