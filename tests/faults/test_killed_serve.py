@@ -187,8 +187,9 @@ def _submit(browser: Browser, dossier: Dossier) -> int:
 
 
 def _submitted_events(db_session: Session, dossier: Dossier) -> int:
-    return db_session.scalar(select(func.count()).select_from(DossierEvent).where(
-        DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "submitted")) or 0
+    events = db_session.scalars(select(DossierEvent).where(
+        DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "state_changed"))
+    return sum(1 for e in events if (e.data or {}).get("to") == DossierState.SUBMITTED.value)
 
 
 def test_killed_mid_submit_leaves_the_dossier_unsent_and_the_retry_sends_it(
