@@ -7,7 +7,7 @@ default), :mod:`.s3` the S3-compatible one, :mod:`.inspection` the content check
 
 from __future__ import annotations
 
-from engine.config import Settings
+from engine.config import ConfigError, Settings
 
 from .base import (
     KEY_PATTERN,
@@ -24,11 +24,14 @@ from .local import LocalStorage
 def storage_from_settings(settings: Settings) -> Storage:
     """The backend ``DOSSIERSCO_STORAGE_URL`` names, else the local upload folder.
 
-    :raises ConfigError: the URL is not one the S3 backend understands.
+    :raises ConfigError: the URL is not one the S3 backend understands, or boto3 is missing.
     """
     if settings.storage_url:
-        from .s3 import S3Storage  # boto3 is only needed by the installs that use it
-
+        try:  # boto3 is only needed by the installs that use it
+            from .s3 import S3Storage
+        except ImportError as exc:
+            raise ConfigError("DOSSIERSCO_STORAGE_URL=s3://… needs boto3: "
+                              "pip install 'dossiersco[s3]'") from exc
         return S3Storage.from_url(settings.storage_url)
     return LocalStorage(settings.upload_dir)
 
