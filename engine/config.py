@@ -150,6 +150,9 @@ class Settings:
     secret_key: str = field(repr=False)
     upload_dir: Path
     mail_url: str
+    #: where documents live: empty for :attr:`upload_dir`, or ``s3://bucket?endpoint=…``
+    #: (docs/storage.md); may hold credentials, so never shown
+    storage_url: str = field(default="", repr=False)
     mail_from: str = DEFAULT_MAIL_FROM
     ratelimit_storage: str = DEFAULT_RATELIMIT_STORAGE
     login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
@@ -209,6 +212,12 @@ class Settings:
         if queue_url and urlsplit(queue_url).scheme not in {"redis", "rediss"}:
             raise ConfigError(f"DOSSIERSCO_QUEUE_URL must be redis:// or rediss:// (empty for the "
                               f"embedded SQLite queue), got {queue_url!r}")
+        # the rest of the URL is the S3 backend's to check (engine.storage.s3)
+        storage_url = env.get("DOSSIERSCO_STORAGE_URL", "").strip()
+        storage = urlsplit(storage_url)
+        if storage_url and (storage.scheme != "s3" or not storage.hostname):
+            raise ConfigError("DOSSIERSCO_STORAGE_URL must be s3://bucket[/prefix]?endpoint=… "
+                              "(empty for the upload folder)")
         return cls(
             instance_dir=instance_dir,
             database_url=(env.get("DOSSIERSCO_DATABASE_URL", "").strip()
@@ -218,6 +227,7 @@ class Settings:
             data_keys=(parse_data_keys(env.get("DOSSIERSCO_DATA_KEY", ""))
                        or load_or_create_data_key(instance_dir)),
             upload_dir=Path(env.get("DOSSIERSCO_UPLOAD_DIR") or instance_dir / "uploads").resolve(),
+            storage_url=storage_url,
             mail_url=mail_url,
             mail_from=env.get("DOSSIERSCO_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
             ratelimit_storage=(env.get("DOSSIERSCO_RATELIMIT_STORAGE", "").strip()

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, timedelta
@@ -21,6 +22,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from s3kit import S3Server
 from smtpkit import Inbox, smtp_server
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -104,11 +106,11 @@ def database_url(request: pytest.FixtureRequest,
 CAMPAIGN_DAY = date(2027, 6, 10)
 
 
-def _settings_for(tmp_path: Path, database_url: str) -> Settings:
+def _settings_for(tmp_path: Path, database_url: str, storage_url: str = "") -> Settings:
     """Everything in ``tmp_path``, cheap argon2, no Secure cookie."""
     return Settings(
         instance_dir=tmp_path / "instance", database_url=database_url,
-        secret_key="test-secret-key", upload_dir=tmp_path / "uploads",
+        secret_key="test-secret-key", upload_dir=tmp_path / "uploads", storage_url=storage_url,
         mail_url=(tmp_path / "mail").as_uri(), testing=True, secure_cookies=False,
         queue_immediate=True,
         argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1, today=CAMPAIGN_DAY)
@@ -120,9 +122,63 @@ def plain_settings(tmp_path: Path) -> Settings:
     return _settings_for(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}")
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-compatible server (moto) on loopback, for the session."""
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+#: the storage backends a test can run on (docs/storage.md)
+STORAGES = [pytest.param("local", id="local"), pytest.param("s3", id="s3")]
+#: runs a test on both backends (a module of storage tests overrides ``storage_url`` instead)
+BOTH_STORAGES = pytest.mark.parametrize("storage_url", STORAGES, indirect=True)
+
+
+def _storage_url(request: pytest.FixtureRequest, backend: str) -> str:
+    if backend == "local":
+        return ""
+    server: S3Server = request.getfixturevalue("s3_server")
+    return server.storage_url(server.new_bucket())
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return _settings_for(tmp_path, database_url)
+def storage_url(request: pytest.FixtureRequest) -> str:
+    """The app's ``DOSSIERSCO_STORAGE_URL``: the local upload folder, or a fresh bucket of
+    :func:`s3_server` for a test marked ``BOTH_STORAGES``."""
+    return _storage_url(request, getattr(request, "param", "local"))
+
+
+@pytest.fixture(params=STORAGES)
+def any_storage_url(request: pytest.FixtureRequest) -> str:
+    """The local folder, then a fresh bucket: a module's ``storage_url`` returns it to run
+    all its tests on both backends."""
+    return _storage_url(request, request.param)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 1 MB tmpfs: a real disk that fills up (mounting it needs root; skipped,
+    with the reason, when not root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs to fill a real disk needs root")
+    folder = tmp_path / "tiny-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs",
+                              str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this system refuses to mount a tmpfs, even to root: {mounted.stderr}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, storage_url: str) -> Settings:
+    return _settings_for(tmp_path, database_url, storage_url)
 
 
 def _empty_tables(app: Flask) -> None:

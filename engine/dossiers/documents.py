@@ -30,7 +30,7 @@ from engine.fields.date import parse_date
 from engine.i18n import gettext as _
 from engine.rules import Evaluation
 from engine.rules.evaluation import document_reason
-from engine.storage import Storage
+from engine.storage import Storage, discard
 from engine.storage.inspection import (
     CheckedFile,
     UploadRejected,
@@ -261,7 +261,9 @@ def inspect_uploads(rule: UploadRule, uploads: Sequence[tuple[bytes, str]],
 
 @contextmanager
 def _stored(storage: Storage, checked: Sequence[CheckedFile]) -> Iterator[list[str]]:
-    """Put the objects first; remove them again if anything after fails."""
+    """Put the objects first, then the caller commits their rows: a crash in between leaves
+    an object without a row (found by ``storage check``), never a row without its object.
+    If anything after the puts fails, the objects are removed again, best-effort."""
     keys: list[str] = []
     try:
         for item in checked:
@@ -269,7 +271,7 @@ def _stored(storage: Storage, checked: Sequence[CheckedFile]) -> Iterator[list[s
         yield keys
     except BaseException:
         for key in keys:
-            storage.delete(key)
+            discard(storage, key)
         raise
 
 
@@ -394,7 +396,7 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
         _sync_field_answer(dossier, rule, ids)
         _event(dossier, account, "file_replaced", {"document": rule.id})
         _commit(session)
-    storage.delete(old_key)
+    discard(storage, old_key)
     return row
 
 
@@ -416,7 +418,7 @@ def delete_file(session: Session, storage: Storage, campaign: Campaign, dossier:
     session.delete(stored)
     _event(dossier, account, "file_deleted", {"document": document_id})
     _commit(session)
-    storage.delete(key)
+    discard(storage, key)
 
 
 def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,

@@ -10,10 +10,13 @@ import logging
 import secrets
 from typing import Final
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from engine.storage import StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,23 @@ ERRORS: Final[dict[int, tuple[str, str]]] = {
     429: ("Trop de tentatives",
           "Vous avez fait trop de demandes en peu de temps. Patientez une minute, puis "
           "réessayez."),
+    503: ("Service momentanément indisponible",
+          "Le service ne répond pas pour le moment. Vos réponses déjà enregistrées sont "
+          "conservées ; celles que vous veniez d'envoyer n'ont pas été enregistrées. Réessayez "
+          "dans quelques minutes."),
     500: ("Erreur technique",
           "Une erreur inattendue s'est produite de notre côté. Vos réponses déjà enregistrées "
           "sont conservées. Réessayez dans quelques instants."),
 }
+#: the page of a storage that cannot be reached or is full (docs/storage.md#faults)
+STORAGE_MESSAGE: Final = ("Les documents ne peuvent être ni enregistrés ni affichés pour le "
+                          "moment. Rien n'a été enregistré pour cet envoi ; vos réponses et "
+                          "vos documents déjà enregistrés sont conservés. Réessayez dans "
+                          "quelques minutes.")
+#: the database or the storage is down: a temporary condition, answered 503 in one place
+UNAVAILABLE: Final = (OperationalError, InterfaceError, StorageUnavailableError)
+#: seconds a client is told to wait before trying again
+RETRY_AFTER: Final = "30"
 CSRF_MESSAGE: Final = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page, puis "
                        "recommencez.")
 
@@ -83,6 +99,21 @@ def init_app(app: Flask) -> None:
             if name.lower() in {"allow", "retry-after"}:
                 response.headers[name] = value
         return response
+
+    def _unavailable(error: Exception) -> ResponseReturnValue:
+        storage = isinstance(error, StorageUnavailableError)
+        log.warning("%s unavailable (%s), path %s", "storage" if storage else "database",
+                    type(getattr(error, "orig", None) or error).__name__, request.path)
+        # the page is drawn as for a visitor: loading the account would ask the database
+        if "_login_user" not in g:
+            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        response = current_app.make_response(
+            _error_page(503, STORAGE_MESSAGE if storage else None))
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
+
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, _unavailable)
 
     @app.errorhandler(InternalServerError)
     def _server_error(_error: InternalServerError) -> tuple[str, int]:

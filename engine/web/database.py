@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.web.state import app_state
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -15,7 +20,12 @@ def init_app(app: Flask) -> None:
     def _close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("dossiersco_session", None)
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except SQLAlchemyError as exc:
+                # the connection died under the request (database restarted): the answer is
+                # already made, the dead connection is dropped from the pool
+                log.warning("database session not closed cleanly (%s)", type(exc).__name__)
 
 
 def get_session() -> Session:

@@ -59,7 +59,7 @@ from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megab
 from engine.web.access import family_dossier, family_file
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.files import private_file, read_stored
+from engine.web.files import private_file, read_stored, stored_download
 from engine.web.state import app_state, today
 
 bp = Blueprint("documents", __name__)
@@ -271,8 +271,7 @@ def _too_large(_error: RequestEntityTooLarge) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]
 def download(public_id: str, file_id: str) -> Response:
     _dossier, stored = family_file(public_id, file_id)
-    return private_file(read_stored(stored), stored.mime_type, as_attachment=True,
-                        download_name=stored.filename)
+    return stored_download(stored)
 
 
 @bp.get("/dossier/<public_id>/fichiers/<file_id>/apercu")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
@@ -34,8 +34,9 @@ from engine.dossiers.models import Dossier, DossierEvent, FamilyAccount, StoredF
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
 from engine.rules import DossierContext, evaluate_dossier
-from engine.storage import LocalStorage
+from engine.storage import Storage
 from engine.web.documents import http_status
+from engine.web.state import app_state
 
 EXAMPLE = ROOT / "campaigns" / "college-jean-moulin.yaml"
 TODAY = date(2027, 6, 10)
@@ -105,8 +106,14 @@ def campaign() -> Campaign:
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "store")
+def storage_url(any_storage_url: str) -> str:
+    return any_storage_url
+
+
+@pytest.fixture
+def storage(app: Flask) -> Storage:
+    """The app's storage: the local folder, then an S3 bucket."""
+    return app_state(app).storage
 
 
 @pytest.fixture
@@ -120,8 +127,8 @@ def dossier(make_dossier: Any, family: FamilyAccount) -> Dossier:
     return make_dossier(family)  # type: ignore[no-any-return]
 
 
-def objects(storage: LocalStorage) -> list[Path]:
-    return sorted(p for p in storage.root.rglob("*") if p.is_file())
+def objects(storage: Storage) -> list[str]:
+    return sorted(o.key for o in storage.objects())
 
 
 def statuses_of(campaign: Campaign, dossier: Dossier, answers: dict[str, Any],
@@ -190,7 +197,7 @@ def test_freshness_at_the_end_of_a_long_month() -> None:
 
 
 def test_declared_date_drives_the_freshness_problem(
-        db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
+        db_session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     add_files(db_session, storage, campaign, dossier, "attestation_caf",
               [(pdf_bytes(), "caf.pdf")], family, today=TODAY)
@@ -228,7 +235,7 @@ def test_bad_declared_dates_are_refused(db_session: Session, campaign: Campaign,
 # -- adding, replacing, deleting files -------------------------------------------------------
 
 def test_recto_verso_are_two_files_of_one_document(
-        db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
+        db_session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     rows = add_files(db_session, storage, campaign, dossier, "attestation_assurance",
                      [(image_bytes(), "recto.jpg"), (image_bytes("PNG"), "verso.png")], family, today=TODAY)
@@ -256,7 +263,7 @@ def test_recto_verso_are_two_files_of_one_document(
     ([(pdf_bytes(), "a.pdf"), (pdf_bytes(), "b.pdf"), (pdf_bytes(), "c.pdf")], 422,
      "too_many_files"),
 ])
-def test_bad_uploads_write_nothing(db_session: Session, storage: LocalStorage,
+def test_bad_uploads_write_nothing(db_session: Session, storage: Storage,
                                    campaign: Campaign, dossier: Dossier, family: FamilyAccount,
                                    uploads: list[tuple[bytes, str]], status: int,
                                    code: str) -> None:
@@ -269,7 +276,7 @@ def test_bad_uploads_write_nothing(db_session: Session, storage: LocalStorage,
     assert db_session.scalar(select(func.count(StoredFile.id))) == 0
 
 
-def test_a_bad_file_among_several_is_named(db_session: Session, storage: LocalStorage,
+def test_a_bad_file_among_several_is_named(db_session: Session, storage: Storage,
                                            campaign: Campaign, dossier: Dossier,
                                            family: FamilyAccount) -> None:
     with pytest.raises(DocumentError) as refused:
@@ -280,7 +287,7 @@ def test_a_bad_file_among_several_is_named(db_session: Session, storage: LocalSt
 
 
 def test_the_accept_list_of_the_document_is_respected(
-        db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
+        db_session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     # attestation_caf accepts pdf, jpeg, png: a HEIC photo is refused by content
     rule = upload_rule(campaign, "attestation_caf")
@@ -293,7 +300,7 @@ def test_the_accept_list_of_the_document_is_respected(
     assert "Formats acceptés : JPEG, PDF, PNG." in refused.value.message
 
 
-def test_max_files_counts_files_already_sent(db_session: Session, storage: LocalStorage,
+def test_max_files_counts_files_already_sent(db_session: Session, storage: Storage,
                                              campaign: Campaign, dossier: Dossier,
                                              family: FamilyAccount) -> None:
     add_files(db_session, storage, campaign, dossier, "attestation_assurance",
@@ -306,7 +313,7 @@ def test_max_files_counts_files_already_sent(db_session: Session, storage: Local
     assert len(objects(storage)) == 2
 
 
-def test_a_dossier_holds_at_most_twenty_files(db_session: Session, storage: LocalStorage,
+def test_a_dossier_holds_at_most_twenty_files(db_session: Session, storage: Storage,
                                               dossier: Dossier, family: FamilyAccount) -> None:
     documents = "".join(f"  - {{id: d{n}, label: Pièce {n}, max_files: 3}}\n" for n in range(8))
     campaign = load_campaign_text(FIELD_CAMPAIGN + "documents:\n" + documents)
@@ -320,7 +327,7 @@ def test_a_dossier_holds_at_most_twenty_files(db_session: Session, storage: Loca
     assert len(objects(storage)) == MAX_FILES_PER_DOSSIER
 
 
-def test_unknown_document_is_refused(db_session: Session, storage: LocalStorage,
+def test_unknown_document_is_refused(db_session: Session, storage: Storage,
                                      campaign: Campaign, dossier: Dossier,
                                      family: FamilyAccount) -> None:
     with pytest.raises(DocumentError) as refused:
@@ -329,7 +336,7 @@ def test_unknown_document_is_refused(db_session: Session, storage: LocalStorage,
     assert http_status(refused.value) == 404
 
 
-def test_replace_swaps_row_and_object(db_session: Session, storage: LocalStorage,
+def test_replace_swaps_row_and_object(db_session: Session, storage: Storage,
                                       campaign: Campaign, dossier: Dossier,
                                       family: FamilyAccount) -> None:
     (old,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
@@ -343,7 +350,7 @@ def test_replace_swaps_row_and_object(db_session: Session, storage: LocalStorage
     assert len(remaining) == 1 and remaining != old_object
 
 
-def test_a_refused_replacement_keeps_the_old_file(db_session: Session, storage: LocalStorage,
+def test_a_refused_replacement_keeps_the_old_file(db_session: Session, storage: Storage,
                                                   campaign: Campaign, dossier: Dossier,
                                                   family: FamilyAccount) -> None:
     (old,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
@@ -356,7 +363,7 @@ def test_a_refused_replacement_keeps_the_old_file(db_session: Session, storage: 
     assert db_session.scalars(select(StoredFile.public_id)).all() == [old.public_id]
 
 
-def test_delete_removes_row_then_object(db_session: Session, storage: LocalStorage,
+def test_delete_removes_row_then_object(db_session: Session, storage: Storage,
                                         campaign: Campaign, dossier: Dossier,
                                         family: FamilyAccount) -> None:
     first, second = add_files(db_session, storage, campaign, dossier, "reglement_interieur",
@@ -366,7 +373,7 @@ def test_delete_removes_row_then_object(db_session: Session, storage: LocalStora
     assert len(objects(storage)) == 1
 
 
-def test_a_failed_delete_commit_keeps_the_object(db_session: Session, storage: LocalStorage,
+def test_a_failed_delete_commit_keeps_the_object(db_session: Session, storage: Storage,
                                                  campaign: Campaign, dossier: Dossier,
                                                  family: FamilyAccount) -> None:
     """The object goes only once the row is gone: never a row pointing at nothing."""
@@ -386,7 +393,7 @@ def test_a_failed_delete_commit_keeps_the_object(db_session: Session, storage: L
     assert storage.exists(db_session.scalars(select(StoredFile.storage_key)).one())
 
 
-def test_a_failed_insert_removes_the_new_object(db_session: Session, storage: LocalStorage,
+def test_a_failed_insert_removes_the_new_object(db_session: Session, storage: Storage,
                                                 campaign: Campaign, dossier: Dossier,
                                                 family: FamilyAccount) -> None:
     def refuse(*_args: Any) -> None:
@@ -404,7 +411,7 @@ def test_a_failed_insert_removes_the_new_object(db_session: Session, storage: Lo
 
 
 def test_nothing_changes_once_the_dossier_is_submitted(
-        db_session: Session, storage: LocalStorage, campaign: Campaign, dossier: Dossier,
+        db_session: Session, storage: Storage, campaign: Campaign, dossier: Dossier,
         family: FamilyAccount) -> None:
     (stored,) = add_files(db_session, storage, campaign, dossier, "fiche_infirmerie",
                           [(pdf_bytes(), "f.pdf")], family, today=TODAY)
@@ -428,7 +435,7 @@ def test_nothing_changes_once_the_dossier_is_submitted(
     assert db_session.scalar(select(func.count(StoredFile.id))) == 1
 
 
-def test_file_field_answer_follows_its_files(db_session: Session, storage: LocalStorage,
+def test_file_field_answer_follows_its_files(db_session: Session, storage: Storage,
                                              dossier: Dossier, family: FamilyAccount) -> None:
     campaign = load_campaign_text(FIELD_CAMPAIGN)
     rule = upload_rule(campaign, "photo")

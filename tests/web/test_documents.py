@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import os
 import re
 import secrets
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,8 @@ from engine.dossiers.services import (
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import register_version
 from engine.web.state import app_state
+
+from conftest import BOTH_STORAGES
 
 EXAMPLE = ROOT / "campaigns" / "college-jean-moulin.yaml"
 PIECES = "pieces"
@@ -93,9 +97,8 @@ def stored_count(db_session: Session) -> int:
     return db_session.scalar(select(func.count(StoredFile.id))) or 0
 
 
-def objects(app: Flask) -> list[Path]:
-    root = app_state(app).settings.upload_dir
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def objects(app: Flask) -> list[str]:
+    return sorted(o.key for o in app_state(app).storage.objects())
 
 
 def upload(client: FlaskClient, family: Family, token: str | None, document_id: str,
@@ -126,6 +129,7 @@ def file_ids(db_session: Session, document_id: str | None = None) -> list[str]:
 
 # -- good files ------------------------------------------------------------------------------
 
+@BOTH_STORAGES
 def test_upload_redirects_to_the_wizard_page_and_lists_the_file(
         client: FlaskClient, family: Family, token: str, db_session: Session) -> None:
     response = upload(client, family, token, "attestation_assurance",
@@ -140,6 +144,7 @@ def test_upload_redirects_to_the_wizard_page_and_lists_the_file(
     assert f"{family.base}/fichiers/{file_id}/supprimer" in page
 
 
+@BOTH_STORAGES
 def test_recto_and_verso_in_one_request(client: FlaskClient, family: Family, token: str,
                                         db_session: Session, app: Flask) -> None:
     response = upload(client, family, token, "attestation_assurance",
@@ -149,6 +154,7 @@ def test_recto_and_verso_in_one_request(client: FlaskClient, family: Family, tok
     assert len(objects(app)) == 2
 
 
+@BOTH_STORAGES
 def test_download_is_private_attachment_with_the_checked_type(
         client: FlaskClient, family: Family, token: str, db_session: Session) -> None:
     data = pdf_bytes()
@@ -166,6 +172,35 @@ def test_download_is_private_attachment_with_the_checked_type(
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+@BOTH_STORAGES
+def test_a_download_is_streamed_in_flat_memory(client: FlaskClient, family: Family,
+                                               db_session: Session, app: Flask) -> None:
+    """A 24 MB document goes out in chunks: the app never holds it whole, on either backend."""
+    data = os.urandom(1024 * 1024) * 24
+    key = app_state(app).storage.put(io.BytesIO(data))
+    stored = StoredFile(dossier_id=family.dossier.id, document_id="attestation_assurance",
+                        storage_key=key, filename="gros.pdf", sha256="0" * 64, size=len(data),
+                        mime_type="application/pdf")
+    db_session.add(stored)
+    db_session.commit()
+    tracemalloc.start()
+    try:
+        response = client.get(f"{family.base}/fichiers/{stored.public_id}", buffered=False)
+        assert response.status_code == 200
+        assert response.content_length == len(data)
+        digest, received = hashlib.sha256(), 0
+        for chunk in response.response:
+            digest.update(chunk)
+            received += len(chunk)
+        response.close()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == len(data) and digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert peak < 8 * 1024 * 1024, peak
+
+
+@BOTH_STORAGES
 def test_thumbnails_of_a_photo_and_of_a_pdf(client: FlaskClient, family: Family, token: str,
                                             db_session: Session) -> None:
     upload(client, family, token, "attestation_assurance",
@@ -180,6 +215,7 @@ def test_thumbnails_of_a_photo_and_of_a_pdf(client: FlaskClient, family: Family,
     assert icon.status_code == 200 and icon.mimetype == "image/png"
 
 
+@BOTH_STORAGES
 def test_replace_and_delete(client: FlaskClient, family: Family, token: str,
                             db_session: Session, app: Flask) -> None:
     upload(client, family, token, "fiche_infirmerie", (pdf_bytes("v1"), "v1.pdf"))
@@ -240,6 +276,7 @@ def test_campaign_template_is_served_to_the_family(client: FlaskClient, family: 
     ([(pdf_bytes(), "a.pdf")] * 3, 422, "Ce document accepte au plus 2 fichier(s)"),
     ([], 400, "Choisissez un fichier à envoyer."),
 ])
+@BOTH_STORAGES
 def test_bad_files_get_a_french_message_next_to_the_document(
         client: FlaskClient, family: Family, token: str, db_session: Session, app: Flask,
         files: list[tuple[bytes, str]], status: int, message: str) -> None:

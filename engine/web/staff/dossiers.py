@@ -54,7 +54,7 @@ from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.files import private_file, read_stored
+from engine.web.files import open_stored, private_file, read_stored, stored_download
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
@@ -417,10 +417,11 @@ def download(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
     found = _dossier(establishment, public_id)
     stored = _file(found, file_id)
+    # opened first: a file missing or a storage down records no download
+    stream = open_stored(stored)
     session = get_session()
     audit.record(session, staff_actor(), "document_downloaded",
                  establishment_id=establishment.id, dossier_id=found.id,
                  data={"file": stored.public_id})
     session.commit()
-    return private_file(read_stored(stored), stored.mime_type, as_attachment=True,
-                          download_name=stored.filename)
+    return stored_download(stored, stream)
