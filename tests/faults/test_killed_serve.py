@@ -200,7 +200,7 @@ def test_killed_mid_submit_leaves_the_dossier_unsent_and_the_retry_sends_it(
     campaign = load_campaign(EXAMPLE_CAMPAIGN)
     for document_id in REQUIRED_DOCUMENTS:
         add_files(db_session, storage, campaign, dossier, document_id,
-                  [(pdf_bytes(), f"{document_id}.pdf")], None)
+                  [(pdf_bytes(), f"{document_id}.pdf")], None, today=CAMPAIGN_DAY)
     db_session.expire_all()
     before = db_session.get(Dossier, dossier.id)
     assert before is not None
