@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.typing import RouteCallable
@@ -26,6 +27,18 @@ from engine.web import database as web_database
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+#: seconds before a login gives up on an unreachable Redis (then 503), rather than hang
+LIMITS_SOCKET_TIMEOUT = 2
+
+
+def _limits_options(uri: str) -> dict[str, str | int]:
+    options: dict[str, str | int] = {"wrap_exceptions": True}
+    if urlsplit(uri).scheme.startswith(("redis", "valkey")):
+        options |= {"socket_connect_timeout": LIMITS_SOCKET_TIMEOUT,
+                    "socket_timeout": LIMITS_SOCKET_TIMEOUT}
+    return options
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -68,8 +81,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     with database.sessions() as session:
         sealed.check_keys(session, ring)
     sealed.bind(database.sessions, ring)
+    # a storage failure is raised as limits' StorageError, answered 503 by engine.web (never
+    # swallowed, no in-memory fallback: an unreachable Redis must not mean unthrottled guesses)
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage,
-                      default_limits=[])
+                      storage_options=_limits_options(settings.ratelimit_storage),
+                      key_prefix=settings.ratelimit_prefix, default_limits=[],
+                      swallow_errors=False, in_memory_fallback_enabled=False)
     # Only the routes given a limit are throttled (login, document writes), and their own
     # decorators check it; with no default or application-wide limit the extension's
     # before-request check finds nothing to do, at 0.1 ms on every request.

@@ -13,6 +13,7 @@ from typing import Final
 from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ SECURITY_HEADERS: Final = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+#: on HTTPS answers only: a browser that once reached the site over HTTPS never tries plain
+#: HTTP again for a year (a plain-HTTP answer carrying it would be ignored anyway, RFC 6797)
+HSTS: Final = "max-age=31536000; includeSubDomains"
+#: seconds a client is asked to wait when a shared service (Redis) is unreachable
+UNAVAILABLE_RETRY_AFTER: Final = 30
 
 #: French title and explanation of each error page
 ERRORS: Final[dict[int, tuple[str, str]]] = {
@@ -46,6 +52,9 @@ ERRORS: Final[dict[int, tuple[str, str]]] = {
     500: ("Erreur technique",
           "Une erreur inattendue s'est produite de notre côté. Vos réponses déjà enregistrées "
           "sont conservées. Réessayez dans quelques instants."),
+    503: ("Service momentanément indisponible",
+          "Le service est momentanément indisponible. Vos réponses déjà enregistrées sont "
+          "conservées. Réessayez dans quelques minutes."),
 }
 CSRF_MESSAGE: Final = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page, puis "
                        "recommencez.")
@@ -65,6 +74,8 @@ def init_app(app: Flask) -> None:
     def _security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:  # behind a proxy: ProxyFix (DOSSIERSCO_PROXY_HOPS) tells
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.endpoint != "static":
             # pages show a child's data: never keep them in a shared browser cache
             response.headers.setdefault("Cache-Control", "no-store")
@@ -73,6 +84,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(_error: CSRFError) -> tuple[str, int]:
         return _error_page(400, CSRF_MESSAGE)
+
+    @app.errorhandler(StorageError)
+    def _limits_unreachable(error: StorageError) -> ResponseReturnValue:
+        # the shared rate-limit counters (Redis) cannot be read: refuse rather than let
+        # guesses through unthrottled (docs/deployment.md, "Redis")
+        log.error("rate-limit storage unreachable on %s: %s", request.endpoint,
+                  type(error.storage_error).__name__)
+        response = app.make_response(_error_page(503))
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
