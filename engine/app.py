@@ -23,6 +23,7 @@ from engine.jobs import JobQueue
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
 from engine.web import (
+    access_log,
     auth,
     documents,
     family,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
+    access_log.init_app(app)
     field_assets.init_app(app, registry)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
