@@ -17,9 +17,8 @@ from engine.config import Settings
 from engine.dossiers.accounts import create_family_account
 from engine.web.state import app_state
 
-from rediskit import shared_redis_url, unique_prefix
-
 from .serverkit import Browser, children_of, serve
+from rediskit import shared_redis_url, unique_prefix
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
