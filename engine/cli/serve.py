@@ -29,6 +29,9 @@ from .logs import configure_logging, formatter_for
 CONNECTION_LIMIT: Final = 1000
 #: seconds a connection may stay silent (idle keep-alive, a client that stopped sending)
 CHANNEL_TIMEOUT: Final = 30
+#: waitress refuses a body this many times the app's limit before reading it (its own short
+#: English page); below that, the app's French 413 (or the documents page's message) answers
+BODY_LIMIT_MARGIN: Final = 4
 #: file descriptors kept beyond the connections (database, storage, logs)
 SPARE_DESCRIPTORS: Final = 64
 #: gunicorn: seconds a worker may spend on one request before it is restarted
@@ -108,7 +111,8 @@ def _serve_waitress(host: str, port: int, threads: int, connection_limit: int,
     server = create_server(
         app, host=host, port=port, threads=threads, ident="dossiersco",
         connection_limit=_descriptors_for(connection_limit), channel_timeout=CHANNEL_TIMEOUT,
-        asyncore_use_poll=True, max_request_body_size=settings.max_request_bytes,
+        asyncore_use_poll=True,
+        max_request_body_size=settings.max_request_bytes * BODY_LIMIT_MARGIN,
         clear_untrusted_proxy_headers=settings.proxy_hops == 0)
     listening = getattr(server, "effective_listen", None) or [
         (server.effective_host, server.effective_port)]
