@@ -15,7 +15,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
-from engine.config import ROOT, Settings
+from engine.config import ROOT, ConfigError, Settings
 from engine.dossiers import sealed
 from engine.dossiers.versions import CampaignCache
 from engine.fields import new_registry
@@ -37,6 +37,19 @@ from engine.web import database as web_database
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+class SchemaOutdatedError(ConfigError):
+    """The database is not at the code's schema and the app was told not to migrate it."""
+
+
+def _check_schema(database: db.Database) -> None:
+    current, heads = db.revisions(database.engine)
+    if current != heads:
+        database.dispose()
+        raise SchemaOutdatedError(
+            f"the database is at revision {', '.join(sorted(current)) or '(empty)'}, the code "
+            f"needs {', '.join(sorted(heads))}: run `dossiersco migrate` first")
 
 
 #: seconds before a login gives up on an unreachable Redis (then 503), rather than hang
@@ -86,6 +99,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     database = db.Database.connect(settings.database_url)
     if settings.auto_migrate:
         db.upgrade(database.engine)
+    else:
+        _check_schema(database)
     # refuse to start without the key that sealed the health data already stored
     ring = sealed.KeyRing(settings.master_keys())
     with database.sessions() as session:

@@ -306,6 +306,7 @@ class Settings:
             job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
                                               DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),
             today=_date(env, "DOSSIERSCO_TODAY"),
+            auto_migrate=_bool(env, "DOSSIERSCO_AUTO_MIGRATE", True),
         )
 
     def master_keys(self) -> tuple[bytes, ...]:

@@ -95,3 +95,18 @@ def test_waitress_runs_one_process_and_gunicorn_runs_the_jobs_elsewhere() -> Non
     assert result.exit_code == 2 and "--server gunicorn" in result.output
     result = runner.invoke(main, ["serve", "--workers", "2", "--jobs", "1"])
     assert result.exit_code == 2 and "dossiersco worker" in result.output
+
+
+def test_migrations_run_once_by_one_command_and_processes_refuse_an_old_schema(
+        tmp_path: Path) -> None:
+    env = {**_environment(tmp_path), "DOSSIERSCO_AUTO_MIGRATE": "false"}
+    runner = CliRunner()
+    refused = runner.invoke(main, ["serve", "--workers", "2", "--port", "0"], env=env)
+    assert refused.exit_code == 1, refused.output
+    assert "run `dossiersco migrate` first" in refused.output
+    first = runner.invoke(main, ["migrate"], env=env)
+    assert first.exit_code == 0 and "Base de données migrée de (vide) à" in first.output
+    again = runner.invoke(main, ["migrate"], env=env)
+    assert again.exit_code == 0 and "déjà à jour" in again.output
+    app = create_app(Settings.from_env(env))  # no migration: the schema is current
+    app_state(app).database.dispose()
