@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -26,16 +25,6 @@ def test_a_healthy_process_answers_200_with_each_service(
     body = response.get_data(as_text=True)
     for personal in ("Martin", "claire", account.login):
         assert personal not in body
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_an_unreachable_redis_is_a_503_naming_the_services_then_recovers(

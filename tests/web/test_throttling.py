@@ -3,10 +3,8 @@ counters shared by every process through Redis, and a refusal (503) when Redis i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -60,16 +58,6 @@ def test_two_app_processes_share_the_login_counters_in_redis(
     # another site on the same Redis (another prefix) counts apart
     other = _shared_app(make_app, url, unique_prefix()).test_client()
     assert _login(other, "INCONNU", "FAUX").status_code == 200
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _assert_unavailable(response: TestResponse) -> None:
