@@ -5,7 +5,7 @@ loosen (no inline script or style anywhere), error pages without internals."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +121,15 @@ def test_an_unknown_method_and_a_malformed_request_show_no_internals(client: Fla
         assert response.status_code < 500
         for internal in ("Traceback", "werkzeug", "flask", "sqlalchemy", "File \""):
             assert internal.lower() not in body.lower()
+
+
+def test_hsts_follows_the_scheme_the_trusted_proxy_reports(
+        make_app: Callable[..., Flask]) -> None:
+    behind = make_app(proxy_hops=1).test_client()
+    assert behind.get("/connexion", headers={"X-Forwarded-Proto": "https"}).headers[
+        "Strict-Transport-Security"] == HSTS
+    assert "Strict-Transport-Security" not in behind.get("/connexion").headers
+    # without a trusted proxy, a client cannot claim HTTPS with a header
+    direct = make_app().test_client()
+    assert "Strict-Transport-Security" not in direct.get(
+        "/connexion", headers={"X-Forwarded-Proto": "https"}).headers
