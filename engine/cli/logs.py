@@ -42,9 +42,8 @@ def formatter_for(settings: Settings) -> logging.Formatter:
 
 
 def configure_logging(settings: Settings) -> None:
-    """INFO and above of every logger to standard error, in the configured format."""
+    """INFO and above of every logger to standard error, in the configured format, unless the
+    program running the command set up logging itself (a test runner, an embedding script)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(settings))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])

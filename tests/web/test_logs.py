@@ -10,7 +10,7 @@ import sys
 import pytest
 from flask.testing import FlaskClient
 
-from engine.cli.logs import JsonFormatter, configure_logging
+from engine.cli.logs import JsonFormatter, configure_logging, formatter_for
 from engine.config import Settings
 from engine.security import security_event
 
@@ -52,11 +52,14 @@ def test_json_lines_carry_the_structured_fields(caplog: pytest.LogCaptureFixture
 
 
 def test_the_log_format_is_a_setting(plain_settings: Settings) -> None:
+    env = {"DOSSIERSCO_INSTANCE_DIR": str(plain_settings.instance_dir)}
+    assert isinstance(formatter_for(Settings.from_env({**env, "DOSSIERSCO_LOG_FORMAT": "JSON"})),
+                      JsonFormatter)
+    assert not isinstance(formatter_for(Settings.from_env(env)), JsonFormatter)
+
+
+def test_a_command_keeps_the_logging_its_runner_set_up(plain_settings: Settings) -> None:
     root = logging.getLogger()
-    kept = root.handlers[:], root.level
-    try:
-        configure_logging(Settings.from_env({"DOSSIERSCO_INSTANCE_DIR": str(
-            plain_settings.instance_dir), "DOSSIERSCO_LOG_FORMAT": "JSON"}))
-        assert isinstance(root.handlers[0].formatter, JsonFormatter)
-    finally:
-        root.handlers[:], root.level = kept[0], kept[1]
+    before = root.handlers[:]
+    configure_logging(plain_settings)  # pytest's handlers are there: nothing replaced
+    assert root.handlers == before
