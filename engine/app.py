@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.typing import RouteCallable
@@ -14,18 +15,53 @@ from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import db, web
-from engine.config import ROOT, Settings
+from engine.config import ROOT, ConfigError, Settings
 from engine.dossiers import sealed
 from engine.dossiers.versions import CampaignCache
 from engine.fields import new_registry
 from engine.jobs import JobQueue
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, field_assets, invitations, staff, wizard
+from engine.web import (
+    access_log,
+    auth,
+    documents,
+    family,
+    field_assets,
+    invitations,
+    staff,
+    status,
+    wizard,
+)
 from engine.web import database as web_database
 from engine.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+class SchemaOutdatedError(ConfigError):
+    """The database is not at the code's schema and the app was told not to migrate it."""
+
+
+def _check_schema(database: db.Database) -> None:
+    current, heads = db.revisions(database.engine)
+    if current != heads:
+        database.dispose()
+        raise SchemaOutdatedError(
+            f"the database is at revision {', '.join(sorted(current)) or '(empty)'}, the code "
+            f"needs {', '.join(sorted(heads))}: run `dossiersco migrate` first")
+
+
+#: seconds before a login gives up on an unreachable Redis (then 503), rather than hang
+LIMITS_SOCKET_TIMEOUT = 2
+
+
+def _limits_options(uri: str) -> dict[str, str | int]:
+    options: dict[str, str | int] = {"wrap_exceptions": True}
+    if urlsplit(uri).scheme.startswith(("redis", "valkey")):
+        options |= {"socket_connect_timeout": LIMITS_SOCKET_TIMEOUT,
+                    "socket_timeout": LIMITS_SOCKET_TIMEOUT}
+    return options
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -63,13 +99,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     database = db.Database.connect(settings.database_url)
     if settings.auto_migrate:
         db.upgrade(database.engine)
+    else:
+        _check_schema(database)
     # refuse to start without the key that sealed the health data already stored
     ring = sealed.KeyRing(settings.master_keys())
     with database.sessions() as session:
         sealed.check_keys(session, ring)
     sealed.bind(database.sessions, ring)
+    # a storage failure is raised as limits' StorageError, answered 503 by engine.web (never
+    # swallowed, no in-memory fallback: an unreachable Redis must not mean unthrottled guesses)
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage,
-                      default_limits=[])
+                      storage_options=_limits_options(settings.ratelimit_storage),
+                      key_prefix=settings.ratelimit_prefix, default_limits=[],
+                      swallow_errors=False, in_memory_fallback_enabled=False)
     # Only the routes given a limit are throttled (login, document writes), and their own
     # decorators check it; with no default or application-wide limit the extension's
     # before-request check finds nothing to do, at 0.1 ms on every request.
@@ -86,6 +128,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     web_database.init_app(app)
     CSRFProtect(app)
     web.init_app(app)
+    access_log.init_app(app)
     field_assets.init_app(app, registry)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
@@ -93,6 +136,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(invitations.bp)
+    app.register_blueprint(status.bp)
     wizard.init_app(app)
     staff.init_app(app, limiter.limit(settings.login_rate_limit, methods=["POST"]))
     # the limit wraps the registered view, so each app gets its own limiter and storage

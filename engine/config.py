@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from engine.diagnostics import EngineError
 
 #: repository root (holds templates/, campaigns/ and, by default, instance/)
@@ -24,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_MAIL_FROM = "DossierSCO <ne-pas-repondre@dossiersco.invalid>"
 DEFAULT_RATELIMIT_STORAGE = "memory://"
-DEFAULT_LOGIN_RATE_LIMIT = "10/minute"
+DEFAULT_RATELIMIT_PREFIX = "dossiersco"
+#: per client address: sized for hundreds of families behind one address (a carrier's CGNAT,
+#: a school's computer room); guessing is stopped per account, in the database
+#: (docs/configuration.md, "Login throttling")
+DEFAULT_LOGIN_RATE_LIMIT = "300/minute"
+#: a key shared by several processes is given, not generated: at least this long
+MIN_SHARED_SECRET_LENGTH = 32
+LOG_FORMATS = ("text", "json")
 #: lifetime of an e-mailed invitation link, and its bounds (docs/configuration.md)
 DEFAULT_INVITATION_TTL_HOURS = 72
 MAX_INVITATION_TTL_HOURS = 168
@@ -74,6 +83,48 @@ def _date(env: Mapping[str, str], name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {text!r}") from None
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Flask-Limiter limit (``300/minute``, ``10 per second``), checked now rather than at
+    the first login."""
+    raw = env.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as 300/minute, got {raw!r}") from None
+    return raw
+
+
+def _check_shared(env: Mapping[str, str]) -> None:
+    """What several processes of one site must agree on, refused when missing.
+
+    A key generated in each instance folder would differ between machines (every cookie
+    signed by one process refused by the next), and per-process counters would multiply
+    every rate limit by the number of processes.
+    """
+    key = env.get("DOSSIERSCO_SECRET_KEY", "").strip()
+    if not key:
+        raise ConfigError("DOSSIERSCO_SECRET_KEY is required when several processes serve the "
+                          "site, identical in each; make one with `python -c \"import secrets; "
+                          "print(secrets.token_urlsafe(48))\"`")
+    if len(key) < MIN_SHARED_SECRET_LENGTH or len(set(key)) < 10:
+        raise ConfigError(f"DOSSIERSCO_SECRET_KEY is too weak: at least "
+                          f"{MIN_SHARED_SECRET_LENGTH} random characters; make one with "
+                          "`python -c \"import secrets; print(secrets.token_urlsafe(48))\"`")
+    storage = env.get("DOSSIERSCO_RATELIMIT_STORAGE", "").strip() or DEFAULT_RATELIMIT_STORAGE
+    if urlsplit(storage).scheme == "memory":
+        raise ConfigError("DOSSIERSCO_RATELIMIT_STORAGE must be shared (redis://host:6379/0) "
+                          "when several processes serve the site: memory:// counts in each "
+                          "process apart")
 
 
 def load_or_create_secret_key(instance_dir: Path) -> str:
@@ -155,7 +206,11 @@ class Settings:
     storage_url: str = field(default="", repr=False)
     mail_from: str = DEFAULT_MAIL_FROM
     ratelimit_storage: str = DEFAULT_RATELIMIT_STORAGE
+    #: prefix of the rate-limit keys, so that several sites can share one Redis
+    ratelimit_prefix: str = DEFAULT_RATELIMIT_PREFIX
     login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
+    #: how the process writes its log lines: ``text`` or ``json`` (one object a line)
+    log_format: str = "text"
     #: idle lifetime (the cookie is refreshed on every request), then the absolute one from login
     session_lifetime: timedelta = timedelta(minutes=30)
     session_max_lifetime: timedelta = timedelta(hours=DEFAULT_SESSION_MAX_HOURS)
@@ -190,12 +245,18 @@ class Settings:
     today: date | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 processes: int = 1) -> Settings:
         """Settings from ``DOSSIERSCO_*`` variables, with embedded defaults in the instance folder.
+
+        ``processes`` > 1 (several app processes serving one site) requires what they must
+        share: a given secret key and rate-limit counters outside the process.
 
         :raises ConfigError: when a variable has an unusable value.
         """
         env = os.environ if environ is None else environ
+        if processes > 1:
+            _check_shared(env)
         instance_dir = Path(env.get("DOSSIERSCO_INSTANCE_DIR") or ROOT / "instance").resolve()
         base_url = env.get("DOSSIERSCO_BASE_URL", "").strip() or "http://127.0.0.1:8000"
         parts = urlsplit(base_url)
@@ -232,8 +293,11 @@ class Settings:
             mail_from=env.get("DOSSIERSCO_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
             ratelimit_storage=(env.get("DOSSIERSCO_RATELIMIT_STORAGE", "").strip()
                                or DEFAULT_RATELIMIT_STORAGE),
-            login_rate_limit=(env.get("DOSSIERSCO_LOGIN_RATE_LIMIT", "").strip()
-                              or DEFAULT_LOGIN_RATE_LIMIT),
+            ratelimit_prefix=(env.get("DOSSIERSCO_RATELIMIT_PREFIX", "").strip()
+                              or DEFAULT_RATELIMIT_PREFIX),
+            login_rate_limit=_rate_limit(env, "DOSSIERSCO_LOGIN_RATE_LIMIT",
+                                         DEFAULT_LOGIN_RATE_LIMIT),
+            log_format=_choice(env, "DOSSIERSCO_LOG_FORMAT", LOG_FORMATS),
             session_lifetime=timedelta(
                 minutes=_int(env, "DOSSIERSCO_SESSION_LIFETIME_MINUTES", 30)),
             session_max_lifetime=timedelta(hours=_int(
@@ -252,6 +316,7 @@ class Settings:
             job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
                                               DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),
             today=_date(env, "DOSSIERSCO_TODAY"),
+            auto_migrate=_bool(env, "DOSSIERSCO_AUTO_MIGRATE", True),
         )
 
     def master_keys(self) -> tuple[bytes, ...]:

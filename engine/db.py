@@ -14,6 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
@@ -97,6 +99,13 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
+
+
+def revisions(engine: Engine) -> tuple[frozenset[str], frozenset[str]]:
+    """The revisions the database is at, and the heads the code ships (equal: up to date)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    return frozenset(current), frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

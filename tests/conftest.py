@@ -52,6 +52,7 @@ from engine.dossiers.staff import (
 from engine.dossiers.versions import register_version
 from engine.web.state import app_state
 
+from rediskit import PrivateRedis
 from staffkit import STAFF_PASSWORD, StaffUser
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -373,3 +374,14 @@ def staff_login(client: FlaskClient) -> Callable[[StaffUser], TestResponse]:
             "csrf_token": token, "code": user.totp()})
 
     return do_login
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A ``redis-server`` of the test's own on a free port, which it may stop and start."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -7,12 +7,12 @@ web servers, or should not slow the one serving pages. See docs/jobs.md.
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from engine.config import ConfigError, Settings
 from engine.jobs import JobQueue
+
+from .logs import configure_logging
 
 
 @click.command("worker")
@@ -27,7 +27,7 @@ def worker_command(workers: int) -> None:
     if settings.queue_immediate:
         raise click.ClickException("DOSSIERSCO_QUEUE_IMMEDIATE est activé : les tâches sont "
                                    "exécutées sur place, sans travailleur.")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings)
     queue = JobQueue.from_settings(settings)
     where = "Redis" if settings.queue_url else f"{settings.instance_dir / 'queue.sqlite3'}"
     click.echo(f"Travailleur DossierSCO : {workers} thread(s), file d'attente {where} ; "

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: a running job silent for longer than this (no progress report) was killed with its worker
 STALE_AFTER: Final = timedelta(minutes=15)
 QUEUE_NAME: Final = "dossiersco"
+UNQUEUED_MESSAGE: Final = ("La file d'attente des tâches est momentanément injoignable : la "
+                           "tâche n'a pas été lancée. Relancez-la dans quelques minutes.")
 #: an idle consumer looks at the queue at least this often (seconds; huey's default is 10)
 MAX_POLL_DELAY: Final = 2.0
 
@@ -115,7 +117,16 @@ class JobQueue:
             job_id = job.id
         # in immediate mode a retry runs at once (nothing would run it later)
         delay = 0 if self.settings.queue_immediate else spec.retry_delay
-        self.huey.enqueue(self._run.s(job_id, retries=spec.retries, retry_delay=delay))
+        try:
+            self.huey.enqueue(self._run.s(job_id, retries=spec.retries, retry_delay=delay))
+        except Exception as exc:  # noqa: BLE001  # redis' errors, or the SQLite file's
+            # the queue is unreachable (Redis down): the job is failed, not left queued
+            # forever, so the page says so and it can be re-run once the queue is back
+            log.error("job %s not queued: %s", job_id, type(exc).__name__)
+            with self.database.sessions() as session:
+                unqueued = session.get(Job, job_id)
+                assert unqueued is not None
+                self._fail(session, unqueued, UNQUEUED_MESSAGE)
         found = self.get(job_id)
         assert found is not None
         return found

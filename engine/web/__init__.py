@@ -13,6 +13,7 @@ from typing import Final
 from flask import Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -31,6 +32,9 @@ SECURITY_HEADERS: Final = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+#: on HTTPS answers only: a browser that once reached the site over HTTPS never tries plain
+#: HTTP again for a year (a plain-HTTP answer carrying it would be ignored anyway, RFC 6797)
+HSTS: Final = "max-age=31536000; includeSubDomains"
 
 #: French title and explanation of each error page
 ERRORS: Final[dict[int, tuple[str, str]]] = {
@@ -61,7 +65,7 @@ STORAGE_MESSAGE: Final = ("Les documents ne peuvent être ni enregistrés ni aff
                           "quelques minutes.")
 #: the database or the storage is down: a temporary condition, answered 503 in one place
 UNAVAILABLE: Final = (OperationalError, InterfaceError, StorageUnavailableError)
-#: seconds a client is told to wait before trying again
+#: seconds a client is told to wait when the database, the storage or Redis is down
 RETRY_AFTER: Final = "30"
 CSRF_MESSAGE: Final = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page, puis "
                        "recommencez.")
@@ -81,6 +85,8 @@ def init_app(app: Flask) -> None:
     def _security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:  # behind a proxy: ProxyFix (DOSSIERSCO_PROXY_HOPS) tells
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.endpoint != "static":
             # pages show a child's data: never keep them in a shared browser cache
             response.headers.setdefault("Cache-Control", "no-store")
@@ -89,6 +95,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(_error: CSRFError) -> tuple[str, int]:
         return _error_page(400, CSRF_MESSAGE)
+
+    @app.errorhandler(StorageError)
+    def _limits_unreachable(error: StorageError) -> ResponseReturnValue:
+        # the shared rate-limit counters (Redis) cannot be read: refuse rather than let
+        # guesses through unthrottled (docs/deployment.md, "Redis")
+        log.error("rate-limit storage unreachable on %s: %s", request.endpoint,
+                  type(error.storage_error).__name__)
+        response = app.make_response(_error_page(503))
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:

@@ -21,9 +21,11 @@ from engine.dossiers.models import Establishment
 from engine.dossiers.permissions import Permission
 from engine.dossiers.services import ensure_establishment
 from engine.jobs import Job, JobContext, JobFailed, JobQueue, JobState, can_rerun, task
-from engine.jobs.queue import make_huey
+from engine.jobs.queue import MAX_POLL_DELAY, UNQUEUED_MESSAGE, make_huey
 from engine.jobs.registry import UnknownKindError
 from engine.web.state import app_state
+
+from rediskit import PrivateRedis
 
 REDIS_URL = os.environ.get("DOSSIERSCO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 #: attempts of the flaky task, per job id
@@ -201,3 +203,23 @@ def test_the_embedded_queue_is_a_file_in_the_instance_folder(plain_settings: Set
     huey = make_huey(replace(plain_settings, queue_immediate=False))
     assert huey.storage.filename == str(plain_settings.instance_dir / "queue.sqlite3")
     assert make_huey(replace(plain_settings, queue_immediate=True)).immediate
+
+
+def test_a_consumer_outlives_a_redis_restart_and_an_unqueued_job_fails_honestly(
+        app: Flask, settings: Settings, establishment: Establishment,
+        private_redis: PrivateRedis) -> None:
+    state = app_state(app)
+    queue = JobQueue(replace(settings, queue_immediate=False, queue_url=private_redis.url),
+                     state.database, state.storage, state.campaigns)
+    queue.start_consumer(1)
+    try:
+        private_redis.stop()
+        time.sleep(MAX_POLL_DELAY * 2)  # the consumer polls a dead Redis meanwhile
+        lost = queue.enqueue("test_export", {"rows": 2}, establishment_id=establishment.id)
+        assert lost.job_state is JobState.FAILED and lost.message == UNQUEUED_MESSAGE
+        private_redis.start()
+        again = queue.rerun(lost, requested_by=None)
+        done = _wait(queue, again.id)
+        assert done.job_state is JobState.DONE and done.progress_done == 2
+    finally:
+        queue.stop_consumer()

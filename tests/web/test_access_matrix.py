@@ -63,6 +63,7 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "invitations.accept": A.PUBLIC,
     "static": A.PUBLIC,
     "field_assets.script": A.PUBLIC,
+    "status.health": A.PUBLIC,
     "family.dashboard": A.FAMILY_LOGIN,
     "family.dossier": A.FAMILY,
     "wizard.page": A.FAMILY,

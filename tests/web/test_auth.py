@@ -100,16 +100,28 @@ def test_success_resets_the_failure_counter(login: Login, make_account: MakeAcco
     assert account.failed_attempts == 0
 
 
-def test_rate_limit_per_ip_answers_429(login: Login, make_account: MakeAccount) -> None:
-    statuses = [login(f"UNKNOWN{i:03d}", "WRONG").status_code for i in range(11)]
+@pytest.fixture
+def strict_login(make_app: Callable[..., Flask], csrf_token: CsrfToken) -> Login:
+    """``login`` on an app whose per-address limit is 10 a minute (the default is larger)."""
+    client = make_app(login_rate_limit="10/minute").test_client()
+
+    def do_login(identifier: str, code: str) -> TestResponse:
+        return client.post("/connexion", data={"csrf_token": csrf_token(client),
+                                               "login": identifier, "code": code})
+
+    return do_login
+
+
+def test_rate_limit_per_ip_answers_429(strict_login: Login) -> None:
+    statuses = [strict_login(f"UNKNOWN{i:03d}", "WRONG").status_code for i in range(11)]
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
 
 
-def test_rate_limit_page_is_french(login: Login) -> None:
+def test_rate_limit_page_is_french(strict_login: Login) -> None:
     for i in range(10):
-        login(f"UNKNOWN{i:03d}", "WRONG")
-    response = login("UNKNOWN999", "WRONG")
+        strict_login(f"UNKNOWN{i:03d}", "WRONG")
+    response = strict_login("UNKNOWN999", "WRONG")
     assert response.status_code == 429
     assert "Trop de tentatives" in response.get_data(as_text=True)
     assert "Retry-After" in response.headers

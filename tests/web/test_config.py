@@ -17,6 +17,8 @@ def test_defaults_live_in_the_instance_folder(tmp_path: Path) -> None:
     assert settings.upload_dir == tmp_path / "uploads"
     assert settings.mail_url == (tmp_path / "mail").as_uri()
     assert settings.ratelimit_storage == "memory://"
+    assert settings.login_rate_limit == "300/minute"
+    assert settings.log_format == "text"
     assert settings.session_lifetime == timedelta(minutes=30)
     assert settings.invitation_ttl == timedelta(hours=72)
     # plain http on loopback (the demo): a Secure cookie would never come back
@@ -67,6 +69,8 @@ def test_variables_override_defaults(tmp_path: Path) -> None:
     ("DOSSIERSCO_INVITATION_TTL_HOURS", "0"),
     ("DOSSIERSCO_INVITATION_TTL_HOURS", "169"),
     ("DOSSIERSCO_INVITATION_TTL_HOURS", "3j"),
+    ("DOSSIERSCO_LOGIN_RATE_LIMIT", "beaucoup"),
+    ("DOSSIERSCO_LOG_FORMAT", "xml"),
 ])
 def test_bad_values_are_reported(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -24,9 +25,12 @@ from engine.dossiers.models import Dossier, FamilyAccount, SatisfactionRating
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
+from engine.jobs import Job, JobState, can_rerun
+from engine.jobs.queue import UNQUEUED_MESSAGE
 from engine.web.state import app_state
 
 from .wizardkit import PAGES, PREFILL, VALID_PAGES, page_url, post_page, squash, text_of
+from rediskit import PrivateRedis
 
 Login = Callable[[str, str], TestResponse]
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
@@ -195,6 +199,29 @@ def test_mail_failure_never_loses_the_submission(
     assert "confirmation mail not sent" in caplog.text
     for secret in ("claire.martin@example.fr", "paul.durand@example.fr", "MARTIN", "Léa"):
         assert secret not in caplog.text
+
+
+def test_a_submission_while_the_queue_is_down_is_kept_and_its_mail_can_be_sent_later(
+        make_app: Callable[..., Flask], dossier: Dossier, db_session: Session,
+        csrf_token: Callable[..., str], mother: tuple[FamilyAccount, str],
+        private_redis: PrivateRedis) -> None:
+    app = make_app(queue_url=private_redis.url, queue_immediate=False)
+    client = _browser(app, csrf_token, mother)
+    _fill(client, dossier)
+    _upload(app, db_session, dossier)
+    private_redis.stop()
+    response = _submit(client, dossier, csrf_token)
+    assert response.status_code == 302
+    assert _reload(db_session, dossier).state is DossierState.SUBMITTED
+    page = text_of(client.get(response.headers["Location"]))
+    assert "le courriel de confirmation n&#39;a pas pu partir" in page
+    jobs = app_state(app).jobs
+    failed = db_session.scalars(select(Job)).one()
+    assert failed.job_state is JobState.FAILED and failed.message == UNQUEUED_MESSAGE
+    assert can_rerun(failed)
+    private_redis.start()
+    again = jobs.rerun(failed, requested_by=None)
+    assert again.job_state is JobState.QUEUED and jobs.huey.pending_count() == 1
 
 
 def test_submitted_dossier_is_read_only(app: Flask, family: FlaskClient, dossier: Dossier,
