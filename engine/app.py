@@ -21,7 +21,7 @@ from engine.fields import new_registry
 from engine.jobs import JobQueue
 from engine.security import make_hasher
 from engine.storage import storage_from_settings
-from engine.web import auth, documents, family, field_assets, invitations, staff, wizard
+from engine.web import auth, documents, family, field_assets, invitations, privacy, staff, wizard
 from engine.web import database as web_database
 from engine.web.state import AppState
 
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(invitations.bp)
+    app.register_blueprint(privacy.bp)
     wizard.init_app(app)
     staff.init_app(app, limiter.limit(settings.login_rate_limit, methods=["POST"]))
     # the limit wraps the registered view, so each app gets its own limiter and storage
