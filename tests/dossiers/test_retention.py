@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from engine.cli import main
 from engine.db import Base
@@ -26,6 +28,7 @@ from engine.dossiers.models import (
     GuardianProfile,
     Pupil,
     SentMessage,
+    StaffRole,
     StoredFile,
 )
 from engine.dossiers.retention import purge
@@ -34,7 +37,8 @@ from engine.dossiers.versions import CampaignCache
 from engine.jobs import Job, JobQueue
 from engine.web.state import app_state
 
-from conftest import EXAMPLE_CAMPAIGN
+from conftest import EXAMPLE_CAMPAIGN, MakeStaff
+from staffkit import StaffUser
 
 PDF = (EXAMPLE_CAMPAIGN.parent / "files" / "reglement-interieur.pdf").read_bytes()
 SOURCE = EXAMPLE_CAMPAIGN.read_text(encoding="utf-8")
@@ -155,3 +159,24 @@ def test_dry_run_deletes_nothing(app: Flask, db_session: Session, closed: Dossie
     assert result.exit_code == 0, result.output
     assert "supprimé(s)" in result.output
     assert _count(db_session, Dossier) == 1 and _count(db_session, Job) == 0
+
+
+def test_the_journal_never_names_a_later_dossier_for_a_purged_one(
+        app: Flask, db_session: Session, make_dossier: MakeDossier, make_account: MakeAccount,
+        make_staff: MakeStaff, client: FlaskClient,
+        staff_login: Callable[[StaffUser], TestResponse]) -> None:
+    """SQLite gives the highest deleted id to the next row: the entry about Léa's purged
+    dossier must not become an entry about whoever's dossier gets her id."""
+    account, _ = make_account()
+    make_dossier(account, first_name="Hugo", campaign="reinscription-2027", source=LATER)
+    lea = make_dossier(account, prefill=PREFILL)
+    audit.record(db_session, Actor.staff(1), "dossier_viewed",
+                 establishment_id=lea.pupil.establishment_id, dossier_id=lea.id)
+    db_session.commit()
+    _purge(app, db_session, PURGE_DAY)
+    nina = make_dossier(account, first_name="Nina", last_name="Nouvelle",
+                        campaign="reinscription-2028", source=LATER)
+    staff_login(make_staff(role=StaffRole.DIRECTION))
+    journal = client.get("/etablissement/0750001A/journal").get_data(as_text=True)
+    assert "Dossier consulté" in journal
+    assert "Nouvelle" not in journal, f"id reused: {nina.id}"
