@@ -29,6 +29,7 @@ from engine.web import (
     family,
     field_assets,
     invitations,
+    privacy,
     staff,
     status,
     wizard,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(invitations.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(privacy.bp)
     wizard.init_app(app)
     staff.init_app(app, limiter.limit(settings.login_rate_limit, methods=["POST"]))
     # the limit wraps the registered view, so each app gets its own limiter and storage

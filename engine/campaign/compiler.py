@@ -43,6 +43,7 @@ from engine.fields.repeat import ROW_KEY
 from engine.text import LocalText, local_text
 
 from .model import (
+    DEFAULT_RETENTION_DAYS,
     HEALTH,
     Association,
     Bracket,
@@ -50,6 +51,7 @@ from .model import (
     Campaign,
     CampaignTest,
     Condition,
+    Contact,
     DocumentSpec,
     Establishment,
     FieldSpec,
@@ -583,14 +585,16 @@ class _Compiler:
             id=str(data.get("id")), version=ctx.source.digest, title=ctx.text(data.get("title")),
             establishment=Establishment(str(est.get("uai")), str(est.get("name")),
                                         est.get("email"), est.get("phone"), est.get("address"),
-                                        est.get("website")),
+                                        est.get("website"), est.get("controller"),
+                                        Contact(**est["dpo"]) if est.get("dpo") else None),
             opens=opens, closes=closes, languages=ctx.languages,
             welcome=ctx.text(data.get("welcome")),
             audience=self.audience(env),
             pages=tuple(pages), tariffs=tariffs, associations=associations, documents=documents,
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
-            base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
+            base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None,
+            retention_days=int(data.get("retention_days", DEFAULT_RETENTION_DAYS)))
 
     def check_staff_only(self, pages: Sequence[Page], tariffs: Sequence[Tariff],
                          associations: Sequence[Association],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -232,6 +232,21 @@ class CampaignTest:
     location: Location = field(default_factory=Location)
 
 
+#: days after ``closes`` before a campaign's personal data is deleted, when the file says not
+#: (a year: next June's campaign can still prefill from this year's dossiers)
+DEFAULT_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Someone families may write to about their data (the DPO)."""
+
+    name: str | None = None
+    email: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Establishment:
     uai: str
@@ -240,6 +255,10 @@ class Establishment:
     phone: str | None = None
     address: str | None = None
     website: str | None = None
+    #: the RGPD controller, as the privacy notice names it (None: the head of establishment)
+    controller: str | None = None
+    #: the data protection officer
+    dpo: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +284,8 @@ class Campaign:
     source_name: str = ""
     base_dir: str | None = None
     warnings: tuple[Diagnostic, ...] = ()
+    #: days after ``closes`` before the dossiers, documents and accounts are deleted
+    retention_days: int = DEFAULT_RETENTION_DAYS
     #: what :meth:`derived` computed, by key (not part of the campaign's value)
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
                                           compare=False)
@@ -281,6 +302,11 @@ class Campaign:
 
     def field(self, key: str) -> FieldSpec:
         return self.fields[key]
+
+    @property
+    def purge_on(self) -> date:
+        """The first day the campaign's personal data may be deleted (``dossiersco purge``)."""
+        return self.closes + timedelta(days=self.retention_days)
 
     def top_fields(self) -> Iterator[FieldSpec]:
         for page in self.pages:

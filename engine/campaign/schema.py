@@ -17,6 +17,7 @@ from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, pointer
 from engine.fields import FieldRegistry
 from engine.fields.file import ACCEPT_SCHEMA, SIZE_SCHEMA
 
+from .model import DEFAULT_RETENTION_DAYS
 from .source import Source
 
 SCHEMA_ID = "urn:dossiersco:campaign:1"
@@ -167,9 +168,23 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
                 "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
                 "phone": {"type": "string"}, "address": {"type": "string"},
                 "website": {"type": "string"},
+                "controller": {"type": "string", "minLength": 1,
+                               "description": "Who is responsible for the data (RGPD "
+                               "controller), for the privacy notice; default: the head of "
+                               "the establishment."},
+                "dpo": _object({
+                    "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
+                    "address": {"type": "string"}, "phone": {"type": "string"},
+                }, []) | {"description": "The data protection officer (délégué à la protection "
+                          "des données, usually the académie's), for the privacy notice."},
             }, ["uai", "name"]),
             "opens": {"type": "string", "format": "date"},
             "closes": {"type": "string", "format": "date"},
+            "retention_days": {"type": "integer", "minimum": 0, "maximum": 3650,
+                               "default": DEFAULT_RETENTION_DAYS,
+                               "description": "Days after `closes` before the campaign's "
+                               "dossiers, documents and family accounts are deleted "
+                               "(`dossiersco purge`)."},
             "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
                           "items": {"type": "string", "pattern": "^[a-z]{2}$",
                                     "description": "A 2-letter language code, e.g. fr, en."}},

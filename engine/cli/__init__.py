@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import click
 
-from . import campaigns, dossiers, exports, imports, keys, migrate, serve, staff, storage, worker
+from . import (
+    campaigns,
+    dossiers,
+    exports,
+    imports,
+    keys,
+    migrate,
+    retention,
+    serve,
+    staff,
+    storage,
+    worker,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +29,7 @@ def main() -> None:
 
 
 for _group in (campaigns, serve, migrate, imports, dossiers, exports, staff, worker, keys,
-               storage):
+               storage, retention):
     _group.register(main)
 
 __all__ = ["main"]

@@ -66,11 +66,15 @@ def record(session: Session, actor: Actor, action: str, *, establishment_id: int
     the action it records, so there is never an action without its entry, nor the reverse.
 
     Writers are serialised so the chain cannot fork: on PostgreSQL by a transaction-scoped
-    advisory lock; on SQLite by the database's single writer (a writer that read an older
-    last entry fails instead of forking, and ``seq`` is unique on every backend).
+    advisory lock; on SQLite by taking the database's write lock before reading the last
+    entry (a statement that writes nothing), so a second writer waits for the first instead of
+    reading the same last entry and failing on ``seq``, which is unique on every backend.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_entry SET seq = seq WHERE 0"))
     last = session.execute(select(AuditEntry.seq, AuditEntry.entry_hash)
                            .order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)

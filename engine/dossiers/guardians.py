@@ -57,7 +57,7 @@ def _shared_repeats(campaign: Campaign) -> list[tuple[FieldSpec, list[FieldSpec]
     return out
 
 
-def _imported_keys(dossier: Dossier) -> set[str]:
+def imported_keys(dossier: Dossier) -> set[str]:
     """The identities of the guardians the school imported for this pupil."""
     guardians = dossier.prefill.get("guardians")
     return {str(g["personne_id"]) for g in guardians or [] if isinstance(g, Mapping)
@@ -82,7 +82,7 @@ def shared_rows(session: Session, campaign: Campaign, dossier: Dossier,
     if dossier.state not in EDITABLE:
         return {}, []
     repeats = _shared_repeats(campaign)
-    profiles = _profiles(session, dossier, _imported_keys(dossier)) if repeats else {}
+    profiles = _profiles(session, dossier, imported_keys(dossier)) if repeats else {}
     if not profiles:
         return {}, []
     names = _pupil_names(session, profiles)
@@ -126,7 +126,7 @@ def reported_elsewhere(session: Session, campaign: Campaign, dossier: Dossier,
     dossiers, so the school reviews each change once: {row key: {field id: that pupil's
     first name}}."""
     repeats = _shared_repeats(campaign)
-    profiles = _profiles(session, dossier, _imported_keys(dossier)) if repeats else {}
+    profiles = _profiles(session, dossier, imported_keys(dossier)) if repeats else {}
     if not profiles:
         return {}
     names = _pupil_names(session, profiles)
@@ -155,7 +155,7 @@ def record_changes(session: Session, campaign: Campaign, dossier: Dossier,
                    before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
     """Remember the person-level values of the guardians' rows that a save changed, for
     their other children's dossiers; in its own transaction, after the dossier's."""
-    keys = _imported_keys(dossier)
+    keys = imported_keys(dossier)
     changed: dict[str, dict[str, Any]] = {}
     for spec, children in _shared_repeats(campaign):
         old = {str(r.get(ROW_KEY)): r for r in before.get(spec.id) or []

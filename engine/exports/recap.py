@@ -58,7 +58,7 @@ class _Recap(FPDF):
         self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
 
 
-class _Writer:
+class Writer:
     def __init__(self, lang: str | None) -> None:
         regular, bold = font_files()
         pdf = _Recap(format="A4")
@@ -99,7 +99,7 @@ class _Writer:
         return bytes(self.pdf.output())
 
 
-def _answers(w: _Writer, campaign: Campaign, evaluation: Evaluation,
+def _answers(w: Writer, campaign: Campaign, evaluation: Evaluation,
              computed_values: Mapping[str, Any], redactor: Redactor | None) -> None:
     for section in visible_answers(campaign, evaluation, evaluation.values, computed_values,
                                    redactor=redactor, lang=w.lang):
@@ -129,7 +129,7 @@ def _rows(entry: Entry, lang: str | None) -> list[_Line]:
     return lines
 
 
-def _fees(w: _Writer, money: Mapping[str, Any]) -> None:
+def _fees(w: Writer, money: Mapping[str, Any]) -> None:
     fees: Sequence[Mapping[str, Any]] = money.get("fees") or ()
     memberships: Sequence[Mapping[str, Any]] = money.get("memberships") or ()
     if not fees and not memberships:
@@ -149,7 +149,7 @@ def _fees(w: _Writer, money: Mapping[str, Any]) -> None:
     w.pair("Total", money_text(money.get("total") or "0"))
 
 
-def _documents(w: _Writer, campaign: Campaign, dossier: Dossier) -> None:
+def _documents(w: Writer, campaign: Campaign, dossier: Dossier) -> None:
     labels = {d.id: d.label.get(w.lang) for d in campaign.documents}
     received = [f for f in dossier.files if f.document_id in labels]
     w.heading("Documents reçus")
@@ -171,10 +171,19 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
 
     :raises FontMissingError: DejaVu Sans is not installed.
     """
-    w = _Writer(lang)
-    est = campaign.establishment
+    w = Writer(lang)
     w.pdf.set_title(f"Récapitulatif – {dossier.pupil.first_name} {dossier.pupil.last_name}")
     w.pdf.set_creator("DossierSCO")
+    write_recap(w, campaign, dossier, evaluation, redactor)
+    return w.output()
+
+
+def write_recap(w: Writer, campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
+                redactor: Redactor | None) -> None:
+    """The récapitulatif's sections, from the current position of ``w`` (several dossiers
+    share one PDF in « Mes données »)."""
+    lang = w.lang
+    est = campaign.establishment
     w.para(est.name + (f" ({est.uai})" if est.uai else ""), 10)
     if est.address:
         w.para(est.address, 9)
@@ -192,4 +201,3 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
     _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
     _fees(w, money)
     _documents(w, campaign, dossier)
-    return w.output()

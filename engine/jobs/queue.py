@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
@@ -29,6 +29,7 @@ from engine.storage import Storage, storage_from_settings
 from .context import JobContext
 from .models import Job, JobState
 from .registry import JobFailed, UnknownKindError, spec_of
+from .retention import Purged, purge_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class JobQueue:
         self.huey = make_huey(settings, name)
         self._run = self.huey.task(context=True, name="dossiersco.run_job")(self._execute)
         self.huey.periodic_task(crontab(minute="7"), name="dossiersco.purge")(self.purge)
+        self.huey.periodic_task(crontab(hour="3", minute="17"),
+                                name="dossiersco.retention")(self.purge_personal_data)
         self._consumer: Consumer | None = None
         self._thread: threading.Thread | None = None
 
@@ -209,6 +212,13 @@ class JobQueue:
                     count += 1
             session.commit()
         return count
+
+    def purge_personal_data(self) -> list[Purged]:
+        """The daily retention purge (docs/campaign-language.md): the personal data of the
+        campaigns whose time is up."""
+        with self.database.sessions() as session:
+            return purge_personal_data(session, self.storage, self.campaigns,
+                                       self.settings.today or date.today())
 
     # -- consumers -------------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
@@ -63,3 +66,31 @@ def test_tampering_in_the_database_is_found(app: Flask, tamper: str) -> None:
     assert broken is not None
     assert (checked, broken.seq) == {"content": (1, 2), "removed": (2, 3),
                                      "rehashed": (1, 2)}[tamper]
+
+
+def test_two_writers_at_once_both_get_their_entry(app: Flask) -> None:
+    """Found by the load test: two agents viewing dossiers at the same moment on SQLite read
+    the same last entry and the second failed on ``seq`` (a 500). The second now waits."""
+    school = _fill(app, 1)
+    database = app_state(app).database
+    errors: list[Exception] = []
+    with database.sessions() as first:
+        audit.record(first, Actor.staff(1), "dossier_viewed", establishment_id=school)
+
+        def second_writer() -> None:
+            try:
+                with database.sessions() as second:
+                    audit.record(second, Actor.staff(2), "dossier_viewed",
+                                 establishment_id=school)
+                    second.commit()
+            except Exception as exc:  # noqa: BLE001  # reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)  # the second writer is waiting (it never fails while waiting)
+        first.commit()
+        thread.join()
+    assert errors == []
+    with database.sessions() as session:
+        assert audit.verify_chain(session) == (3, None)

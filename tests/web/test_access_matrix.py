@@ -81,6 +81,11 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "documents.download": A.FAMILY,
     "documents.thumbnail": A.FAMILY,
     "documents.template_file": A.FAMILY,
+    "privacy.notice_index": A.PUBLIC,
+    "privacy.notice": A.PUBLIC,
+    "privacy.my_data": A.FAMILY_LOGIN,
+    "privacy.my_data_json": A.FAMILY_LOGIN,
+    "privacy.my_data_pdf": A.FAMILY_LOGIN,
     # school side: login steps
     "staff.login": A.PUBLIC,
     "staff.second_factor": A.PUBLIC,

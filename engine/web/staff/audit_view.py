@@ -56,7 +56,7 @@ def action_label(action: str) -> str:
 
 
 def _names(entries: list[AuditEntry]) -> tuple[dict[tuple[str, str], str],
-                                               dict[int, tuple[str, str]]]:
+                                               dict[int, tuple[str, str, datetime]]]:
     """Who (actor kind and id, and the agents the entries are about) and which dossier, by
     name, in three queries whatever the page size."""
     db = get_session()
@@ -75,13 +75,24 @@ def _names(entries: list[AuditEntry]) -> tuple[dict[tuple[str, str], str],
                                           .where(FamilyAccount.id.in_(family_ids))):
             names[("family", str(family_id))] = name
     dossier_ids = {e.dossier_id for e in entries if e.dossier_id is not None}
-    dossiers: dict[int, tuple[str, str]] = {}
+    dossiers: dict[int, tuple[str, str, datetime]] = {}
     if dossier_ids:
-        for dossier_id, public_id, first, last in db.execute(
-                select(Dossier.id, Dossier.public_id, Pupil.first_name, Pupil.last_name)
+        for dossier_id, public_id, first, last, created in db.execute(
+                select(Dossier.id, Dossier.public_id, Pupil.first_name, Pupil.last_name,
+                       Dossier.created_at)
                 .join(Pupil, Pupil.id == Dossier.pupil_id).where(Dossier.id.in_(dossier_ids))):
-            dossiers[dossier_id] = (public_id, f"{last} {first}")
+            dossiers[dossier_id] = (public_id, f"{last} {first}", created)
     return names, dossiers
+
+
+def _dossier(entry: AuditEntry, dossiers: dict[int, tuple[str, str, datetime]],
+             ) -> tuple[str, str] | None:
+    """The dossier an entry is about, unless it was deleted (retention): SQLite may give its
+    id to a dossier created later, which the entry is not about."""
+    found = dossiers.get(entry.dossier_id) if entry.dossier_id is not None else None
+    if found is None or found[2] > entry.at:
+        return None
+    return found[0], found[1]
 
 
 def _detail(data: Mapping[str, Any], names: Mapping[tuple[str, str], str]) -> str:
@@ -132,7 +143,7 @@ def audit_log(uai: str) -> str:
                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
     names, dossiers = _names(entries)
     rows = [Row(e.at, _actor(e, names), action_label(e.action),
-                dossiers.get(e.dossier_id) if e.dossier_id is not None else None,
+                _dossier(e, dossiers),
                 _detail(e.data, names)) for e in entries]
     actions = sorted(db.scalars(select(AuditEntry.action).where(
         AuditEntry.establishment_id == establishment.id).distinct()), key=action_label)
