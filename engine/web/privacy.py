@@ -21,7 +21,7 @@ from engine.dossiers.sealed import health_keys
 from engine.exports.held_data import held_data_pdf
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
-from engine.web.wizard import today
+from engine.web.state import today
 
 bp = Blueprint("privacy", __name__)
 
