@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign
 from engine.db import utcnow
-from engine.diagnostics import EngineError
+from engine.diagnostics import CodedError
 
 from . import audit
 from .models import Dossier, DossierEvent, StoredFile
@@ -28,13 +28,8 @@ from .states import Actor, DossierState, apply_transition, can_transition
 MAX_MESSAGE: Final = 2000
 
 
-class ReviewError(EngineError):
-    """A review action refused; ``message`` is French, for the page."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ReviewError(CodedError):
+    """A review action refused."""
 
 
 class DocumentDecision(StrEnum):

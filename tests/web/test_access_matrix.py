@@ -116,6 +116,7 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.reminder": P.MESSAGE_FAMILIES,
     "staff.paper_letters": P.MESSAGE_FAMILIES,
     "staff.family_message": P.MESSAGE_FAMILIES,
+    "staff.list_reminder": P.MESSAGE_FAMILIES,
     "staff.jobs": P.LIST_DOSSIERS,
     "staff.health": P.READ_HEALTH,
     "staff.exports": P.EXPORT,

@@ -33,7 +33,7 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import establishment_for, staff_actor, staff_required
-from .dossiers import _back, _dossier
+from .context import back_to_dossier, dossier_in
 
 #: longest MEF code or value typed in the bulk form
 MAX_VALUE: Final = 200
@@ -43,7 +43,7 @@ def _checked_dossier(uai: str, public_id: str) -> Dossier:
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    return _dossier(establishment, public_id)
+    return dossier_in(establishment, public_id)
 
 
 @bp.post("/<uai>/dossier/<public_id>/deposer")
@@ -56,7 +56,7 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
     rule = upload_rule(campaign, str(request.form.get("document") or "")[:100])
     if rule is None:
         flash("Choisissez le document à déposer.", "error")
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     uploads = [(part.stream.read(rule.max_size + 1), part.filename or "document")
                for part in request.files.getlist("fichier") if part.filename]
     try:
@@ -66,7 +66,7 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
         flash(error.message, "error")
     else:
         flash(f"Document « {rule.label} » déposé pour la famille.", "success")
-    return _back(uai, public_id)
+    return back_to_dossier(uai, public_id)
 
 
 def _staff_field(campaign: Campaign, field_id: str) -> FieldSpec:
@@ -95,7 +95,7 @@ def set_staff_field(uai: str, public_id: str, field_id: str) -> Response:
     value, errors = _parse(spec)
     if errors:
         flash(f"{spec.label.get()} : {errors[0]}", "error")
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     try:
         correct_value(get_session(), campaign, found, int(version), staff_actor(), spec.id, value)
     except StaleDossierError:

@@ -20,12 +20,11 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
-from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
+from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
 from engine.dossiers.models import (
     Dossier,
     Establishment,
     FamilyAccount,
-    Pupil,
     StaffAccount,
     StoredFile,
 )
@@ -51,75 +50,41 @@ from engine.dossiers.states import LABELS, DossierState
 from engine.dossiers.summary import Section, visible_answers
 from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
-from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.files import private_file, read_stored
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
+from .context import (
+    FILTER_ARGS,
+    back_to_dossier,
+    campaign_for,
+    dossier_in,
+    latest_campaign,
+    list_filters,
+    viewer_include,
+)
 from .family_mail import tell_refusal, tell_sent_back
 
 #: one page holding every dossier (dashboard counts, bulk validation)
 ALL: Final = 1_000_000
 
 
-def _campaign_for(dossier: Dossier) -> Campaign:
-    return campaign_of(dossier.campaign_version)
-
-
-def _viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool] | None:
-    """Which fields the agent may read: health data for the infirmerie only (``None``: all)."""
-    account = current_staff()
-    if account is not None and can(account, Permission.READ_HEALTH, establishment.id):
-        return None
-    return sealed.not_health
-
-
-def _filters() -> Filters:
-    args = request.args
-    try:
-        state = DossierState(args.get("etat", "")) if args.get("etat") else None
-    except ValueError:
-        state = None
-    try:
-        sort = Sort(args.get("tri", Sort.NAME.value))
-    except ValueError:
-        sort = Sort.NAME
-    page = args.get("page", "1")
-    return Filters(
-        q=args.get("q", "")[:100], state=state, level=args.get("niveau", "")[:20],
-        division=args.get("classe", "")[:20], has_changes=args.get("modifie") == "1",
-        changed_page=args.get("page_modifiee", "")[:100],
-        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
-        else "", conflicts=args.get("conflits") == "1", sort=sort,
-        descending=args.get("ordre") == "desc",
-        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
-
-
-def _listing(establishment: Establishment, slug: str, filters: Filters, *,
+def _listing(establishment: Establishment, slug: str, campaign: Campaign, filters: Filters, *,
              per_page: int = PER_PAGE) -> Listing:
-    if not versions_of(get_session(), establishment.id, slug):
-        abort(404)
     # the change summaries are a cache shared by every viewer: health fields stay out of
     # them whoever asks (the infirmerie reads health values on the dossier's health page)
     return list_dossiers(get_session(), establishment.id, slug, filters,
-                         campaign_for=_campaign_for, include=sealed.not_health,
+                         campaign=campaign, campaign_for=campaign_for, include=sealed.not_health,
                          per_page=per_page)
-
-
-def _latest_campaign(establishment: Establishment, slug: str) -> Campaign:
-    versions = versions_of(get_session(), establishment.id, slug)
-    if not versions:
-        abort(404)
-    return campaign_of(max(versions, key=lambda v: v.id))
 
 
 @bp.get("/<uai>/<slug>/")
 @staff_required
 def dashboard(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    listing = _listing(establishment, slug, Filters(), per_page=ALL)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, Filters(), per_page=ALL)
     divisions: dict[str, Counter[DossierState]] = {}
     for row in listing.rows:
         divisions.setdefault(row.division or "—", Counter())[row.state] += 1
@@ -138,9 +103,9 @@ def dashboard(uai: str, slug: str) -> str:
 @staff_required
 def dossiers(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    filters = _filters()
-    listing = _listing(establishment, slug, filters)
-    campaign = _latest_campaign(establishment, slug)
+    filters = list_filters()
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, filters)
     account = current_staff()
     assert account is not None
     return render_template(
@@ -149,7 +114,9 @@ def dossiers(uai: str, slug: str) -> str:
         sorts=list(Sort), can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
         can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
         can_health=can(account, Permission.READ_HEALTH, establishment.id),
-        args=request.args.to_dict(), form=FlaskForm())
+        can_message=can(account, Permission.MESSAGE_FAMILIES, establishment.id),
+        args=request.args.to_dict(), form=FlaskForm(),
+        filter_args={k: v for k, v in request.args.items() if k in FILTER_ARGS})
 
 
 def _blockers(dossier: Dossier, changed: int) -> Blockers:
@@ -163,7 +130,9 @@ def bulk_validation(uai: str, slug: str) -> Response | str:
     """Validate, in one action, every submitted dossier with nothing to look at (the count is
     shown first; the POST validates)."""
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
-    listing = _listing(establishment, slug, Filters(state=DossierState.SUBMITTED), per_page=ALL)
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, Filters(state=DossierState.SUBMITTED),
+                       per_page=ALL)
     ready = [r for r in listing.rows if not r.changed_fields and not r.documents.get("to_review")
              and not r.conflicts]
     form = FlaskForm()
@@ -182,19 +151,7 @@ def bulk_validation(uai: str, slug: str) -> Response | str:
         return redirect(url_for("staff.dossiers", uai=uai, slug=slug))
     return render_template("staff/bulk_validation.html", establishment=establishment,
                            slug=slug, ready=ready, total=listing.total, form=form,
-                           campaign=_latest_campaign(establishment, slug))
-
-
-def _dossier(establishment: Establishment, public_id: str) -> Dossier:
-    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere)."""
-    if len(public_id) > 32:
-        abort(404)
-    dossier = get_session().scalar(
-        select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
-        .where(Dossier.public_id == public_id, Pupil.establishment_id == establishment.id))
-    if dossier is None:
-        abort(404)
-    return dossier
+                           campaign=campaign)
 
 
 def _names(session: Session, dossier: Dossier) -> dict[tuple[str, str | None], str]:
@@ -219,13 +176,13 @@ def _names(session: Session, dossier: Dossier) -> dict[tuple[str, str | None], s
 @staff_required
 def dossier(uai: str, public_id: str) -> str:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     session = get_session()
-    campaign = _campaign_for(found)
+    campaign = campaign_for(found)
     ctx = context_of(found)
     answers = {**found.answers, **found.corrections}
     evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
-    include = _viewer_include(establishment)
+    include = viewer_include(establishment)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
                               events=found.events, visible=evaluation.visible, include=include)
     since = dossier_changes(campaign, answers, ctx, before=found.reviewed_answers,
@@ -275,9 +232,9 @@ def health(uai: str, public_id: str) -> str:
     """The infirmerie's view of a dossier: the pupil's identity and the health answers, each
     read recorded in the audit trail."""
     establishment = establishment_for(uai, Permission.READ_HEALTH)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     session = get_session()
-    campaign = _campaign_for(found)
+    campaign = campaign_for(found)
     ctx = context_of(found)
     answers = effective_answers(campaign, sealed.opened_answers(found), ctx)
     evaluation = evaluate_dossier(campaign, answers, ctx)
@@ -302,15 +259,11 @@ def _review_action(uai: str, public_id: str) -> tuple[Establishment, Dossier, in
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     version = request.form.get("row_version", "")
     if not (version.isascii() and version.isdigit() and len(version) < 10):
         abort(400)
     return establishment, found, int(version)
-
-
-def _back(uai: str, public_id: str) -> Response:
-    return redirect(url_for("staff.dossier", uai=uai, public_id=public_id))
 
 
 def _run(uai: str, public_id: str, action: Any, success: str) -> Response:
@@ -322,7 +275,7 @@ def _run(uai: str, public_id: str, action: Any, success: str) -> Response:
         flash(getattr(exc, "message", str(exc)), "error")
     else:
         flash(success, "success")
-    return _back(uai, public_id)
+    return back_to_dossier(uai, public_id)
 
 
 @bp.post("/<uai>/dossier/<public_id>/renvoyer")
@@ -371,11 +324,11 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     stored = _file(found, file_id)
     if request.form.get("action") == "rotate":
         rotate_document(get_session(), found, stored, staff_actor())
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     try:
         decision = DocumentDecision(request.form.get("decision", ""))
         reason = RefusalReason(request.form["reason"]) if request.form.get("reason") else None
@@ -399,7 +352,7 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
 @staff_required
 def preview(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    stored = _file(_dossier(establishment, public_id), file_id)
+    stored = _file(dossier_in(establishment, public_id), file_id)
     try:
         image = render_preview(read_stored(stored), stored.mime_type, stored.rotation)
     except PreviewError:
@@ -411,7 +364,7 @@ def preview(uai: str, public_id: str, file_id: str) -> Response:
 @staff_required
 def download(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     stored = _file(found, file_id)
     session = get_session()
     audit.record(session, staff_actor(), "document_downloaded",
