@@ -111,6 +111,8 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "documents.overview": A.FAMILY,
     "staff.bulk_mef": P.REVIEW_DOSSIERS,
     "staff.set_staff_field": P.REVIEW_DOSSIERS,
+    "staff.correct": P.REVIEW_DOSSIERS,
+    "staff.correct_health": P.READ_HEALTH,
     "staff.upload_on_behalf": P.REVIEW_DOSSIERS,
     "staff.messages": P.MESSAGE_FAMILIES,
     "staff.reminder": P.MESSAGE_FAMILIES,

@@ -181,7 +181,8 @@ def dossier(uai: str, public_id: str) -> str:
     campaign = campaign_for(found)
     ctx = context_of(found)
     answers = {**found.answers, **found.corrections}
-    evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
+    evaluation = evaluate_dossier(
+        campaign, effective_answers(campaign, answers, ctx, found.corrections), ctx)
     include = viewer_include(establishment)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
                               events=found.events, visible=evaluation.visible, include=include)
@@ -202,6 +203,8 @@ def dossier(uai: str, public_id: str) -> str:
         files=found.files, decision_labels=DECISION_LABELS, refusal_labels=REFUSAL_LABELS,
         reasons=list(RefusalReason), blockers=_blockers(found, changed),
         can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
+        correct_url=url_for("staff.correct", uai=uai, public_id=public_id)
+        if can(account, Permission.REVIEW_DOSSIERS, establishment.id) else None,
         field_label=lambda field_id: _label(campaign, field_id),
         saved_fields=lambda event: _shown_fields(campaign, event.data.get("fields"), include),
         form=FlaskForm())
