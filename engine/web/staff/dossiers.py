@@ -192,9 +192,8 @@ def dossier(uai: str, public_id: str) -> str:
     disputes = [e for e in found.events if e.kind == "prefill_disputed"]
     account = current_staff()
     assert account is not None
-    audit.record(session, staff_actor(), "dossier_viewed", establishment_id=establishment.id,
-                 dossier_id=found.id)
-    session.commit()
+    # a plain view is not audited (docs/staff.md#audit-trail): health reads, writes,
+    # decisions, downloads, exports and messages are
     changed = sum(len(p.changes) for p in changes)
     return render_template(
         "staff/dossier.html", establishment=establishment, dossier=found, campaign=campaign,
