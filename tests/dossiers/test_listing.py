@@ -19,10 +19,11 @@ from engine.dossiers.listing import (
     regime_field,
     token,
 )
-from engine.dossiers.models import Dossier, StoredFile
+from engine.dossiers.models import Dossier, Establishment, StoredFile
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
+from engine.exports.selection import Selection
 
 from conftest import EXAMPLE_CAMPAIGN, MakeAccount, MakeDossier
 
@@ -160,3 +161,22 @@ def test_a_campaign_without_tariff_or_associations_has_no_such_filter(
     assert listing.regime_field is None and listing.regimes == () and not listing.associations
     # a filter the campaign cannot answer keeps nothing rather than everything
     assert listing.total == 0
+
+
+def test_the_exports_read_the_regime_and_memberships_filters(
+        db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    lea, hugo, zoe = _make(db_session, make_account, make_dossier)
+    family = Actor.family(1)
+    for dossier, regime in ((lea, "dp4"), (hugo, "externe"), (zoe, "dp4")):
+        save_answers(db_session, dossier, dossier.row_version,
+                     {"regime": regime, "adhesions": ["as"] if dossier is zoe else []},
+                     "restauration", family)
+    establishment = db_session.get(Establishment, lea.pupil.establishment_id)
+    assert establishment is not None
+
+    def exported(filters: Filters) -> list[int]:
+        return Selection(db_session, establishment, lea.campaign_version.slug,
+                         CAMPAIGNS.campaign_of, filters).ids
+
+    assert exported(Filters(regime="dp4")) == [lea.id, zoe.id]
+    assert exported(Filters(regime="dp4", membership="as")) == [zoe.id]
