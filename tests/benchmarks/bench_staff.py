@@ -134,8 +134,8 @@ def _populate(app: Flask, count: int) -> tuple[str, str]:
             pupil = add_pupil(session, school, first_name=f"Élève{n}", last_name="MARTIN",
                               eleve_id=secrets.token_hex(4))
             dossier = create_dossier(session, pupil, version, prefill=prefill)
-            dossier.answers = {**_answers(known, n), "regime": "dp4" if n % 2 else "externe",
-                               "adhesions": ["fse"] if n % 3 == 0 else []}
+            dossier.answers = {**_answers(known, n), "regime": "dp4" if n % 3 else "externe",
+                               "adhesions": ["fse"] if n % 2 == 0 else []}
             dossier.state = dossier.state.IN_PROGRESS
         session.commit()
         agent = create_staff(session, email="bench@college.fr", display_name="Bench")
