@@ -205,6 +205,17 @@ class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
 
 
+class CodedError(EngineError):
+    """An action refused for a reason the person can fix: a stable ``code`` (``REVIEW_003``,
+    for tests and logs) and a French ``message`` shown as is on the page. The one shape of
+    the school's side's errors (staff accounts, review, messages)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class ImportCode(StrEnum):
     """Stable codes of the problems of an import file (``ImportProblem.code``), documented in
     ``docs/import.md``. The value is what reports and logs show."""

@@ -113,7 +113,8 @@ def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
     campaign = family_campaign(campaign)
     ctx = context_of(dossier)
     redaction = redaction_for(dossier, account_id)
-    answers = effective_answers(campaign, sealed.opened_answers(dossier), ctx)
+    answers = effective_answers(campaign, sealed.family_answers(dossier, campaign), ctx,
+                                dossier.corrections)
     shared: list[SharedChange] = []
     if session is not None:
         writes, shared = shared_rows(session, campaign, dossier, answers, redaction)

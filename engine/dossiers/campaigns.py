@@ -5,7 +5,7 @@ The compiled campaign of a stored version comes from :mod:`engine.dossiers.versi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
@@ -26,18 +26,19 @@ def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
 
 
 def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
-                      ctx: DossierContext) -> dict[str, Any]:
+                      ctx: DossierContext, corrected: Container[str] = ()) -> dict[str, Any]:
     """The answers with what the school knew filled in where the family has not answered yet.
 
-    Locked fields (``editable: false``) always show the school's value; a prefilled repeat
-    starts with the imported rows. A key present in ``answers`` (even as None: cleared on
-    purpose) wins over the prefill.
+    Locked fields (``editable: false``) always show the school's value: the one it corrected
+    (the keys of ``corrected``, already in ``answers``), else the imported one; a prefilled
+    repeat starts with the imported rows. A key present in ``answers`` (even as None: cleared
+    on purpose) wins over the prefill.
     """
     out = dict(answers)
     for spec in campaign.top_fields():
         if spec.prefill is None or not spec.type.has_value:
             continue
-        if spec.editable and spec.id in out:
+        if (spec.editable or spec.id in corrected) and spec.id in out:
             continue
         if spec.type.is_container:
             rows = DossierScope(campaign, {}, ctx).imported_rows(spec)

@@ -102,13 +102,19 @@ def known_values(campaign: Campaign, ctx: DossierContext,
     in the stored form."""
     scope = DossierScope(campaign, {}, ctx)
     known: dict[str, Any] = {}
-    for spec in campaign.top_fields():
-        if spec.prefill is None or not spec.type.has_value or \
-                (only is not None and spec.id not in only):
+    for spec in _prefilled(campaign):
+        if only is not None and spec.id not in only:
             continue
         known[spec.id] = scope.imported_rows(spec) if spec.type.is_container \
             else prefill_value(spec, ctx)
     return known
+
+
+def _prefilled(campaign: Campaign) -> tuple[FieldSpec, ...]:
+    """The top-level fields with a value and a prefill, once per campaign (the diff of
+    thousands of dossiers would walk every field of each)."""
+    return campaign.derived("diff.prefilled", lambda: tuple(
+        s for s in campaign.top_fields() if s.prefill is not None and s.type.has_value))
 
 
 def last_writers(events: Iterable[DossierEvent]) -> dict[str, Authorship]:

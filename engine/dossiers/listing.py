@@ -1,13 +1,15 @@
 """The staff list of a campaign's dossiers: search, filters, sort, pages and counts.
 
-One light query reads what the list shows (no answers, no snapshot); which fields changed
-comes from :class:`ChangeSummary`, recomputed only for dossiers saved since it was written;
-documents and import conflicts are counted by two grouped queries. Filtering and sorting
-then run over these rows in memory: 2,000 dossiers are a few hundred kilobytes.
+One light query reads what the list shows (no answers but the few the regime and
+memberships filters read, no snapshot); which fields changed comes from :class:`ChangeSummary`,
+recomputed only for dossiers saved since it was written; documents and import conflicts are
+counted by two grouped queries. Filtering and sorting then run over these rows in memory:
+2,000 dossiers are a few hundred kilobytes.
 """
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,6 +28,7 @@ from .campaigns import context_of, effective_answers
 from .diff import dossier_changes
 from .guardians import reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
+from .sealed import is_health
 from .states import DossierState
 
 PER_PAGE: Final = 50
@@ -55,6 +58,10 @@ class Filters:
     changed_page: str = ""
     documents: str = ""  # "" | "pending" | "refused"
     conflicts: bool = False
+    #: a value of the campaign's regime field (:func:`regime_field`), as :func:`token` spells it
+    regime: str = ""
+    #: an association id: dossiers whose memberships include it
+    membership: str = ""
     sort: Sort = Sort.NAME
     descending: bool = False
     page: int = 1
@@ -76,6 +83,10 @@ class Row:
     changed_pages: list[str] = field(default_factory=list)
     documents: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
+    #: the regime answer (:func:`token`), "" when unanswered
+    regime: str = ""
+    #: the association ids the family chose
+    memberships: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,11 @@ class Listing:
     #: every division and level of the campaign, for the filter menus
     divisions: Sequence[str]
     levels: Sequence[str]
+    #: the campaign's regime field and its values as (token, label), for the filter menu
+    regime_field: FieldSpec | None = None
+    regimes: Sequence[tuple[str, str]] = ()
+    #: the campaign's associations as (id, label)
+    associations: Sequence[tuple[str, str]] = ()
 
 
 def _fold(text: str) -> str:
@@ -142,19 +158,66 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     return summary
 
 
+def regime_field(campaign: Campaign) -> FieldSpec | None:
+    """The answer that decides the canteen: the first field (in campaign order) that a
+    tariff's ``applies_if`` reads (``regime`` for ``applies_if: regime in ["dp4", "dp5"]``,
+    ``restauration`` for ``restauration == true``), so the filter follows the campaign
+    whatever the field is called; None for a campaign without such a tariff."""
+
+    def find() -> FieldSpec | None:
+        deps: set[str] = set()
+        for tariff in campaign.tariffs:
+            if tariff.applies_if is not None:
+                deps |= tariff.applies_if.deps
+        return next((s for s in campaign.top_fields() if s.id in deps and s.type.has_value
+                     and not s.type.is_container and not is_health(s)), None)
+
+    return campaign.derived("listing.regime_field", find)
+
+
+def membership_fields(campaign: Campaign) -> tuple[FieldSpec, ...]:
+    """The fields whose answers are the chosen associations."""
+    return tuple(s for s in campaign.top_fields() if s.type.holds_memberships)
+
+
+def token(value: Any) -> str:
+    """A stored value as the regime filter spells it in a query string ("" for none)."""
+    if value is None or value == "" or value == []:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                           ensure_ascii=False)
+
+
+def _first(*values: Any) -> Any:
+    """The school's correction, else the family's answer, else what was imported."""
+    return next((v for v in values if v is not None), None)
+
+
 def list_dossiers(session: Session, establishment_id: int, slug: str, filters: Filters, *,
-                  campaign_for: Callable[[Dossier], Campaign],
+                  campaign: Campaign, campaign_for: Callable[[Dossier], Campaign],
                   include: Callable[[FieldSpec], bool] | None = None,
                   per_page: int = PER_PAGE) -> Listing:
     """The page of dossiers of campaign ``slug`` in the establishment that ``filters`` ask
-    for. ``include`` leaves out of the change counts the fields the viewer may not read."""
+    for. ``campaign`` is its latest version (its regime and memberships fields are the ones
+    filtered); ``campaign_for`` gives each dossier's own version, whose changes are counted;
+    ``include`` leaves out of the change counts the fields the viewer may not read."""
     versions = [v.id for v in versions_of(session, establishment_id, slug)]
     level = Dossier.prefill["pupil"]["level"].as_string()
     division = Dossier.prefill["pupil"]["division"].as_string()
+    regime = regime_field(campaign)
+    memberships = membership_fields(campaign)
+    read: list[Any] = []
+    if regime is not None:
+        read += [Dossier.corrections[regime.id], Dossier.answers[regime.id]]
+        if regime.prefill is not None:
+            read.append(Dossier.prefill[tuple(regime.prefill)])
+    regime_width = len(read)
+    for spec in memberships:
+        read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
     base = session.execute(
         select(Dossier.id, Dossier.public_id, Dossier.state, Dossier.row_version,
                Dossier.submitted_at, Dossier.updated_at, Pupil.last_name, Pupil.first_name,
-               Pupil.ine, level, division)
+               Pupil.ine, level, division, *read)
         .join(Pupil, Pupil.id == Dossier.pupil_id)
         .where(Dossier.campaign_version_id.in_(versions), Pupil.establishment_id
                == establishment_id)).all() if versions else []
@@ -176,13 +239,28 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
                 .group_by(DossierEvent.dossier_id, DossierEvent.kind)):
             conflicts[dossier_id] += count if kind == "import_conflict" else -count
     rows = []
+    regime_values: dict[str, Any] = {}
     for (dossier_id, public_id, state, _version, submitted, updated, last, first, ine, lvl,
-         div) in base:
+         div, *answers) in base:
         summary = summaries.get(dossier_id)
-        rows.append(Row(dossier_id, public_id, state, last, first, ine, lvl or "", div or "",
-                        submitted, updated, list(summary.fields) if summary else [],
-                        list(summary.pages) if summary else [],
-                        documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id])))
+        row = Row(dossier_id, public_id, state, last, first, ine, lvl or "", div or "",
+                  submitted, updated, list(summary.fields) if summary else [],
+                  list(summary.pages) if summary else [],
+                  documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id]))
+        if regime is not None:
+            correction, answer, *imported = answers[:regime_width]
+            value = _first(correction, answer,
+                           *(regime.type.imported(v, regime) for v in imported if v is not None))
+            row.regime = token(value)
+            regime_values.setdefault(row.regime, value)
+        chosen: set[str] = set()
+        rest = answers[regime_width:]
+        for correction, answer in zip(rest[::2], rest[1::2], strict=True):
+            value = _first(correction, answer)
+            if isinstance(value, list):
+                chosen.update(str(a) for a in value)
+        row.memberships = frozenset(chosen)
+        rows.append(row)
     matching = [r for r in rows if _matches(r, replace(filters, state=None))]
     counts = Counter(r.state for r in matching)
     if filters.state is not None:
@@ -193,7 +271,18 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     return Listing(matching[(page - 1) * per_page:page * per_page], len(matching), page, pages,
                    {s: counts.get(s, 0) for s in DossierState},
                    sorted({r.division for r in rows if r.division}),
-                   sorted({r.level for r in rows if r.level}))
+                   sorted({r.level for r in rows if r.level}),
+                   regime, _regimes(regime, regime_values) if regime is not None else (),
+                   [(a.id, a.label.get()) for a in campaign.associations])
+
+
+def _regimes(spec: FieldSpec, found: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(token, label) of every declared value of the regime field and every value found."""
+    values: dict[str, Any] = {token(v): v for v in spec.type.choices(spec) or ()}
+    values.update(found)
+    values.pop("", None)
+    return sorted(((t, spec.type.display(v, spec) or t) for t, v in values.items()),
+                  key=lambda pair: _fold(pair[1]))
 
 
 def _matches(row: Row, filters: Filters) -> bool:
@@ -216,6 +305,10 @@ def _matches(row: Row, filters: Filters) -> bool:
     if filters.documents == "pending" and not row.documents.get("to_review"):
         return False
     if filters.documents == "refused" and not row.documents.get("refused"):
+        return False
+    if filters.regime and row.regime != filters.regime:
+        return False
+    if filters.membership and filters.membership not in row.memberships:
         return False
     return not (filters.conflicts and not row.conflicts)
 

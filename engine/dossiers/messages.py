@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.config import ROOT, Settings
-from engine.diagnostics import EngineError
+from engine.diagnostics import CodedError
 from engine.mail import MailError, send_mail
 
 from . import audit
@@ -36,7 +36,7 @@ from .states import Actor, DossierState
 from .submission import confirmation_recipients
 
 
-class MessageError(EngineError, ValueError):
+class MessageError(CodedError, ValueError):
     """A template or message the school wrote cannot be used (the message says why)."""
 
 
@@ -61,9 +61,13 @@ DEFAULT_SUBJECTS: Final[Mapping[Audience, str]] = {
 }
 ONE_OFF: Final = "one_off"
 ONE_OFF_SUBJECT: Final = "Réinscription de {eleve}"
+#: a reminder to the dossiers chosen in the staff list (ticked, or all the filters keep)
+SELECTION: Final = "selection"
+SELECTION_SUBJECT: Final = "Réinscription de {eleve} : votre dossier"
 #: the kinds of the log, in French
 KIND_LABELS: Final[Mapping[str, str]] = {**{a.value: label for a, label in AUDIENCE_LABELS.items()},
-                                         ONE_OFF: "Message individuel"}
+                                         ONE_OFF: "Message individuel",
+                                         SELECTION: "Relance depuis la liste des dossiers"}
 PLACEHOLDERS: Final = ("eleve", "etablissement", "lien", "date_limite")
 #: the states where a family still has something to do
 _OPEN: Final = (DossierState.NOT_STARTED, DossierState.IN_PROGRESS, DossierState.TO_CORRECT)
@@ -86,24 +90,26 @@ def check_text(text: str, what: str) -> str:
     try:
         names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
     except ValueError:
-        raise MessageError(f"{what} : accolade mal fermée. Écrivez les variables ainsi : "
-                           "{eleve}.") from None
+        raise MessageError("MESSAGE_001", f"{what} : accolade mal fermée. Écrivez les "
+                           "variables ainsi : {eleve}.") from None
     unknown = sorted({n for n in names if n not in PLACEHOLDERS})
     if unknown:
         known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-        raise MessageError(f"{what} : variable inconnue {', '.join('{' + u + '}' for u in unknown)}"
-                           f" (variables possibles : {known}).")
+        named = ", ".join("{" + u + "}" for u in unknown)
+        raise MessageError("MESSAGE_002", f"{what} : variable inconnue {named} (variables "
+                           f"possibles : {known}).")
     return text
 
 
 def check_message(subject: str, body: str) -> tuple[str, str]:
     subject, body = subject.strip(), body.strip()
     if not subject or not body:
-        raise MessageError("L'objet et le texte du message sont obligatoires.")
+        raise MessageError("MESSAGE_003", "L'objet et le texte du message sont obligatoires.")
     if len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
-        raise MessageError(f"L'objet tient sur une ligne de {MAX_SUBJECT} caractères au plus.")
+        raise MessageError("MESSAGE_004", f"L'objet tient sur une ligne de {MAX_SUBJECT} "
+                           "caractères au plus.")
     if len(body) > MAX_BODY:
-        raise MessageError(f"Le texte du message dépasse {MAX_BODY} caractères.")
+        raise MessageError("MESSAGE_005", f"Le texte du message dépasse {MAX_BODY} caractères.")
     return check_text(subject, "Objet"), check_text(body, "Texte")
 
 
@@ -155,7 +161,8 @@ class Recipient:
 
 
 def _campaign_dossiers(session: Session, establishment_id: int, slug: str,
-                       states: Iterable[DossierState] | None) -> list[Dossier]:
+                       states: Iterable[DossierState] | None, *,
+                       ids: Iterable[int] | None = None) -> list[Dossier]:
     query = (select(Dossier).join(CampaignVersion).join(Pupil, Pupil.id == Dossier.pupil_id)
              .where(CampaignVersion.establishment_id == establishment_id,
                     CampaignVersion.slug == slug)
@@ -164,7 +171,12 @@ def _campaign_dossiers(session: Session, establishment_id: int, slug: str,
              .order_by(Pupil.last_name, Pupil.first_name, Dossier.id))
     if states is not None:
         query = query.where(Dossier.state.in_(list(states)))
-    return list(session.scalars(query))
+    found = session.scalars(query)
+    if ids is None:
+        return list(found)
+    # filtered here, not in SQL: a list's filters can keep more ids than a query may carry
+    wanted = set(ids)
+    return [d for d in found if d.id in wanted]
 
 
 def recipients_of(dossier: Dossier) -> list[Recipient]:
@@ -191,6 +203,13 @@ def audience_recipients(session: Session, establishment_id: int, slug: str,
     return out
 
 
+def selection_recipients(session: Session, establishment_id: int, slug: str,
+                         dossier_ids: Iterable[int]) -> list[Recipient]:
+    """Every guardian of the dossiers chosen in the staff list, with or without an address."""
+    return [r for d in _campaign_dossiers(session, establishment_id, slug, None, ids=dossier_ids)
+            for r in recipients_of(d)]
+
+
 def paper_recipients(session: Session, establishment_id: int, slug: str) -> list[Recipient]:
     """The guardians with no e-mail address, of dossiers where the family has work left."""
     return [r for d in _campaign_dossiers(session, establishment_id, slug, _OPEN)
@@ -210,7 +229,8 @@ def render(subject: str, body: str, recipient: Recipient,
     try:
         return subject.format_map(filled), body.format_map(filled)
     except (KeyError, ValueError, IndexError) as exc:
-        raise MessageError("Le modèle de message contient une variable invalide.") from exc
+        raise MessageError("MESSAGE_006",
+                           "Le modèle de message contient une variable invalide.") from exc
 
 
 def send_batch(session: Session, settings: Settings, establishment_id: int | None,
@@ -220,7 +240,7 @@ def send_batch(session: Session, settings: Settings, establishment_id: int | Non
     """Send one message to each recipient, recording each (sent or failed) with its audit
     entry, ``progress(n)`` after each (it commits); the number that failed."""
     if establishment_id is None or slug is None:
-        raise MessageError("Ce message n'est rattaché à aucune campagne.")
+        raise MessageError("MESSAGE_007", "Ce message n'est rattaché à aucune campagne.")
     actor = Actor.staff(sent_by) if sent_by is not None else Actor.system()
     failed = 0
     for n, recipient in enumerate(recipients, start=1):

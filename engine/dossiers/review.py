@@ -15,26 +15,21 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.campaign.model import Campaign
+from engine.campaign.model import Campaign, FieldSpec
 from engine.db import utcnow
-from engine.diagnostics import EngineError
+from engine.diagnostics import CodedError
 
 from . import audit
 from .models import Dossier, DossierEvent, StoredFile
-from .sealed import is_health
+from .sealed import is_health, sealed_with
 from .services import DossierError, _check_version, _transaction
 from .states import Actor, DossierState, apply_transition, can_transition
 
 MAX_MESSAGE: Final = 2000
 
 
-class ReviewError(EngineError):
-    """A review action refused; ``message`` is French, for the page."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ReviewError(CodedError):
+    """A review action refused."""
 
 
 class DocumentDecision(StrEnum):
@@ -218,17 +213,34 @@ def refused_files(dossier: Dossier) -> list[StoredFile]:
 
 # -- corrections -----------------------------------------------------------------------------
 
+def correctable(campaign: Campaign, field_id: str) -> FieldSpec | None:
+    """The top-level field ``field_id`` if the school may correct its value (any field with a
+    value: family-visible, locked or staff-only; health data too, by the infirmerie)."""
+    spec = campaign.fields.get(field_id)
+    if spec is None or spec.parent_id is not None or not spec.type.has_value:
+        return None
+    return spec
+
+
 def correct_value(session: Session, campaign: Campaign, dossier: Dossier, expected_version: int,
                   actor: Actor, field_id: str, value: Any) -> Dossier:
     """The school corrects one value (locked ones included): stored apart from the family's
-    answers, shown as "corrigé par l'établissement", diffed like a family change."""
-    spec = campaign.fields.get(field_id)
-    # health data is the family's to correct: a correction would be stored in clear
-    if spec is None or spec.parent_id is not None or not spec.type.has_value or is_health(spec):
+    answers (``Dossier.corrections``, which win over them), diffed like a family change and
+    shown as "corrigé par l'établissement", to the school and to the family. The family may
+    still change an editable value: its next answer replaces the correction.
+
+    A health value cannot be kept in clear: it is sealed over the family's answer, and the
+    history alone tells it was corrected. Who may correct it (the infirmerie) is the
+    caller's check."""
+    spec = correctable(campaign, field_id)
+    if spec is None:
         raise ReviewError("REVIEW_006", "Champ inconnu.")
     _check_version(session, dossier, expected_version)
     with _transaction(session, dossier):
-        dossier.corrections = {**dossier.corrections, field_id: value}
+        if is_health(spec):
+            dossier.sealed_answers = sealed_with(session, dossier, {field_id: value})
+        else:
+            dossier.corrections = {**dossier.corrections, field_id: value}
         dossier.record(actor, "value_corrected", {"fields": [field_id]})
         _audit(session, dossier, actor, "value_corrected", {"fields": [field_id]})
     return dossier

@@ -205,6 +205,15 @@ def opened_answers(dossier: Dossier) -> dict[str, Any]:
     return {**dossier.answers, **health_answers(dossier)}
 
 
+def family_answers(dossier: Dossier, campaign: Campaign) -> dict[str, Any]:
+    """What the family reads as its answers: :func:`opened_answers` with the school's
+    corrections of the fields ``campaign`` shows the family (never a staff-only value)."""
+    answers = opened_answers(dossier)
+    shown = {k: v for k, v in dossier.corrections.items()
+             if k in campaign.fields and not campaign.fields[k].staff_only}
+    return {**answers, **shown} if shown else answers
+
+
 def sealed_with(session: Session, dossier: Dossier, values: Mapping[str, Any]) -> str:
     """The sealed text of the dossier's health values with ``values`` written over them."""
     ring = ring_of(session)

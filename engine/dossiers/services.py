@@ -111,6 +111,7 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     _check_version(session, dossier, expected_version)
     if dossier.state not in EDITABLE:
         raise NotEditableError(dossier.state)
+    answers, replaced = _against_corrections(dossier, answers, campaign)
     clear, health = sealed.split(campaign, answers) if campaign is not None \
         else (answers, {})
     merged = {**dossier.answers, **clear}
@@ -119,16 +120,36 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     sealed_text = sealed.sealed_with(session, dossier, health) if health \
         else dossier.sealed_answers
     event = {"page": page_id, "fields": sorted(answers)}
-    if dossier.state is not DossierState.NOT_STARTED:
+    if dossier.state is not DossierState.NOT_STARTED and not replaced:
         _write_answers(session, dossier, merged, sealed_text, page_id, actor, event)
         return dossier
     with _transaction(session, dossier):
-        apply_transition(dossier, DossierState.IN_PROGRESS, actor)
+        if dossier.state is DossierState.NOT_STARTED:
+            apply_transition(dossier, DossierState.IN_PROGRESS, actor)
         dossier.answers = merged
         dossier.sealed_answers = sealed_text
         dossier.current_page = page_id
+        if replaced:
+            dossier.corrections = {k: v for k, v in dossier.corrections.items()
+                                   if k not in replaced}
         dossier.record(actor, "answers_saved", event)
     return dossier
+
+
+def _against_corrections(dossier: Dossier, answers: Mapping[str, Any], campaign: Campaign | None,
+                         ) -> tuple[Mapping[str, Any], set[str]]:
+    """``answers`` without the values the school corrected that the family left as they are
+    (the correction keeps its author), and the corrections the family's newer word replaces."""
+    if not dossier.corrections or dossier.corrections.keys().isdisjoint(answers):
+        return answers, set()
+    kept: set[str] = set()
+    replaced: set[str] = set()
+    for key in dossier.corrections.keys() & answers.keys():
+        spec = campaign.fields.get(key) if campaign is not None else None
+        same = spec.type.same(dossier.corrections[key], answers[key], spec) \
+            if spec is not None else dossier.corrections[key] == answers[key]
+        (kept if same else replaced).add(key)
+    return {k: v for k, v in answers.items() if k not in kept}, replaced
 
 
 _DOSSIER = cast(Table, Dossier.__table__)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.diagnostics import EngineError
+from engine.diagnostics import CodedError
 from engine.security import burn_verification
 
 from .models import Establishment, StaffAccount, StaffMembership, StaffRole, StaffToken
@@ -37,13 +37,8 @@ TOTP_WINDOW: Final = 1
 TOTP_ISSUER: Final = "DossierSCO"
 
 
-class StaffError(EngineError):
-    """A staff account operation refused; ``message`` is French, for the page."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class StaffError(CodedError):
+    """A staff account operation refused."""
 
 
 class TokenPurpose(StrEnum):

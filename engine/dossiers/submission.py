@@ -16,7 +16,7 @@ from engine.campaign.model import Campaign
 from engine.rules import Evaluation
 
 from .models import Dossier
-from .sealed import opened_answers
+from .sealed import family_answers
 from .services import change_state, save_answers
 from .states import Actor, DossierState
 
@@ -34,7 +34,7 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
     :raises StaleDossierError: someone saved since ``expected_version``.
     :raises NotEditableError: the dossier was already submitted.
     """
-    stored = opened_answers(dossier) if campaign is not None else dossier.answers
+    stored = family_answers(dossier, campaign) if campaign is not None else dossier.answers
     changed = {k: v for k, v in answers.items() if stored.get(k, object()) != v}
     if changed:
         save_answers(session, dossier, expected_version, changed, dossier.current_page, actor,

@@ -56,7 +56,7 @@ class Prepared:
 
     @cached_property
     def effective(self) -> dict[str, Any]:
-        return effective_answers(self.campaign, self.answers, self.ctx)
+        return effective_answers(self.campaign, self.answers, self.ctx, self.dossier.corrections)
 
     @cached_property
     def visible(self) -> frozenset[str]:

@@ -57,10 +57,9 @@ class Selection:
 
     @cached_property
     def ids(self) -> list[int]:
-        self.campaign  # noqa: B018  # an unknown campaign fails before anything is listed
         listing = list_dossiers(self.session, self.establishment.id, self.slug, self.filters,
-                                campaign_for=self.campaign_for, include=self.include,
-                                per_page=ALL)
+                                campaign=self.campaign, campaign_for=self.campaign_for,
+                                include=self.include, per_page=ALL)
         return [r.id for r in listing.rows if self.only is None or r.public_id in self.only]
 
     def __len__(self) -> int:

@@ -52,7 +52,10 @@ class AddressField(FieldType[AddressOptions]):
         parts = {k: (raw[i].strip() if i < len(raw) else "") for i, k in enumerate(PARTS)}
         return self.normalize(parts, spec)
 
-    def normalize(self, value: Any, spec: FieldSpec) -> Any:
+    @staticmethod
+    def _cleaned(value: Any) -> dict[str, str] | None:
+        """The parts with spaces collapsed, the country (France by default) and the commune in
+        capitals; None for an empty address. Nothing checked, no commune looked up."""
         if value is None:
             return None
         if not isinstance(value, Mapping):
@@ -61,6 +64,12 @@ class AddressField(FieldType[AddressOptions]):
         out["country"] = (out["country"] or "FR").upper()
         out["commune"] = out["commune"].upper()
         if not any(out[k] for k in ("line1", "line2", "postal_code", "commune")):
+            return None
+        return out
+
+    def normalize(self, value: Any, spec: FieldSpec) -> Any:
+        out = self._cleaned(value)
+        if out is None:
             return None
         if out["country"] == "FR":
             if not _CP.match(out["postal_code"]):
@@ -85,14 +94,18 @@ class AddressField(FieldType[AddressOptions]):
         return value
 
     def same(self, old: Any, new: Any, spec: FieldSpec) -> bool:
+        if old == new:  # the common case of a diff
+            return True
+
         def key(v: Any) -> Any:
             try:
-                n = self.normalize(v, spec)
+                n = self._cleaned(v)
             except FieldValueError:
                 return v
             if n is None:
                 return None
-            # the INSEE code is derived data: two addresses differing only by it are the same
+            # the INSEE code is derived data (so not looked up): two addresses differing only
+            # by it are the same
             return tuple((k, n[k].upper()) for k in PARTS if k != "commune_insee")
         return bool(key(old) == key(new))
 

@@ -75,7 +75,8 @@ def prefill_value(spec: FieldSpec, ctx: DossierContext, row: Mapping[str, Any] |
         return None
     node: Any = row if row is not None and spec.parent_id else ctx.prefill
     for part in path:
-        if isinstance(node, Mapping):
+        # a dict first: the abstract Mapping check is what the diff of many dossiers pays most
+        if type(node) is dict or isinstance(node, Mapping):
             node = node.get(part)
         else:
             return None

@@ -1,19 +1,31 @@
 """The staff list: search by name or INE, filters (state, level, division, changes, changed
-page, documents, conflicts), sort, pagination, counts per state, summaries kept current."""
+page, documents, conflicts, regime, memberships), sort, pagination, counts per state, summaries
+kept current."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.dossiers.listing import Filters, Sort, list_dossiers
-from engine.dossiers.models import Dossier, StoredFile
+from engine.campaign import load_campaign
+from engine.dossiers.listing import (
+    Filters,
+    Listing,
+    Sort,
+    list_dossiers,
+    membership_fields,
+    regime_field,
+    token,
+)
+from engine.dossiers.models import Dossier, Establishment, StoredFile
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
+from engine.exports.selection import Selection
 
-from conftest import MakeAccount, MakeDossier
+from conftest import EXAMPLE_CAMPAIGN, MakeAccount, MakeDossier
 
 CAMPAIGNS = CampaignCache()
 
@@ -35,11 +47,16 @@ def _make(db_session: Session, make_account: MakeAccount, make_dossier: MakeDoss
     return out
 
 
+def _listing(db_session: Session, dossier: Dossier, filters: Filters, **kwargs: Any) -> Listing:
+    return list_dossiers(db_session, dossier.pupil.establishment_id,
+                         dossier.campaign_version.slug, filters,
+                         campaign=CAMPAIGNS.campaign_of(dossier.campaign_version),
+                         campaign_for=lambda d: CAMPAIGNS.campaign_of(d.campaign_version),
+                         **kwargs)
+
+
 def _list(db_session: Session, dossier: Dossier, **filters: Any) -> list[str]:
-    listing = list_dossiers(db_session, dossier.pupil.establishment_id,
-                            dossier.campaign_version.slug, Filters(**filters),
-                            campaign_for=lambda d: CAMPAIGNS.campaign_of(d.campaign_version))
-    return [r.first_name for r in listing.rows]
+    return [r.first_name for r in _listing(db_session, dossier, Filters(**filters)).rows]
 
 
 def test_search_filters_and_sort(db_session: Session, make_account: MakeAccount,
@@ -77,9 +94,7 @@ def test_changes_documents_and_states(db_session: Session, make_account: MakeAcc
     assert _list(db_session, lea, documents="pending") == ["Zoé"]
     assert _list(db_session, lea, documents="refused") == []
     change_state(db_session, hugo, hugo.row_version, DossierState.SUBMITTED, family)
-    listing = list_dossiers(db_session, lea.pupil.establishment_id, lea.campaign_version.slug,
-                            Filters(state=DossierState.SUBMITTED),
-                            campaign_for=lambda d: CAMPAIGNS.campaign_of(d.campaign_version))
+    listing = _listing(db_session, lea, Filters(state=DossierState.SUBMITTED))
     assert [r.first_name for r in listing.rows] == ["Hugo"]
     assert listing.state_counts[DossierState.IN_PROGRESS] == 1
     assert listing.state_counts[DossierState.NOT_STARTED] == 1
@@ -89,8 +104,79 @@ def test_changes_documents_and_states(db_session: Session, make_account: MakeAcc
 def test_pagination(db_session: Session, make_account: MakeAccount,
                     make_dossier: MakeDossier) -> None:
     lea, *_ = _make(db_session, make_account, make_dossier)
-    listing = list_dossiers(db_session, lea.pupil.establishment_id, lea.campaign_version.slug,
-                            Filters(page=9), campaign_for=lambda d: CAMPAIGNS.campaign_of(
-                                d.campaign_version), per_page=2)
+    listing = _listing(db_session, lea, Filters(page=9), per_page=2)
     assert (listing.page, listing.pages, listing.total) == (2, 2, 3)
     assert [r.first_name for r in listing.rows] == ["Zoé"]
+
+
+def test_the_regime_is_found_through_the_tariffs_and_the_memberships_by_their_type() -> None:
+    campaign = load_campaign(EXAMPLE_CAMPAIGN)
+    spec = regime_field(campaign)
+    assert spec is not None and spec.id == "regime"  # applies_if: regime in ["dp4", "dp5"]
+    assert [s.id for s in membership_fields(campaign)] == ["adhesions"]
+    # another campaign: the canteen is a yes/no question of another name
+    other = load_campaign(EXAMPLE_CAMPAIGN.with_name("college-les-tilleuls.yaml"))
+    spec = regime_field(other)
+    assert spec is not None and spec.id == "restauration"
+    assert token(True) == "true" and token("dp4") == "dp4" and token(None) == ""
+
+
+def test_regime_and_memberships_filters_combine_with_the_others(
+        db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    lea, hugo, zoe = _make(db_session, make_account, make_dossier)
+    family = Actor.family(1)
+    save_answers(db_session, lea, lea.row_version, {"regime": "dp4", "adhesions": ["fse"]},
+                 "restauration", family)
+    save_answers(db_session, hugo, hugo.row_version, {"regime": "dp4", "adhesions": ["fse"]},
+                 "restauration", family)
+    save_answers(db_session, zoe, zoe.row_version, {"regime": "externe",
+                                                    "adhesions": ["as", "fse"]},
+                 "restauration", family)
+    assert _list(db_session, lea, regime="dp4") == ["Hugo", "Léa"]
+    assert _list(db_session, lea, regime="dp4", division="5A") == ["Léa"]
+    assert _list(db_session, lea, membership="as") == ["Zoé"]
+    assert _list(db_session, lea, membership="fse", regime="externe") == ["Zoé"]
+    assert _list(db_session, lea, regime="dp5") == []
+    # a value the school corrected wins over the family's answer
+    lea.corrections = {"regime": "dp5"}
+    db_session.commit()
+    assert _list(db_session, lea, regime="dp5") == ["Léa"]
+    listing = _listing(db_session, lea, Filters())
+    assert listing.regime_field is not None and listing.regime_field.id == "regime"
+    # every declared value is offered, by its label, as well as the values found
+    assert dict(listing.regimes) == {
+        "externe": "Externe", "dp4": "Demi-pensionnaire 4 jours (lundi, mardi, jeudi, vendredi)",
+        "dp5": "Demi-pensionnaire 5 jours"}
+    assert dict(listing.associations) == {"fse": "Foyer socio-éducatif (FSE)",
+                                          "as": "Association sportive (AS)"}
+
+
+def test_a_campaign_without_tariff_or_associations_has_no_such_filter(
+        db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    lea, *_ = _make(db_session, make_account, make_dossier)
+    bare = replace(load_campaign(EXAMPLE_CAMPAIGN), tariffs=(), associations=())
+    listing = list_dossiers(db_session, lea.pupil.establishment_id, lea.campaign_version.slug,
+                            Filters(regime="dp4"), campaign=bare,
+                            campaign_for=lambda d: CAMPAIGNS.campaign_of(d.campaign_version))
+    assert listing.regime_field is None and listing.regimes == () and not listing.associations
+    # a filter the campaign cannot answer keeps nothing rather than everything
+    assert listing.total == 0
+
+
+def test_the_exports_read_the_regime_and_memberships_filters(
+        db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    lea, hugo, zoe = _make(db_session, make_account, make_dossier)
+    family = Actor.family(1)
+    for dossier, regime in ((lea, "dp4"), (hugo, "externe"), (zoe, "dp4")):
+        save_answers(db_session, dossier, dossier.row_version,
+                     {"regime": regime, "adhesions": ["as"] if dossier is zoe else []},
+                     "restauration", family)
+    establishment = db_session.get(Establishment, lea.pupil.establishment_id)
+    assert establishment is not None
+
+    def exported(filters: Filters) -> list[int]:
+        return Selection(db_session, establishment, lea.campaign_version.slug,
+                         CAMPAIGNS.campaign_of, filters).ids
+
+    assert exported(Filters(regime="dp4")) == [lea.id, zoe.id]
+    assert exported(Filters(regime="dp4", membership="as")) == [zoe.id]

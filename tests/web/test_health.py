@@ -19,7 +19,7 @@ from engine.cli import main
 from engine.config import ConfigError, Settings, new_data_key, parse_data_keys
 from engine.dossiers import sealed
 from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
-from engine.dossiers.review import ReviewError, correct_value
+from engine.dossiers.review import correct_value
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
 from engine.web.state import app_state
@@ -237,7 +237,7 @@ def test_the_embedded_default_keeps_one_key_in_the_instance_folder(tmp_path: Any
         parse_data_keys(given)
 
 
-def test_the_school_cannot_correct_a_health_value(
+def test_a_corrected_health_value_stays_sealed(
         family: FlaskClient, dossier: Dossier, db_session: Session, make_staff: MakeStaff,
         app: Flask) -> None:
     _family_saved_health(family, dossier, db_session)
@@ -245,7 +245,11 @@ def test_the_school_cannot_correct_a_health_value(
     found = db_session.get(Dossier, dossier.id)
     assert found is not None
     campaign = app_state(app).campaigns.campaign_of(found.campaign_version)
-    agent = Actor.staff(make_staff().account.id)
-    with pytest.raises(ReviewError):
-        correct_value(db_session, campaign, found, found.row_version, agent, "allergies", "aucune")
+    agent = Actor.staff(make_staff(role="infirmerie").account.id)
+    correct_value(db_session, campaign, found, found.row_version, agent, "allergies",
+                  "Aucune allergie connue")
+    # never in the clear corrections: sealed over the family's answer, the history says so
     assert found.corrections == {}
+    assert sealed.health_answers(found)["allergies"] == "Aucune allergie connue"
+    assert "Aucune allergie connue" not in _raw(db_session, found)
+    assert found.events[-1].kind == "value_corrected"

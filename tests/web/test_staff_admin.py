@@ -228,10 +228,10 @@ def test_the_journal_lists_the_establishment_entries_and_verifies(
     other = make_dossier(account, first_name="Nina", last_name="Durand", uai="0750002B")
     secretary = make_staff("sec@college.fr", role="secretariat")
     staff_login(secretary)
-    client.get(f"/etablissement/0750001A/dossier/{dossier.public_id}")
     assert client.get(JOURNAL).status_code == 403  # the secretariat does not read the journal
-    audit.record(db_session, Actor.staff(secretary.account.id), "dossier_viewed",
-                 establishment_id=other.pupil.establishment_id, dossier_id=other.id)
+    for found in (dossier, other):
+        audit.record(db_session, Actor.staff(secretary.account.id), "value_corrected",
+                     establishment_id=found.pupil.establishment_id, dossier_id=found.id)
     db_session.commit()
     direction = make_staff("principale@college.fr", role="direction")
     client.post("/etablissement/deconnexion",
@@ -239,7 +239,8 @@ def test_the_journal_lists_the_establishment_entries_and_verifies(
     staff_login(direction)
     page = client.get(JOURNAL).get_data(as_text=True)
     assert "Journal intact" in page
-    assert "Dossier consulté" in page and "sec" in page and "Durand Léa" in page
+    assert "Valeur corrigée par l&#39;établissement" in page and "sec" in page
+    assert "Durand Léa" in page
     assert f"/etablissement/0750001A/dossier/{dossier.public_id}" in page
     assert "Nina" not in page  # another establishment's entry
     assert re.search(r"\d{1,2} [a-zéû]+\.? 20\d\d à \d\d:\d\d", page)

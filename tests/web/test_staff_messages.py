@@ -173,3 +173,77 @@ def test_a_relay_down_is_recorded_per_message(
     statuses = [m.status for m in db_session.scalars(select(SentMessage))]
     assert statuses == ["failed"] * 4
     assert "Échec" in client.get(f"{BASE}/{SLUG}/messages").get_data(as_text=True)
+
+
+def test_a_reminder_from_the_list_to_the_dossiers_its_filters_keep(
+        client: FlaskClient, db_session: Session, families: dict[str, Dossier],
+        make_staff: MakeStaff, staff_login: StaffLogin, smtp: tuple[Inbox, int]) -> None:
+    staff_login(make_staff())
+    listing = client.get(f"{BASE}/{SLUG}/dossiers?etat=not_started").get_data(as_text=True)
+    assert "Relancer les 1 dossier de la liste" in listing
+    assert f'name="dossier" value="{families["hugo"].public_id}"' not in listing  # filtered out
+    # the confirmation step: how many dossiers and guardians, the first message as it will read
+    path = f"{BASE}/{SLUG}/dossiers/relance?etat=not_started"
+    page = client.get(path).get_data(as_text=True)
+    assert "1 dossier</strong>" in page and "1 responsable recevra" in page
+    assert "1 sans adresse électronique" in page
+    assert "Claire Martin (claire@example.fr), pour Léa Martin" in page
+    assert '<input type="hidden" name="etat" value="not_started">' in page
+    assert not smtp[0].messages  # nothing is sent before the confirmation
+    sent = _post(client, path, etat="not_started", subject="Dossier de {eleve}",
+                 body="Avant le {date_limite}.", action="send")
+    assert sent.status_code == 302
+    (to, message), = smtp[0].wait_for(1)
+    assert to == ["claire@example.fr"] and message["Subject"] == "Dossier de Léa Martin"
+    log = db_session.scalars(select(SentMessage)).one()
+    assert (log.kind, log.dossier_id) == ("selection", families["lea"].id)
+    requested = db_session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "message.requested")).one()
+    assert requested.data["kind"] == "selection" and requested.data["recipients"] == 1
+
+
+def test_a_reminder_to_the_dossiers_ticked_in_the_list(
+        client: FlaskClient, db_session: Session, families: dict[str, Dossier],
+        make_staff: MakeStaff, staff_login: StaffLogin, smtp: tuple[Inbox, int],
+        make_dossier: MakeDossier, make_account: MakeAccount) -> None:
+    staff_login(make_staff())
+    elsewhere, _ = make_account("Ailleurs", email="ailleurs@example.fr")
+    other = make_dossier(elsewhere, uai="0750002B", first_name="Autre")
+    hugo, nina = families["hugo"].public_id, families["nina"].public_id
+    listing = client.get(f"{BASE}/{SLUG}/dossiers").get_data(as_text=True)
+    assert f'name="dossier" value="{hugo}"' in listing and "Relancer les dossiers cochés" in listing
+    # ticked in the list (a GET form, no script needed); another school's dossier is ignored
+    path = f"{BASE}/{SLUG}/dossiers/relance?dossier={hugo}&dossier={nina}&dossier={other.public_id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Relancer les dossiers cochés" in page
+    assert "2 dossiers</strong>" in page and "2 responsables recevront" in page
+    assert "Envoyer à 2 responsables" in page
+    refused = client.post(path, data={"csrf_token": _csrf_token(client, path), "action": "send",
+                                      "dossier": [hugo, nina], "subject": "Relance {nom}",
+                                      "body": "Bonjour"})
+    assert refused.status_code == 422 and "variable inconnue {nom}" in refused.get_data(
+        as_text=True)
+    sent = client.post(path, data={"csrf_token": _csrf_token(client, path), "action": "send",
+                                   "dossier": [hugo, nina], "subject": "Relance {eleve}",
+                                   "body": "Bonjour"})
+    assert sent.status_code == 302
+    received = sorted(to[0] for to, _ in smtp[0].wait_for(2))
+    assert received == ["anne@example.fr", "marc@example.fr"]
+    assert all(m.kind == "selection" for m in db_session.scalars(select(SentMessage)))
+
+
+def test_a_list_reminder_needs_the_permission_and_the_token(
+        client: FlaskClient, families: dict[str, Dossier], make_staff: MakeStaff,
+        staff_login: StaffLogin) -> None:
+    staff_login(make_staff(role="gestion"))
+    assert client.get(f"{BASE}/{SLUG}/dossiers/relance").status_code == 403
+    assert "Relancer" not in client.get(f"{BASE}/{SLUG}/dossiers").get_data(as_text=True)
+
+
+def test_a_list_reminder_needs_the_token_and_the_campaign(
+        client: FlaskClient, families: dict[str, Dossier], make_staff: MakeStaff,
+        staff_login: StaffLogin) -> None:
+    staff_login(make_staff())
+    assert client.post(f"{BASE}/{SLUG}/dossiers/relance",
+                       data={"action": "send", "subject": "a", "body": "b"}).status_code == 400
+    assert client.get(f"{BASE}/autre-campagne/dossiers/relance").status_code == 404

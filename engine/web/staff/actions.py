@@ -1,13 +1,16 @@
 """What the school adds to a dossier itself: a document uploaded on behalf of the family,
-the values of staff-only fields (one form per field on the dossier page), and one value set
-for every pupil of an origin MEF at once (the destination MEF, the count shown first).
+the values of staff-only fields (one form per field on the dossier page), a correction of any
+value the family sees (locked ones included), and one value set for every pupil of an origin
+MEF at once (the destination MEF, the count shown first).
 
-Every write needs ``Permission.REVIEW_DOSSIERS`` in the establishment and is audited by the
+Every write needs ``Permission.REVIEW_DOSSIERS`` in the establishment, but the correction of a
+health value, which needs ``Permission.READ_HEALTH`` (the infirmerie), and is audited by the
 ``engine.dossiers`` function it calls.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Final
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -15,14 +18,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine.campaign.model import Campaign, FieldSpec, Page, staff_only_fields
+from engine.campaign.model import Campaign, FieldSpec, Page, family_campaign, staff_only_fields
+from engine.dossiers import sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrections import bulk_correct
 from engine.dossiers.documents import DocumentError, add_files, upload_rule
 from engine.dossiers.listing import versions_of
 from engine.dossiers.models import Dossier
 from engine.dossiers.permissions import Permission
-from engine.dossiers.review import ReviewError, correct_value
+from engine.dossiers.review import ReviewError, correct_value, correctable
 from engine.dossiers.services import DossierError, StaleDossierError
 from engine.rules import evaluate_dossier
 from engine.text import EMPTY
@@ -33,7 +37,7 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import establishment_for, staff_actor, staff_required
-from .dossiers import _back, _dossier
+from .context import back_to_dossier, dossier_in
 
 #: longest MEF code or value typed in the bulk form
 MAX_VALUE: Final = 200
@@ -43,7 +47,7 @@ def _checked_dossier(uai: str, public_id: str) -> Dossier:
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    return _dossier(establishment, public_id)
+    return dossier_in(establishment, public_id)
 
 
 @bp.post("/<uai>/dossier/<public_id>/deposer")
@@ -56,7 +60,7 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
     rule = upload_rule(campaign, str(request.form.get("document") or "")[:100])
     if rule is None:
         flash("Choisissez le document à déposer.", "error")
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     uploads = [(part.stream.read(rule.max_size + 1), part.filename or "document")
                for part in request.files.getlist("fichier") if part.filename]
     try:
@@ -66,7 +70,7 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
         flash(error.message, "error")
     else:
         flash(f"Document « {rule.label} » déposé pour la famille.", "success")
-    return _back(uai, public_id)
+    return back_to_dossier(uai, public_id)
 
 
 def _staff_field(campaign: Campaign, field_id: str) -> FieldSpec:
@@ -95,7 +99,7 @@ def set_staff_field(uai: str, public_id: str, field_id: str) -> Response:
     value, errors = _parse(spec)
     if errors:
         flash(f"{spec.label.get()} : {errors[0]}", "error")
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     try:
         correct_value(get_session(), campaign, found, int(version), staff_actor(), spec.id, value)
     except StaleDossierError:
@@ -190,3 +194,80 @@ def bulk_mef(uai: str, slug: str) -> Response | str:
         "staff/bulk_mef.html", establishment=establishment, campaign=latest, slug=slug,
         origins=sorted(origins.items()), origin=origin, count=len(selected), fields=fields,
         chosen=chosen, views=views, form=form)
+
+
+# -- a correction of a value the family sees -------------------------------------------------
+
+def _correctable(campaign: Campaign, *, health: bool) -> list[FieldSpec]:
+    """The fields the family sees whose value one form corrects (a repeat's rows are the
+    family's to correct, after a send-back), health data or the others."""
+    return [s for s in family_campaign(campaign).top_fields()
+            if correctable(campaign, s.id) is not None and not s.type.is_container
+            and sealed.is_health(s) is health]
+
+
+def _correction(uai: str, public_id: str, *, health: bool) -> Response | str:
+    """The correction page (GET: choose the field, see its current value; POST: correct it),
+    on the dossier page's side or on the infirmerie's (``health``)."""
+    establishment = establishment_for(
+        uai, Permission.READ_HEALTH if health else Permission.REVIEW_DOSSIERS)
+    found = dossier_in(establishment, public_id)
+    campaign = campaign_of(found.campaign_version)
+    fields = _correctable(campaign, health=health)
+    args = request.form if request.method == "POST" else request.args
+    spec = next((s for s in fields if s.id == args.get("champ")), None)
+    form, status = FlaskForm(), 200
+    errors: list[str] = []
+    # what the family now reads (the imported value of a field it never answered included)
+    current = effective_answers(campaign, (sealed.opened_answers(found) if health
+                                           else found.answers) | found.corrections,
+                                context_of(found), found.corrections)
+    # a locked value gets an input here: the school is who corrects it
+    unlocked = replace(spec, editable=True) if spec is not None else None
+    answers = dict(current)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        version = request.form.get("row_version", "")
+        if unlocked is None or not (version.isascii() and version.isdigit()
+                                    and len(version) < 10):
+            abort(400)
+        value, errors = _parse(unlocked)
+        if not errors:
+            try:
+                correct_value(get_session(), campaign, found, int(version), staff_actor(),
+                              unlocked.id, value)
+            except StaleDossierError:
+                flash("Le dossier a été modifié entre-temps : vérifiez-le, puis recommencez.",
+                      "warning")
+            except (ReviewError, DossierError) as exc:
+                flash(getattr(exc, "message", str(exc)), "error")
+            else:
+                flash(f"« {unlocked.label.get()} » corrigé : la famille verra « corrigé par "
+                      "l'établissement ».", "success")
+            if health:
+                return redirect(url_for("staff.health", uai=uai, public_id=public_id))
+            return back_to_dossier(uai, public_id)
+        answers[unlocked.id], status = value, 422
+    views = _views(campaign, (unlocked,), answers, found) if unlocked is not None else []
+    if views and errors:
+        views[0].errors = errors
+    return Response(render_template(
+        "staff/correct.html", establishment=establishment, dossier=found, campaign=campaign,
+        fields=fields, spec=spec, views=views, health=health,
+        current=spec.type.display(current.get(spec.id), spec) if spec is not None else "",
+        corrected=spec is not None and spec.id in found.corrections,
+        error=f"{spec.label.get()} : {errors[0]}" if spec is not None and errors else None,
+        form=form), status)
+
+
+@bp.route("/<uai>/dossier/<public_id>/corriger", methods=["GET", "POST"])
+@staff_required
+def correct(uai: str, public_id: str) -> Response | str:
+    return _correction(uai, public_id, health=False)
+
+
+@bp.route("/<uai>/dossier/<public_id>/sante/corriger", methods=["GET", "POST"])
+@staff_required
+def correct_health(uai: str, public_id: str) -> Response | str:
+    return _correction(uai, public_id, health=True)

@@ -23,7 +23,7 @@ from .access import current_staff, establishment_for, staff_required
 PER_PAGE: Final = 50
 #: French names of the recorded actions; an action without one shows its code
 ACTION_LABELS: Final[Mapping[str, str]] = {
-    "dossier_viewed": "Dossier consulté",
+    "health_viewed": "Informations de santé consultées",
     "document_downloaded": "Document téléchargé",
     "document_decided": "Décision sur un document",
     "value_corrected": "Valeur corrigée par l'établissement",

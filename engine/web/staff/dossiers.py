@@ -21,12 +21,11 @@ from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
 from engine.dossiers.guardians import reported_elsewhere
-from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
+from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
 from engine.dossiers.models import (
     Dossier,
     Establishment,
     FamilyAccount,
-    Pupil,
     StaffAccount,
     StoredFile,
 )
@@ -52,75 +51,41 @@ from engine.dossiers.states import LABELS, DossierState
 from engine.dossiers.summary import Section, visible_answers
 from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
-from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.files import open_stored, private_file, read_stored, stored_download
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
+from .context import (
+    FILTER_ARGS,
+    back_to_dossier,
+    campaign_for,
+    dossier_in,
+    latest_campaign,
+    list_filters,
+    viewer_include,
+)
 from .family_mail import tell_refusal, tell_sent_back
 
 #: one page holding every dossier (dashboard counts, bulk validation)
 ALL: Final = 1_000_000
 
 
-def _campaign_for(dossier: Dossier) -> Campaign:
-    return campaign_of(dossier.campaign_version)
-
-
-def _viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool] | None:
-    """Which fields the agent may read: health data for the infirmerie only (``None``: all)."""
-    account = current_staff()
-    if account is not None and can(account, Permission.READ_HEALTH, establishment.id):
-        return None
-    return sealed.not_health
-
-
-def _filters() -> Filters:
-    args = request.args
-    try:
-        state = DossierState(args.get("etat", "")) if args.get("etat") else None
-    except ValueError:
-        state = None
-    try:
-        sort = Sort(args.get("tri", Sort.NAME.value))
-    except ValueError:
-        sort = Sort.NAME
-    page = args.get("page", "1")
-    return Filters(
-        q=args.get("q", "")[:100], state=state, level=args.get("niveau", "")[:20],
-        division=args.get("classe", "")[:20], has_changes=args.get("modifie") == "1",
-        changed_page=args.get("page_modifiee", "")[:100],
-        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
-        else "", conflicts=args.get("conflits") == "1", sort=sort,
-        descending=args.get("ordre") == "desc",
-        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
-
-
-def _listing(establishment: Establishment, slug: str, filters: Filters, *,
+def _listing(establishment: Establishment, slug: str, campaign: Campaign, filters: Filters, *,
              per_page: int = PER_PAGE) -> Listing:
-    if not versions_of(get_session(), establishment.id, slug):
-        abort(404)
     # the change summaries are a cache shared by every viewer: health fields stay out of
     # them whoever asks (the infirmerie reads health values on the dossier's health page)
     return list_dossiers(get_session(), establishment.id, slug, filters,
-                         campaign_for=_campaign_for, include=sealed.not_health,
+                         campaign=campaign, campaign_for=campaign_for, include=sealed.not_health,
                          per_page=per_page)
-
-
-def _latest_campaign(establishment: Establishment, slug: str) -> Campaign:
-    versions = versions_of(get_session(), establishment.id, slug)
-    if not versions:
-        abort(404)
-    return campaign_of(max(versions, key=lambda v: v.id))
 
 
 @bp.get("/<uai>/<slug>/")
 @staff_required
 def dashboard(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    listing = _listing(establishment, slug, Filters(), per_page=ALL)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, Filters(), per_page=ALL)
     divisions: dict[str, Counter[DossierState]] = {}
     for row in listing.rows:
         divisions.setdefault(row.division or "—", Counter())[row.state] += 1
@@ -139,9 +104,9 @@ def dashboard(uai: str, slug: str) -> str:
 @staff_required
 def dossiers(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    filters = _filters()
-    listing = _listing(establishment, slug, filters)
-    campaign = _latest_campaign(establishment, slug)
+    filters = list_filters()
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, filters)
     account = current_staff()
     assert account is not None
     return render_template(
@@ -150,7 +115,9 @@ def dossiers(uai: str, slug: str) -> str:
         sorts=list(Sort), can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
         can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
         can_health=can(account, Permission.READ_HEALTH, establishment.id),
-        args=request.args.to_dict(), form=FlaskForm())
+        can_message=can(account, Permission.MESSAGE_FAMILIES, establishment.id),
+        args=request.args.to_dict(), form=FlaskForm(),
+        filter_args={k: v for k, v in request.args.items() if k in FILTER_ARGS})
 
 
 def _blockers(dossier: Dossier, changed: int) -> Blockers:
@@ -164,7 +131,9 @@ def bulk_validation(uai: str, slug: str) -> Response | str:
     """Validate, in one action, every submitted dossier with nothing to look at (the count is
     shown first; the POST validates)."""
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
-    listing = _listing(establishment, slug, Filters(state=DossierState.SUBMITTED), per_page=ALL)
+    campaign = latest_campaign(establishment, slug)
+    listing = _listing(establishment, slug, campaign, Filters(state=DossierState.SUBMITTED),
+                       per_page=ALL)
     ready = [r for r in listing.rows if not r.changed_fields and not r.documents.get("to_review")
              and not r.conflicts]
     form = FlaskForm()
@@ -183,19 +152,7 @@ def bulk_validation(uai: str, slug: str) -> Response | str:
         return redirect(url_for("staff.dossiers", uai=uai, slug=slug))
     return render_template("staff/bulk_validation.html", establishment=establishment,
                            slug=slug, ready=ready, total=listing.total, form=form,
-                           campaign=_latest_campaign(establishment, slug))
-
-
-def _dossier(establishment: Establishment, public_id: str) -> Dossier:
-    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere)."""
-    if len(public_id) > 32:
-        abort(404)
-    dossier = get_session().scalar(
-        select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
-        .where(Dossier.public_id == public_id, Pupil.establishment_id == establishment.id))
-    if dossier is None:
-        abort(404)
-    return dossier
+                           campaign=campaign)
 
 
 def _names(session: Session, dossier: Dossier) -> dict[tuple[str, str | None], str]:
@@ -220,13 +177,14 @@ def _names(session: Session, dossier: Dossier) -> dict[tuple[str, str | None], s
 @staff_required
 def dossier(uai: str, public_id: str) -> str:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     session = get_session()
-    campaign = _campaign_for(found)
+    campaign = campaign_for(found)
     ctx = context_of(found)
     answers = {**found.answers, **found.corrections}
-    evaluation = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx)
-    include = _viewer_include(establishment)
+    evaluation = evaluate_dossier(
+        campaign, effective_answers(campaign, answers, ctx, found.corrections), ctx)
+    include = viewer_include(establishment)
     reported = reported_elsewhere(session, campaign, found, answers)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
                               events=found.events, visible=evaluation.visible, include=include,
@@ -238,9 +196,8 @@ def dossier(uai: str, public_id: str) -> str:
     disputes = [e for e in found.events if e.kind == "prefill_disputed"]
     account = current_staff()
     assert account is not None
-    audit.record(session, staff_actor(), "dossier_viewed", establishment_id=establishment.id,
-                 dossier_id=found.id)
-    session.commit()
+    # a plain view is not audited (docs/staff.md#audit-trail): health reads, writes,
+    # decisions, downloads, exports and messages are
     changed = sum(len(p.changes) for p in changes)
     return render_template(
         "staff/dossier.html", establishment=establishment, dossier=found, campaign=campaign,
@@ -249,6 +206,8 @@ def dossier(uai: str, public_id: str) -> str:
         files=found.files, decision_labels=DECISION_LABELS, refusal_labels=REFUSAL_LABELS,
         reasons=list(RefusalReason), blockers=_blockers(found, changed),
         can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
+        correct_url=url_for("staff.correct", uai=uai, public_id=public_id)
+        if can(account, Permission.REVIEW_DOSSIERS, establishment.id) else None,
         field_label=lambda field_id: _label(campaign, field_id),
         saved_fields=lambda event: _shown_fields(campaign, event.data.get("fields"), include),
         form=FlaskForm())
@@ -279,9 +238,9 @@ def health(uai: str, public_id: str) -> str:
     """The infirmerie's view of a dossier: the pupil's identity and the health answers, each
     read recorded in the audit trail."""
     establishment = establishment_for(uai, Permission.READ_HEALTH)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     session = get_session()
-    campaign = _campaign_for(found)
+    campaign = campaign_for(found)
     ctx = context_of(found)
     answers = effective_answers(campaign, sealed.opened_answers(found), ctx)
     evaluation = evaluate_dossier(campaign, answers, ctx)
@@ -306,15 +265,11 @@ def _review_action(uai: str, public_id: str) -> tuple[Establishment, Dossier, in
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     version = request.form.get("row_version", "")
     if not (version.isascii() and version.isdigit() and len(version) < 10):
         abort(400)
     return establishment, found, int(version)
-
-
-def _back(uai: str, public_id: str) -> Response:
-    return redirect(url_for("staff.dossier", uai=uai, public_id=public_id))
 
 
 def _run(uai: str, public_id: str, action: Any, success: str) -> Response:
@@ -326,7 +281,7 @@ def _run(uai: str, public_id: str, action: Any, success: str) -> Response:
         flash(getattr(exc, "message", str(exc)), "error")
     else:
         flash(success, "success")
-    return _back(uai, public_id)
+    return back_to_dossier(uai, public_id)
 
 
 @bp.post("/<uai>/dossier/<public_id>/renvoyer")
@@ -375,11 +330,11 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.REVIEW_DOSSIERS)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     stored = _file(found, file_id)
     if request.form.get("action") == "rotate":
         rotate_document(get_session(), found, stored, staff_actor())
-        return _back(uai, public_id)
+        return back_to_dossier(uai, public_id)
     try:
         decision = DocumentDecision(request.form.get("decision", ""))
         reason = RefusalReason(request.form["reason"]) if request.form.get("reason") else None
@@ -403,7 +358,7 @@ def decide_route(uai: str, public_id: str, file_id: str) -> Response:
 @staff_required
 def preview(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    stored = _file(_dossier(establishment, public_id), file_id)
+    stored = _file(dossier_in(establishment, public_id), file_id)
     try:
         image = render_preview(read_stored(stored), stored.mime_type, stored.rotation)
     except PreviewError:
@@ -415,7 +370,7 @@ def preview(uai: str, public_id: str, file_id: str) -> Response:
 @staff_required
 def download(uai: str, public_id: str, file_id: str) -> Response:
     establishment = establishment_for(uai, Permission.READ_DOSSIERS)
-    found = _dossier(establishment, public_id)
+    found = dossier_in(establishment, public_id)
     stored = _file(found, file_id)
     # opened first: a file missing or a storage down records no download
     stream = open_stored(stored)

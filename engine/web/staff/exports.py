@@ -34,7 +34,9 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import _filters, _latest_campaign, _viewer_include
+from .context import latest_campaign as _latest_campaign
+from .context import list_filters as _filters
+from .context import viewer_include as _viewer_include
 
 ZIP: Final = "application/zip"
 PDF: Final = "application/pdf"

@@ -35,7 +35,7 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import _latest_campaign
+from .context import latest_campaign
 
 #: seconds between two refreshes of a page showing a running job
 REFRESH_SECONDS: Final = 3
@@ -85,7 +85,7 @@ def _context() -> dict[str, object]:
 @staff_required
 def jobs(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
     # one confirmation mail per submission: listed only when it failed
     found = list(get_session().scalars(
         select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
@@ -106,7 +106,7 @@ def jobs(uai: str, slug: str) -> Response:
 def job(uai: str, job_id: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
     found = _job(establishment, job_id)
-    campaign = _latest_campaign(establishment, found.campaign_slug) \
+    campaign = latest_campaign(establishment, found.campaign_slug) \
         if found.campaign_slug else None
     running = found.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(found)
     response = make_response(render_template(

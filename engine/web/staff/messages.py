@@ -1,6 +1,7 @@
 """Messages to families: reminders by dossier state from the campaign's editable templates,
-a preview with the first recipient, sending as a background job, the log of what was sent to
-whom, a one-off message from a dossier, and the guardians to write to on paper.
+a reminder to the dossiers chosen in the list (ticked, or all its filters keep), a preview with
+the first recipient, sending as a background job, the log of what was sent to whom, a one-off
+message from a dossier, and the guardians to write to on paper.
 
 Every route needs ``MESSAGE_FAMILIES`` in the establishment; each message sent is audited by
 the job that sends it (:func:`engine.dossiers.messages.send_batch`).
@@ -9,18 +10,21 @@ the job that sends it (:func:`engine.dossiers.messages.send_batch`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign
-from engine.dossiers import audit
+from engine.dossiers import audit, sealed
 from engine.dossiers.messages import (
     AUDIENCE_LABELS,
     KIND_LABELS,
     ONE_OFF,
     ONE_OFF_SUBJECT,
+    SELECTION,
+    SELECTION_SUBJECT,
     Audience,
     MessageError,
     Recipient,
@@ -31,19 +35,25 @@ from engine.dossiers.messages import (
     recipients_of,
     render,
     save_template,
+    selection_recipients,
     sent_messages,
     shared_values,
     template_for,
 )
 from engine.dossiers.models import Establishment
 from engine.dossiers.permissions import Permission
+from engine.exports.selection import Selection
 from engine.jobs.tasks import FAMILY_MESSAGE, REMINDERS
+from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import _dossier, _latest_campaign
+from .context import FILTER_ARGS, dossier_in, latest_campaign, list_filters
+
+#: the most dossiers ticked in the list that one reminder takes (a page of the list holds 50)
+MAX_CHOSEN: Final = 500
 
 
 def _audience(name: str) -> Audience:
@@ -93,7 +103,7 @@ def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
 @staff_required
 def messages(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
     session = get_session()
     counts = {}
     for audience in Audience:
@@ -109,7 +119,7 @@ def messages(uai: str, slug: str) -> str:
 @staff_required
 def reminder(uai: str, slug: str, audience: str) -> Response | str:
     establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
     chosen = _audience(audience)
     session = get_session()
     subject, body = template_for(session, establishment.id, slug, chosen)
@@ -132,7 +142,8 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
                 session.commit()
             if action == "send":
                 if not any(r.email for r in recipients):
-                    raise MessageError("Aucun responsable à relancer n'a d'adresse électronique.")
+                    raise MessageError("MESSAGE_008", "Aucun responsable à relancer n'a "
+                                       "d'adresse électronique.")
                 return _send(establishment, slug, REMINDERS, chosen.value, recipients, subject,
                              body, values)
             if action == "save":
@@ -148,11 +159,55 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
         error=error, form=form), status)
 
 
+@bp.route("/<uai>/<slug>/dossiers/relance", methods=["GET", "POST"])
+@staff_required
+def list_reminder(uai: str, slug: str) -> Response | str:
+    """A reminder to the dossiers chosen in the list: those ticked (``dossier``, public ids)
+    or, none ticked, every one its filters keep. The GET is the confirmation step (how many
+    dossiers and guardians, the message as the first one reads it); the POST sends."""
+    establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
+    campaign = latest_campaign(establishment, slug)
+    args = request.form if request.method == "POST" else request.args
+    chosen = frozenset(str(i)[:32] for i in args.getlist("dossier")[:MAX_CHOSEN]) or None
+    session = get_session()
+    selection = Selection(session, establishment, slug, campaign_of, list_filters(args),
+                          sealed.not_health, chosen)
+    recipients = selection_recipients(session, establishment.id, slug, selection.ids)
+    values = _values(establishment, campaign)
+    subject, body = SELECTION_SUBJECT, default_body(SELECTION)
+    form, error, status = FlaskForm(), None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        subject = request.form.get("subject", "")[:1000]
+        body = request.form.get("body", "")[:20_000]
+        try:
+            subject, body = check_message(subject, body)
+            if request.form.get("action") == "send":
+                if not any(r.email for r in recipients):
+                    raise MessageError("MESSAGE_008", "Aucun responsable à relancer n'a "
+                                       "d'adresse électronique.")
+                return _send(establishment, slug, REMINDERS, SELECTION, recipients, subject,
+                             body, values)
+        except MessageError as exc:
+            error, status = str(exc), 422
+    addressed = sum(1 for r in recipients if r.email)
+    return Response(render_template(
+        "staff/messages_selection.html", establishment=establishment, campaign=campaign,
+        slug=slug, dossiers=len(selection), chosen=chosen is not None, recipients=recipients,
+        addressed=addressed, subject=subject, body=body,
+        hidden=[(k, v) for k, v in args.items(multi=True)
+                if (k in FILTER_ARGS or k == "dossier") and len(v) <= 100][:MAX_CHOSEN + 20],
+        back={k: v for k, v in args.items() if k in FILTER_ARGS},
+        preview=None if error else _preview(subject, body, recipients, values),
+        error=error, form=form), status)
+
+
 @bp.get("/<uai>/<slug>/messages/courrier")
 @staff_required
 def paper_letters(uai: str, slug: str) -> str:
     establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
     return render_template(
         "staff/messages_paper.html", establishment=establishment, campaign=campaign, slug=slug,
         recipients=paper_recipients(get_session(), establishment.id, slug))
@@ -162,9 +217,9 @@ def paper_letters(uai: str, slug: str) -> str:
 @staff_required
 def family_message(uai: str, public_id: str) -> Response | str:
     establishment = establishment_for(uai, Permission.MESSAGE_FAMILIES)
-    dossier = _dossier(establishment, public_id)
+    dossier = dossier_in(establishment, public_id)
     slug = dossier.campaign_version.slug
-    campaign = _latest_campaign(establishment, slug)
+    campaign = latest_campaign(establishment, slug)
     recipients = recipients_of(dossier)
     values = _values(establishment, campaign)
     subject, body = ONE_OFF_SUBJECT, default_body(ONE_OFF)
@@ -178,7 +233,7 @@ def family_message(uai: str, public_id: str) -> Response | str:
             subject, body = check_message(subject, body)
             if request.form.get("action") == "send":
                 if not any(r.email for r in recipients):
-                    raise MessageError("Aucun responsable de cet élève n'a d'adresse "
+                    raise MessageError("MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse "
                                        "électronique : écrivez-lui par courrier.")
                 return _send(establishment, slug, FAMILY_MESSAGE, ONE_OFF, recipients, subject,
                              body, values, dossier_id=dossier.id)

@@ -1,0 +1,97 @@
+"""What every staff page of a campaign or a dossier needs to know of its request: the dossier
+of the URL (in the agent's establishment), the campaign's latest version, the list's filters
+read from the query string, and which fields the agent may read.
+
+The staff modules (dossiers, actions, exports, messages, jobs) share these helpers; none of
+them registers a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from flask import abort, redirect, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from engine.campaign.model import Campaign, FieldSpec
+from engine.dossiers import sealed
+from engine.dossiers.listing import Filters, Sort, versions_of
+from engine.dossiers.models import Dossier, Establishment, Pupil
+from engine.dossiers.permissions import Permission, can
+from engine.dossiers.states import DossierState
+from engine.web.campaigns import campaign_of
+from engine.web.database import get_session
+
+from .access import current_staff
+
+
+def campaign_for(dossier: Dossier) -> Campaign:
+    """The campaign version the dossier was opened with."""
+    return campaign_of(dossier.campaign_version)
+
+
+def viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool] | None:
+    """Which fields the agent may read: health data for the infirmerie only (``None``: all)."""
+    account = current_staff()
+    if account is not None and can(account, Permission.READ_HEALTH, establishment.id):
+        return None
+    return sealed.not_health
+
+
+#: the query-string keys of the list's filters (and of the exports and reminders it leads to)
+FILTER_ARGS: Final = ("q", "etat", "niveau", "classe", "modifie", "page_modifiee", "documents",
+                      "conflits", "regime", "adhesion", "tri", "ordre")
+
+
+def _choice(args: Mapping[str, str], key: str, limit: int = 100) -> str:
+    return str(args.get(key, ""))[:limit]
+
+
+def list_filters(args: Mapping[str, str] | None = None) -> Filters:
+    """The list's filters from a query string (the request's by default); anything unknown
+    or malformed is ignored, never an error."""
+    args = request.args if args is None else args
+    try:
+        state = DossierState(args.get("etat", "")) if args.get("etat") else None
+    except ValueError:
+        state = None
+    try:
+        sort = Sort(args.get("tri", Sort.NAME.value))
+    except ValueError:
+        sort = Sort.NAME
+    page = args.get("page", "1")
+    return Filters(
+        q=_choice(args, "q"), state=state, level=_choice(args, "niveau", 20),
+        division=_choice(args, "classe", 20), has_changes=args.get("modifie") == "1",
+        changed_page=_choice(args, "page_modifiee"),
+        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
+        else "", conflicts=args.get("conflits") == "1", regime=_choice(args, "regime"),
+        membership=_choice(args, "adhesion"), sort=sort, descending=args.get("ordre") == "desc",
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+
+
+def latest_campaign(establishment: Establishment, slug: str) -> Campaign:
+    """The campaign ``slug`` of the establishment in its latest version, else 404."""
+    versions = versions_of(get_session(), establishment.id, slug)
+    if not versions:
+        abort(404)
+    return campaign_of(max(versions, key=lambda v: v.id))
+
+
+def dossier_in(establishment: Establishment, public_id: str) -> Dossier:
+    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere)."""
+    if len(public_id) > 32:
+        abort(404)
+    dossier = get_session().scalar(
+        select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
+        .where(Dossier.public_id == public_id, Pupil.establishment_id == establishment.id))
+    if dossier is None:
+        abort(404)
+    return dossier
+
+
+def back_to_dossier(uai: str, public_id: str, anchor: str | None = None) -> Response:
+    """Where a dossier's action goes once done: the dossier's page."""
+    return redirect(url_for("staff.dossier", uai=uai, public_id=public_id, _anchor=anchor))
