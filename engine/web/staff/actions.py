@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Final
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -252,7 +252,7 @@ def _correction(uai: str, public_id: str, *, health: bool) -> Response | str:
     views = _views(campaign, (unlocked,), answers, found) if unlocked is not None else []
     if views and errors:
         views[0].errors = errors
-    return Response(render_template(
+    return make_response(render_template(
         "staff/correct.html", establishment=establishment, dossier=found, campaign=campaign,
         fields=fields, spec=spec, views=views, health=health,
         current=spec.type.display(current.get(spec.id), spec) if spec is not None else "",

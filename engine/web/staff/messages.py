@@ -192,7 +192,7 @@ def list_reminder(uai: str, slug: str) -> Response | str:
         except MessageError as exc:
             error, status = str(exc), 422
     addressed = sum(1 for r in recipients if r.email)
-    return Response(render_template(
+    return make_response(render_template(
         "staff/messages_selection.html", establishment=establishment, campaign=campaign,
         slug=slug, dossiers=len(selection), chosen=chosen is not None, recipients=recipients,
         addressed=addressed, subject=subject, body=body,
