@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -28,7 +27,7 @@ from engine.prefill import ImportFileError, ImportProblem, ImportResult
 from engine.prefill.errors import error
 from engine.prefill.records import GuardianLink, GuardianRecord, PupilRecord
 from engine.rules import DossierContext, DossierScope
-from engine.security import security_event
+from engine.security import Hasher, security_event
 
 from .accounts import (
     Credential,
@@ -199,7 +198,7 @@ def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
 
 
 def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
-                result: ImportResult, *, hasher: PasswordHasher, dry_run: bool = False,
+                result: ImportResult, *, hasher: Hasher, dry_run: bool = False,
                 progress: Progress | None = None, reset_codes: bool = False,
                 invite: bool = False, check_uai: bool = True, now: datetime | None = None,
                 batch_size: int = BATCH,
@@ -220,9 +219,6 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
     report = ImportReport(campaign=version.slug, establishment=establishment.uai,
                           dry_run=dry_run, imported_at=now or utcnow(),
                           warnings=list(result.warnings))
-    if dry_run:
-        # nothing is kept and the codes are dropped: do not pay argon2's cost per new account
-        hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     # one expiry for every invitation of the import: the one the e-mails state
     invitations_until = report.imported_at + invitation_ttl if invite and not dry_run else None
     try:
@@ -253,7 +249,7 @@ class _Importer:
     """One import run: lookups are loaded once, then each pupil is a few dict hits."""
 
     def __init__(self, session: Session, campaign: Campaign, version: CampaignVersion,
-                 result: ImportResult, hasher: PasswordHasher, report: ImportReport, *,
+                 result: ImportResult, hasher: Hasher, report: ImportReport, *,
                  reset_codes: bool, invitations_until: datetime | None) -> None:
         self.session = session
         self.campaign = campaign
