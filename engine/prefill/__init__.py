@@ -34,6 +34,7 @@ __all__ = [
     "FICHES_ELEVES", "Address", "GuardianLink", "GuardianRecord", "ImportFileError", "ImportProblem",
     "ImportResult", "Limits", "MandatoryOption", "Matiere", "Mef", "Nomenclature", "Option",
     "Programme", "Provenance", "PupilRecord", "Schooling", "SiecleFileError",
-    "SourceInfo", "SpreadsheetFileError", "Structure", "detect_kind", "import_siecle", "is_spreadsheet", "read_files",
+    "SourceInfo", "SpreadsheetFileError", "Structure", "detect_kind", "import_siecle",
+    "is_spreadsheet", "read_files",
     "level_from_mef", "load_mapping", "read_siecle", "read_spreadsheet", "import_spreadsheet",
 ]

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 from pypdf import PdfReader
+from sheetkit import SAMPLE, fiches_xlsx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,8 +27,6 @@ from engine.db import Base
 from engine.dossiers.accounts import Credential
 from engine.dossiers.models import FamilyAccount, Invitation
 from engine.exports.letters import CSV_HEADER, credentials_csv, pdf_text, write_credentials
-
-from sheetkit import SAMPLE, fiches_xlsx
 
 ROOT = Path(__file__).parents[2]
 DEMO = ROOT / "campaigns" / "demo"

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine import security
+from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
 from engine.dossiers import accounts
 from engine.dossiers.accounts import new_family_account, reissue_taken_logins

@@ -4,11 +4,10 @@ recognised from its headers in both variants, XLSX and XLS, no mapping file."""
 from __future__ import annotations
 
 import pytest
+from sheetkit import SAMPLE, fiches_xls, fiches_xlsx, headers
 
 from engine.prefill import read_spreadsheet
 from engine.prefill.siecle_sheet import FICHES_ELEVES, VARIANTS, recognise
-
-from sheetkit import SAMPLE, fiches_xls, fiches_xlsx, headers
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
