@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.campaign.model import Campaign, FieldSpec
@@ -42,6 +43,8 @@ from .models import (
     Establishment,
     FamilyAccount,
     Guardianship,
+    ImportRun,
+    ImportState,
     Pupil,
 )
 from .states import Actor, DossierState
@@ -128,6 +131,18 @@ class ImportReport:
         """(kind, action, reason) → number of records, for the skipped and noted ones."""
         return Counter((o.kind, o.action, o.reason) for o in self.outcomes if o.reason)
 
+    def as_dict(self) -> dict[str, Any]:
+        """What the web pages show of the report (JSON; codes never, names of conflicts only)."""
+        return {"dry_run": self.dry_run, "campaign": self.campaign,
+                "counts": {kind: {a: counter[a] for a in ACTIONS}
+                           for kind, counter in self.counts().items()},
+                "reasons": [[KIND_LABELS[kind], ACTION_LABELS[action], reason, n]
+                            for (kind, action, reason), n in sorted(self.reasons().items())],
+                "conflicts": [[c.pupil, c.field_id, c.prefill_path, c.dossier_public_id]
+                              for c in self.conflicts],
+                "problems": [w.as_dict() for w in self.warnings],
+                "new_codes": len(self.credentials)}
+
     def lines(self) -> list[str]:
         """The report as the school reads it (French)."""
         head = "Simulation (--dry-run) : rien n'a été enregistré." if self.dry_run else \
@@ -145,6 +160,35 @@ class ImportReport:
         for w in self.warnings:
             out.append(f"  avertissement : {w.as_line()}")
         return out
+
+
+def claim_import(session: Session, run: ImportRun) -> None:
+    """Take the establishment's import lock for ``run`` and mark it importing (committed).
+
+    :raises ImportRefused: ``IMPORT_RUNNING``, another import of the establishment holds the
+        lock (the unique ``running_for`` column: two claims at once cannot both succeed).
+    """
+    run.running_for = run.establishment_id
+    run.state = ImportState.IMPORTING.value
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ImportRefused([error("IMPORT_RUNNING", "Un autre import de l'établissement est "
+                                   "en cours : attendez qu'il se termine, puis confirmez "
+                                   "celui-ci.")]) from None
+
+
+def lock_holder(session: Session, establishment_id: int) -> ImportRun | None:
+    """The run importing in the establishment now, if any."""
+    return session.scalar(select(ImportRun).where(ImportRun.running_for == establishment_id))
+
+
+def finish_import(run: ImportRun, state: ImportState, *, now: datetime | None = None) -> None:
+    """End ``run`` in ``state`` and release the lock (not committed)."""
+    run.state = state.value
+    run.running_for = None
+    run.finished_at = now or utcnow()
 
 
 def is_legal_guardian(link: GuardianLink | None) -> bool:
