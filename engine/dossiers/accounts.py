@@ -69,9 +69,11 @@ class Credential:
 
 def new_family_account(session: Session, hasher: Hasher, *, display_name: str,
                        email: str | None = None, personne_id: str | None = None,
-                       taken: set[str] | None = None) -> tuple[FamilyAccount, str]:
+                       taken: set[str] | None = None,
+                       hashed: bool = True) -> tuple[FamilyAccount, str]:
     """Add an account without flushing nor committing; returns it with its secret code in
-    clear, to print on the letter (stored hashed only).
+    clear, to print on the letter (stored hashed only; ``hashed=False`` for an account that
+    will be rolled back, a dry run's, stores no hash at all).
 
     With ``taken`` (an import adding thousands in one transaction), the login is only checked
     against and added to that set: the caller checks the batch against the database with
@@ -86,7 +88,7 @@ def new_family_account(session: Session, hasher: Hasher, *, display_name: str,
         while login in taken:
             login = generate_login()
         taken.add(login)
-    account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code),
+    account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code) if hashed else "",
                             display_name=display_name, email=email, personne_id=personne_id,
                             failed_attempts=0, session_epoch=0)
     session.add(account)
@@ -125,13 +127,14 @@ def create_family_account(session: Session, hasher: Hasher, *, display_name: str
     return account, code
 
 
-def reset_code(session: Session, hasher: Hasher, account: FamilyAccount) -> str:
+def reset_code(session: Session, hasher: Hasher, account: FamilyAccount, *,
+               hashed: bool = True) -> str:
     """A new secret code for ``account`` (not committed): the old one, its pending invitation
     links and every open session stop working. Returns the code in clear, for a new letter."""
     session.execute(delete(Invitation).where(Invitation.account_id == account.id,
                                              Invitation.used_at.is_(None)))
     code = generate_secret_code()
-    account.code_hash = hash_secret(hasher, code)
+    account.code_hash = hash_secret(hasher, code) if hashed else ""
     account.failed_attempts = 0
     account.locked_until = None
     account.session_epoch = account.session_epoch + 1

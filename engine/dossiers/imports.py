@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import DEFAULT_INVITATION_TTL_HOURS
@@ -271,10 +272,12 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         if check_uai:
             check_establishment(result, establishment)
         importer = _Importer(session, campaign, version, result, hasher, report,
-                             reset_codes=reset_codes, invitations_until=invitations_until)
+                             reset_codes=reset_codes, invitations_until=invitations_until,
+                             kept=not dry_run)
         with session.no_autoflush:
             importer.run(progress, batch_size)
-        session.flush()
+        if not dry_run:
+            session.flush()
     except BaseException:
         # also drops what the caller added for this import (a new campaign version)
         session.rollback()
@@ -294,8 +297,12 @@ class _Importer:
 
     def __init__(self, session: Session, campaign: Campaign, version: CampaignVersion,
                  result: ImportResult, hasher: Hasher, report: ImportReport, *,
-                 reset_codes: bool, invitations_until: datetime | None) -> None:
+                 reset_codes: bool, invitations_until: datetime | None,
+                 kept: bool = True) -> None:
         self.session = session
+        #: False for a dry run: the same objects and report, but nothing is hashed nor
+        #: written (every row is pending until the rollback, batch by batch forgotten)
+        self.kept = kept
         self.campaign = campaign
         self.version = version
         self.result = result
@@ -374,13 +381,17 @@ class _Importer:
     def _flush_batch(self) -> None:
         """Write the batch and forget its dossiers: memory stays flat however large the
         file (the transaction stays open: nothing is visible to others before the commit)."""
-        reissue_taken_logins(self.session, self.unflushed, self.new_logins)
+        if self.kept:
+            reissue_taken_logins(self.session, self.unflushed, self.new_logins)
+            self.session.flush()
         self.unflushed.clear()
-        self.session.flush()
         for dossier in [*self.dossiers.values(), *self.previous.values(), *self.new_dossiers]:
             pupil = dossier.pupil
             self.session.expunge(dossier)
-            self.session.expire(pupil, ["dossiers"])
+            if pupil in self.session.new:  # a dry run's pupil, never flushed
+                set_committed_value(pupil, "dossiers", [])
+            else:
+                self.session.expire(pupil, ["dossiers"])
         # the back-reference of each new dossier: the version's collection would keep them all
         self.session.expire(self.version, ["dossiers"])
         self.new_dossiers.clear()
@@ -458,7 +469,7 @@ class _Importer:
         if account is None:
             account, code = new_family_account(self.session, self.hasher, display_name=name,
                                                email=guardian.email, personne_id=key,
-                                               taken=self.new_logins)
+                                               taken=self.new_logins, hashed=self.kept)
             self.accounts[guardian.personne_id] = account
             self.unflushed.append(account)
             self.report.add("account", guardian.personne_id, "created")
@@ -467,7 +478,8 @@ class _Importer:
             changed = account.display_name != name or account.email != guardian.email
             account.display_name, account.email = name, guardian.email
             if self.reset_codes:
-                self.new_credential(account, reset_code(self.session, self.hasher, account))
+                self.new_credential(account, reset_code(self.session, self.hasher, account,
+                                                        hashed=self.kept))
                 self.reset_accounts.append(account.id)
                 self.report.add("account", guardian.personne_id, "updated", "nouveau code")
             else:

@@ -234,6 +234,29 @@ def test_dry_run_writes_nothing(app: Flask, db_session: Session) -> None:
     assert row_counts(db_session) == before
 
 
+def test_a_dry_run_reports_what_the_import_does_and_hashes_nothing(
+        app: Flask, db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry run writes and hashes nothing (its codes are dropped), on a first import and
+    on a re-import with changes and new codes, and its report is the import's."""
+    digest = security._code_digest
+    calls: list[bytes] = []
+
+    def counting(key: bytes, salt: bytes, code: str) -> bytes:
+        calls.append(salt)
+        return digest(key, salt, code)
+
+    monkeypatch.setattr(security, "_code_digest", counting)
+    for result, kwargs in ((demo_result(), {}),
+                           (demo_result({"Sophie": "Sofia"}), {"reset_codes": True})):
+        dry = run(db_session, app, result, dry_run=True, **kwargs)
+        assert not calls
+        real = run(db_session, app, result, **kwargs)
+        assert calls
+        calls.clear()
+        assert counts(dry) == counts(real) and dry.reasons() == real.reasons()
+        assert [o.key for o in dry.outcomes] == [o.key for o in real.outcomes]
+
+
 @pytest.mark.parametrize("pairs", [
     {"<UAJ>0691234A</UAJ>": "<UAJ>0750001A</UAJ>"},  # another school's export
     {"<DATE_NAISS>14/03/2014</DATE_NAISS>": "<DATE_NAISS>31/02/2014</DATE_NAISS>"},
