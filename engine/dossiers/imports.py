@@ -117,6 +117,8 @@ class ImportReport:
     credentials: list[Credential] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[ImportProblem] = field(default_factory=list)
+    #: codes created (or reset), also in a dry run, whose codes are dropped
+    new_codes: int = 0
 
     def add(self, kind: str, key: str, action: str, reason: str = "") -> None:
         self.outcomes.append(Outcome(kind, key, action, reason))
@@ -137,12 +139,13 @@ class ImportReport:
         return {"dry_run": self.dry_run, "campaign": self.campaign,
                 "counts": {kind: {a: counter[a] for a in ACTIONS}
                            for kind, counter in self.counts().items()},
-                "reasons": [[KIND_LABELS[kind], ACTION_LABELS[action], reason, n]
+                "reasons": [f"{n} {agreed(n, KIND_LABELS[kind])} "
+                            f"{agreed(n, ACTION_LABELS[action])} : {reason}"
                             for (kind, action, reason), n in sorted(self.reasons().items())],
                 "conflicts": [[c.pupil, c.field_id, c.prefill_path, c.dossier_public_id]
                               for c in self.conflicts],
                 "problems": [w.as_dict() for w in self.warnings],
-                "new_codes": len(self.credentials)}
+                "new_codes": self.new_codes}
 
     def lines(self) -> list[str]:
         """The report as the school reads it (French)."""
@@ -282,6 +285,7 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         # also drops what the caller added for this import (a new campaign version)
         session.rollback()
         raise
+    report.new_codes = len(report.credentials)
     if dry_run:
         session.rollback()
         report.credentials = []

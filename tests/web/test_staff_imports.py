@@ -103,7 +103,8 @@ def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClien
     page = html.unescape(client.get(f"{BASE}/imports/{run.public_id}").get_data(as_text=True))
     assert "Simulation : ce que l'import ferait" in page
     assert run.report["counts"]["pupil"]["created"] == 4
-    assert "hors du public de la campagne (audience)" in page
+    assert "1 élève ignoré : hors du public de la campagne (audience)" in page
+    assert "4 nouveaux codes famille seraient créés" in page
     assert "Confirmer l'import" in page
     assert 'http-equiv="refresh"' not in page
     check = db_session.scalar(select(Job).where(Job.public_id == run.check_job))

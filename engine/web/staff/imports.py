@@ -13,7 +13,16 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any, Final
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -87,11 +96,11 @@ def _page(establishment: Establishment, slug: str, *, status: int = 200,
         select(ImportRun).where(ImportRun.establishment_id == establishment.id,
                                 ImportRun.campaign_slug == slug)
         .order_by(ImportRun.created_at.desc(), ImportRun.id.desc()).limit(MAX_LISTED)))
-    return _no_cache(Response(render_template(
+    return _no_cache(make_response(render_template(
         "staff/imports.html", establishment=establishment, slug=slug,
         campaign=_latest_campaign(establishment, slug), runs=runs, readers=READERS,
         state_labels=STATE_LABELS, form=form or FlaskForm(), max_files=MAX_FILES,
-        chosen=request.form.get("lecteur", "auto")), status=status))
+        chosen=request.form.get("lecteur", "auto")), status))
 
 
 @bp.get("/<uai>/<slug>/imports")
@@ -187,13 +196,12 @@ def import_run(uai: str, import_id: str, *, status: int = 200) -> Response:
         job is not None and job.job_state in {JobState.QUEUED, JobState.RUNNING} and \
         not is_stale(job)
     expired = run.expires_at is not None and run.expires_at <= utcnow()
-    return _no_cache(Response(render_template(
+    return _no_cache(make_response(render_template(
         "staff/import_run.html", establishment=establishment, slug=run.campaign_slug,
         campaign=_latest_campaign(establishment, run.campaign_slug), run=run, job=job,
         running=running, refresh=REFRESH_SECONDS, state_labels=STATE_LABELS,
         kinds=KIND_LABELS, actions=ACTIONS, action_labels=ACTION_LABELS, form=FlaskForm(),
-        letters=run.letters_key is not None and not expired, readers=READERS),
-        status=status))
+        letters=run.letters_key is not None and not expired, readers=READERS), status))
 
 
 @bp.post("/<uai>/imports/<import_id>/confirmer")
