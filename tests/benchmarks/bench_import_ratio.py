@@ -11,7 +11,7 @@
 Each measure runs in a fresh process on a fresh database, ``--repeat N`` times (default 3) in
 turns, so a burst of load lands on neither side alone; the medians and their ratio are printed.
 
-Run: ``python tests/benchmarks/bench_import_ratio.py [--repeat N]``.
+Run: ``python tests/benchmarks/bench_import_ratio.py [--repeat N] [--only import|dryrun]``.
 """
 
 from __future__ import annotations
@@ -123,18 +123,20 @@ def run(phase: str, folder: Path, database: Path) -> dict[str, float]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def main(repeat: int) -> None:
+def main(repeat: int, only: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         folders = {}
-        for pupils in (1_000, 10_000):
+        for pupils in (1_000,) if only == "import" else (1_000, 10_000):
             folder = base / str(pupils)
             folder.mkdir()
             write_eleves(folder / "eleves.xml", pupils)
             write_responsables(folder / "responsables.xml", 2 * pupils)
             folders[pupils] = folder
         database = base / "bench.sqlite3"
-        pairs = (("import 1,000", 1_000, "import", 5.0), ("dry run 10,000", 10_000, "dryrun", 3.0))
+        pairs = tuple(p for p in (("import 1,000", 1_000, "import", 5.0),
+                                  ("dry run 10,000", 10_000, "dryrun", 3.0))
+                      if only is None or p[2] == only)
         times: dict[str, dict[str, list[float]]] = {name: {"floor": [], "engine": []}
                                                     for name, *_ in pairs}
         for _ in range(repeat):
@@ -160,4 +162,5 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--measure":
         measure(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        main(int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--repeat" else 3)
+        args = dict(zip(sys.argv[1::2], sys.argv[2::2], strict=False))
+        main(int(args.get("--repeat", 3)), args.get("--only"))
