@@ -96,6 +96,10 @@ def confirm(client: FlaskClient, run: ImportRun, **form: str) -> TestResponse:
 
 def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClient,
                                                   db_session: Session, agent: StaffUser) -> None:
+    dashboard = client.get(f"{BASE}/{SLUG}/").get_data(as_text=True)
+    assert f"{BASE}/{SLUG}/imports" in dashboard
+    form = client.get(f"{BASE}/{SLUG}/imports")
+    assert form.mimetype == "text/html" and form.headers["Cache-Control"].startswith("no-store")
     run = run_of(db_session, upload(client, demo_files()))
     # the dry run ran as a job and wrote nothing
     assert run.import_state is ImportState.CHECKED
@@ -275,6 +279,14 @@ def test_cancel_drops_the_files(app: Flask, client: FlaskClient, db_session: Ses
     db_session.expire_all()
     assert db_session.get_one(ImportRun, run.id).import_state is ImportState.CANCELLED
     assert not any(app_state(app).storage.exists(k) for k in keys)
+
+
+def test_the_import_link_only_for_who_may_import(client: FlaskClient, db_session: Session,
+                                                  agent: StaffUser, make_staff: MakeStaff,
+                                                  staff_login: StaffLogin) -> None:
+    staff_login(make_staff(uai=UAI, role="gestion"))
+    assert f"{BASE}/{SLUG}/imports" not in client.get(f"{BASE}/{SLUG}/").get_data(as_text=True)
+    assert client.get(f"{BASE}/{SLUG}/imports").status_code == 403
 
 
 def test_an_oversized_upload_is_a_413(app: Flask, client: FlaskClient,
