@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -392,7 +392,7 @@ class _Importer:
         for dossier in [*self.dossiers.values(), *self.previous.values(), *self.new_dossiers]:
             pupil = dossier.pupil
             self.session.expunge(dossier)
-            if pupil in self.session.new:  # a dry run's pupil, never flushed
+            if inspect(pupil).pending:  # a dry run's pupil, never flushed
                 set_committed_value(pupil, "dossiers", [])
             else:
                 self.session.expire(pupil, ["dossiers"])
