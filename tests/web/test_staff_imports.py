@@ -49,7 +49,12 @@ BASE = f"/etablissement/{UAI}"
 @pytest.fixture
 def agent(db_session: Session, make_staff: MakeStaff, staff_login: StaffLogin) -> StaffUser:
     """A secrétariat agent of Jean Moulin, logged in, its campaign registered."""
-    user = make_staff(uai=UAI, role="secretariat")
+    return _logged_in(db_session, make_staff, staff_login, "secretariat")
+
+
+def _logged_in(db_session: Session, make_staff: MakeStaff, staff_login: StaffLogin,
+               role: str) -> StaffUser:
+    user = make_staff(uai=UAI, role=role)
     establishment = ensure_establishment(db_session, uai=UAI, name="Collège Jean Moulin")
     register_version(db_session, establishment, slug=SLUG, title="Réinscription 2027",
                      source=CAMPAIGN.read_text("utf-8"))
@@ -282,9 +287,9 @@ def test_cancel_drops_the_files(app: Flask, client: FlaskClient, db_session: Ses
 
 
 def test_the_import_link_only_for_who_may_import(client: FlaskClient, db_session: Session,
-                                                  agent: StaffUser, make_staff: MakeStaff,
+                                                  make_staff: MakeStaff,
                                                   staff_login: StaffLogin) -> None:
-    staff_login(make_staff(uai=UAI, role="gestion"))
+    _logged_in(db_session, make_staff, staff_login, "gestion")
     assert f"{BASE}/{SLUG}/imports" not in client.get(f"{BASE}/{SLUG}/").get_data(as_text=True)
     assert client.get(f"{BASE}/{SLUG}/imports").status_code == 403
 
