@@ -175,10 +175,11 @@ def parse_data_keys(raw: str, name: str = "DOSSIERSCO_DATA_KEY") -> tuple[bytes,
     return tuple(keys)
 
 
-def load_or_create_data_key(instance_dir: Path) -> tuple[bytes, ...]:
-    """The keys stored in ``instance_dir/data_key``, one created (mode 0600) on first start:
-    the embedded default, so that a demo encrypts health data without any setting."""
-    path = instance_dir / "data_key"
+def load_or_create_data_key(instance_dir: Path, name: str = "data_key") -> tuple[bytes, ...]:
+    """The keys stored in ``instance_dir/<name>``, one created (mode 0600) on first start:
+    the embedded default, so that a demo encrypts health data (``data_key``) and keys the
+    family codes (``code_key``) without any setting."""
+    path = instance_dir / name
     if path.exists():
         keys = parse_data_keys(path.read_text(encoding="ascii"), str(path))
         if keys:
@@ -236,6 +237,9 @@ class Settings:
     job_retention: timedelta = timedelta(days=DEFAULT_JOB_RETENTION_DAYS)
     #: master keys of the health data, the current one first (empty: the instance folder's)
     data_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    #: keys of the family codes' keyed hash (the pepper), the current one first (empty: the
+    #: instance folder's); see docs/configuration.md#family-code-keys
+    code_keys: tuple[bytes, ...] = field(default=(), repr=False)
     #: run ``alembic upgrade head`` on the database when the app starts
     auto_migrate: bool = True
     testing: bool = False
@@ -287,6 +291,8 @@ class Settings:
                         or load_or_create_secret_key(instance_dir)),
             data_keys=(parse_data_keys(env.get("DOSSIERSCO_DATA_KEY", ""))
                        or load_or_create_data_key(instance_dir)),
+            code_keys=(parse_data_keys(env.get("DOSSIERSCO_CODE_KEY", ""), "DOSSIERSCO_CODE_KEY")
+                       or load_or_create_data_key(instance_dir, "code_key")),
             upload_dir=Path(env.get("DOSSIERSCO_UPLOAD_DIR") or instance_dir / "uploads").resolve(),
             storage_url=storage_url,
             mail_url=mail_url,
@@ -322,3 +328,7 @@ class Settings:
     def master_keys(self) -> tuple[bytes, ...]:
         """:attr:`data_keys`, or the instance folder's when none is given (explicit settings)."""
         return self.data_keys or load_or_create_data_key(self.instance_dir)
+
+    def family_code_keys(self) -> tuple[bytes, ...]:
+        """:attr:`code_keys`, or the instance folder's when none is given."""
+        return self.code_keys or load_or_create_data_key(self.instance_dir, "code_key")

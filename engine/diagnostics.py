@@ -259,6 +259,10 @@ class ImportCode(StrEnum):
     UAI_MISMATCH = "UAI_MISMATCH"
     CAMPAIGN_ESTABLISHMENT = "CAMPAIGN_ESTABLISHMENT"
     VALUE_TOO_LONG = "VALUE_TOO_LONG"
+    # files, found late: added at the end of the catalogue
+    SHEET_NOT_RECOGNISED = "SHEET_NOT_RECOGNISED"
+    #: another import of the establishment is running (web imports: one at a time)
+    IMPORT_RUNNING = "IMPORT_RUNNING"
 
 
 class UploadCode(StrEnum):

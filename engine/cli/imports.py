@@ -29,7 +29,8 @@ from engine.dossiers.models import CampaignVersion, Establishment, StaffRole
 from engine.dossiers.staff import ensure_demo_agent
 from engine.dossiers.versions import latest_version
 from engine.exports.letters import write_credentials
-from engine.prefill import ImportFileError, ImportResult, read_siecle, read_spreadsheet
+from engine.prefill import FICHES_ELEVES, ImportFileError, ImportResult
+from engine.prefill import read_files as read_import_files
 from engine.security import make_hasher
 
 #: fictional SIECLE exports imported by ``dossiersco demo``
@@ -77,14 +78,12 @@ def _database(settings: Settings) -> Iterator[Session]:
         database.dispose()
 
 
-def read_files(files: Sequence[str], mapping: Path | None) -> ImportResult:
-    """Parse the files (SIECLE, or one spreadsheet with ``mapping``); refuse on any error."""
-    if mapping is not None:
-        if len(files) != 1:
-            raise Refused(["Avec --mapping, importez un seul tableur à la fois."])
-        result = read_spreadsheet(files[0], mapping)
-    else:
-        result = read_siecle(*files)
+def read_files(files: Sequence[str], mapping: Path | str | None) -> ImportResult:
+    """Parse the files (SIECLE, or one spreadsheet with ``mapping`` or the built-in "Fiches
+    élèves" one); refuse on any error."""
+    if mapping is not None and len(files) != 1:
+        raise Refused(["Avec --mapping ou --siecle-sheet, importez un seul tableur à la fois."])
+    result = read_import_files(files, mapping)
     if not result.ok:
         raise Refused([p.as_line() for p in ImportFileError(result.problems).problems]
                       + ["Fichier refusé : rien n'a été importé."])
@@ -208,6 +207,9 @@ def _reported() -> Iterator[None]:
               help="Folder for the letters PDF and the mail-merge CSV of new codes.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML column mapping: FILE is a spreadsheet (CSV, XLSX, XLS, ODS).")
+@click.option("--siecle-sheet", is_flag=True,
+              help="FILE is SIECLE's \"Fiches élèves complètes\" spreadsheet (XLS, XLSX): the "
+                   "built-in mapping (also chosen when a lone spreadsheet has no --mapping).")
 @click.option("--reset-codes", is_flag=True,
               help="Give these guardians' existing accounts a new code (and a letter).")
 @click.option("--invite", is_flag=True,
@@ -216,13 +218,16 @@ def _reported() -> Iterator[None]:
               help="Accept files exported by another school (test files).")
 def import_command(files: Sequence[str], campaign_ref: str, establishment: str | None,
                    dry_run: bool, credentials_out: Path | None, mapping: Path | None,
-                   reset_codes: bool, invite: bool, ignore_uai: bool) -> None:
+                   siecle_sheet: bool, reset_codes: bool, invite: bool,
+                   ignore_uai: bool) -> None:
     """Import SIECLE exports (or a spreadsheet) into a campaign: pupils, family accounts and
     prefilled dossiers, in one transaction. Exit 1 with a report when anything is wrong."""
     with _reported():
         settings = _settings()
         click.echo(f"Lecture de {len(files)} fichier(s)…", err=True)
-        result = read_files(files, mapping)
+        if siecle_sheet and mapping is not None:
+            raise Refused(["--siecle-sheet et --mapping s'excluent : choisissez l'un des deux."])
+        result = read_files(files, FICHES_ELEVES if siecle_sheet else mapping)
         with _database(settings) as session:
             target = resolve_campaign(session, campaign_ref, establishment,
                                       settings.campaigns_dir)

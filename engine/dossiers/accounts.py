@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from argon2 import PasswordHasher
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
 from engine.security import (
-    burn_verification,
+    Hasher,
+    burn_code_verification,
     generate_login,
     generate_secret_code,
     hash_secret,
+    needs_new_hash,
     normalize_credential,
     verify_secret,
 )
@@ -66,11 +67,13 @@ class Credential:
     invitation_expires_at: datetime | None = None
 
 
-def new_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
+def new_family_account(session: Session, hasher: Hasher, *, display_name: str,
                        email: str | None = None, personne_id: str | None = None,
-                       taken: set[str] | None = None) -> tuple[FamilyAccount, str]:
+                       taken: set[str] | None = None,
+                       hashed: bool = True) -> tuple[FamilyAccount, str]:
     """Add an account without flushing nor committing; returns it with its secret code in
-    clear, to print on the letter (stored hashed only).
+    clear, to print on the letter (stored hashed only; ``hashed=False`` for an account that
+    will be rolled back, a dry run's, stores no hash at all).
 
     With ``taken`` (an import adding thousands in one transaction), the login is only checked
     against and added to that set: the caller checks the batch against the database with
@@ -85,7 +88,7 @@ def new_family_account(session: Session, hasher: PasswordHasher, *, display_name
         while login in taken:
             login = generate_login()
         taken.add(login)
-    account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code),
+    account = FamilyAccount(login=login, code_hash=hash_secret(hasher, code) if hashed else "",
                             display_name=display_name, email=email, personne_id=personne_id,
                             failed_attempts=0, session_epoch=0)
     session.add(account)
@@ -114,7 +117,7 @@ def reissue_taken_logins(session: Session, accounts: Iterable[FamilyAccount],
         pending = renamed
 
 
-def create_family_account(session: Session, hasher: PasswordHasher, *, display_name: str,
+def create_family_account(session: Session, hasher: Hasher, *, display_name: str,
                           email: str | None = None, personne_id: str | None = None,
                           ) -> tuple[FamilyAccount, str]:
     """:func:`new_family_account`, committed."""
@@ -124,13 +127,14 @@ def create_family_account(session: Session, hasher: PasswordHasher, *, display_n
     return account, code
 
 
-def reset_code(session: Session, hasher: PasswordHasher, account: FamilyAccount) -> str:
+def reset_code(session: Session, hasher: Hasher, account: FamilyAccount, *,
+               hashed: bool = True) -> str:
     """A new secret code for ``account`` (not committed): the old one, its pending invitation
     links and every open session stop working. Returns the code in clear, for a new letter."""
     session.execute(delete(Invitation).where(Invitation.account_id == account.id,
                                              Invitation.used_at.is_(None)))
     code = generate_secret_code()
-    account.code_hash = hash_secret(hasher, code)
+    account.code_hash = hash_secret(hasher, code) if hashed else ""
     account.failed_attempts = 0
     account.locked_until = None
     account.session_epoch = account.session_epoch + 1
@@ -192,22 +196,22 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str, *,
+def authenticate(session: Session, hasher: Hasher, login: str, code: str, *,
                  max_failures: int, lockout: timedelta,
                  now: datetime | None = None) -> LoginResult:
     """Check ``login`` and ``code``; count failures and lock the account after ``max_failures``.
 
-    While locked even the right code is refused. Unknown logins cost one argon2 verification
+    While locked even the right code is refused. Unknown logins cost one code verification
     too, so timing does not reveal which logins exist.
     """
     now = now or utcnow()
     account = session.scalar(
         select(FamilyAccount).where(FamilyAccount.login == normalize_credential(login)))
     if account is None:
-        burn_verification(hasher, code)
+        burn_code_verification(hasher, code)
         return LoginResult(LoginOutcome.FAILED)
     if account.locked_until is not None and account.locked_until > now:
-        burn_verification(hasher, code)
+        burn_code_verification(hasher, code)
         return LoginResult(LoginOutcome.LOCKED, locked_until=account.locked_until,
                            account_id=account.id)
     if not verify_secret(hasher, account.code_hash, code):
@@ -215,7 +219,8 @@ def authenticate(session: Session, hasher: PasswordHasher, login: str, code: str
     account.failed_attempts = 0
     account.locked_until = None
     account.last_login_at = now
-    if hasher.check_needs_rehash(account.code_hash):
+    if needs_new_hash(hasher, account.code_hash):
+        # an argon2 code of before (or an older key): stored in the keyed form from now on
         account.code_hash = hash_secret(hasher, code)
     session.commit()
     return LoginResult(LoginOutcome.OK, account, account_id=account.id)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import DEFAULT_INVITATION_TTL_HOURS
@@ -28,7 +29,7 @@ from engine.prefill import ImportFileError, ImportProblem, ImportResult
 from engine.prefill.errors import error
 from engine.prefill.records import GuardianLink, GuardianRecord, PupilRecord
 from engine.rules import DossierContext, DossierScope
-from engine.security import security_event
+from engine.security import Hasher, security_event
 
 from .accounts import (
     Credential,
@@ -43,6 +44,8 @@ from .models import (
     Establishment,
     FamilyAccount,
     Guardianship,
+    ImportRun,
+    ImportState,
     Pupil,
 )
 from .states import Actor, DossierState
@@ -114,6 +117,8 @@ class ImportReport:
     credentials: list[Credential] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[ImportProblem] = field(default_factory=list)
+    #: codes created (or reset), also in a dry run, whose codes are dropped
+    new_codes: int = 0
 
     def add(self, kind: str, key: str, action: str, reason: str = "") -> None:
         self.outcomes.append(Outcome(kind, key, action, reason))
@@ -128,6 +133,19 @@ class ImportReport:
     def reasons(self) -> Counter[tuple[str, str, str]]:
         """(kind, action, reason) → number of records, for the skipped and noted ones."""
         return Counter((o.kind, o.action, o.reason) for o in self.outcomes if o.reason)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the web pages show of the report (JSON; codes never, names of conflicts only)."""
+        return {"dry_run": self.dry_run, "campaign": self.campaign,
+                "counts": {kind: {a: counter[a] for a in ACTIONS}
+                           for kind, counter in self.counts().items()},
+                "reasons": [f"{n} {agreed(n, KIND_LABELS[kind])} "
+                            f"{agreed(n, ACTION_LABELS[action])} : {reason}"
+                            for (kind, action, reason), n in sorted(self.reasons().items())],
+                "conflicts": [[c.pupil, c.field_id, c.prefill_path, c.dossier_public_id]
+                              for c in self.conflicts],
+                "problems": [w.as_dict() for w in self.warnings],
+                "new_codes": self.new_codes}
 
     def lines(self) -> list[str]:
         """The report as the school reads it (French)."""
@@ -146,6 +164,35 @@ class ImportReport:
         for w in self.warnings:
             out.append(f"  avertissement : {w.as_line()}")
         return out
+
+
+def claim_import(session: Session, run: ImportRun) -> None:
+    """Take the establishment's import lock for ``run`` and mark it importing (committed).
+
+    :raises ImportRefused: ``IMPORT_RUNNING``, another import of the establishment holds the
+        lock (the unique ``running_for`` column: two claims at once cannot both succeed).
+    """
+    run.running_for = run.establishment_id
+    run.state = ImportState.IMPORTING.value
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ImportRefused([error("IMPORT_RUNNING", "Un autre import de l'établissement est "
+                                   "en cours : attendez qu'il se termine, puis confirmez "
+                                   "celui-ci.")]) from None
+
+
+def lock_holder(session: Session, establishment_id: int) -> ImportRun | None:
+    """The run importing in the establishment now, if any."""
+    return session.scalar(select(ImportRun).where(ImportRun.running_for == establishment_id))
+
+
+def finish_import(run: ImportRun, state: ImportState, *, now: datetime | None = None) -> None:
+    """End ``run`` in ``state`` and release the lock (not committed)."""
+    run.state = state.value
+    run.running_for = None
+    run.finished_at = now or utcnow()
 
 
 def is_legal_guardian(link: GuardianLink | None) -> bool:
@@ -199,7 +246,7 @@ def campaign_version_for(session: Session, campaign: Campaign, source: str, *,
 
 
 def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
-                result: ImportResult, *, hasher: PasswordHasher, dry_run: bool = False,
+                result: ImportResult, *, hasher: Hasher, dry_run: bool = False,
                 progress: Progress | None = None, reset_codes: bool = False,
                 invite: bool = False, check_uai: bool = True, now: datetime | None = None,
                 batch_size: int = BATCH,
@@ -220,9 +267,6 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
     report = ImportReport(campaign=version.slug, establishment=establishment.uai,
                           dry_run=dry_run, imported_at=now or utcnow(),
                           warnings=list(result.warnings))
-    if dry_run:
-        # nothing is kept and the codes are dropped: do not pay argon2's cost per new account
-        hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     # one expiry for every invitation of the import: the one the e-mails state
     invitations_until = report.imported_at + invitation_ttl if invite and not dry_run else None
     try:
@@ -231,14 +275,17 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         if check_uai:
             check_establishment(result, establishment)
         importer = _Importer(session, campaign, version, result, hasher, report,
-                             reset_codes=reset_codes, invitations_until=invitations_until)
+                             reset_codes=reset_codes, invitations_until=invitations_until,
+                             kept=not dry_run)
         with session.no_autoflush:
             importer.run(progress, batch_size)
-        session.flush()
+        if not dry_run:
+            session.flush()
     except BaseException:
         # also drops what the caller added for this import (a new campaign version)
         session.rollback()
         raise
+    report.new_codes = len(report.credentials)
     if dry_run:
         session.rollback()
         report.credentials = []
@@ -253,9 +300,13 @@ class _Importer:
     """One import run: lookups are loaded once, then each pupil is a few dict hits."""
 
     def __init__(self, session: Session, campaign: Campaign, version: CampaignVersion,
-                 result: ImportResult, hasher: PasswordHasher, report: ImportReport, *,
-                 reset_codes: bool, invitations_until: datetime | None) -> None:
+                 result: ImportResult, hasher: Hasher, report: ImportReport, *,
+                 reset_codes: bool, invitations_until: datetime | None,
+                 kept: bool = True) -> None:
         self.session = session
+        #: False for a dry run: the same objects and report, but nothing is hashed nor
+        #: written (every row is pending until the rollback, batch by batch forgotten)
+        self.kept = kept
         self.campaign = campaign
         self.version = version
         self.result = result
@@ -334,13 +385,17 @@ class _Importer:
     def _flush_batch(self) -> None:
         """Write the batch and forget its dossiers: memory stays flat however large the
         file (the transaction stays open: nothing is visible to others before the commit)."""
-        reissue_taken_logins(self.session, self.unflushed, self.new_logins)
+        if self.kept:
+            reissue_taken_logins(self.session, self.unflushed, self.new_logins)
+            self.session.flush()
         self.unflushed.clear()
-        self.session.flush()
         for dossier in [*self.dossiers.values(), *self.previous.values(), *self.new_dossiers]:
             pupil = dossier.pupil
             self.session.expunge(dossier)
-            self.session.expire(pupil, ["dossiers"])
+            if inspect(pupil).pending:  # a dry run's pupil, never flushed
+                set_committed_value(pupil, "dossiers", [])
+            else:
+                self.session.expire(pupil, ["dossiers"])
         # the back-reference of each new dossier: the version's collection would keep them all
         self.session.expire(self.version, ["dossiers"])
         self.new_dossiers.clear()
@@ -418,7 +473,7 @@ class _Importer:
         if account is None:
             account, code = new_family_account(self.session, self.hasher, display_name=name,
                                                email=guardian.email, personne_id=key,
-                                               taken=self.new_logins)
+                                               taken=self.new_logins, hashed=self.kept)
             self.accounts[guardian.personne_id] = account
             self.unflushed.append(account)
             self.report.add("account", guardian.personne_id, "created")
@@ -427,7 +482,8 @@ class _Importer:
             changed = account.display_name != name or account.email != guardian.email
             account.display_name, account.email = name, guardian.email
             if self.reset_codes:
-                self.new_credential(account, reset_code(self.session, self.hasher, account))
+                self.new_credential(account, reset_code(self.session, self.hasher, account,
+                                                        hashed=self.kept))
                 self.reset_accounts.append(account.id)
                 self.report.add("account", guardian.personne_id, "updated", "nouveau code")
             else:

@@ -527,3 +527,57 @@ class GuardianProfile(Base):
     #: where and when each value was last entered: {child id: [dossier id, ISO time]}
     sources: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportState(StrEnum):
+    #: files stored, the dry run queued or running
+    CHECKING = "checking"
+    #: the dry run is done and found nothing blocking: waiting for the agent's confirmation
+    CHECKED = "checked"
+    #: the files (or the dry run) were refused: the report says why
+    REFUSED = "refused"
+    #: confirmed: the import job is queued or running (holds the establishment's lock)
+    IMPORTING = "importing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ImportRun(Base):
+    """One import from the web: the uploaded files (in storage until the run ends), the dry
+    run's and then the import's report, the letters made, and the establishment's lock.
+
+    ``running_for`` is the establishment's id while the run imports, NULL otherwise: unique,
+    so the database itself refuses a second import running at once in one establishment.
+    """
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    campaign_slug: Mapped[str] = mapped_column(String(100))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    state: Mapped[str] = mapped_column(String(20), default=ImportState.CHECKING.value)
+    running_for: Mapped[int | None] = mapped_column(Integer, unique=True)
+    #: [{"name", "key", "size"}] of the uploaded files, emptied once the run ends
+    files: Mapped[list[Any]] = mapped_column(_json_plain(), default=list)
+    #: "auto" (SIECLE XML, or a lone spreadsheet as "Fiches élèves"), "fiches", "mapping"
+    reader: Mapped[str] = mapped_column(String(20), default="auto")
+    #: the column mapping (YAML) given with a spreadsheet
+    mapping: Mapped[str | None] = mapped_column(Text)
+    #: what the dry run, then the import, found: counts, reasons, conflicts, problems
+    report: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    #: public ids of the dry run's and of the import's jobs
+    check_job: Mapped[str | None] = mapped_column(String(32))
+    import_job: Mapped[str | None] = mapped_column(String(32))
+    #: the letters PDF and mail-merge CSV of the new codes, until ``expires_at``
+    letters_key: Mapped[str | None] = mapped_column(String(64))
+    csv_key: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def import_state(self) -> ImportState:
+        return ImportState(self.state)

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
-from argon2 import PasswordHasher
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from pypdf import PdfWriter
@@ -25,6 +24,7 @@ from engine.fields.common import format_date
 from engine.fields.date import parse_date
 from engine.refdata.codes import PARENTE_CODES
 from engine.rules import evaluate_dossier
+from engine.security import Hasher
 
 from .dossier_tables import Prepared, prepared
 from .letters import INSTRUCTIONS, pdf_text
@@ -203,7 +203,7 @@ def never_logged_in(session: Session, selection: Selection) -> list[tuple[Family
     return list(found.values())
 
 
-def new_letters(session: Session, hasher: PasswordHasher, selection: Selection) -> list[Letter]:
+def new_letters(session: Session, hasher: Hasher, selection: Selection) -> list[Letter]:
     """A new code for every family of the selection who has never logged in (their old code,
     only known at import time, stops working), not committed: the caller commits together
     with its audit entry."""

@@ -90,3 +90,7 @@ task(REMINDERS, label="Relance des familles", permission=Permission.MESSAGE_FAMI
      retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)(_send_messages)
 task(FAMILY_MESSAGE, label="Message à une famille", permission=Permission.MESSAGE_FAMILIES,
      retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)(_send_messages)
+
+
+# the other modules of tasks: importing them registers their kinds
+from . import imports as imports  # noqa: E402

@@ -26,12 +26,15 @@ from .records import (
 )
 from .result import ImportResult, SourceInfo
 from .siecle import Limits, detect_kind, import_siecle, read_siecle
+from .siecle_sheet import FICHES_ELEVES
+from .sources import is_spreadsheet, read_files
 from .spreadsheet import import_spreadsheet, load_mapping, read_spreadsheet
 
 __all__ = [
-    "Address", "GuardianLink", "GuardianRecord", "ImportFileError", "ImportProblem",
+    "FICHES_ELEVES", "Address", "GuardianLink", "GuardianRecord", "ImportFileError", "ImportProblem",
     "ImportResult", "Limits", "MandatoryOption", "Matiere", "Mef", "Nomenclature", "Option",
     "Programme", "Provenance", "PupilRecord", "Schooling", "SiecleFileError",
     "SourceInfo", "SpreadsheetFileError", "Structure", "detect_kind", "import_siecle",
+    "is_spreadsheet", "read_files",
     "level_from_mef", "load_mapping", "read_siecle", "read_spreadsheet", "import_spreadsheet",
 ]

@@ -24,6 +24,7 @@ import yaml
 from engine.diagnostics import did_you_mean
 from engine.fields import FieldValueError
 from engine.fields.date import iso_date, read_date
+from engine.refdata.codes import PARENTE_CODES
 
 from .encoding import find_mojibake
 from .errors import ImportProblem, SpreadsheetFileError, error, warning
@@ -37,6 +38,7 @@ from .records import (
     Structure,
 )
 from .result import ImportResult, SourceInfo, index_guardians
+from .siecle_sheet import FICHES_ELEVES, VARIANTS, mapping_for, recognise
 from .values import clean, parse_flag
 
 Source = str | Path | tuple[str, bytes]
@@ -58,7 +60,7 @@ PUPIL_COLUMNS: Mapping[str, tuple[str, str]] = {
 GUARDIAN_COLUMNS: Mapping[str, tuple[str, str]] = {
     "id": ("personne_id", "s"), "civility": ("civility", "s"),
     "last_name": ("last_name", "s"), "first_name": ("first_name", "s"),
-    "relationship": ("code_parente", "s"), "legal_responsibility": ("niveau_responsabilite", "s"),
+    "relationship": ("code_parente", "rel"), "legal_responsibility": ("niveau_responsabilite", "s"),
     "phone_home": ("phone_home", "s"), "phone_work": ("phone_work", "s"),
     "phone_mobile": ("phone_mobile", "s"), "email": ("email", "s"),
     "profession_code": ("profession_code", "s"), "pays_frais": ("paie_frais_scolaires", "b"),
@@ -72,6 +74,8 @@ ADDRESS_COLUMNS: Mapping[str, str] = {
 _LINK_FIELDS = frozenset({"code_parente", "niveau_responsabilite", "paie_frais_scolaires",
                           "a_contacter_en_priorite"})
 _INE = re.compile(r"^(\d{9}[A-Z]{2}|\d{10}[A-Z])$")
+#: a relationship written as its SIECLE label ("MERE", as the "Fiches élèves" export does)
+_PARENTE_BY_LABEL = {label: code for code, label in PARENTE_CODES.items()}
 _SEX = {"1": "1", "2": "2", "M": "1", "F": "2", "MASCULIN": "1", "FEMININ": "2",
         "FÉMININ": "2", "G": "1"}
 
@@ -455,6 +459,8 @@ class _Builder:
                     continue
             elif conv == "sex":
                 value = _SEX.get(text.upper(), text)
+            elif conv == "rel":
+                value = _PARENTE_BY_LABEL.get(text.upper(), text)
             values[name] = value
             prov[name] = spec.header
         if address:
@@ -561,15 +567,20 @@ def _guardian_id(eleve_id: str, last_name: str | None, first_name: str | None, r
     return "T" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:15]
 
 
-def read_spreadsheet(source: Source, mapping: Mapping[str, Any] | str | Path, *,
+def read_spreadsheet(source: Source, mapping: Mapping[str, Any] | str | Path | None = None, *,
                      imported_at: datetime | None = None, max_rows: int = 20_000,
                      max_bytes: int = 32 * 1024 * 1024,
                      max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> ImportResult:
     """Read one spreadsheet with a column mapping (see ``load_mapping``); never raises on bad
-    content: check ``result.ok``."""
+    content: check ``result.ok``.
+
+    Without a mapping (or with :data:`FICHES_ELEVES`) the sheet must be SIECLE's "Fiches élèves
+    complètes" export, recognised from its header row (:mod:`engine.prefill.siecle_sheet`).
+    """
     when = imported_at or datetime.now(UTC)
+    builtin = mapping is None or mapping == FICHES_ELEVES
     try:
-        spec = load_mapping(mapping)
+        spec: dict[str, Any] = {} if mapping is None or builtin else load_mapping(mapping)
     except SpreadsheetFileError as exc:
         return ImportResult(problems=exc.problems)
     if isinstance(source, tuple):
@@ -597,6 +608,17 @@ def read_spreadsheet(source: Source, mapping: Mapping[str, Any] | str | Path, *,
         problems.append(error("SHEET_NO_HEADER", f"Le fichier n'a pas de ligne d'en-tête "
                               f"{header_row}.", file=name))
         return ImportResult(problems=tuple(problems))
+    if builtin:
+        variant = recognise(rows[0])
+        if variant is None:
+            problems.append(error(
+                "SHEET_NOT_RECOGNISED", "Ce tableur n'est pas l'export SIECLE « Fiches élèves "
+                "complètes » (colonnes « Id National », « Nom de famille », « Date Naissance » "
+                f"et « Nom {VARIANTS['repr-leg-1-2'][0]} » ou « Nom "
+                f"{VARIANTS['repr-leg-autre'][0]} ») : donnez un fichier de correspondance des "
+                "colonnes.", 1, file=name))
+            return ImportResult(problems=tuple(problems))
+        spec = mapping_for(rows[0], variant)
     builder = _Builder(name, when, spec, rows[header_row - 1], header_row)
     if not any(p.is_error for p in builder.problems):
         for n, row in enumerate(rows[header_row:], start=header_row + 1):

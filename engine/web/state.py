@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from argon2 import PasswordHasher
 from flask import Flask, current_app
 from flask_limiter import Limiter
 
@@ -14,6 +13,7 @@ from engine.db import Database
 from engine.dossiers.versions import CampaignCache
 from engine.fields import FieldRegistry
 from engine.jobs import JobQueue
+from engine.security import Hasher
 from engine.storage import Storage
 
 
@@ -22,7 +22,7 @@ class AppState:
     settings: Settings
     database: Database
     storage: Storage
-    hasher: PasswordHasher
+    hasher: Hasher
     limiter: Limiter
     #: compiled campaigns, for the app's life
     campaigns: CampaignCache

@@ -70,6 +70,22 @@ def _agent(live_server: LiveServer) -> str:
     return secret
 
 
+def login_agent(v: Visit, secret: str) -> None:
+    """The agent logs in: password, then the code of the authenticator app."""
+    page = v.page
+    v.goto("/etablissement/connexion")
+    v.check("connexion personnel")
+    page.get_by_label("Adresse électronique").fill(AGENT)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Code de connexion")
+    v.check("code de connexion")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
+    v.check("accueil personnel")
+
+
 def _unchanged_submitted(live_server: LiveServer) -> str:
     """A sibling dossier submitted with exactly what the school knew."""
     with live_server.session() as session:
@@ -114,17 +130,7 @@ def test_agent_reviews_only_what_changed(visit: Callable[..., Visit], family: Fa
     # the agent: password, then the code of the authenticator app
     v = visit()
     page = v.page
-    v.goto("/etablissement/connexion")
-    v.check("connexion personnel")
-    page.get_by_label("Adresse électronique").fill(AGENT)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Continuer").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Code de connexion")
-    v.check("code de connexion")
-    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
-    v.check("accueil personnel")
+    login_agent(v, secret)
 
     v.goto(f"{BASE}/")
     expect(page.get_by_role("main")).to_contain_text("2 dossiers envoyés")

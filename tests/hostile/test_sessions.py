@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine import security
 from engine.config import ConfigError, Settings
 from engine.dossiers.accounts import reset_code
 from engine.dossiers.models import FamilyAccount
@@ -176,21 +177,22 @@ def _failure(client: FlaskClient, csrf_token: CsrfToken, identifier: str,
 def test_every_failed_login_gives_the_same_answer(
         app: Flask, client: FlaskClient, make_account: MakeAccount, csrf_token: CsrfToken,
         monkeypatch: pytest.MonkeyPatch, case: str) -> None:
-    """Same status, same message, and one argon2 verification each (the same work) for an
+    """Same status, same message, and one code verification each (the same work) for an
     unknown identifier, a wrong code and a locked account."""
     account, code = make_account()
     reference = _failure(client, csrf_token, "ZZZZZZZZZZ", "AAAA-BBBB-CCCC")
     failures = {"locked-right-code": 5, "locked-wrong-code": 5, "locking-failure": 4}
     for _ in range(failures.get(case, 0)):
         _failure(client, csrf_token, account.login, "WRONG")
-    verify = PasswordHasher.verify
-    calls: list[str] = []
+    digest = security._code_digest
+    calls: list[bytes] = []
 
-    def counting(hasher: PasswordHasher, stored: str, secret: str) -> bool:
-        calls.append(stored)
-        return verify(hasher, stored, secret)
+    def counting(key: bytes, salt: bytes, secret: str) -> bytes:
+        calls.append(salt)
+        return digest(key, salt, secret)
 
-    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    monkeypatch.setattr(security, "_code_digest", counting)
+    monkeypatch.setattr(PasswordHasher, "verify", lambda *args: pytest.fail("argon2 used"))
     identifier, typed = {"unknown-identifier": ("QQQQQQQQQQ", code),
                          "locked-right-code": (account.login, code)}.get(
                              case, (account.login, "WRONG"))

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 from pypdf import PdfReader
+from sheetkit import SAMPLE, fiches_xlsx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -346,3 +347,25 @@ def test_mapping_file_of_any_name(cli: CliRunner, tmp_path: Path) -> None:
     result = run(cli, sheet, "--mapping", mapping, "--campaign", CAMPAIGN, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "élèves : " in result.stdout
+
+
+@pytest.mark.parametrize("flag", [["--siecle-sheet"], []], ids=["flag", "recognised"])
+def test_siecle_fiches_eleves_sheet_without_a_mapping(cli: CliRunner, db_session: Session,
+                                                      tmp_path: Path, flag: list[str]) -> None:
+    """SIECLE's "Fiches élèves complètes" XLSX: no mapping file, by the flag or recognised."""
+    path = tmp_path / "ExportFichesEleves.xlsx"
+    path.write_bytes(fiches_xlsx("repr-leg-autre", SAMPLE))
+    result = run(cli, path, "--campaign", CAMPAIGN, *flag)
+    assert result.exit_code == 0, result.stderr
+    assert "élèves : 2 créés" in result.stdout
+    assert "comptes famille : 3 créés" in result.stdout
+    assert row_counts(db_session)["family_account"] == 3
+
+
+def test_siecle_sheet_flag_refuses_a_mapping_too(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "ExportFichesEleves.xlsx"
+    path.write_bytes(fiches_xlsx("repr-leg-1-2", SAMPLE))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("pupil: {id: Id National, last_name: Nom de famille}\n", "utf-8")
+    result = run(cli, path, "--campaign", CAMPAIGN, "--siecle-sheet", "--mapping", mapping)
+    assert result.exit_code == 1 and "s'excluent" in result.stderr

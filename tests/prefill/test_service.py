@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine import security
 from engine.campaign import Campaign, check_source, load_campaign, parse_source
 from engine.db import Base
 from engine.dossiers import accounts
@@ -124,7 +124,7 @@ def test_first_import(app: Flask, db_session: Session) -> None:
     assert len(report.credentials) == 4
     letter = next(c for c in report.credentials if c.personne_id == "8000001")
     assert letter.pupils == ["Léa DURAND", "Hugo DURAND"]
-    assert sophie.code_hash.startswith("$argon2id$")
+    assert sophie.code_hash.startswith("$dsco-code$v=1$k=")
     # the code as stored would be typed back: upper case, no dashes
     assert normalize_credential(letter.code) not in sophie.code_hash
     assert verify_secret(app_state(app).hasher, sophie.code_hash, letter.code)
@@ -234,6 +234,29 @@ def test_dry_run_writes_nothing(app: Flask, db_session: Session) -> None:
     assert row_counts(db_session) == before
 
 
+def test_a_dry_run_reports_what_the_import_does_and_hashes_nothing(
+        app: Flask, db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry run writes and hashes nothing (its codes are dropped), on a first import and
+    on a re-import with changes and new codes, and its report is the import's."""
+    digest = security._code_digest
+    calls: list[bytes] = []
+
+    def counting(key: bytes, salt: bytes, code: str) -> bytes:
+        calls.append(salt)
+        return digest(key, salt, code)
+
+    monkeypatch.setattr(security, "_code_digest", counting)
+    for result, kwargs in ((demo_result(), {}),
+                           (demo_result({"Sophie": "Sofia"}), {"reset_codes": True})):
+        dry = run(db_session, app, result, dry_run=True, **kwargs)
+        assert not calls
+        real = run(db_session, app, result, **kwargs)
+        assert calls
+        calls.clear()
+        assert counts(dry) == counts(real) and dry.reasons() == real.reasons()
+        assert [o.key for o in dry.outcomes] == [o.key for o in real.outcomes]
+
+
 @pytest.mark.parametrize("pairs", [
     {"<UAJ>0691234A</UAJ>": "<UAJ>0750001A</UAJ>"},  # another school's export
     {"<DATE_NAISS>14/03/2014</DATE_NAISS>": "<DATE_NAISS>31/02/2014</DATE_NAISS>"},
@@ -263,27 +286,28 @@ def test_a_value_longer_than_its_column_is_refused(app: Flask, db_session: Sessi
     assert not any(row_counts(db_session).values())
 
 
-def test_error_midway_rolls_everything_back(app: Flask, db_session: Session) -> None:
-    """A failure after some rows were written (here: the hasher, at the third account, after
-    the first pupil's batch was flushed) leaves no trace."""
+def test_error_midway_rolls_everything_back(app: Flask, db_session: Session,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after some rows were written (here: the code hash, at the third account,
+    after the first pupil's batch was flushed) leaves no trace."""
+    calls = 0
+    digest = security._code_digest
 
-    class Exploding(PasswordHasher):
-        calls = 0
+    def exploding(key: bytes, salt: bytes, code: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("disk full")
+        return digest(key, salt, code)
 
-        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
-            Exploding.calls += 1
-            if Exploding.calls == 3:
-                raise RuntimeError("disk full")
-            return super().hash(password, salt=salt)
-
+    monkeypatch.setattr(security, "_code_digest", exploding)
     before = row_counts(db_session)
     campaign = load_campaign(JEAN_MOULIN)
     version = campaign_version_for(db_session, campaign, JEAN_MOULIN.read_text("utf-8"))
     with pytest.raises(RuntimeError):
         import_into(db_session, campaign, version, demo_result(),
-                    hasher=Exploding(time_cost=1, memory_cost=8, parallelism=1), now=WHEN,
-                    batch_size=1)
-    assert Exploding.calls == 3
+                    hasher=app_state(app).hasher, now=WHEN, batch_size=1)
+    assert calls == 3
     assert row_counts(db_session) == before
 
 

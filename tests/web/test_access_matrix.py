@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -31,7 +32,14 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from engine.db import utcnow
-from engine.dossiers.models import Dossier, Establishment, StaffRole, StoredFile
+from engine.dossiers.models import (
+    Dossier,
+    Establishment,
+    ImportRun,
+    ImportState,
+    StaffRole,
+    StoredFile,
+)
 from engine.dossiers.permissions import ADMIN_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from engine.dossiers.staff import create_staff, grant_role
 from engine.jobs.models import Job, JobState
@@ -140,6 +148,14 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.job": P.MESSAGE_FAMILIES,
     "staff.job_file": P.MESSAGE_FAMILIES,
     "staff.rerun_job": P.MESSAGE_FAMILIES,
+    # imports from the web (direction, secrétariat)
+    "staff.imports": P.IMPORT,
+    "staff.start_import": P.IMPORT,
+    "staff.import_run": P.IMPORT,
+    "staff.confirm_import": P.IMPORT,
+    "staff.cancel_import": P.IMPORT,
+    "staff.import_letters": P.IMPORT,
+    "staff.import_csv": P.IMPORT,
 }
 
 #: endpoints that end what later requests of the same principal rely on (a file, an agent's
@@ -259,6 +275,8 @@ class Place:
     file: StoredFile
     #: a finished reminder job with its result file
     job: Job
+    #: a finished import from the web with its letters
+    imported: ImportRun
     #: per principal, an agent of this establishment they may act on
     targets: dict[str, int] = field(default_factory=dict)
 
@@ -314,6 +332,19 @@ def _done_job(app: Flask, db_session: Session, dossier: Dossier, slug: str) -> J
     return job
 
 
+def _done_import(app: Flask, db_session: Session, dossier: Dossier, slug: str) -> ImportRun:
+    """An import of the dossier's establishment, done, with its letters (as the job leaves
+    them)."""
+    storage = app_state(app).storage
+    run = ImportRun(establishment_id=dossier.pupil.establishment_id, campaign_slug=slug,
+                    state=ImportState.DONE.value, files=[], reader="auto", report={},
+                    letters_key=storage.put(b"%PDF-1.4"), csv_key=storage.put(b"a;b\n"),
+                    expires_at=utcnow() + timedelta(days=1), finished_at=utcnow())
+    db_session.add(run)
+    db_session.commit()
+    return run
+
+
 def _csrf_of(client: FlaskClient, path: str) -> str:
     match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
@@ -365,7 +396,8 @@ def world(app: Flask, db_session: Session, make_account: MakeAccount,
                                    ("other", other, "reinscription-b")):
         places[context] = Place(dossier.pupil.establishment, slug, dossier,
                                 _png_file(app, db_session, dossier),
-                                _done_job(app, db_session, dossier, slug))
+                                _done_job(app, db_session, dossier, slug),
+                                _done_import(app, db_session, dossier, slug))
     principals = []
     for n, role in enumerate(ROLES):
         user = make_staff(f"{role}@college.fr", role=role)
@@ -408,6 +440,7 @@ def _url(rule: Rule, world: World, principal: str, context: str) -> str:
         "uai": home.establishment.uai, "slug": home.slug, "public_id": place.dossier.public_id,
         "file_id": place.file.public_id, "staff_id": place.targets[principal],
         "job_id": place.job.public_id, "field_id": "note_secretariat",
+        "import_id": place.imported.public_id,
         "audience": "not_started",
         "document_id": "justificatif_domicile", "page_id": "eleve", "purpose": "invitation",
         "token": "jeton-inconnu", "name": "text", "filename": "css/app.css",

@@ -1,6 +1,6 @@
 """Family login: codes, generic failure message, lockout, rate limit, logout, session expiry.
 
-Covers A-03 (argon2id, no plaintext), A-04 (lockout), A-05 (per-IP rate limit), A-06 (no
+Covers A-03 (salted, keyed code hash, no plaintext), A-04 (lockout), A-05 (per-IP rate limit), A-06 (no
 enumeration), S-02 (epoch revocation), S-03 (expiry), C-07/XF-22 (CSRF).
 """
 
@@ -17,9 +17,14 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from engine.dossiers.accounts import end_all_sessions
+from engine.config import new_data_key, parse_data_keys
+from engine.dossiers.accounts import create_family_account, end_all_sessions
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.security import Hasher, hash_secret, normalize_credential, verify_secret
 from engine.web.auth import FAILED_MESSAGE
+from engine.web.state import app_state
+
+from conftest import CSRF_INPUT
 
 Login = Callable[[str, str], TestResponse]
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
@@ -43,13 +48,67 @@ def test_login_tolerates_case_spaces_and_dashes(client: FlaskClient, login: Logi
     assert login(typed, code.replace("-", " ").lower()).status_code == 302
 
 
-def test_code_is_stored_as_argon2id_hash(make_account: MakeAccount) -> None:
+def test_code_is_stored_salted_and_keyed(app: Flask, make_account: MakeAccount) -> None:
     first, code = make_account()
     second, _ = make_account()
-    assert first.code_hash.startswith("$argon2id$")
-    assert code not in first.code_hash
+    hasher = app_state(app).hasher
+    assert first.code_hash.startswith(f"$dsco-code$v=1$k={hasher.code_key_id}$")
+    assert normalize_credential(code) not in first.code_hash
     assert first.code_hash != second.code_hash
     assert first.login != second.login
+    # the same code twice: two salts, two digests
+    assert hash_secret(hasher, code) != hash_secret(hasher, code)
+    assert verify_secret(hasher, first.code_hash, code)
+    assert not verify_secret(hasher, first.code_hash, "AAAA-BBBB-CCCC")
+
+
+def test_a_stolen_database_without_the_key_checks_nothing(app: Flask,
+                                                           make_account: MakeAccount) -> None:
+    """The digest depends on the key kept outside the database: another key (an attacker's
+    guess) finds the code wrong, the key id names no key, a corrupt hash is a mismatch."""
+    account, code = make_account()
+    hasher = app_state(app).hasher
+    guessed = Hasher((b"\0" * 32,), time_cost=1, memory_cost=8, parallelism=1)
+    assert not verify_secret(guessed, account.code_hash, code)
+    forged = account.code_hash.replace(f"k={hasher.code_key_id}", f"k={guessed.code_key_id}")
+    assert not verify_secret(guessed, forged, code)
+    for corrupt in (account.code_hash[:-3], account.code_hash + "$x", "$dsco-code$v=1$", ""):
+        assert not verify_secret(hasher, corrupt, code)
+
+
+def test_an_argon2_code_of_before_logs_in_and_is_stored_keyed(
+        app: Flask, client: FlaskClient, login: Login, make_account: MakeAccount,
+        db_session: Session) -> None:
+    account, code = make_account()
+    hasher = app_state(app).hasher
+    account.code_hash = hasher.hash(normalize_credential(code))
+    db_session.commit()
+    assert account.code_hash.startswith("$argon2id$")
+    assert login(account.login, code).status_code == 302
+    db_session.refresh(account)
+    assert account.code_hash.startswith("$dsco-code$v=1$")
+    assert verify_secret(hasher, account.code_hash, code)
+
+
+def test_a_code_under_an_old_key_logs_in_and_moves_to_the_new_key(
+        make_app: Callable[..., Flask], db_session: Session) -> None:
+    old, new = new_data_key(), new_data_key()
+    before = make_app(code_keys=parse_data_keys(old))
+    with before.app_context():
+        account, code = create_family_account(db_session, app_state(before).hasher,
+                                              display_name="Claire Martin")
+    stored = account.code_hash
+    after = make_app(code_keys=parse_data_keys(f"{new},{old}"))
+    client = after.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    token = CSRF_INPUT.search(page)
+    assert token is not None
+    response = client.post("/connexion", data={"csrf_token": token.group(1),
+                                               "login": account.login, "code": code})
+    assert response.status_code == 302
+    db_session.refresh(account)
+    assert account.code_hash != stored
+    assert account.code_hash.startswith(f"$dsco-code$v=1$k={app_state(after).hasher.code_key_id}$")
 
 
 def test_wrong_code_and_unknown_login_give_the_same_answer(login: Login,

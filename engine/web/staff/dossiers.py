@@ -97,7 +97,13 @@ def dashboard(uai: str, slug: str) -> str:
         changes=sum(1 for r in listing.rows
                     if r.changed_fields and r.state is DossierState.SUBMITTED),
         documents=sum(r.documents.get("to_review", 0) for r in listing.rows),
-        divisions=sorted(divisions.items()), states=list(DossierState))
+        divisions=sorted(divisions.items()), states=list(DossierState),
+        can_import=_agent_can(Permission.IMPORT, establishment))
+
+
+def _agent_can(permission: Permission, establishment: Establishment) -> bool:
+    account = current_staff()
+    return account is not None and can(account, permission, establishment.id)
 
 
 @bp.get("/<uai>/<slug>/dossiers")
