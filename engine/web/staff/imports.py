@@ -49,7 +49,7 @@ from engine.web.state import app_state
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
-from .dossiers import _latest_campaign
+from .context import latest_campaign
 from .jobs import REFRESH_SECONDS
 
 #: files of one import (the three SIECLE exports and a spare), and the mapping's size
@@ -98,7 +98,7 @@ def _page(establishment: Establishment, slug: str, *, status: int = 200,
         .order_by(ImportRun.created_at.desc(), ImportRun.id.desc()).limit(MAX_LISTED)))
     return _no_cache(make_response(render_template(
         "staff/imports.html", establishment=establishment, slug=slug,
-        campaign=_latest_campaign(establishment, slug), runs=runs, readers=READERS,
+        campaign=latest_campaign(establishment, slug), runs=runs, readers=READERS,
         state_labels=STATE_LABELS, form=form or FlaskForm(), max_files=MAX_FILES,
         chosen=request.form.get("lecteur", "auto")), status))
 
@@ -125,7 +125,7 @@ def _filename(upload: FileStorage) -> str:
 def start_import(uai: str, slug: str) -> Response:
     """Store the files and queue the dry run."""
     establishment = establishment_for(uai, Permission.IMPORT)
-    _latest_campaign(establishment, slug)
+    latest_campaign(establishment, slug)
     if not FlaskForm().validate_on_submit():
         abort(400)
     uploads = [f for f in request.files.getlist("fichiers") if f.filename]
@@ -198,7 +198,7 @@ def import_run(uai: str, import_id: str, *, status: int = 200) -> Response:
     expired = run.expires_at is not None and run.expires_at <= utcnow()
     return _no_cache(make_response(render_template(
         "staff/import_run.html", establishment=establishment, slug=run.campaign_slug,
-        campaign=_latest_campaign(establishment, run.campaign_slug), run=run, job=job,
+        campaign=latest_campaign(establishment, run.campaign_slug), run=run, job=job,
         running=running, refresh=REFRESH_SECONDS, state_labels=STATE_LABELS,
         kinds=KIND_LABELS, actions=ACTIONS, action_labels=ACTION_LABELS, form=FlaskForm(),
         letters=run.letters_key is not None and not expired, readers=READERS), status))
