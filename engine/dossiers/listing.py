@@ -59,6 +59,40 @@ class Filters:
     page: int = 1
 
 
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """The filters of a query string (the list's, the exports', a job's parameters); what is
+    unknown or too long is dropped, never an error."""
+    try:
+        state = DossierState(args.get("etat", "")) if args.get("etat") else None
+    except ValueError:
+        state = None
+    try:
+        sort = Sort(args.get("tri", Sort.NAME.value))
+    except ValueError:
+        sort = Sort.NAME
+    page = str(args.get("page", "1"))
+    documents = args.get("documents", "")
+    return Filters(
+        q=args.get("q", "")[:100], state=state, level=args.get("niveau", "")[:20],
+        division=args.get("classe", "")[:20], has_changes=args.get("modifie") == "1",
+        changed_page=args.get("page_modifiee", "")[:100],
+        documents=documents if documents in {"pending", "refused"} else "",
+        conflicts=args.get("conflits") == "1", sort=sort, descending=args.get("ordre") == "desc",
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+
+
+def filter_query(filters: Filters) -> dict[str, str]:
+    """The query string of ``filters`` (page left out, empty values too): what
+    :func:`parse_filters` reads back, what a job keeps and the audit trail records."""
+    data = {"q": filters.q, "etat": filters.state.value if filters.state else "",
+            "niveau": filters.level, "classe": filters.division,
+            "modifie": "1" if filters.has_changes else "", "page_modifiee": filters.changed_page,
+            "documents": filters.documents, "conflits": "1" if filters.conflicts else "",
+            "tri": filters.sort.value if filters.sort is not Sort.NAME else "",
+            "ordre": "desc" if filters.descending else ""}
+    return {k: v for k, v in data.items() if v}
+
+
 @dataclass(slots=True)
 class Row:
     id: int

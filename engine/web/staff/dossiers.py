@@ -20,7 +20,15 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
-from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers, versions_of
+from engine.dossiers.listing import (
+    PER_PAGE,
+    Filters,
+    Listing,
+    Sort,
+    list_dossiers,
+    parse_filters,
+    versions_of,
+)
 from engine.dossiers.models import (
     Dossier,
     Establishment,
@@ -76,24 +84,7 @@ def _viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool]
 
 
 def _filters() -> Filters:
-    args = request.args
-    try:
-        state = DossierState(args.get("etat", "")) if args.get("etat") else None
-    except ValueError:
-        state = None
-    try:
-        sort = Sort(args.get("tri", Sort.NAME.value))
-    except ValueError:
-        sort = Sort.NAME
-    page = args.get("page", "1")
-    return Filters(
-        q=args.get("q", "")[:100], state=state, level=args.get("niveau", "")[:20],
-        division=args.get("classe", "")[:20], has_changes=args.get("modifie") == "1",
-        changed_page=args.get("page_modifiee", "")[:100],
-        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
-        else "", conflicts=args.get("conflits") == "1", sort=sort,
-        descending=args.get("ordre") == "desc",
-        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+    return parse_filters(request.args)
 
 
 def _listing(establishment: Establishment, slug: str, filters: Filters, *,
