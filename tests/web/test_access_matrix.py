@@ -131,6 +131,9 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.job": P.MESSAGE_FAMILIES,
     "staff.job_file": P.MESSAGE_FAMILIES,
     "staff.rerun_job": P.MESSAGE_FAMILIES,
+    "staff.statistics": P.LIST_DOSSIERS,
+    # every campaign of the establishment together: direction and the deployment administrator
+    "staff.establishment_statistics": P.MANAGE_CAMPAIGNS,
 }
 
 #: endpoints that end what later requests of the same principal rely on (a file, an agent's

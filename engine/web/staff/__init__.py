@@ -15,7 +15,18 @@ from flask.typing import RouteCallable
 
 bp = Blueprint("staff", __name__, url_prefix="/etablissement")
 
-from . import actions, admin, audit_view, auth, dossiers, exports, home, jobs, messages  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    actions,
+    admin,
+    audit_view,
+    auth,
+    dossiers,
+    exports,
+    home,
+    jobs,
+    messages,
+    statistics,
+)
 from .access import current_staff  # noqa: E402
 
 #: what the history says of each kind of event

@@ -56,6 +56,7 @@ from engine.dossiers.review import (
 )
 from engine.dossiers.services import DossierError, StaleDossierError
 from engine.dossiers.states import LABELS, DossierState
+from engine.dossiers.statistics import campaign_statistics
 from engine.dossiers.summary import Section, visible_answers
 from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
@@ -65,6 +66,7 @@ from engine.web.files import private_file, read_stored
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
+from .charts import average_text, percent_text, progress_over_time
 from .family_mail import tell_refusal, tell_sent_back
 
 #: one page holding every dossier (dashboard counts, bulk validation)
@@ -115,9 +117,15 @@ def dashboard(uai: str, slug: str) -> str:
     for row in listing.rows:
         divisions.setdefault(row.division or "—", Counter())[row.state] += 1
     counts = listing.state_counts
+    account = current_staff()
+    assert account is not None
+    stats = campaign_statistics(get_session(), listing.rows, latest=campaign)
     return render_template(
         "staff/dashboard.html", establishment=establishment, campaign=campaign, slug=slug,
-        counts=counts, labels=LABELS, total=listing.total,
+        counts=counts, labels=LABELS, total=listing.total, stats=stats,
+        progress=progress_over_time(stats), average=average_text(stats),
+        percent_text=percent_text,
+        can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
         submitted=counts[DossierState.SUBMITTED] + counts[DossierState.VALIDATED],
         changes=sum(1 for r in listing.rows
                     if r.changed_fields and r.state is DossierState.SUBMITTED),
