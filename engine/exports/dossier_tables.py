@@ -84,8 +84,9 @@ class Prepared:
                 self.division, LABELS[d.state], d.submitted_at, d.validated_at]
 
 
-def prepared(selection: Selection) -> Iterator[Prepared]:
-    for dossier in selection.dossiers():
+def prepared(selection: Selection, *, events: bool = False) -> Iterator[Prepared]:
+    """The selection's dossiers ready to read (``events``: their history loaded too)."""
+    for dossier in selection.dossiers(events=events):
         yield Prepared(dossier, selection.campaign_for(dossier))
 
 
@@ -108,14 +109,25 @@ def _part(spec: FieldSpec, suffix: str) -> Getter:
 
 
 def _repeat_rows(selection: Selection) -> dict[str, int]:
-    """The most rows each repeat has in a dossier of the selection (its column groups)."""
-    repeats = [s for s in selection.campaign.top_fields() if s.type.is_container]
+    """The most rows each repeat has in a dossier of the selection (its column groups).
+
+    A first pass over the stored answers and prefill alone (the rows
+    :func:`effective_answers` gives a repeat), without loading nor evaluating each dossier:
+    a hidden repeat's rows only add empty columns.
+    """
+    campaign = selection.campaign
+    repeats = [s for s in campaign.top_fields() if s.type.is_container]
     most = dict.fromkeys((s.id for s in repeats), 0)
-    if repeats:
-        for p in prepared(selection):
-            for spec in repeats:
-                value = p.value(spec)
-                most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
+    if not repeats:
+        return most
+    for answers, corrections, prefill in selection.columns(
+            Dossier.answers, Dossier.corrections, Dossier.prefill):
+        given = {**answers, **corrections}
+        scope = DossierScope(campaign, {}, DossierContext(prefill=prefill))
+        for spec in repeats:
+            value = given.get(spec.id) if spec.prefill is None or (
+                spec.editable and spec.id in given) else scope.imported_rows(spec)
+            most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
     return most
 
 
@@ -216,7 +228,7 @@ def changes_table(selection: Selection) -> Table:
     """One row per changed field of each dossier (repeat rows: one per changed sub-field)."""
 
     def lines() -> Iterator[list[Value]]:
-        for p in prepared(selection):
+        for p in prepared(selection, events=True):
             d = p.dossier
             pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
                                     events=d.events, visible=p.visible,
