@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
-from statskit import reported_figures
 
 from engine.dossiers.models import Dossier
 from engine.dossiers.states import DossierState
@@ -23,6 +22,8 @@ from engine.dossiers.statistics import (
     rows_of,
 )
 from engine.dossiers.versions import CampaignCache
+
+from statskit import reported_figures
 
 
 def _figures(db_session: Session, dossier: Dossier) -> Statistics:

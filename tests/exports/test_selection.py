@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from engine.dossiers.family import ELDER_SIBLINGS, SIBLINGS, family_of
 from engine.dossiers.models import Dossier
 
-from conftest import MakeAccount, MakeDossier
-
 from .kit import selection
+from conftest import MakeAccount, MakeDossier
 
 
 def test_the_family_facts_of_a_chunk_are_those_of_each_dossier(

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from statskit import reported_figures
 from werkzeug.test import TestResponse
 
 from conftest import MakeDossier, MakeStaff, _csrf_token
 from staffkit import StaffUser
+from statskit import reported_figures
 
 BASE = "/etablissement/0750001A"
 NBSP = "\u00a0"
