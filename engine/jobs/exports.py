@@ -42,6 +42,9 @@ EXPORT_SIECLE: Final = "export_siecle"
 EXPORT_RECAPS: Final = "export_recaps"
 EXPORT_INFIRMARY: Final = "export_infirmary"
 EXPORT_LETTERS: Final = "export_letters"
+#: every export kind (the exports page lists their jobs)
+EXPORT_KINDS: Final = (EXPORT_TABLE, EXPORT_DOCUMENTS, EXPORT_SIECLE, EXPORT_RECAPS,
+                       EXPORT_INFIRMARY, EXPORT_LETTERS)
 ZIP: Final = "application/zip"
 PDF: Final = "application/pdf"
 

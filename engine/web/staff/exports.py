@@ -29,6 +29,7 @@ from engine.exports.tables import Format
 from engine.jobs.exports import (
     EXPORT_DOCUMENTS,
     EXPORT_INFIRMARY,
+    EXPORT_KINDS,
     EXPORT_LETTERS,
     EXPORT_RECAPS,
     EXPORT_SIECLE,
@@ -45,8 +46,6 @@ from .access import current_staff, establishment_for, staff_required
 from .dossiers import _filters, _latest_campaign, _viewer_include
 from .jobs import is_running, jobs_context, visible_jobs
 
-EXPORT_KINDS = (EXPORT_TABLE, EXPORT_DOCUMENTS, EXPORT_SIECLE, EXPORT_RECAPS, EXPORT_INFIRMARY,
-                EXPORT_LETTERS)
 #: at most this many dossiers ticked for a partial export
 MAX_CHOSEN = 5000
 
