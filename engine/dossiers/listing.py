@@ -24,6 +24,7 @@ from engine.rules import evaluate_dossier
 
 from .campaigns import context_of, effective_answers
 from .diff import dossier_changes
+from .family import load_families
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .states import DossierState
 
@@ -146,8 +147,10 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
         if wanted else {}
     stale = [i for i, v in wanted.items() if i not in found or found[i].row_version != v]
     for start in range(0, len(stale), 200):
-        for dossier in session.scalars(select(Dossier).where(
-                Dossier.id.in_(stale[start:start + 200]))):
+        chunk = list(session.scalars(select(Dossier).where(
+            Dossier.id.in_(stale[start:start + 200]))))
+        load_families(session, chunk)  # one query for the chunk, not one per dossier
+        for dossier in chunk:
             found[dossier.id] = refresh_summary(session, dossier, campaign_for(dossier), include)
     if stale:
         session.commit()
