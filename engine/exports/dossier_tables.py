@@ -65,8 +65,16 @@ class Prepared:
     def money(self) -> dict[str, Any]:
         return frozen_money(self.dossier, self.campaign)
 
+    @cached_property
+    def shown(self) -> frozenset[str]:
+        """The top-level fields shown to the family: visibility alone, without validating
+        every answer as :attr:`visible` does (the tables read nothing else)."""
+        scope = DossierScope(self.campaign, self.effective, self.ctx)
+        return frozenset(s.id for s in self.campaign.top_fields() if scope.visible(s.id))
+
     def value(self, spec: FieldSpec) -> Any:
-        return self.effective.get(spec.id) if spec.id in self.visible else None
+        """The effective answer of a top-level field, None when hidden."""
+        return self.effective.get(spec.id) if spec.id in self.shown else None
 
     @property
     def division(self) -> str:
