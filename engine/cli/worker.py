@@ -29,6 +29,9 @@ def worker_command(workers: int) -> None:
                                    "exécutées sur place, sans travailleur.")
     configure_logging(settings)
     queue = JobQueue.from_settings(settings)
+    if interrupted := queue.recover():
+        click.echo(f"{interrupted} tâche(s) interrompue(s) par l'arrêt d'un travailleur : "
+                   "marquée(s) en échec, à relancer.")
     where = "Redis" if settings.queue_url else f"{settings.instance_dir / 'queue.sqlite3'}"
     click.echo(f"Travailleur DossierSCO : {workers} thread(s), file d'attente {where} ; "
                "Ctrl+C pour arrêter.")

@@ -9,11 +9,14 @@ the dossier in one statement; :func:`family_of` runs them alone for a dossier lo
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
-from sqlalchemy.orm import aliased, object_session
+from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import CampaignVersion, Dossier, Guardianship, Pupil
 
@@ -67,3 +70,36 @@ def family_of(dossier: Dossier) -> dict[str, int]:
         siblings, elder = session.execute(
             select(SIBLINGS, ELDER_SIBLINGS).where(Dossier.id == dossier.id)).one()
     return {"siblings": max(siblings, 1), "rank": elder + 1}
+
+
+def load_families(session: Session, dossiers: Sequence[Dossier]) -> None:
+    """Load the family facts of many dossiers at once (what :func:`family_of` reads), in two
+    statements: the correlated counts cost a scan per dossier, too slow for an export of
+    thousands. The same rule: siblings share a guardian account and have a dossier in a
+    campaign of the same slug; the eldest first, then the first imported."""
+    pupils = {d.pupil_id for d in dossiers}
+    if not pupils:
+        return
+    accounts: dict[int, set[int]] = defaultdict(set)
+    for pupil_id, account_id in session.execute(
+            select(Guardianship.pupil_id, Guardianship.account_id)
+            .where(Guardianship.pupil_id.in_(pupils))):
+        accounts[pupil_id].add(account_id)
+    wanted = set().union(*accounts.values()) if accounts else set()
+    children: dict[int, set[tuple[int, date, str]]] = defaultdict(set)
+    if wanted:
+        for account_id, pupil_id, born, slug in session.execute(
+                select(Guardianship.account_id, Pupil.id, Pupil.birth_date, CampaignVersion.slug)
+                .join(Pupil, Pupil.id == Guardianship.pupil_id)
+                .join(Dossier, Dossier.pupil_id == Pupil.id)
+                .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
+                .where(Guardianship.account_id.in_(wanted))):
+            children[account_id].add((pupil_id, born or date.max, slug))
+    for dossier in dossiers:
+        slug = dossier.campaign_version.slug
+        siblings = {(born, pupil_id) for account in accounts.get(dossier.pupil_id, ())
+                    for pupil_id, born, s in children[account] if s == slug}
+        own = next((k for k in siblings if k[1] == dossier.pupil_id), None)
+        set_committed_value(dossier, "siblings", len(siblings))
+        set_committed_value(dossier, "elder_siblings",
+                            sum(1 for k in siblings if own is not None and k < own))

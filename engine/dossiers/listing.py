@@ -26,6 +26,7 @@ from engine.rules import evaluate_dossier
 
 from .campaigns import context_of, effective_answers
 from .diff import dossier_changes
+from .family import load_families
 from .guardians import reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .sealed import is_health
@@ -65,6 +66,43 @@ class Filters:
     sort: Sort = Sort.NAME
     descending: bool = False
     page: int = 1
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """The filters of a query string (the list's, the exports', a job's parameters); what is
+    unknown or too long is dropped, never an error."""
+    try:
+        state = DossierState(args.get("etat", "")) if args.get("etat") else None
+    except ValueError:
+        state = None
+    try:
+        sort = Sort(args.get("tri", Sort.NAME.value))
+    except ValueError:
+        sort = Sort.NAME
+    page = str(args.get("page", "1"))
+    documents = args.get("documents", "")
+    return Filters(
+        q=str(args.get("q", ""))[:100], state=state, level=str(args.get("niveau", ""))[:20],
+        division=str(args.get("classe", ""))[:20], has_changes=args.get("modifie") == "1",
+        changed_page=str(args.get("page_modifiee", ""))[:100],
+        documents=documents if documents in {"pending", "refused"} else "",
+        conflicts=args.get("conflits") == "1", regime=str(args.get("regime", ""))[:100],
+        membership=str(args.get("adhesion", ""))[:100], sort=sort,
+        descending=args.get("ordre") == "desc",
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+
+
+def filter_query(filters: Filters) -> dict[str, str]:
+    """The query string of ``filters`` (page left out, empty values too): what
+    :func:`parse_filters` reads back, what a job keeps and the audit trail records."""
+    data = {"q": filters.q, "etat": filters.state.value if filters.state else "",
+            "niveau": filters.level, "classe": filters.division,
+            "modifie": "1" if filters.has_changes else "", "page_modifiee": filters.changed_page,
+            "documents": filters.documents, "conflits": "1" if filters.conflicts else "",
+            "regime": filters.regime, "adhesion": filters.membership,
+            "tri": filters.sort.value if filters.sort is not Sort.NAME else "",
+            "ordre": "desc" if filters.descending else ""}
+    return {k: v for k, v in data.items() if v}
 
 
 @dataclass(slots=True)
@@ -129,8 +167,10 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
         if wanted else {}
     stale = [i for i, v in wanted.items() if i not in found or found[i].row_version != v]
     for start in range(0, len(stale), 200):
-        for dossier in session.scalars(select(Dossier).where(
-                Dossier.id.in_(stale[start:start + 200]))):
+        chunk = list(session.scalars(select(Dossier).where(
+            Dossier.id.in_(stale[start:start + 200]))))
+        load_families(session, chunk)  # one query for the chunk, not one per dossier
+        for dossier in chunk:
             found[dossier.id] = refresh_summary(session, dossier, campaign_for(dossier), include)
     if stale:
         session.commit()

@@ -66,8 +66,16 @@ class Prepared:
     def money(self) -> dict[str, Any]:
         return frozen_money(self.dossier, self.campaign)
 
+    @cached_property
+    def shown(self) -> frozenset[str]:
+        """The top-level fields shown to the family: visibility alone, without validating
+        every answer as :attr:`visible` does (the tables read nothing else)."""
+        scope = DossierScope(self.campaign, self.effective, self.ctx)
+        return frozenset(s.id for s in self.campaign.top_fields() if scope.visible(s.id))
+
     def value(self, spec: FieldSpec) -> Any:
-        return self.effective.get(spec.id) if spec.id in self.visible else None
+        """The effective answer of a top-level field, None when hidden."""
+        return self.effective.get(spec.id) if spec.id in self.shown else None
 
     @property
     def division(self) -> str:
@@ -85,8 +93,9 @@ class Prepared:
                 self.division, LABELS[d.state], d.submitted_at, d.validated_at]
 
 
-def prepared(selection: Selection) -> Iterator[Prepared]:
-    for dossier in selection.dossiers():
+def prepared(selection: Selection, *, events: bool = False) -> Iterator[Prepared]:
+    """The selection's dossiers ready to read (``events``: their history loaded too)."""
+    for dossier in selection.dossiers(events=events):
         yield Prepared(dossier, selection.campaign_for(dossier))
 
 
@@ -109,14 +118,25 @@ def _part(spec: FieldSpec, suffix: str) -> Getter:
 
 
 def _repeat_rows(selection: Selection) -> dict[str, int]:
-    """The most rows each repeat has in a dossier of the selection (its column groups)."""
-    repeats = [s for s in selection.campaign.top_fields() if s.type.is_container]
+    """The most rows each repeat has in a dossier of the selection (its column groups).
+
+    A first pass over the stored answers and prefill alone (the rows
+    :func:`effective_answers` gives a repeat), without loading nor evaluating each dossier:
+    a hidden repeat's rows only add empty columns.
+    """
+    campaign = selection.campaign
+    repeats = [s for s in campaign.top_fields() if s.type.is_container]
     most = dict.fromkeys((s.id for s in repeats), 0)
-    if repeats:
-        for p in prepared(selection):
-            for spec in repeats:
-                value = p.value(spec)
-                most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
+    if not repeats:
+        return most
+    for answers, corrections, prefill in selection.columns(
+            Dossier.answers, Dossier.corrections, Dossier.prefill):
+        given = {**answers, **corrections}
+        scope = DossierScope(campaign, {}, DossierContext(prefill=prefill))
+        for spec in repeats:
+            value = given.get(spec.id) if spec.prefill is None or (
+                spec.editable and spec.id in given) else scope.imported_rows(spec)
+            most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
     return most
 
 
@@ -217,7 +237,7 @@ def changes_table(selection: Selection) -> Table:
     """One row per changed field of each dossier (repeat rows: one per changed sub-field)."""
 
     def lines() -> Iterator[list[Value]]:
-        for p in prepared(selection):
+        for p in prepared(selection, events=True):
             d = p.dossier
             pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
                                     events=d.events, visible=p.visible,

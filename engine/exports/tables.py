@@ -142,9 +142,8 @@ def write_xlsx(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) ->
                 out.number_format = "DD/MM/YYYY"
                 return out
             if isinstance(value, str):
-                out = WriteOnlyCell(sheet, safe_cell(value))
-                out.data_type = "s"
-                return out
+                # neutralised, it cannot start with "=": openpyxl writes it as text
+                return safe_cell(value)
             return float(value) if isinstance(value, Decimal) else value
 
         for row in counter.rows(table.rows):

@@ -3,10 +3,13 @@ two calls that report back (progress, result file)."""
 
 from __future__ import annotations
 
+import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy.orm import Session
 
@@ -45,11 +48,35 @@ class JobContext:
         self.job.heartbeat_at = utcnow()
         self.session.commit()
 
+    def throttled_progress(self, every: float = 1.0) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` for writers that call it per row: it reports (and
+        commits) at most once every ``every`` seconds, and always the last row."""
+        last = time.monotonic()
+
+        def report(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= every or done >= total:
+                last = now
+                self.report_progress(done, total)
+
+        return report
+
+    def scratch_file(self) -> BinaryIO:
+        """A temporary file without a name, in the instance folder (not a RAM ``/tmp``): a
+        worker killed while writing it leaves nothing behind."""
+        folder = self.settings.instance_dir / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return cast(BinaryIO, tempfile.TemporaryFile(dir=folder))
+
     def store_result(self, name: str, data: bytes | BinaryIO,
-                     mime: str = "application/octet-stream") -> None:
+                     mime: str = "application/octet-stream", *, keep_name: bool = False,
+                     ) -> None:
         """Store the job's file under a new key (committed, so the object is never lost track
         of); it is offered for download only once the task has returned. A job killed before
         that is never "done": its object is deleted by the purge, and the job can be run again.
+
+        ``keep_name``: ``name`` is unique already (the SIECLE file carries its own time).
         """
         job = self.job
         if job.result_key is not None:
@@ -58,7 +85,8 @@ class JobContext:
         key = self.storage.put(data)
         job.result_key = key
         job.result_size = len(data) if isinstance(data, bytes | bytearray) else data.tell() - start
-        job.result_name = result_name(name, job.created_at)
+        job.result_name = PurePosixPath(name).name if keep_name \
+            else result_name(name, job.created_at)
         job.result_mime = mime
         job.heartbeat_at = utcnow()
         self.session.commit()

@@ -56,6 +56,9 @@ class Job(Base):
     result_mime: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the process running it (``host:pid``): a restarted worker on that host fails the jobs
+    #: its dead predecessor left running
+    worker: Mapped[str | None] = mapped_column(String(120))
     #: last sign of life of a running job (start, each progress report)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

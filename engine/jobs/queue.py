@@ -9,6 +9,8 @@ worker``; with ``queue_immediate`` each job runs inside the call that enqueues i
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -40,6 +42,26 @@ UNQUEUED_MESSAGE: Final = ("La file d'attente des tâches est momentanément inj
                            "tâche n'a pas été lancée. Relancez-la dans quelques minutes.")
 #: an idle consumer looks at the queue at least this often (seconds; huey's default is 10)
 MAX_POLL_DELAY: Final = 2.0
+
+
+#: what the agent reads on a job whose worker died under it
+INTERRUPTED: Final = ("Tâche interrompue : le processus qui l'exécutait s'est arrêté avant la "
+                      "fin. Aucun fichier n'a été gardé ; relancez la tâche.")
+
+
+def worker_name() -> str:
+    """This process, as the ``worker`` of the jobs it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def make_huey(settings: Settings, name: str = QUEUE_NAME) -> Huey:
@@ -159,7 +181,7 @@ class JobQueue:
                 return
             now = utcnow()
             job.state, job.attempts, job.message = JobState.RUNNING.value, job.attempts + 1, None
-            job.started_at, job.heartbeat_at = now, now
+            job.started_at, job.heartbeat_at, job.worker = now, now, worker_name()
             session.commit()
             left = task.retries if task is not None else 0
             try:
@@ -197,6 +219,22 @@ class JobQueue:
         job.finished_at = None if retry else utcnow()
         session.commit()
 
+    def recover(self) -> int:
+        """Fail the jobs left running by a dead process of this host (a worker killed, a
+        server stopped hard); the number failed. Their half-written file was never
+        registered (:meth:`JobContext.store_result` runs last), and any object they stored
+        is deleted. Jobs of other hosts wait for :data:`STALE_AFTER` without news."""
+        host = socket.gethostname()
+        count = 0
+        with self.database.sessions() as session:
+            for job in session.scalars(select(Job).where(
+                    Job.state == JobState.RUNNING.value, Job.worker.like(f"{host}:%"))):
+                pid = (job.worker or "").rpartition(":")[2]
+                if pid.isdigit() and not _alive(int(pid)):
+                    self._fail(session, job, INTERRUPTED)
+                    count += 1
+        return count
+
     def purge(self) -> int:
         """Delete the files whose time is up, and those of jobs killed mid-run; the number
         deleted. The jobs stay listed, without their file."""
@@ -232,6 +270,7 @@ class JobQueue:
         """Run a consumer in a thread of this process (``dossiersco serve``)."""
         if self.settings.queue_immediate or self._thread is not None:
             return
+        self.recover()
         self._consumer = self.consumer(workers, in_process=True)
         self._thread = threading.Thread(target=self._consumer.run, name="dossiersco-jobs",
                                         daemon=True)

@@ -15,6 +15,7 @@ from engine.dossiers.permissions import Permission
 
 if TYPE_CHECKING:
     from .context import JobContext
+    from .models import Job
 
 TaskFunction = Callable[["JobContext"], None]
 
@@ -44,6 +45,8 @@ class TaskSpec:
 
 
 TASKS: Final[dict[str, TaskSpec]] = {}
+#: a job parameter: its file holds health data, for the infirmerie only
+HEALTH: Final = "health"
 
 
 class UnknownKindError(EngineError, KeyError):
@@ -68,3 +71,15 @@ def spec_of(kind: str) -> TaskSpec:
         return TASKS[kind]
     except KeyError:
         raise UnknownKindError(f"no task for job kind {kind!r}") from None
+
+
+def permissions_of(job: Job) -> frozenset[Permission]:
+    """What an agent needs to see ``job`` and its file: its kind's permission, and reading
+    health data when the file holds some.
+
+    :raises UnknownKindError: no task is registered for the job's kind.
+    """
+    needed = {spec_of(job.kind).permission}
+    if job.params.get(HEALTH):
+        needed.add(Permission.READ_HEALTH)
+    return frozenset(needed)

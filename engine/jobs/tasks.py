@@ -1,4 +1,5 @@
-"""The built-in tasks: the family's confirmation mail, reminders and messages to families.
+"""The built-in tasks: the family's confirmation mail, reminders and messages to families
+(the exports are in :mod:`engine.jobs.exports`).
 
 Every module of tasks is imported here, so that building a queue registers every kind.
 """
@@ -21,6 +22,7 @@ from engine.exports.recap import recap_pdf
 from engine.mail import send_mail
 from engine.rules import evaluate_dossier
 
+from . import exports  # noqa: F401  # registers the export kinds
 from .context import JobContext
 from .registry import JobFailed, task
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from engine.dossiers.campaigns import context_of
 from engine.dossiers.models import Dossier, Establishment
@@ -125,3 +128,23 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 
 Reader = Callable[[bytes], Any]
+
+
+def export_job(client: FlaskClient, path: str, form_page: str = "/etablissement/",
+               **data: str) -> str:
+    """Post an export form (with the CSRF token of ``form_page``): the job page's HTML."""
+    match = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"',
+                      client.get(form_page).get_data(as_text=True))
+    assert match, f"no CSRF token on {form_page}"
+    queued = client.post(path, data={"csrf_token": match.group(1), **data})
+    assert queued.status_code == 302, queued.get_data(as_text=True)
+    return client.get(queued.headers["Location"]).get_data(as_text=True)
+
+
+def export_file(client: FlaskClient, path: str, form_page: str = "/etablissement/",
+                **data: str) -> TestResponse:
+    """Post an export form, then download the file its job made (jobs run at once in tests)."""
+    html = export_job(client, path, form_page, **data)
+    link = re.search(r'href="([^"]+/fichier)"', html)
+    assert link, html
+    return client.get(link.group(1))

@@ -17,7 +17,7 @@ from engine.exports.pdfs import infirmary_pdf, letters_pdf, new_letters, recaps_
 from engine.security import verify_secret
 from engine.web.state import app_state
 
-from .kit import prefill, selection, submit
+from .kit import export_file, prefill, selection, submit
 from conftest import _csrf_token
 
 
@@ -90,16 +90,17 @@ def test_routes(client: FlaskClient, db_session: Session, make_dossier: Any,
     make_dossier(first_name="Zoé", last_name="ARNAUD", prefill=prefill("Zoé", "ARNAUD"))
     base = "/etablissement/0750001A/reinscription-2026/exports"
     staff_login(make_staff(role="secretariat"))
-    assert len(pages(client.get(f"{base}/recapitulatifs.pdf?classe=5B").get_data())) >= 2
+    assert len(pages(export_file(client, f"{base}/recapitulatifs.pdf?classe=5B")
+                     .get_data())) >= 2
     # the récapitulatif of any one dossier
-    one = " ".join(pages(client.get(f"{base}/recapitulatifs.pdf?dossier={lea.public_id}")
+    one = " ".join(pages(export_file(client, f"{base}/recapitulatifs.pdf?dossier={lea.public_id}")
                          .get_data()))
     assert "Léa MARTIN" in one and "ARNAUD" not in one
-    assert client.get(f"{base}/fiches-infirmerie.pdf").status_code == 403
+    assert client.post(f"{base}/fiches-infirmerie.pdf", data={
+        "csrf_token": _csrf_token(client, "/etablissement/")}).status_code == 403
     page = client.get(f"{base}/convocations").get_data(as_text=True)
     assert "nouveau code" in page and "Claire MARTIN" in page
-    response = client.post(f"{base}/convocations",
-                           data={"csrf_token": _csrf_token(client, f"{base}/convocations")})
+    response = export_file(client, f"{base}/convocations", f"{base}/convocations")
     assert response.mimetype == "application/pdf"
     assert "Claire MARTIN" in pages(response.get_data())[0]
 
@@ -108,8 +109,8 @@ def test_infirmerie_prints_the_fiches(client: FlaskClient, make_dossier: Any,
                                       make_staff: Any, staff_login: Any) -> None:
     make_dossier(first_name="Léa", last_name="MARTIN", prefill=prefill())
     staff_login(make_staff(role="infirmerie"))
-    response = client.get("/etablissement/0750001A/reinscription-2026/exports/"
-                          "fiches-infirmerie.pdf")
+    response = export_file(client, "/etablissement/0750001A/reinscription-2026/exports/"
+                           "fiches-infirmerie.pdf")
     assert response.status_code == 200
     assert "Fiche infirmerie — MARTIN Léa" in pages(response.get_data())[0]
 

@@ -26,7 +26,8 @@ from engine.exports.siecle import (
     write_siecle_zip,
 )
 
-from .kit import TILLEULS, prefill, selection, submit
+from .kit import TILLEULS, export_file, export_job, prefill, selection, submit
+from conftest import _csrf_token
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data"
                                          / "schema_Import_3.1.xsd")))
@@ -207,10 +208,15 @@ def test_command_and_page(app: Any, client: Any, db_session: Session, make_dossi
     page = client.get(base).get_data(as_text=True)
     assert "1 élève dans le fichier" in page and "Pas de MEF de destination." in page
     assert f'value="{lea.public_id}" checked' in page
-    response = client.get(f"{base}.zip?dossier={lea.public_id}&rentree=2027-09-03")
+    response = export_file(client, f"{base}.zip", base, dossier=lea.public_id,
+                           rentree="2027-09-03")
     assert response.status_code == 200 and response.mimetype == "application/zip"
+    # the file keeps the name SIECLE expects (no job time added to it)
+    assert re.search(r"filename=0750001APRIVE2027\d{12}\.zip",
+                     response.headers["Content-Disposition"])
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as zipped:
         assert b"2027-09-03" in zipped.read(zipped.namelist()[0])
-    assert client.get(f"{base}.zip?rentree=hier").status_code == 400
-    nothing = client.get(f"{base}.zip?classe=6Z")
-    assert nothing.status_code == 302
+    token = _csrf_token(client, base)
+    assert client.post(f"{base}.zip", data={"csrf_token": token,
+                                             "rentree": "hier"}).status_code == 400
+    assert "Aucun élève ne peut partir" in export_job(client, f"{base}.zip?classe=6Z", base)

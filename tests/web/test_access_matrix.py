@@ -156,6 +156,9 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.cancel_import": P.IMPORT,
     "staff.import_letters": P.IMPORT,
     "staff.import_csv": P.IMPORT,
+    "staff.statistics": P.LIST_DOSSIERS,
+    # every campaign of the establishment together: direction and the deployment administrator
+    "staff.establishment_statistics": P.MANAGE_CAMPAIGNS,
 }
 
 #: endpoints that end what later requests of the same principal rely on (a file, an agent's

@@ -26,6 +26,7 @@ from . import (  # noqa: E402,F401
     imports,  # noqa: E402,F401
     jobs,
     messages,
+    statistics,
 )
 from .access import current_staff  # noqa: E402
 

@@ -17,10 +17,9 @@ from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import sealed
-from engine.dossiers.listing import Filters, Sort, versions_of
+from engine.dossiers.listing import Filters, parse_filters, versions_of
 from engine.dossiers.models import Dossier, Establishment, Pupil
 from engine.dossiers.permissions import Permission, can
-from engine.dossiers.states import DossierState
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 
@@ -45,31 +44,10 @@ FILTER_ARGS: Final = ("q", "etat", "niveau", "classe", "modifie", "page_modifiee
                       "conflits", "regime", "adhesion", "tri", "ordre")
 
 
-def _choice(args: Mapping[str, str], key: str, limit: int = 100) -> str:
-    return str(args.get(key, ""))[:limit]
-
-
 def list_filters(args: Mapping[str, str] | None = None) -> Filters:
     """The list's filters from a query string (the request's by default); anything unknown
-    or malformed is ignored, never an error."""
-    args = request.args if args is None else args
-    try:
-        state = DossierState(args.get("etat", "")) if args.get("etat") else None
-    except ValueError:
-        state = None
-    try:
-        sort = Sort(args.get("tri", Sort.NAME.value))
-    except ValueError:
-        sort = Sort.NAME
-    page = args.get("page", "1")
-    return Filters(
-        q=_choice(args, "q"), state=state, level=_choice(args, "niveau", 20),
-        division=_choice(args, "classe", 20), has_changes=args.get("modifie") == "1",
-        changed_page=_choice(args, "page_modifiee"),
-        documents=args.get("documents", "") if args.get("documents") in {"pending", "refused"}
-        else "", conflicts=args.get("conflits") == "1", regime=_choice(args, "regime"),
-        membership=_choice(args, "adhesion"), sort=sort, descending=args.get("ordre") == "desc",
-        page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
+    or malformed is ignored, never an error (:func:`engine.dossiers.listing.parse_filters`)."""
+    return parse_filters(request.args if args is None else args)
 
 
 def latest_campaign(establishment: Establishment, slug: str) -> Campaign:

@@ -48,6 +48,7 @@ from engine.dossiers.review import (
 )
 from engine.dossiers.services import DossierError, StaleDossierError
 from engine.dossiers.states import LABELS, DossierState
+from engine.dossiers.statistics import campaign_statistics
 from engine.dossiers.summary import Section, visible_answers
 from engine.rules import evaluate_dossier
 from engine.storage.preview import PreviewError, render_preview
@@ -56,6 +57,7 @@ from engine.web.files import open_stored, private_file, read_stored, stored_down
 
 from . import bp
 from .access import current_staff, establishment_for, staff_actor, staff_required
+from .charts import average_text, percent_text, progress_over_time
 from .context import (
     FILTER_ARGS,
     back_to_dossier,
@@ -90,9 +92,13 @@ def dashboard(uai: str, slug: str) -> str:
     for row in listing.rows:
         divisions.setdefault(row.division or "—", Counter())[row.state] += 1
     counts = listing.state_counts
+    stats = campaign_statistics(get_session(), listing.rows, latest=campaign)
     return render_template(
         "staff/dashboard.html", establishment=establishment, campaign=campaign, slug=slug,
-        counts=counts, labels=LABELS, total=listing.total,
+        counts=counts, labels=LABELS, total=listing.total, stats=stats,
+        progress=progress_over_time(stats), average=average_text(stats),
+        percent_text=percent_text,
+        can_read=_agent_can(Permission.READ_DOSSIERS, establishment),
         submitted=counts[DossierState.SUBMITTED] + counts[DossierState.VALIDATED],
         changes=sum(1 for r in listing.rows
                     if r.changed_fields and r.state is DossierState.SUBMITTED),

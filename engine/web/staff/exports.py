@@ -1,117 +1,116 @@
-"""The exports page of a campaign and its downloads (tables, documents ZIP, SIECLE return,
-PDFs). The list's filters (same query string as the dossier list) apply to every download.
+"""The exports page of a campaign and its exports (tables, documents ZIP, SIECLE return,
+PDFs). The list's filters (same query string as the dossier list) apply to every export.
 
-The files are written by the pure functions of :mod:`engine.exports` into a temporary file
-(flat memory, nothing kept on the server) and sent; every download is in the audit trail.
+Each export is a background job (:mod:`engine.jobs.exports`): the form posts, the job is
+queued with the filters and the agent's choices, and the agent lands on the job's page
+(progress refreshed without JavaScript, then the file); every file stays in the campaign's
+job history for the configured time, under a name of its own.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from typing import IO, Any, Final
+from datetime import date
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from engine.dossiers import audit
-from engine.dossiers.listing import Filters, versions_of
-from engine.dossiers.models import Establishment, StaffAccount
+from engine.db import utcnow
+from engine.dossiers.listing import Filters, filter_query, versions_of
+from engine.dossiers.models import Establishment
 from engine.dossiers.permissions import Permission, can
 from engine.dossiers.states import LABELS, DossierState
-from engine.exports.documents_zip import write_documents_zip
-from engine.exports.dossier_tables import TABLE_LABELS, TableKind, tables_of
-from engine.exports.pdfs import infirmary_pdf, letters_pdf, never_logged_in, new_letters, recaps_pdf
+from engine.exports.dossier_tables import TABLE_LABELS, TableKind
+from engine.exports.pdfs import never_logged_in
 from engine.exports.selection import Selection
-from engine.exports.siecle import SiecleReturn, school_start, siecle_return, write_siecle_zip
-from engine.exports.tables import MIMETYPES, Format, write_tables
+from engine.exports.siecle import SiecleReturn, school_start, siecle_return
+from engine.exports.tables import Format
+from engine.jobs.exports import (
+    EXPORT_DOCUMENTS,
+    EXPORT_INFIRMARY,
+    EXPORT_KINDS,
+    EXPORT_LETTERS,
+    EXPORT_RECAPS,
+    EXPORT_SIECLE,
+    EXPORT_TABLE,
+)
+from engine.jobs.registry import HEALTH
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.files import NO_CACHE
 from engine.web.state import app_state
 
 from . import bp
-from .access import current_staff, establishment_for, staff_actor, staff_required
-from .context import latest_campaign as _latest_campaign
-from .context import list_filters as _filters
-from .context import viewer_include as _viewer_include
+from .access import current_staff, establishment_for, staff_required
+from .context import latest_campaign, list_filters, viewer_include
+from .jobs import is_running, jobs_context, visible_jobs
 
-ZIP: Final = "application/zip"
-PDF: Final = "application/pdf"
+#: at most this many dossiers ticked for a partial export
+MAX_CHOSEN = 5000
+
+
+def _chosen() -> list[str]:
+    """The dossiers ticked (a partial export), from the query string or the form."""
+    return sorted({i for i in request.values.getlist("dossier")[:MAX_CHOSEN]
+                   if i.isascii() and len(i) <= 32})
+
+
+def _args(filters: Filters, *, chosen: bool = True) -> dict[str, Any]:
+    """The query string that carries the selection from page to page (known keys only)."""
+    picked = _chosen() if chosen else []
+    return {**filter_query(filters), **({"dossier": picked} if picked else {})}
 
 
 def _selection(establishment: Establishment, slug: str, filters: Filters | None = None,
                ) -> Selection:
-    """The dossiers the list's filters keep, narrowed to the ``dossier`` ids given (a partial
-    export, or one dossier's récapitulatif)."""
+    """The dossiers the list's filters keep, narrowed to the ``dossier`` ids given."""
     if not versions_of(get_session(), establishment.id, slug):
         abort(404)
-    chosen = frozenset(request.args.getlist("dossier")[:5000]) or None
     return Selection(get_session(), establishment, slug, campaign_of,
-                     filters if filters is not None else _filters(),
-                     _viewer_include(establishment), chosen)
+                     filters if filters is not None else list_filters(),
+                     viewer_include(establishment), frozenset(_chosen()) or None)
 
 
-def _agent() -> StaffAccount:
+def _enqueue(establishment: Establishment, slug: str, kind: str, **params: Any) -> Response:
+    """Queue the export of the list's selection and go to its page. A form without a valid
+    CSRF token is refused; the campaign must exist."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if not versions_of(get_session(), establishment.id, slug):
+        abort(404)
     account = current_staff()
     assert account is not None
-    return account
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def _filter_data(filters: Filters) -> dict[str, Any]:
-    """The filters that narrowed an export, for the audit trail."""
-    data = {"q": filters.q, "etat": filters.state.value if filters.state else "",
-            "niveau": filters.level, "classe": filters.division,
-            "modifie": filters.has_changes, "page_modifiee": filters.changed_page,
-            "documents": filters.documents, "conflits": filters.conflicts}
-    return {k: v for k, v in data.items() if v}
-
-
-def _send(establishment: Establishment, selection: Selection, kind: str,
-          write: Callable[[IO[bytes]], object], filename: str, mimetype: str,
-          **data: Any) -> Response:
-    """Write the file, audit the download, send it (then the temporary file is gone)."""
-    handle = tempfile.TemporaryFile()
-    try:
-        write(handle)
-    except BaseException:
-        handle.close()
-        raise
-    handle.seek(0)
-    session = get_session()
-    audit.record(session, staff_actor(), "export", establishment_id=establishment.id,
-                 data={"export": kind, "campaign": selection.slug, "dossiers": len(selection),
-                       "filters": _filter_data(selection.filters),
-                       **({"chosen": sorted(selection.only)} if selection.only else {}), **data})
-    session.commit()
-    response = send_file(handle, mimetype=mimetype, as_attachment=True, download_name=filename,
-                         conditional=False, etag=False, max_age=0)
-    response.headers["Cache-Control"] = NO_CACHE
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    health = kind == EXPORT_INFIRMARY or can(account, Permission.READ_HEALTH, establishment.id)
+    job = app_state().jobs.enqueue(
+        kind, {"filters": filter_query(list_filters()), "only": _chosen(), HEALTH: health,
+               **params},
+        requested_by=account.id, establishment_id=establishment.id, campaign_slug=slug)
+    flash("L'export est lancé : le fichier sera proposé ici dès qu'il sera prêt.", "success")
+    return redirect(url_for("staff.job", uai=establishment.uai, job_id=job.public_id))
 
 
 @bp.get("/<uai>/<slug>/exports")
 @staff_required
-def exports(uai: str, slug: str) -> str:
+def exports(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.EXPORT)
-    campaign = _latest_campaign(establishment, slug)
-    filters = _filters()
-    return render_template(
+    campaign = latest_campaign(establishment, slug)
+    filters = list_filters()
+    recent = visible_jobs(establishment, slug, EXPORT_KINDS, limit=10)
+    account = current_staff()
+    assert account is not None
+    response = Response(render_template(
         "staff/exports.html", establishment=establishment, campaign=campaign, slug=slug,
-        filters=filters, args={k: v for k, v in request.args.items() if k != "page"},
+        filters=filters, args=_args(filters),
         tables=TABLE_LABELS, formats=list(Format), labels=LABELS, states=list(DossierState),
-        count=len(_selection(establishment, slug, filters)), form=FlaskForm(),
-        can_health=can(_agent(), Permission.READ_HEALTH, establishment.id))
+        count=len(_selection(establishment, slug, filters)), jobs=recent,
+        running=is_running(recent),
+        can_health=can(account, Permission.READ_HEALTH, establishment.id), **jobs_context()))
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
 
 
-@bp.get("/<uai>/<slug>/exports/<kind>.<fmt>")
+@bp.post("/<uai>/<slug>/exports/<kind>.<fmt>")
 @staff_required
 def export_table(uai: str, slug: str, kind: str, fmt: str) -> Response:
     establishment = establishment_for(uai, Permission.EXPORT)
@@ -119,93 +118,67 @@ def export_table(uai: str, slug: str, kind: str, fmt: str) -> Response:
         table, file_format = TableKind(kind), Format(fmt)
     except ValueError:
         abort(404)
-    selection = _selection(establishment, slug)
-    codes = request.args.get("codes") == "1"
-    return _send(establishment, selection, table.value,
-                 lambda out: write_tables(tables_of(table, selection, codes=codes),
-                                          file_format, out),
-                 f"{table.value}-{slug}-{_stamp()}.{file_format.value}", MIMETYPES[file_format],
-                 format=file_format.value)
+    return _enqueue(establishment, slug, EXPORT_TABLE, table=table.value,
+                    format=file_format.value, codes=request.values.get("codes") == "1")
 
 
-@bp.get("/<uai>/<slug>/exports/documents.zip")
+@bp.post("/<uai>/<slug>/exports/documents.zip")
 @staff_required
 def export_documents(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.EXPORT)
-    selection = _selection(establishment, slug)
-    document = request.args.get("document") or None
-    if document is not None and document not in {d.id for d in selection.campaign.documents}:
+    document = request.values.get("document") or None
+    if document is not None and document not in {
+            d.id for d in latest_campaign(establishment, slug).documents}:
         abort(404)
-    accepted = request.args.get("acceptes") == "1"
-    return _send(establishment, selection, "documents",
-                 lambda out: write_documents_zip(selection, app_state().storage, out,
-                                                 document_id=document, accepted_only=accepted),
-                 f"documents-{slug}-{_stamp()}.zip", ZIP, document=document or "",
-                 accepted_only=accepted)
+    return _enqueue(establishment, slug, EXPORT_DOCUMENTS, document=document,
+                    accepted=request.values.get("acceptes") == "1")
 
 
-def _siecle(establishment: Establishment, slug: str,
-            ) -> tuple[SiecleReturn, date, Selection]:
-    """The return for the list's filters (and the dossiers ticked, if any), starting on the
-    date the agent gave (else the campaign's default)."""
-    selection = _selection(establishment, slug)
+def _start(selection: Selection) -> date:
+    """The first day of school the agent gave (else the campaign's default)."""
+    given = request.values.get("rentree", "")
+    if not given:
+        return school_start(selection.campaign)
     try:
-        start = date.fromisoformat(request.args["rentree"]) if request.args.get("rentree") \
-            else school_start(selection.campaign)
+        return date.fromisoformat(given)
     except ValueError:
         abort(400)
-    return siecle_return(selection, generated_at=datetime.now(UTC), start=start), start, \
-        selection
 
 
 @bp.get("/<uai>/<slug>/exports/siecle")
 @staff_required
 def siecle(uai: str, slug: str) -> str:
+    """What the return file would hold, and what keeps each pupil out of it."""
     establishment = establishment_for(uai, Permission.EXPORT)
-    result, start, _ = _siecle(establishment, slug)
+    selection = _selection(establishment, slug)
+    start = _start(selection)
+    result: SiecleReturn = siecle_return(selection, generated_at=utcnow(), start=start)
     return render_template(
         "staff/exports_siecle.html", establishment=establishment, slug=slug, result=result,
-        start=start, campaign=_latest_campaign(establishment, slug),
-        args={k: v for k, v in request.args.items() if k not in {"page", "dossier", "rentree"}})
+        start=start, campaign=latest_campaign(establishment, slug), form=FlaskForm(),
+        args=_args(selection.filters, chosen=False))
 
 
-@bp.get("/<uai>/<slug>/exports/siecle.zip")
+@bp.post("/<uai>/<slug>/exports/siecle.zip")
 @staff_required
 def export_siecle(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.EXPORT)
-    result, start, selection = _siecle(establishment, slug)
-    if not result.included:
-        flash("Aucun élève ne peut partir dans le fichier SIECLE : voyez pourquoi ci-dessous.",
-              "error")
-        query = request.query_string.decode("ascii", "replace")
-        return redirect(url_for("staff.siecle", uai=uai, slug=slug) + (f"?{query}" if query
-                                                                         else ""))
-    return _send(establishment, selection, "siecle", lambda out: write_siecle_zip(result, out),
-                 result.filename.removesuffix(".xml") + ".zip", ZIP, file=result.filename,
-                 pupils=len(result.included), blocked=len(result.blocked),
-                 school_start=start.isoformat())
+    start = _start(_selection(establishment, slug))
+    return _enqueue(establishment, slug, EXPORT_SIECLE, start=start.isoformat())
 
 
-@bp.get("/<uai>/<slug>/exports/recapitulatifs.pdf")
+@bp.post("/<uai>/<slug>/exports/recapitulatifs.pdf")
 @staff_required
 def export_recaps(uai: str, slug: str) -> Response:
     """Every récapitulatif of the selection (a division: ``?classe=``) in one PDF."""
-    establishment = establishment_for(uai, Permission.EXPORT)
-    selection = _selection(establishment, slug)
-    return _send(establishment, selection, "recapitulatifs",
-                 lambda out: recaps_pdf(selection, out),
-                 f"recapitulatifs-{slug}-{_stamp()}.pdf", PDF)
+    return _enqueue(establishment_for(uai, Permission.EXPORT), slug, EXPORT_RECAPS)
 
 
-@bp.get("/<uai>/<slug>/exports/fiches-infirmerie.pdf")
+@bp.post("/<uai>/<slug>/exports/fiches-infirmerie.pdf")
 @staff_required
 def export_infirmary(uai: str, slug: str) -> Response:
     """The fiches infirmerie: health data, for the infirmerie only."""
-    establishment = establishment_for(uai, Permission.READ_HEALTH)
-    selection = _selection(establishment, slug)
-    return _send(establishment, selection, "fiches_infirmerie",
-                 lambda out: infirmary_pdf(selection, out),
-                 f"fiches-infirmerie-{slug}-{_stamp()}.pdf", PDF)
+    return _enqueue(establishment_for(uai, Permission.READ_HEALTH), slug, EXPORT_INFIRMARY)
 
 
 @bp.route("/<uai>/<slug>/exports/convocations", methods=["GET", "POST"])
@@ -215,19 +188,11 @@ def export_letters(uai: str, slug: str) -> Response | str:
     only known at import time, so each letter carries a new one (the old one stops working):
     the page says so before the agent confirms."""
     establishment = establishment_for(uai, Permission.EXPORT)
+    if request.method == "POST":
+        return _enqueue(establishment, slug, EXPORT_LETTERS)
     selection = _selection(establishment, slug)
-    form = FlaskForm()
-    if request.method == "POST" and form.validate_on_submit():
-        session = get_session()
-        letters = new_letters(session, app_state().hasher, selection)
-        campaign = selection.campaign
-        base_url = app_state().settings.base_url
-        return _send(establishment, selection, "convocations",
-                     lambda out: letters_pdf(letters, campaign, base_url, out),
-                     f"convocations-{slug}-{_stamp()}.pdf", PDF, families=len(letters),
-                     accounts=[letter.account.id for letter in letters])
     families = never_logged_in(get_session(), selection)
     return render_template(
-        "staff/exports_letters.html", establishment=establishment, slug=slug, form=form,
-        campaign=_latest_campaign(establishment, slug), families=families,
-        args={k: v for k, v in request.args.items() if k != "page"})
+        "staff/exports_letters.html", establishment=establishment, slug=slug, form=FlaskForm(),
+        campaign=latest_campaign(establishment, slug), families=families,
+        args=_args(selection.filters))

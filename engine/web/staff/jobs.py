@@ -7,6 +7,7 @@ or one killed with its worker, can be run again as a new job (the old file is ne
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Final
 
 from flask import abort, flash, make_response, redirect, render_template, send_file, url_for
@@ -18,16 +19,8 @@ from engine.db import utcnow
 from engine.dossiers import audit
 from engine.dossiers.models import Establishment
 from engine.dossiers.permissions import Permission, can
-from engine.jobs import (
-    STATE_LABELS,
-    TASKS,
-    Job,
-    JobState,
-    UnknownKindError,
-    can_rerun,
-    is_stale,
-    spec_of,
-)
+from engine.jobs import STATE_LABELS, TASKS, Job, JobState, UnknownKindError, can_rerun, is_stale
+from engine.jobs.registry import permissions_of
 from engine.jobs.tasks import CONFIRMATION
 from engine.web.database import get_session
 from engine.web.files import NO_CACHE
@@ -42,12 +35,35 @@ REFRESH_SECONDS: Final = 3
 MAX_LISTED: Final = 100
 
 
-
-
-def _visible_kinds(establishment: Establishment) -> list[str]:
+def _may_see(job: Job, establishment: Establishment) -> bool:
     account = current_staff()
     assert account is not None
-    return [kind for kind, spec in TASKS.items() if can(account, spec.permission, establishment.id)]
+    try:
+        needed = permissions_of(job)
+    except UnknownKindError:
+        return False
+    return all(can(account, p, establishment.id) for p in needed)
+
+
+def visible_jobs(establishment: Establishment, slug: str, kinds: Collection[str] | None = None,
+                 limit: int = MAX_LISTED) -> list[Job]:
+    """The campaign's jobs the agent may see, newest first (a confirmation mail, one per
+    submission, only when it failed)."""
+    account = current_staff()
+    assert account is not None
+    wanted = [k for k, spec in TASKS.items() if (kinds is None or k in kinds)
+              and can(account, spec.permission, establishment.id)]
+    found = get_session().scalars(
+        select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
+                          Job.kind.in_(wanted),
+                          or_(Job.kind != CONFIRMATION, Job.state == JobState.FAILED.value))
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
+    return [j for j in found if _may_see(j, establishment)]
+
+
+def is_running(jobs: Iterable[Job]) -> bool:
+    return any(j.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(j)
+               for j in jobs)
 
 
 def _job(establishment: Establishment, public_id: str) -> Job:
@@ -57,15 +73,9 @@ def _job(establishment: Establishment, public_id: str) -> Job:
         abort(404)
     job = get_session().scalar(select(Job).where(Job.public_id == public_id,
                                                  Job.establishment_id == establishment.id))
-    if job is None:
+    if job is None or job.kind not in TASKS:
         abort(404)
-    try:
-        spec = spec_of(job.kind)
-    except UnknownKindError:
-        abort(404)
-    account = current_staff()
-    assert account is not None
-    if not can(account, spec.permission, establishment.id):
+    if not _may_see(job, establishment):
         abort(403)
     return job
 
@@ -75,7 +85,8 @@ def _downloadable(job: Job) -> bool:
             and (job.expires_at is None or job.expires_at > utcnow()))
 
 
-def _context() -> dict[str, object]:
+def jobs_context() -> dict[str, object]:
+    """What the job templates (``staff/_jobs_row.html``) need."""
     return {"state_labels": STATE_LABELS, "tasks": TASKS, "downloadable": _downloadable,
             "can_rerun": can_rerun, "is_stale": is_stale, "refresh": REFRESH_SECONDS,
             "form": FlaskForm()}
@@ -86,17 +97,11 @@ def _context() -> dict[str, object]:
 def jobs(uai: str, slug: str) -> Response:
     establishment = establishment_for(uai, Permission.LIST_DOSSIERS)
     campaign = latest_campaign(establishment, slug)
-    # one confirmation mail per submission: listed only when it failed
-    found = list(get_session().scalars(
-        select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
-                          Job.kind.in_(_visible_kinds(establishment)),
-                          or_(Job.kind != CONFIRMATION, Job.state == JobState.FAILED.value))
-        .order_by(Job.created_at.desc(), Job.id.desc()).limit(MAX_LISTED)))
-    running = any(j.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(j)
-                  for j in found)
+    found = visible_jobs(establishment, slug)
+    running = is_running(found)
     response = make_response(render_template(
         "staff/jobs.html", establishment=establishment, campaign=campaign, slug=slug,
-        jobs=found, running=running, **_context()))
+        jobs=found, running=running, **jobs_context()))
     response.headers["Cache-Control"] = NO_CACHE
     return response
 
@@ -108,10 +113,10 @@ def job(uai: str, job_id: str) -> Response:
     found = _job(establishment, job_id)
     campaign = latest_campaign(establishment, found.campaign_slug) \
         if found.campaign_slug else None
-    running = found.job_state in {JobState.QUEUED, JobState.RUNNING} and not is_stale(found)
+    running = is_running([found])
     response = make_response(render_template(
         "staff/jobs_detail.html", establishment=establishment, campaign=campaign,
-        slug=found.campaign_slug, job=found, running=running, **_context()))
+        slug=found.campaign_slug, job=found, running=running, **jobs_context()))
     response.headers["Cache-Control"] = NO_CACHE
     return response
 
