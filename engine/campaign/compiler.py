@@ -308,6 +308,10 @@ class _Compiler:
         for key, message in octx.problems:
             where = f"{pointer}/{key}" if key in raw else pointer
             self.ctx.add(Code.FIELD_003, where, field=ident, problem=message)
+        if parent is not None and ftype.conditional_parts:
+            self.ctx.add(Code.FIELD_003, pointer + "/type", field=ident, problem=(
+                f"a {ftype.name} cannot be inside a repeat (its parts have their own "
+                f"conditions); ask it once, after the repeat, or make it a field of each row"))
         children: list[FieldSpec] = []
         if ftype.is_container:
             child_scope: dict[str, str] = {}
@@ -373,6 +377,9 @@ class _Compiler:
         expressions = {key: cond for key in spec.type.expression_options
                        if (cond := self.expression(raw.get(key), f"{p}/{key}", env,
                                                    want=spec.type.value_type(spec)))}
+        expressions.update(
+            (sub, cond) for sub, source in spec.type.part_conditions(spec).values()
+            if (cond := self.expression(source, f"{p}/{sub}", env)))
         children = spec.fields
         if spec.type.is_container:
             raw_children = {c.get("id"): c for c in raw.get("fields") or ()
@@ -977,6 +984,8 @@ class _Compiler:
     def tests(self) -> tuple[CampaignTest, ...]:
         out = []
         known = set(self.fields) | {s.id for s in self.fields.values()}
+        known |= {f"{s.key}.{part}" for s in self.fields.values() if s.type.conditional_parts
+                  for part in s.type.parts(s)}  # a grid's rows are visible or hidden
         pages = {p.get("id") for p in self.data.get("pages") or () if isinstance(p, Mapping)}
         tariffs = {t.get("id") for t in self.data.get("tariffs") or ()}
         documents = {d.get("id") for d in self.data.get("documents") or ()}

@@ -55,7 +55,11 @@ def _field(spec: FieldSpec, lang: str | None) -> dict[str, Any]:
         "parent": spec.parent_id, "label": spec.label.get(lang),
         "value_type": spec.type.value_type(spec).kind, "editable": spec.editable,
         "has_value": spec.type.has_value, "is_container": spec.type.is_container,
-        "input_parts": list(spec.type.input_parts),
+        "input_parts": list(spec.type.parts(spec)),
+        "part_conditions": {part: _cond(spec.expressions.get(sub))
+                            for part, (sub, _) in spec.type.part_conditions(spec).items()
+                            if sub in spec.expressions},
+        "conditional_parts": spec.type.conditional_parts,
         "on_hide": spec.on_hide, "required": required, "visible_if": _cond(spec.visible_if),
         "readonly_if": _cond(spec.readonly_if),
         "prefill": ".".join(spec.prefill) if spec.prefill else None,

@@ -142,17 +142,19 @@ def _check_value(spec: FieldSpec, raw: Any, key: str, scope: DossierScope,
     except FieldValueError as exc:
         result.errors[key] = [str(exc)]
         return raw
-    if spec.type.is_empty(value):
-        if required:
-            messages.append(spec.type.required_message(spec))
-    else:
+    hidden = scope.hidden_parts(spec) if spec.parent_id is None else frozenset()
+    whole, value = value, spec.type.without_parts(value, spec, hidden)
+    if required and not spec.type.answered(value, spec, hidden):
+        messages.append(spec.type.required_message(spec))
+    if not spec.type.is_empty(value):
         messages.extend(spec.type.validate(value, spec))
         for rule in spec.validate:
             if not rule.rule.test(scope):
                 messages.append(rule.message.get(lang) or _("Valeur non valide."))
     if messages:
         result.errors[key] = messages
-    return value
+    # hidden parts are cleared as a hidden field is, unless its on_hide keeps them
+    return whole if spec.on_hide == "keep" else value
 
 
 def _field(spec: FieldSpec, scope: DossierScope, result: Evaluation, lang: str | None) -> None:
@@ -168,6 +170,10 @@ def _field(spec: FieldSpec, scope: DossierScope, result: Evaluation, lang: str |
     if not spec.type.has_value:
         return
     value = _check_value(spec, raw, spec.id, scope, result, lang)
+    if spec.type.conditional_parts:
+        hidden = scope.hidden_parts(spec)
+        result.visible.update(f"{spec.id}.{part}" for part in spec.type.parts(spec)
+                              if part not in hidden)
     if spec.type.is_container and isinstance(value, list) and all(
             isinstance(row, Mapping) for row in value):  # rows are walked only when well-formed
         value = [_row(spec, i, row, scope, result, lang) for i, row in enumerate(value)]

@@ -16,8 +16,8 @@ from .scope import DossierContext, DossierScope
 def on_hide_writes(campaign: Campaign, answers: Mapping[str, Any], evaluation: Evaluation,
                    ) -> dict[str, Any]:
     """The writes the ``on_hide: clear`` policy asks for: hidden answers dropped (as None),
-    and hidden children of repeat rows emptied. Locked fields always show the school's value
-    and are never written."""
+    hidden children of repeat rows emptied, hidden parts (a grid's rows) taken out. Locked
+    fields always show the school's value and are never written."""
     out: dict[str, Any] = {}
     for spec in campaign.top_fields():
         if not spec.type.has_value or not spec.editable or spec.id not in answers:
@@ -27,6 +27,12 @@ def on_hide_writes(campaign: Campaign, answers: Mapping[str, Any], evaluation: E
             if spec.on_hide == "clear" and value is not None:
                 out[spec.id] = None
             continue
+        if spec.type.conditional_parts and spec.on_hide == "clear":
+            hidden = frozenset(p for p in spec.type.parts(spec)
+                               if f"{spec.id}.{p}" not in evaluation.visible)
+            shown = spec.type.without_parts(value, spec, hidden)
+            if shown != value:
+                out[spec.id] = shown
         if spec.type.is_container and isinstance(value, list):
             rows, changed = [], False
             for n, row in enumerate(value):

@@ -96,6 +96,8 @@ class DossierScope:
         self._page_visible: dict[str, bool] = {}
         self._computed: dict[str, Any] = {}
         self._fees: dict[str, Fee | None] = {}
+        #: parts of each top-level field hidden by their own condition (a grid's rows)
+        self._hidden: dict[str, frozenset[str]] = {}
         #: stored form of each top-level answer read so far, or the message why it has none
         self._normalized: dict[str, tuple[Any, str | None]] = {}
         self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
@@ -125,12 +127,21 @@ class DossierScope:
 
     def row_scope(self, repeat: FieldSpec, row: Mapping[str, Any]) -> DossierScope:
         scope = DossierScope(self.campaign, self.answers, self.ctx, lang=self.lang)
-        scope._visible, scope._page_visible, scope._computed, scope._fees = (
-            self._visible, self._page_visible, self._computed, self._fees)
+        scope._visible, scope._page_visible, scope._computed, scope._fees, scope._hidden = (
+            self._visible, self._page_visible, self._computed, self._fees, self._hidden)
         scope._normalized = self._normalized
         scope.row = (repeat, row)
         scope.root = self.root
         return scope
+
+    def hidden_parts(self, spec: FieldSpec) -> frozenset[str]:
+        """The parts of the top-level field ``spec`` whose own condition is false (a grid's
+        rows); a condition the compiler refused hides nothing."""
+        if spec.id not in self._hidden:
+            self._hidden[spec.id] = frozenset(
+                part for part, (sub, _) in spec.type.part_conditions(spec).items()
+                if sub in spec.expressions and not spec.expressions[sub].test(self.root))
+        return self._hidden[spec.id]
 
     def child_visible(self, child: FieldSpec) -> bool:
         """Visibility of a repeat child in the current row."""
@@ -143,7 +154,8 @@ class DossierScope:
             return None
         if "expr" in spec.expressions:
             return self.computed(spec)
-        return spec.type.expr_value(self.answer(spec), spec)
+        shown = spec.type.without_parts(self.answer(spec), spec, self.hidden_parts(spec))
+        return spec.type.expr_value(shown, spec)
 
     def normalized(self, spec: FieldSpec) -> Any:
         """The stored form of the answer to the top-level field ``spec``, normalised once per

@@ -394,6 +394,12 @@ def _typed(spec: FieldSpec, campaign: Campaign, numbers: list[Any]) -> st.Search
             "commune_insee": st.sampled_from(["69383", "", "2A004", "123"]),
             "country": st.sampled_from(["FR", "", "be"]),
         }))
+    if kind == "grid":
+        answers = [c.value for c in spec.options.choices] or [True, False, "oui", "non"]
+        cells = st.sampled_from([*answers, *answers, None, "", " ", "peut-être"])
+        rows = {r.id: cells for r in spec.options.rows}
+        return st.one_of(st.none(), st.fixed_dictionaries({}, optional={**rows, "ancien": cells}),
+                         st.just(["oui"]))
     if kind == "repeat":
         row = st.fixed_dictionaries(
             {c.id: _value(c, campaign, numbers) for c in spec.fields if c.type.has_value},

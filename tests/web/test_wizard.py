@@ -236,6 +236,36 @@ def test_on_hide_keep_keeps_the_answer(make_dossier: MakeDossier, client: FlaskC
     assert answers["telephone_eleve"] is None
 
 
+# -- grids ----------------------------------------------------------------------------------
+
+def test_a_grid_asks_each_row_and_hides_a_row_by_its_condition(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    post_page(family, dossier.public_id, "restauration", {"f-regime": "dp4"}, action="save")
+    post_page(family, dossier.public_id, "vie_scolaire", {"f-regime_sortie": "libre"},
+              action="save")
+    html = text_of(family.get(page_url(dossier.public_id, "vie_scolaire")))
+    assert re.search(r'data-key="jours_sortie_libre"(?![^>]*hidden)[^>]*>', html)
+    assert re.search(r'data-part-key="jours_sortie_libre.lundi"(?![^>]*hidden)[^>]*>', html)
+    # the lunch break is asked of externes only
+    assert re.search(r'data-part-key="jours_sortie_libre.pause_midi"[^>]*hidden', html)
+    response = post_page(family, dossier.public_id, "vie_scolaire", {
+        "f-consentement_sortie_libre": "true", "f-droit_image": "true",
+        "f-jours_sortie_libre-lundi": "true", "f-jours_sortie_libre-mardi": "false",
+        "f-jours_sortie_libre-pause_midi": "true"}, html=html)
+    assert response.status_code == 422
+    errors = text_of(response)
+    assert 'href="#f-jours_sortie_libre-lundi-oui"' in errors
+    assert 'id="f-jours_sortie_libre-lundi-oui"' in errors
+    assert "Répondez pour chaque ligne." in errors
+    # the hidden row's answer is not kept (on_hide: clear)
+    assert _stored(db_session, dossier)["jours_sortie_libre"] == {"lundi": True, "mardi": False}
+    days = {f"f-jours_sortie_libre-{d}": "true" for d in ("mercredi", "jeudi", "vendredi")}
+    response = post_page(family, dossier.public_id, "vie_scolaire", days, html=errors)
+    assert response.status_code == 302
+    review = squash(text_of(family.get(f"/dossier/{dossier.public_id}/recapitulatif")))
+    assert "Lundi : Oui, Mardi : Non, Mercredi : Oui, Jeudi : Oui, Vendredi : Oui" in review
+
+
 # -- repeats --------------------------------------------------------------------------------
 
 def test_repeat_rows_are_added_and_removed_without_javascript(

@@ -317,7 +317,64 @@
       return ids.filter(function (a) { return given.indexOf(a) !== -1; });
     },
     computed: function (v) { return computedStored(v); },
+    grid: function (v, spec) {
+      if (v === null || v === '') return null;
+      if (!isPlainObject(v)) throw new FieldError('Répondez ligne par ligne.');
+      var o = opts(spec);
+      var values = choiceValues(spec);
+      var out = {};
+      var any = false;
+      o.rows.forEach(function (row) {
+        var answer = get(v, row.id);
+        if (answer === null || (typeof answer === 'string' && strip(answer) === '')) return;
+        if (values.length) {
+          answer = strip(pyStr(answer));
+          if (values.indexOf(answer) === -1) {
+            throw new FieldError('Choisissez une des réponses proposées.');
+          }
+          out[row.id] = answer;
+        } else {
+          out[row.id] = toBool(answer);
+        }
+        any = true;
+      });
+      return any ? out : null;
+    },
   };
+
+  /**
+   * The hooks of the types whose parts have their own conditions (FieldType.without_parts and
+   * answered): the value without its hidden parts, and whether every shown part is answered.
+   */
+  var PARTS = {
+    grid: {
+      without: function (value, spec, hidden) {
+        if (!hidden.length || !isPlainObject(value)) return value;
+        var out = {};
+        var any = false;
+        Object.keys(value).forEach(function (k) {
+          if (hidden.indexOf(k) === -1) { out[k] = value[k]; any = true; }
+        });
+        return any ? out : null;
+      },
+      answered: function (value, spec, hidden) {
+        var given = isPlainObject(value) ? value : {};
+        return opts(spec).rows.every(function (row) {
+          return hidden.indexOf(row.id) !== -1 || own(given, row.id) !== undefined;
+        });
+      },
+    },
+  };
+
+  function withoutParts(spec, value, hidden) {
+    var hooks = own(PARTS, spec.type);
+    return hooks ? hooks.without(value, spec, hidden) : value;
+  }
+
+  function answered(spec, value, hidden) {
+    var hooks = own(PARTS, spec.type);
+    return hooks ? hooks.answered(value, spec, hidden) : !isEmptyValue(spec, value);
+  }
 
   // the hooks of plugin field types, by type name (registerType)
   var PLUGIN_TYPES = {};
@@ -634,7 +691,7 @@
     this.answers = answers;
     this.ctx = ctx;
     this.today = ctx.today;
-    this.memo = { visible: {}, pages: {}, computed: {}, fees: {} };
+    this.memo = { visible: {}, pages: {}, computed: {}, fees: {}, hidden: {} };
     this.row = null;
     this.root = this;
   }
@@ -702,7 +759,22 @@
   Scope.prototype.fieldValue = function (spec) {
     if (!this.visible(spec.id)) return null;
     if (spec.expr) return this.computed(spec);
-    return exprValue(spec, this.stored(spec, get(this.answers, spec.id)), this.model);
+    var shown = withoutParts(spec, this.stored(spec, get(this.answers, spec.id)),
+      this.hiddenParts(spec));
+    return exprValue(spec, shown, this.model);
+  };
+
+  /** DossierScope.hidden_parts: the parts of a top-level field whose condition is false. */
+  Scope.prototype.hiddenParts = function (spec) {
+    var memo = this.memo.hidden;
+    if (!Object.prototype.hasOwnProperty.call(memo, spec.id)) {
+      var conditions = spec.part_conditions || {};
+      var root = this.root;
+      memo[spec.id] = Object.keys(conditions).filter(function (part) {
+        return !root.test(conditions[part]);
+      });
+    }
+    return memo[spec.id];
   };
 
   Scope.prototype.rowsOf = function (spec) {
@@ -1007,9 +1079,10 @@
       out.errors[key] = [e.message];
       return raw === undefined ? null : raw;
     }
-    if (isEmptyValue(spec, value)) {
-      if (required) messages.push(spec.required_message);
-    } else {
+    var hidden = spec.parent === null ? scope.hiddenParts(spec) : [];
+    value = withoutParts(spec, value, hidden);
+    if (required && !answered(spec, value, hidden)) messages.push(spec.required_message);
+    if (!isEmptyValue(spec, value)) {
       messages = messages.concat(validate(spec, value));
       spec.validate.forEach(function (rule) {
         if (!scope.test(rule.rule)) messages.push(rule.message || 'Valeur non valide.');
@@ -1043,6 +1116,12 @@
     }
     if (!spec.has_value) return;
     var value = checkValue(spec, get(scope.answers, spec.id), spec.id, scope, out);
+    if (spec.conditional_parts) {
+      var hidden = scope.hiddenParts(spec);
+      spec.input_parts.forEach(function (part) {
+        if (hidden.indexOf(part) === -1) out.visible.add(spec.id + '.' + part);
+      });
+    }
     if (spec.is_container && Array.isArray(value) && value.every(isPlainObject)) {
       value.forEach(function (row, i) { evaluateRow(spec, i, row, scope, out); });
     }
