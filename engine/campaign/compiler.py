@@ -1002,7 +1002,8 @@ class _Compiler:
             self.check_family(name, raw.get("family"), p + "/family")
             expect = raw.get("expect") or {}
             for group, names in (("visible", known), ("hidden", known), ("required", known),
-                                 ("optional", known), ("documents", documents),
+                                 ("optional", known), ("readonly", known), ("editable", known),
+                                 ("documents", documents),
                                  ("no_documents", documents), ("visible_pages", pages),
                                  ("hidden_pages", pages)):
                 for j, item in enumerate(expect.get(group) or ()):
@@ -1010,7 +1011,7 @@ class _Compiler:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
                                      field=item, hint=did_you_mean(str(item), {str(n) for n in names}))
             for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
-                                 ("explanations", tariffs)):
+                                 ("explanations", tariffs), ("values", known)):
                 for key in expect.get(group) or {}:
                     if key not in names and unindexed(key) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", at_key=True,
@@ -1018,7 +1019,8 @@ class _Compiler:
             today = _date(raw.get("today"))
             out.append(CampaignTest(name, today, raw.get("prefill") or {},
                                     raw.get("family") or {}, raw.get("answers") or {}, expect,
-                                    p, self.ctx.source.location(p)))
+                                    p, self.ctx.source.location(p),
+                                    bool(raw.get("from_prefill", False))))
         return tuple(out)
 
 

@@ -230,6 +230,8 @@ class CampaignTest:
     expect: Mapping[str, Any]
     pointer: str = ""
     location: Location = field(default_factory=Location)
+    #: the answers start from the prefill, as the family's form does
+    from_prefill: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,9 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "family": _object({"siblings": {"type": "integer", "minimum": 1},
                            "rank": {"type": "integer", "minimum": 1}}),
         "answers": {"type": "object"},
+        "from_prefill": {"type": "boolean", "default": False,
+                         "description": "Start from what the school imported, as the family's "
+                         "form does: prefilled fields hold the imported value unless answered."},
         "expect": _object({
             "visible": id_list, "hidden": id_list, "required": id_list, "optional": id_list,
             "valid": {"type": "boolean"},
@@ -137,6 +140,11 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "documents": id_list, "no_documents": id_list,
             "computed": {"type": "object"},
             "visible_pages": id_list, "hidden_pages": id_list,
+            "readonly": id_list, "editable": id_list,
+            "values": {"type": "object", "description": "The answers a save keeps, after "
+                       "on_hide (null: cleared)."},
+            "review": {"type": "array", "items": {"type": "string"}, "description":
+                       "Texts the review page shows (a label, an answer as written there)."},
         }),
     }, ["name"])
     page = _object({

@@ -123,6 +123,24 @@ def visible_answers(campaign: Campaign, evaluation: Evaluation, answers: Mapping
     return sections
 
 
+def review_text(campaign: Campaign, evaluation: Evaluation, answers: Mapping[str, Any],
+                lang: str | None = None) -> str:
+    """The review page's sections as plain lines (« Label : answer »), for campaign tests
+    (``expect: review``)."""
+    lines: list[str] = []
+    for section in visible_answers(campaign, evaluation, answers, evaluation.computed,
+                                   lang=lang):
+        lines.append(section.title)
+        for entry in section.entries:
+            if entry.rows is None:
+                lines.append(f"{entry.label} : {entry.text}")
+                continue
+            lines.append(entry.label)
+            lines.extend(f"{cell.label} : {cell.text}" for row in entry.rows
+                         for cell in row.cells)
+    return "\n".join(lines)
+
+
 def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluation,
           redactor: Redactor | None, lang: str | None) -> list[Row]:
     rows = []

@@ -1,16 +1,19 @@
-"""What an evaluation asks to be written back: the ``on_hide`` policy and the answers a
-submission confirms. Pure functions of a campaign, answers and their evaluation, shared by the
-family wizard and, next, the staff's edits."""
+"""What an evaluation starts from and asks to be written back: the effective answers (the
+prefill where the family has not answered), the ``on_hide`` policy and the answers a submission
+confirms. Pure functions of a campaign, answers and their evaluation, shared by the family
+wizard, the campaign tests and, next, the staff's edits."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from engine.campaign.model import Campaign
+from engine.campaign.model import Campaign, FieldSpec
+from engine.fields import FieldValueError
+from engine.fields.repeat import ROW_KEY
 
 from .evaluation import Evaluation
-from .scope import DossierContext, DossierScope
+from .scope import DossierContext, DossierScope, prefill_value
 
 
 def on_hide_writes(campaign: Campaign, answers: Mapping[str, Any], evaluation: Evaluation,
@@ -71,3 +74,37 @@ def offered_memberships(campaign: Campaign, answers: Mapping[str, Any], ctx: Dos
                 not {str(v) for v in value} <= offered:
             out[spec.id] = [v for v in value if str(v) in offered]
     return out
+
+
+def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
+                      ctx: DossierContext) -> dict[str, Any]:
+    """The answers with what the school knew filled in where the family has not answered yet.
+
+    Locked fields (``editable: false``) always show the school's value; a prefilled repeat
+    starts with the imported rows. A key present in ``answers`` (even as None: cleared on
+    purpose) wins over the prefill.
+    """
+    out = dict(answers)
+    for spec in campaign.top_fields():
+        if spec.prefill is None or not spec.type.has_value:
+            continue
+        if spec.editable and spec.id in out:
+            continue
+        if spec.type.is_container:
+            rows = DossierScope(campaign, {}, ctx).imported_rows(spec)
+            for n, row in enumerate(rows, start=1):
+                row[ROW_KEY] = row[ROW_KEY] or f"row{n}"
+            out[spec.id] = _canonical(spec, rows)
+        else:
+            out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
+    out.update(offered_memberships(campaign, out, ctx))  # unavailable ones count nowhere
+    return out
+
+
+def _canonical(spec: FieldSpec, value: Any) -> Any:
+    """The stored form of an imported value; as imported when it does not fit the field (the
+    family then sees it and the validation message)."""
+    try:
+        return spec.type.normalize(value, spec)
+    except FieldValueError:
+        return value
