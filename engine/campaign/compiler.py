@@ -45,6 +45,7 @@ from engine.text import LocalText, local_text
 from .model import (
     HEALTH,
     Association,
+    AssociationPrice,
     Bracket,
     BracketTable,
     Campaign,
@@ -625,7 +626,7 @@ class _Compiler:
                 tariff.applies_if, tariff.exempt_if,
                 tariff.brackets.on if tariff.brackets else None,
                 *(m.by for m in tariff.multipliers), *(r.when for r in tariff.reductions)))
-        conditions.extend((a.id, a.pointer, a.available_if) for a in associations)
+        conditions.extend((a.id, a.pointer, c) for a in associations for c in a.conditions)
         conditions.extend((d.id, d.pointer, d.required_if) for d in documents)
         for owner, pointer, cond in conditions:
             if cond is None:
@@ -717,7 +718,8 @@ class _Compiler:
             for cond in tariff.conditions:
                 check(cond, f"Tariff '{tariff.id}'")
         for association in associations:
-            check(association.available_if, f"Association '{association.id}'")
+            for cond in association.conditions:
+                check(cond, f"Association '{association.id}'")
         for document in documents:
             check(document.required_if, f"Document '{document.id}'")
 
@@ -764,9 +766,9 @@ class _Compiler:
         # fees.<id> reads its tariff's conditions; fees.total reads every fee and membership
         total = f"fees.{FEES_TOTAL}"
         graph[total] = {f"fees.{t.id}" for t in tariffs} | {
-            _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
+            _node(d) for a in associations for c in a.conditions for d in c.deps} | {
             s.id for p in pages for s in p.fields if s.type.holds_memberships}
-        reads[total] = [a.available_if for a in associations if a.available_if]
+        reads[total] = [c for a in associations for c in a.conditions]
         for tariff in tariffs:
             graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}
             reads[f"fees.{tariff.id}"] = list(tariff.conditions)
@@ -943,11 +945,21 @@ class _Compiler:
         for i, raw in enumerate(self.data.get("associations") or ()):
             p = f"/associations/{i}"
             if self.unique(ids, raw["id"], p):
+                prices = tuple(
+                    AssociationPrice(when, Decimal(price["fee"]))
+                    for j, price in enumerate(raw.get("prices") or ())
+                    if (when := self.expression(price.get("when"), f"{p}/prices/{j}/when", env)))
+                fee_from = self.expression(raw.get("fee_from"), p + "/fee_from", env,
+                                           want=NUMBER)
+                if "fee" not in raw and fee_from is None and "fee_from" not in raw:
+                    self.ctx.add(Code.SCHEMA_003, p, key="fee", where=f"association "
+                                 f"'{raw['id']}'", hint="or fee_from: the amount the family "
+                                 "gives, e.g. the id of a number field")
                 out.append(Association(
                     raw["id"], self.ctx.text(raw["label"]), self.ctx.text(raw.get("description")),
-                    Decimal(raw["fee"]), bool(raw.get("required", False)),
+                    Decimal(raw.get("fee", 0)), bool(raw.get("required", False)),
                     self.expression(raw.get("available_if"), p + "/available_if", env),
-                    p, self.ctx.source.location(p)))
+                    p, self.ctx.source.location(p), prices, fee_from))
         return tuple(out)
 
     def documents(self, env: _Env) -> tuple[DocumentSpec, ...]:

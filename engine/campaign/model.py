@@ -189,15 +189,36 @@ class Tariff:
 
 
 @dataclass(frozen=True, slots=True)
+class AssociationPrice:
+    """The fee of an association when ``when`` holds (the AS at 5 € for boursiers)."""
+
+    when: Condition
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Association:
     id: str
     label: LocalText
     description: LocalText
+    #: the fee, unless a price applies or the family gives the amount
     fee: Decimal
     required: bool
     available_if: Condition | None
     pointer: str = ""
     location: Location = field(default_factory=Location)
+    #: prices by condition, the first that holds replaces ``fee``
+    prices: tuple[AssociationPrice, ...] = ()
+    #: the amount the family gives (a donation): a number expression, usually a field's id
+    fee_from: Condition | None = None
+
+    @property
+    def conditions(self) -> Iterator[Condition]:
+        if self.available_if:
+            yield self.available_if
+        yield from (p.when for p in self.prices)
+        if self.fee_from:
+            yield self.fee_from
 
 
 @dataclass(frozen=True, slots=True)

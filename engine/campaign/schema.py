@@ -106,7 +106,12 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "description": {"$ref": "#/$defs/text"}, "fee": amount,
         "required": {"type": "boolean", "default": False},
         "available_if": {"$ref": "#/$defs/expression"},
-    }, ["id", "label", "fee"])
+        "prices": {"type": "array", "minItems": 1, "items": _object(
+            {"when": {"$ref": "#/$defs/expression"}, "fee": amount}, ["when", "fee"]),
+            "description": "Prices by condition: the first whose `when` holds replaces `fee`."},
+        "fee_from": {"$ref": "#/$defs/expression", "description": "The amount the family "
+                     "gives (a donation): usually the id of a number field with min and max."},
+    }, ["id", "label"])
     document = _object({
         "id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
         "help": {"$ref": "#/$defs/text"}, "reason": {"$ref": "#/$defs/text"},

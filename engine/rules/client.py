@@ -109,7 +109,10 @@ def client_model(campaign: Campaign, lang: str | None = None) -> dict[str, Any]:
             "exempt_if": _cond(t.exempt_if), "exempt_label": t.exempt_label.get(lang),
         } for t in campaign.tariffs],
         "associations": [{"id": a.id, "label": a.label.get(lang), "fee": str(a.fee),
-                          "required": a.required, "available_if": _cond(a.available_if)}
+                          "required": a.required, "available_if": _cond(a.available_if),
+                          "prices": [{"when": _cond(p.when), "fee": str(p.fee)}
+                                     for p in a.prices],
+                          "fee_from": _cond(a.fee_from)}
                          for a in campaign.associations],
         "documents": [{
             "id": d.id, "label": d.label.get(lang), "required": d.required,

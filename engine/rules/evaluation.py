@@ -206,7 +206,8 @@ def _fees(scope: DossierScope) -> list[Fee]:
 
 
 def _memberships(scope: DossierScope) -> list[Membership]:
-    return [Membership(assoc.id, assoc.label.get(scope.lang), assoc.fee, assoc.required)
+    return [Membership(assoc.id, assoc.label.get(scope.lang), scope.membership_fee(assoc),
+                       assoc.required)
             for assoc in scope.memberships()]
 
 

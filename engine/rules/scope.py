@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.campaign.model import Association, Campaign, FieldSpec, Tariff
@@ -216,6 +216,18 @@ class DossierScope:
         return [a for a in self.campaign.associations
                 if a.available_if is None or a.available_if.test(self.root)]
 
+    def membership_fee(self, assoc: Association) -> Decimal:
+        """What joining ``assoc`` costs this pupil: the amount the family gives (``fee_from``,
+        to the cent, never below zero), else the first price whose condition holds, else the
+        association's fee."""
+        root = self.root
+        if assoc.fee_from is not None:
+            amount = to_decimal(assoc.fee_from.value(root))
+            if amount is None or not amount > 0:
+                return Decimal("0.00")
+            return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        return next((p.fee for p in assoc.prices if p.when.test(root)), assoc.fee)
+
     def memberships(self) -> list[Association]:
         """Associations counted: required or chosen, when available to this pupil."""
         chosen = self.chosen_associations()
@@ -225,7 +237,7 @@ class DossierScope:
         """Fees plus memberships, to the cent: ``fees.total`` and the stored total."""
         fees = (self.fee(t) for t in self.campaign.tariffs)
         total = sum((f.amount for f in fees if f is not None), Decimal(0)) + sum(
-            (a.fee for a in self.memberships()), Decimal(0))
+            (self.membership_fee(a) for a in self.memberships()), Decimal(0))
         return total.quantize(CENT)
 
     def fees_value(self, name: str) -> Decimal | None:

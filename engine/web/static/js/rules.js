@@ -949,8 +949,21 @@
       var amount = self.fee(t);
       if (amount !== null) total = X.add(total, amount);
     });
-    this.memberships().forEach(function (a) { total = X.add(total, X.num(a.fee)); });
+    this.memberships().forEach(function (a) { total = X.add(total, self.membershipFee(a)); });
     return X.quantize(total, 2, X.HALF_EVEN);
+  };
+
+  /** DossierScope.membership_fee: the family's amount (fee_from), else the first price whose
+   * condition holds, else the fee. */
+  Scope.prototype.membershipFee = function (a) {
+    var root = this.root;
+    if (a.fee_from) {
+      var amount = toDecimal(root.evaluate(a.fee_from));
+      if (amount === null || X.cmpNum(amount, ZERO) <= 0) return X.num('0.00');
+      return X.quantize(amount, 2, X.HALF_UP);
+    }
+    var price = (a.prices || []).filter(function (p) { return root.test(p.when); })[0];
+    return X.num(price ? price.fee : a.fee);
   };
 
   Scope.prototype.feesValue = function (name) {
@@ -1154,7 +1167,8 @@
         explanation: fee.explanation });
     });
     var memberships = scope.memberships().map(function (a) {
-      return { association: a.id, label: a.label, fee: a.fee, required: a.required };
+      return { association: a.id, label: a.label, fee: X.toText(scope.membershipFee(a)),
+        required: a.required };
     });
     var documents = [];
     model.documents.forEach(function (d) {
