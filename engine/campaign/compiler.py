@@ -56,6 +56,7 @@ from .model import (
     FieldSpec,
     Multiplier,
     Page,
+    Payment,
     Reduction,
     Tariff,
     ValidationRule,
@@ -575,6 +576,7 @@ class _Compiler:
         tariffs = self.tariffs(env)
         associations = self.associations(env)
         documents = self.documents(env)
+        payment = self.payment()
         order = self.check_cycles(pages, tariffs, associations)
         self.check_health_reads(pages, tariffs, associations, documents)
         self.check_staff_only(pages, tariffs, associations, documents)
@@ -598,7 +600,26 @@ class _Compiler:
             pages=tuple(pages), tariffs=tariffs, associations=associations, documents=documents,
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
-            base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None)
+            base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None,
+            payment=payment)
+
+    def payment(self) -> Payment | None:
+        """The payment schedule; its mode must be a top-level choice of one value."""
+        raw = self.data.get("payment")
+        if not isinstance(raw, Mapping):
+            return None
+        mode = raw.get("mode")
+        if isinstance(mode, str):
+            spec = self.fields.get(mode)
+            if spec is None or spec.parent_id is not None or spec.type.choices(spec) is None \
+                    or spec.type.value_type(spec).is_list:
+                self.ctx.add(Code.RULE_001, "/payment/mode", where="payment",
+                             kind="choice field (one answer, outside a repeat)", name=mode,
+                             hint=did_you_mean(mode, [s.id for s in self.fields.values()
+                                                      if s.type.choices(s) is not None]))
+        return Payment(tuple(self.ctx.text(t) for t in raw.get("instalments") or ()),
+                       mode if isinstance(mode, str) else None, "/payment",
+                       self.ctx.source.location("/payment"))
 
     def check_staff_only(self, pages: Sequence[Page], tariffs: Sequence[Tariff],
                          associations: Sequence[Association],

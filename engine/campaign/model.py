@@ -222,6 +222,18 @@ class Association:
 
 
 @dataclass(frozen=True, slots=True)
+class Payment:
+    """How the school's fees are paid: in instalments (the total split equally, the rounding
+    on the last), and how (the answer of a choice field: prélèvement, chèque…)."""
+
+    instalments: tuple[LocalText, ...]
+    #: id of the top-level choice field holding the payment mode
+    mode: str | None = None
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentSpec:
     id: str
     label: LocalText
@@ -288,6 +300,8 @@ class Campaign:
     source_name: str = ""
     base_dir: str | None = None
     warnings: tuple[Diagnostic, ...] = ()
+    #: the payment schedule of the school's fees, when the campaign gives one
+    payment: Payment | None = None
     #: what :meth:`derived` computed, by key (not part of the campaign's value)
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
                                           compare=False)

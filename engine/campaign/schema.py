@@ -196,6 +196,14 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "associations": {"type": "array", "items": association},
             "documents": {"type": "array", "items": document},
             "tests": {"type": "array", "items": test},
+            "payment": _object({
+                "instalments": {"type": "array", "minItems": 1, "maxItems": 12,
+                                "items": {"$ref": "#/$defs/text"},
+                                "description": "The label of each instalment (1er trimestre…): "
+                                "the school's fees split equally, the rounding on the last."},
+                "mode": {"type": "string", "pattern": ID_PATTERN, "description":
+                         "Id of the choice field where the family says how it pays."},
+            }, ["instalments"]),
         },
         "$defs": {
             "text": {"anyOf": [

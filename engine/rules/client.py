@@ -114,6 +114,8 @@ def client_model(campaign: Campaign, lang: str | None = None) -> dict[str, Any]:
                                      for p in a.prices],
                           "fee_from": _cond(a.fee_from)}
                          for a in campaign.associations],
+        "payment": None if campaign.payment is None else {
+            "instalments": [label.get(lang) for label in campaign.payment.instalments]},
         "documents": [{
             "id": d.id, "label": d.label.get(lang), "required": d.required,
             "required_if": _cond(d.required_if), "reason": document_reason(d, campaign, lang),

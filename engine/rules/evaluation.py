@@ -14,7 +14,7 @@ from engine.fields import FieldValueError
 from engine.i18n import gettext as _
 
 from .explain import describe
-from .fees import CENT, Fee
+from .fees import CENT, Fee, split_in_instalments
 from .scope import DossierContext, DossierScope
 
 
@@ -31,6 +31,14 @@ class RequiredDocument:
     document_id: str
     label: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Instalment:
+    """One payment of the school's fees (``payment.instalments``)."""
+
+    label: str
+    amount: Decimal
 
 
 @dataclass(slots=True, eq=False)  # the lazy lists are not fields to compare
@@ -74,6 +82,20 @@ class Evaluation:
         return cast(list[RequiredDocument], self._worked_out("_documents", _documents))
 
     @property
+    def instalments(self) -> list[Instalment]:
+        """The school's fees (not the memberships, paid to each association) as the campaign's
+        payment schedule splits them; none without a schedule or without fees."""
+        payment = self.scope.campaign.payment if self.scope is not None else None
+        fees = self.fees
+        if payment is None or not fees:
+            return []
+        lang = self.scope.lang if self.scope is not None else None
+        amounts = split_in_instalments(sum((f.amount for f in fees), Decimal(0)),
+                                       len(payment.instalments))
+        return [Instalment(label.get(lang), amount)
+                for label, amount in zip(payment.instalments, amounts, strict=True)]
+
+    @property
     def total(self) -> Decimal:
         return sum((f.amount for f in self.fees), Decimal(0)) + sum(
             (m.fee for m in self.memberships), Decimal(0))
@@ -97,6 +119,8 @@ class Evaluation:
             "documents": [{"document": d.document_id, "label": d.label, "reason": d.reason}
                           for d in self.documents],
             "computed": dict(self.computed),
+            "instalments": [{"label": i.label, "amount": str(i.amount)}
+                            for i in self.instalments],
             "total": str(self.total.quantize(CENT)),
         }
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any
 
 from engine.campaign.model import Campaign, CampaignTest, unindexed
@@ -96,9 +97,12 @@ def _compare_review(campaign: Campaign, texts: Iterable[str], result: Evaluation
         failures.append("this test checks the review page: run it with dossiersco test")
         return
     page = _spaced(review(campaign, result, answers))
+    lines = page.splitlines()
     for text in texts:
         if _spaced(text) not in page:
-            failures.append(f"expected the review page to show '{text}'; it shows: {page}")
+            close = get_close_matches(_spaced(text), lines, n=1, cutoff=0)
+            failures.append(f"expected the review page to show '{text}'; its closest line is "
+                            f"'{close[0] if close else ''}'")
 
 
 def _names(items: Iterable[str]) -> str:

@@ -1,5 +1,6 @@
 """Associations priced by condition (the AS at 5 € for boursiers) and free amounts (a donation):
-the membership carries what this pupil pays, the total counts it, no school fee is made."""
+the membership carries what this pupil pays, the total counts it, no school fee is made; and
+the payment schedule of the school's fees."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.rules import DossierContext, evaluate_dossier
+from engine.rules.fees import split_in_instalments
 
 from campaign.helpers import campaign_text, check_yaml, codes, compile_fields
 
@@ -77,3 +81,44 @@ def test_fees_total_reads_the_membership_prices() -> None:
 def test_association_mistakes(association: str, code: str) -> None:
     _, diagnostics = check_yaml(campaign_text(FIELDS, f"associations:\n  - {association}\n"))
     assert code in codes(diagnostics), [d.as_line() for d in diagnostics]
+
+
+# -- the payment schedule of the school's fees ------------------------------------------------
+
+@given(st.decimals(min_value=0, max_value=10**6, places=2), st.integers(1, 12))
+def test_instalments_are_equal_the_rest_on_the_last(total: Decimal, count: int) -> None:
+    due = split_in_instalments(total, count)
+    assert len(due) == count and sum(due) == total
+    assert len(set(due[:-1])) <= 1 and Decimal(0) <= due[-1] - due[0] < count * Decimal("0.01")
+    assert all(d == d.quantize(Decimal("0.01")) for d in due)
+
+
+def test_a_hundred_in_three() -> None:
+    assert [str(d) for d in split_in_instalments(Decimal("100"), 3)] == ["33.33", "33.33",
+                                                                         "33.34"]
+
+
+PAYMENT = """\
+tariffs:
+  - {id: cantine, label: Cantine, amount: "100.00"}
+payment:
+  instalments: [Un, Deux, Trois]
+  mode: mode
+"""
+
+
+def test_the_schedule_splits_the_school_fees_only() -> None:
+    campaign = compile_fields(FIELDS + "- id: mode\n  type: choice\n  choices: [cheque, "
+                              "especes]\n", ASSOCIATIONS + PAYMENT)
+    result = evaluate_dossier(campaign, {"adhesions": ["as"]}, DossierContext())
+    assert result.money()["instalments"] == [
+        {"label": "Un", "amount": "33.33"}, {"label": "Deux", "amount": "33.33"},
+        {"label": "Trois", "amount": "33.34"}]
+    assert result.money()["total"] == "125.00"
+
+
+@pytest.mark.parametrize("mode", ["inconnu", "don", "adhesions"])
+def test_the_mode_is_a_choice_field(mode: str) -> None:
+    _, diagnostics = check_yaml(campaign_text(FIELDS, ASSOCIATIONS + PAYMENT.replace(
+        "mode: mode", f"mode: {mode}")))
+    assert "RULE_001" in codes(diagnostics)

@@ -66,7 +66,7 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
         "required": sorted(result.required), "readonly": sorted(result.readonly),
         "computed": result.computed, "errors": result.errors, "fees": money["fees"],
         "memberships": money["memberships"], "documents": money["documents"],
-        "total": money["total"],
+        "instalments": money["instalments"], "total": money["total"],
     }
 
 
@@ -229,7 +229,8 @@ def differences(campaign: Campaign, answers: Mapping[str, Any], server: dict[str
     if "error" in js:
         return [f"rules.js raised: {js['error']}"]
     out = []
-    for key in ("visiblePages", "computed", "fees", "memberships", "documents", "total"):
+    for key in ("visiblePages", "computed", "fees", "memberships", "documents", "instalments",
+                "total"):
         if server[key] != js[key]:
             out.append(f"{key}: server {server[key]!r} != browser {js[key]!r}")
     for key in ("visible", "required", "readonly"):

@@ -1140,6 +1140,12 @@
     }
   }
 
+  /** A whole number of cents as a decimal text: -1234 -> "-12.34". */
+  function centsText(cents) {
+    var digits = String(Math.abs(cents)).padStart(3, '0');
+    return (cents < 0 ? '-' : '') + digits.slice(0, -2) + '.' + digits.slice(-2);
+  }
+
   /**
    * Evaluate one dossier. `answers`: stored or raw values by field id (repeat rows are lists of
    * objects with `_key`); `context`: {prefill, family, today: "YYYY-MM-DD"}.
@@ -1175,6 +1181,19 @@
       var asked = d.required_if !== null ? scope.test(d.required_if) : d.required;
       if (asked) documents.push({ document: d.id, label: d.label, reason: d.reason });
     });
+    var instalments = [];
+    if (model.payment && fees.length) { // split_in_instalments: equal, the rest on the last
+      var labels = model.payment.instalments;
+      var due = X.quantize(fees.reduce(function (sum, f) { return X.add(sum, X.num(f.amount)); },
+        ZERO), 2, X.HALF_UP);
+      var cents = Number(X.plainText(due).replace('.', ''));
+      var each = X.num(centsText(Math.trunc(cents / labels.length))); // rounded towards zero
+      labels.forEach(function (label, i) {
+        var amount = i < labels.length - 1 ? each
+          : X.sub(due, X.mul(each, X.intNum(labels.length - 1)));
+        instalments.push({ label: label, amount: X.toText(amount) });
+      });
+    }
     return {
       visiblePages: out.visiblePages,
       visible: out.visible.items,
@@ -1185,6 +1204,7 @@
       fees: fees,
       memberships: memberships,
       documents: documents,
+      instalments: instalments,
       total: X.toText(scope.total()),
     };
   }
