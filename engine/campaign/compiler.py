@@ -313,7 +313,8 @@ class _Compiler:
         if parent is not None and ftype.conditional_parts:
             self.ctx.add(Code.FIELD_003, pointer + "/type", field=ident, problem=(
                 f"a {ftype.name} cannot be inside a repeat (its parts have their own "
-                f"conditions); ask it once, after the repeat, or make it a field of each row"))
+                f"conditions); ask it once, outside the repeat, or give the rows one yes/no "
+                f"or choice field per question"))
         children: list[FieldSpec] = []
         if ftype.is_container:
             child_scope: dict[str, str] = {}
