@@ -199,7 +199,8 @@ def test_invalid_value_is_kept_as_typed_and_explained(family: FlaskClient,
     assert 'href="#f-quotient_familial"' in html
     assert _stored(db_session, dossier)["quotient_familial"] == "beaucoup"
     fixed = post_page(family, dossier.public_id, "restauration",
-                      {"f-regime": "dp4", "f-quotient_familial": "612,5"})
+                      {"f-regime": "dp4", "f-quotient_familial": "612,5",
+                       "f-mode_paiement": "cheque"})
     assert fixed.status_code == 302
     assert _stored(db_session, dossier)["quotient_familial"] == "612.5"
 
@@ -330,8 +331,8 @@ def test_two_guardians_saving_at_once_never_lose_a_write(
     mine = text_of(family.get(url))
     theirs = text_of(other.get(url))
     assert post_page(other, dossier.public_id, "restauration",
-                     {"f-regime": "dp5", "f-quotient_familial": "900"},
-                     html=theirs).status_code == 302
+                     {"f-regime": "dp5", "f-quotient_familial": "900",
+                      "f-mode_paiement": "prelevement"}, html=theirs).status_code == 302
     stale = post_page(family, dossier.public_id, "restauration",
                       {"f-regime": "externe"}, html=mine)
     assert stale.status_code == 409
