@@ -46,6 +46,7 @@ from .model import (
     DEFAULT_RETENTION_DAYS,
     HEALTH,
     Association,
+    AssociationPrice,
     Bracket,
     BracketTable,
     Campaign,
@@ -57,6 +58,7 @@ from .model import (
     FieldSpec,
     Multiplier,
     Page,
+    Payment,
     Reduction,
     Tariff,
     ValidationRule,
@@ -310,6 +312,11 @@ class _Compiler:
         for key, message in octx.problems:
             where = f"{pointer}/{key}" if key in raw else pointer
             self.ctx.add(Code.FIELD_003, where, field=ident, problem=message)
+        if parent is not None and ftype.conditional_parts:
+            self.ctx.add(Code.FIELD_003, pointer + "/type", field=ident, problem=(
+                f"a {ftype.name} cannot be inside a repeat (its parts have their own "
+                f"conditions); ask it once, outside the repeat, or give the rows one yes/no "
+                f"or choice field per question"))
         children: list[FieldSpec] = []
         if ftype.is_container:
             child_scope: dict[str, str] = {}
@@ -375,6 +382,9 @@ class _Compiler:
         expressions = {key: cond for key in spec.type.expression_options
                        if (cond := self.expression(raw.get(key), f"{p}/{key}", env,
                                                    want=spec.type.value_type(spec)))}
+        expressions.update(
+            (sub, cond) for sub, source in spec.type.part_conditions(spec).values()
+            if (cond := self.expression(source, f"{p}/{sub}", env)))
         children = spec.fields
         if spec.type.is_container:
             raw_children = {c.get("id"): c for c in raw.get("fields") or ()
@@ -569,6 +579,7 @@ class _Compiler:
         tariffs = self.tariffs(env)
         associations = self.associations(env)
         documents = self.documents(env)
+        payment = self.payment()
         order = self.check_cycles(pages, tariffs, associations)
         self.check_health_reads(pages, tariffs, associations, documents)
         self.check_staff_only(pages, tariffs, associations, documents)
@@ -594,7 +605,26 @@ class _Compiler:
             tests=tests, fields=freeze_fields(self.fields), evaluation_order=order,
             source_name=ctx.source.name,
             base_dir=str(ctx.source.base_dir) if ctx.source.base_dir else None,
-            retention_days=int(data.get("retention_days", DEFAULT_RETENTION_DAYS)))
+            retention_days=int(data.get("retention_days", DEFAULT_RETENTION_DAYS)),
+            payment=payment)
+
+    def payment(self) -> Payment | None:
+        """The payment schedule; its mode must be a top-level choice of one value."""
+        raw = self.data.get("payment")
+        if not isinstance(raw, Mapping):
+            return None
+        mode = raw.get("mode")
+        if isinstance(mode, str):
+            spec = self.fields.get(mode)
+            if spec is None or spec.parent_id is not None or spec.type.choices(spec) is None \
+                    or spec.type.value_type(spec).is_list:
+                self.ctx.add(Code.RULE_001, "/payment/mode", where="payment",
+                             kind="choice field (one answer, outside a repeat)", name=mode,
+                             hint=did_you_mean(mode, [s.id for s in self.fields.values()
+                                                      if s.type.choices(s) is not None]))
+        return Payment(tuple(self.ctx.text(t) for t in raw.get("instalments") or ()),
+                       mode if isinstance(mode, str) else None, "/payment",
+                       self.ctx.source.location("/payment"))
 
     def check_staff_only(self, pages: Sequence[Page], tariffs: Sequence[Tariff],
                          associations: Sequence[Association],
@@ -622,7 +652,7 @@ class _Compiler:
                 tariff.applies_if, tariff.exempt_if,
                 tariff.brackets.on if tariff.brackets else None,
                 *(m.by for m in tariff.multipliers), *(r.when for r in tariff.reductions)))
-        conditions.extend((a.id, a.pointer, a.available_if) for a in associations)
+        conditions.extend((a.id, a.pointer, c) for a in associations for c in a.conditions)
         conditions.extend((d.id, d.pointer, d.required_if) for d in documents)
         for owner, pointer, cond in conditions:
             if cond is None:
@@ -714,7 +744,8 @@ class _Compiler:
             for cond in tariff.conditions:
                 check(cond, f"Tariff '{tariff.id}'")
         for association in associations:
-            check(association.available_if, f"Association '{association.id}'")
+            for cond in association.conditions:
+                check(cond, f"Association '{association.id}'")
         for document in documents:
             check(document.required_if, f"Document '{document.id}'")
 
@@ -761,9 +792,9 @@ class _Compiler:
         # fees.<id> reads its tariff's conditions; fees.total reads every fee and membership
         total = f"fees.{FEES_TOTAL}"
         graph[total] = {f"fees.{t.id}" for t in tariffs} | {
-            _node(d) for a in associations if a.available_if for d in a.available_if.deps} | {
+            _node(d) for a in associations for c in a.conditions for d in c.deps} | {
             s.id for p in pages for s in p.fields if s.type.holds_memberships}
-        reads[total] = [a.available_if for a in associations if a.available_if]
+        reads[total] = [c for a in associations for c in a.conditions]
         for tariff in tariffs:
             graph[f"fees.{tariff.id}"] = {_node(d) for c in tariff.conditions for d in c.deps}
             reads[f"fees.{tariff.id}"] = list(tariff.conditions)
@@ -940,11 +971,21 @@ class _Compiler:
         for i, raw in enumerate(self.data.get("associations") or ()):
             p = f"/associations/{i}"
             if self.unique(ids, raw["id"], p):
+                prices = tuple(
+                    AssociationPrice(when, Decimal(price["fee"]))
+                    for j, price in enumerate(raw.get("prices") or ())
+                    if (when := self.expression(price.get("when"), f"{p}/prices/{j}/when", env)))
+                fee_from = self.expression(raw.get("fee_from"), p + "/fee_from", env,
+                                           want=NUMBER)
+                if "fee" not in raw and fee_from is None and "fee_from" not in raw:
+                    self.ctx.add(Code.SCHEMA_003, p, key="fee", where=f"association "
+                                 f"'{raw['id']}'", hint="or fee_from: the amount the family "
+                                 "gives, e.g. the id of a number field")
                 out.append(Association(
                     raw["id"], self.ctx.text(raw["label"]), self.ctx.text(raw.get("description")),
-                    Decimal(raw["fee"]), bool(raw.get("required", False)),
+                    Decimal(raw.get("fee", 0)), bool(raw.get("required", False)),
                     self.expression(raw.get("available_if"), p + "/available_if", env),
-                    p, self.ctx.source.location(p)))
+                    p, self.ctx.source.location(p), prices, fee_from))
         return tuple(out)
 
     def documents(self, env: _Env) -> tuple[DocumentSpec, ...]:
@@ -981,6 +1022,8 @@ class _Compiler:
     def tests(self) -> tuple[CampaignTest, ...]:
         out = []
         known = set(self.fields) | {s.id for s in self.fields.values()}
+        known |= {f"{s.key}.{part}" for s in self.fields.values() if s.type.conditional_parts
+                  for part in s.type.parts(s)}  # a grid's rows are visible or hidden
         pages = {p.get("id") for p in self.data.get("pages") or () if isinstance(p, Mapping)}
         tariffs = {t.get("id") for t in self.data.get("tariffs") or ()}
         documents = {d.get("id") for d in self.data.get("documents") or ()}
@@ -997,7 +1040,8 @@ class _Compiler:
             self.check_family(name, raw.get("family"), p + "/family")
             expect = raw.get("expect") or {}
             for group, names in (("visible", known), ("hidden", known), ("required", known),
-                                 ("optional", known), ("documents", documents),
+                                 ("optional", known), ("readonly", known), ("editable", known),
+                                 ("documents", documents),
                                  ("no_documents", documents), ("visible_pages", pages),
                                  ("hidden_pages", pages)):
                 for j, item in enumerate(expect.get(group) or ()):
@@ -1005,7 +1049,7 @@ class _Compiler:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{j}", test=name,
                                      field=item, hint=did_you_mean(str(item), {str(n) for n in names}))
             for group, names in (("errors", known), ("computed", known), ("fees", tariffs),
-                                 ("explanations", tariffs)):
+                                 ("explanations", tariffs), ("values", known)):
                 for key in expect.get(group) or {}:
                     if key not in names and unindexed(key) not in names:
                         self.ctx.add(Code.TEST_001, f"{p}/expect/{group}/{key}", at_key=True,
@@ -1013,7 +1057,8 @@ class _Compiler:
             today = _date(raw.get("today"))
             out.append(CampaignTest(name, today, raw.get("prefill") or {},
                                     raw.get("family") or {}, raw.get("answers") or {}, expect,
-                                    p, self.ctx.source.location(p)))
+                                    p, self.ctx.source.location(p),
+                                    bool(raw.get("from_prefill", False))))
         return tuple(out)
 
 

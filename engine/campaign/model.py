@@ -189,13 +189,46 @@ class Tariff:
 
 
 @dataclass(frozen=True, slots=True)
+class AssociationPrice:
+    """The fee of an association when ``when`` holds (the AS at 5 € for boursiers)."""
+
+    when: Condition
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Association:
     id: str
     label: LocalText
     description: LocalText
+    #: the fee, unless a price applies or the family gives the amount
     fee: Decimal
     required: bool
     available_if: Condition | None
+    pointer: str = ""
+    location: Location = field(default_factory=Location)
+    #: prices by condition, the first that holds replaces ``fee``
+    prices: tuple[AssociationPrice, ...] = ()
+    #: the amount the family gives (a donation): a number expression, usually a field's id
+    fee_from: Condition | None = None
+
+    @property
+    def conditions(self) -> Iterator[Condition]:
+        if self.available_if:
+            yield self.available_if
+        yield from (p.when for p in self.prices)
+        if self.fee_from:
+            yield self.fee_from
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """How the school's fees are paid: in instalments (the total split equally, the rounding
+    on the last), and how (the answer of a choice field: prélèvement, chèque…)."""
+
+    instalments: tuple[LocalText, ...]
+    #: id of the top-level choice field holding the payment mode
+    mode: str | None = None
     pointer: str = ""
     location: Location = field(default_factory=Location)
 
@@ -230,6 +263,8 @@ class CampaignTest:
     expect: Mapping[str, Any]
     pointer: str = ""
     location: Location = field(default_factory=Location)
+    #: the answers start from the prefill, as the family's form does
+    from_prefill: bool = False
 
 
 #: days after ``closes`` before a campaign's personal data is deleted, when the file says not
@@ -286,6 +321,8 @@ class Campaign:
     warnings: tuple[Diagnostic, ...] = ()
     #: days after ``closes`` before the dossiers, documents and accounts are deleted
     retention_days: int = DEFAULT_RETENTION_DAYS
+    #: the payment schedule of the school's fees, when the campaign gives one
+    payment: Payment | None = None
     #: what :meth:`derived` computed, by key (not part of the campaign's value)
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False,
                                           compare=False)

@@ -107,7 +107,12 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "description": {"$ref": "#/$defs/text"}, "fee": amount,
         "required": {"type": "boolean", "default": False},
         "available_if": {"$ref": "#/$defs/expression"},
-    }, ["id", "label", "fee"])
+        "prices": {"type": "array", "minItems": 1, "items": _object(
+            {"when": {"$ref": "#/$defs/expression"}, "fee": amount}, ["when", "fee"]),
+            "description": "Prices by condition: the first whose `when` holds replaces `fee`."},
+        "fee_from": {"$ref": "#/$defs/expression", "description": "The amount the family "
+                     "gives (a donation): usually the id of a number field with min and max."},
+    }, ["id", "label"])
     document = _object({
         "id": {"type": "string", "pattern": ID_PATTERN}, "label": {"$ref": "#/$defs/text"},
         "help": {"$ref": "#/$defs/text"}, "reason": {"$ref": "#/$defs/text"},
@@ -127,6 +132,9 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "family": _object({"siblings": {"type": "integer", "minimum": 1},
                            "rank": {"type": "integer", "minimum": 1}}),
         "answers": {"type": "object"},
+        "from_prefill": {"type": "boolean", "default": False,
+                         "description": "Start from what the school imported, as the family's "
+                         "form does: prefilled fields hold the imported value unless answered."},
         "expect": _object({
             "visible": id_list, "hidden": id_list, "required": id_list, "optional": id_list,
             "valid": {"type": "boolean"},
@@ -138,6 +146,11 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "documents": id_list, "no_documents": id_list,
             "computed": {"type": "object"},
             "visible_pages": id_list, "hidden_pages": id_list,
+            "readonly": id_list, "editable": id_list,
+            "values": {"type": "object", "description": "The answers a save keeps, after "
+                       "on_hide (null: cleared)."},
+            "review": {"type": "array", "items": {"type": "string"}, "description":
+                       "Texts the review page shows (a label, an answer as written there)."},
         }),
     }, ["name"])
     page = _object({
@@ -198,6 +211,14 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
             "associations": {"type": "array", "items": association},
             "documents": {"type": "array", "items": document},
             "tests": {"type": "array", "items": test},
+            "payment": _object({
+                "instalments": {"type": "array", "minItems": 1, "maxItems": 12,
+                                "items": {"$ref": "#/$defs/text"},
+                                "description": "The label of each instalment (1er trimestre…): "
+                                "the school's fees split equally, the rounding on the last."},
+                "mode": {"type": "string", "pattern": ID_PATTERN, "description":
+                         "Id of the choice field where the family says how it pays."},
+            }, ["instalments"]),
         },
         "$defs": {
             "text": {"anyOf": [

@@ -12,6 +12,7 @@ from engine.campaign import check_file, schema_json
 from engine.campaign.model import Campaign
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.diagnostics import strict_translations as diagnostics_strict
+from engine.dossiers.summary import review_text
 from engine.fields import FieldRegistry, PluginLoadError, new_registry
 from engine.rules.explain import explain_field
 from engine.rules.testing import run_tests
@@ -71,7 +72,7 @@ def test_command(files: Sequence[str]) -> None:
     failed = passed = 0
     for name in files:
         campaign = _load(name)
-        for outcome in run_tests(campaign):
+        for outcome in run_tests(campaign, review_text):
             loc = outcome.test.location
             if outcome.passed:
                 passed += 1

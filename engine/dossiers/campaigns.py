@@ -5,7 +5,7 @@ The compiled campaign of a stored version comes from :mod:`engine.dossiers.versi
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
@@ -13,51 +13,15 @@ from typing import Any, Final
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_of
 from engine.dossiers.models import Dossier
-from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
-from engine.rules import DossierContext, DossierScope, prefill_value
-from engine.rules.policy import offered_memberships
+from engine.rules import DossierContext
+from engine.rules.policy import effective_answers as effective_answers
 
 
 def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
     """What expressions see besides the answers: the prefill snapshot, the family, today."""
     return DossierContext(prefill=dict(dossier.prefill), family=family_of(dossier),
                           today=today or date.today())
-
-
-def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
-                      ctx: DossierContext, corrected: Container[str] = ()) -> dict[str, Any]:
-    """The answers with what the school knew filled in where the family has not answered yet.
-
-    Locked fields (``editable: false``) always show the school's value: the one it corrected
-    (the keys of ``corrected``, already in ``answers``), else the imported one; a prefilled
-    repeat starts with the imported rows. A key present in ``answers`` (even as None: cleared
-    on purpose) wins over the prefill.
-    """
-    out = dict(answers)
-    for spec in campaign.top_fields():
-        if spec.prefill is None or not spec.type.has_value:
-            continue
-        if (spec.editable or spec.id in corrected) and spec.id in out:
-            continue
-        if spec.type.is_container:
-            rows = DossierScope(campaign, {}, ctx).imported_rows(spec)
-            for n, row in enumerate(rows, start=1):
-                row[ROW_KEY] = row[ROW_KEY] or f"row{n}"
-            out[spec.id] = _canonical(spec, rows)
-        else:
-            out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
-    out.update(offered_memberships(campaign, out, ctx))  # unavailable ones count nowhere
-    return out
-
-
-def _canonical(spec: FieldSpec, value: Any) -> Any:
-    """The stored form of an imported value; as imported when it does not fit the field (the
-    family then sees it and the validation message)."""
-    try:
-        return spec.type.normalize(value, spec)
-    except FieldValueError:
-        return value
 
 
 #: keys of an imported guardian record that are contact details

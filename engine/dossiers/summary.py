@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from engine.campaign.model import Campaign, FieldSpec, Page
+from engine.campaign.model import Campaign, FieldSpec, Page, family_campaign
 from engine.fields import FieldValueError
 from engine.fields.common import format_date, format_money
 from engine.fields.repeat import ROW_KEY
@@ -121,6 +121,29 @@ def visible_answers(campaign: Campaign, evaluation: Evaluation, answers: Mapping
             entries.append(Entry(spec, label, field_text(spec, value, lang), _empty(spec, value)))
         sections.append(Section(page, page.title.get(lang), tuple(entries)))
     return sections
+
+
+def review_text(campaign: Campaign, evaluation: Evaluation, answers: Mapping[str, Any],
+                lang: str | None = None) -> str:
+    """The review page as plain lines: its sections (« Label : answer »), then the fees,
+    memberships, total and payment schedule; for campaign tests (``expect: review``)."""
+    lines: list[str] = []
+    for section in visible_answers(family_campaign(campaign), evaluation, answers,
+                                   evaluation.computed, lang=lang):
+        lines.append(section.title)
+        for entry in section.entries:
+            if entry.rows is None:
+                lines.append(f"{entry.label} : {entry.text}")
+                continue
+            lines.append(entry.label)
+            lines.extend(f"{cell.label} : {cell.text}" for row in entry.rows
+                         for cell in row.cells)
+    money = evaluation.money()
+    lines += [f"{f['label']} : {money_text(f['amount'])}" for f in money["fees"]]
+    lines += [f"Adhésion : {m['label']} : {money_text(m['fee'])}" for m in money["memberships"]]
+    lines.append(f"Total : {money_text(money['total'])}")
+    lines += [f"{i['label']} : {money_text(i['amount'])}" for i in money["instalments"]]
+    return "\n".join(lines)
 
 
 def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluation,

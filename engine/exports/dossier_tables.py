@@ -289,6 +289,7 @@ def gestion_table(selection: Selection) -> Table:
     for tariff in campaign.tariffs:
         columns += _tariff_columns(tariff)
     columns.append(Column("Total (€)", lambda p: to_decimal(p.money.get("total"))))
+    columns += _payment_columns(campaign, {s.id for s in inputs}, selection)
 
     def lines() -> Iterator[list[Value]]:
         for p in prepared(selection):
@@ -298,6 +299,28 @@ def gestion_table(selection: Selection) -> Table:
 
     return Table("Gestion", ["Nom", "Prénom", "Classe", "État", *(c.label for c in columns)],
                  lines(), len(selection))
+
+
+def _payment_columns(campaign: Campaign, shown: set[str], selection: Selection) -> list[Column]:
+    """The payment mode (unless already a column) and each instalment of the schedule, as
+    frozen at submission."""
+    payment = campaign.payment
+    if payment is None:
+        return []
+    columns: list[Column] = []
+    mode = campaign.fields.get(payment.mode) if payment.mode else None
+    if mode is not None and mode.id not in shown and selection.shows(mode):
+        columns += _top_columns(mode, mode.label.get(), False)
+
+    def instalment(n: int) -> Callable[[Prepared], Value]:
+        def cell(p: Prepared) -> Value:
+            due = p.money.get("instalments") or []
+            return to_decimal(due[n].get("amount")) if n < len(due) else None
+        return cell
+
+    columns += [Column(f"Échéance {n + 1} – {label.get()} (€)", instalment(n))
+                for n, label in enumerate(payment.instalments)]
+    return columns
 
 
 def _tariff_columns(tariff: Tariff) -> list[Column]:

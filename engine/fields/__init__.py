@@ -17,6 +17,7 @@ from .country import CountryField
 from .date import DateField
 from .email import EmailField
 from .file import FileField
+from .grid import GridField
 from .info import InfoField
 from .memberships import MembershipsField
 from .number import IntegerField, NumberField
@@ -33,7 +34,8 @@ MISSING_PLUGIN_HINT = ("no installed field type has this name: the plugin provid
 
 BUILTIN_TYPES: tuple[type[FieldType[Any]], ...] = (
     TextField, TextareaField, NumberField, IntegerField, DateField, EmailField, PhoneField,
-    AddressField, CountryField, ChoiceField, BooleanField, ConsentField, FileField, RepeatField,
+    AddressField, CountryField, ChoiceField, BooleanField, ConsentField, GridField, FileField,
+    RepeatField,
     InfoField, ComputedField, MembershipsField,
 )
 

@@ -113,6 +113,9 @@ class FieldType(Generic[OptionsT]):
     #: names of the inputs of a type entered in several inputs (``f-<id>-<part>`` in forms, in
     #: this order in ``parse_input``'s ``raw``); empty for one input
     input_parts: ClassVar[tuple[str, ...]] = ()
+    #: True for types whose parts are each shown or hidden by their own condition (a grid's
+    #: rows, see ``part_conditions``): an evaluation lists ``<key>.<part>`` of every part shown
+    conditional_parts: ClassVar[bool] = False
     #: True for types holding contact details (masked in a confidential guardian's rows)
     contact_data: ClassVar[bool] = False
     #: True for types whose answer is the list of chosen association ids (``fees.total`` and
@@ -140,10 +143,30 @@ class FieldType(Generic[OptionsT]):
         when the value has no such part."""
         return None
 
+    def parts(self, spec: FieldSpec) -> tuple[str, ...]:
+        """Names of the field's inputs when it is entered in several (``input_parts``, or what
+        its options declare: a grid's rows), in the order ``parse_input`` reads them."""
+        return self.input_parts
+
+    def part_conditions(self, spec: FieldSpec) -> Mapping[str, tuple[str, str]]:
+        """The conditions written in the type's options that show a part: part name to (JSON
+        pointer under the field, expression source). The compiler checks each and keeps it in
+        ``spec.expressions`` under its pointer; a part whose condition is false is hidden."""
+        return {}
+
+    def without_parts(self, value: Any, spec: FieldSpec, hidden: frozenset[str]) -> Any:
+        """The stored value without what the ``hidden`` parts hold (nothing for most types)."""
+        return value
+
+    def answered(self, value: Any, spec: FieldSpec, hidden: frozenset[str]) -> bool:
+        """Whether a required field is answered, its ``hidden`` parts aside."""
+        return not self.is_empty(value)
+
     def anchor(self, spec: FieldSpec) -> str:
         """Suffix of the id of the field's first input (``f-<id><suffix>``), where the error
         summary's link puts the focus."""
-        return f"-{self.input_parts[0]}" if self.input_parts else ""
+        parts = self.parts(spec)
+        return f"-{parts[0]}" if parts else ""
 
     def upload_limits(self, spec: FieldSpec) -> UploadLimits | None:
         """What files uploaded into a top-level field of this type must respect; None for
@@ -153,8 +176,9 @@ class FieldType(Generic[OptionsT]):
     def unparsed(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         """What the page keeps of inputs ``parse_input`` refused, so the family corrects what
         they typed."""
-        if self.input_parts:
-            return dict(zip(self.input_parts, raw, strict=True))
+        parts = self.parts(spec)
+        if parts:
+            return dict(zip(parts, raw, strict=True))
         return raw[0] if len(raw) == 1 else list(raw)
 
     def value_type(self, spec: FieldSpec) -> Type:

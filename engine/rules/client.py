@@ -55,7 +55,11 @@ def _field(spec: FieldSpec, lang: str | None) -> dict[str, Any]:
         "parent": spec.parent_id, "label": spec.label.get(lang),
         "value_type": spec.type.value_type(spec).kind, "editable": spec.editable,
         "has_value": spec.type.has_value, "is_container": spec.type.is_container,
-        "input_parts": list(spec.type.input_parts),
+        "input_parts": list(spec.type.parts(spec)),
+        "part_conditions": {part: _cond(spec.expressions.get(sub))
+                            for part, (sub, _) in spec.type.part_conditions(spec).items()
+                            if sub in spec.expressions},
+        "conditional_parts": spec.type.conditional_parts,
         "on_hide": spec.on_hide, "required": required, "visible_if": _cond(spec.visible_if),
         "readonly_if": _cond(spec.readonly_if),
         "prefill": ".".join(spec.prefill) if spec.prefill else None,
@@ -105,8 +109,13 @@ def client_model(campaign: Campaign, lang: str | None = None) -> dict[str, Any]:
             "exempt_if": _cond(t.exempt_if), "exempt_label": t.exempt_label.get(lang),
         } for t in campaign.tariffs],
         "associations": [{"id": a.id, "label": a.label.get(lang), "fee": str(a.fee),
-                          "required": a.required, "available_if": _cond(a.available_if)}
+                          "required": a.required, "available_if": _cond(a.available_if),
+                          "prices": [{"when": _cond(p.when), "fee": str(p.fee)}
+                                     for p in a.prices],
+                          "fee_from": _cond(a.fee_from)}
                          for a in campaign.associations],
+        "payment": None if campaign.payment is None else {
+            "instalments": [label.get(lang) for label in campaign.payment.instalments]},
         "documents": [{
             "id": d.id, "label": d.label.get(lang), "required": d.required,
             "required_if": _cond(d.required_if), "reason": document_reason(d, campaign, lang),

@@ -14,7 +14,7 @@ from engine.fields import FieldValueError
 from engine.i18n import gettext as _
 
 from .explain import describe
-from .fees import CENT, Fee
+from .fees import CENT, Fee, split_in_instalments
 from .scope import DossierContext, DossierScope
 
 
@@ -31,6 +31,14 @@ class RequiredDocument:
     document_id: str
     label: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Instalment:
+    """One payment of the school's fees (``payment.instalments``)."""
+
+    label: str
+    amount: Decimal
 
 
 @dataclass(slots=True, eq=False)  # the lazy lists are not fields to compare
@@ -74,6 +82,20 @@ class Evaluation:
         return cast(list[RequiredDocument], self._worked_out("_documents", _documents))
 
     @property
+    def instalments(self) -> list[Instalment]:
+        """The school's fees (not the memberships, paid to each association) as the campaign's
+        payment schedule splits them; none without a schedule or without fees."""
+        payment = self.scope.campaign.payment if self.scope is not None else None
+        fees = self.fees
+        if payment is None or not fees:
+            return []
+        lang = self.scope.lang if self.scope is not None else None
+        amounts = split_in_instalments(sum((f.amount for f in fees), Decimal(0)),
+                                       len(payment.instalments))
+        return [Instalment(label.get(lang), amount)
+                for label, amount in zip(payment.instalments, amounts, strict=True)]
+
+    @property
     def total(self) -> Decimal:
         return sum((f.amount for f in self.fees), Decimal(0)) + sum(
             (m.fee for m in self.memberships), Decimal(0))
@@ -97,6 +119,8 @@ class Evaluation:
             "documents": [{"document": d.document_id, "label": d.label, "reason": d.reason}
                           for d in self.documents],
             "computed": dict(self.computed),
+            "instalments": [{"label": i.label, "amount": str(i.amount)}
+                            for i in self.instalments],
             "total": str(self.total.quantize(CENT)),
         }
 
@@ -142,17 +166,19 @@ def _check_value(spec: FieldSpec, raw: Any, key: str, scope: DossierScope,
     except FieldValueError as exc:
         result.errors[key] = [str(exc)]
         return raw
-    if spec.type.is_empty(value):
-        if required:
-            messages.append(spec.type.required_message(spec))
-    else:
+    hidden = scope.hidden_parts(spec) if spec.parent_id is None else frozenset()
+    whole, value = value, spec.type.without_parts(value, spec, hidden)
+    if required and not spec.type.answered(value, spec, hidden):
+        messages.append(spec.type.required_message(spec))
+    if not spec.type.is_empty(value):
         messages.extend(spec.type.validate(value, spec))
         for rule in spec.validate:
             if not rule.rule.test(scope):
                 messages.append(rule.message.get(lang) or _("Valeur non valide."))
     if messages:
         result.errors[key] = messages
-    return value
+    # hidden parts are cleared as a hidden field is, unless its on_hide keeps them
+    return whole if spec.on_hide == "keep" else value
 
 
 def _field(spec: FieldSpec, scope: DossierScope, result: Evaluation, lang: str | None) -> None:
@@ -168,6 +194,10 @@ def _field(spec: FieldSpec, scope: DossierScope, result: Evaluation, lang: str |
     if not spec.type.has_value:
         return
     value = _check_value(spec, raw, spec.id, scope, result, lang)
+    if spec.type.conditional_parts:
+        hidden = scope.hidden_parts(spec)
+        result.visible.update(f"{spec.id}.{part}" for part in spec.type.parts(spec)
+                              if part not in hidden)
     if spec.type.is_container and isinstance(value, list) and all(
             isinstance(row, Mapping) for row in value):  # rows are walked only when well-formed
         value = [_row(spec, i, row, scope, result, lang) for i, row in enumerate(value)]
@@ -200,7 +230,8 @@ def _fees(scope: DossierScope) -> list[Fee]:
 
 
 def _memberships(scope: DossierScope) -> list[Membership]:
-    return [Membership(assoc.id, assoc.label.get(scope.lang), assoc.fee, assoc.required)
+    return [Membership(assoc.id, assoc.label.get(scope.lang), scope.membership_fee(assoc),
+                       assoc.required)
             for assoc in scope.memberships()]
 
 

@@ -242,8 +242,11 @@ def used_by(campaign: Campaign, spec: FieldSpec) -> list[str]:
         if parts:
             out.append(f"{w['tariff']} {tariff.id} ({', '.join(parts)})")
     for assoc in campaign.associations:
-        if reads(assoc.available_if, key, campaign):
-            out.append(f"{w['association']} {assoc.id} (available_if)")
+        parts = [name for cond, name in (
+            (assoc.available_if, "available_if"), *((p.when, "prices") for p in assoc.prices),
+            (assoc.fee_from, "fee_from")) if reads(cond, key, campaign)]
+        if parts:
+            out.append(f"{w['association']} {assoc.id} ({', '.join(dict.fromkeys(parts))})")
         elif spec.type.holds_memberships and spec.parent_id is None:
             out.append(f"{w['association']} {assoc.id} ({w['chosen']})")
     out += [f"{w['document']} {d.id} (required_if)" for d in campaign.documents

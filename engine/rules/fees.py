@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from engine.campaign.model import Tariff
 from engine.expr import Scope
@@ -20,6 +20,14 @@ class Fee:
     label: str
     amount: Decimal
     explanation: str
+
+
+def split_in_instalments(total: Decimal, count: int) -> list[Decimal]:
+    """``total`` in ``count`` equal instalments to the cent (rounded down), what is left over
+    on the last: 100,00 € in 3 is 33,33 + 33,33 + 33,34."""
+    total = total.quantize(CENT, rounding=ROUND_HALF_UP)
+    each = (total / count).quantize(CENT, rounding=ROUND_DOWN)
+    return [each] * (count - 1) + [total - each * (count - 1)]
 
 
 def compute_fee(tariff: Tariff, scope: Scope, lang: str | None = None) -> Fee:

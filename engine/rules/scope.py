@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.campaign.model import Association, Campaign, FieldSpec, Tariff
@@ -97,6 +97,8 @@ class DossierScope:
         self._page_visible: dict[str, bool] = {}
         self._computed: dict[str, Any] = {}
         self._fees: dict[str, Fee | None] = {}
+        #: parts of each top-level field hidden by their own condition (a grid's rows)
+        self._hidden: dict[str, frozenset[str]] = {}
         #: stored form of each top-level answer read so far, or the message why it has none
         self._normalized: dict[str, tuple[Any, str | None]] = {}
         self.row: tuple[FieldSpec, Mapping[str, Any]] | None = None
@@ -126,12 +128,21 @@ class DossierScope:
 
     def row_scope(self, repeat: FieldSpec, row: Mapping[str, Any]) -> DossierScope:
         scope = DossierScope(self.campaign, self.answers, self.ctx, lang=self.lang)
-        scope._visible, scope._page_visible, scope._computed, scope._fees = (
-            self._visible, self._page_visible, self._computed, self._fees)
+        scope._visible, scope._page_visible, scope._computed, scope._fees, scope._hidden = (
+            self._visible, self._page_visible, self._computed, self._fees, self._hidden)
         scope._normalized = self._normalized
         scope.row = (repeat, row)
         scope.root = self.root
         return scope
+
+    def hidden_parts(self, spec: FieldSpec) -> frozenset[str]:
+        """The parts of the top-level field ``spec`` whose own condition is false (a grid's
+        rows); a condition the compiler refused hides nothing."""
+        if spec.id not in self._hidden:
+            self._hidden[spec.id] = frozenset(
+                part for part, (sub, _) in spec.type.part_conditions(spec).items()
+                if sub in spec.expressions and not spec.expressions[sub].test(self.root))
+        return self._hidden[spec.id]
 
     def child_visible(self, child: FieldSpec) -> bool:
         """Visibility of a repeat child in the current row."""
@@ -144,7 +155,8 @@ class DossierScope:
             return None
         if "expr" in spec.expressions:
             return self.computed(spec)
-        return spec.type.expr_value(self.answer(spec), spec)
+        shown = spec.type.without_parts(self.answer(spec), spec, self.hidden_parts(spec))
+        return spec.type.expr_value(shown, spec)
 
     def normalized(self, spec: FieldSpec) -> Any:
         """The stored form of the answer to the top-level field ``spec``, normalised once per
@@ -205,6 +217,18 @@ class DossierScope:
         return [a for a in self.campaign.associations
                 if a.available_if is None or a.available_if.test(self.root)]
 
+    def membership_fee(self, assoc: Association) -> Decimal:
+        """What joining ``assoc`` costs this pupil: the amount the family gives (``fee_from``,
+        to the cent, never below zero), else the first price whose condition holds, else the
+        association's fee."""
+        root = self.root
+        if assoc.fee_from is not None:
+            amount = to_decimal(assoc.fee_from.value(root))
+            if amount is None or not amount > 0:
+                return Decimal("0.00")
+            return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        return next((p.fee for p in assoc.prices if p.when.test(root)), assoc.fee)
+
     def memberships(self) -> list[Association]:
         """Associations counted: required or chosen, when available to this pupil."""
         chosen = self.chosen_associations()
@@ -214,7 +238,7 @@ class DossierScope:
         """Fees plus memberships, to the cent: ``fees.total`` and the stored total."""
         fees = (self.fee(t) for t in self.campaign.tariffs)
         total = sum((f.amount for f in fees if f is not None), Decimal(0)) + sum(
-            (a.fee for a in self.memberships()), Decimal(0))
+            (self.membership_fee(a) for a in self.memberships()), Decimal(0))
         return total.quantize(CENT)
 
     def fees_value(self, name: str) -> Decimal | None:

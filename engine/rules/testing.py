@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any
 
 from engine.campaign.model import Campaign, CampaignTest, unindexed
+from engine.fields import FieldValueError
 
 from .evaluation import Evaluation, evaluate_dossier
+from .policy import effective_answers, on_hide_writes
 from .scope import DossierContext
 
 #: the evaluation date of tests that do not give one: fixed, so results never drift
 DEFAULT_TODAY = date(2027, 6, 1)
+
+#: the text of the review page for an evaluation and the answers it shows (the dossiers part
+#: words it: ``engine.dossiers.summary.review_text``); tests checking ``review`` need one
+Reviewer = Callable[[Campaign, Evaluation, Mapping[str, Any]], str]
 
 
 @dataclass(slots=True)
@@ -27,17 +34,75 @@ class TestOutcome:
         return not self.failures
 
 
-def run_test(campaign: Campaign, test: CampaignTest) -> TestOutcome:
+def run_test(campaign: Campaign, test: CampaignTest, review: Reviewer | None = None,
+             ) -> TestOutcome:
     ctx = DossierContext(prefill=test.prefill, family=test.family or {"siblings": 1, "rank": 1},
                          today=test.today or DEFAULT_TODAY)
-    result = evaluate_dossier(campaign, test.answers, ctx)
+    answers = effective_answers(campaign, test.answers, ctx) if test.from_prefill \
+        else dict(test.answers)
+    result = evaluate_dossier(campaign, answers, ctx)
     outcome = TestOutcome(test)
     _compare(test.expect, result, outcome.failures)
+    expect = test.expect
+    if "values" in expect or "review" in expect:
+        # what a save keeps: the on_hide policy applied, as the wizard does
+        cleared = on_hide_writes(campaign, answers, result)
+        if cleared:
+            answers = {**answers, **cleared}
+            result = evaluate_dossier(campaign, answers, ctx)
+        _compare_values(campaign, expect.get("values") or {}, answers, outcome.failures)
+        if "review" in expect:
+            _compare_review(campaign, expect["review"], result, answers, review,
+                            outcome.failures)
     return outcome
 
 
-def run_tests(campaign: Campaign) -> list[TestOutcome]:
-    return [run_test(campaign, t) for t in campaign.tests]
+def run_tests(campaign: Campaign, review: Reviewer | None = None) -> list[TestOutcome]:
+    return [run_test(campaign, t, review) for t in campaign.tests]
+
+
+def _stored_at(answers: Mapping[str, Any], key: str) -> Any:
+    """The stored value at ``key``: a field id, or ``repeat.<n>.child`` (rows from 0)."""
+    head, _, rest = key.partition(".")
+    value = answers.get(head)
+    if not rest:
+        return value
+    index, _, child = rest.partition(".")
+    rows = value if isinstance(value, list) else []
+    if not index.isdigit() or int(index) >= len(rows) or not isinstance(rows[int(index)],
+                                                                        Mapping):
+        return None
+    return rows[int(index)].get(child)
+
+
+def _compare_values(campaign: Campaign, wanted: Mapping[str, Any], answers: Mapping[str, Any],
+                    failures: list[str]) -> None:
+    for key, value in wanted.items():
+        spec = campaign.fields.get(unindexed(key))
+        if spec is None:
+            continue  # reported when the campaign was compiled (TEST_001)
+        got = _stored_at(answers, key)
+        try:
+            same = spec.type.same(got, value, spec)
+        except FieldValueError:
+            same = got == value
+        if not same:
+            failures.append(f"expected '{key}' to be kept as {value!r}, it is {got!r}")
+
+
+def _compare_review(campaign: Campaign, texts: Iterable[str], result: Evaluation,
+                    answers: Mapping[str, Any], review: Reviewer | None,
+                    failures: list[str]) -> None:
+    if review is None:
+        failures.append("this test checks the review page: run it with dossiersco test")
+        return
+    page = _spaced(review(campaign, result, answers))
+    lines = page.splitlines()
+    for text in texts:
+        if _spaced(text) not in page:
+            close = get_close_matches(_spaced(text), lines, n=1, cutoff=0)
+            failures.append(f"expected the review page to show '{text}'; its closest line is "
+                            f"'{close[0] if close else ''}'")
 
 
 def _names(items: Iterable[str]) -> str:
@@ -57,6 +122,13 @@ def _compare(expect: Mapping[str, Any], result: Evaluation, failures: list[str])
     for key in expect.get("optional", ()):
         if key in result.required:
             failures.append(f"expected '{key}' to be optional, it is required")
+    locked = result.readonly | {unindexed(k) for k in result.readonly}
+    for key in expect.get("readonly", ()):
+        if key not in locked:
+            failures.append(f"expected '{key}' to be read-only, the family can change it")
+    for key in expect.get("editable", ()):
+        if key in locked:
+            failures.append(f"expected '{key}' to be editable, it is read-only")
     for key in expect.get("visible_pages", ()):
         if key not in result.visible_pages:
             failures.append(f"expected page '{key}' to be shown, it is not")

@@ -1,7 +1,7 @@
 """Between HTML forms and answers: input names, parsing a posted page, and field view-models.
 
 Input names: ``f-<id>`` for a field, ``f-<id>-<part>`` for the inputs of a type entered in
-several (``input_parts``: address), and
+several (``parts``: an address, a grid's rows), and
 ``f-<repeat>-<n>-<child>`` (plus ``f-<repeat>-<n>-_key``) for repeat rows. Nothing here
 touches Flask request state: views pass a ``MultiDict``-like object in.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from engine.campaign.model import Campaign, FieldSpec, Page
@@ -43,8 +44,9 @@ def _first(form: FormData, key: str) -> str:
 
 
 def _raw(spec: FieldSpec, form: FormData, name: str) -> list[str]:
-    if spec.type.input_parts:
-        return [_first(form, f"{name}-{part}") for part in spec.type.input_parts]
+    parts = spec.type.parts(spec)
+    if parts:
+        return [_first(form, f"{name}-{part}") for part in parts]
     return [str(v) for v in form.getlist(name)]
 
 
@@ -121,6 +123,11 @@ class FieldView:
     masked: bool = False
     #: the associations offered to the pupil (a memberships field)
     offered: frozenset[str] = frozenset()
+    #: what each offered association costs this pupil (its price by condition; None: the
+    #: family gives the amount)
+    fees: dict[str, Decimal | None] = field(default_factory=dict)
+    #: the parts shown, of a type whose parts have their own conditions (a grid's rows)
+    shown_parts: frozenset[str] = frozenset()
 
     @property
     def dom_id(self) -> str:
@@ -179,8 +186,14 @@ def _view(spec: FieldSpec, value: Any, key: str, name: str, evaluation: Evaluati
             text = spec.type.display(spec.type.normalize(value, spec), spec, lang)
         except FieldValueError:
             text = str(value)
-    offered = frozenset(a.id for a in evaluation.scope.available_associations()) \
-        if spec.type.holds_memberships and evaluation.scope is not None else frozenset()
+    scope = evaluation.scope
+    available = scope.available_associations() \
+        if spec.type.holds_memberships and scope is not None else []
+    offered = frozenset(a.id for a in available)
+    fees = {a.id: None if a.fee_from is not None else scope.membership_fee(a)
+            for a in available if scope is not None}
+    parts = frozenset(p for p in spec.type.parts(spec) if f"{key}.{p}" in evaluation.visible) \
+        if spec.type.conditional_parts else frozenset()
     return FieldView(spec, name, form_value, list(errors.get(key, ())),
                      key in evaluation.required, key in evaluation.readonly or not spec.editable,
-                     shown, text=text, offered=offered)
+                     shown, text=text, offered=offered, fees=fees, shown_parts=parts)

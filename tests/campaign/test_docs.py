@@ -10,6 +10,7 @@ import pytest
 
 from engine.campaign import check_file
 from engine.diagnostics import Code, ImportCode, UploadCode
+from engine.dossiers.summary import review_text
 from engine.fields import BUILTIN_TYPES
 from engine.rules.testing import run_tests
 
@@ -38,7 +39,7 @@ def test_campaign_block_validates(index: int, tmp_path: Path) -> None:
     campaign, diagnostics = check_file(path)
     errors = [d.as_line() for d in diagnostics if d.is_error]
     assert campaign is not None and errors == [], "\n".join(errors)
-    failures = [f for outcome in run_tests(campaign) for f in outcome.failures]
+    failures = [f for outcome in run_tests(campaign, review_text) for f in outcome.failures]
     assert failures == []
 
 

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 
 from engine.campaign import check_file, load_source, schema_json
 from engine.cli import main
+from engine.dossiers.summary import review_text
 from engine.fields import new_registry
 from engine.rules.testing import run_tests
 
@@ -37,7 +38,7 @@ def test_campaign_tests_pass(path: Path) -> None:
     campaign, diagnostics = check_file(path)
     assert campaign is not None, "\n".join(d.as_line() for d in diagnostics)
     assert len(campaign.tests) >= 5, "an example campaign documents its rules with tests"
-    failures = [f"{o.test.name}: {failure}" for o in run_tests(campaign) if not o.passed
+    failures = [f"{o.test.name}: {failure}" for o in run_tests(campaign, review_text) if not o.passed
                 for failure in o.failures]
     assert failures == []
 

@@ -27,7 +27,7 @@ from engine.web.state import app_state
 
 from .conftest import LiveServer, Visit
 from .family import CAMPAIGN, PREFILL, Family
-from .test_journey import choose, group, next_page, step
+from .test_journey import answer_free_days, choose, group, next_page, step
 from .test_login import login
 
 pytestmark = pytest.mark.browser
@@ -101,6 +101,7 @@ def _fill(v: Visit, public_id: str, *, scripts: bool) -> None:
         next_page(v)
         expect(page.get_by_role("heading", level=1)).to_contain_text("Vie scolaire")
     page.get_by_label(re.compile("J'autorise mon enfant à quitter seul")).check()
+    answer_free_days(page)
     next_page(v)
     choose(page, "Régime", "Demi-pensionnaire 5 jours")
     if not scripts:  # the quotient is asked before moving on (item 1)
@@ -110,6 +111,7 @@ def _fill(v: Visit, public_id: str, *, scripts: bool) -> None:
         v.check("restauration - questions revelees")
     page.get_by_label("Quotient familial CAF").fill("612,50")
     choose(page, "boursier", "Non")
+    choose(page, "Mode de paiement", "Espèces (au service de gestion)")
     next_page(v)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Associations")
     page.get_by_label(re.compile("Foyer socio-éducatif")).check()

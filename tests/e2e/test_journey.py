@@ -62,6 +62,16 @@ def choose(page: Page, question: str, answer: str) -> None:
     group(page, question).get_by_label(answer, exact=True).check()
 
 
+#: the rows of the « Jours de sortie libre » grid asked with the sortie libre
+FREE_DAYS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi")
+
+
+def answer_free_days(page: Page, answer: str = "Oui") -> None:
+    """Answer every day of the sortie libre grid (one group of radio buttons per row)."""
+    for day in FREE_DAYS:
+        choose(page, day, answer)
+
+
 def step(v: Visit, title: str) -> None:
     """Assert the wizard shows the page ``title`` (no error summary), then check it."""
     expect(v.page.get_by_role("heading", level=1)).to_contain_text(title)
@@ -155,6 +165,7 @@ def test_family_completes_the_example_campaign(
     expect(consent).to_be_hidden()
     choose(page, "Régime de sortie", "Sortie libre")
     consent.check()
+    answer_free_days(page)
     choose(page, "photographié", "Oui")
     assert v.loads == loads, "the page was reloaded: the condition was not applied live"
     next_page(v)
@@ -172,6 +183,7 @@ def test_family_completes_the_example_campaign(
     expect(fees(page)).to_contain_text("216,00 €")
     expect(fees(page)).to_contain_text("tranche A")
     choose(page, "boursier", "Non")
+    choose(page, "Mode de paiement", "Chèque")
     assert v.loads == loads, "the page was reloaded: the fees were not computed live"
     v.check("restauration - tarif")
     next_page(v)
@@ -310,6 +322,7 @@ def test_the_same_pages_work_without_javascript(visit: Callable[..., Visit],
     expect(consent).to_be_visible()
     v.check("vie scolaire - autorisation demandee")
     consent.check()
+    answer_free_days(page, "Non")
     next_page(v)
 
     # the quotient familial is asked before moving on; fees computed by the server
@@ -319,6 +332,7 @@ def test_the_same_pages_work_without_javascript(visit: Callable[..., Visit],
     expect(page.get_by_role("heading", level=1)).to_contain_text("Restauration scolaire")
     expect(page.get_by_label("Quotient familial CAF")).to_be_visible()
     v.check("restauration - nouvelles questions")
+    choose(page, "Mode de paiement", "Prélèvement automatique")
     next_page(v)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Associations")
     page.get_by_role("button", name="Précédent").click()

@@ -56,7 +56,8 @@ def test_rosters_list_sent_dossiers_per_association(db_session: Session, make_do
                                   prefill=pupil("Inès", "BENALI", "5 C")), ["as"],
          state=DossierState.IN_PROGRESS)
 
-    fse, sport = membership_rosters(db_session, SLUG)
+    fse, sport, donation = membership_rosters(db_session, SLUG)
+    assert not donation.members  # nobody gave to the FCPE
 
     assert (fse.association_id, fse.label) == ("fse", "Foyer socio-éducatif (FSE)")
     assert [(m.first_name, m.division, str(m.fee), m.state) for m in fse.members] == [
@@ -102,6 +103,7 @@ def test_roster_csv_and_command(app: Flask, db_session: Session, make_dossier,
     assert result.exit_code == 0, result.output
     assert "Foyer socio-éducatif (FSE) : 1 adhérent(s), 10,00" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["adhesions-reinscription-2026-as.csv",
+                                                     "adhesions-reinscription-2026-fcpe.csv",
                                                      "adhesions-reinscription-2026-fse.csv"]
     unknown = CliRunner().invoke(main, ["adhesions", "--campaign", "inconnue"], env=env)
     assert unknown.exit_code == 1 and "Aucune campagne « inconnue »" in unknown.output

@@ -163,7 +163,8 @@ def test_association_and_division_lists(db_session: Session, make_dossier: Any) 
                            prefill=prefill("Zoé", "ARNAUD", "5A"))
     submit(db_session, dossier, {"adhesions": ["fse", "as"]}, "associations")
     _lea(db_session, make_dossier)
-    fse, sport = membership_tables(selection(db_session))
+    fse, sport, donation = membership_tables(selection(db_session))
+    assert donation.title == "Don à la FCPE"
     data = read_xlsx(written([fse, sport], Format.XLSX))
     assert list(data) == ["Foyer socio-éducatif (FSE)", "Association sportive (AS)"]
     assert data["Foyer socio-éducatif (FSE)"] == [
@@ -177,6 +178,19 @@ def test_association_and_division_lists(db_session: Session, make_dossier: Any) 
     # CSV holds one sheet: the divisions one after the other, each row saying its division
     assert [r[:2] for r in read_csv(written(tables, Format.CSV))] == [
         ["Classe", "Nom"], ["5A", "ARNAUD"], ["5B", "MARTIN"]]
+
+
+def test_prices_by_condition_and_donations_land_in_the_rosters(db_session: Session,
+                                                               make_dossier: Any) -> None:
+    dossier = make_dossier(first_name="Zoé", last_name="ARNAUD",
+                           prefill=prefill("Zoé", "ARNAUD", "5A"))
+    submit(db_session, dossier, {"regime": "dp4", "boursier": True, "boursier_echelon": "1",
+                                 "adhesions": ["as", "fcpe"], "don_fcpe": "12,50"},
+           "associations")
+    _, sport, donation = membership_tables(selection(db_session))
+    data = read_xlsx(written([sport, donation], Format.XLSX))
+    assert data["Association sportive (AS)"][1][4] == 5  # the boursiers' price
+    assert data["Don à la FCPE"][1][4] == 12.5
 
 
 def test_progress_is_reported(db_session: Session, make_dossier: Any) -> None:

@@ -122,3 +122,81 @@ def test_cli_refuses_an_invalid_campaign(tmp_path: Path) -> None:
     result = CliRunner().invoke(engine.cli.main, ["test", str(bad)])
     assert result.exit_code == 1
     assert "TEST_001" in result.output
+
+
+# -- prefill, on_hide, read-only state and the review page -----------------------------------
+
+STORED = """\
+- id: nom
+  type: text
+  label: Nom
+  prefill: pupil.last_name
+  editable: false
+- id: regime
+  type: choice
+  label: Régime
+  choices: [{value: externe, label: Externe}, {value: dp, label: Demi-pension}]
+- id: jours
+  type: integer
+  label: Jours
+  visible_if: regime == 'dp'
+- id: notes
+  type: text
+  label: Notes
+  visible_if: regime == 'dp'
+  on_hide: keep
+"""
+STORED_TESTS = """\
+tests:
+  - name: {name}
+    from_prefill: {from_prefill}
+    prefill: {{pupil: {{last_name: MARTIN}}}}
+    answers: {{regime: externe, jours: 4, notes: Végétarien}}
+    expect:
+      readonly: [nom]
+      editable: [regime]
+      values: {{nom: MARTIN, jours: null, notes: Végétarien}}
+      review: ["Nom : MARTIN", "Régime : Externe"]
+"""
+
+
+def _stored_outcome(from_prefill: bool, review: bool = True) -> list[str]:
+    from engine.dossiers.summary import review_text
+
+    text = campaign_text(STORED, STORED_TESTS.format(name="t", from_prefill=str(from_prefill)
+                                                     .lower()))
+    (outcome,) = run_tests(compile_yaml(text), review_text if review else None)
+    return outcome.failures
+
+
+def test_a_test_may_start_from_the_prefill_and_check_what_a_save_keeps() -> None:
+    assert _stored_outcome(from_prefill=True) == []
+
+
+def test_without_the_prefill_a_locked_field_is_empty_and_the_review_says_so() -> None:
+    failures = _stored_outcome(from_prefill=False)
+    assert failures[0] == "expected 'nom' to be kept as 'MARTIN', it is None"
+    assert failures[1] == ("expected the review page to show 'Nom : MARTIN'; its closest "
+                           "line is 'Nom : '")
+    assert len(failures) == 2
+
+
+def test_read_only_and_editable_can_fail() -> None:
+    text = campaign_text(STORED, STORED_TESTS.format(name="t", from_prefill="true").replace(
+        "readonly: [nom]", "readonly: [regime]").replace("editable: [regime]",
+                                                        "editable: [nom]"))
+    (outcome,) = run_tests(compile_yaml(text))
+    assert outcome.failures == [
+        "expected 'regime' to be read-only, the family can change it",
+        "expected 'nom' to be editable, it is read-only",
+        "this test checks the review page: run it with dossiersco test"]
+
+
+def test_unknown_names_in_values_are_refused_at_load() -> None:
+    from campaign.helpers import check_yaml
+
+    text = campaign_text(STORED, STORED_TESTS.format(name="t", from_prefill="true").replace(
+        "jours: null", "jour: null"))
+    _, diagnostics = check_yaml(text)
+    assert [(d.code.name, d.hint) for d in diagnostics] == [
+        ("TEST_001", "did you mean 'jours'?")]

@@ -66,7 +66,7 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
         "required": sorted(result.required), "readonly": sorted(result.readonly),
         "computed": result.computed, "errors": result.errors, "fees": money["fees"],
         "memberships": money["memberships"], "documents": money["documents"],
-        "total": money["total"],
+        "instalments": money["instalments"], "total": money["total"],
     }
 
 
@@ -229,7 +229,8 @@ def differences(campaign: Campaign, answers: Mapping[str, Any], server: dict[str
     if "error" in js:
         return [f"rules.js raised: {js['error']}"]
     out = []
-    for key in ("visiblePages", "computed", "fees", "memberships", "documents", "total"):
+    for key in ("visiblePages", "computed", "fees", "memberships", "documents", "instalments",
+                "total"):
         if server[key] != js[key]:
             out.append(f"{key}: server {server[key]!r} != browser {js[key]!r}")
     for key in ("visible", "required", "readonly"):
@@ -394,6 +395,12 @@ def _typed(spec: FieldSpec, campaign: Campaign, numbers: list[Any]) -> st.Search
             "commune_insee": st.sampled_from(["69383", "", "2A004", "123"]),
             "country": st.sampled_from(["FR", "", "be"]),
         }))
+    if kind == "grid":
+        answers = [c.value for c in spec.options.choices] or [True, False, "oui", "non"]
+        cells = st.sampled_from([*answers, *answers, None, "", " ", "peut-être"])
+        rows = {r.id: cells for r in spec.options.rows}
+        return st.one_of(st.none(), st.fixed_dictionaries({}, optional={**rows, "ancien": cells}),
+                         st.just(["oui"]))
     if kind == "repeat":
         row = st.fixed_dictionaries(
             {c.id: _value(c, campaign, numbers) for c in spec.fields if c.type.has_value},

@@ -24,7 +24,11 @@ def test_tariffs_documents_and_fields_reading_a_field() -> None:
     assert used_by(campaign, campaign.fields["boursier_echelon"]) == [
         "tarif cantine (exempt_if)"]
     assert used_by(campaign, campaign.fields["adhesions"]) == [
-        "association fse (choisie ici)", "association as (choisie ici)"]
+        "champ don_fcpe", "association fse (choisie ici)", "association as (choisie ici)",
+        "association fcpe (choisie ici)"]
+    # a price by condition and a free amount read fields too
+    assert "association as (prices)" in used_by(campaign, campaign.fields["boursier"])
+    assert used_by(campaign, campaign.fields["don_fcpe"]) == ["association fcpe (fee_from)"]
 
 
 def test_repeat_children_are_told_apart() -> None:

@@ -54,10 +54,12 @@ def test_choosing_half_board_shows_the_quotient_before_moving_on(
     assert 'role="alert"' not in html  # no error for what the family had not seen
     assert 'data-name="f-quotient_familial">' in html  # shown now, not hidden
     assert 'data-name="f-boursier">' in html
+    assert 'data-name="f-mode_paiement">' in html
     assert _stored(db_session, dossier)["regime"] == "dp5"
     # the page as shown now: the family answers the new questions and moves on
     moved = post_page(family, dossier.public_id, "restauration",
-                      {"f-quotient_familial": "612,50", "f-boursier": "false"},
+                      {"f-quotient_familial": "612,50", "f-boursier": "false",
+                       "f-mode_paiement": "prelevement"},
                       html=text_of(response))
     assert moved.status_code == 302
     assert moved.headers["Location"].endswith("/associations")
@@ -92,7 +94,7 @@ def test_with_javascript_the_revealed_questions_were_seen(
     html = text_of(family.get(page_url(dossier.public_id, "restauration")))
     data = form_values(html)
     assert data.pop("shown")
-    data.update({"f-regime": ["dp4"], "action": ["next"]})
+    data.update({"f-regime": ["dp4"], "f-mode_paiement": ["cheque"], "action": ["next"]})
     response = family.post(page_url(dossier.public_id, "restauration"), data=data)
     assert response.status_code == 302
 

@@ -199,7 +199,8 @@ def test_invalid_value_is_kept_as_typed_and_explained(family: FlaskClient,
     assert 'href="#f-quotient_familial"' in html
     assert _stored(db_session, dossier)["quotient_familial"] == "beaucoup"
     fixed = post_page(family, dossier.public_id, "restauration",
-                      {"f-regime": "dp4", "f-quotient_familial": "612,5"})
+                      {"f-regime": "dp4", "f-quotient_familial": "612,5",
+                       "f-mode_paiement": "cheque"})
     assert fixed.status_code == 302
     assert _stored(db_session, dossier)["quotient_familial"] == "612.5"
 
@@ -234,6 +235,36 @@ def test_on_hide_keep_keeps_the_answer(make_dossier: MakeDossier, client: FlaskC
     answers = _stored(db_session, dossier)
     assert answers["prenom_2"] == "Marie"  # on_hide: keep
     assert answers["telephone_eleve"] is None
+
+
+# -- grids ----------------------------------------------------------------------------------
+
+def test_a_grid_asks_each_row_and_hides_a_row_by_its_condition(
+        family: FlaskClient, dossier: Dossier, db_session: Session) -> None:
+    post_page(family, dossier.public_id, "restauration", {"f-regime": "dp4"}, action="save")
+    post_page(family, dossier.public_id, "vie_scolaire", {"f-regime_sortie": "libre"},
+              action="save")
+    html = text_of(family.get(page_url(dossier.public_id, "vie_scolaire")))
+    assert re.search(r'data-key="jours_sortie_libre"(?![^>]*hidden)[^>]*>', html)
+    assert re.search(r'data-part-key="jours_sortie_libre.lundi"(?![^>]*hidden)[^>]*>', html)
+    # the lunch break is asked of externes only
+    assert re.search(r'data-part-key="jours_sortie_libre.pause_midi"[^>]*hidden', html)
+    response = post_page(family, dossier.public_id, "vie_scolaire", {
+        "f-consentement_sortie_libre": "true", "f-droit_image": "true",
+        "f-jours_sortie_libre-lundi": "true", "f-jours_sortie_libre-mardi": "false",
+        "f-jours_sortie_libre-pause_midi": "true"}, html=html)
+    assert response.status_code == 422
+    errors = text_of(response)
+    assert 'href="#f-jours_sortie_libre-lundi-oui"' in errors
+    assert 'id="f-jours_sortie_libre-lundi-oui"' in errors
+    assert "Répondez pour chaque ligne." in errors
+    # the hidden row's answer is not kept (on_hide: clear)
+    assert _stored(db_session, dossier)["jours_sortie_libre"] == {"lundi": True, "mardi": False}
+    days = {f"f-jours_sortie_libre-{d}": "true" for d in ("mercredi", "jeudi", "vendredi")}
+    response = post_page(family, dossier.public_id, "vie_scolaire", days, html=errors)
+    assert response.status_code == 302
+    review = squash(text_of(family.get(f"/dossier/{dossier.public_id}/recapitulatif")))
+    assert "Lundi : Oui, Mardi : Non, Mercredi : Oui, Jeudi : Oui, Vendredi : Oui" in review
 
 
 # -- repeats --------------------------------------------------------------------------------
@@ -300,8 +331,8 @@ def test_two_guardians_saving_at_once_never_lose_a_write(
     mine = text_of(family.get(url))
     theirs = text_of(other.get(url))
     assert post_page(other, dossier.public_id, "restauration",
-                     {"f-regime": "dp5", "f-quotient_familial": "900"},
-                     html=theirs).status_code == 302
+                     {"f-regime": "dp5", "f-quotient_familial": "900",
+                      "f-mode_paiement": "prelevement"}, html=theirs).status_code == 302
     stale = post_page(family, dossier.public_id, "restauration",
                       {"f-regime": "externe"}, html=mine)
     assert stale.status_code == 409

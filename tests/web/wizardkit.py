@@ -155,7 +155,7 @@ VALID_PAGES: dict[str, dict[str, Any]] = {
                 "f-contacts_urgence-0-telephone": "06 11 22 33 44"},
     "vie_scolaire": {"f-regime_sortie": "fin_journee", "f-droit_image": "true"},
     # no quotient: tranche D, and no CAF certificate to send
-    "restauration": {"f-regime": "dp4", "f-boursier": "false"},
+    "restauration": {"f-regime": "dp4", "f-boursier": "false", "f-mode_paiement": "cheque"},
     "sante": {"f-pai": "false"},
     "validation": {"f-attestation": "true", "f-acceptation_reglement": "true",
                    "f-reglement_demi_pension": "true"},

@@ -40,6 +40,14 @@
     return found;
   }
 
+  /** One part's input: its text, or the radio button checked (a grid's row), else ''. */
+  function partValue(inputs) {
+    var picked = inputs.filter(function (el) {
+      return (el.type !== 'radio' && el.type !== 'checkbox') || el.checked;
+    });
+    return picked.length ? picked[picked.length - 1].value : '';
+  }
+
   function Page(form, data) {
     this.form = form;
     this.model = data.model;
@@ -62,9 +70,9 @@
       var value = {};
       var found = false;
       spec.input_parts.forEach(function (part) {
-        var el = inputsNamed(root, name + '-' + part)[0];
-        found = found || !!el;
-        value[part] = el ? el.value : '';
+        var els = inputsNamed(root, name + '-' + part);
+        found = found || els.length > 0;
+        value[part] = partValue(els);
       });
       return found ? value : undefined;
     }
@@ -181,6 +189,10 @@
       if (!spec || !wrapper) return;
       if (self.toggle(wrapper, spec, !!visible[id]) && visible[id]) appeared += 1;
       if (spec.editable && spec.has_value && !spec.is_container) setRequired(wrapper, !!required[id]);
+      each(wrapper.querySelectorAll('[data-part-key]'), function (part) { // a grid's rows
+        var key = part.getAttribute('data-part-key');
+        if (self.toggle(part, spec, !!visible[key]) && visible[key]) appeared += 1;
+      });
       if (!spec.is_container) return;
       self.rowsOf(spec).forEach(function (rowEl, n) {
         (spec.fields || []).forEach(function (childKey) {

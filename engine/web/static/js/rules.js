@@ -317,7 +317,64 @@
       return ids.filter(function (a) { return given.indexOf(a) !== -1; });
     },
     computed: function (v) { return computedStored(v); },
+    grid: function (v, spec) {
+      if (v === null || v === '') return null;
+      if (!isPlainObject(v)) throw new FieldError('Répondez ligne par ligne.');
+      var o = opts(spec);
+      var values = choiceValues(spec);
+      var out = {};
+      var any = false;
+      o.rows.forEach(function (row) {
+        var answer = get(v, row.id);
+        if (answer === null || (typeof answer === 'string' && strip(answer) === '')) return;
+        if (values.length) {
+          answer = strip(pyStr(answer));
+          if (values.indexOf(answer) === -1) {
+            throw new FieldError('Choisissez une des réponses proposées.');
+          }
+          out[row.id] = answer;
+        } else {
+          out[row.id] = toBool(answer);
+        }
+        any = true;
+      });
+      return any ? out : null;
+    },
   };
+
+  /**
+   * The hooks of the types whose parts have their own conditions (FieldType.without_parts and
+   * answered): the value without its hidden parts, and whether every shown part is answered.
+   */
+  var PARTS = {
+    grid: {
+      without: function (value, spec, hidden) {
+        if (!hidden.length || !isPlainObject(value)) return value;
+        var out = {};
+        var any = false;
+        Object.keys(value).forEach(function (k) {
+          if (hidden.indexOf(k) === -1) { out[k] = value[k]; any = true; }
+        });
+        return any ? out : null;
+      },
+      answered: function (value, spec, hidden) {
+        var given = isPlainObject(value) ? value : {};
+        return opts(spec).rows.every(function (row) {
+          return hidden.indexOf(row.id) !== -1 || own(given, row.id) !== undefined;
+        });
+      },
+    },
+  };
+
+  function withoutParts(spec, value, hidden) {
+    var hooks = own(PARTS, spec.type);
+    return hooks ? hooks.without(value, spec, hidden) : value;
+  }
+
+  function answered(spec, value, hidden) {
+    var hooks = own(PARTS, spec.type);
+    return hooks ? hooks.answered(value, spec, hidden) : !isEmptyValue(spec, value);
+  }
 
   // the hooks of plugin field types, by type name (registerType)
   var PLUGIN_TYPES = {};
@@ -634,7 +691,7 @@
     this.answers = answers;
     this.ctx = ctx;
     this.today = ctx.today;
-    this.memo = { visible: {}, pages: {}, computed: {}, fees: {} };
+    this.memo = { visible: {}, pages: {}, computed: {}, fees: {}, hidden: {} };
     this.row = null;
     this.root = this;
   }
@@ -702,7 +759,22 @@
   Scope.prototype.fieldValue = function (spec) {
     if (!this.visible(spec.id)) return null;
     if (spec.expr) return this.computed(spec);
-    return exprValue(spec, this.stored(spec, get(this.answers, spec.id)), this.model);
+    var shown = withoutParts(spec, this.stored(spec, get(this.answers, spec.id)),
+      this.hiddenParts(spec));
+    return exprValue(spec, shown, this.model);
+  };
+
+  /** DossierScope.hidden_parts: the parts of a top-level field whose condition is false. */
+  Scope.prototype.hiddenParts = function (spec) {
+    var memo = this.memo.hidden;
+    if (!Object.prototype.hasOwnProperty.call(memo, spec.id)) {
+      var conditions = spec.part_conditions || {};
+      var root = this.root;
+      memo[spec.id] = Object.keys(conditions).filter(function (part) {
+        return !root.test(conditions[part]);
+      });
+    }
+    return memo[spec.id];
   };
 
   Scope.prototype.rowsOf = function (spec) {
@@ -877,8 +949,21 @@
       var amount = self.fee(t);
       if (amount !== null) total = X.add(total, amount);
     });
-    this.memberships().forEach(function (a) { total = X.add(total, X.num(a.fee)); });
+    this.memberships().forEach(function (a) { total = X.add(total, self.membershipFee(a)); });
     return X.quantize(total, 2, X.HALF_EVEN);
+  };
+
+  /** DossierScope.membership_fee: the family's amount (fee_from), else the first price whose
+   * condition holds, else the fee. */
+  Scope.prototype.membershipFee = function (a) {
+    var root = this.root;
+    if (a.fee_from) {
+      var amount = toDecimal(root.evaluate(a.fee_from));
+      if (amount === null || X.cmpNum(amount, ZERO) <= 0) return X.num('0.00');
+      return X.quantize(amount, 2, X.HALF_UP);
+    }
+    var price = (a.prices || []).filter(function (p) { return root.test(p.when); })[0];
+    return X.num(price ? price.fee : a.fee);
   };
 
   Scope.prototype.feesValue = function (name) {
@@ -1007,9 +1092,10 @@
       out.errors[key] = [e.message];
       return raw === undefined ? null : raw;
     }
-    if (isEmptyValue(spec, value)) {
-      if (required) messages.push(spec.required_message);
-    } else {
+    var hidden = spec.parent === null ? scope.hiddenParts(spec) : [];
+    value = withoutParts(spec, value, hidden);
+    if (required && !answered(spec, value, hidden)) messages.push(spec.required_message);
+    if (!isEmptyValue(spec, value)) {
       messages = messages.concat(validate(spec, value));
       spec.validate.forEach(function (rule) {
         if (!scope.test(rule.rule)) messages.push(rule.message || 'Valeur non valide.');
@@ -1043,9 +1129,21 @@
     }
     if (!spec.has_value) return;
     var value = checkValue(spec, get(scope.answers, spec.id), spec.id, scope, out);
+    if (spec.conditional_parts) {
+      var hidden = scope.hiddenParts(spec);
+      spec.input_parts.forEach(function (part) {
+        if (hidden.indexOf(part) === -1) out.visible.add(spec.id + '.' + part);
+      });
+    }
     if (spec.is_container && Array.isArray(value) && value.every(isPlainObject)) {
       value.forEach(function (row, i) { evaluateRow(spec, i, row, scope, out); });
     }
+  }
+
+  /** A whole number of cents as a decimal text: -1234 -> "-12.34". */
+  function centsText(cents) {
+    var digits = String(Math.abs(cents)).padStart(3, '0');
+    return (cents < 0 ? '-' : '') + digits.slice(0, -2) + '.' + digits.slice(-2);
   }
 
   /**
@@ -1075,13 +1173,27 @@
         explanation: fee.explanation });
     });
     var memberships = scope.memberships().map(function (a) {
-      return { association: a.id, label: a.label, fee: a.fee, required: a.required };
+      return { association: a.id, label: a.label, fee: X.toText(scope.membershipFee(a)),
+        required: a.required };
     });
     var documents = [];
     model.documents.forEach(function (d) {
       var asked = d.required_if !== null ? scope.test(d.required_if) : d.required;
       if (asked) documents.push({ document: d.id, label: d.label, reason: d.reason });
     });
+    var instalments = [];
+    if (model.payment && fees.length) { // split_in_instalments: equal, the rest on the last
+      var labels = model.payment.instalments;
+      var due = X.quantize(fees.reduce(function (sum, f) { return X.add(sum, X.num(f.amount)); },
+        ZERO), 2, X.HALF_UP);
+      var cents = Number(X.plainText(due).replace('.', ''));
+      var each = X.num(centsText(Math.trunc(cents / labels.length))); // rounded towards zero
+      labels.forEach(function (label, i) {
+        var amount = i < labels.length - 1 ? each
+          : X.sub(due, X.mul(each, X.intNum(labels.length - 1)));
+        instalments.push({ label: label, amount: X.toText(amount) });
+      });
+    }
     return {
       visiblePages: out.visiblePages,
       visible: out.visible.items,
@@ -1092,6 +1204,7 @@
       fees: fees,
       memberships: memberships,
       documents: documents,
+      instalments: instalments,
       total: X.toText(scope.total()),
     };
   }
