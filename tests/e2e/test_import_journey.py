@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -63,6 +63,15 @@ def _validate(live_server: LiveServer, login: str) -> str:
         dossier.corrections = {"mef_destination": "10310019110", "division_destination": "4B"}
         session.commit()
         return dossier.public_id
+
+
+def _job_file(page: Page, suffix: str) -> bytes:
+    """The file of the export job whose page the agent was sent to (it refreshes itself)."""
+    link = page.locator("a[download]").filter(has_text=suffix)
+    expect(link).to_be_visible(timeout=60_000)
+    with page.expect_download() as download:
+        link.click()
+    return Path(download.value.path()).read_bytes()
 
 
 def test_agent_imports_siecle_files_then_exports_the_changes(
@@ -123,9 +132,12 @@ def test_agent_imports_siecle_files_then_exports_the_changes(
     assert _validate(live_server, sophie["identifiant"]) == public_id.group(1)
 
     # the changes only: exactly that field
-    changes = page.request.get(f"{v.base_url}{BASE}/exports/modifications.xlsx")
-    assert changes.status == 200, changes.text()
-    sheet = openpyxl.load_workbook(io.BytesIO(changes.body()), read_only=True).worksheets[0]
+    v.goto(f"{BASE}/exports")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exports")
+    page.get_by_role("row").filter(has_text="Modifications seulement").get_by_role(
+        "button", name="XLSX", exact=True).click()
+    changes = _job_file(page, ".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(changes), read_only=True).worksheets[0]
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
     header, *lines = table
     assert header[:8] == ["Nom", "Prénom", "Classe", "Page", "Champ", "Avant",
@@ -138,9 +150,10 @@ def test_agent_imports_siecle_files_then_exports_the_changes(
     assert "ResponsablesAvecAdresses.xml" in str(origin)
 
     # the SIECLE return: the validated dossier, with the new phone
-    siecle = page.request.get(f"{v.base_url}{BASE}/exports/siecle.zip", max_redirects=0)
-    assert siecle.status == 200, siecle.headers
-    with zipfile.ZipFile(io.BytesIO(siecle.body())) as archive:
+    v.goto(f"{BASE}/exports/siecle")
+    page.get_by_role("button", name="Préparer le fichier SIECLE (ZIP)").click()
+    siecle = _job_file(page, ".zip")
+    with zipfile.ZipFile(io.BytesIO(siecle)) as archive:
         (name,) = archive.namelist()
         assert name.startswith(f"{UAI}PRIVE") and name.endswith(".xml")
         xml = archive.read(name).decode("iso-8859-15")

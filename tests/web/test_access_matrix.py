@@ -17,6 +17,7 @@ the access check alone decides; denied answers never carry the other pupil's nam
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +48,10 @@ from engine.web.state import app_state
 
 from conftest import CSRF_INPUT, MakeAccount, MakeDossier, MakeStaff
 from staffkit import StaffUser
+
+#: id attributes of a page, and the row templates (<template>) whose ids repeat on purpose
+ID_ATTR: Final = re.compile(r'\sid="([^"]+)"')
+TEMPLATE_TAG: Final = re.compile(r"<template\b.*?</template>", re.S)
 
 
 class Access(StrEnum):
@@ -487,6 +492,11 @@ def test_access_matrix(app: Flask, world: World) -> None:
                 if body.lstrip()[:15].lower() == b"<!doctype html>" \
                         and response.mimetype != "text/html":
                     problems.append(f"{where}: a page served as {response.mimetype}")
+                if response.mimetype == "text/html":
+                    ids = ID_ATTR.findall(TEMPLATE_TAG.sub("", body.decode()))
+                    twice = sorted({i for i in ids if ids.count(i) > 1})
+                    if twice:
+                        problems.append(f"{where}: ids used twice: {', '.join(twice)}")
                 if got is not Seen.ALLOWED and context != "own" \
                         and OTHER_PUPIL in response.get_data(as_text=True):
                     problems.append(f"{where}: the other pupil's name in a denied answer")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -99,7 +99,7 @@ def exports(uai: str, slug: str) -> Response:
     recent = visible_jobs(establishment, slug, EXPORT_KINDS, limit=10)
     account = current_staff()
     assert account is not None
-    response = Response(render_template(
+    response = make_response(render_template(
         "staff/exports.html", establishment=establishment, campaign=campaign, slug=slug,
         filters=filters, args=_args(filters),
         tables=TABLE_LABELS, formats=list(Format), labels=LABELS, states=list(DossierState),
