@@ -41,8 +41,8 @@ from engine.campaign.model import Page
 from engine.dossiers.answers import (
     CampaignNotOpen,
     DossierView,
+    MalformedPost,
     RowAction,
-    RowActionError,
     SubmissionRefused,
     new_row,
     open_dossier,
@@ -67,7 +67,7 @@ from engine.dossiers.feedback import (
     rating_of,
 )
 from engine.dossiers.recompute import frozen_money
-from engine.dossiers.services import NotEditableError, StaleDossierError
+from engine.dossiers.services import AnswersTooLarge, NotEditableError, StaleDossierError
 from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
@@ -102,6 +102,9 @@ STAFF_CONFLICT_MESSAGE: Final = (
     "Le secrétariat du collège a modifié ce dossier pendant que vous le remplissiez. Vos "
     "réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec celles "
     "enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+TOO_LARGE_MESSAGE: Final = (
+    "Les réponses de ce dossier dépassent la taille qu'un dossier peut contenir : "
+    "raccourcissez les textes les plus longs, puis enregistrez de nouveau.")
 REVEALED_MESSAGE: Final = (
     "Votre réponse fait apparaître de nouvelles questions sur cette page : complétez-les, "
     "puis continuez.")
@@ -436,14 +439,22 @@ def save(public_id: str, page_id: str) -> BaseResponse:
         flash("Ce dossier a déjà été envoyé : il ne peut plus être modifié.", "info")
         return redirect(url_for("wizard.review", public_id=public_id))
     expected = _row_version()
-    parsed, errors = parse_page(current, request.form, loaded.answers)
+    posted = parse_page(current, request.form, loaded.answers)
+    parsed, errors = posted.answers, posted.errors
+    if posted.refused:
+        return _render_page(loaded, current, {**loaded.answers, **parsed}, errors=errors,
+                            status=422, row_version=expected)
     action = str(request.form.get("action") or "next")[:120]
     row_action = _row_action(action)
     try:
         saved = save_page(get_session(), loaded, current, parsed, row_action, expected,
                           _actor(), base=_posted_base())
-    except RowActionError:
+    except MalformedPost:
         abort(400)
+    except AnswersTooLarge:
+        flash(TOO_LARGE_MESSAGE, "error")
+        return _render_page(loaded, current, {**loaded.answers, **parsed}, errors=errors,
+                            status=422, row_version=expected)
     except StaleDossierError as exc:
         return _render_page(loaded, current, loaded.answers, status=409,
                             conflict=exc.current_answers, row_version=exc.current_version,
@@ -458,7 +469,7 @@ def save(public_id: str, page_id: str) -> BaseResponse:
               + ", ".join(saved.dropped) + ".", "warning")
     if saved.merged_with is not None:
         flash(_merged_message(saved.merged_with), "info")
-    page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
+    page_errors = {**loaded.page_errors(current.id), **errors}
     # without JavaScript the page lists what it showed (``shown``, in <noscript>)
     seen = set(request.form.getlist("shown"))
     revealed = revealed_keys(loaded, current, seen, parsed) if seen and action == "next" \
