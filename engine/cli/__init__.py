@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from . import campaigns, dossiers, exports, imports, keys, serve, staff, worker
+from . import campaigns, dossiers, exports, guardians, imports, keys, serve, staff, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,7 +16,7 @@ def main() -> None:
     """DossierSCO: online re-enrolment campaigns."""
 
 
-for _group in (campaigns, serve, imports, dossiers, exports, staff, worker, keys):
+for _group in (campaigns, serve, imports, dossiers, exports, staff, worker, keys, guardians):
     _group.register(main)
 
 __all__ = ["main"]

@@ -29,7 +29,7 @@ from . import sealed
 from .campaigns import Redaction, context_of, effective_answers, location, redaction_for
 from .documents import document_errors, document_statuses
 from .guardians import SharedChange, record_changes, shared_rows
-from .models import Dossier
+from .models import Dossier, StoredFile
 from .services import StaleDossierError, save_answers
 from .states import EDITABLE, Actor, ActorKind
 from .submission import submit_dossier
@@ -144,6 +144,11 @@ class DossierView:
         """:attr:`errors` of the fields of ``page_id``."""
         keys = {f.id for f in self.campaign.page(page_id).fields}
         return {k: v for k, v in self.errors.items() if k.split(".")[0] in keys}
+
+    @property
+    def files(self) -> list[StoredFile]:
+        """The dossier's files the reader may see (not those of a confidential guardian)."""
+        return [f for f in self.dossier.files if not self.redaction.hides_file(f)]
 
     def find_page(self, page_id: str) -> Page | None:
         return next((p for p in self.campaign.pages if p.id == page_id), None)
@@ -514,7 +519,8 @@ def submission_problems(view: DossierView) -> list[str]:
         if count:
             problems.append(f"La page « {current.title.get()} » comporte {count} "
                             f"réponse{'s' if count > 1 else ''} à compléter ou corriger.")
-    statuses = document_statuses(view.campaign, view.evaluation, view.dossier)
+    statuses = document_statuses(view.campaign, view.evaluation, view.dossier,
+                                 redaction=view.redaction)
     labels = {s.spec.id: s.spec.label.get() for s in statuses}
     for document_id, messages in document_errors(statuses).items():
         problems.extend(f"{labels[document_id]} : {m}" for m in messages)

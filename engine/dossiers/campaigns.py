@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_of
-from engine.dossiers.models import Dossier
+from engine.dossiers.models import Dossier, StoredFile
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, prefill_value
@@ -106,6 +106,11 @@ class Redaction:
     def hides_account(self, account_id: object) -> bool:
         """Whether what the account ``account_id`` wrote or sent is kept from the viewer."""
         return account_id is not None and str(account_id) in self.accounts
+
+    def hides_file(self, stored: StoredFile) -> bool:
+        """A file the other guardian sent (a proof of address shows where they live): not
+        listed, named nor served to the viewer."""
+        return self.hides_account(stored.uploaded_by_id)
 
     def answers(self, campaign: Campaign, answers: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``answers`` without the protected contact details."""

@@ -19,8 +19,9 @@ from engine.campaign.model import Page
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
+from .campaigns import Redaction
 from .models import Dossier, DossierEvent, Pupil, SatisfactionRating
-from .states import EDITABLE, Actor
+from .states import EDITABLE, Actor, ActorKind
 
 MAX_MESSAGE: Final = 1000
 MAX_COMMENT: Final = 2000
@@ -74,13 +75,18 @@ def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: st
     return event
 
 
-def disputes_of(session: Session, dossier: Dossier, page: Page) -> list[DossierEvent]:
-    """What the family reported about this page's locked values (never the whole history)."""
+def disputes_of(session: Session, dossier: Dossier, page: Page,
+                redaction: Redaction | None = None) -> list[DossierEvent]:
+    """What the family reported about this page's locked values (never the whole history);
+    not what a guardian ``redaction`` hides wrote (a confidential guardian's message may
+    hold their new number or address)."""
     events = session.scalars(
         select(DossierEvent).where(DossierEvent.dossier_id == dossier.id,
                                    DossierEvent.kind == DISPUTED)
         .order_by(DossierEvent.id))
-    return [e for e in events if e.data.get("page") == page.id]
+    return [e for e in events if e.data.get("page") == page.id and not (
+        redaction is not None and e.actor_kind == ActorKind.FAMILY.value
+        and redaction.hides_account(e.actor_id))]
 
 
 def rating_of(session: Session, dossier: Dossier, account_id: int) -> SatisfactionRating | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from flask import (
     Blueprint,
@@ -31,6 +31,8 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.typing import RouteCallable
 from flask_login import current_user, login_required
 from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
@@ -78,7 +80,7 @@ from engine.jobs.tasks import CONFIRMATION
 from engine.rules import DossierScope, evaluate_dossier
 from engine.rules.client import client_model
 from engine.text import LocalText
-from engine.web.access import family_dossier
+from engine.web.access import family_dossier, throttle_key
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.formdata import FieldView, field_views, parse_page
@@ -102,6 +104,8 @@ STAFF_CONFLICT_MESSAGE: Final = (
     "Le secrétariat du collège a modifié ce dossier pendant que vous le remplissiez. Vos "
     "réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec celles "
     "enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+#: per account: a guardian downloads the PDF a few times, never dozens a minute
+PDF_RATE_LIMIT: Final = "10 per minute"
 TOO_LARGE_MESSAGE: Final = (
     "Les réponses de ce dossier dépassent la taille qu'un dossier peut contenir : "
     "raccourcissez les textes les plus longs, puis enregistrez de nouveau.")
@@ -324,7 +328,8 @@ def _client_json(loaded: DossierView, page: Page, answers: Mapping[str, Any]) ->
 
 
 def _statuses(loaded: DossierView) -> list[DocumentStatus]:
-    return document_statuses(loaded.campaign, loaded.evaluation, loaded.dossier)
+    return document_statuses(loaded.campaign, loaded.evaluation, loaded.dossier,
+                             redaction=loaded.redaction)
 
 
 def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
@@ -354,7 +359,8 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
-        locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page) if locked else [],
+        locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page,
+                                                     loaded.redaction) if locked else [],
         shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
         correction=correction_request(loaded.dossier, loaded.campaign, page, visible), lang=None)
     return make_response(body, status)
@@ -628,6 +634,15 @@ def rate(public_id: str) -> BaseResponse:
             rating=None, errors=exc.errors, comment=comment), 422)
     flash("Merci pour votre avis !", "success")
     return redirect(url_for("wizard.confirmation", public_id=public_id))
+
+
+@bp.record_once
+def _throttle_pdf(state: BlueprintSetupState) -> None:
+    """The récapitulatif PDF is the family side's most expensive route: a limit per account,
+    with this app's own limiter (as the documents' writes)."""
+    app = cast(Flask, state.app)
+    limit = app_state(app).limiter.limit(PDF_RATE_LIMIT, key_func=throttle_key)
+    app.view_functions["wizard.recap"] = cast(RouteCallable, limit(app.view_functions["wizard.recap"]))
 
 
 # -- template helpers ---------------------------------------------------------------------
