@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
+
 from web.wizardkit import form_values, page_url
 
 CsrfToken = Callable[..., str]
