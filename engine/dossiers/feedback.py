@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine.campaign.model import Page
 from engine.db import utcnow
 from engine.diagnostics import EngineError
+from engine.fields.common import invisible_characters
 
 from .campaigns import Redaction
 from .models import Dossier, DossierEvent, Pupil, SatisfactionRating
@@ -53,6 +54,16 @@ class RatingClosed(FeedbackError):
     """The dossier is not sent: there is nothing to rate yet."""
 
 
+INVISIBLE_MESSAGE: Final = ("Ce texte contient des caractères invisibles ou de contrôle : "
+                            "retirez-les, puis envoyez de nouveau.")
+
+
+def _check_visible(text: str, name: str) -> None:
+    """What a family writes to the school holds no control, bidi or zero-width character."""
+    if any(invisible_characters(text)):
+        raise InvalidFeedback({name: INVISIBLE_MESSAGE})
+
+
 def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: str,
                     message: str, actor: Actor) -> DossierEvent:
     """Record that the family says the locked value of ``field_id`` on ``page`` is wrong.
@@ -66,6 +77,7 @@ def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: st
     if not message or len(message) > MAX_MESSAGE:
         raise InvalidFeedback({"message": f"Décrivez l'erreur en quelques mots ({MAX_MESSAGE} "
                                           "caractères au plus)."})
+    _check_visible(message, "message")
     # an event only: the dossier row (and its version) stays as the other guardian may hold it
     event = DossierEvent(dossier_id=dossier.id, at=utcnow(), actor_kind=actor.kind.value,
                          actor_id=actor.id, kind=DISPUTED,
@@ -114,6 +126,8 @@ def rate_dossier(session: Session, dossier: Dossier, account_id: int, score: str
         errors["score"] = "Choisissez une note de 1 à 5."
     if len(comment) > MAX_COMMENT:
         errors["comment"] = f"Votre commentaire dépasse {MAX_COMMENT} caractères."
+    elif any(invisible_characters(comment)):
+        errors["comment"] = INVISIBLE_MESSAGE
     if errors:
         raise InvalidFeedback(errors)
     rating = SatisfactionRating(dossier_id=dossier.id, account_id=account_id, score=int(score),

@@ -335,3 +335,17 @@ def test_rows_beyond_the_repeats_maximum_are_not_read(
     assert post_form(mum, pid, "urgence", extra).status_code == 302
     assert [r["nom"] for r in _answers(db_session, dossier)["contacts_urgence"]] == \
         ["C0", "C1", "C2"]
+
+
+# -- what a family writes to the school ---------------------------------------------------
+
+@pytest.mark.parametrize("char", ["nul", "rlo", "zero-width-space", "bom"])
+def test_a_report_with_invisible_characters_is_refused(
+        db_session: Session, dossier: Dossier, mum: FlaskClient, csrf_token: CsrfToken,
+        char: str) -> None:
+    pid = dossier.public_id
+    response = mum.post(f"/dossier/{pid}/etape/eleve/signaler", follow_redirects=True, data={
+        "csrf_token": csrf_token(mum, page_url(pid, "eleve")), "field": "nom",
+        "message": f"Le nom{INVISIBLE[char]} est faux"})
+    assert "caractères invisibles ou de contrôle" in unescape(response.get_data(as_text=True))
+    assert not [e for e in reload(db_session, dossier).events if e.kind == "prefill_disputed"]
