@@ -419,7 +419,8 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
         view.answers = theirs
         save_page(session, view, page, combined, None, exc.current_version, actor)
         return replace(saved, merged_with=exc.saved_by)
-    record_changes(session, view.campaign, view.dossier, before, write)
+    record_changes(session, view.campaign, view.dossier, before, write,
+                   int(actor.id) if actor.kind is ActorKind.FAMILY and actor.id else None)
     return saved
 
 

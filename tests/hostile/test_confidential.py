@@ -341,3 +341,18 @@ def test_an_account_not_a_guardian_is_told_nothing(
         app: Flask, dossier: Dossier, make_account: MakeAccount, csrf_token: CsrfToken) -> None:
     stranger = browser(app, csrf_token, make_account("Autre Parent"))
     assert stranger.get(f"/dossier/{dossier.public_id}/documents").status_code == 404
+
+
+def test_what_he_types_in_her_row_does_not_reach_her_other_childs_dossier(
+        db_session: Session, make_dossier: MakeDossier, mother: Account, father: Account,
+        dossier: Dossier, dad: FlaskClient, mum: FlaskClient) -> None:
+    """The guardians' own data is shared across siblings (``guardian_profile``): a number he
+    types in her row is masked from her in this dossier, and must not come back to her,
+    unmasked, in her other child's."""
+    tom = make_dossier(mother[0], father[0], prefill=PREFILL, first_name="Tom",
+                       confidential=(2,))
+    typed = ("0758000005", "07 58 00 00 05", "+33758000005")
+    assert post_form(dad, dossier.public_id, "famille", {
+        "f-responsables-0-telephone_portable": typed[1]}).status_code == 302
+    assert leaks(html(mum, page_url(dossier.public_id, "famille")), typed) == []
+    assert leaks(html(mum, page_url(tom.public_id, "famille")), typed) == []
