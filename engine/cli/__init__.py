@@ -12,6 +12,7 @@ from . import (
     campaigns,
     dossiers,
     exports,
+    guardians,
     imports,
     keys,
     migrate,
@@ -29,7 +30,7 @@ def main() -> None:
 
 
 for _group in (campaigns, serve, migrate, imports, dossiers, exports, staff, worker, keys,
-               storage, retention):
+               storage, retention, guardians):
     _group.register(main)
 
 __all__ = ["main"]

@@ -27,7 +27,9 @@ from engine.security import (
     verify_secret,
 )
 
+from . import audit
 from .models import FamilyAccount, Guardianship, Invitation, Pupil
+from .states import Actor
 
 
 class LoginOutcome(StrEnum):
@@ -149,6 +151,29 @@ def link_guardian(session: Session, account: FamilyAccount, pupil: Pupil, *, gua
     session.add(link)
     session.commit()
     return link
+
+
+def set_confidential_contact(session: Session, actor: Actor, account: FamilyAccount,
+                             confidential: bool, *, eleve_id: str | None = None,
+                             ) -> list[Guardianship]:
+    """Mark (or unmark) ``account``'s contact confidential for its pupils (only the pupil
+    ``eleve_id`` when given): the other guardians of those pupils no longer see their contact
+    details, the files they send nor what they report. Returns the links changed, audited in
+    the same transaction.
+
+    :raises LookupError: ``eleve_id`` names no pupil of this guardian.
+    """
+    links = [g for g in account.guardianships if eleve_id is None or g.pupil.eleve_id == eleve_id]
+    if not links:
+        raise LookupError(f"no pupil {eleve_id!r} for this guardian")
+    changed = [g for g in links if g.confidential_contact != confidential]
+    for link in changed:
+        link.confidential_contact = confidential
+        audit.record(session, actor, "confidential_contact",
+                     establishment_id=link.pupil.establishment_id,
+                     data={"account": account.id, "pupil": link.pupil_id, "on": confidential})
+    session.commit()
+    return changed
 
 
 def issue_invitation(session: Session, account: FamilyAccount, *, expires_at: datetime,

@@ -9,6 +9,7 @@ request and renders; everything decided in between is here, so the staff's side 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,12 +25,12 @@ from engine.rules import DossierContext, Evaluation, evaluate_dossier
 from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_writes
 
 from . import sealed
-from .campaigns import Redaction, context_of, effective_answers, redaction_for
+from .campaigns import Redaction, context_of, effective_answers, location, redaction_for
 from .documents import document_errors, document_statuses
 from .guardians import SharedChange, record_changes, shared_rows
-from .models import Dossier
+from .models import Dossier, StoredFile
 from .services import StaleDossierError, save_answers
-from .states import EDITABLE, Actor, Window, window_of
+from .states import EDITABLE, Actor, ActorKind, Window, window_of
 from .submission import submit_dossier
 
 
@@ -41,8 +42,13 @@ class CampaignNotOpen(EngineError):
         self.window = window
 
 
-class RowActionError(EngineError):
-    """A row action names no editable repeat, or a row the repeat does not have."""
+class MalformedPost(EngineError):
+    """A post no page of the dossier could have sent (a hostile or broken client): refused
+    whole."""
+
+
+class RowActionError(MalformedPost):
+    """A row action names no editable repeat of the page, or a row the repeat does not have."""
 
 
 class SubmissionRefused(EngineError):
@@ -68,6 +74,7 @@ class DossierView:
     window: Window = Window.OPEN
     #: guardians' values taken from their other children's dossiers
     shared: list[SharedChange] = field(default_factory=list)
+    _seen_errors: dict[str, list[str]] | None = None
 
     @property
     def editable(self) -> bool:
@@ -85,7 +92,47 @@ class DossierView:
         """Evaluate other answers (a post, on_hide writes), which become :attr:`answers`."""
         self.answers = dict(answers)
         self._evaluation = None
+        self._seen_errors = None
         return self.evaluation
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """The validation messages the reader is shown: those of the answers as the reader
+        sees them, without the masked values' own, so that no message can confirm a guess of
+        a value kept from them (a rule comparing a contact with a confidential phone)."""
+        if not self.redaction:
+            return self.evaluation.errors
+        if self._seen_errors is None:
+            seen = evaluate_dossier(self.campaign,
+                                    self.redaction.answers(self.campaign, self.answers),
+                                    self.redaction.context(self.ctx))
+            self._seen_errors = {k: v for k, v in seen.errors.items()
+                                 if not self._masked_key(k)}
+        return self._seen_errors
+
+    def _masked_key(self, key: str) -> bool:
+        """Whether the evaluation key ``id`` or ``repeat.n.child`` holds a masked value."""
+        head, *rest = key.split(".")
+        spec = self.campaign.fields.get(head if not rest else f"{head}.{rest[-1]}")
+        if spec is None:
+            return False
+        row_key = None
+        if len(rest) == 2 and rest[0].isdigit():
+            rows = self.answers.get(head)
+            n = int(rest[0])
+            if isinstance(rows, list) and n < len(rows) and isinstance(rows[n], Mapping):
+                row_key = str(rows[n].get(ROW_KEY))
+        return self.redaction.masked(self.campaign, spec, row_key)
+
+    def page_errors(self, page_id: str) -> dict[str, list[str]]:
+        """:attr:`errors` of the fields of ``page_id``."""
+        keys = {f.id for f in self.campaign.page(page_id).fields}
+        return {k: v for k, v in self.errors.items() if k.split(".")[0] in keys}
+
+    @property
+    def files(self) -> list[StoredFile]:
+        """The dossier's files the reader may see (not those of a confidential guardian)."""
+        return [f for f in self.dossier.files if not self.redaction.hides_file(f)]
 
     def find_page(self, page_id: str) -> Page | None:
         return next((p for p in self.campaign.pages if p.id == page_id), None)
@@ -137,27 +184,126 @@ class RowAction:
     index: int | None = None
 
 
-def _keep_protected(view: DossierView, parsed: dict[str, Any]) -> None:
-    """Put back the confidential rows and values the viewer was never shown, so a save by
-    the other guardian can neither read nor erase them."""
+#: the key :func:`new_row` gives a row (anything else posted as a new row's key is replaced)
+_NEW_KEY = re.compile(r"new-[0-9a-f]{12}")
+
+
+def _check_rows(view: DossierView, page: Page, parsed: dict[str, Any]) -> None:
+    """Each posted row is a row the page showed (its key) or a new one: a key the dossier
+    does not hold becomes a fresh one, so a post can neither claim an imported guardian's
+    identity nor collide with a row; the same key twice is refused.
+
+    :raises MalformedPost: two rows of a repeat carry the same key.
+    """
+    for spec in page.fields:
+        rows = parsed.get(spec.id)
+        if not spec.type.is_container or not isinstance(rows, list):
+            continue
+        before = {str(r.get(ROW_KEY)) for r in view.answers.get(spec.id) or []
+                  if isinstance(r, Mapping)}
+        seen: set[str] = set()
+        for row in rows:
+            key = str(row.get(ROW_KEY) or "")
+            if key and key in seen:
+                raise MalformedPost(f"row key {key!r} posted twice in {spec.id!r}")
+            if key not in before and not _NEW_KEY.fullmatch(key):
+                key = new_row()[ROW_KEY]
+            seen.add(key)
+            row[ROW_KEY] = key
+
+
+def _keep_protected(view: DossierView, page: Page, parsed: dict[str, Any]) -> None:
+    """Put back what the viewer was never shown (another guardian's confidential details, in
+    whatever row or field they are), so a save by the other guardian can neither read, erase
+    nor move them; after the row action, which cannot remove them either.
+
+    :raises MalformedPost: the rows posted and the protected ones exceed the repeat's maximum.
+    """
     if not view.redaction:
         return
-    for repeat_id, rows in list(parsed.items()):
-        spec = view.campaign.fields.get(repeat_id)
-        if spec is None or not spec.type.is_container or not isinstance(rows, list):
+    campaign, redaction = view.campaign, view.redaction
+    for spec in page.fields:
+        if spec.id not in parsed:
             continue
-        before = {str(r.get(ROW_KEY)): r for r in view.answers.get(repeat_id) or []
+        if not spec.type.is_container:
+            if redaction.masked(campaign, spec, None):
+                parsed[spec.id] = view.answers.get(spec.id)
+            continue
+        rows = parsed[spec.id]
+        if not isinstance(rows, list):
+            continue
+        before = {str(r.get(ROW_KEY)): r for r in view.answers.get(spec.id) or []
                   if isinstance(r, Mapping)}
         posted = {str(r.get(ROW_KEY)) for r in rows}
         for row in rows:
             old = before.get(str(row.get(ROW_KEY)))
-            if old is None:
-                continue
             for child in spec.fields:
-                if view.redaction.masked(view.campaign, child, str(row.get(ROW_KEY))):
-                    row[child.id] = old.get(child.id)
+                if redaction.masked(campaign, child, str(row.get(ROW_KEY))):
+                    row[child.id] = None if old is None else old.get(child.id)
         rows.extend(r for k, r in before.items()
-                    if k in view.redaction.row_keys and k not in posted)
+                    if k not in posted and redaction.protects_row(campaign, spec, k))
+        if len(rows) > spec.options.max:
+            raise MalformedPost(f"{len(rows)} rows in {spec.id!r}, at most {spec.options.max}")
+
+
+def _keep_answerable(campaign: Campaign, before: Mapping[str, Any], parsed: dict[str, Any],
+                     evaluation: Evaluation) -> bool:
+    """Drop what the post holds for questions the family could not answer (hidden by the
+    rules once the post is taken into account): the stored value stays. True when
+    something was dropped."""
+    dropped = False
+    visible = evaluation.visible
+    for field_id in list(parsed):
+        spec = campaign.fields.get(field_id)
+        if spec is None or spec.parent_id is not None:
+            continue
+        if field_id not in visible:
+            if parsed[field_id] != before.get(field_id):
+                parsed.pop(field_id)
+                dropped = True
+            continue
+        rows = parsed[field_id]
+        if not spec.type.is_container or not isinstance(rows, list):
+            continue
+        old_rows = {str(r.get(ROW_KEY)): r for r in before.get(field_id) or []
+                    if isinstance(r, Mapping)}
+        for n, row in enumerate(rows):
+            old = old_rows.get(str(row.get(ROW_KEY))) or {}
+            for child in spec.fields:
+                if child.type.has_value and f"{field_id}.{n}.{child.id}" not in visible \
+                        and row.get(child.id) != old.get(child.id):
+                    row[child.id] = old.get(child.id)
+                    dropped = True
+    return dropped
+
+
+def _owned_writes(campaign: Campaign, answers: Mapping[str, Any], write: Mapping[str, Any],
+                  actor: Actor) -> dict[str, str]:
+    """The contact details a guardian typed in this write, by location: theirs from now on
+    (masked from the other guardian whenever the school marks them confidential)."""
+    if actor.kind is not ActorKind.FAMILY or actor.id is None:
+        return {}
+    out: dict[str, str] = {}
+    for field_id, value in write.items():
+        spec = campaign.fields.get(field_id)
+        if spec is None or spec.parent_id is not None:
+            continue
+        if spec.type.contact_data and not spec.type.is_empty(value) \
+                and not spec.type.same(answers.get(field_id), value, spec):
+            out[location(spec)] = actor.id
+        if not spec.type.is_container or not isinstance(value, list):
+            continue
+        before = {str(r.get(ROW_KEY)): r for r in answers.get(field_id) or []
+                  if isinstance(r, Mapping)}
+        for row in value:
+            key = str(row.get(ROW_KEY))
+            old = before.get(key) or {}
+            for child in spec.fields:
+                new = row.get(child.id)
+                if child.type.contact_data and not child.type.is_empty(new) \
+                        and not child.type.same(old.get(child.id), new, child):
+                    out[location(child, key)] = actor.id
+    return out
 
 
 def _keep_files(view: DossierView, page: Page, parsed: dict[str, Any]) -> None:
@@ -169,12 +315,14 @@ def _keep_files(view: DossierView, page: Page, parsed: dict[str, Any]) -> None:
                                if f.document_id == spec.id]
 
 
-def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> None:
-    """Add or remove a repeat row, within the repeat's min..max; a confidential row the
-    reader was never shown is never removed."""
-    spec = view.campaign.fields.get(action.repeat_id)
-    if spec is None or not spec.type.is_container or not spec.editable:
-        raise RowActionError(f"no editable repeat {action.repeat_id!r}")
+def _apply(view: DossierView, page: Page, action: RowAction, answers: dict[str, Any]) -> None:
+    """Add or remove a row of a repeat of ``page`` (the page posted: another page's repeat
+    is not in the post), within the repeat's min..max; a row holding what the reader was
+    never shown is never removed."""
+    spec = next((f for f in page.fields if f.id == action.repeat_id), None)
+    if spec is None or not spec.type.is_container or not spec.editable \
+            or not isinstance(answers.get(spec.id), list):
+        raise RowActionError(f"no editable repeat {action.repeat_id!r} on page {page.id!r}")
     rows = list(answers.get(spec.id) or [])
     if action.kind == "add":
         if len(rows) < spec.options.max:
@@ -183,8 +331,8 @@ def _apply(view: DossierView, action: RowAction, answers: dict[str, Any]) -> Non
         position = len(rows) if action.index is None else action.index
         if position >= len(rows):
             raise RowActionError(f"no row {action.index} in {spec.id!r}")
-        if len(rows) > spec.options.min and str(rows[position].get(ROW_KEY)) not in \
-                view.redaction.row_keys:
+        if len(rows) > spec.options.min and not view.redaction.protects_row(
+                view.campaign, spec, str(rows[position].get(ROW_KEY))):
             del rows[position]
     answers[spec.id] = rows
 
@@ -223,15 +371,19 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     if view.window is not Window.OPEN:
         raise CampaignNotOpen(view.window)
     before = view.answers
-    _keep_protected(view, parsed)
+    _check_rows(view, page, parsed)
     _keep_files(view, page, parsed)
     if action is not None:
-        _apply(view, action, parsed)
+        _apply(view, page, action, parsed)
+    _keep_protected(view, page, parsed)
     offered = offered_memberships(view.campaign, {**view.answers, **parsed}, view.ctx)
     dropped = sorted({str(v) for k, kept in offered.items() for v in parsed[k] if v not in kept})
     parsed.update(offered)
-    merged = {**view.answers, **parsed}
-    evaluation = view.evaluate(merged)
+    evaluation = view.evaluate({**before, **parsed})
+    if _keep_answerable(view.campaign, before, parsed, evaluation):
+        evaluation = view.evaluate({**before, **parsed})
+    merged = view.answers
+    owners = _owned_writes(view.campaign, before, parsed, actor)
     cleared = on_hide_writes(view.campaign, merged, evaluation)
     if cleared:
         view.evaluate({**merged, **cleared})
@@ -240,7 +392,7 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
     write = {**parsed, **cleared}
     try:
         save_answers(session, view.dossier, expected_version, write, page.id, actor,
-                     campaign=view.campaign)
+                     campaign=view.campaign, owners=owners)
     except StaleDossierError as exc:
         if base is None:
             raise
@@ -252,7 +404,8 @@ def save_page(session: Session, view: DossierView, page: Page, parsed: dict[str,
         view.answers = theirs
         save_page(session, view, page, combined, None, exc.current_version, actor)
         return replace(saved, merged_with=exc.saved_by)
-    record_changes(session, view.campaign, view.dossier, before, write)
+    record_changes(session, view.campaign, view.dossier, before, write,
+                   int(actor.id) if actor.kind is ActorKind.FAMILY and actor.id else None)
     return saved
 
 
@@ -348,11 +501,12 @@ def submission_problems(view: DossierView) -> list[str]:
     """Why the dossier cannot be sent yet (pages with errors, missing documents), in French."""
     problems = []
     for current in view.visible_pages():
-        count = len(view.evaluation.page_errors(view.campaign, current.id))
+        count = len(view.page_errors(current.id))
         if count:
             problems.append(f"La page « {current.title.get()} » comporte {count} "
                             f"réponse{'s' if count > 1 else ''} à compléter ou corriger.")
-    statuses = document_statuses(view.campaign, view.evaluation, view.dossier)
+    statuses = document_statuses(view.campaign, view.evaluation, view.dossier,
+                                 redaction=view.redaction)
     labels = {s.spec.id: s.spec.label.get() for s in statuses}
     for document_id, messages in document_errors(statuses).items():
         problems.extend(f"{labels[document_id]} : {m}" for m in messages)

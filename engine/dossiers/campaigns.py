@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_of
-from engine.dossiers.models import Dossier
+from engine.dossiers.models import Dossier, StoredFile
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext
 from engine.rules.policy import effective_answers as effective_answers
@@ -28,26 +28,54 @@ def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
 CONTACT_KEYS: Final = frozenset({"phone_home", "phone_work", "phone_mobile", "email", "address"})
 
 
+def location(spec: FieldSpec, row_key: str | None = None) -> str:
+    """Where a value lives in the answers: ``id``, or ``repeat/row key/child`` in a row (the
+    row's key, not its position, so a location survives rows added or removed before it)."""
+    return spec.id if spec.parent_id is None else f"{spec.parent_id}/{row_key}/{spec.id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Redaction:
-    """What one guardian must not see of a dossier: the contact details of the other guardian
-    when the school marked them confidential (difficult family situations).
+    """What one guardian must not see of a dossier: what belongs to another guardian whose
+    contact the school marked confidential (difficult family situations) — their contact
+    details, the files they sent, what they reported to the school.
 
     ``guardians`` are positions in the imported ``guardians`` list; ``row_keys`` the keys of
-    the matching rows of repeats prefilled from ``guardians``.
+    the matching rows of repeats prefilled from ``guardians``; ``accounts`` the ids of those
+    guardians' accounts; ``owned`` the locations (:func:`location`) of the contact details
+    they typed themselves, in whatever row or field.
     """
 
     guardians: frozenset[int] = frozenset()
     row_keys: frozenset[str] = frozenset()
+    accounts: frozenset[str] = frozenset()
+    owned: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.guardians)
+        return bool(self.accounts or self.guardians)
 
     def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool:
         """Whether the value of ``spec`` in the row ``row_key`` must be hidden from the viewer."""
-        return (bool(self) and row_key in self.row_keys and spec.parent_id is not None
-                and spec.type.contact_data
-                and campaign.fields[spec.parent_id].prefill == ("guardians",))
+        if not self or not spec.type.contact_data:
+            return False
+        if spec.parent_id is not None and row_key in self.row_keys \
+                and campaign.fields[spec.parent_id].prefill == ("guardians",):
+            return True
+        return location(spec, row_key) in self.owned
+
+    def protects_row(self, campaign: Campaign, repeat: FieldSpec, row_key: str) -> bool:
+        """The row holds something the viewer may not see: they may not remove it."""
+        return row_key in self.row_keys or any(
+            self.masked(campaign, child, row_key) for child in repeat.fields)
+
+    def hides_account(self, account_id: object) -> bool:
+        """Whether what the account ``account_id`` wrote or sent is kept from the viewer."""
+        return account_id is not None and str(account_id) in self.accounts
+
+    def hides_file(self, stored: StoredFile) -> bool:
+        """A file the other guardian sent (a proof of address shows where they live): not
+        listed, named nor served to the viewer."""
+        return self.hides_account(stored.uploaded_by_id)
 
     def answers(self, campaign: Campaign, answers: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``answers`` without the protected contact details."""
@@ -56,7 +84,11 @@ class Redaction:
             return out
         for spec in campaign.top_fields():
             rows = out.get(spec.id)
-            if not spec.type.is_container or not isinstance(rows, list):
+            if not spec.type.is_container:
+                if spec.id in out and self.masked(campaign, spec, None):
+                    out[spec.id] = None
+                continue
+            if not isinstance(rows, list):
                 continue
             out[spec.id] = [
                 {k: (None if (c := _child(spec, k)) is not None
@@ -85,11 +117,11 @@ def _child(repeat: FieldSpec, child_id: str) -> FieldSpec | None:
 
 
 def redaction_for(dossier: Dossier, account_id: int) -> Redaction:
-    """What ``account_id`` must not see: the contact details of every other guardian of the
-    pupil whose contact the school marked confidential."""
-    keys = {g.guardian_key for g in dossier.pupil.guardianships
-            if g.confidential_contact and g.account_id != account_id}
-    if not keys:
+    """What ``account_id`` must not see: what belongs to every other guardian of the pupil
+    whose contact the school marked confidential."""
+    hidden = {g.guardian_key: str(g.account_id) for g in dossier.pupil.guardianships
+              if g.confidential_contact and g.account_id != account_id}
+    if not hidden:
         return Redaction()
     guardians = dossier.prefill.get("guardians")
     positions: set[int] = set()
@@ -98,7 +130,10 @@ def redaction_for(dossier: Dossier, account_id: int) -> Redaction:
         if not isinstance(record, Mapping):
             continue
         personne_id = str(record.get("personne_id") or "")
-        if personne_id in keys or (not personne_id and str(i + 1) in keys):
+        if personne_id in hidden or (not personne_id and str(i + 1) in hidden):
             positions.add(i)
             row_keys.add(personne_id or f"row{i + 1}")
-    return Redaction(frozenset(positions), frozenset(row_keys))
+    accounts = frozenset(hidden.values())
+    owned = frozenset(where for where, owner in (dossier.contact_owners or {}).items()
+                      if owner in accounts)
+    return Redaction(frozenset(positions), frozenset(row_keys), accounts, owned)

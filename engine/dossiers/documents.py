@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -40,6 +40,7 @@ from engine.storage.inspection import (
 )
 
 from . import audit
+from .campaigns import Redaction
 from .models import Dossier, DossierDocument, FamilyAccount, StoredFile, new_public_id
 from .states import EDITABLE, Actor, Window, window_of
 
@@ -79,10 +80,13 @@ class DocumentStatus:
     document_date: date | None = None
     #: blocking problems, in French
     problems: list[str] = field(default_factory=list)
+    #: files the other guardian sent, kept from this reader (confidential contact): counted,
+    #: never listed
+    withheld: int = 0
 
     @property
     def can_add(self) -> bool:
-        return len(self.files) < self.spec.max_files
+        return len(self.files) + self.withheld < self.spec.max_files
 
 
 class DocumentError(EngineError):
@@ -127,12 +131,14 @@ def freshness_problem(document_date: date | None, max_age_months: int, today: da
 
 def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossier,
                       lang: str | None = None, *, today: date | None = None,
-                      ) -> list[DocumentStatus]:
+                      redaction: Redaction | None = None) -> list[DocumentStatus]:
     """Every campaign document of ``dossier``, in campaign order, with what is missing.
 
     A document applies when the evaluation asks for it, or when it is optional for everybody;
     a document whose condition is false does not apply (the page hides it, the browser may
-    reveal it live). ``today`` (default: the current date) judges freshness.
+    reveal it live). ``today`` (default: the current date) judges freshness. The files
+    ``redaction`` hides are counted (a document the other guardian sent is not missing) but
+    not listed.
     """
     today = today or date.today()
     asked = {d.document_id: d for d in evaluation.documents}
@@ -161,8 +167,9 @@ def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossi
                 problem = freshness_problem(declared, doc.max_age_months, today)
                 if problem:
                     problems.append(problem)
-        statuses.append(DocumentStatus(doc, applies, required, reason, sent, declared,
-                                       problems))
+        shown = sent if redaction is None else [f for f in sent if not redaction.hides_file(f)]
+        statuses.append(DocumentStatus(doc, applies, required, reason, shown, declared,
+                                       problems, len(sent) - len(shown)))
     return statuses
 
 
@@ -230,6 +237,24 @@ def _files_of(session: Session, dossier: Dossier, document_id: str) -> list[Stor
     return list(session.scalars(select(StoredFile).where(
         StoredFile.dossier_id == dossier.id, StoredFile.document_id == document_id)
         .order_by(StoredFile.id)))
+
+
+_DOSSIER = cast(Table, Dossier.__table__)
+
+
+@contextmanager
+def _quota_lock(session: Session, dossier: Dossier) -> Iterator[None]:
+    """Hold the dossier's row from the quota checks to the commit, so that uploads at the
+    same moment are counted one after the other: a no-op UPDATE takes the row lock on
+    PostgreSQL and the write lock on SQLite (a ``FOR UPDATE`` is ignored there). A refusal
+    in between rolls back, which releases it."""
+    session.execute(update(_DOSSIER).where(_DOSSIER.c.id == dossier.id)
+                    .values(id=_DOSSIER.c.id))
+    try:
+        yield
+    except DocumentError:
+        session.rollback()
+        raise
 
 
 def _dossier_usage(session: Session, dossier: Dossier) -> tuple[int, int]:
@@ -322,18 +347,20 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
     if staff is None:
         _check_editable(dossier, campaign, today, rule.id)
     checked = inspect_uploads(rule, uploads)
-    existing = _files_of(session, dossier, rule.id)
-    if len(existing) + len(checked) > rule.max_files:
-        raise DocumentError(_("Ce document accepte au plus {n} fichier(s) ; {k} déjà envoyé(s). "
-                              "Supprimez ou remplacez un fichier.").format(
-                                  n=rule.max_files, k=len(existing)), UploadCode.TOO_MANY_FILES)
-    count, size = _dossier_usage(session, dossier)
-    if count + len(checked) > MAX_FILES_PER_DOSSIER or \
-            size + sum(c.size for c in checked) > MAX_BYTES_PER_DOSSIER:
-        raise DocumentError(_("Ce dossier a atteint la limite de {n} fichiers ou de {mb} Mo "
-                              "au total.").format(n=MAX_FILES_PER_DOSSIER,
-                                                  mb=megabytes(MAX_BYTES_PER_DOSSIER)),
-                            UploadCode.DOSSIER_FULL)
+    with _quota_lock(session, dossier):
+        existing = _files_of(session, dossier, rule.id)
+        if len(existing) + len(checked) > rule.max_files:
+            raise DocumentError(_("Ce document accepte au plus {n} fichier(s) ; {k} déjà "
+                                  "envoyé(s). Supprimez ou remplacez un fichier.").format(
+                                      n=rule.max_files, k=len(existing)),
+                                UploadCode.TOO_MANY_FILES)
+        count, size = _dossier_usage(session, dossier)
+        if count + len(checked) > MAX_FILES_PER_DOSSIER or \
+                size + sum(c.size for c in checked) > MAX_BYTES_PER_DOSSIER:
+            raise DocumentError(_("Ce dossier a atteint la limite de {n} fichiers ou de {mb} Mo "
+                                  "au total.").format(n=MAX_FILES_PER_DOSSIER,
+                                                      mb=megabytes(MAX_BYTES_PER_DOSSIER)),
+                                UploadCode.DOSSIER_FULL)
     with _stored(storage, checked) as keys:
         rows = [StoredFile(public_id=new_public_id(), dossier=dossier, document_id=rule.id,
                            storage_key=key, filename=item.filename, sha256=item.sha256,
@@ -380,10 +407,11 @@ def replace_file(session: Session, storage: Storage, campaign: Campaign, dossier
         raise DocumentError(_("Choisissez un seul fichier pour remplacer celui-ci."),
                             UploadCode.TOO_MANY_FILES)
     (checked,) = inspect_uploads(rule, uploads)
-    _count, size = _dossier_usage(session, dossier)
-    if size - stored.size + checked.size > MAX_BYTES_PER_DOSSIER:
-        raise DocumentError(_("Ce dossier a atteint la limite de {mb} Mo au total.").format(
-            mb=megabytes(MAX_BYTES_PER_DOSSIER)), UploadCode.DOSSIER_FULL)
+    with _quota_lock(session, dossier):
+        _count, size = _dossier_usage(session, dossier)
+        if size - stored.size + checked.size > MAX_BYTES_PER_DOSSIER:
+            raise DocumentError(_("Ce dossier a atteint la limite de {mb} Mo au total.").format(
+                mb=megabytes(MAX_BYTES_PER_DOSSIER)), UploadCode.DOSSIER_FULL)
     old_key, new_id = stored.storage_key, new_public_id()
     ids = [new_id if f.id == stored.id else f.public_id
            for f in _files_of(session, dossier, rule.id)]

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from engine.campaign.model import Page
 from engine.db import utcnow
 from engine.diagnostics import EngineError
+from engine.fields.common import invisible_characters
 
+from .campaigns import Redaction
 from .models import Dossier, DossierEvent, Pupil, SatisfactionRating
-from .states import EDITABLE, Actor
+from .states import EDITABLE, Actor, ActorKind
 
 MAX_MESSAGE: Final = 1000
 MAX_COMMENT: Final = 2000
@@ -52,6 +54,16 @@ class RatingClosed(FeedbackError):
     """The dossier is not sent: there is nothing to rate yet."""
 
 
+INVISIBLE_MESSAGE: Final = ("Ce texte contient des caractères invisibles ou de contrôle : "
+                            "retirez-les, puis envoyez de nouveau.")
+
+
+def _check_visible(text: str, name: str) -> None:
+    """What a family writes to the school holds no control, bidi or zero-width character."""
+    if any(invisible_characters(text)):
+        raise InvalidFeedback({name: INVISIBLE_MESSAGE})
+
+
 def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: str,
                     message: str, actor: Actor) -> DossierEvent:
     """Record that the family says the locked value of ``field_id`` on ``page`` is wrong.
@@ -65,6 +77,7 @@ def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: st
     if not message or len(message) > MAX_MESSAGE:
         raise InvalidFeedback({"message": f"Décrivez l'erreur en quelques mots ({MAX_MESSAGE} "
                                           "caractères au plus)."})
+    _check_visible(message, "message")
     # an event only: the dossier row (and its version) stays as the other guardian may hold it
     event = DossierEvent(dossier_id=dossier.id, at=utcnow(), actor_kind=actor.kind.value,
                          actor_id=actor.id, kind=DISPUTED,
@@ -74,13 +87,18 @@ def dispute_prefill(session: Session, dossier: Dossier, page: Page, field_id: st
     return event
 
 
-def disputes_of(session: Session, dossier: Dossier, page: Page) -> list[DossierEvent]:
-    """What the family reported about this page's locked values (never the whole history)."""
+def disputes_of(session: Session, dossier: Dossier, page: Page,
+                redaction: Redaction | None = None) -> list[DossierEvent]:
+    """What the family reported about this page's locked values (never the whole history);
+    not what a guardian ``redaction`` hides wrote (a confidential guardian's message may
+    hold their new number or address)."""
     events = session.scalars(
         select(DossierEvent).where(DossierEvent.dossier_id == dossier.id,
                                    DossierEvent.kind == DISPUTED)
         .order_by(DossierEvent.id))
-    return [e for e in events if e.data.get("page") == page.id]
+    return [e for e in events if e.data.get("page") == page.id and not (
+        redaction is not None and e.actor_kind == ActorKind.FAMILY.value
+        and redaction.hides_account(e.actor_id))]
 
 
 def rating_of(session: Session, dossier: Dossier, account_id: int) -> SatisfactionRating | None:
@@ -108,6 +126,8 @@ def rate_dossier(session: Session, dossier: Dossier, account_id: int, score: str
         errors["score"] = "Choisissez une note de 1 à 5."
     if len(comment) > MAX_COMMENT:
         errors["comment"] = f"Votre commentaire dépasse {MAX_COMMENT} caractères."
+    elif any(invisible_characters(comment)):
+        errors["comment"] = INVISIBLE_MESSAGE
     if errors:
         raise InvalidFeedback(errors)
     rating = SatisfactionRating(dossier_id=dossier.id, account_id=account_id, score=int(score),

@@ -152,10 +152,19 @@ def _pupil_names(session: Session, profiles: Mapping[str, GuardianProfile]) -> d
 
 
 def record_changes(session: Session, campaign: Campaign, dossier: Dossier,
-                   before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+                   before: Mapping[str, Any], after: Mapping[str, Any],
+                   writer: int | None = None) -> None:
     """Remember the person-level values of the guardians' rows that a save changed, for
-    their other children's dossiers; in its own transaction, after the dossier's."""
+    their other children's dossiers; in its own transaction, after the dossier's.
+
+    A guardian ``writer`` whose contact is confidential changes only their own profile: what
+    they typed in another guardian's row would otherwise reach that guardian's other
+    children's dossiers, where nothing masks it."""
     keys = imported_keys(dossier)
+    hidden = {g.guardian_key for g in dossier.pupil.guardianships
+              if g.account_id == writer and g.confidential_contact}
+    if hidden:
+        keys &= hidden
     changed: dict[str, dict[str, Any]] = {}
     for spec, children in _shared_repeats(campaign):
         old = {str(r.get(ROW_KEY)): r for r in before.get(spec.id) or []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -420,7 +420,9 @@ class _Importer:
                                 SKIP_NOT_LEGAL.format(level=level))
         for guardian in legal:
             account = self.account(guardian)
-            self.guardianship(account, pupil, guardian.personne_id)
+            link = guardian.link_for(record.eleve_id)
+            self.guardianship(account, pupil, guardian.personne_id,
+                              link.confidential_contact if link is not None else None)
             credential = self.credentials.get(guardian.personne_id)
             if credential is not None:
                 credential.pupils.append(f"{pupil.first_name} {pupil.last_name}".strip())
@@ -501,13 +503,26 @@ class _Importer:
             email=account.email, personne_id=account.personne_id, invitation_token=token,
             invitation_expires_at=until)
 
-    def guardianship(self, account: FamilyAccount, pupil: Pupil, personne_id: str) -> None:
+    def guardianship(self, account: FamilyAccount, pupil: Pupil, personne_id: str,
+                     confidential: bool | None) -> None:
+        """The link of a guardian to a pupil; ``confidential`` is the source's word on the
+        guardian's contact (None: the source does not say, an existing link keeps its flag)."""
         key = f"{personne_id}/{pupil.eleve_id}"
         if (account.id, pupil.id) in self.links:  # both None for new rows: never in links
-            self.report.add("guardianship", key, "unchanged")
+            if confidential is None:
+                self.report.add("guardianship", key, "unchanged")
+                return
+            changed = self.session.execute(
+                update(Guardianship).where(Guardianship.account_id == account.id,
+                                           Guardianship.pupil_id == pupil.id,
+                                           Guardianship.confidential_contact != confidential)
+                .values(confidential_contact=confidential))
+            self.report.add("guardianship", key,
+                            "updated" if changed.rowcount else "unchanged")  # type: ignore[attr-defined]
             return
         self.session.add(Guardianship(account=account, pupil=pupil, guardian_key=personne_id,
-                                      confidential_contact=False, created_at=self.now))
+                                      confidential_contact=bool(confidential),
+                                      created_at=self.now))
         self.report.add("guardianship", key, "created")
 
     def dossier(self, pupil: Pupil, dossier: Dossier | None, snapshot: dict[str, Any],

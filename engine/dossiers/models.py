@@ -191,6 +191,9 @@ class Dossier(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: values corrected by the school (locked ones included): they win over answers and prefill
     corrections: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
+    #: who typed each contact detail (location → family account id, ``campaigns.location``):
+    #: a confidential guardian's own details stay masked whatever row they were typed in
+    contact_owners: Mapped[dict[str, str]] = mapped_column(_json_plain(), default=dict)
     leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

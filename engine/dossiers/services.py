@@ -6,10 +6,11 @@ half-written dossier.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, contains_eager, joinedload, with_expression
@@ -50,6 +51,22 @@ class StaleDossierError(DossierError):
         self.saved_by = saved_by
         #: the fields both writers changed, when a merge was tried (None: not tried)
         self.conflicts: list[str] | None = None
+
+
+class AnswersTooLarge(DossierError):
+    """The answers of one dossier would exceed :data:`MAX_ANSWERS_SIZE`: refused whole, so that
+    no family can fill the database or make the dossier's PDF and pages slow for everybody."""
+
+
+#: the most characters a dossier's answers may take as JSON (health ones included): far above
+#: what any campaign asks (every field at its ``max_length``), far below what would hurt
+MAX_ANSWERS_SIZE: Final = 256_000
+
+
+def _check_size(clear: Mapping[str, Any], health: Mapping[str, Any]) -> None:
+    size = len(json.dumps([clear, health], default=str, ensure_ascii=False))
+    if size > MAX_ANSWERS_SIZE:
+        raise AnswersTooLarge(f"answers of {size} characters, at most {MAX_ANSWERS_SIZE}")
 
 
 class NotEditableError(DossierError):
@@ -97,14 +114,18 @@ def _check_version(session: Session, dossier: Dossier, expected_version: int) ->
 
 def save_answers(session: Session, dossier: Dossier, expected_version: int,
                  answers: Mapping[str, Any], page_id: str | None, actor: Actor, *,
-                 campaign: Campaign | None = None) -> Dossier:
+                 campaign: Campaign | None = None,
+                 owners: Mapping[str, str] | None = None) -> Dossier:
     """Merge one page's ``answers`` into the dossier, if nobody saved since ``expected_version``.
 
     The answers to the health fields of ``campaign`` are sealed into ``sealed_answers``, never
-    written to ``answers`` (every engine caller passes the campaign). A first save moves a
-    not-started dossier to "in progress". The event records the field ids only, not the values.
+    written to ``answers`` (every engine caller passes the campaign). ``owners`` (location →
+    account id) records who typed contact details (``Dossier.contact_owners``). A first save
+    moves a not-started dossier to "in progress". The event records the field ids only, not
+    the values.
 
     :raises StaleDossierError: the dossier changed since the family loaded it.
+    :raises AnswersTooLarge: the dossier's answers would exceed :data:`MAX_ANSWERS_SIZE`.
     :raises NotEditableError: the dossier is submitted, validated or leaving.
     :raises SealedDataError: there are health values and the session has no data key.
     """
@@ -117,16 +138,20 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     merged = {**dossier.answers, **clear}
     for key in health:  # a value once stored in clear (before the field was marked) goes
         merged.pop(key, None)
+    _check_size(merged, health)
     sealed_text = sealed.sealed_with(session, dossier, health) if health \
         else dossier.sealed_answers
+    contact_owners = {**(dossier.contact_owners or {}), **(owners or {})}
     event = {"page": page_id, "fields": sorted(answers)}
     if dossier.state is not DossierState.NOT_STARTED and not replaced:
-        _write_answers(session, dossier, merged, sealed_text, page_id, actor, event)
+        _write_answers(session, dossier, merged, sealed_text, contact_owners, page_id, actor,
+                       event)
         return dossier
     with _transaction(session, dossier):
         if dossier.state is DossierState.NOT_STARTED:
             apply_transition(dossier, DossierState.IN_PROGRESS, actor)
         dossier.answers = merged
+        dossier.contact_owners = contact_owners
         dossier.sealed_answers = sealed_text
         dossier.current_page = page_id
         if replaced:
@@ -158,15 +183,16 @@ _EVENT = cast(Table, DossierEvent.__table__)
 _UPDATE_ANSWERS = (
     update(_DOSSIER)
     .where(_DOSSIER.c.id == bindparam("dossier_id"), _DOSSIER.c.row_version == bindparam("version"))
-    .values(answers=bindparam("answers"), current_page=bindparam("current_page"),
+    .values(answers=bindparam("answers"), contact_owners=bindparam("contact_owners"),
+            current_page=bindparam("current_page"),
             row_version=bindparam("row_version"), updated_at=bindparam("updated_at")))
 #: the same, for a save that also changes the sealed health values
 _UPDATE_SEALED = _UPDATE_ANSWERS.values(sealed_answers=bindparam("sealed_answers"))
 
 
 def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
-                   sealed_text: str | None, page_id: str | None, actor: Actor,
-                   event: dict[str, Any]) -> None:
+                   sealed_text: str | None, contact_owners: dict[str, str],
+                   page_id: str | None, actor: Actor, event: dict[str, Any]) -> None:
     """The save of every page after the first: one versioned UPDATE and one event INSERT.
 
     Written as two statements rather than through the unit of work, which costs more than
@@ -177,7 +203,8 @@ def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
     now = utcnow()
     version = dossier.row_version
     values = {"dossier_id": dossier.id, "version": version, "answers": answers,
-              "current_page": page_id, "row_version": version + 1, "updated_at": now}
+              "contact_owners": contact_owners, "current_page": page_id,
+              "row_version": version + 1, "updated_at": now}
     statement = _UPDATE_ANSWERS
     if sealed_text != dossier.sealed_answers:
         statement = _UPDATE_SEALED
@@ -191,6 +218,7 @@ def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
             "actor_id": actor.id, "kind": "answers_saved", "data": event})
     # what was written, without reading it back
     for key, value in (("answers", answers), ("sealed_answers", sealed_text),
+                       ("contact_owners", contact_owners),
                        ("current_page", page_id), ("row_version", version + 1),
                        ("updated_at", now)):
         set_committed_value(dossier, key, value)

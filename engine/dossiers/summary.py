@@ -20,11 +20,15 @@ from engine.fields.common import format_date, format_money
 from engine.fields.repeat import ROW_KEY
 from engine.rules import Evaluation
 
+from .models import StoredFile
+
 
 class Redactor(Protocol):
     """Says which values one reader must not see (see ``engine.dossiers.campaigns.Redaction``)."""
 
     def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool: ...
+
+    def hides_file(self, stored: StoredFile) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,16 @@ class _Recap(FPDF):
         self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
 
 
+#: the PDF's work is bounded whatever a dossier holds: each text cut to this many characters
+MAX_TEXT: Final = 2000
+#: and at most this many pages (a real récapitulatif takes 3 or 4), then a last line says so
+MAX_PAGES: Final = 30
+TRUNCATED: Final = "… (récapitulatif abrégé : le dossier complet est en ligne)"
+
+
 class Writer:
+    """Writes the PDF within :data:`MAX_TEXT` and :data:`MAX_PAGES`."""
+
     def __init__(self, lang: str | None) -> None:
         regular, bold = font_files()
         pdf = _Recap(format="A4")
@@ -69,8 +78,27 @@ class Writer:
         pdf.add_page()
         self.pdf = pdf
         self.lang = lang
+        self.full = False
+
+    def _room(self) -> bool:
+        """Whether there is room for more; the first time there is not, says so."""
+        if self.full:
+            return False
+        if self.pdf.page_no() >= MAX_PAGES:
+            self.full = True
+            self.pdf.set_font(FONT, "", 9)
+            self.pdf.multi_cell(0, LINE, TRUNCATED, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            return False
+        return True
+
+    @staticmethod
+    def _cut(text: str) -> str:
+        return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
     def heading(self, text: str, size: float = 13) -> None:
+        if not self._room():
+            return
+        text = self._cut(text)
         pdf = self.pdf
         pdf.ln(2)
         pdf.set_font(FONT, "B", size)
@@ -78,15 +106,23 @@ class Writer:
         pdf.ln(1)
 
     def subheading(self, text: str) -> None:
+        if not self._room():
+            return
         self.pdf.set_font(FONT, "B", 10)
-        self.pdf.cell(0, LINE + 1, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.cell(0, LINE + 1, self._cut(text)[:200], new_x=XPos.LMARGIN,
+                      new_y=YPos.NEXT)
 
     def para(self, text: str, size: float = 10) -> None:
+        if not self._room():
+            return
         self.pdf.set_font(FONT, "", size)
-        self.pdf.multi_cell(0, LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, LINE, self._cut(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def pair(self, label: str, value: str, indent: float = 0) -> None:
         """« Label : value », the label in bold, wrapped over the page width."""
+        if not self._room():
+            return
+        label, value = self._cut(label), self._cut(value)
         pdf = self.pdf
         pdf.set_x(pdf.l_margin + indent)
         pdf.set_font(FONT, "B", 10)
@@ -149,9 +185,11 @@ def _fees(w: Writer, money: Mapping[str, Any]) -> None:
     w.pair("Total", money_text(money.get("total") or "0"))
 
 
-def _documents(w: Writer, campaign: Campaign, dossier: Dossier) -> None:
+def _documents(w: Writer, campaign: Campaign, dossier: Dossier,
+               redactor: Redactor | None) -> None:
     labels = {d.id: d.label.get(w.lang) for d in campaign.documents}
-    received = [f for f in dossier.files if f.document_id in labels]
+    received = [f for f in dossier.files if f.document_id in labels
+                and (redactor is None or not redactor.hides_file(f))]
     w.heading("Documents reçus")
     if not received:
         w.para("Aucun document envoyé.")
@@ -200,4 +238,4 @@ def write_recap(w: Writer, campaign: Campaign, dossier: Dossier, evaluation: Eva
     money = dict(dossier.computed) if is_frozen(dossier) else evaluation.money()
     _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
     _fees(w, money)
-    _documents(w, campaign, dossier)
+    _documents(w, campaign, dossier, redactor)

@@ -23,6 +23,8 @@ from engine.expr import STR, Type, is_empty
 from engine.i18n import gettext as _
 from engine.text import LocalText
 
+from .common import MAX_INPUT_CHARS
+
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
 
@@ -172,6 +174,11 @@ class FieldType(Generic[OptionsT]):
         """What files uploaded into a top-level field of this type must respect; None for
         types that hold no files."""
         return None
+
+    def max_chars(self, spec: FieldSpec) -> int:
+        """The most characters one input of the field may hold, spaces folded: a post over
+        it is refused and never stored (a draft may be incomplete, never oversized)."""
+        return MAX_INPUT_CHARS
 
     def unparsed(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         """What the page keeps of inputs ``parse_input`` refused, so the family corrects what

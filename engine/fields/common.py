@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,6 +14,28 @@ LENGTH_SCHEMA: dict[str, Any] = {
     "min_length": {"type": "integer", "minimum": 0},
     "max_length": {"type": "integer", "minimum": 1},
 }
+
+#: most characters one input may hold when its type sets no lower limit (``max_chars``)
+MAX_INPUT_CHARS = 1000
+
+#: characters nobody types on purpose, refused in every text input: C0 and C1 controls (tab
+#: and line breaks aside), bidirectional controls (U+202E turns "gpj.exe" into "exe.jpg"),
+#: zero-width characters, byte-order marks, lone surrogates and U+FFFD (what undecodable
+#: bytes such as ``%ED%A0%80`` become)
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f"
+                       "\u202a-\u202e\u2060-\u2069\ufeff\ufffd\ud800-\udfff]")
+
+
+def invisible_characters(text: str) -> Iterator[str]:
+    """The code points (« U+202E ») of the characters of ``text`` that :data:`INVISIBLE`
+    refuses, each once."""
+    seen: set[str] = set()
+    for match in INVISIBLE.finditer(text):
+        code = f"U+{ord(match.group()):04X}"
+        if code not in seen:
+            seen.add(code)
+            yield code
+
 
 NUMBER_LIKE: dict[str, Any] = {
     "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}],

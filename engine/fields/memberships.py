@@ -49,6 +49,12 @@ class MembershipsField(FieldType[MembershipOptions]):
     def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         return self.normalize([v for v in raw if v.strip()], spec)
 
+    def unparsed(self, raw: Sequence[str], spec: FieldSpec) -> Any:
+        """The campaign's associations among those posted: an id no page offers is never
+        kept, not even as a draft to correct (one posted alone was stored as a string)."""
+        ids = self.options(spec).association_ids
+        return [a for a in ids if a in set(raw)]
+
     def normalize(self, value: Any, spec: FieldSpec) -> Any:
         items = [] if value is None else value if isinstance(value, list) else [value]
         ids = self.options(spec).association_ids

@@ -10,7 +10,7 @@ from engine.i18n import gettext as _
 from engine.text import EMPTY, LocalText, local_text
 
 from .base import FieldType, OptionContext
-from .common import LENGTH_SCHEMA
+from .common import LENGTH_SCHEMA, MAX_INPUT_CHARS
 from .patterns import Pattern, PatternError, compile_pattern
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ class TextField(FieldType[TextOptions]):
 
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
+
+    def max_chars(self, spec: FieldSpec) -> int:
+        return self.options(spec).max_length or MAX_INPUT_CHARS
 
     def autocomplete(self, spec: FieldSpec) -> str | None:
         """The campaign's ``autocomplete`` option, else the default of its prefill path."""

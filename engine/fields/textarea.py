@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .base import FieldType, OptionContext
 from .common import LENGTH_SCHEMA
@@ -11,6 +11,9 @@ from .text import TextOptions, check_length, compile_text_options
 
 if TYPE_CHECKING:
     from engine.campaign.model import FieldSpec
+
+#: most characters of a textarea without ``max_length``
+MAX_TEXTAREA_CHARS: Final = 10_000
 
 
 class TextareaField(FieldType[TextOptions]):
@@ -22,6 +25,9 @@ class TextareaField(FieldType[TextOptions]):
 
     def compile_options(self, raw: Mapping[str, Any], ctx: OptionContext) -> TextOptions:
         return compile_text_options(raw, ctx)
+
+    def max_chars(self, spec: FieldSpec) -> int:
+        return self.options(spec).max_length or MAX_TEXTAREA_CHARS
 
     def normalize(self, value: Any, spec: FieldSpec) -> Any:
         if value is None:

@@ -259,6 +259,9 @@ class GuardianLink:
     percoit_aides: bool | None = None
     heberge_eleve: bool | None = None
     a_contacter_en_priorite: bool | None = None
+    #: the school keeps this guardian's contact from the pupil's other guardians (a column
+    #: of the school's own spreadsheet: SIECLE does not carry it); None: not said
+    confidential_contact: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ GUARDIAN_COLUMNS: Mapping[str, tuple[str, str]] = {
     "phone_mobile": ("phone_mobile", "s"), "email": ("email", "s"),
     "profession_code": ("profession_code", "s"), "pays_frais": ("paie_frais_scolaires", "b"),
     "accepts_sms": ("accepts_sms", "b"), "contact_priority": ("a_contacter_en_priorite", "b"),
+    "confidential_contact": ("confidential_contact", "b"),
 }
 ADDRESS_COLUMNS: Mapping[str, str] = {
     "address_line1": "line1", "address_line2": "line2", "address_line3": "line3",
@@ -72,7 +73,7 @@ ADDRESS_COLUMNS: Mapping[str, str] = {
     "commune_insee": "commune_insee", "country": "country_code",
 }
 _LINK_FIELDS = frozenset({"code_parente", "niveau_responsabilite", "paie_frais_scolaires",
-                          "a_contacter_en_priorite"})
+                          "a_contacter_en_priorite", "confidential_contact"})
 _INE = re.compile(r"^(\d{9}[A-Z]{2}|\d{10}[A-Z])$")
 #: a relationship written as its SIECLE label ("MERE", as the "Fiches élèves" export does)
 _PARENTE_BY_LABEL = {label: code for code, label in PARENTE_CODES.items()}

@@ -31,7 +31,6 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import RouteCallable
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -39,7 +38,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.campaign.model import Campaign, Page, family_campaign
 from engine.diagnostics import UploadCode
-from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.campaigns import context_of, effective_answers, redaction_for
 from engine.dossiers.documents import (
     DocumentError,
     accept_text,
@@ -56,7 +55,7 @@ from engine.dossiers.states import EDITABLE, Window, window_of
 from engine.i18n import gettext as _
 from engine.rules import evaluate_dossier
 from engine.storage.inspection import STORED, CheckedFile, make_thumbnail, megabytes
-from engine.web.access import family_dossier, family_file
+from engine.web.access import family_dossier, family_file, throttle_key
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.files import private_file, read_stored, stored_download
@@ -74,13 +73,6 @@ KIND_OF_MIME: Final = {mime: kind for kind, mime, _ext in STORED.values()}
 #: document writes (uploads above all) per guardian account, shared by the write routes
 WRITE_RATE_LIMIT: Final = "30 per minute"
 WRITE_ENDPOINTS: Final = ("upload", "replace", "delete", "declare_date")
-
-
-def _writer_key() -> str:
-    """Throttle per account (families behind one school or office NAT share an address)."""
-    if current_user.is_authenticated:
-        return f"account:{current_user.id}"
-    return get_remote_address()
 
 
 def _campaign(dossier: Dossier) -> Campaign:
@@ -166,7 +158,8 @@ def overview(public_id: str) -> str:
                                   ctx)
     return render_template(
         "documents/overview.html", dossier=dossier, campaign=campaign, page=None,
-        statuses=document_statuses(campaign, evaluation, dossier, today=ctx.today),
+        statuses=document_statuses(campaign, evaluation, dossier, today=ctx.today,
+                                   redaction=redaction_for(dossier, current_user.id)),
         editable=dossier.state in EDITABLE and window_of(campaign, ctx.today) is Window.OPEN,
         back_to_documents=True, lang=None)
 
@@ -336,7 +329,7 @@ def _throttle_writes(state: BlueprintSetupState) -> None:
     the login), once the routes above are registered."""
     app = cast(Flask, state.app)
     limit = app_state(app).limiter.shared_limit(WRITE_RATE_LIMIT, scope="documents",
-                                                key_func=_writer_key)
+                                                key_func=throttle_key)
     for name in WRITE_ENDPOINTS:
         endpoint = f"{bp.name}.{name}"
         app.view_functions[endpoint] = cast(RouteCallable, limit(app.view_functions[endpoint]))

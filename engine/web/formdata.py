@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 from engine.campaign.model import Campaign, FieldSpec, Page
 from engine.fields import FieldValueError
+from engine.fields.common import INVISIBLE, invisible_characters
 from engine.fields.repeat import ROW_KEY
+from engine.i18n import gettext as _
 from engine.rules import Evaluation
 
 #: most rows a posted repeat may carry, whatever the campaign says (hostile input guard)
@@ -50,37 +52,76 @@ def _raw(spec: FieldSpec, form: FormData, name: str) -> list[str]:
     return [str(v) for v in form.getlist(name)]
 
 
-def parse_page(page: Page, form: FormData, previous: Mapping[str, Any],
-               ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+@dataclass(slots=True)
+class ParsedPage:
+    """What a posted page holds: the answers, the per-input parse errors, and the keys of the
+    inputs that must not be stored at all (too long, invisible characters)."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
+
+
+def parse_page(page: Page, form: FormData, previous: Mapping[str, Any]) -> ParsedPage:
     """Answers posted for ``page`` (only editable fields) and per-input parse errors.
 
-    Values that fail to parse are kept as typed so the family can correct them; locked fields
-    keep their previous value whatever was posted.
+    Values that fail to parse are kept as typed so the family can correct them (a draft may
+    be incomplete); locked fields keep their previous value whatever was posted. An input
+    over its field's ``max_chars`` or holding invisible characters is refused: the page must
+    not be stored (a draft is never oversized), and what it shows back is the input cut to
+    the limit and without those characters.
     """
-    answers: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
+    parsed = ParsedPage()
     for spec in page.fields:
         if not spec.type.has_value or not spec.editable:
             continue
         if spec.type.is_container:
-            answers[spec.id] = _parse_rows(spec, form, previous.get(spec.id), errors)
+            parsed.answers[spec.id] = _parse_rows(spec, form, previous.get(spec.id), parsed)
             continue
         raw = _raw(spec, form, input_name(spec))
-        answers[spec.id] = _parse_one(spec, raw, spec.id, errors)
-    return answers, errors
+        parsed.answers[spec.id] = _parse_one(spec, raw, spec.id, parsed)
+    return parsed
 
 
-def _parse_one(spec: FieldSpec, raw: Sequence[str], key: str,
-               errors: dict[str, list[str]]) -> Any:
-    try:
-        return spec.type.parse_input(raw, spec)
-    except FieldValueError as exc:
-        errors[key] = [str(exc)]
+def _refusal(spec: FieldSpec, raw: Sequence[str]) -> tuple[list[str], str | None]:
+    """``raw`` cut to the field's limit and without invisible characters, and why it cannot be
+    stored (None: it can)."""
+    limit = spec.type.max_chars(spec)
+    codes = sorted({code for part in raw for code in invisible_characters(part)})
+    cleaned = [INVISIBLE.sub("", part) for part in raw]
+    if codes:
+        return [part[:limit] for part in cleaned], _(
+            "Ce texte contenait des caractères invisibles ou de contrôle ({codes}) : ils ont "
+            "été retirés. Vérifiez votre réponse, puis enregistrez de nouveau.").format(
+                codes=", ".join(codes[:5]))
+    if any(len(" ".join(part.split())) > limit for part in cleaned):
+        return [part[:limit] for part in cleaned], _(
+            "Votre réponse dépasse {n} caractères : raccourcissez-la, puis enregistrez de "
+            "nouveau.").format(n=limit)
+    return cleaned, None
+
+
+def _parse_one(spec: FieldSpec, raw: Sequence[str], key: str, parsed: ParsedPage) -> Any:
+    raw, refusal = _refusal(spec, raw)
+    if refusal is not None:
+        parsed.errors[key] = [refusal]
+        parsed.refused.add(key)
         return spec.type.unparsed(raw, spec)
+    try:
+        value = spec.type.parse_input(raw, spec)
+    except FieldValueError as exc:
+        parsed.errors[key] = [str(exc)]
+        return spec.type.unparsed(raw, spec)
+    if isinstance(value, str) and len(value) > spec.type.max_chars(spec):
+        parsed.errors[key] = [_("Votre réponse dépasse {n} caractères : raccourcissez-la, "
+                                "puis enregistrez de nouveau.").format(
+                                    n=spec.type.max_chars(spec))]
+        parsed.refused.add(key)
+    return value
 
 
 def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
-                errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+                parsed: ParsedPage) -> list[dict[str, Any]]:
     before = {str(r.get(ROW_KEY)): r for r in previous or [] if isinstance(r, Mapping)}
     rows: list[dict[str, Any]] = []
     # rows beyond the campaign's maximum cannot come from the page: they are not read
@@ -98,7 +139,7 @@ def _parse_rows(spec: FieldSpec, form: FormData, previous: Any,
                 row[child.id] = old.get(child.id)
                 continue
             row[child.id] = _parse_one(child, _raw(child, form, input_name(child, n)),
-                                       f"{spec.id}.{n}.{child.id}", errors)
+                                       f"{spec.id}.{n}.{child.id}", parsed)
         rows.append(row)
     return rows
 

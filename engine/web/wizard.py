@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from flask import (
     Blueprint,
@@ -31,6 +31,8 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.typing import RouteCallable
 from flask_login import current_user, login_required
 from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
@@ -41,8 +43,8 @@ from engine.campaign.model import Page
 from engine.dossiers.answers import (
     CampaignNotOpen,
     DossierView,
+    MalformedPost,
     RowAction,
-    RowActionError,
     SubmissionRefused,
     new_row,
     open_dossier,
@@ -66,7 +68,7 @@ from engine.dossiers.feedback import (
     rating_of,
 )
 from engine.dossiers.recompute import frozen_money
-from engine.dossiers.services import NotEditableError, StaleDossierError
+from engine.dossiers.services import AnswersTooLarge, NotEditableError, StaleDossierError
 from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.states import Window as CampaignWindow
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
@@ -78,7 +80,7 @@ from engine.jobs.tasks import CONFIRMATION
 from engine.rules import DossierScope, evaluate_dossier
 from engine.rules.client import client_model
 from engine.text import LocalText
-from engine.web.access import family_dossier
+from engine.web.access import family_dossier, throttle_key
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
 from engine.web.formdata import FieldView, field_views, parse_page
@@ -102,6 +104,11 @@ STAFF_CONFLICT_MESSAGE: Final = (
     "Le secrétariat du collège a modifié ce dossier pendant que vous le remplissiez. Vos "
     "réponses ci-dessous n'ont pas encore été enregistrées : comparez-les avec celles "
     "enregistrées, corrigez si besoin, puis enregistrez de nouveau.")
+#: per account: a guardian downloads the PDF a few times, never dozens a minute
+PDF_RATE_LIMIT: Final = "10 per minute"
+TOO_LARGE_MESSAGE: Final = (
+    "Les réponses de ce dossier dépassent la taille qu'un dossier peut contenir : "
+    "raccourcissez les textes les plus longs, puis enregistrez de nouveau.")
 REVEALED_MESSAGE: Final = (
     "Votre réponse fait apparaître de nouvelles questions sur cette page : complétez-les, "
     "puis continuez.")
@@ -316,7 +323,8 @@ def _client_json(loaded: DossierView, page: Page, answers: Mapping[str, Any]) ->
 
 
 def _statuses(loaded: DossierView) -> list[DocumentStatus]:
-    return document_statuses(loaded.campaign, loaded.evaluation, loaded.dossier)
+    return document_statuses(loaded.campaign, loaded.evaluation, loaded.dossier,
+                             redaction=loaded.redaction)
 
 
 def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
@@ -346,7 +354,8 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
         statuses=_statuses(loaded) if page.documents else [], editable=loaded.editable,
         conflict=_conflict_rows(loaded, page, conflict) if conflict is not None else None,
         row_version=loaded.dossier.row_version if row_version is None else row_version,
-        locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page) if locked else [],
+        locked=locked, disputes=disputes_of(get_session(), loaded.dossier, page,
+                                                     loaded.redaction) if locked else [],
         shown=sorted(shown_keys(loaded, page)), revealed=REVEALED_MESSAGE if revealed else "",
         correction=correction_request(loaded.dossier, loaded.campaign, page, visible), lang=None)
     return make_response(body, status)
@@ -431,14 +440,22 @@ def save(public_id: str, page_id: str) -> BaseResponse:
         flash("Ce dossier a déjà été envoyé : il ne peut plus être modifié.", "info")
         return redirect(url_for("wizard.review", public_id=public_id))
     expected = _row_version()
-    parsed, errors = parse_page(current, request.form, loaded.answers)
+    posted = parse_page(current, request.form, loaded.answers)
+    parsed, errors = posted.answers, posted.errors
+    if posted.refused:
+        return _render_page(loaded, current, {**loaded.answers, **parsed}, errors=errors,
+                            status=422, row_version=expected)
     action = str(request.form.get("action") or "next")[:120]
     row_action = _row_action(action)
     try:
         saved = save_page(get_session(), loaded, current, parsed, row_action, expected,
                           _actor(), base=_posted_base())
-    except RowActionError:
+    except MalformedPost:
         abort(400)
+    except AnswersTooLarge:
+        flash(TOO_LARGE_MESSAGE, "error")
+        return _render_page(loaded, current, {**loaded.answers, **parsed}, errors=errors,
+                            status=422, row_version=expected)
     except StaleDossierError as exc:
         return _render_page(loaded, current, loaded.answers, status=409,
                             conflict=exc.current_answers, row_version=exc.current_version,
@@ -453,7 +470,7 @@ def save(public_id: str, page_id: str) -> BaseResponse:
               + ", ".join(saved.dropped) + ".", "warning")
     if saved.merged_with is not None:
         flash(_merged_message(saved.merged_with), "info")
-    page_errors = {**loaded.evaluation.page_errors(loaded.campaign, current.id), **errors}
+    page_errors = {**loaded.page_errors(current.id), **errors}
     # without JavaScript the page lists what it showed (``shown``, in <noscript>)
     seen = set(request.form.getlist("shown"))
     revealed = revealed_keys(loaded, current, seen, parsed) if seen and action == "next" \
@@ -612,6 +629,15 @@ def rate(public_id: str) -> BaseResponse:
             rating=None, errors=exc.errors, comment=comment), 422)
     flash("Merci pour votre avis !", "success")
     return redirect(url_for("wizard.confirmation", public_id=public_id))
+
+
+@bp.record_once
+def _throttle_pdf(state: BlueprintSetupState) -> None:
+    """The récapitulatif PDF is the family side's most expensive route: a limit per account,
+    with this app's own limiter (as the documents' writes)."""
+    app = cast(Flask, state.app)
+    limit = app_state(app).limiter.limit(PDF_RATE_LIMIT, key_func=throttle_key)
+    app.view_functions["wizard.recap"] = cast(RouteCallable, limit(app.view_functions["wizard.recap"]))
 
 
 # -- template helpers ---------------------------------------------------------------------

@@ -54,6 +54,9 @@ class PhoneRedactor:
     def masked(self, campaign: Campaign, spec: FieldSpec, row_key: str | None) -> bool:
         return spec.parent_id == "responsables" and spec.type.name == "phone"
 
+    def hides_file(self, stored: StoredFile) -> bool:
+        return stored.filename.startswith("secret")
+
 
 def recap(campaign: Campaign, answers: dict[str, Any], ctx: DossierContext, *,
           files: list[tuple[str, str]] | None = None,

@@ -82,9 +82,8 @@ def _staff_field(campaign: Campaign, field_id: str) -> FieldSpec:
 
 def _parse(spec: FieldSpec) -> tuple[Any, list[str]]:
     """The value posted for one staff-only field, parsed by its type."""
-    parsed, errors = parse_page(Page(id="etablissement", title=EMPTY, fields=(spec,)),
-                                request.form, {})
-    return parsed.get(spec.id), errors.get(spec.id, [])
+    parsed = parse_page(Page(id="etablissement", title=EMPTY, fields=(spec,)), request.form, {})
+    return parsed.answers.get(spec.id), parsed.errors.get(spec.id, [])
 
 
 @bp.post("/<uai>/dossier/<public_id>/champs/<field_id>")
