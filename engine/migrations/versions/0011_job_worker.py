@@ -2,7 +2,7 @@
 its dead predecessor left "running" (docs/jobs.md, "A job killed mid-run").
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-01 14:40:00
 """
 
