@@ -207,6 +207,8 @@ class Visit:
             self.page.set_viewport_size({"width": width, "height": HEIGHT})
             self.auditor.set_viewport_size({"width": width, "height": HEIGHT})
             self._axe(label, width)
+            wide = self.page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"« {label} » is {wide} px wide in a {width} px window"
             shot = ARTIFACTS / f"{self.name}-{step:02d}-{slug}-{width}.png"
             self.page.screenshot(path=str(shot), full_page=True)
             self.shots.append(shot)
