@@ -332,3 +332,27 @@ def test_home_links_each_campaign_to_its_dashboard(
         link = '<a href="/etablissement/0750001A/reinscription-2026/">Réinscription 2026</a>'
         assert link in page, role
         assert client.get("/etablissement/0750001A/reinscription-2026/").status_code == 200
+
+
+def test_the_infirmerie_prints_its_fiches_from_the_dashboard(
+        app: Flask, make_staff: MakeStaff, make_account: MakeAccount,
+        make_dossier: MakeDossier) -> None:
+    """The infirmerie has no exports page (no EXPORT): its one export, the fiches infirmerie,
+    is a button on the dashboard; the others see the exports link instead."""
+    account, _code = make_account()
+    make_dossier(account)
+    dashboard = "/etablissement/0750001A/reinscription-2026/"
+    nurse = app.test_client()
+    _login(nurse, make_staff(role="infirmerie"))
+    page = nurse.get(dashboard).get_data(as_text=True)
+    assert "/exports\"" not in page
+    assert 'action="/etablissement/0750001A/reinscription-2026/exports/fiches-infirmerie.pdf"' \
+        in page
+    queued = nurse.post("/etablissement/0750001A/reinscription-2026/exports/fiches-infirmerie.pdf",
+                        data={"csrf_token": _csrf_token(nurse, dashboard)})
+    assert queued.status_code in (302, 303) and "/taches/" in queued.headers["Location"]
+    secretary = app.test_client()
+    _login(secretary, make_staff(role="secretariat"))
+    page = secretary.get(dashboard).get_data(as_text=True)
+    assert 'href="/etablissement/0750001A/reinscription-2026/exports"' in page
+    assert "fiches-infirmerie.pdf" not in page

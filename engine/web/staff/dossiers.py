@@ -104,7 +104,9 @@ def dashboard(uai: str, slug: str) -> str:
                     if r.changed_fields and r.state is DossierState.SUBMITTED),
         documents=sum(r.documents.get("to_review", 0) for r in listing.rows),
         divisions=sorted(divisions.items()), states=list(DossierState),
-        can_import=_agent_can(Permission.IMPORT, establishment))
+        can_import=_agent_can(Permission.IMPORT, establishment),
+        can_export=_agent_can(Permission.EXPORT, establishment),
+        can_health=_agent_can(Permission.READ_HEALTH, establishment))
 
 
 def _agent_can(permission: Permission, establishment: Establishment) -> bool:
