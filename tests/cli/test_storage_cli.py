@@ -21,7 +21,7 @@ from engine.jobs import Job, JobState
 from engine.storage import Storage
 from engine.web.state import app_state
 
-from conftest import EXAMPLE_CAMPAIGN, MakeDossier
+from conftest import CAMPAIGN_DAY, EXAMPLE_CAMPAIGN, MakeDossier
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def dossier(make_dossier: MakeDossier, db_session: Session, storage: Storage) ->
     """A dossier with one uploaded file (row and object), and a job with its result file."""
     dossier = make_dossier()
     add_files(db_session, storage, load_campaign(EXAMPLE_CAMPAIGN), dossier,
-              "attestation_assurance", [(pdf_bytes(), "assurance.pdf")], None)
+              "attestation_assurance", [(pdf_bytes(), "assurance.pdf")], None, today=CAMPAIGN_DAY)
     db_session.add(Job(kind="documents_zip", params={}, state=JobState.DONE.value,
                        result_key=storage.put(b"zip"), result_name="documents.zip"))
     db_session.commit()

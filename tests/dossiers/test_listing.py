@@ -148,7 +148,8 @@ def test_regime_and_memberships_filters_combine_with_the_others(
         "externe": "Externe", "dp4": "Demi-pensionnaire 4 jours (lundi, mardi, jeudi, vendredi)",
         "dp5": "Demi-pensionnaire 5 jours"}
     assert dict(listing.associations) == {"fse": "Foyer socio-éducatif (FSE)",
-                                          "as": "Association sportive (AS)"}
+                                          "as": "Association sportive (AS)",
+                                          "fcpe": "Don à la FCPE"}
 
 
 def test_a_campaign_without_tariff_or_associations_has_no_such_filter(

@@ -37,7 +37,7 @@ from engine.dossiers.versions import CampaignCache
 from engine.jobs import Job, JobQueue
 from engine.web.state import app_state
 
-from conftest import EXAMPLE_CAMPAIGN, MakeStaff
+from conftest import CAMPAIGN_DAY, EXAMPLE_CAMPAIGN, MakeStaff
 from staffkit import StaffUser
 
 PDF = (EXAMPLE_CAMPAIGN.parent / "files" / "reglement-interieur.pdf").read_bytes()
@@ -69,7 +69,7 @@ def closed(app: Flask, db_session: Session, make_account: MakeAccount,
     dossier = make_dossier(mother, father, prefill=PREFILL)
     campaign = CampaignCache().campaign_of(dossier.campaign_version)
     add_files(db_session, app_state(app).storage, campaign, dossier, "reglement_interieur",
-              [(PDF, "reglement.pdf")], mother)
+              [(PDF, "reglement.pdf")], mother, today=CAMPAIGN_DAY)
     make_dossier(father, first_name="Hugo", campaign="reinscription-2027", source=LATER)
     establishment_id = dossier.pupil.establishment_id
     db_session.add_all([
@@ -81,7 +81,7 @@ def closed(app: Flask, db_session: Session, make_account: MakeAccount,
         Job(kind="reminders", establishment_id=establishment_id,
             campaign_slug="reinscription-2026",
             params={"recipients": [{"email": "claire.martin@example.fr"}]})])
-    audit.record(db_session, Actor.staff(1), "dossier_viewed",
+    audit.record(db_session, Actor.staff(1), "health_viewed",
                  establishment_id=establishment_id, dossier_id=dossier.id)
     db_session.commit()
     return dossier
@@ -170,7 +170,7 @@ def test_the_journal_never_names_a_later_dossier_for_a_purged_one(
     account, _ = make_account()
     make_dossier(account, first_name="Hugo", campaign="reinscription-2027", source=LATER)
     lea = make_dossier(account, prefill=PREFILL)
-    audit.record(db_session, Actor.staff(1), "dossier_viewed",
+    audit.record(db_session, Actor.staff(1), "health_viewed",
                  establishment_id=lea.pupil.establishment_id, dossier_id=lea.id)
     db_session.commit()
     _purge(app, db_session, PURGE_DAY)
@@ -178,5 +178,5 @@ def test_the_journal_never_names_a_later_dossier_for_a_purged_one(
                         campaign="reinscription-2028", source=LATER)
     staff_login(make_staff(role=StaffRole.DIRECTION))
     journal = client.get("/etablissement/0750001A/journal").get_data(as_text=True)
-    assert "Dossier consulté" in journal
+    assert "Informations de santé consultées" in journal
     assert "Nouvelle" not in journal, f"id reused: {nina.id}"

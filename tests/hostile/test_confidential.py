@@ -41,6 +41,7 @@ from .confkit import (
     reload,
     upload,
 )
+from conftest import CAMPAIGN_DAY
 from web.wizardkit import PAGES, PREFILL, VALID_PAGES, page_url
 
 MakeAccount = Callable[..., Account]
@@ -104,7 +105,7 @@ def _school_documents(app: Flask, db_session: Session, dossier: Dossier) -> None
     campaign = CampaignCache().campaign_of(dossier.campaign_version)
     for document_id in REQUIRED_DOCUMENTS:
         add_files(db_session, app_state(app).storage, campaign, dossier, document_id,
-                  [(PDF, f"{document_id}.pdf")], None)
+                  [(PDF, f"{document_id}.pdf")], None, today=CAMPAIGN_DAY)
 
 
 def test_the_whole_round_for_both_guardians(
