@@ -162,7 +162,10 @@ class GridField(FieldType[GridOptions]):
                    "added" if r.id not in before else "removed" if r.id not in after
                    else "changed")
             for r in options.rows if before.get(r.id) != after.get(r.id))
-        return Change(spec.id, spec.label.get(lang), "", "", "changed", children)
+        # old and new read as the whole answer (as every type's); the rows are the children
+        return Change(spec.id, spec.label.get(lang), self.display(before or None, spec, lang),
+                      self.display(after or None, spec, lang),
+                      "added" if not before else "removed" if not after else "changed", children)
 
     def export(self, value: Any, spec: FieldSpec) -> dict[str, Cell]:
         given = value if isinstance(value, Mapping) else {}

@@ -74,6 +74,13 @@ CASES: dict[str, Case | None] = {
                    ("externe", "demi_pensionnaire", None)),
     "boolean": Case(("oui", True), (True, False), (True, False, None)),
     "consent": Case(("1", True), None, (True, None)),
+    # yes/no per row: answers spelled as posted equal the stored booleans, a row not declared
+    # is dropped, an unanswered row is absent
+    "grid": Case(({"photo_classe": "oui", "site": "non", "ancienne": "oui"},
+                  {"photo_classe": True, "site": False}),
+                 ({"photo_classe": True}, {"photo_classe": False, "site": True}),
+                 ({"photo_classe": True}, {"photo_classe": True, "site": False},
+                  {"site": True}, None)),
     "file": Case((["f1"], ["f1"]), (["f1"], ["f2"]), (["f1"], ["f2"], ["f1", "f2"], [], None)),
     "repeat": Case(([ROW_A, ROW_B], [ROW_B, {**ROW_A, "telephone": "+33612345678"}]),
                    ([ROW_A], [{**ROW_A, "nom": "Dupont"}]),
