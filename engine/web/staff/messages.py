@@ -99,6 +99,16 @@ def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
     return redirect(url_for("staff.job", uai=establishment.uai, job_id=job.public_id))
 
 
+
+def _posted_message(form: FlaskForm) -> tuple[str, str]:
+    """The subject and body of a posted message form, checked (CSRF refused: 400).
+
+    :raises MessageError: an empty or malformed message."""
+    if not form.validate_on_submit():
+        abort(400)
+    return check_message(request.form.get("subject", "")[:1000],
+                         request.form.get("body", "")[:20_000])
+
 @bp.get("/<uai>/<slug>/messages")
 @staff_required
 def messages(uai: str, slug: str) -> str:
@@ -177,12 +187,8 @@ def list_reminder(uai: str, slug: str) -> Response | str:
     subject, body = SELECTION_SUBJECT, default_body(SELECTION)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        subject = request.form.get("subject", "")[:1000]
-        body = request.form.get("body", "")[:20_000]
         try:
-            subject, body = check_message(subject, body)
+            subject, body = _posted_message(form)
             if request.form.get("action") == "send":
                 if not any(r.email for r in recipients):
                     raise MessageError("MESSAGE_008", "Aucun responsable à relancer n'a "
@@ -225,12 +231,8 @@ def family_message(uai: str, public_id: str) -> Response | str:
     subject, body = ONE_OFF_SUBJECT, default_body(ONE_OFF)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        subject = request.form.get("subject", "")[:1000]
-        body = request.form.get("body", "")[:20_000]
         try:
-            subject, body = check_message(subject, body)
+            subject, body = _posted_message(form)
             if request.form.get("action") == "send":
                 if not any(r.email for r in recipients):
                     raise MessageError("MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse "
