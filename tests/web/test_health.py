@@ -219,7 +219,8 @@ def test_a_sealed_value_opens_only_on_its_own_dossier_and_unaltered() -> None:
         ring.open(altered, "dossier-a")
 
 
-@pytest.mark.parametrize("raw", ["court", "a" * 44, f"{new_data_key()},xyz"])
+@pytest.mark.parametrize("raw", ["court", "a" * 44, f"{new_data_key()},xyz"],
+                         ids=["too-short", "not-base64-key", "trailing-garbage"])
 def test_a_malformed_data_key_is_a_configuration_error(raw: str) -> None:
     with pytest.raises(ConfigError, match="dossiersco keys generate"):
         parse_data_keys(raw)

@@ -139,6 +139,10 @@ def test_a_one_off_message_from_the_dossier(
         f"{BASE}/dossier/{dossier.public_id}").get_data(as_text=True)
     path = f"{BASE}/dossier/{dossier.public_id}/message"
     assert "Anne Petit : anne@example.fr" in client.get(path).get_data(as_text=True)
+    refused = _post(client, path, subject="Pièce manquante",
+                    body="Merci de déposer l'attestation {piece}.", action="send")
+    assert refused.status_code == 422
+    assert "Merci de déposer l&#39;attestation {piece}." in refused.get_data(as_text=True)
     response = _post(client, path, subject="Pièce manquante pour {eleve}",
                      body="Merci de déposer l'attestation d'assurance.", action="send")
     assert response.status_code == 302
@@ -221,8 +225,9 @@ def test_a_reminder_to_the_dossiers_ticked_in_the_list(
     refused = client.post(path, data={"csrf_token": _csrf_token(client, path), "action": "send",
                                       "dossier": [hugo, nina], "subject": "Relance {nom}",
                                       "body": "Bonjour"})
-    assert refused.status_code == 422 and "variable inconnue {nom}" in refused.get_data(
-        as_text=True)
+    refused_page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "variable inconnue {nom}" in refused_page
+    assert "Relance {nom}" in refused_page  # the agent's text is shown again, to be fixed
     sent = client.post(path, data={"csrf_token": _csrf_token(client, path), "action": "send",
                                    "dossier": [hugo, nina], "subject": "Relance {eleve}",
                                    "body": "Bonjour"})

@@ -81,11 +81,16 @@ def _preview(subject: str, body: str, recipients: Sequence[Recipient],
 
 def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
           recipients: Sequence[Recipient], subject: str, body: str,
-          values: dict[str, str], *, dossier_id: int | None = None) -> Response:
-    """Queue the messages (the addressed recipients only) and show the job."""
+          values: dict[str, str], *, nobody: MessageError,
+          dossier_id: int | None = None) -> Response:
+    """Queue the messages (the addressed recipients only) and show the job.
+
+    :raises MessageError: ``nobody``, when no recipient has an e-mail address."""
     account = current_staff()
     assert account is not None
     addressed = [r.to_params() for r in recipients if r.email]
+    if not addressed:
+        raise nobody
     session = get_session()
     audit.record(session, staff_actor(), "message.requested", establishment_id=establishment.id,
                  dossier_id=dossier_id, data={"kind": kind, "campaign": slug,
@@ -99,15 +104,18 @@ def _send(establishment: Establishment, slug: str, job_kind: str, kind: str,
     return redirect(url_for("staff.job", uai=establishment.uai, job_id=job.public_id))
 
 
+#: the refusal of a reminder nobody can receive by e-mail
+NOBODY_TO_REMIND = MessageError("MESSAGE_008",
+                                "Aucun responsable à relancer n'a d'adresse électronique.")
+
 
 def _posted_message(form: FlaskForm) -> tuple[str, str]:
-    """The subject and body of a posted message form, checked (CSRF refused: 400).
-
-    :raises MessageError: an empty or malformed message."""
+    """The subject and body of a posted message form as typed, bounded (CSRF refused: 400);
+    the form shows them again when ``check_message`` refuses them."""
     if not form.validate_on_submit():
         abort(400)
-    return check_message(request.form.get("subject", "")[:1000],
-                         request.form.get("body", "")[:20_000])
+    return request.form.get("subject", "")[:1000], request.form.get("body", "")[:20_000]
+
 
 @bp.get("/<uai>/<slug>/messages")
 @staff_required
@@ -137,10 +145,7 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
     values = _values(establishment, campaign)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        subject = request.form.get("subject", "")[:1000]
-        body = request.form.get("body", "")[:20_000]
+        subject, body = _posted_message(form)
         action = request.form.get("action")
         try:
             subject, body = check_message(subject, body)
@@ -151,11 +156,8 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
                               staff_actor(), account.id)
                 session.commit()
             if action == "send":
-                if not any(r.email for r in recipients):
-                    raise MessageError("MESSAGE_008", "Aucun responsable à relancer n'a "
-                                       "d'adresse électronique.")
                 return _send(establishment, slug, REMINDERS, chosen.value, recipients, subject,
-                             body, values)
+                             body, values, nobody=NOBODY_TO_REMIND)
             if action == "save":
                 flash("Le modèle est enregistré.", "success")
         except MessageError as exc:
@@ -187,14 +189,12 @@ def list_reminder(uai: str, slug: str) -> Response | str:
     subject, body = SELECTION_SUBJECT, default_body(SELECTION)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
+        subject, body = _posted_message(form)
         try:
-            subject, body = _posted_message(form)
+            subject, body = check_message(subject, body)
             if request.form.get("action") == "send":
-                if not any(r.email for r in recipients):
-                    raise MessageError("MESSAGE_008", "Aucun responsable à relancer n'a "
-                                       "d'adresse électronique.")
                 return _send(establishment, slug, REMINDERS, SELECTION, recipients, subject,
-                             body, values)
+                             body, values, nobody=NOBODY_TO_REMIND)
         except MessageError as exc:
             error, status = str(exc), 422
     addressed = sum(1 for r in recipients if r.email)
@@ -231,14 +231,14 @@ def family_message(uai: str, public_id: str) -> Response | str:
     subject, body = ONE_OFF_SUBJECT, default_body(ONE_OFF)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
+        subject, body = _posted_message(form)
         try:
-            subject, body = _posted_message(form)
+            subject, body = check_message(subject, body)
             if request.form.get("action") == "send":
-                if not any(r.email for r in recipients):
-                    raise MessageError("MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse "
-                                       "électronique : écrivez-lui par courrier.")
                 return _send(establishment, slug, FAMILY_MESSAGE, ONE_OFF, recipients, subject,
-                             body, values, dossier_id=dossier.id)
+                             body, values, dossier_id=dossier.id, nobody=MessageError(
+                                 "MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse "
+                                 "électronique : écrivez-lui par courrier."))
         except MessageError as exc:
             error, status = str(exc), 422
     return make_response(render_template(
