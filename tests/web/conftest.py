@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
 
@@ -30,3 +32,11 @@ def father(make_account: Callable[..., Account]) -> Account:
 def dossier(make_dossier: Callable[..., Dossier], mother: Account, father: Account) -> Dossier:
     """Léa's dossier, not started, prefilled with PREFILL, both parents linked."""
     return make_dossier(mother[0], father[0], prefill=PREFILL)
+
+
+@pytest.fixture
+def family(client: FlaskClient, login: Callable[[str, str], TestResponse], mother: Account,
+           dossier: Dossier) -> FlaskClient:
+    """The mother's browser, logged in, with Léa's dossier."""
+    login(mother[0].login, mother[1])
+    return client

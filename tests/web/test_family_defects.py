@@ -22,25 +22,11 @@ from engine.dossiers.states import DossierState
 from engine.refdata.communes import commune_code
 from engine.web.state import app_state
 
-from .wizardkit import PREFILL, form_values, page_url, post_page, squash, text_of
+from .wizardkit import PREFILL, form_values, page_url, post_page, squash, stored_answers, text_of
 from staffkit import StaffUser
 
 Login = Callable[[str, str], TestResponse]
 MakeDossier = Callable[..., Dossier]
-
-
-@pytest.fixture
-def family(client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
-           dossier: Dossier) -> FlaskClient:
-    login(mother[0].login, mother[1])
-    return client
-
-
-def _stored(db_session: Session, dossier: Dossier) -> dict[str, Any]:
-    db_session.expire_all()
-    found = db_session.get(Dossier, dossier.id)
-    assert found is not None
-    return dict(found.answers)
 
 
 # -- 1. questions revealed by a post come back on the same page -----------------------------
@@ -55,7 +41,7 @@ def test_choosing_half_board_shows_the_quotient_before_moving_on(
     assert 'data-name="f-quotient_familial">' in html  # shown now, not hidden
     assert 'data-name="f-boursier">' in html
     assert 'data-name="f-mode_paiement">' in html
-    assert _stored(db_session, dossier)["regime"] == "dp5"
+    assert stored_answers(db_session, dossier)["regime"] == "dp5"
     # the page as shown now: the family answers the new questions and moves on
     moved = post_page(family, dossier.public_id, "restauration",
                       {"f-quotient_familial": "612,50", "f-boursier": "false",
@@ -63,7 +49,7 @@ def test_choosing_half_board_shows_the_quotient_before_moving_on(
                       html=text_of(response))
     assert moved.status_code == 302
     assert moved.headers["Location"].endswith("/associations")
-    assert _stored(db_session, dossier)["quotient_familial"] == "612.5"
+    assert stored_answers(db_session, dossier)["quotient_familial"] == "612.5"
 
 
 def test_a_required_consent_revealed_by_a_choice_is_shown_without_an_error(
@@ -117,7 +103,7 @@ def test_an_unavailable_membership_is_not_offered_and_a_posted_one_is_dropped(
     response = post_page(client, dossier.public_id, "associations",
                          {"f-adhesions": ["fse", "as"]}, action="save", html=html)
     assert response.status_code == 302
-    assert _stored(db_session, dossier)["adhesions"] == ["fse"]
+    assert stored_answers(db_session, dossier)["adhesions"] == ["fse"]
     shown = squash(text_of(client.get(response.headers["Location"])))
     assert "Association sportive (AS)" in shown and "pas proposée" in shown
 
@@ -155,7 +141,7 @@ def test_the_commune_code_follows_the_new_address(
         "f-responsables-0-adresse-line1": "40 cours Gambetta",
         "f-responsables-0-adresse-postal_code": "69007"}, action="save")
     assert response.status_code == 302
-    (claire, _) = _stored(db_session, dossier)["responsables"]
+    (claire, _) = stored_answers(db_session, dossier)["responsables"]
     assert claire["adresse"]["postal_code"] == "69007"
     assert claire["adresse"]["commune_insee"] == "69387"  # Lyon 7e, no longer 69383 (3e)
 
@@ -207,7 +193,7 @@ def test_a_stale_save_merges_what_only_one_tab_changed(
     merged = post_page(family, dossier.public_id, "vie_scolaire", {"f-droit_image": "true"},
                        action="save", html=second)
     assert merged.status_code == 302
-    stored = _stored(db_session, dossier)
+    stored = stored_answers(db_session, dossier)
     assert (stored["regime_sortie"], stored["droit_image"]) == ("fin_journee", True)
     shown = squash(text_of(family.get(merged.headers["Location"])))
     assert "par vous-même, dans un autre onglet" in shown
@@ -225,7 +211,7 @@ def test_a_conflict_between_two_tabs_says_it_was_the_same_guardian(
     html = squash(text_of(stale))
     assert "Vous avez enregistré ce dossier dans un autre onglet" in html
     assert "Un autre responsable légal" not in html
-    assert _stored(db_session, dossier)["regime_sortie"] == "fin_journee"
+    assert stored_answers(db_session, dossier)["regime_sortie"] == "fin_journee"
 
 
 def test_a_stale_save_merges_the_rows_of_a_repeat_child_by_child(
@@ -243,7 +229,7 @@ def test_a_stale_save_merges_the_rows_of_a_repeat_child_by_child(
                        {"f-responsables-0-telephone_portable": "06 99 88 77 66"}, action="save",
                        html=mine)
     assert merged.status_code == 302
-    claire, paul = _stored(db_session, dossier)["responsables"]
+    claire, paul = stored_answers(db_session, dossier)["responsables"]
     assert claire["telephone_portable"] == "+33699887766"
     assert paul["telephone_portable"] == "+33781223344"
     assert "par un autre responsable légal" in squash(
@@ -278,7 +264,7 @@ def test_outside_its_dates_a_dossier_cannot_change(
     sent = client.post(f"/dossier/{dossier.public_id}/envoyer",
                        data={"csrf_token": token, "row_version": "1"})
     assert sent.status_code == 302
-    assert _stored(db_session, dossier) == {}
+    assert stored_answers(db_session, dossier) == {}
     db_session.refresh(dossier)
     assert dossier.state is DossierState.NOT_STARTED
     dashboard = squash(text_of(client.get("/mes-dossiers")))
@@ -318,10 +304,10 @@ def test_a_guardians_new_contact_reaches_the_siblings_dossier(
     # saved in Hugo's dossier as shown; the sent dossier keeps what was sent
     assert post_page(family, hugo.public_id, "famille", action="save",
                      html=html).status_code == 302
-    (claire, _) = _stored(db_session, hugo)["responsables"]
+    (claire, _) = stored_answers(db_session, hugo)["responsables"]
     assert claire["telephone_portable"] == "+33781223344"
     assert claire["adresse"]["postal_code"] == "69007"
-    assert _stored(db_session, sent) == {}
+    assert stored_answers(db_session, sent) == {}
 
 
 def test_the_school_reviews_a_shared_change_once(

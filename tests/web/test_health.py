@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 from engine.cli import main
 from engine.config import ConfigError, Settings, new_data_key, parse_data_keys
 from engine.dossiers import sealed
-from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
+from engine.dossiers.models import AuditEntry, Dossier
 from engine.dossiers.review import correct_value
 from engine.dossiers.services import change_state
 from engine.dossiers.states import Actor, DossierState
@@ -46,13 +46,6 @@ def _raw(db_session: Session, dossier: Dossier) -> str:
     row = db_session.execute(text("SELECT * FROM dossier WHERE id = :id"),
                              {"id": dossier.id}).mappings().one()
     return " ".join(str(v) for v in row.values())
-
-
-@pytest.fixture
-def family(client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
-           dossier: Dossier) -> FlaskClient:
-    login(mother[0].login, mother[1])
-    return client
 
 
 def test_the_family_round_trips_health_values_never_stored_in_clear(

@@ -25,27 +25,13 @@ from .wizardkit import (
     page_url,
     post_page,
     squash,
+    stored_answers,
     text_of,
 )
 
 Login = Callable[[str, str], TestResponse]
 MakeAccount = Callable[..., tuple[FamilyAccount, str]]
 MakeDossier = Callable[..., Dossier]
-
-
-@pytest.fixture
-def family(client: FlaskClient, login: Login, mother: tuple[FamilyAccount, str],
-           dossier: Dossier) -> FlaskClient:
-    """The mother's browser, logged in."""
-    login(mother[0].login, mother[1])
-    return client
-
-
-def _stored(db_session: Session, dossier: Dossier) -> dict[str, Any]:
-    db_session.expire_all()
-    found = db_session.get(Dossier, dossier.id)
-    assert found is not None
-    return dict(found.answers)
 
 
 def _model(html: str) -> dict[str, Any]:
@@ -78,7 +64,7 @@ def test_walking_every_page_saves_each_and_reaches_the_review(
         response = post_page(family, dossier.public_id, page_id, VALID_PAGES.get(page_id))
         assert response.status_code == 302, (page_id, squash(text_of(response))[:2000])
     assert response.headers["Location"].endswith(f"/dossier/{dossier.public_id}/recapitulatif")
-    answers = _stored(db_session, dossier)
+    answers = stored_answers(db_session, dossier)
     assert answers["regime"] == "dp4"
     assert answers["latin_poursuite"] is True
     assert answers["contacts_urgence"][0]["nom"] == "Jeanne DURAND"
@@ -125,7 +111,7 @@ def test_prefilled_values_shown_and_locked_ones_read_only(
     assert 'value="Claire"' in famille and 'value="06 12 34 56 78"' in famille
     # a forged value for a locked field is ignored
     post_page(family, dossier.public_id, "eleve", {"f-nom": "PIRATE", "f-ine": "X"})
-    answers = _stored(db_session, dossier)
+    answers = stored_answers(db_session, dossier)
     assert "nom" not in answers and "ine" not in answers
     assert "PIRATE" not in text_of(family.get(page_url(dossier.public_id, "eleve")))
 
@@ -185,7 +171,7 @@ def test_errors_next_to_fields_and_summary_linking_to_inputs(
     assert 'id="f-regime_sortie-error"' in html
     assert "<title>Erreur : " in html
     # saved anyway: nothing typed is lost
-    assert _stored(db_session, dossier)["droit_image"] is True
+    assert stored_answers(db_session, dossier)["droit_image"] is True
 
 
 def test_invalid_value_is_kept_as_typed_and_explained(family: FlaskClient,
@@ -197,12 +183,12 @@ def test_invalid_value_is_kept_as_typed_and_explained(family: FlaskClient,
     html = text_of(response)
     assert 'value="beaucoup"' in html
     assert 'href="#f-quotient_familial"' in html
-    assert _stored(db_session, dossier)["quotient_familial"] == "beaucoup"
+    assert stored_answers(db_session, dossier)["quotient_familial"] == "beaucoup"
     fixed = post_page(family, dossier.public_id, "restauration",
                       {"f-regime": "dp4", "f-quotient_familial": "612,5",
                        "f-mode_paiement": "cheque"})
     assert fixed.status_code == 302
-    assert _stored(db_session, dossier)["quotient_familial"] == "612.5"
+    assert stored_answers(db_session, dossier)["quotient_familial"] == "612.5"
 
 
 def test_hidden_answers_follow_on_hide(family: FlaskClient, dossier: Dossier,
@@ -210,13 +196,13 @@ def test_hidden_answers_follow_on_hide(family: FlaskClient, dossier: Dossier,
     post_page(family, dossier.public_id, "restauration",
               {"f-regime": "dp4", "f-quotient_familial": "300", "f-boursier": "true",
                "f-boursier_echelon": "2"}, action="save")
-    assert _stored(db_session, dossier)["quotient_familial"] == "300"
+    assert stored_answers(db_session, dossier)["quotient_familial"] == "300"
     html = text_of(family.get(page_url(dossier.public_id, "restauration")))
     assert re.search(r'data-key="quotient_familial"[^>]*>', html)
     assert not re.search(r'data-key="quotient_familial"[^>]*hidden', html)
     # externe: the demi-pension questions disappear and (on_hide: clear) their answers too
     post_page(family, dossier.public_id, "restauration", {"f-regime": "externe"})
-    answers = _stored(db_session, dossier)
+    answers = stored_answers(db_session, dossier)
     assert answers["quotient_familial"] is None
     assert answers["boursier"] is None and answers["boursier_echelon"] is None
     html = text_of(family.get(page_url(dossier.public_id, "restauration")))
@@ -232,7 +218,7 @@ def test_on_hide_keep_keeps_the_answer(make_dossier: MakeDossier, client: FlaskC
     html = text_of(client.get(page_url(dossier.public_id, "eleve")))
     assert re.search(r'data-key="prenom_2"[^>]*hidden', html)  # hidden in 6e, still in the form
     post_page(client, dossier.public_id, "eleve", html=html)
-    answers = _stored(db_session, dossier)
+    answers = stored_answers(db_session, dossier)
     assert answers["prenom_2"] == "Marie"  # on_hide: keep
     assert answers["telephone_eleve"] is None
 
@@ -259,7 +245,7 @@ def test_a_grid_asks_each_row_and_hides_a_row_by_its_condition(
     assert 'id="f-jours_sortie_libre-lundi-oui"' in errors
     assert "Répondez pour chaque ligne." in errors
     # the hidden row's answer is not kept (on_hide: clear)
-    assert _stored(db_session, dossier)["jours_sortie_libre"] == {"lundi": True, "mardi": False}
+    assert stored_answers(db_session, dossier)["jours_sortie_libre"] == {"lundi": True, "mardi": False}
     days = {f"f-jours_sortie_libre-{d}": "true" for d in ("mercredi", "jeudi", "vendredi")}
     response = post_page(family, dossier.public_id, "vie_scolaire", days, html=errors)
     assert response.status_code == 302
@@ -277,20 +263,20 @@ def test_repeat_rows_are_added_and_removed_without_javascript(
     # min 1: the only row cannot be removed
     assert re.search(r'value="remove:contacts_urgence:0"[^>]*hidden', html)
     post_page(family, dossier.public_id, "urgence", action="remove:contacts_urgence:0")
-    assert len(_stored(db_session, dossier)["contacts_urgence"]) == 1  # refused by the server
+    assert len(stored_answers(db_session, dossier)["contacts_urgence"]) == 1  # refused by the server
     added = post_page(family, dossier.public_id, "urgence",
                       {"f-contacts_urgence-0-nom": "Jeanne DURAND"}, action="add:contacts_urgence")
     assert added.status_code == 302
     assert added.headers["Location"].endswith(f"{url}#f-contacts_urgence")
-    rows = _stored(db_session, dossier)["contacts_urgence"]
+    rows = stored_answers(db_session, dossier)["contacts_urgence"]
     assert len(rows) == 2 and rows[0]["nom"] == "Jeanne DURAND"
     for _ in range(3):  # max 3
         post_page(family, dossier.public_id, "urgence", action="add:contacts_urgence")
     html = text_of(family.get(url))
-    assert len(_stored(db_session, dossier)["contacts_urgence"]) == 3
+    assert len(stored_answers(db_session, dossier)["contacts_urgence"]) == 3
     assert re.search(r'value="add:contacts_urgence"[^>]*hidden', html)
     post_page(family, dossier.public_id, "urgence", action="remove:contacts_urgence:0")
-    rows = _stored(db_session, dossier)["contacts_urgence"]
+    rows = stored_answers(db_session, dossier)["contacts_urgence"]
     assert len(rows) == 2 and all(r.get("nom") != "Jeanne DURAND" for r in rows)
 
 
@@ -301,7 +287,7 @@ def test_rows_beyond_the_maximum_are_never_read(family: FlaskClient, dossier: Do
         forged[f"f-contacts_urgence-{n}-_key"] = f"k{n}"
         forged[f"f-contacts_urgence-{n}-nom"] = f"Contact {n}"
     post_page(family, dossier.public_id, "urgence", forged, action="save")
-    assert [r["nom"] for r in _stored(db_session, dossier)["contacts_urgence"]] == [
+    assert [r["nom"] for r in stored_answers(db_session, dossier)["contacts_urgence"]] == [
         "Contact 0", "Contact 1", "Contact 2"]  # max: 3
 
 
@@ -343,11 +329,11 @@ def test_two_guardians_saving_at_once_never_lose_a_write(
     assert "Échelon de la bourse" not in html.split("<form")[0]  # hidden for them
     # my choice is still in the form, theirs is still stored
     assert re.search(r'value="externe" checked', html)
-    assert _stored(db_session, dossier)["regime"] == "dp5"
+    assert stored_answers(db_session, dossier)["regime"] == "dp5"
     # re-posting the page as shown (with the new version) saves it deliberately
     again = post_page(family, dossier.public_id, "restauration", html=text_of(stale))
     assert again.status_code == 302
-    assert _stored(db_session, dossier)["regime"] == "externe"
+    assert stored_answers(db_session, dossier)["regime"] == "externe"
 
 
 def test_missing_or_bad_row_version_is_a_400(family: FlaskClient, dossier: Dossier) -> None:
@@ -384,7 +370,7 @@ def test_another_familys_dossier_is_404_on_every_wizard_route(
         assert "Nina" not in text_of(response)
     for method, url in _wizard_urls(app, secrets.token_urlsafe(16)):
         assert family.open(url, method=method, data={"csrf_token": token}).status_code == 404
-    assert _stored(db_session, foreign) == {}
+    assert stored_answers(db_session, foreign) == {}
 
 
 def test_post_without_csrf_token_is_refused(family: FlaskClient, dossier: Dossier,
@@ -396,7 +382,7 @@ def test_post_without_csrf_token_is_refused(family: FlaskClient, dossier: Dossie
     response = family.post(page_url(dossier.public_id, "restauration"), data=data)
     assert response.status_code == 400
     assert "Le formulaire a expiré" in text_of(response)
-    assert _stored(db_session, dossier) == {}
+    assert stored_answers(db_session, dossier) == {}
     for path in ["envoyer", "avis", "etape/eleve/signaler"]:
         assert family.post(f"/dossier/{dossier.public_id}/{path}").status_code == 400
 

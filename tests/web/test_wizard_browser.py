@@ -11,7 +11,6 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +22,7 @@ from werkzeug.test import TestResponse
 from engine.config import ROOT
 from engine.dossiers.models import Dossier, FamilyAccount
 
-from .wizardkit import PREFILL, page_url
+from .wizardkit import PREFILL, page_url, stored_answers
 
 pytestmark = pytest.mark.browser
 
@@ -125,13 +124,6 @@ def _live(page: Page) -> str:
     return _text(page, "[data-live]")
 
 
-def _stored(db_session: Session, dossier: Dossier) -> dict[str, Any]:
-    db_session.expire_all()
-    found = db_session.get(Dossier, dossier.id)
-    assert found is not None
-    return dict(found.answers)
-
-
 def test_questions_and_fees_follow_the_answers_live(
         in_browser: Callable[[Scenario], None], family: tuple[FlaskClient, Dossier],
         db_session: Session) -> None:
@@ -166,7 +158,7 @@ def test_questions_and_fees_follow_the_answers_live(
         page.wait_for_url("**/etape/associations")
 
     in_browser(scenario)
-    stored = _stored(db_session, dossier)
+    stored = stored_answers(db_session, dossier)
     assert stored["regime"] == "externe" and stored["quotient_familial"] is None
 
 
@@ -199,7 +191,7 @@ def test_repeat_rows_are_added_and_removed_in_the_page(
         page.wait_for_load_state()
 
     in_browser(scenario)
-    saved = _stored(db_session, dossier)["contacts_urgence"]
+    saved = stored_answers(db_session, dossier)["contacts_urgence"]
     assert [r["nom"] for r in saved] == ["Marc PETIT", "Lina PETIT"]
     assert all(r["_key"].startswith("new-") for r in saved)
 
@@ -271,5 +263,5 @@ def test_a_search_box_narrows_the_country_list(
         page.wait_for_load_state()
 
     in_browser(scenario)
-    claire = _stored(db_session, dossier)["responsables"][0]
+    claire = stored_answers(db_session, dossier)["responsables"][0]
     assert claire["adresse"]["country"] == "BE"

@@ -13,7 +13,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
+
+from engine.dossiers.models import Dossier
 
 FIRST_PAGE = "eleve"
 PAGES = ["eleve", "scolarite", "famille", "urgence", "vie_scolaire", "restauration",
@@ -160,3 +163,11 @@ VALID_PAGES: dict[str, dict[str, Any]] = {
     "validation": {"f-attestation": "true", "f-acceptation_reglement": "true",
                    "f-reglement_demi_pension": "true"},
 }
+
+
+def stored_answers(db_session: Session, dossier: Dossier) -> dict[str, Any]:
+    """The dossier's answers as stored now (not as the session last loaded them)."""
+    db_session.expire_all()
+    found = db_session.get(Dossier, dossier.id)
+    assert found is not None
+    return dict(found.answers)
