@@ -214,8 +214,8 @@ def check_establishment(result: ImportResult, establishment: Establishment) -> N
     """
     problems = [error("UAI_MISMATCH",
                       f"Ce fichier est un export de l'établissement {s.uaj}, or la campagne "
-                      f"est celle de l'établissement {establishment.uai} : vérifiez le fichier "
-                      f"ou l'option --establishment.", file=s.source_file)
+                      f"est celle de l'établissement {establishment.uai} : importez les exports "
+                      f"SIECLE de l'établissement {establishment.uai}.", file=s.source_file)
                 for s in result.sources if s.uaj and s.uaj.upper() != establishment.uai.upper()]
     if problems:
         raise ImportRefused(problems)

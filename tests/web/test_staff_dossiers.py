@@ -148,3 +148,29 @@ def test_another_establishment_is_not_found(
     assert client.get(f"{BASE}/dossier/{elsewhere.public_id}").status_code == 404
     assert client.get("/etablissement/0690002B/reinscription-2026/").status_code == 404
     assert client.get(f"{BASE}/inconnue/").status_code == 404
+
+
+def _trail(html: str) -> list[str]:
+    nav = re.search(r'<nav class="breadcrumb"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav
+    return [re.sub(r"<[^>]+>", "", link).strip() + (" (ici)" if "aria-current" in link else "")
+            for link in re.findall(r"<a [^>]*>.*?</a>", nav.group(1), re.S)]
+
+
+def test_the_trail_follows_where_the_page_is(
+        client: FlaskClient, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    """A campaign page's trail ends at the campaign; a page reached from the list goes
+    through the dossiers; the page shown is marked."""
+    dossier = _submitted(db_session, make_account, make_dossier, "Léa", {})
+    staff_login(make_staff())
+    campaign = f"{BASE}/reinscription-2026"
+    title = _trail(client.get(f"{campaign}/").get_data(as_text=True))[1]
+    assert title.endswith(" (ici)")
+    title = title.removesuffix(" (ici)")
+    assert _trail(client.get(f"{campaign}/statistiques").get_data(as_text=True)) == [
+        "Accueil", title]
+    assert _trail(client.get(f"{campaign}/dossiers").get_data(as_text=True)) == [
+        "Accueil", title, "Dossiers (ici)"]
+    assert _trail(client.get(f"{BASE}/dossier/{dossier.public_id}").get_data(as_text=True)) == [
+        "Accueil", title, "Dossiers"]
