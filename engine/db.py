@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -101,15 +102,27 @@ def alembic_config() -> Config:
     return cfg
 
 
+@cache
+def shipped_heads() -> frozenset[str]:
+    """The heads of the migrations this code ships (read once: they do not change while the
+    process runs, and reading every migration file costs a tenth of a second)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def revisions(engine: Engine) -> tuple[frozenset[str], frozenset[str]]:
     """The revisions the database is at, and the heads the code ships (equal: up to date)."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
-    return frozenset(current), frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return frozenset(current), shipped_heads()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database of ``engine`` to ``revision`` (idempotent)."""
+    """Bring the database of ``engine`` to ``revision`` (idempotent: a database already at
+    the shipped heads is left without starting alembic's migration environment)."""
+    if revision == "head":
+        current, heads = revisions(engine)
+        if current == heads:
+            return
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection

@@ -11,6 +11,7 @@ these functions rather than add other queries.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Final
 
@@ -62,11 +63,19 @@ def version_with_hash(session: Session, slug: str, campaign_version: str) -> Cam
         .order_by(CampaignVersion.id).limit(1)).first()
 
 
+#: compiled campaigns shared by every cache of the process, the most recently used last
+_SHARED: OrderedDict[tuple[object, ...], Campaign] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+#: how many compiled campaigns the process keeps (a deployment runs a few per establishment)
+SHARED_CAMPAIGNS: Final = 64
+
+
 class CampaignCache:
     """Compiled campaigns by version hash, shared by the threads of one app or command run.
 
     Compiling takes milliseconds and a page view must not pay it: ``create_app`` makes one
-    cache for the app's life (``AppState.campaigns``), a command makes its own. Template files
+    cache for the app's life (``AppState.campaigns``), a command makes its own, and the caches
+    of one process share what they compiled. Template files
     (``template:`` of documents) are looked up in ``campaigns_dir``, field types in
     ``registry`` (the app's built-in and plugin types; a new registry when not given).
     """
@@ -87,8 +96,25 @@ class CampaignCache:
         with self._lock:
             found = self._compiled.get(key)
             if found is None:
-                found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
-                                           base_dir=self.campaigns_dir,
-                                           registry=self.registry)
+                found = self._compile(version)
                 self._compiled[key] = found
+        return found
+
+    def _compile(self, version: CampaignVersion) -> Campaign:
+        """Compile ``version``, or take it from another cache of the process that compiled
+        the same text with the same field types and template folder (a compiled campaign is
+        never changed; every app and command of the test suite compiles the same ones)."""
+        shared = (version.version, version.slug, self.campaigns_dir,
+                  tuple((t.name, type(t)) for t in self.registry))
+        with _SHARED_LOCK:
+            found = _SHARED.get(shared)
+            if found is not None:
+                _SHARED.move_to_end(shared)
+                return found
+        found = load_campaign_text(version.source, name=f"{version.slug}.yaml",
+                                   base_dir=self.campaigns_dir, registry=self.registry)
+        with _SHARED_LOCK:
+            _SHARED[shared] = found
+            while len(_SHARED) > SHARED_CAMPAIGNS:
+                _SHARED.popitem(last=False)
         return found

@@ -13,6 +13,7 @@ from typing import Final
 from flask import Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from jinja2.bccache import Bucket, BytecodeCache
 from limits.errors import StorageError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -78,8 +79,30 @@ def _error_page(code: int, message: str | None = None, reference: str | None = N
                            message=message or text, reference=reference), code
 
 
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept in memory for every app of the process. A server builds one
+    app, but the test suite builds thousands, and compiling a page's templates again for each
+    costs more than the request itself. Jinja keys each entry by the template's name and a
+    checksum of its source, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = _SharedBytecode()
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers and the security-header hook on ``app``."""
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
