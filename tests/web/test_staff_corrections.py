@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 from engine.dossiers import sealed
 from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
 
-from .wizardkit import page_url, post_page, squash, text_of
+from .wizardkit import PREFILL, page_url, post_page, squash, text_of
 from conftest import MakeStaff, _csrf_token
 from staffkit import StaffUser
 
@@ -273,3 +273,30 @@ def test_refused_row_corrections_write_nothing(
     assert client.post(path.replace(dossier.public_id, other.public_id),
                        data={"csrf_token": token, "row_version": "1", "champ": PHONE_2,
                              "f-telephone_portable": "07 81 22 33 44"}).status_code == 404
+
+
+def test_a_confidential_guardians_corrected_phone_stays_hidden_from_the_other_guardian(
+        app: Flask, client: FlaskClient, family: FlaskClient, db_session: Session,
+        make_dossier: Callable[..., Dossier], mother: Account, father: Account,
+        make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    dossier = make_dossier(mother[0], father[0], prefill=PREFILL, confidential=(2,))
+    staff_login(make_staff())
+    assert _correct(client, dossier, PHONE_2,
+                    {"f-telephone_portable": "07 81 22 33 44"}).status_code == 302
+    # the mother (``family``) reads neither the number nor that it was corrected
+    for path in (page_url(dossier.public_id, "famille"),
+                 f"/dossier/{dossier.public_id}/recapitulatif"):
+        page = text_of(family.get(path))
+        assert "Coordonnées confidentielles" in page
+        assert "81 22 33 44" not in page and "781223344" not in page, path
+        assert "corrigé" not in page.replace("Corrigez", ""), path
+    # her save puts the masked value back: the correction stays
+    assert post_page(family, dossier.public_id, "famille").status_code == 302
+    assert _fresh(db_session, dossier).corrections[PHONE_2] == "+33781223344"
+    # the father reads his number, marked
+    browser = app.test_client()
+    browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
+                                     "login": father[0].login, "code": father[1]})
+    page = text_of(browser.get(page_url(dossier.public_id, "famille")))
+    assert 'value="07 81 22 33 44"' in page
+    assert "La valeur ci-dessous a été corrigée par l'établissement." in page
