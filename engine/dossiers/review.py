@@ -261,20 +261,22 @@ def correct_value(session: Session, campaign: Campaign, dossier: Dossier, expect
     if spec is None or (spec.parent_id is None) != (row is None):
         raise ReviewError("REVIEW_006", "Champ inconnu.")
     _check_version(session, dossier, expected_version)
+    # a repeat's answer is sealed whole or not at all (``sealed.health_keys``)
+    stored = campaign.fields[spec.parent_id] if spec.parent_id is not None else spec
+    health = is_health(stored)
     writes: dict[str, Any] = {field_id: value}
     data: dict[str, Any] = {"fields": [field_id]}
-    if row is not None and spec.parent_id is not None:
-        repeat = campaign.fields[spec.parent_id]
-        rows = current_rows(campaign, dossier, repeat)
+    if row is not None:
+        rows = current_rows(campaign, dossier, stored)
         if row_of(rows, row) is None:
             raise ReviewError("REVIEW_007", "Cette ligne n'existe plus dans le dossier : "
                                             "rechargez la page.")
-        writes = {repeat.id: with_cell(rows, row, spec.id, value)}
-        if not is_health(spec):
-            writes[cell_key(repeat.id, row, spec.id)] = value
+        writes = {stored.id: with_cell(rows, row, spec.id, value)}
+        if not health:
+            writes[cell_key(stored.id, row, spec.id)] = value
         data["row"] = row
     with _transaction(session, dossier):
-        if is_health(spec):
+        if health:
             dossier.sealed_answers = sealed_with(session, dossier, writes)
         else:
             dossier.corrections = {**dossier.corrections, **writes}
