@@ -11,7 +11,7 @@ pages mark it. Field ids never hold a ``/``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from engine.campaign.model import Campaign, FieldSpec
@@ -63,11 +63,12 @@ def with_cell(rows: list[Any], row_key: str, child_id: str, value: Any) -> list[
 
 
 def answered_rows(campaign: Campaign, corrections: Mapping[str, Any], repeat_id: str,
-                  rows: list[Any]) -> dict[str, Any]:
+                  rows: Any) -> dict[str, Any]:
     """What the family posting ``rows`` for the repeat ``repeat_id`` leaves of the school's
     corrections. A corrected cell the family left as it is stays corrected (and keeps its
     author); one it changed, or whose row it removed, is the family's from now on. The
-    repeat's corrected rows become the family's rows with the cells still corrected."""
+    repeat's corrected rows become the family's rows with the cells still corrected (not rows
+    at all: nothing of the repeat stays corrected)."""
     prefix = f"{repeat_id}{SEPARATOR}"
     out = {k: v for k, v in corrections.items() if k != repeat_id and not k.startswith(prefix)}
     kept = False
@@ -87,6 +88,7 @@ def answered_rows(campaign: Campaign, corrections: Mapping[str, Any], repeat_id:
 
 
 def has_cells(corrections: Mapping[str, Any], repeat_id: str) -> bool:
+    """Whether the school corrected cells of the repeat ``repeat_id``."""
     prefix = f"{repeat_id}{SEPARATOR}"
     return any(k.startswith(prefix) for k in corrections)
 
@@ -100,8 +102,3 @@ def cell_spec(campaign: Campaign, key: str) -> tuple[FieldSpec, str] | None:
     spec = campaign.fields.get(f"{cell[0]}.{cell[2]}")
     return (spec, cell[1]) if spec is not None and spec.parent_id == cell[0] else None
 
-
-def cell_keys(corrections: Iterable[str], repeat_id: str) -> set[tuple[str, str]]:
-    """(row key, child id) of the corrected cells of one repeat."""
-    return {(c[1], c[2]) for k in corrections if (c := split_cell(k)) is not None
-            and c[0] == repeat_id}

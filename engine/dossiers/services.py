@@ -175,8 +175,7 @@ def _against_corrections(dossier: Dossier, answers: Mapping[str, Any], campaign:
     changed = False
     for key in dossier.corrections.keys() & answers.keys():
         spec = campaign.fields.get(key) if campaign is not None else None
-        if campaign is not None and spec is not None and has_cells(corrections, key) \
-                and isinstance(answers[key], list):
+        if campaign is not None and has_cells(corrections, key):
             before = corrections
             corrections = answered_rows(campaign, corrections, key, answers[key])
             changed = changed or corrections != before
