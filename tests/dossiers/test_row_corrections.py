@@ -5,14 +5,16 @@ sealed."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from engine.campaign import load_campaign_text
 from engine.campaign.model import Campaign
 from engine.dossiers import sealed
 from engine.dossiers.campaigns import context_of
@@ -71,6 +73,36 @@ def test_the_family_leaving_a_cell_as_it_is_keeps_it_corrected_and_changing_it_t
     # the row removed: the family's word too
     assert answered_rows(campaign, corrections, "responsables", [{"_key": "1001"}]) \
         == {"nom": "X"}
+
+
+@cache
+def _example() -> Campaign:
+    return load_campaign_text(EXAMPLE.read_text(encoding="utf-8"), name=EXAMPLE.name,
+                              base_dir=EXAMPLE.parent)
+
+
+PHONES = ["07 81 22 33 44", "+33781223344", "0781223344", "06 55 44 33 22", "", "pas un numéro"]
+
+
+@settings(deadline=None, max_examples=50)  # the first example compiles the campaign
+@given(st.permutations(["1001", "1002", "new-0123456789ab"]), st.integers(0, 3),
+       st.sampled_from(PHONES), st.sampled_from(["a@example.fr", "b@example.fr"]))
+def test_a_corrected_cell_stays_exactly_while_the_family_posts_it_unchanged(
+        keys: list[str], kept_rows: int, phone: str, email: str) -> None:
+    campaign = _example()
+    corrections = {"nom": "X", "responsables": [{"_key": "1001"}, {"_key": "1002"}],
+                   PHONE_2: "+33781223344"}
+    posted = [{"_key": k, "telephone_portable": phone, "email": email}
+              for k in keys[:kept_rows]]
+    out = answered_rows(campaign, corrections, "responsables", posted)
+    assert out["nom"] == "X"  # the other corrections are not the family's to replace
+    same = "1002" in keys[:kept_rows] and phone in PHONES[:3]
+    if same:
+        assert out == {"nom": "X", PHONE_2: "+33781223344", "responsables": [
+            {**r, "telephone_portable": "+33781223344"} if r["_key"] == "1002" else r
+            for r in posted]}
+    else:
+        assert out == {"nom": "X"}
 
 
 def test_a_row_correction_is_stored_apart_diffed_and_audited_without_its_value(
