@@ -19,9 +19,12 @@ from werkzeug.test import TestResponse
 
 from engine.dossiers import sealed
 from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
+from engine.dossiers.services import save_answers
+from engine.dossiers.states import Actor
+from engine.dossiers.versions import CampaignCache
 
 from .wizardkit import PREFILL, page_url, post_page, squash, text_of
-from conftest import MakeStaff, _csrf_token
+from conftest import EXAMPLE_CAMPAIGN, MakeStaff, _csrf_token
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
@@ -300,3 +303,25 @@ def test_a_confidential_guardians_corrected_phone_stays_hidden_from_the_other_gu
     page = text_of(browser.get(page_url(dossier.public_id, "famille")))
     assert 'value="07 81 22 33 44"' in page
     assert "La valeur ci-dessous a été corrigée par l'établissement." in page
+
+
+def test_the_infirmerie_corrects_a_field_of_a_health_rows_sealed(
+        client: FlaskClient, db_session: Session, make_dossier: Callable[..., Dossier],
+        mother: Account, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    source = EXAMPLE_CAMPAIGN.read_text(encoding="utf-8").replace(
+        "      - id: allergies\n", "      - id: vaccins\n        type: repeat\n"
+        "        label: Vaccins\n        item_label: Vaccin\n        fields:\n"
+        "          - id: vaccin\n            type: text\n            label: Vaccin\n"
+        "      - id: allergies\n", 1)
+    dossier = make_dossier(mother[0], prefill=PREFILL, source=source)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
+    save_answers(db_session, dossier, dossier.row_version,
+                 {"vaccins": [{"_key": "v1", "vaccin": "DTP"}]}, "sante",
+                 Actor.family(mother[0].id), campaign=campaign)
+    staff_login(make_staff(role="infirmerie"))
+    response = _correct(client, dossier, "vaccins/v1/vaccin", {"f-vaccin": "DTPolio"},
+                        health=True)
+    assert response.status_code == 302
+    found = _fresh(db_session, dossier)
+    assert found.corrections == {}
+    assert sealed.health_answers(found)["vaccins"] == [{"_key": "v1", "vaccin": "DTPolio"}]
