@@ -1,7 +1,8 @@
 """What the school adds to a dossier itself: a document uploaded on behalf of the family,
 the values of staff-only fields (one form per field on the dossier page), a correction of any
-value the family sees (locked ones included), and one value set for every pupil of an origin
-MEF at once (the destination MEF, the count shown first).
+value the family sees (locked ones included; a field of a repeat's row, named by the row's
+key), and one value set for every pupil of an origin MEF at once (the destination MEF, the
+count shown first).
 
 Every write needs ``Permission.REVIEW_DOSSIERS`` in the establishment, but the correction of a
 health value, which needs ``Permission.READ_HEALTH`` (the infirmerie), and is audited by the
