@@ -224,3 +224,4 @@ def test_agent_corrects_a_guardians_phone_without_javascript(
     changes = page.locator("#modifications").locator("xpath=..")
     expect(changes.locator("dd li li")).to_contain_text("07 81 22 33 44")
     expect(changes.locator("dd li li")).to_contain_text("corrigé par Mme Secrétariat")
+    v.check("dossier - valeur corrigee")
