@@ -228,7 +228,7 @@ def correctable(campaign: Campaign, field_id: str) -> FieldSpec | None:
     return spec
 
 
-def current_rows(campaign: Campaign, dossier: Dossier, repeat: FieldSpec) -> list[Any]:
+def _current_rows(campaign: Campaign, dossier: Dossier, repeat: FieldSpec) -> list[Any]:
     """The rows of ``repeat`` as the school reads them now: corrected, else the family's,
     else the imported ones (health rows opened: the caller is the infirmerie)."""
     answers = sealed.opened_answers(dossier) if is_health(repeat) else dossier.answers
@@ -267,7 +267,7 @@ def correct_value(session: Session, campaign: Campaign, dossier: Dossier, expect
     writes: dict[str, Any] = {field_id: value}
     data: dict[str, Any] = {"fields": [field_id]}
     if row is not None:
-        rows = current_rows(campaign, dossier, stored)
+        rows = _current_rows(campaign, dossier, stored)
         if row_of(rows, row) is None:
             raise ReviewError("REVIEW_007", "Cette ligne n'existe plus dans le dossier : "
                                             "rechargez la page.")
