@@ -18,6 +18,7 @@ from engine.campaign.model import Campaign, FieldSpec, Page
 from engine.fields import Change
 from engine.rules import DossierContext, DossierScope, prefill_value
 
+from .corrected import cell_key
 from .models import DossierEvent
 
 
@@ -59,6 +60,8 @@ class FieldChange:
     #: origins of the rows of a repeat, by row key
     row_origins: Mapping[str, Origin] | None = None
     written: Authorship | None = None
+    #: the cells of a repeat's rows the school corrected, (row key, child id) → who and when
+    corrected: Mapping[tuple[str, str], Authorship] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,23 @@ def last_writers(events: Iterable[DossierEvent]) -> dict[str, Authorship]:
     return out
 
 
+def cell_writers(events: Iterable[DossierEvent], corrections: Container[str],
+                 ) -> dict[str, dict[tuple[str, str], Authorship]]:
+    """Repeat id → (row key, child id) → the school's last correction of that cell, for the
+    cells still corrected (the family's newer answer took the others back)."""
+    out: dict[str, dict[tuple[str, str], Authorship]] = {}
+    for event in events:
+        row = event.data.get("row") if event.kind == "value_corrected" else None
+        if row is None:
+            continue
+        for key in event.data.get("fields") or ():
+            repeat_id, _, child_id = str(key).partition(".")
+            if cell_key(repeat_id, str(row), child_id) in corrections:
+                out.setdefault(repeat_id, {})[(str(row), child_id)] = Authorship(
+                    event.actor_kind, event.actor_id, event.at)
+    return out
+
+
 def _row_origins(spec: FieldSpec, ctx: DossierContext,
                  provenance: Mapping[str, Any]) -> dict[str, Origin]:
     """Row key → the provenance of the imported row (its first known value's source)."""
@@ -154,6 +174,7 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
                     visible: Container[str] | None = None,
                     include: Callable[[FieldSpec], bool] | None = None,
                     reported: Mapping[str, Mapping[str, str]] | None = None,
+                    corrections: Container[str] = (),
                     lang: str | None = None) -> list[PageChanges]:
     """The changed fields of ``answers`` (stored, without the prefill filled in), grouped by
     page in campaign order.
@@ -164,11 +185,14 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     ``visible`` limits the diff to fields shown to the family; ``include`` to fields the
     viewer may read (health data); ``reported`` (from
     :func:`engine.dossiers.guardians.reported_elsewhere`) leaves out the guardians' changes
-    another of their children's dossiers reports, listed in :attr:`PageChanges.reported`.
+    another of their children's dossiers reports, listed in :attr:`PageChanges.reported`;
+    ``corrections`` (the keys of ``Dossier.corrections``) marks the cells of repeat rows the
+    school corrected (:attr:`FieldChange.corrected`).
     """
     before = known_values(campaign, ctx, answers) if before is None else before
     provenance = provenance or {}
     writers = last_writers(events)
+    cells = cell_writers(events, corrections)
     pages = []
     for page in campaign.pages:
         changes = []
@@ -191,7 +215,7 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
             changes.append(FieldChange(
                 spec, change, origin,
                 _row_origins(spec, ctx, provenance) if spec.type.is_container else None,
-                writers.get(spec.id)))
+                writers.get(spec.id), cells.get(spec.id)))
         if changes or elsewhere:
             pages.append(PageChanges(page, tuple(changes), tuple(elsewhere)))
     return pages

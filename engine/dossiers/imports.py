@@ -38,6 +38,7 @@ from .accounts import (
     reissue_taken_logins,
     reset_code,
 )
+from .corrected import corrected_answers
 from .models import (
     CampaignVersion,
     Dossier,
@@ -555,16 +556,18 @@ class _Importer:
 
     def flag_conflict(self, dossier: Dossier, spec: FieldSpec, old: Mapping[str, Any],
                       new: Mapping[str, Any]) -> None:
-        """Record that the school's value moved while the family's answer differs from it."""
+        """Record that the school's value moved while the family's answer (or the school's
+        correction, which the new import does not replace either) differs from it."""
         assert spec.prefill is not None
         path = ".".join(spec.prefill)
         before, after = value_at(old, path), value_at(new, path)
-        if spec.id not in dossier.answers:
+        given = corrected_answers(dossier.answers, dossier.corrections)
+        if spec.id not in given:
             return
         # rows are compared as imported; a value as the field reads it
         if before == after if spec.type.is_container else spec.type.same(before, after, spec):
             return
-        answer = dossier.answers[spec.id]
+        answer = given[spec.id]
         if not spec.type.is_container and spec.type.same(after, answer, spec):
             return
         dossier.record(Actor.system(), "import_conflict", {"field": spec.id, "prefill": path},

@@ -25,6 +25,7 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.rules import evaluate_dossier
 
 from .campaigns import context_of, effective_answers
+from .corrected import corrected_answers
 from .diff import dossier_changes
 from .family import load_families
 from .guardians import reported_elsewhere
@@ -181,7 +182,7 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
                     include: Callable[[FieldSpec], bool] | None = None) -> ChangeSummary:
     """Recompute the change summary of ``dossier`` (added to the session, not committed)."""
     ctx = context_of(dossier)
-    answers = {**dossier.answers, **dossier.corrections}
+    answers = corrected_answers(dossier.answers, dossier.corrections)
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
     reported = reported_elsewhere(session, campaign, dossier, answers)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,

@@ -19,7 +19,9 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.db import utcnow
 from engine.diagnostics import CodedError
 
-from . import audit
+from . import audit, sealed
+from .campaigns import context_of, effective_answers
+from .corrected import cell_key, corrected_answers, row_of, with_cell
 from .models import Dossier, DossierEvent, StoredFile
 from .sealed import is_health, sealed_with
 from .services import DossierError, _check_version, _transaction
@@ -79,7 +81,7 @@ def _message(text: str | None, *, required: bool) -> str | None:
 
 def _snapshot(dossier: Dossier) -> None:
     """What the school has now seen: the base of "changed since the last review"."""
-    dossier.reviewed_answers = {**dossier.answers, **dossier.corrections}
+    dossier.reviewed_answers = corrected_answers(dossier.answers, dossier.corrections)
     dossier.reviewed_at = utcnow()
 
 
@@ -214,35 +216,72 @@ def refused_files(dossier: Dossier) -> list[StoredFile]:
 # -- corrections -----------------------------------------------------------------------------
 
 def correctable(campaign: Campaign, field_id: str) -> FieldSpec | None:
-    """The top-level field ``field_id`` if the school may correct its value (any field with a
-    value: family-visible, locked or staff-only; health data too, by the infirmerie)."""
+    """The field ``field_id`` if the school may correct its value (any field with a value:
+    family-visible, locked or staff-only; health data too, by the infirmerie): a top-level
+    field, or a field of a repeat's rows by its qualified key (``responsables.email``)."""
     spec = campaign.fields.get(field_id)
-    if spec is None or spec.parent_id is not None or not spec.type.has_value:
+    if spec is None or not spec.type.has_value:
+        return None
+    if spec.parent_id is not None and (spec.type.is_container
+                                       or not campaign.fields[spec.parent_id].type.is_container):
         return None
     return spec
 
 
+def _current_rows(campaign: Campaign, dossier: Dossier, repeat: FieldSpec) -> list[Any]:
+    """The rows of ``repeat`` as the school reads them now: corrected, else the family's,
+    else the imported ones (health rows opened: the caller is the infirmerie)."""
+    answers = sealed.opened_answers(dossier) if is_health(repeat) else dossier.answers
+    rows = effective_answers(campaign, corrected_answers(answers, dossier.corrections),
+                             context_of(dossier), dossier.corrections).get(repeat.id)
+    return list(rows) if isinstance(rows, list) else []
+
+
 def correct_value(session: Session, campaign: Campaign, dossier: Dossier, expected_version: int,
-                  actor: Actor, field_id: str, value: Any) -> Dossier:
+                  actor: Actor, field_id: str, value: Any, *, row: str | None = None) -> Dossier:
     """The school corrects one value (locked ones included): stored apart from the family's
     answers (``Dossier.corrections``, which win over them), diffed like a family change and
     shown as "corrigé par l'établissement", to the school and to the family. The family may
-    still change an editable value: its next answer replaces the correction.
+    still change an editable value: its next different answer replaces the correction.
 
-    A health value cannot be kept in clear: it is sealed over the family's answer, and the
-    history alone tells it was corrected. Who may correct it (the infirmerie) is the
-    caller's check."""
+    ``row`` names the row (its key, the identity the diff matches rows by) of a repeat whose
+    field ``field_id`` (``repeat.child``) is corrected: the cell is stored as
+    :mod:`engine.dossiers.corrected` says, and replaced alone by the family's next different
+    answer for it.
+
+    A health value cannot be kept in clear: it is sealed over the family's answer (a health
+    row's cell in its rows), and the history alone tells it was corrected. Who may correct it
+    (the infirmerie) is the caller's check.
+
+    :raises ReviewError: the field is unknown (or not in a repeat while ``row`` is given, or
+        the reverse), or the dossier has no row ``row``.
+    :raises StaleDossierError: the dossier changed since ``expected_version``.
+    """
     spec = correctable(campaign, field_id)
-    if spec is None:
+    if spec is None or (spec.parent_id is None) != (row is None):
         raise ReviewError("REVIEW_006", "Champ inconnu.")
     _check_version(session, dossier, expected_version)
+    # a repeat's answer is sealed whole or not at all (``sealed.health_keys``)
+    stored = campaign.fields[spec.parent_id] if spec.parent_id is not None else spec
+    health = is_health(stored)
+    writes: dict[str, Any] = {field_id: value}
+    data: dict[str, Any] = {"fields": [field_id]}
+    if row is not None:
+        rows = _current_rows(campaign, dossier, stored)
+        if row_of(rows, row) is None:
+            raise ReviewError("REVIEW_007", "Cette ligne n'existe plus dans le dossier : "
+                                            "rechargez la page.")
+        writes = {stored.id: with_cell(rows, row, spec.id, value)}
+        if not health:
+            writes[cell_key(stored.id, row, spec.id)] = value
+        data["row"] = row
     with _transaction(session, dossier):
-        if is_health(spec):
-            dossier.sealed_answers = sealed_with(session, dossier, {field_id: value})
+        if health:
+            dossier.sealed_answers = sealed_with(session, dossier, writes)
         else:
-            dossier.corrections = {**dossier.corrections, field_id: value}
-        dossier.record(actor, "value_corrected", {"fields": [field_id]})
-        _audit(session, dossier, actor, "value_corrected", {"fields": [field_id]})
+            dossier.corrections = {**dossier.corrections, **writes}
+        dossier.record(actor, "value_corrected", data)
+        _audit(session, dossier, actor, "value_corrected", data)
     return dossier
 
 

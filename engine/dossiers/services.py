@@ -22,6 +22,7 @@ from engine.db import utcnow
 from engine.diagnostics import EngineError
 
 from . import sealed
+from .corrected import answered_rows, has_cells
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
     CampaignVersion,
@@ -132,7 +133,8 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     _check_version(session, dossier, expected_version)
     if dossier.state not in EDITABLE:
         raise NotEditableError(dossier.state)
-    answers, replaced = _against_corrections(dossier, answers, campaign)
+    answers, corrections = _against_corrections(dossier, answers, campaign)
+    replaced = corrections is not None
     clear, health = sealed.split(campaign, answers) if campaign is not None \
         else (answers, {})
     merged = {**dossier.answers, **clear}
@@ -154,27 +156,39 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         dossier.contact_owners = contact_owners
         dossier.sealed_answers = sealed_text
         dossier.current_page = page_id
-        if replaced:
-            dossier.corrections = {k: v for k, v in dossier.corrections.items()
-                                   if k not in replaced}
+        if corrections is not None:
+            dossier.corrections = corrections
         dossier.record(actor, "answers_saved", event)
     return dossier
 
 
 def _against_corrections(dossier: Dossier, answers: Mapping[str, Any], campaign: Campaign | None,
-                         ) -> tuple[Mapping[str, Any], set[str]]:
+                         ) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
     """``answers`` without the values the school corrected that the family left as they are
-    (the correction keeps its author), and the corrections the family's newer word replaces."""
+    (the correction keeps its author), and the corrections left once the family's newer word
+    replaced some (None: unchanged). A repeat's corrected cells are weighed one by one
+    (:func:`engine.dossiers.corrected.answered_rows`): the family's rows are stored."""
     if not dossier.corrections or dossier.corrections.keys().isdisjoint(answers):
-        return answers, set()
+        return answers, None
     kept: set[str] = set()
-    replaced: set[str] = set()
+    corrections = dict(dossier.corrections)
+    changed = False
     for key in dossier.corrections.keys() & answers.keys():
         spec = campaign.fields.get(key) if campaign is not None else None
+        if campaign is not None and has_cells(corrections, key):
+            before = corrections
+            corrections = answered_rows(campaign, corrections, key, answers[key])
+            changed = changed or corrections != before
+            continue
         same = spec.type.same(dossier.corrections[key], answers[key], spec) \
             if spec is not None else dossier.corrections[key] == answers[key]
-        (kept if same else replaced).add(key)
-    return {k: v for k, v in answers.items() if k not in kept}, replaced
+        if same:
+            kept.add(key)
+        else:
+            corrections.pop(key)
+            changed = True
+    return ({k: v for k, v in answers.items() if k not in kept},
+            corrections if changed else None)
 
 
 _DOSSIER = cast(Table, Dossier.__table__)

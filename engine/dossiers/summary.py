@@ -50,6 +50,8 @@ class Row:
 
     index: int
     cells: tuple[Cell, ...]
+    #: the row's key (its identity, ``_key``)
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,5 +168,5 @@ def _rows(campaign: Campaign, spec: FieldSpec, value: Any, evaluation: Evaluatio
             else:
                 found = row.get(child.id)
                 cells.append(Cell(child, label, field_text(child, found, lang), _empty(child, found)))
-        rows.append(Row(n, tuple(cells)))
+        rows.append(Row(n, tuple(cells), str(row.get(ROW_KEY) or "")))
     return rows

@@ -17,7 +17,8 @@ from typing import Any, Final
 
 from engine.campaign.model import Campaign, FieldSpec, Tariff
 from engine.dossiers.campaigns import context_of, effective_answers
-from engine.dossiers.diff import dossier_changes
+from engine.dossiers.corrected import corrected_answers
+from engine.dossiers.diff import Authorship, dossier_changes
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import frozen_money
@@ -52,7 +53,7 @@ class Prepared:
 
     @cached_property
     def answers(self) -> dict[str, Any]:
-        return {**self.dossier.answers, **self.dossier.corrections}
+        return corrected_answers(self.dossier.answers, self.dossier.corrections)
 
     @cached_property
     def effective(self) -> dict[str, Any]:
@@ -131,11 +132,11 @@ def _repeat_rows(selection: Selection) -> dict[str, int]:
         return most
     for answers, corrections, prefill in selection.columns(
             Dossier.answers, Dossier.corrections, Dossier.prefill):
-        given = {**answers, **corrections}
+        given = corrected_answers(answers, corrections)
         scope = DossierScope(campaign, {}, DossierContext(prefill=prefill))
         for spec in repeats:
             value = given.get(spec.id) if spec.prefill is None or (
-                spec.editable and spec.id in given) else scope.imported_rows(spec)
+                (spec.editable or spec.id in corrections) and spec.id in given) else scope.imported_rows(spec)
             most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
     return most
 
@@ -242,32 +243,41 @@ def changes_table(selection: Selection) -> Table:
             pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
                                     events=d.events, visible=p.visible,
                                     include=selection.include, reported=reported_elsewhere(
-                                        selection.session, p.campaign, d, p.answers))
+                                        selection.session, p.campaign, d, p.answers),
+                                    corrections=d.corrections)
             names = actor_names(selection.session, [
-                (c.written.actor_kind, c.written.actor_id)
-                for page in pages for c in page.changes if c.written is not None])
+                (w.actor_kind, w.actor_id) for page in pages for c in page.changes
+                for w in (c.written, *(c.corrected or {}).values()) if w is not None])
+
             for page in pages:
                 for fc in page.changes:
-                    who = names.get((fc.written.actor_kind, fc.written.actor_id),
-                                    ACTOR_KINDS.get(fc.written.actor_kind, "")) \
-                        if fc.written else None
-                    when = fc.written.at if fc.written else None
                     start = [d.pupil.last_name, d.pupil.first_name, p.division,
                              page.page.title.get()]
                     if not fc.change.children:
                         origin = fc.origin
                         yield [*start, fc.change.label, fc.change.old or None,
-                               _origin(origin), fc.change.new or None, who, when]
+                               _origin(origin), fc.change.new or None, *_author(names, fc.written)]
                         continue
                     for row in fc.change.children:
                         origin = (fc.row_origins or {}).get(row.field_id)
                         for leaf in row.children or (row,):
                             label = f"{fc.change.label} – {row.label}" + \
                                 (f" – {leaf.label}" if leaf is not row else "")
+                            written = (fc.corrected or {}).get((row.field_id, leaf.field_id),
+                                                               fc.written)
                             yield [*start, label, leaf.old or None, _origin(origin),
-                                   leaf.new or None, who, when]
+                                   leaf.new or None, *_author(names, written)]
 
     return Table("Modifications", CHANGES_HEADER, lines(), len(selection))
+
+
+def _author(names: Mapping[tuple[str, str | None], str],
+            written: Authorship | None) -> list[Value]:
+    """The "modifié par" and "modifié le" cells of a change."""
+    if written is None:
+        return [None, None]
+    return [names.get((written.actor_kind, written.actor_id),
+                      ACTOR_KINDS.get(written.actor_kind, "")), written.at]
 
 
 def _origin(origin: Any) -> str | None:

@@ -162,6 +162,8 @@ class FieldView:
     text: str = ""
     #: the value is another guardian's confidential contact detail: shown as such, no input
     masked: bool = False
+    #: a field of a repeat's row whose value the school corrected (the page says so)
+    corrected: bool = False
     #: the associations offered to the pupil (a memberships field)
     offered: frozenset[str] = frozenset()
     #: what each offered association costs this pupil (its price by condition; None: the

@@ -55,6 +55,7 @@ from engine.dossiers.answers import (
 )
 from engine.dossiers.campaigns import Redaction, effective_answers
 from engine.dossiers.confirmations import recap_filename
+from engine.dossiers.corrected import corrected_cells
 from engine.dossiers.corrections import correction_request, target_pages
 from engine.dossiers.documents import DocumentStatus, document_errors, document_statuses
 from engine.dossiers.feedback import (
@@ -280,12 +281,14 @@ def _views(loaded: DossierView, page: Page, answers: Mapping[str, Any],
            errors: Mapping[str, list[str]]) -> list[FieldView]:
     views = field_views(loaded.campaign, page, loaded.redaction.answers(loaded.campaign, answers),
                         loaded.evaluation, errors)
-    if loaded.redaction:
-        for view in views:
-            for key, row in zip(view.row_keys, view.rows, strict=True):
-                for child in row:
-                    if loaded.redaction.masked(loaded.campaign, child.spec, key):
-                        child.masked, child.value, child.text = True, "", ""
+    cells = corrected_cells(loaded.dossier.corrections)
+    for view in views:
+        for key, row in zip(view.row_keys, view.rows, strict=True):
+            for child in row:
+                if loaded.redaction.masked(loaded.campaign, child.spec, key):
+                    child.masked, child.value, child.text = True, "", ""
+                else:
+                    child.corrected = (view.spec.id, key, child.spec.id) in cells
     return views
 
 
@@ -527,7 +530,8 @@ def _render_review(loaded: DossierView, *, problems: list[str] | None = None,
         "wizard/review.html", loaded=loaded, dossier=loaded.dossier, campaign=loaded.campaign,
         sections=sections, evaluation=loaded.evaluation, statuses=statuses,
         document_problems=document_errors(statuses), editable=loaded.editable,
-        problems=problems or [], labels=LABELS, totals=frozen_money(
+        problems=problems or [], labels=LABELS,
+        corrected_cells=corrected_cells(loaded.dossier.corrections), totals=frozen_money(
             loaded.dossier, loaded.campaign, today=loaded.ctx.today),
         pages=loaded.campaign.pages, page=None, page_urls=_page_urls(loaded), lang=None)
     return make_response(body, status)

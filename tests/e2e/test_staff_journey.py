@@ -201,3 +201,27 @@ def test_agent_reviews_only_what_changed(visit: Callable[..., Visit], family: Fa
     assert states == {family.dossier_public_id: DossierState.VALIDATED,
                       other: DossierState.VALIDATED}
     assert files == {"facture-2.pdf": "accepted"}
+
+
+def test_agent_corrects_a_guardians_phone_without_javascript(
+        visit: Callable[..., Visit], family: Family, live_server: LiveServer) -> None:
+    """The form for one field of a guardian's row, plain HTML: chosen from the list, the
+    value typed, the diff then says the school corrected that row's field."""
+    secret = _agent(live_server)
+    v = visit(scripts=False)
+    page = v.page
+    login_agent(v, secret)
+    v.goto(f"/etablissement/0691234A/dossier/{family.dossier_public_id}/corriger")
+    page.get_by_label("Champ à corriger").select_option(
+        label="Responsable légal 1 — Téléphone portable")
+    page.get_by_role("button", name="Choisir").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        "Responsable légal 1 — Téléphone portable")
+    page.get_by_role("textbox", name="Téléphone portable").fill("07 81 22 33 44")
+    v.check("correction - ligne d'un responsable")
+    page.get_by_role("button", name="Enregistrer la correction").click()
+    expect(page.get_by_role("status")).to_contain_text("corrigé")
+    changes = page.locator("#modifications").locator("xpath=..")
+    expect(changes.locator("dd li li")).to_contain_text("07 81 22 33 44")
+    expect(changes.locator("dd li li")).to_contain_text("corrigé par Mme Secrétariat")
+    v.check("dossier - valeur corrigee")

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from engine.dossiers.campaigns import context_of
 from engine.dossiers.diff import known_values
 from engine.dossiers.models import Dossier
-from engine.dossiers.states import DossierState
+from engine.dossiers.review import correct_value
+from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
+from engine.exports.dossier_tables import changes_table
 from engine.exports.siecle import (
     SiecleReturn,
     address_lines,
@@ -94,6 +96,26 @@ def test_the_file_carries_the_new_values(db_session: Session, make_dossier: Any)
     with zipfile.ZipFile(archive) as zipped:
         assert zipped.namelist() == [result.filename]
         assert zipped.read(result.filename) == result.xml
+
+
+def test_a_phone_the_school_corrected_in_guardian_2s_row_goes_back_to_siecle(
+        db_session: Session, make_dossier: Any, make_staff: Any) -> None:
+    lea = validated(db_session, make_dossier(first_name="Léa", last_name="MARTIN",
+                                             prefill=prefill()))
+    campaign = CampaignCache().campaign_of(lea.campaign_version)
+    agent = make_staff().account
+    correct_value(db_session, campaign, lea, lea.row_version, Actor.staff(agent.id),
+                  "responsables.telephone_portable", "+33781223344", row="1002")
+    root = check(siecle_return(selection(db_session), generated_at=WHEN))
+    claire, paul = root.findall("DONNEES/PERSONNES/PERSONNE")
+    assert paul.findtext("TEL_PORTABLE") == "0781223344"
+    assert claire.findtext("TEL_PORTABLE") == "0612345678"
+    # the changes-only table carries it too, with the agent who corrected it
+    [line] = [list(r) for r in changes_table(selection(db_session)).rows
+              if str(r[4]).startswith("Responsables légaux")]
+    assert line[4:8] == ["Responsables légaux – Responsable légal 2 – Téléphone portable",
+                         "07 98 76 54 32", line[6], "07 81 22 33 44"]
+    assert agent.display_name in str(line[8])
 
 
 def test_each_kind_of_blocked_dossier_says_why(db_session: Session, make_dossier: Any) -> None:

@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -37,6 +38,9 @@ from engine.dossiers.models import (
     Invitation,
     Pupil,
 )
+from engine.dossiers.review import correct_value
+from engine.dossiers.states import Actor
+from engine.dossiers.versions import CampaignCache
 from engine.prefill import ImportResult, read_siecle, read_spreadsheet
 from engine.rules import DossierContext, evaluate_dossier, prefill_value
 from engine.security import generate_login, normalize_credential, verify_secret
@@ -545,3 +549,19 @@ def test_a_value_written_another_way_is_no_conflict(app: Flask, db_session: Sess
     # the school's date moving away from the answer is one
     report = run(db_session, app, demo_result({"14/03/2014": "15/03/2014"}))
     assert [c.field_id for c in report.conflicts] == ["date_naissance"]
+
+
+def test_a_reimport_moving_a_row_the_school_corrected_is_a_conflict(
+        app: Flask, db_session: Session, make_staff: Any) -> None:
+    """The school's corrected rows win over the new import like the family's answer: the
+    school is told the import moved."""
+    run(db_session, app, demo_result())
+    lea = dossier_of(db_session, "9000001")
+    guardian = lea.prefill["guardians"][0]
+    correct_value(db_session, CampaignCache().campaign_of(lea.campaign_version), lea,
+                  lea.row_version, Actor.staff(make_staff().account.id),
+                  "responsables.telephone_portable", "+33781223344",
+                  row=str(guardian["personne_id"]))
+    report = run(db_session, app, demo_result({guardian["phone_mobile"]: "+33699999901"}))
+    assert "responsables" in [c.field_id for c in report.conflicts
+                              if c.dossier_public_id == lea.public_id]

@@ -19,9 +19,12 @@ from werkzeug.test import TestResponse
 
 from engine.dossiers import sealed
 from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount
+from engine.dossiers.services import save_answers
+from engine.dossiers.states import Actor
+from engine.dossiers.versions import CampaignCache
 
-from .wizardkit import page_url, post_page, text_of
-from conftest import MakeStaff, _csrf_token
+from .wizardkit import PREFILL, page_url, post_page, squash, text_of
+from conftest import EXAMPLE_CAMPAIGN, MakeStaff, _csrf_token
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
@@ -163,3 +166,162 @@ def test_the_infirmerie_alone_corrects_a_health_value_which_stays_sealed(
                              {"id": found.id}).mappings().one()
     assert "Arachide" not in " ".join(str(v) for v in raw.values())
     assert "Arachide (PAI)" in text_of(client.get(f"{BASE}/dossier/{dossier.public_id}/sante"))
+
+
+# -- a field of a repeat's row (a guardian's phone in row 2) ---------------------------------
+
+PHONE_2 = "responsables/1002/telephone_portable"
+
+
+def test_a_guardians_phone_in_row_2_corrected_by_the_school_is_shown_so_to_both_sides(
+        client: FlaskClient, family: FlaskClient, db_session: Session, dossier: Dossier,
+        make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    staff_login(make_staff())
+    chooser = text_of(client.get(f"{BASE}/dossier/{dossier.public_id}/corriger?champ={PHONE_2}"))
+    assert '<optgroup label="Responsable légal 2">' in chooser
+    assert f'<option value="{PHONE_2}" selected>' in chooser
+    assert "Valeur actuelle : <strong>07 98 76 54 32</strong>" in chooser
+    assert chooser.count('id="f-telephone_portable"') == 1
+    assert '<label for="f-telephone_portable"' in chooser
+    response = _correct(client, dossier, PHONE_2, {"f-telephone_portable": "07 81 22 33 44"})
+    assert response.status_code == 302
+    found = _fresh(db_session, dossier)
+    assert found.answers == {}  # apart from the family's answers
+    rows = found.corrections["responsables"]
+    assert [r["_key"] for r in rows] == ["1001", "1002"]
+    assert rows[0]["telephone_portable"] == "+33612345678"  # row 1 as imported
+    assert rows[1]["telephone_portable"] == found.corrections[PHONE_2] == "+33781223344"
+    entry = db_session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "value_corrected")).one()
+    assert entry.data == {"fields": ["responsables.telephone_portable"], "row": "1002"}
+    assert "7812233" not in str(entry.data)  # no value in the audit trail
+    # diffed like a family change, on that row's field, with when
+    view = squash(text_of(client.get(f"{BASE}/dossier/{dossier.public_id}")))
+    changes = view[view.index('id="modifications"'):view.index('id="documents"')]
+    assert "Responsable légal 2<ul>" in changes and "Téléphone portable : " \
+        "<del>07 98 76 54 32</del> → <ins>07 81 22 33 44</ins>" in changes
+    assert re.search(r"\(corrigé par [^()]+ \(établissement\) le \d\d/\d\d/\d{4}\)", changes)
+    assert f"?champ={PHONE_2}" in changes
+    assert "Responsable légal 1" not in changes
+    # the family reads it, marked on that row's field only, and in the récapitulatif
+    wizard = squash(text_of(family.get(page_url(dossier.public_id, "famille"))))
+    assert wizard.count("La valeur ci-dessous a été corrigée par l'établissement.") == 1
+    marked = wizard.index("La valeur ci-dessous a été corrigée par l'établissement.")
+    assert 'value="07 81 22 33 44"' in wizard[marked:marked + 1500]
+    review = squash(text_of(family.get(f"/dossier/{dossier.public_id}/recapitulatif")))
+    assert "07 81 22 33 44 <span class=\"hint corrected\">(corrigé par l'établissement)" in review
+    assert review.count("(corrigé par l'établissement)") == 1
+
+
+def test_the_familys_next_different_answer_replaces_that_cell_only(
+        client: FlaskClient, family: FlaskClient, db_session: Session, dossier: Dossier,
+        make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    staff_login(make_staff())
+    assert _correct(client, dossier, PHONE_2,
+                    {"f-telephone_portable": "07 81 22 33 44"}).status_code == 302
+    # the family changes another value of the guardians: the corrected phone stays the
+    # school's
+    assert post_page(family, dossier.public_id, "famille",
+                     {"f-responsables-0-email": "claire@example.org"}).status_code == 302
+    found = _fresh(db_session, dossier)
+    assert found.corrections[PHONE_2] == "+33781223344"
+    assert found.corrections["responsables"][0]["email"] == "claire@example.org"
+    assert found.answers["responsables"][0]["email"] == "claire@example.org"
+    view = squash(text_of(client.get(f"{BASE}/dossier/{dossier.public_id}")))
+    assert re.search(r"\(corrigé par [^()]+ \(établissement\) le ", view)
+    # the family gives another number for that guardian: its newer word replaces the
+    # correction, the email stays the family's
+    assert post_page(family, dossier.public_id, "famille",
+                     {"f-responsables-1-telephone_portable": "06 55 44 33 22"}
+                     ).status_code == 302
+    found = _fresh(db_session, dossier)
+    assert found.corrections == {}
+    assert found.answers["responsables"][1]["telephone_portable"] == "+33655443322"
+    assert found.answers["responsables"][0]["email"] == "claire@example.org"
+    assert "corrigée par l'établissement" not in text_of(
+        family.get(page_url(dossier.public_id, "famille")))
+
+
+def test_refused_row_corrections_write_nothing(
+        client: FlaskClient, db_session: Session, dossier: Dossier,
+        make_dossier: Callable[..., Dossier], make_staff: MakeStaff,
+        staff_login: StaffLogin) -> None:
+    staff_login(make_staff())
+    before = _fresh(db_session, dossier).row_version
+    # a bad phone: the form again, with the typed value and a French message
+    bad = _correct(client, dossier, PHONE_2, {"f-telephone_portable": "pas un numéro"})
+    assert bad.status_code == 422
+    page = text_of(bad).replace("&#39;", "'")
+    assert 'role="alert"' in page and "Responsable légal 2 — Téléphone portable :" in page
+    assert re.search(r'<input[^>]*name="f-telephone_portable"[^>]*value="pas un numéro"', page)
+    # someone saved meanwhile
+    stale = _correct(client, dossier, PHONE_2, {"f-telephone_portable": "07 81 22 33 44"},
+                     version="99")
+    assert stale.status_code == 302
+    # a row the dossier does not hold, a field no repeat has
+    path = f"{BASE}/dossier/{dossier.public_id}/corriger"
+    token = _csrf_token(client, path)
+    for champ, status in (("responsables/9999/telephone_portable", 404),
+                          ("responsables/1002/nope", 400), ("nope/1002/nom", 400)):
+        assert client.post(path, data={"csrf_token": token, "row_version": str(before),
+                                       "champ": champ,
+                                       "f-telephone_portable": "07 81 22 33 44"}
+                           ).status_code == status, champ
+    found = _fresh(db_session, dossier)
+    assert found.corrections == {} and found.row_version == before
+    # another establishment's agent: the dossier does not exist for them
+    other = make_dossier(uai="0750002B")
+    assert client.get(f"{BASE}/dossier/{other.public_id}/corriger?champ={PHONE_2}"
+                      ).status_code == 404
+    assert client.post(path.replace(dossier.public_id, other.public_id),
+                       data={"csrf_token": token, "row_version": "1", "champ": PHONE_2,
+                             "f-telephone_portable": "07 81 22 33 44"}).status_code == 404
+
+
+def test_a_confidential_guardians_corrected_phone_stays_hidden_from_the_other_guardian(
+        app: Flask, client: FlaskClient, family: FlaskClient, db_session: Session,
+        make_dossier: Callable[..., Dossier], mother: Account, father: Account,
+        make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    dossier = make_dossier(mother[0], father[0], prefill=PREFILL, confidential=(2,))
+    staff_login(make_staff())
+    assert _correct(client, dossier, PHONE_2,
+                    {"f-telephone_portable": "07 81 22 33 44"}).status_code == 302
+    # the mother (``family``) reads neither the number nor that it was corrected
+    for path in (page_url(dossier.public_id, "famille"),
+                 f"/dossier/{dossier.public_id}/recapitulatif"):
+        page = text_of(family.get(path))
+        assert "Coordonnées confidentielles" in page
+        assert "81 22 33 44" not in page and "781223344" not in page, path
+        assert "corrigé" not in page.replace("Corrigez", ""), path
+    # her save puts the masked value back: the correction stays
+    assert post_page(family, dossier.public_id, "famille").status_code == 302
+    assert _fresh(db_session, dossier).corrections[PHONE_2] == "+33781223344"
+    # the father reads his number, marked
+    browser = app.test_client()
+    browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
+                                     "login": father[0].login, "code": father[1]})
+    page = text_of(browser.get(page_url(dossier.public_id, "famille")))
+    assert 'value="07 81 22 33 44"' in page
+    assert "La valeur ci-dessous a été corrigée par l'établissement." in page
+
+
+def test_the_infirmerie_corrects_a_field_of_a_health_rows_sealed(
+        client: FlaskClient, db_session: Session, make_dossier: Callable[..., Dossier],
+        mother: Account, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    source = EXAMPLE_CAMPAIGN.read_text(encoding="utf-8").replace(
+        "      - id: allergies\n", "      - id: vaccins\n        type: repeat\n"
+        "        label: Vaccins\n        item_label: Vaccin\n        fields:\n"
+        "          - id: vaccin\n            type: text\n            label: Vaccin\n"
+        "      - id: allergies\n", 1)
+    dossier = make_dossier(mother[0], prefill=PREFILL, source=source)
+    campaign = CampaignCache().campaign_of(dossier.campaign_version)
+    save_answers(db_session, dossier, dossier.row_version,
+                 {"vaccins": [{"_key": "v1", "vaccin": "DTP"}]}, "sante",
+                 Actor.family(mother[0].id), campaign=campaign)
+    staff_login(make_staff(role="infirmerie"))
+    response = _correct(client, dossier, "vaccins/v1/vaccin", {"f-vaccin": "DTPolio"},
+                        health=True)
+    assert response.status_code == 302
+    found = _fresh(db_session, dossier)
+    assert found.corrections == {}
+    assert sealed.health_answers(found)["vaccins"] == [{"_key": "v1", "vaccin": "DTPolio"}]

@@ -1,7 +1,8 @@
 """What the school adds to a dossier itself: a document uploaded on behalf of the family,
 the values of staff-only fields (one form per field on the dossier page), a correction of any
-value the family sees (locked ones included), and one value set for every pupil of an origin
-MEF at once (the destination MEF, the count shown first).
+value the family sees (locked ones included; a field of a repeat's row, named by the row's
+key), and one value set for every pupil of an origin MEF at once (the destination MEF, the
+count shown first).
 
 Every write needs ``Permission.REVIEW_DOSSIERS`` in the establishment, but the correction of a
 health value, which needs ``Permission.READ_HEALTH`` (the infirmerie), and is audited by the
@@ -10,7 +11,7 @@ health value, which needs ``Permission.READ_HEALTH`` (the infirmerie), and is au
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -21,6 +22,7 @@ from werkzeug.wrappers import Response
 from engine.campaign.model import Campaign, FieldSpec, Page, family_campaign, staff_only_fields
 from engine.dossiers import sealed
 from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.corrected import cell_key, cell_spec, corrected_answers, row_of
 from engine.dossiers.corrections import bulk_correct
 from engine.dossiers.documents import DocumentError, add_files, upload_rule
 from engine.dossiers.listing import versions_of
@@ -28,6 +30,7 @@ from engine.dossiers.models import Dossier
 from engine.dossiers.permissions import Permission
 from engine.dossiers.review import ReviewError, correct_value, correctable
 from engine.dossiers.services import DossierError, StaleDossierError
+from engine.fields.repeat import ROW_KEY
 from engine.rules import evaluate_dossier
 from engine.text import EMPTY
 from engine.web.campaigns import campaign_of
@@ -132,7 +135,8 @@ def _settable(campaign: Campaign) -> tuple[FieldSpec, ...]:
 def staff_field_views(dossier: Dossier, campaign: Campaign) -> list[FieldView]:
     """The staff-only fields of the dossier's campaign with the values the school set."""
     specs = _settable(campaign)
-    return _views(campaign, specs, {**dossier.answers, **dossier.corrections}, dossier) \
+    return _views(campaign, specs, corrected_answers(dossier.answers, dossier.corrections),
+                  dossier) \
         if specs else []
 
 
@@ -197,67 +201,122 @@ def bulk_mef(uai: str, slug: str) -> Response | str:
 
 # -- a correction of a value the family sees -------------------------------------------------
 
-def _correctable(campaign: Campaign, *, health: bool) -> list[FieldSpec]:
-    """The fields the family sees whose value one form corrects (a repeat's rows are the
-    family's to correct, after a send-back), health data or the others."""
-    return [s for s in family_campaign(campaign).top_fields()
-            if correctable(campaign, s.id) is not None and not s.type.is_container
-            and sealed.is_health(s) is health]
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A value the correction page offers: a field, or a field of one row of a repeat."""
+
+    #: the ``champ`` of the forms: the field's id, or the cell's key (``repeat/row/child``)
+    key: str
+    spec: FieldSpec
+    #: the row's key, for a field of a repeat's row
+    row: str | None = None
+    #: the row's label ("Responsable légal 2"), for a field of a repeat's row
+    group: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.group} — {self.spec.label.get()}" if self.group else self.spec.label.get()
+
+
+def _choices(campaign: Campaign, current: dict[str, Any], *,
+             health: bool) -> list[tuple[str, list[Choice]]]:
+    """The values the family sees that one form corrects, health data or the others: the
+    fields, then each row of each repeat (its rows as the school reads them now), by group."""
+    fields = [s for s in family_campaign(campaign).top_fields()
+              if correctable(campaign, s.id) is not None and sealed.is_health(s) is health]
+    groups = [("", [Choice(s.id, s) for s in fields if not s.type.is_container])]
+    for repeat in (s for s in fields if s.type.is_container):
+        rows = current.get(repeat.id)
+        item = repeat.options.item_label.get() or repeat.label.get()
+        for n, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+            key, group = str(row.get(ROW_KEY)), f"{item} {n}"
+            groups.append((group, [Choice(cell_key(repeat.id, key, c.id), c, key, group)
+                                   for c in repeat.fields
+                                   if correctable(campaign, c.key) is not None]))
+    return [(g, items) for g, items in groups if items]
+
+
+bp.add_app_template_global(cell_key, "cell_key")
+
+
+def _cell_value(choice: Choice, current: dict[str, Any]) -> Any:
+    if choice.row is None:
+        return current.get(choice.spec.id)
+    found = row_of(current.get(choice.spec.parent_id or ""), choice.row)
+    return None if found is None else found.get(choice.spec.id)
 
 
 def _correction(uai: str, public_id: str, *, health: bool) -> Response | str:
-    """The correction page (GET: choose the field, see its current value; POST: correct it),
-    on the dossier page's side or on the infirmerie's (``health``)."""
+    """The correction page (GET: choose the field or a row's field, see its current value;
+    POST: correct it), on the dossier page's side or on the infirmerie's (``health``)."""
     establishment = establishment_for(
         uai, Permission.READ_HEALTH if health else Permission.REVIEW_DOSSIERS)
     found = dossier_in(establishment, public_id)
     campaign = campaign_of(found.campaign_version)
-    fields = _correctable(campaign, health=health)
+    # what the family now reads (the imported value of a field it never answered included)
+    current = effective_answers(campaign, corrected_answers(
+        sealed.opened_answers(found) if health else found.answers, found.corrections),
+        context_of(found), found.corrections)
+    groups = _choices(campaign, current, health=health)
     args = request.form if request.method == "POST" else request.args
-    spec = next((s for s in fields if s.id == args.get("champ")), None)
+    champ = str(args.get("champ") or "")
+    choice = next((c for _g, items in groups for c in items if c.key == champ), None)
     form, status = FlaskForm(), 200
     errors: list[str] = []
-    # what the family now reads (the imported value of a field it never answered included)
-    current = effective_answers(campaign, (sealed.opened_answers(found) if health
-                                           else found.answers) | found.corrections,
-                                context_of(found), found.corrections)
-    # a locked value gets an input here: the school is who corrects it
-    unlocked = replace(spec, editable=True) if spec is not None else None
-    answers = dict(current)
+    # a locked value gets an input here: the school is who corrects it; a row's field is
+    # parsed like a field of its own
+    unlocked = replace(choice.spec, editable=True, parent_id=None) \
+        if choice is not None else None
+    value = _cell_value(choice, current) if choice is not None else None
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         version = request.form.get("row_version", "")
-        if unlocked is None or not (version.isascii() and version.isdigit()
-                                    and len(version) < 10):
+        if not (version.isascii() and version.isdigit() and len(version) < 10):
             abort(400)
+        if unlocked is None or choice is None:
+            if cell_spec(campaign, champ) is None:
+                abort(400)
+            if int(version) == found.row_version:
+                abort(404)  # no such row in the dossier
+            return _stale(uai, public_id, health=health)  # the row went meanwhile
         value, errors = _parse(unlocked)
         if not errors:
             try:
                 correct_value(get_session(), campaign, found, int(version), staff_actor(),
-                              unlocked.id, value)
+                              choice.spec.key, value, row=choice.row)
             except StaleDossierError:
-                flash("Le dossier a été modifié entre-temps : vérifiez-le, puis recommencez.",
-                      "warning")
+                return _stale(uai, public_id, health=health)
             except (ReviewError, DossierError) as exc:
                 flash(getattr(exc, "message", str(exc)), "error")
             else:
-                flash(f"« {unlocked.label.get()} » corrigé : la famille verra « corrigé par "
+                flash(f"« {choice.label} » corrigé : la famille verra « corrigé par "
                       "l'établissement ».", "success")
-            if health:
-                return redirect(url_for("staff.health", uai=uai, public_id=public_id))
-            return back_to_dossier(uai, public_id)
-        answers[unlocked.id], status = value, 422
-    views = _views(campaign, (unlocked,), answers, found) if unlocked is not None else []
+            return _back(uai, public_id, health=health)
+        status = 422
+    views = _views(campaign, (unlocked,), {**current, unlocked.id: value}, found) \
+        if unlocked is not None else []
     if views and errors:
         views[0].errors = errors
+    shown = _cell_value(choice, current) if choice is not None else None
     return make_response(render_template(
         "staff/correct.html", establishment=establishment, dossier=found, campaign=campaign,
-        fields=fields, spec=spec, views=views, health=health,
-        current=spec.type.display(current.get(spec.id), spec) if spec is not None else "",
-        corrected=spec is not None and spec.id in found.corrections,
-        error=f"{spec.label.get()} : {errors[0]}" if spec is not None and errors else None,
+        groups=groups, choice=choice, spec=choice.spec if choice else None, views=views,
+        health=health, current=choice.spec.type.display(shown, choice.spec) if choice else "",
+        corrected=choice is not None and choice.key in found.corrections,
+        error=f"{choice.label} : {errors[0]}" if choice is not None and errors else None,
         form=form), status)
+
+
+def _back(uai: str, public_id: str, *, health: bool) -> Response:
+    if health:
+        return redirect(url_for("staff.health", uai=uai, public_id=public_id))
+    return back_to_dossier(uai, public_id)
+
+
+def _stale(uai: str, public_id: str, *, health: bool) -> Response:
+    flash("Le dossier a été modifié entre-temps : vérifiez-le, puis recommencez.", "warning")
+    return _back(uai, public_id, health=health)
 
 
 @bp.route("/<uai>/dossier/<public_id>/corriger", methods=["GET", "POST"])

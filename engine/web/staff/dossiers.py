@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
+from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import dossier_changes
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
@@ -195,17 +196,17 @@ def dossier(uai: str, public_id: str) -> str:
     session = get_session()
     campaign = campaign_for(found)
     ctx = context_of(found)
-    answers = {**found.answers, **found.corrections}
+    answers = corrected_answers(found.answers, found.corrections)
     evaluation = evaluate_dossier(
         campaign, effective_answers(campaign, answers, ctx, found.corrections), ctx)
     include = viewer_include(establishment)
     reported = reported_elsewhere(session, campaign, found, answers)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
                               events=found.events, visible=evaluation.visible, include=include,
-                              reported=reported)
+                              reported=reported, corrections=found.corrections)
     since = dossier_changes(campaign, answers, ctx, before=found.reviewed_answers,
                             events=found.events, visible=evaluation.visible, include=include,
-                            reported=reported) \
+                            reported=reported, corrections=found.corrections) \
         if found.reviewed_answers is not None else None
     disputes = [e for e in found.events if e.kind == "prefill_disputed"]
     account = current_staff()
