@@ -21,7 +21,7 @@ from engine.campaign.model import Campaign
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
-from . import sealed
+from . import places, sealed
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
     CampaignVersion,
@@ -143,7 +143,12 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         else dossier.sealed_answers
     contact_owners = {**(dossier.contact_owners or {}), **(owners or {})}
     event = {"page": page_id, "fields": sorted(answers)}
-    if dossier.state is not DossierState.NOT_STARTED and not replaced:
+    decisions = dossier.place_decisions or {}
+    kept = places.kept_decisions(decisions, {
+        **merged, **{k: v for k, v in dossier.corrections.items() if k not in replaced}}) \
+        if decisions else decisions
+    reset = sorted(decisions.keys() - kept.keys())
+    if dossier.state is not DossierState.NOT_STARTED and not replaced and not reset:
         _write_answers(session, dossier, merged, sealed_text, contact_owners, page_id, actor,
                        event)
         return dossier
@@ -158,6 +163,9 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
             dossier.corrections = {k: v for k, v in dossier.corrections.items()
                                    if k not in replaced}
         dossier.record(actor, "answers_saved", event)
+        if reset:  # another option chosen: a new request, to decide again
+            dossier.place_decisions = kept
+            dossier.record(actor, "place_request_reset", {"fields": reset})
     return dossier
 
 
