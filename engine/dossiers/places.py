@@ -82,7 +82,7 @@ def _request(spec: FieldSpec, value: Any, decision: Any) -> PlaceRequest | None:
     status = PlaceStatus.REQUESTED
     if isinstance(decision, Mapping) and decision.get("value") == value:
         try:
-            status = PlaceStatus(decision.get("status"))
+            status = PlaceStatus(str(decision.get("status")))
         except ValueError:
             status = PlaceStatus.REQUESTED
     return PlaceRequest(spec, value, places, status)
