@@ -88,6 +88,12 @@ def _request(spec: FieldSpec, value: Any, decision: Any) -> PlaceRequest | None:
     return PlaceRequest(spec, value, places, status)
 
 
+def is_request(spec: FieldSpec, value: Any, decisions: Mapping[str, Any]) -> bool:
+    """Whether ``value`` of ``spec`` is a request the school has not decided yet."""
+    request = _request(spec, value, decisions.get(spec.id))
+    return request is not None and request.status is PlaceStatus.REQUESTED
+
+
 def requests_of(campaign: Campaign, dossier: Dossier) -> list[PlaceRequest]:
     """The dossier's requests, in campaign order (none when no option with places is chosen)."""
     values = current_values(dossier)
@@ -153,9 +159,3 @@ def requests_by_option(campaign: Campaign, dossiers: Iterable[Dossier]) -> list[
         for request in requests_of(campaign, dossier):
             options[request.spec.id, request.value].rows.append((dossier, request))
     return list(options.values())
-
-
-def undecided(campaign: Campaign, dossier: Dossier) -> bool:
-    """Whether a sent dossier has a request the school has not decided yet."""
-    return dossier.state in SENT and any(
-        r.status is PlaceStatus.REQUESTED for r in requests_of(campaign, dossier))

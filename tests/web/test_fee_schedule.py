@@ -5,7 +5,6 @@ twin's ``instalments`` (tests/rules/test_twin.py proves both split alike)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient

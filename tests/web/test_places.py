@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from smtpkit import Inbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -32,7 +33,6 @@ from engine.exports.dossier_tables import TableKind, tables_of
 from engine.exports.selection import Selection
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
-from smtpkit import Inbox
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
@@ -225,3 +225,18 @@ def test_the_tables_carry_the_request_status(
     column = list(division.header).index("Section européenne – demande")
     assert sorted(str(row[column]) for row in division.rows) == [
         "None", "Section européenne anglais : accepté"]
+
+
+def test_the_list_filters_the_requests_to_decide(
+        client: FlaskClient, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    lea, *_ = _sent(db_session, make_account, make_dossier, "Léa")
+    hugo, *_ = _sent(db_session, make_account, make_dossier, "Hugo")
+    _sent(db_session, make_account, make_dossier, "Zoé", choice="non")
+    staff_login(make_staff())
+    _post(client, un=f"{hugo.public_id} refused")
+    listing = f"{BASE}/places-2027/dossiers"
+    page = client.get(listing).get_data(True)
+    assert 'name="a_decider"' in page and f'href="{PLACES}"' in page
+    page = client.get(f"{listing}?a_decider=1").get_data(True)
+    assert "Martin Léa" in page and "Martin Hugo" not in page and "Martin Zoé" not in page
