@@ -204,6 +204,9 @@ def test_deciding_needs_review_rights_and_a_known_option(
         assert response.status_code in (302, 400), data
     assert _fresh(db_session, lea).place_decisions == {}
     assert "Cochez au moins une demande." in client.get(PLACES).get_data(True)
+    client.post(PLACES, data={"csrf_token": token, "option": "section--europe",
+                              "dossier": lea.public_id, "statut": ""})
+    assert "Choisissez la décision" in client.get(PLACES).get_data(True)
     assert client.post(PLACES, data={"option": "section--europe",
                                      "un": f"{lea.public_id} accepted"}).status_code == 400
 

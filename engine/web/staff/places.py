@@ -85,7 +85,11 @@ def places(uai: str, slug: str) -> Response:
         chosen, status = [public_id], _status(word)
     else:
         chosen = request.form.getlist("dossier")[:MAX_SELECTED]
-        status = _status(str(request.form.get("statut") or ""))
+        word = str(request.form.get("statut") or "")
+        if not word:
+            flash("Choisissez la décision à appliquer aux demandes cochées.", "error")
+            return redirect(url_for("staff.places", uai=uai, slug=slug, _anchor=option.key))
+        status = _status(word)
     _decide(option, set(chosen), status)
     return redirect(url_for("staff.places", uai=uai, slug=slug, _anchor=option.key))
 
