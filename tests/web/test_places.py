@@ -151,6 +151,8 @@ def test_the_school_decides_in_order_never_beyond_the_places_and_the_family_is_t
     assert all("europe" not in str(e.data) for e in audit)  # no answer in the audit trail
     history = client.get(f"{BASE}/dossier/{lea.public_id}").get_data(True)
     assert "décision sur une demande d&#39;option à places limitées" in history
+    assert 'Section européenne anglais</strong> – <span class="badge badge--place-accepted">' \
+        in history
 
     mails = smtp[0].wait_for(3)
     assert [to for to, _ in mails][0] == ["parent.léa@example.fr"] or \
