@@ -90,23 +90,23 @@ def places(uai: str, slug: str) -> Response:
             flash("Choisissez la décision à appliquer aux demandes cochées.", "error")
             return redirect(url_for("staff.places", uai=uai, slug=slug, _anchor=option.key))
         status = _status(word)
-    _decide(option, set(chosen), status)
+    _decide(option, campaign, set(chosen), status)
     return redirect(url_for("staff.places", uai=uai, slug=slug, _anchor=option.key))
 
 
-def _decide(option: OptionRequests, chosen: set[str],
+def _decide(option: OptionRequests, campaign: Campaign, chosen: set[str],
             status: PlaceStatus) -> None:
     """Decide for each chosen dossier of the option, in the order they were sent, and say
-    how it went (a refused acceptance stops the rest: the places are taken)."""
+    how it went (a refused acceptance stops the rest: the places are taken). The places
+    are the campaign's latest version's, whatever version a dossier was opened with."""
     rows = [d for d, _ in option.rows if d.public_id in chosen]
     if not rows:
         flash("Cochez au moins une demande.", "error")
         return
     done = 0
     for dossier in rows:
-        own = campaign_of(dossier.campaign_version)
         try:
-            decide_place(get_session(), own, dossier, dossier.row_version, staff_actor(),
+            decide_place(get_session(), campaign, dossier, dossier.row_version, staff_actor(),
                          option.spec.id, status, option)
         except StaleDossierError:
             flash(f"Le dossier de {dossier.pupil.first_name} {dossier.pupil.last_name} a été "
@@ -116,7 +116,7 @@ def _decide(option: OptionRequests, chosen: set[str],
             flash(getattr(exc, "message", str(exc)), "error")
             break
         done += 1
-        decided = request_for(own, dossier, option.spec.id)
+        decided = request_for(campaign, dossier, option.spec.id)
         if decided is not None and status is not PlaceStatus.REQUESTED:
             tell_place_decision(dossier, decided)
     if done:
