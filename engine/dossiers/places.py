@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.campaign.model import Campaign, FieldSpec
 
@@ -144,7 +144,7 @@ def sent_dossiers(session: Session, versions: Iterable[CampaignVersion]) -> list
     return list(session.scalars(
         select(Dossier).where(Dossier.campaign_version_id.in_(ids),
                               Dossier.state.in_(tuple(SENT)))
-        .order_by(Dossier.submitted_at, Dossier.id)))
+        .options(selectinload(Dossier.pupil)).order_by(Dossier.submitted_at, Dossier.id)))
 
 
 def requests_by_option(campaign: Campaign, dossiers: Iterable[Dossier]) -> list[OptionRequests]:

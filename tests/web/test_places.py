@@ -164,6 +164,9 @@ def test_the_school_decides_in_order_never_beyond_the_places_and_the_family_is_t
     family = _family(app, lea_account, lea_code)
     review = family.get(f"/dossier/{lea.public_id}/recapitulatif").get_data(True)
     assert 'badge--place-accepted">accepté</span>' in review
+    dashboard = family.get("/mes-dossiers").get_data(True)
+    assert 'Section européenne : Section européenne anglais – <span class="badge ' \
+        'badge--place-accepted">accepté</span>' in dashboard
     # undone: back to "demandé", the family not mailed again
     _post(client, un=f"{lea.public_id} requested")
     assert _fresh(db_session, lea).place_decisions == {}
