@@ -296,14 +296,17 @@ def _origin(origin: Any) -> str | None:
 
 
 def gestion_table(selection: Selection) -> Table:
-    """The canteen and fees list: the answers the tariffs read (régime, quotient familial…),
-    then per tariff the bracket, the amount and its explanation, and the total."""
+    """The canteen and fees list: the answers the tariffs read (régime, quotient familial…,
+    with the status of a request for an option with places, such as the internat), then per
+    tariff the bracket, the amount and its explanation, and the total."""
     campaign = selection.campaign
     deps = set().union(*(c.deps for t in campaign.tariffs for c in t.conditions)) \
         if campaign.tariffs else set()
     inputs = [s for s in campaign.top_fields() if s.id in deps and s.type.has_value
               and not s.type.is_container and selection.shows(s)]
-    columns = [c for spec in inputs for c in _top_columns(spec, spec.label.get(), False)]
+    columns = [c for spec in inputs for c in [
+        *_top_columns(spec, spec.label.get(), False),
+        *([_request_column(spec)] if spec.type.limited_places(spec) else [])]]
     for tariff in campaign.tariffs:
         columns += _tariff_columns(tariff)
     columns.append(Column("Total (€)", lambda p: to_decimal(p.money.get("total"))))

@@ -56,6 +56,11 @@ pages:
         choices:
           - {value: non, label: Non merci}
           - {value: europe, label: Section européenne anglais, places: 2}
+tariffs:
+  - id: voyage
+    label: Voyage de la section
+    applies_if: section == "europe"
+    amount: "40.00"
 """
 
 
@@ -229,6 +234,9 @@ def test_the_tables_carry_the_request_status(
     [table] = tables_of(TableKind.DOSSIERS, chosen)
     column = list(table.header).index("Section européenne – demande")
     assert sorted(str(row[column]) for row in table.rows) == ["None", "accepté"]
+    [gestion] = tables_of(TableKind.GESTION, chosen)
+    column = list(gestion.header).index("Section européenne – demande")
+    assert sorted(str(row[column]) for row in gestion.rows) == ["None", "accepté"]
     [division] = tables_of(TableKind.DIVISIONS, chosen)
     column = list(division.header).index("Section européenne – demande")
     assert sorted(str(row[column]) for row in division.rows) == [
