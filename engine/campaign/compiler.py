@@ -310,7 +310,7 @@ class _Compiler:
         options = ftype.compile_options(
             {k: v for k, v in raw.items() if k in ftype.options_schema}, octx)
         for key, message in octx.problems:
-            where = f"{pointer}/{key}" if key in raw else pointer
+            where = f"{pointer}/{key}" if key.split("/")[0] in raw else pointer
             self.ctx.add(Code.FIELD_003, where, field=ident, problem=message)
         if parent is not None and ftype.conditional_parts:
             self.ctx.add(Code.FIELD_003, pointer + "/type", field=ident, problem=(
@@ -339,10 +339,26 @@ class _Compiler:
             self.ctx.add(Code.FIELD_013, pointer + "/staff_only", at_key=True, field=ident,
                          problem="a field inside a repeat cannot be staff-only; mark the "
                                  "repeat itself")
+        self.check_places(spec, pointer)
         self.fields[spec.key] = spec
         for child in children:
             self.fields[child.key] = child
         return spec
+
+    def check_places(self, spec: FieldSpec, pointer: str) -> None:
+        """A choice with places is one request per dossier, which the family makes and the
+        school decides: never in a repeat's rows, staff-only or sealed health data."""
+        if not spec.type.limited_places(spec):
+            return
+        where = ("it is inside a repeat (one request per dossier: ask it outside the repeat)"
+                 if spec.parent_id is not None else
+                 "it is staff-only (a request is the family's: remove staff_only)"
+                 if spec.staff_only else
+                 "it is health data (staff deciding would read it: ask it on another page)"
+                 if spec.restricted else None)
+        if where is not None:
+            self.ctx.add(Code.FIELD_003, pointer + "/choices", at_key=True, field=spec.id,
+                         problem=f"its options cannot have places, since {where}")
 
     def restriction(self, raw: Mapping[str, Any], pointer: str, ident: str,
                     ftype: FieldType[Any], parent: str | None) -> str | None:

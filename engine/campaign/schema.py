@@ -435,6 +435,15 @@ def _translate(error: ValidationError, path: list[str | int], source: Source,
             actual=_json_type(instance)), source.location(pointer))
         return
     if kind == "anyOf":
+        branches = [i for i, o in enumerate(expected_value)
+                    if isinstance(o, Mapping) and o.get("type") == "object"]
+        if isinstance(instance, Mapping) and len(branches) == 1:
+            # keys where one form of the item has keys (a choice {value:, places:}): what
+            # is wrong inside them, not "must be a text"
+            for sub in error.context or ():
+                if sub.relative_schema_path and sub.relative_schema_path[0] == branches[0]:
+                    yield from _translate(sub, [*path, *sub.relative_path], source)
+            return
         ref = json.dumps(schema)
         if "#/$defs/text" in ref and "boolean" not in ref:
             expected = "a text or a map of texts by language (fr: ..., en: ...)"

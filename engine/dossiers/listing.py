@@ -30,6 +30,7 @@ from .diff import dossier_changes
 from .family import load_families
 from .guardians import reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
+from .places import SENT, is_request, limited_fields
 from .sealed import is_health
 from .states import DossierState
 
@@ -60,6 +61,8 @@ class Filters:
     changed_page: str = ""
     documents: str = ""  # "" | "pending" | "refused"
     conflicts: bool = False
+    #: sent dossiers with a request for an option with places not decided yet
+    undecided: bool = False
     #: a value of the campaign's regime field (:func:`regime_field`), as :func:`token` spells it
     regime: str = ""
     #: an association id: dossiers whose memberships include it
@@ -87,7 +90,8 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         division=str(args.get("classe", ""))[:20], has_changes=args.get("modifie") == "1",
         changed_page=str(args.get("page_modifiee", ""))[:100],
         documents=documents if documents in {"pending", "refused"} else "",
-        conflicts=args.get("conflits") == "1", regime=str(args.get("regime", ""))[:100],
+        conflicts=args.get("conflits") == "1", undecided=args.get("a_decider") == "1",
+        regime=str(args.get("regime", ""))[:100],
         membership=str(args.get("adhesion", ""))[:100], sort=sort,
         descending=args.get("ordre") == "desc",
         page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
@@ -100,6 +104,7 @@ def filter_query(filters: Filters) -> dict[str, str]:
             "niveau": filters.level, "classe": filters.division,
             "modifie": "1" if filters.has_changes else "", "page_modifiee": filters.changed_page,
             "documents": filters.documents, "conflits": "1" if filters.conflicts else "",
+            "a_decider": "1" if filters.undecided else "",
             "regime": filters.regime, "adhesion": filters.membership,
             "tri": filters.sort.value if filters.sort is not Sort.NAME else "",
             "ordre": "desc" if filters.descending else ""}
@@ -126,6 +131,8 @@ class Row:
     regime: str = ""
     #: the association ids the family chose
     memberships: frozenset[str] = frozenset()
+    #: sent, with a request for an option with places not decided yet
+    undecided: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +262,12 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     regime_width = len(read)
     for spec in memberships:
         read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
+    limited = limited_fields(campaign)
+    members_end = len(read)
+    for spec in limited:
+        read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
+    if limited:
+        read.append(Dossier.place_decisions)
     base = session.execute(
         select(Dossier.id, Dossier.public_id, Dossier.state, Dossier.row_version,
                Dossier.submitted_at, Dossier.updated_at, Pupil.last_name, Pupil.first_name,
@@ -295,12 +308,18 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
             row.regime = token(value)
             regime_values.setdefault(row.regime, value)
         chosen: set[str] = set()
-        rest = answers[regime_width:]
+        rest = answers[regime_width:members_end]
         for correction, answer in zip(rest[::2], rest[1::2], strict=True):
             value = _first(correction, answer)
             if isinstance(value, list):
                 chosen.update(str(a) for a in value)
         row.memberships = frozenset(chosen)
+        if limited and state in SENT:
+            *asked, decisions = answers[members_end:]
+            row.undecided = any(
+                is_request(spec, _first(correction, answer), decisions or {})
+                for spec, correction, answer in zip(limited, asked[::2], asked[1::2],
+                                                    strict=True))
         rows.append(row)
     matching = [r for r in rows if _matches(r, replace(filters, state=None))]
     counts = Counter(r.state for r in matching)
@@ -350,6 +369,8 @@ def _matches(row: Row, filters: Filters) -> bool:
     if filters.regime and row.regime != filters.regime:
         return False
     if filters.membership and filters.membership not in row.memberships:
+        return False
+    if filters.undecided and not row.undecided:
         return False
     return not (filters.conflicts and not row.conflicts)
 

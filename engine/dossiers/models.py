@@ -194,6 +194,11 @@ class Dossier(Base):
     #: who typed each contact detail (location → family account id, ``campaigns.location``):
     #: a confidential guardian's own details stay masked whatever row they were typed in
     contact_owners: Mapped[dict[str, str]] = mapped_column(_json_plain(), default=dict)
+    #: the school's decision on each request for an option with places, by field id:
+    #: {"value": the option decided, "status": accepted | refused | waiting}
+    #: (``engine.dossiers.places``); none for a request not decided yet
+    place_decisions: Mapped[dict[str, dict[str, str]]] = mapped_column(_json_plain(),
+                                                                       default=dict)
     leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

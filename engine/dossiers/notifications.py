@@ -1,4 +1,5 @@
-"""The family's mails of the school's review: a document refused, a dossier sent back.
+"""The family's mails of the school's review: a document refused, a dossier sent back, a
+decision on a request for an option with places.
 
 One message per guardian with an address (the recipients of the confirmation mail), so no
 guardian sees another's address; the text names the pupil, the document or fields and the
@@ -19,6 +20,7 @@ from engine.mail import MailError
 from .confirmations import MailSender
 from .corrections import target_label
 from .models import Dossier, StoredFile
+from .places import PlaceRequest
 from .review import REFUSAL_LABELS, RefusalReason
 from .submission import confirmation_recipients
 
@@ -47,6 +49,15 @@ def sent_back_message(dossier: Dossier, campaign: Campaign, url: str) -> tuple[s
         dossier=dossier, campaign=campaign, url=url,
         targets=[target_label(campaign, t) for t in dossier.correction_targets or []])
     return f"Dossier de {dossier.pupil.first_name} à corriger – {campaign.title.get()}", text
+
+
+def place_decision_message(dossier: Dossier, campaign: Campaign, request: PlaceRequest,
+                           url: str) -> tuple[str, str]:
+    """Subject and text of the school's decision on a request (accepted, refused, waiting)."""
+    text = _TEMPLATES.get_template("mail/place_decided.txt").render(
+        dossier=dossier, campaign=campaign, request=request, url=url)
+    return (f"{request.spec.label.get()} : demande {request.status_label} pour "
+            f"{dossier.pupil.first_name}"), text
 
 
 def tell_family(dossier: Dossier, subject: str, text: str, send: MailSender) -> int:

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -23,6 +23,7 @@ from . import audit, sealed
 from .campaigns import context_of, effective_answers
 from .corrected import cell_key, corrected_answers, row_of, with_cell
 from .models import Dossier, DossierEvent, StoredFile
+from .places import SENT, OptionRequests, PlaceStatus, request_for
 from .sealed import is_health, sealed_with
 from .services import DossierError, _check_version, _transaction
 from .states import Actor, DossierState, apply_transition, can_transition
@@ -211,6 +212,41 @@ def rotate_document(session: Session, dossier: Dossier, stored: StoredFile,
 
 def refused_files(dossier: Dossier) -> list[StoredFile]:
     return [f for f in dossier.files if f.review_status == DocumentDecision.REFUSED]
+
+
+# -- requests for an option with places -----------------------------------------------------
+
+def decide_place(session: Session, campaign: Campaign, dossier: Dossier, expected_version: int,
+                 actor: Actor, field_id: str, status: PlaceStatus,
+                 option: OptionRequests) -> Dossier:
+    """The school's decision on the dossier's request (``REQUESTED`` undoes a decision).
+    ``option`` holds the requests for the same option (from
+    :func:`engine.dossiers.places.requests_by_option`): an acceptance beyond its places is
+    refused. Recorded in the dossier's history and the audit trail, without the option's
+    value (an answer)."""
+    _check_version(session, dossier, expected_version)
+    request = request_for(campaign, dossier, field_id)
+    if dossier.state not in SENT or request is None or request.value != option.value:
+        raise ReviewError("PLACES_001", "Ce dossier ne demande pas cette option, ou n'est "
+                                        "pas encore envoyé.")
+    if status is PlaceStatus.ACCEPTED and request.status is not PlaceStatus.ACCEPTED \
+            and option.accepted >= option.places:
+        raise ReviewError("PLACES_002", f"Les {option.places} places de « {option.label} » "
+                          "sont déjà accordées : refusez ou mettez en liste d'attente une "
+                          "autre demande avant d'accepter celle-ci.")
+    if status is request.status:
+        return dossier
+    decisions = {k: v for k, v in (dossier.place_decisions or {}).items() if k != field_id}
+    if status is not PlaceStatus.REQUESTED:
+        decisions[field_id] = {"value": request.value, "status": status.value}
+    data = {"field": field_id, "from": request.status.value, "to": status.value}
+    with _transaction(session, dossier):
+        dossier.place_decisions = decisions
+        dossier.record(actor, "place_decided", data)
+        _audit(session, dossier, actor, "place_decided", data)
+    decided = replace(request, status=status)  # the next acceptance counts this one
+    option.rows = [(d, decided if d is dossier else r) for d, r in option.rows]
+    return dossier
 
 
 # -- corrections -----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from engine.campaign.model import Campaign
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
-from . import sealed
-from .corrected import answered_rows, has_cells
+from . import places, sealed
+from .corrected import answered_rows, corrected_answers, has_cells
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
     CampaignVersion,
@@ -145,7 +145,12 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         else dossier.sealed_answers
     contact_owners = {**(dossier.contact_owners or {}), **(owners or {})}
     event = {"page": page_id, "fields": sorted(answers)}
-    if dossier.state is not DossierState.NOT_STARTED and not replaced:
+    decisions = dossier.place_decisions or {}
+    kept = places.kept_decisions(decisions, corrected_answers(
+        merged, dossier.corrections if corrections is None else corrections)) \
+        if decisions else decisions
+    reset = sorted(decisions.keys() - kept.keys())
+    if dossier.state is not DossierState.NOT_STARTED and not replaced and not reset:
         _write_answers(session, dossier, merged, sealed_text, contact_owners, page_id, actor,
                        event)
         return dossier
@@ -159,6 +164,9 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         if corrections is not None:
             dossier.corrections = corrections
         dossier.record(actor, "answers_saved", event)
+        if reset:  # another option chosen: a new request, to decide again
+            dossier.place_decisions = kept
+            dossier.record(actor, "place_request_reset", {"fields": reset})
     return dossier
 
 

@@ -21,6 +21,7 @@ from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import Authorship, dossier_changes
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.models import Dossier
+from engine.dossiers.places import PlaceRequest, limited_fields, requests_of
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
 from engine.expr import DATE
@@ -77,6 +78,16 @@ class Prepared:
     def value(self, spec: FieldSpec) -> Any:
         """The effective answer of a top-level field, None when hidden."""
         return self.effective.get(spec.id) if spec.id in self.shown else None
+
+    @cached_property
+    def requests(self) -> dict[str, PlaceRequest]:
+        """The requests for options with places, by field id."""
+        return {r.spec.id: r for r in requests_of(self.campaign, self.dossier)}
+
+    def request_status(self, spec: FieldSpec) -> str | None:
+        """"demandé", "accepté"… when the dossier asks for an option with places of ``spec``."""
+        request = self.requests.get(spec.id)
+        return request.status_label if request is not None else None
 
     @property
     def division(self) -> str:
@@ -156,6 +167,8 @@ def _field_columns(selection: Selection, campaign: Campaign, rows: Mapping[str, 
         label = spec.label.get()
         if not spec.type.is_container:
             columns += _top_columns(spec, label, codes)
+            if spec.type.limited_places(spec):
+                columns.append(_request_column(spec))
             continue
         for n in range(1, rows.get(spec.id, 0) + 1):
             for child in spec.fields:
@@ -163,6 +176,11 @@ def _field_columns(selection: Selection, campaign: Campaign, rows: Mapping[str, 
                         selection.shows(child):
                     columns += _child_columns(spec, child, n, codes)
     return columns
+
+
+def _request_column(spec: FieldSpec) -> Column:
+    """The status of the request of a field with places (empty when none is asked)."""
+    return Column(f"{spec.label.get()} – demande", lambda p: p.request_status(spec))
 
 
 def _top_columns(spec: FieldSpec, label: str, codes: bool) -> list[Column]:
@@ -288,14 +306,17 @@ def _origin(origin: Any) -> str | None:
 
 
 def gestion_table(selection: Selection) -> Table:
-    """The canteen and fees list: the answers the tariffs read (régime, quotient familial…),
-    then per tariff the bracket, the amount and its explanation, and the total."""
+    """The canteen and fees list: the answers the tariffs read (régime, quotient familial…,
+    with the status of a request for an option with places, such as the internat), then per
+    tariff the bracket, the amount and its explanation, and the total."""
     campaign = selection.campaign
     deps = set().union(*(c.deps for t in campaign.tariffs for c in t.conditions)) \
         if campaign.tariffs else set()
     inputs = [s for s in campaign.top_fields() if s.id in deps and s.type.has_value
               and not s.type.is_container and selection.shows(s)]
-    columns = [c for spec in inputs for c in _top_columns(spec, spec.label.get(), False)]
+    columns = [c for spec in inputs for c in [
+        *_top_columns(spec, spec.label.get(), False),
+        *([_request_column(spec)] if spec.type.limited_places(spec) else [])]]
     for tariff in campaign.tariffs:
         columns += _tariff_columns(tariff)
     columns.append(Column("Total (€)", lambda p: to_decimal(p.money.get("total"))))
@@ -384,17 +405,25 @@ DIVISION_HEADER: Final = ("Classe", "Nom", "Prénom", "INE", "Né(e) le", "État
 def division_tables(selection: Selection) -> list[Table]:
     """One table per division (alphabetical; pupils without one last), pupils by name."""
     found: dict[str, list[list[Value]]] = {}
+    limited = [s for s in limited_fields(selection.campaign) if selection.shows(s)]
+    header = [*DIVISION_HEADER, *(f"{s.label.get()} – demande" for s in limited)]
     for p in prepared(selection):
         d = p.dossier
         found.setdefault(p.division, []).append([
             p.division or None, d.pupil.last_name, d.pupil.first_name, d.pupil.ine,
             d.pupil.birth_date, LABELS[d.state], d.submitted_at,
             sum(1 for f in d.files if f.review_status == "to_review"),
-            to_decimal(p.money.get("total"))])
-    return [Table(division or "Sans classe", DIVISION_HEADER,
+            to_decimal(p.money.get("total")), *(_option_status(p, s) for s in limited)])
+    return [Table(division or "Sans classe", header,
                   sorted(rows, key=lambda r: (str(r[1]).casefold(), str(r[2]).casefold())),
                   len(rows)) for division, rows in sorted(found.items(),
                                                           key=lambda kv: (not kv[0], kv[0]))]
+
+
+def _option_status(p: Prepared, spec: FieldSpec) -> str | None:
+    """"Section européenne anglais : accepté", for a list where the choice is no column."""
+    request = p.requests.get(spec.id)
+    return f"{request.option_label} : {request.status_label}" if request is not None else None
 
 
 class TableKind(StrEnum):

@@ -196,6 +196,11 @@ class FieldType(Generic[OptionsT]):
         """Declared values, so conditions comparing this field with an unknown value fail."""
         return None
 
+    def limited_places(self, spec: FieldSpec) -> Mapping[str, int]:
+        """The values whose choice is a request the school decides, with their number of
+        places (``places:`` on a choice's option; ``engine.dossiers.places``)."""
+        return {}
+
     def imported(self, value: Any, spec: FieldSpec) -> Any:
         """An imported value (SIECLE, a spreadsheet) spelled as the field stores it, when the
         school's code is written differently from the campaign's; as imported otherwise."""

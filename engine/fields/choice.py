@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 class Choice:
     value: str
     label: LocalText
+    #: the places of an option the school grants (choosing it is a request), None: no limit
+    places: int | None = None
+
+    def request_note(self) -> str:
+        """What the family reads beside an option with places."""
+        return _("Demande soumise à l'accord de l'établissement, {n} places").format(
+            n=self.places) if self.places is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,24 +55,34 @@ CHOICE_ITEM = {
         {"type": "string"},
         {"type": "object", "required": ["value"], "additionalProperties": False,
          "properties": {"value": {"type": ["string", "integer"]},
-                        "label": {"$ref": "#/$defs/text"}}},
+                        "label": {"$ref": "#/$defs/text"},
+                        "places": {"type": "integer", "minimum": 1, "description": (
+                            "Places the school grants (a choice field of one answer): "
+                            "choosing this option is a request the school decides.")}}},
     ]
 }
 
 
-def compile_choices(raw: Sequence[Any], ctx: OptionContext) -> tuple[Choice, ...]:
+def compile_choices(raw: Sequence[Any], ctx: OptionContext, *,
+                    no_places: str | None = None) -> tuple[Choice, ...]:
+    """The declared choices; ``no_places`` says why an option may not have places here."""
     seen: set[str] = set()
     out: list[Choice] = []
-    for item in raw or ():
+    for i, item in enumerate(raw or ()):
+        places = None
         if isinstance(item, dict):
             value = str(item["value"])
             label = local_text(item.get("label", value), ctx.languages)
+            places = item.get("places")
         else:
             value, label = str(item), local_text(str(item), ctx.languages)
         if value in seen:
             ctx.add("choices", f"choice '{value}' is declared twice")
         seen.add(value)
-        out.append(Choice(value, label))
+        if places is not None and no_places is not None:
+            ctx.add(f"choices/{i}/places", f"option '{value}' cannot have places: {no_places}")
+            places = None
+        out.append(Choice(value, label, places))
     return tuple(out)
 
 
@@ -94,7 +111,10 @@ class ChoiceField(FieldType[ChoiceOptions]):
             ctx.add("widget", "a multiple choice cannot use radio buttons; use checkbox")
         if not multiple and widget == "checkbox":
             ctx.add("widget", "check boxes need multiple: true")
-        return ChoiceOptions(compile_choices(raw.get("choices", ()), ctx),
+        no_places = ("a multiple choice's options are not decided one by one; make the "
+                     "limited option a choice of its own (one answer), or remove places"
+                     if multiple else None)
+        return ChoiceOptions(compile_choices(raw.get("choices", ()), ctx, no_places=no_places),
                              widget, multiple, raw.get("min_selected"), raw.get("max_selected"))
 
     def anchor(self, spec: FieldSpec) -> str:
@@ -107,6 +127,9 @@ class ChoiceField(FieldType[ChoiceOptions]):
     def choices(self, spec: FieldSpec) -> frozenset[str] | None:
         options = self.options(spec)
         return options.values
+
+    def limited_places(self, spec: FieldSpec) -> Mapping[str, int]:
+        return {c.value: c.places for c in self.options(spec).choices if c.places is not None}
 
     def parse_input(self, raw: Sequence[str], spec: FieldSpec) -> Any:
         values = [v.strip() for v in raw if v.strip()]

@@ -79,7 +79,9 @@ class GridField(FieldType[GridOptions]):
             condition = item.get("visible_if")
             rows.append(GridRow(ident, local_text(item.get("label"), ctx.languages),
                                 None if condition is None else str(condition)))
-        return GridOptions(tuple(rows), compile_choices(raw.get("choices", ()), ctx))
+        return GridOptions(tuple(rows), compile_choices(
+            raw.get("choices", ()), ctx, no_places="a grid's answers are not requests; ask "
+            "the limited option in a choice field of its own (one answer)"))
 
     def parts(self, spec: FieldSpec) -> tuple[str, ...]:
         return tuple(r.id for r in self.options(spec).rows)

@@ -9,6 +9,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from engine.dossiers.models import Dossier
+from engine.dossiers.places import PlaceRequest, requests_of
 from engine.dossiers.services import dossiers_of_account
 from engine.dossiers.states import EDITABLE, LABELS, window_of
 from engine.web.campaigns import campaign_of
@@ -39,3 +41,9 @@ def dossier(public_id: str) -> BaseResponse:
     """Resume where the family left off, or the read-only summary once sent."""
     return resume(public_id)
 
+
+
+@bp.app_template_global()
+def place_requests(dossier: Dossier) -> list[PlaceRequest]:
+    """The dossier's requests for options with places, with the school's decision."""
+    return requests_of(campaign_of(dossier.campaign_version), dossier)

@@ -129,6 +129,7 @@ ACCESS: Final[Mapping[str, Permission | Access]] = {
     "staff.audit_log": P.READ_AUDIT,
     "documents.overview": A.FAMILY,
     "staff.bulk_mef": P.REVIEW_DOSSIERS,
+    "staff.places": P.REVIEW_DOSSIERS,
     "staff.set_staff_field": P.REVIEW_DOSSIERS,
     "staff.correct": P.REVIEW_DOSSIERS,
     "staff.correct_health": P.READ_HEALTH,

@@ -26,6 +26,7 @@ from . import (  # noqa: E402,F401
     imports,  # noqa: E402,F401
     jobs,
     messages,
+    places,
     statistics,
 )
 from .access import current_staff  # noqa: E402
@@ -38,7 +39,9 @@ EVENT_LABELS: Final = {
     "document_decided": "décision sur un document", "value_corrected":
     "valeur corrigée par l'établissement", "prefill_disputed": "erreur signalée",
     "import_conflict": "conflit d'import", "import_updated": "mis à jour par un import",
-    "fees_recomputed": "frais recalculés",
+    "fees_recomputed": "frais recalculés", "place_decided": "décision sur une demande "
+    "d'option à places limitées", "place_request_reset": "option à places limitées "
+    "changée : demande à décider de nouveau",
 }
 
 

@@ -31,6 +31,7 @@ from engine.dossiers.models import (
     StoredFile,
 )
 from engine.dossiers.permissions import Permission, can
+from engine.dossiers.places import limited_fields
 from engine.dossiers.review import (
     DECISION_LABELS,
     REFUSAL_LABELS,
@@ -131,6 +132,7 @@ def dossiers(uai: str, slug: str) -> str:
         can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
         can_health=can(account, Permission.READ_HEALTH, establishment.id),
         can_message=can(account, Permission.MESSAGE_FAMILIES, establishment.id),
+        has_places=bool(limited_fields(campaign)),
         args=request.args.to_dict(), form=FlaskForm(),
         filter_args={k: v for k, v in request.args.items() if k in FILTER_ARGS})
 

@@ -266,6 +266,14 @@
     panel.querySelector('[data-fees-total]').textContent =
       window.DossierRules.formatMoney(result.total);
     panel.hidden = !result.fees.length && !result.memberships.length;
+    var schedule = panel.querySelector('[data-fees-schedule]');
+    if (schedule) { // the school's fees in instalments, as the server splits them
+      var dues = schedule.querySelector('[data-fees-instalments]');
+      while (dues.firstChild) dues.removeChild(dues.firstChild);
+      result.instalments.forEach(function (i) { dues.appendChild(item(i.label, i.amount, '')); });
+      schedule.querySelector('[data-fees-count]').textContent = String(result.instalments.length);
+      schedule.hidden = !result.instalments.length;
+    }
     var effect = document.querySelector('[data-fee-effect]');
     if (effect) {
       effect.querySelector('[data-fee-effect-total]').textContent =
