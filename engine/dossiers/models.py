@@ -194,6 +194,10 @@ class Dossier(Base):
     #: who typed each contact detail (location → family account id, ``campaigns.location``):
     #: a confidential guardian's own details stay masked whatever row they were typed in
     contact_owners: Mapped[dict[str, str]] = mapped_column(_json_plain(), default=dict)
+    #: the answers to ``scope: per_guardian`` fields, each guardian's own
+    #: (``engine.dossiers.guardian_answers``): {field id: {guardian key: {"value", "account",
+    #: "at"}}}; never in ``answers``
+    guardian_answers: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
     leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
