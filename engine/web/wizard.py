@@ -67,10 +67,12 @@ from engine.dossiers.feedback import (
     rate_dossier,
     rating_of,
 )
+from engine.dossiers.guardian_answers import named_for
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import AnswersTooLarge, NotEditableError, StaleDossierError
 from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.states import Window as CampaignWindow
+from engine.dossiers.submission import AwaitingGuardians
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -555,6 +557,11 @@ def submit(public_id: str) -> BaseResponse:
         submit_answers(get_session(), loaded, expected, _actor())
     except SubmissionRefused as exc:
         return _render_review(loaded, problems=exc.problems, status=422)
+    except AwaitingGuardians as exc:
+        flash(f"Vos réponses sont enregistrées. Le dossier sera envoyé au collège quand "
+              f"{named_for(exc.waiting, current_user.id)} aura répondu à son tour : il ou elle "
+              f"se connecte avec ses propres identifiants et envoie le dossier.", "info")
+        return redirect(url_for("wizard.review", public_id=public_id))
     except StaleDossierError as exc:
         who = ("Vous avez modifié le dossier dans un autre onglet ou sur un autre appareil"
                if _saved_by_me(exc.saved_by) else
