@@ -128,6 +128,13 @@ def answers_of(dossier: Dossier, spec: FieldSpec) -> list[GuardianAnswer]:
     return out
 
 
+def guardian_review(dossier: Dossier, campaign: Campaign, visible: set[str],
+                    ) -> list[tuple[FieldSpec, list[GuardianAnswer]]]:
+    """For the school: each shown per-guardian field with every guardian's answer."""
+    return [(spec, answers_of(dossier, spec)) for spec in campaign.top_fields()
+            if spec.per_guardian and spec.id in visible]
+
+
 def others_status(dossier: Dossier, spec: FieldSpec, account_id: int,
                   lang: str | None = None) -> list[str]:
     """What the guardian ``account_id`` is told of the other guardians' answers to ``spec``:

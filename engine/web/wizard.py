@@ -320,7 +320,7 @@ def _client_json(loaded: DossierView, page: Page, answers: Mapping[str, Any]) ->
     rest = _json({"page": page.id,
                   "answers": loaded.redaction.answers(loaded.campaign, answers),
                   "context": {"prefill": dict(ctx.prefill), "family": dict(ctx.family),
-                              "today": ctx.today.isoformat()}})
+                              "today": ctx.today.isoformat(), "guardian": ctx.guardian}})
     return Markup('{"model": ') + model + Markup(", ") + rest[1:]
 
 

@@ -11,12 +11,11 @@ from html import unescape
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hostile.confkit import CsrfToken, browser, html, post_form, reload
 from sqlalchemy.orm import Session
 
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
-
-from hostile.confkit import CsrfToken, browser, html, post_form, reload
 
 from .wizardkit import page_url
 
