@@ -105,7 +105,7 @@ class Selection:
                 select(Dossier).where(Dossier.id.in_(chunk)).options(
                     joinedload(Dossier.pupil), joinedload(Dossier.campaign_version),
                     selectinload(Dossier.files),
-                    *([selectinload(Dossier.pupil).selectinload(Pupil.guardianships)
+                    *([joinedload(Dossier.pupil).selectinload(Pupil.guardianships)
                        .joinedload(Guardianship.account)] if guardians else []),
                     *([selectinload(Dossier.events)] if events else [])))}
             load_families(self.session, list(loaded.values()))

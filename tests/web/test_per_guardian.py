@@ -16,8 +16,12 @@ from sqlalchemy.orm import Session
 
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
+from engine.exports.dossier_tables import changes_table, dossiers_table
 
 from .wizardkit import page_url
+from conftest import MakeStaff
+from exports.kit import selection
+from staffkit import StaffUser
 
 Account = tuple[FamilyAccount, str]
 
@@ -85,8 +89,10 @@ def _sign(client: FlaskClient, dossier: Dossier, **values: str) -> None:
 
 
 def test_both_guardians_sign_under_their_own_login(
-        app: Flask, db_session: Session, make_dossier: Callable[..., Dossier],
-        mother: Account, father: Account, csrf_token: CsrfToken) -> None:
+        app: Flask, client: FlaskClient, db_session: Session,
+        make_dossier: Callable[..., Dossier], mother: Account, father: Account,
+        csrf_token: CsrfToken, make_staff: MakeStaff,
+        staff_login: Callable[[StaffUser], object]) -> None:
     dossier = _dossier(make_dossier, mother, father)
     mum, dad = browser(app, csrf_token, mother), browser(app, csrf_token, father)
     _sign(mum, dossier, attestation="true", informations="true")
@@ -118,6 +124,24 @@ def test_both_guardians_sign_under_their_own_login(
     assert answers["attestation"]["1002"]["account"] == str(father[0].id)
     assert answers["informations"]["1001"]["value"] is True
     assert answers["informations"]["1002"]["value"] is False  # « non » is his answer
+    # the school sees who answered what and when, in the review, the diff and the tables
+    staff_login(make_staff())
+    view = unescape(client.get(f"/etablissement/0750001A/dossier/{dossier.public_id}")
+                    .get_data(as_text=True))
+    review = view.split('id="par-responsable"')[1].split("</section>")[0]
+    assert "Claire MARTIN : Oui, le " in review and "Paul DURAND : Oui, le " in review
+    changes = view.split('id="modifications"')[1].split("</section>")[0]
+    assert "Attestation – Claire MARTIN" in changes and "Attestation – Paul DURAND" in changes
+    table = dossiers_table(selection(db_session, slug="signatures"))
+    (row,) = [dict(zip(table.header, line, strict=True)) for line in table.rows]
+    assert row["Attestation – responsable légal 1"] is True
+    assert row["Attestation – responsable légal 2"] is True
+    assert row["Je souhaite recevoir les informations de l'association de parents – "
+               "responsable légal 2"] is False
+    assert str(row["Attestation – responsable légal 1 (qui, quand)"]).startswith(
+        "Claire MARTIN, ")
+    changed = [line[4] for line in changes_table(selection(db_session, slug="signatures")).rows]
+    assert "Attestation – Paul DURAND" in changed
 
 
 def test_a_protected_guardian_is_not_named_to_the_other(
