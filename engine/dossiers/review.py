@@ -215,9 +215,11 @@ def refused_files(dossier: Dossier) -> list[StoredFile]:
 
 def correctable(campaign: Campaign, field_id: str) -> FieldSpec | None:
     """The top-level field ``field_id`` if the school may correct its value (any field with a
-    value: family-visible, locked or staff-only; health data too, by the infirmerie)."""
+    value: family-visible, locked or staff-only; health data too, by the infirmerie). Not a
+    per-guardian answer: nobody answers or signs for a guardian."""
     spec = campaign.fields.get(field_id)
-    if spec is None or spec.parent_id is not None or not spec.type.has_value:
+    if spec is None or spec.parent_id is not None or not spec.type.has_value \
+            or spec.per_guardian:
         return None
     return spec
 

@@ -558,9 +558,9 @@ def submit(public_id: str) -> BaseResponse:
     except SubmissionRefused as exc:
         return _render_review(loaded, problems=exc.problems, status=422)
     except AwaitingGuardians as exc:
-        flash(f"Vos réponses sont enregistrées. Le dossier sera envoyé au collège quand "
-              f"{named_for(exc.waiting, current_user.id)} aura répondu à son tour : il ou elle "
-              f"se connecte avec ses propres identifiants et envoie le dossier.", "info")
+        flash(f"Vos réponses sont enregistrées. Le dossier n'est pas encore envoyé : il le "
+              f"sera quand {named_for(exc.waiting, current_user.id)} aura répondu à son tour.",
+              "info")
         return redirect(url_for("wizard.review", public_id=public_id))
     except StaleDossierError as exc:
         who = ("Vous avez modifié le dossier dans un autre onglet ou sur un autre appareil"
