@@ -130,6 +130,7 @@ def test_both_guardians_sign_under_their_own_login(
                     .get_data(as_text=True))
     review = view.split('id="par-responsable"')[1].split("</section>")[0]
     assert "Claire MARTIN : Oui, le " in review and "Paul DURAND : Oui, le " in review
+    assert "envoi demandé, en attente de la réponse d'un autre responsable légal" in view
     changes = view.split('id="modifications"')[1].split("</section>")[0]
     assert "Attestation – Claire MARTIN" in changes and "Attestation – Paul DURAND" in changes
     table = dossiers_table(selection(db_session, slug="signatures"))

@@ -39,6 +39,7 @@ EVENT_LABELS: Final = {
     "valeur corrigée par l'établissement", "prefill_disputed": "erreur signalée",
     "import_conflict": "conflit d'import", "import_updated": "mis à jour par un import",
     "fees_recomputed": "frais recalculés",
+    "submission_waiting": "envoi demandé, en attente de la réponse d'un autre responsable légal",
 }
 
 
