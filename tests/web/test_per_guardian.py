@@ -18,7 +18,7 @@ from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
 from engine.exports.dossier_tables import changes_table, dossiers_table
 
-from .wizardkit import page_url
+from .wizardkit import form_values, page_url
 from conftest import MakeStaff
 from exports.kit import selection
 from staffkit import StaffUser
@@ -161,3 +161,22 @@ def test_a_protected_guardian_is_not_named_to_the_other(
     _sign(mum, dossier, attestation="true")
     status, page = _submit(mum, csrf_token, dossier)
     assert status == 302 and "Paul DURAND" not in page
+
+
+def test_two_guardians_signing_at_once_lose_nothing(
+        app: Flask, db_session: Session, make_dossier: Callable[..., Dossier],
+        mother: Account, father: Account, csrf_token: CsrfToken) -> None:
+    """Both open the signature page, he signs first: her stale form is merged, not refused,
+    and each keeps their own signature."""
+    dossier = _dossier(make_dossier, mother, father)
+    mum, dad = browser(app, csrf_token, mother), browser(app, csrf_token, father)
+    url = page_url(dossier.public_id, "signature")
+    her_form = form_values(html(mum, url))
+    _sign(dad, dossier, attestation="true")
+    her_form.update({"f-attestation": ["true"], "f-informations": ["true"],
+                     "action": ["save"]})
+    response = mum.post(url, data=her_form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    stored = reload(db_session, dossier).guardian_answers
+    assert set(stored["attestation"]) == {"1001", "1002"}
+    assert stored["informations"]["1001"]["value"] is True
