@@ -63,8 +63,9 @@ class AnswersTooLarge(DossierError):
 MAX_ANSWERS_SIZE: Final = 256_000
 
 
-def _check_size(clear: Mapping[str, Any], health: Mapping[str, Any]) -> None:
-    size = len(json.dumps([clear, health], default=str, ensure_ascii=False))
+def _check_size(*parts: Mapping[str, Any]) -> None:
+    """The answers of every kind (clear, health, per guardian) together."""
+    size = len(json.dumps(parts, default=str, ensure_ascii=False))
     if size > MAX_ANSWERS_SIZE:
         raise AnswersTooLarge(f"answers of {size} characters, at most {MAX_ANSWERS_SIZE}")
 
@@ -146,7 +147,7 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     merged = {**dossier.answers, **clear}
     for key in health:  # a value once stored in clear (before the field was marked) goes
         merged.pop(key, None)
-    _check_size({**merged, "": by_guardian}, health)
+    _check_size(merged, health, by_guardian)
     sealed_text = sealed.sealed_with(session, dossier, health) if health \
         else dossier.sealed_answers
     contact_owners = {**(dossier.contact_owners or {}), **(owners or {})}
