@@ -366,6 +366,9 @@ class _Compiler:
                        "fields outside the repeat")
         elif kind.holds_files:
             problem = "a file field cannot be per guardian; ask for the document once"
+        elif kind.holds_memberships:
+            problem = ("memberships are chosen once per pupil and billed; ask them once, "
+                       "without scope")
         elif spec.restricted == HEALTH:
             problem = ("health data is sealed as one answer per dossier; remove scope, or do "
                        "not mark the field restricted: health")
@@ -660,9 +663,10 @@ class _Compiler:
         if isinstance(mode, str):
             spec = self.fields.get(mode)
             if spec is None or spec.parent_id is not None or spec.type.choices(spec) is None \
-                    or spec.type.value_type(spec).is_list:
+                    or spec.type.value_type(spec).is_list or spec.per_guardian:
                 self.ctx.add(Code.RULE_001, "/payment/mode", where="payment",
-                             kind="choice field (one answer, outside a repeat)", name=mode,
+                             kind="choice field (one answer per dossier, outside a repeat)",
+                             name=mode,
                              hint=did_you_mean(mode, [s.id for s in self.fields.values()
                                                       if s.type.choices(s) is not None]))
         return Payment(tuple(self.ctx.text(t) for t in raw.get("instalments") or ()),
