@@ -93,6 +93,8 @@ class Code(Enum):
     FIELD_015 = Detail("health data read outside it", "{where} reads '{name}', which is health "
                        "data: every role would see what it decides. Read it only from health "
                        "data (marked restricted: health), or do not mark '{name}'.")
+    FIELD_016 = Detail("per-guardian misuse", "{where} cannot be answered per guardian this "
+                       "way: {problem}.")
     # Expressions
     EXPR_001 = Detail("syntax", "Expression syntax error: {problem}.")
     EXPR_002 = Detail("not allowed", "{construct} is not allowed in expressions. Write it with "

@@ -66,7 +66,7 @@ from .model import (
     unindexed,
 )
 from .namespace import ADDRESS_KEYS, FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS, ROOTS
-from .schema import check_schema, describe
+from .schema import ALL_GUARDIANS, PER_GUARDIAN, check_schema, describe
 from .source import Mark, Source, load_source
 
 #: words an id may not take: roots of the namespace, literals and function names
@@ -287,9 +287,10 @@ class _Compiler:
     # -- pass 1: declarations ----------------------------------------------------------------
     def declare_field(self, raw: Mapping[str, Any], pointer: str, page_id: str,
                       parent: str | None, scope: dict[str, str],
-                      restricted: str | None = None) -> FieldSpec | None:
+                      restricted: str | None = None, page_scope: bool = False,
+                      ) -> FieldSpec | None:
         """The field ``raw``; ``restricted`` is its page's or its repeat's mark, which it
-        inherits."""
+        inherits, as it inherits its page's ``scope: per_guardian`` (``page_scope``)."""
         ident = raw.get("id")
         if not isinstance(ident, str):
             return None
@@ -335,6 +336,7 @@ class _Compiler:
             prefill=tuple(prefill.split(".")) if isinstance(prefill, str) else None,
             pointer=pointer, location=self.ctx.source.location(pointer),
             staff_only=bool(raw.get("staff_only", False)))
+        spec = replace(spec, per_guardian=self.guardian_scope(spec, raw, page_scope))
         if spec.staff_only and parent is not None:
             self.ctx.add(Code.FIELD_013, pointer + "/staff_only", at_key=True, field=ident,
                          problem="a field inside a repeat cannot be staff-only; mark the "
@@ -359,6 +361,41 @@ class _Compiler:
         if where is not None:
             self.ctx.add(Code.FIELD_003, pointer + "/choices", at_key=True, field=spec.id,
                          problem=f"its options cannot have places, since {where}")
+
+    def guardian_scope(self, spec: FieldSpec, raw: Mapping[str, Any], page_scope: bool,
+                       ) -> bool:
+        """Whether each guardian answers ``spec`` for themselves, checked: only a question
+        asked once per dossier, in clear, of the family, can be."""
+        own = raw.get("scope") == PER_GUARDIAN
+        if not own and not (page_scope and spec.type.has_value):
+            return False
+        kind = spec.type
+        problem = None
+        if not kind.has_value:
+            problem = (f"its type ({kind.name}) asks the family nothing; remove scope, or "
+                       "give the question a field of its own")
+        elif spec.parent_id is not None:
+            problem = (f"a field of the repeat '{spec.parent_id}' is answered once per row; "
+                       "ask it outside the repeat, as a field of its own page")
+        elif kind.is_container:
+            problem = ("a repeat cannot be per guardian; ask each guardian's questions as "
+                       "fields outside the repeat")
+        elif kind.holds_files:
+            problem = "a file field cannot be per guardian; ask for the document once"
+        elif kind.holds_memberships:
+            problem = ("memberships are chosen once per pupil and billed; ask them once, "
+                       "without scope")
+        elif spec.restricted == HEALTH:
+            problem = ("health data is sealed as one answer per dossier; remove scope, or do "
+                       "not mark the field restricted: health")
+        elif spec.staff_only:
+            problem = "a staff-only field is filled in by the school; remove scope"
+        if problem is None:
+            return True
+        where = spec.pointer + "/scope" if own else spec.pointer + "/type"
+        self.ctx.add(Code.FIELD_016, where, at_key=True, where=f"Field '{spec.id}'",
+                     problem=problem)
+        return False
 
     def restriction(self, raw: Mapping[str, Any], pointer: str, ident: str,
                     ftype: FieldType[Any], parent: str | None) -> str | None:
@@ -388,6 +425,12 @@ class _Compiler:
         raw_required = raw.get("required", False)
         if isinstance(raw_required, bool):
             required = raw_required
+        elif raw_required == ALL_GUARDIANS:
+            required = True
+            if not spec.per_guardian and "scope" not in raw:  # else reported at the scope
+                self.ctx.add(Code.FIELD_016, p + "/required", where=f"Field '{spec.id}'",
+                             problem="required: all_guardians asks every guardian's answer; "
+                                     "add scope: per_guardian, or write required: true")
         elif isinstance(raw_required, str):
             required = self.expression(raw_required, p + "/required", env) or False
         rules = tuple(
@@ -408,6 +451,7 @@ class _Compiler:
             children = tuple(self.finish_field(c, raw_children[c.id], spec) for c in spec.fields)
         done = replace(
             spec, required=required, validate=rules, fields=children,
+            all_guardians=spec.per_guardian and raw_required == ALL_GUARDIANS,
             visible_if=self.expression(raw.get("visible_if"), p + "/visible_if", env),
             readonly_if=self.expression(raw.get("readonly_if"), p + "/readonly_if", env),
             expressions=expressions)
@@ -572,10 +616,11 @@ class _Compiler:
             self.unique(page_ids, raw_page["id"], pointer)
             specs = []
             page_mark = HEALTH if raw_page.get("restricted") == HEALTH else None
+            page_scope = raw_page.get("scope") == PER_GUARDIAN
             for j, raw_field in enumerate(raw_page.get("fields") or ()):
                 if isinstance(raw_field, Mapping):
                     spec = self.declare_field(raw_field, f"{pointer}/fields/{j}", raw_page["id"],
-                                              None, top_scope, page_mark)
+                                              None, top_scope, page_mark, page_scope)
                     if spec is not None:
                         specs.append((spec, raw_field))
             declared.append((raw_page, specs))
@@ -598,6 +643,7 @@ class _Compiler:
         payment = self.payment()
         order = self.check_cycles(pages, tariffs, associations)
         self.check_health_reads(pages, tariffs, associations, documents)
+        self.check_guardian_reads(pages, tariffs, associations, documents)
         self.check_staff_only(pages, tariffs, associations, documents)
         self.check_reachability(pages)
         tests = self.tests()
@@ -633,9 +679,10 @@ class _Compiler:
         if isinstance(mode, str):
             spec = self.fields.get(mode)
             if spec is None or spec.parent_id is not None or spec.type.choices(spec) is None \
-                    or spec.type.value_type(spec).is_list:
+                    or spec.type.value_type(spec).is_list or spec.per_guardian:
                 self.ctx.add(Code.RULE_001, "/payment/mode", where="payment",
-                             kind="choice field (one answer, outside a repeat)", name=mode,
+                             kind="choice field (one answer per dossier, outside a repeat)",
+                             name=mode,
                              hint=did_you_mean(mode, [s.id for s in self.fields.values()
                                                       if s.type.choices(s) is not None]))
         return Payment(tuple(self.ctx.text(t) for t in raw.get("instalments") or ()),
@@ -764,6 +811,38 @@ class _Compiler:
                 check(cond, f"Association '{association.id}'")
         for document in documents:
             check(document.required_if, f"Document '{document.id}'")
+
+    def check_guardian_reads(self, pages: list[Page], tariffs: tuple[Tariff, ...],
+                             associations: tuple[Association, ...],
+                             documents: tuple[DocumentSpec, ...]) -> None:
+        """Report an expression that reads a per-guardian field: each guardian has their own
+        answer, so what it decides (a field shown, a fee, a document) would differ from one
+        guardian to the other. A field's own validation rules may read its own answer."""
+        ours = {s.id for p in pages for s in p.fields if s.per_guardian}
+        if not ours:
+            return
+        found: list[tuple[str, str, Condition | bool | None]] = []
+        for page in pages:
+            found.append((f"Page '{page.id}'", "", page.visible_if))
+            for spec in (s for top in page.fields for s in top.walk()):
+                found.extend((f"Field '{spec.key}'", "", c) for c in (
+                    spec.visible_if, spec.readonly_if, spec.required,
+                    *spec.expressions.values()))
+                found.extend((f"Field '{spec.key}'", spec.key, r.rule) for r in spec.validate)
+        found.extend((f"Tariff '{t.id}'", "", c) for t in tariffs for c in t.conditions)
+        found.extend((f"Association '{a.id}'", "", c) for a in associations
+                     for c in a.conditions)
+        found.extend((f"Document '{d.id}'", "", d.required_if) for d in documents)
+        for where, own, cond in found:
+            if not isinstance(cond, Condition):
+                continue
+            read = sorted({d.split(".")[0] for d in cond.deps} & ours - {own})
+            if read:
+                self.ctx.diagnostics.append(Diagnostic(
+                    Code.FIELD_016, Code.FIELD_016.format(where=f"'{read[0]}'", problem=(
+                        f"{where} reads it, but each guardian gives their own answer; read "
+                        f"only fields the family answers once, or remove scope from "
+                        f"'{read[0]}'")), cond.location))
 
     def field_edges(self, spec: FieldSpec, page: Page) -> set[str]:
         deps: set[str] = set()

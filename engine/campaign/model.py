@@ -80,6 +80,12 @@ class FieldSpec:
     location: Location = field(default_factory=Location)
     #: decided by the school (notes, destination class…): never shown to nor taken from families
     staff_only: bool = False
+    #: ``scope: per_guardian``: each legal guardian answers for themselves under their own login
+    #: (its own mark or its page's); never inside a repeat, never read by an expression
+    per_guardian: bool = False
+    #: ``required: all_guardians``: the dossier is sent only once every guardian holding a
+    #: login on it has answered (``required`` is then true for each guardian)
+    all_guardians: bool = False
 
     @property
     def key(self) -> str:

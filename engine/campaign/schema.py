@@ -26,14 +26,23 @@ AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
 #: a percentage from 0 to 100, at most 2 decimals
 PERCENT_PATTERN = r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$"
 
+#: the ``scope`` of a field (or page) each legal guardian answers for themselves
+PER_GUARDIAN = "per_guardian"
+#: the ``required`` of a per-guardian field every guardian with a login must answer
+ALL_GUARDIANS = "all_guardians"
+
 COMMON_FIELD_PROPERTIES: dict[str, Any] = {
     "id": {"type": "string", "pattern": ID_PATTERN,
            "description": "Identifier, unique in its scope: lower case, digits, underscores."},
     "type": {"type": "string", "description": "Field type from the registry."},
     "label": {"$ref": "#/$defs/text"},
     "help": {"$ref": "#/$defs/text"},
-    "required": {"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/expression"}],
-                 "description": "true, false, or a condition."},
+    "required": {"anyOf": [{"type": "boolean"}, {"const": ALL_GUARDIANS},
+                           {"$ref": "#/$defs/expression"}],
+                 "description": "true, false, a condition, or all_guardians (a per_guardian "
+                 "field every guardian with a login must answer)."},
+    "scope": {"enum": [PER_GUARDIAN], "description": "per_guardian: each legal guardian "
+              "answers for themselves, under their own login."},
     "visible_if": {"$ref": "#/$defs/expression"},
     "readonly_if": {"$ref": "#/$defs/expression"},
     "prefill": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$",
@@ -159,6 +168,8 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "documents": {"type": "boolean", "default": False},
         "restricted": {"enum": ["health"],
                        "description": "health: every field of the page is health data."},
+        "scope": {"enum": [PER_GUARDIAN], "description": "per_guardian: each legal guardian "
+                  "answers every field of the page for themselves."},
         "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
     }, ["id", "title"])
     return {

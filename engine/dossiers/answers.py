@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from engine.campaign.model import Campaign, Page, family_campaign
+from engine.campaign.model import Campaign, FieldSpec, Page, family_campaign
 from engine.diagnostics import EngineError
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, Evaluation, evaluate_dossier
@@ -27,6 +27,7 @@ from engine.rules.policy import confirmed_answers, offered_memberships, on_hide_
 from . import sealed
 from .campaigns import Redaction, context_of, effective_answers, location, redaction_for
 from .documents import document_errors, document_statuses
+from .guardian_answers import named_for, others_status, waiting_for
 from .guardians import SharedChange, record_changes, shared_rows
 from .models import Dossier, StoredFile
 from .services import StaleDossierError, save_answers
@@ -75,6 +76,22 @@ class DossierView:
     #: guardians' values taken from their other children's dossiers
     shared: list[SharedChange] = field(default_factory=list)
     _seen_errors: dict[str, list[str]] | None = None
+    #: the guardian reading (None: not a guardian)
+    account_id: int | None = None
+
+    def others(self, spec: FieldSpec) -> list[str]:
+        """What the reader is told of the other guardians' answers to the per-guardian field
+        ``spec`` (« Marie DUPONT : Oui, le 12/06/2027 »)."""
+        if self.account_id is None:
+            return []
+        return others_status(self.dossier, spec, self.account_id)
+
+    def awaited(self) -> str:
+        """Whom the dossier waits for before it can be sent (« Marie DUPONT »), as the reader
+        may name them; empty when nobody."""
+        waiting = [g for g in waiting_for(self.dossier, self.campaign, self.evaluation.visible)
+                   if g.account_id != self.account_id]
+        return named_for(waiting, self.account_id)
 
     @property
     def editable(self) -> bool:
@@ -158,7 +175,7 @@ def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
     real date); with ``session``, the guardians' own data as last entered in any of their
     children's dossiers; health values included: the family reads and writes its own."""
     campaign = family_campaign(campaign)
-    ctx = context_of(dossier)
+    ctx = context_of(dossier, account_id=account_id)
     redaction = redaction_for(dossier, account_id)
     answers = effective_answers(campaign, sealed.family_answers(dossier, campaign), ctx,
                                 dossier.corrections)
@@ -167,7 +184,8 @@ def open_dossier(dossier: Dossier, campaign: Campaign, account_id: int,
         writes, shared = shared_rows(session, campaign, dossier, answers, redaction)
         answers.update(writes)
     return DossierView(dossier, campaign, ctx, redaction, answers,
-                       window=window_of(campaign, today or date.today()), shared=shared)
+                       window=window_of(campaign, today or date.today()), shared=shared,
+                       account_id=account_id)
 
 
 def new_row() -> dict[str, Any]:

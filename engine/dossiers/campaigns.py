@@ -12,16 +12,21 @@ from typing import Any, Final
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_of
+from engine.dossiers.guardian_answers import guardian_key_of, own_answers
 from engine.dossiers.models import Dossier, StoredFile
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext
 from engine.rules.policy import effective_answers as effective_answers
 
 
-def context_of(dossier: Dossier, today: date | None = None) -> DossierContext:
-    """What expressions see besides the answers: the prefill snapshot, the family, today."""
+def context_of(dossier: Dossier, today: date | None = None,
+               account_id: int | None = None) -> DossierContext:
+    """What expressions see besides the answers: the prefill snapshot, the family, today;
+    with ``account_id`` (a guardian reading), that guardian's own per-guardian answers."""
+    guardian = guardian_key_of(dossier, account_id)
     return DossierContext(prefill=dict(dossier.prefill), family=family_of(dossier),
-                          today=today or date.today())
+                          today=today or date.today(), guardian=guardian,
+                          own=own_answers(dossier, guardian))
 
 
 #: keys of an imported guardian record that are contact details

@@ -19,7 +19,11 @@ from engine.fields import Change
 from engine.rules import DossierContext, DossierScope, prefill_value
 
 from .corrected import cell_key
+from .guardian_answers import GuardianAnswer
 from .models import DossierEvent
+
+#: each guardian's answers to a per-guardian field (``guardian_answers.answers_of``)
+GuardianReader = Callable[[FieldSpec], Sequence[GuardianAnswer]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +179,8 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
                     include: Callable[[FieldSpec], bool] | None = None,
                     reported: Mapping[str, Mapping[str, str]] | None = None,
                     corrections: Container[str] = (),
+                    per_guardian: GuardianReader | None = None,
+                    since: datetime | None = None,
                     lang: str | None = None) -> list[PageChanges]:
     """The changed fields of ``answers`` (stored, without the prefill filled in), grouped by
     page in campaign order.
@@ -187,7 +193,10 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     :func:`engine.dossiers.guardians.reported_elsewhere`) leaves out the guardians' changes
     another of their children's dossiers reports, listed in :attr:`PageChanges.reported`;
     ``corrections`` (the keys of ``Dossier.corrections``) marks the cells of repeat rows the
-    school corrected (:attr:`FieldChange.corrected`).
+    school corrected (:attr:`FieldChange.corrected`). ``per_guardian`` reads each guardian's
+    answers to the per-guardian fields: one change per guardian who answered (« Attestation –
+    Marie DUPONT »), against what the school knew, or only those given after ``since`` (when
+    the school last looked).
     """
     before = known_values(campaign, ctx, answers) if before is None else before
     provenance = provenance or {}
@@ -198,10 +207,14 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
         changes = []
         elsewhere: list[ReportedChange] = []
         for spec in page.fields:
-            if spec.id not in before or spec.id not in answers or not spec.type.has_value:
-                continue
             if (visible is not None and spec.id not in visible) or \
                     (include is not None and not include(spec)):
+                continue
+            if spec.per_guardian:
+                if per_guardian is not None:
+                    changes += _guardian_changes(spec, per_guardian(spec), ctx, since, lang)
+                continue
+            if spec.id not in before or spec.id not in answers or not spec.type.has_value:
                 continue
             change = spec.type.diff(before[spec.id], answers[spec.id], spec, lang)
             if change is not None and reported and spec.type.is_container:
@@ -219,6 +232,21 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
         if changes or elsewhere:
             pages.append(PageChanges(page, tuple(changes), tuple(elsewhere)))
     return pages
+
+
+def _guardian_changes(spec: FieldSpec, answers: Sequence[GuardianAnswer], ctx: DossierContext,
+                      since: datetime | None, lang: str | None) -> list[FieldChange]:
+    known = prefill_value(spec, ctx)
+    out = []
+    for answer in answers:
+        if answer.at is None or (since is not None and answer.at <= since):
+            continue
+        change = spec.type.diff(known, answer.value, spec, lang)
+        if change is not None:
+            out.append(FieldChange(
+                spec, replace(change, label=f"{change.label} – {answer.name}"),
+                written=Authorship("family", str(answer.guardianship.account_id), answer.at)))
+    return out
 
 
 def changed_field_ids(pages: Iterable[PageChanges]) -> set[str]:

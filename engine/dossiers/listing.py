@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from .campaigns import context_of, effective_answers
 from .corrected import corrected_answers
 from .diff import dossier_changes
 from .family import load_families
+from .guardian_answers import answers_of
 from .guardians import reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .places import SENT, is_request, limited_fields
@@ -192,16 +194,19 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     answers = corrected_answers(dossier.answers, dossier.corrections)
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
     reported = reported_elsewhere(session, campaign, dossier, answers)
+    per_guardian = partial(answers_of, dossier)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
-                            reported=reported)
+                            reported=reported, per_guardian=per_guardian)
     since = dossier_changes(campaign, answers, ctx, before=dossier.reviewed_answers,
-                            visible=visible, include=include, reported=reported) \
+                            visible=visible, include=include, reported=reported,
+                            per_guardian=per_guardian, since=dossier.reviewed_at) \
         if dossier.reviewed_answers is not None else []
     summary = session.get(ChangeSummary, dossier.id) or ChangeSummary(dossier_id=dossier.id)
     summary.row_version = dossier.row_version
-    summary.fields = [c.spec.id for p in pages for c in p.changes]
+    summary.fields = list(dict.fromkeys(c.spec.id for p in pages for c in p.changes))
     summary.pages = [p.page.id for p in pages if p.changes]
-    summary.fields_since_review = [c.spec.id for p in since for c in p.changes]
+    summary.fields_since_review = list(dict.fromkeys(c.spec.id for p in since
+                                                     for c in p.changes))
     session.add(summary)
     return summary
 

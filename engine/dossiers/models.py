@@ -199,6 +199,10 @@ class Dossier(Base):
     #: (``engine.dossiers.places``); none for a request not decided yet
     place_decisions: Mapped[dict[str, dict[str, str]]] = mapped_column(_json_plain(),
                                                                        default=dict)
+    #: the answers to ``scope: per_guardian`` fields, each guardian's own
+    #: (``engine.dossiers.guardian_answers``): {field id: {guardian key: {"value", "account",
+    #: "at"}}}; never in ``answers``
+    guardian_answers: Mapped[dict[str, Any]] = mapped_column(_json_plain(), default=dict)
     leaving_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

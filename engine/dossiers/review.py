@@ -254,9 +254,10 @@ def decide_place(session: Session, campaign: Campaign, dossier: Dossier, expecte
 def correctable(campaign: Campaign, field_id: str) -> FieldSpec | None:
     """The field ``field_id`` if the school may correct its value (any field with a value:
     family-visible, locked or staff-only; health data too, by the infirmerie): a top-level
-    field, or a field of a repeat's rows by its qualified key (``responsables.email``)."""
+    field, or a field of a repeat's rows by its qualified key (``responsables.email``). Not a
+    per-guardian answer: nobody answers or signs for a guardian."""
     spec = campaign.fields.get(field_id)
-    if spec is None or not spec.type.has_value:
+    if spec is None or not spec.type.has_value or spec.per_guardian:
         return None
     if spec.parent_id is not None and (spec.type.is_container
                                        or not campaign.fields[spec.parent_id].type.is_container):

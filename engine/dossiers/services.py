@@ -21,7 +21,7 @@ from engine.campaign.model import Campaign
 from engine.db import utcnow
 from engine.diagnostics import EngineError
 
-from . import places, sealed
+from . import guardian_answers, places, sealed
 from .corrected import answered_rows, corrected_answers, has_cells
 from .family import ELDER_SIBLINGS, SIBLINGS
 from .models import (
@@ -64,8 +64,9 @@ class AnswersTooLarge(DossierError):
 MAX_ANSWERS_SIZE: Final = 256_000
 
 
-def _check_size(clear: Mapping[str, Any], health: Mapping[str, Any]) -> None:
-    size = len(json.dumps([clear, health], default=str, ensure_ascii=False))
+def _check_size(*parts: Mapping[str, Any]) -> None:
+    """The answers of every kind (clear, health, per guardian) together."""
+    size = len(json.dumps(parts, default=str, ensure_ascii=False))
     if size > MAX_ANSWERS_SIZE:
         raise AnswersTooLarge(f"answers of {size} characters, at most {MAX_ANSWERS_SIZE}")
 
@@ -123,7 +124,8 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
     written to ``answers`` (every engine caller passes the campaign). ``owners`` (location →
     account id) records who typed contact details (``Dossier.contact_owners``). A first save
     moves a not-started dossier to "in progress". The event records the field ids only, not
-    the values.
+    the values. The answers to per-guardian fields are the acting guardian's own
+    (``Dossier.guardian_answers``); nobody else answers for them (a staff save drops them).
 
     :raises StaleDossierError: the dossier changed since the family loaded it.
     :raises AnswersTooLarge: the dossier's answers would exceed :data:`MAX_ANSWERS_SIZE`.
@@ -135,12 +137,19 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         raise NotEditableError(dossier.state)
     answers, corrections = _against_corrections(dossier, answers, campaign)
     replaced = corrections is not None
-    clear, health = sealed.split(campaign, answers) if campaign is not None \
-        else (answers, {})
+    shared, ours = guardian_answers.split(campaign, answers) if campaign is not None \
+        else (dict(answers), {})
+    guardian = guardian_answers.guardian_key_of(dossier, actor.id) \
+        if actor.kind is ActorKind.FAMILY else None
+    by_guardian = guardian_answers.merged(dossier, campaign, guardian, actor.id, ours) \
+        if ours and guardian is not None and campaign is not None \
+        else dossier.guardian_answers or {}
+    clear, health = sealed.split(campaign, shared) if campaign is not None \
+        else (shared, {})
     merged = {**dossier.answers, **clear}
     for key in health:  # a value once stored in clear (before the field was marked) goes
         merged.pop(key, None)
-    _check_size(merged, health)
+    _check_size(merged, health, by_guardian)
     sealed_text = sealed.sealed_with(session, dossier, health) if health \
         else dossier.sealed_answers
     contact_owners = {**(dossier.contact_owners or {}), **(owners or {})}
@@ -151,14 +160,15 @@ def save_answers(session: Session, dossier: Dossier, expected_version: int,
         if decisions else decisions
     reset = sorted(decisions.keys() - kept.keys())
     if dossier.state is not DossierState.NOT_STARTED and not replaced and not reset:
-        _write_answers(session, dossier, merged, sealed_text, contact_owners, page_id, actor,
-                       event)
+        _write_answers(session, dossier, merged, sealed_text, contact_owners, by_guardian,
+                       page_id, actor, event)
         return dossier
     with _transaction(session, dossier):
         if dossier.state is DossierState.NOT_STARTED:
             apply_transition(dossier, DossierState.IN_PROGRESS, actor)
         dossier.answers = merged
         dossier.contact_owners = contact_owners
+        dossier.guardian_answers = by_guardian
         dossier.sealed_answers = sealed_text
         dossier.current_page = page_id
         if corrections is not None:
@@ -206,6 +216,7 @@ _UPDATE_ANSWERS = (
     update(_DOSSIER)
     .where(_DOSSIER.c.id == bindparam("dossier_id"), _DOSSIER.c.row_version == bindparam("version"))
     .values(answers=bindparam("answers"), contact_owners=bindparam("contact_owners"),
+            guardian_answers=bindparam("guardian_answers"),
             current_page=bindparam("current_page"),
             row_version=bindparam("row_version"), updated_at=bindparam("updated_at")))
 #: the same, for a save that also changes the sealed health values
@@ -214,7 +225,8 @@ _UPDATE_SEALED = _UPDATE_ANSWERS.values(sealed_answers=bindparam("sealed_answers
 
 def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
                    sealed_text: str | None, contact_owners: dict[str, str],
-                   page_id: str | None, actor: Actor, event: dict[str, Any]) -> None:
+                   by_guardian: dict[str, Any], page_id: str | None, actor: Actor,
+                   event: dict[str, Any]) -> None:
     """The save of every page after the first: one versioned UPDATE and one event INSERT.
 
     Written as two statements rather than through the unit of work, which costs more than
@@ -225,7 +237,8 @@ def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
     now = utcnow()
     version = dossier.row_version
     values = {"dossier_id": dossier.id, "version": version, "answers": answers,
-              "contact_owners": contact_owners, "current_page": page_id,
+              "contact_owners": contact_owners, "guardian_answers": by_guardian,
+              "current_page": page_id,
               "row_version": version + 1, "updated_at": now}
     statement = _UPDATE_ANSWERS
     if sealed_text != dossier.sealed_answers:
@@ -240,7 +253,7 @@ def _write_answers(session: Session, dossier: Dossier, answers: dict[str, Any],
             "actor_id": actor.id, "kind": "answers_saved", "data": event})
     # what was written, without reading it back
     for key, value in (("answers", answers), ("sealed_answers", sealed_text),
-                       ("contact_owners", contact_owners),
+                       ("contact_owners", contact_owners), ("guardian_answers", by_guardian),
                        ("current_page", page_id), ("row_version", version + 1),
                        ("updated_at", now)):
         set_committed_value(dossier, key, value)

@@ -13,12 +13,23 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign
+from engine.diagnostics import EngineError
 from engine.rules import Evaluation
 
-from .models import Dossier
+from .guardian_answers import waiting_for
+from .models import Dossier, Guardianship
 from .sealed import family_answers
 from .services import change_state, save_answers
 from .states import Actor, DossierState
+
+
+class AwaitingGuardians(EngineError):
+    """The answers are saved, but the dossier waits for other guardians' answers to fields
+    with ``required: all_guardians`` before it goes to the school (it stays in progress)."""
+
+    def __init__(self, waiting: list[Guardianship]) -> None:
+        super().__init__(f"waiting for {len(waiting)} guardian(s)")
+        self.waiting = waiting
 
 
 def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
@@ -31,8 +42,14 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
     The answers are written first so that a failure between the two writes leaves an
     editable dossier with nothing lost, never a submitted one without its answers.
 
+    A field with ``required: all_guardians`` that a guardian has not answered yet stops
+    the dossier after the first write: it stays in progress, the request is recorded
+    (``submission_waiting``, with the guardian keys awaited) and the last guardian to answer
+    sends it.
+
     :raises StaleDossierError: someone saved since ``expected_version``.
     :raises NotEditableError: the dossier was already submitted.
+    :raises AwaitingGuardians: the answers are saved; other guardians must answer first.
     """
     stored = family_answers(dossier, campaign) if campaign is not None else dossier.answers
     changed = {k: v for k, v in answers.items() if stored.get(k, object()) != v}
@@ -40,6 +57,11 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
         save_answers(session, dossier, expected_version, changed, dossier.current_page, actor,
                      campaign=campaign)
         expected_version = dossier.row_version
+    waiting = waiting_for(dossier, campaign, evaluation.visible) if campaign is not None else []
+    if waiting:
+        dossier.record(actor, "submission_waiting", {"waiting": [g.guardian_key for g in waiting]})
+        session.commit()
+        raise AwaitingGuardians(waiting)
     return change_state(session, dossier, expected_version, DossierState.SUBMITTED, actor,
                         computed=evaluation.money())
 

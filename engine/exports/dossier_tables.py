@@ -12,20 +12,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Final
 
 from engine.campaign.model import Campaign, FieldSpec, Tariff
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import Authorship, dossier_changes
+from engine.dossiers.guardian_answers import GuardianAnswer, answers_of
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.models import Dossier
 from engine.dossiers.places import PlaceRequest, limited_fields, requests_of
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
 from engine.expr import DATE
-from engine.fields.common import to_decimal
+from engine.fields.common import format_date, to_decimal
 from engine.fields.date import parse_date
 from engine.rules import DossierContext, DossierScope, evaluate_dossier
 
@@ -161,10 +162,16 @@ class Column:
 def _field_columns(selection: Selection, campaign: Campaign, rows: Mapping[str, int],
                    codes: bool) -> list[Column]:
     columns = []
+    guardians = selection.most_guardians() \
+        if any(s.per_guardian for s in campaign.top_fields()) else 0
     for spec in campaign.top_fields():
         if not spec.type.has_value or spec.type.holds_files or not selection.shows(spec):
             continue
         label = spec.label.get()
+        if spec.per_guardian:
+            for n in range(1, guardians + 1):
+                columns += _guardian_columns(spec, n, codes)
+            continue
         if not spec.type.is_container:
             columns += _top_columns(spec, label, codes)
             if spec.type.limited_places(spec):
@@ -196,6 +203,31 @@ def _child_columns(spec: FieldSpec, child: FieldSpec, n: int, codes: bool) -> li
 
     label = f"{spec.label.get()} {n} – {child.label.get()}"
     return [Column(name, reader(get)) for name, get in field_columns(child, label, codes)]
+
+
+def _guardian_columns(spec: FieldSpec, n: int, codes: bool) -> list[Column]:
+    """The answer of the ``n``-th guardian (imported order) to a per-guardian field, then who
+    that guardian is and when they answered."""
+    def answer(p: Prepared) -> GuardianAnswer | None:
+        found = answers_of(p.dossier, spec) if spec.id in p.shown else []
+        return found[n - 1] if len(found) >= n else None
+
+    def reader(get: Getter) -> Callable[[Prepared], Value]:
+        def cell(p: Prepared) -> Value:
+            found = answer(p)
+            return get(found.value) if found is not None and found.answered(spec) else None
+        return cell
+
+    def who(p: Prepared) -> Value:
+        found = answer(p)
+        if found is None:
+            return None
+        return f"{found.name}, {format_date(found.at.date())}" \
+            if found.answered(spec) and found.at is not None else found.name
+
+    label = f"{spec.label.get()} – responsable légal {n}"
+    return [*(Column(name, reader(get)) for name, get in field_columns(spec, label, codes)),
+            Column(f"{label} (qui, quand)", who)]
 
 
 def _row(rows: Any, n: int) -> Mapping[str, Any]:
@@ -262,7 +294,8 @@ def changes_table(selection: Selection) -> Table:
                                     events=d.events, visible=p.visible,
                                     include=selection.include, reported=reported_elsewhere(
                                         selection.session, p.campaign, d, p.answers),
-                                    corrections=d.corrections)
+                                    corrections=d.corrections,
+                                    per_guardian=partial(answers_of, d))
             names = actor_names(selection.session, [
                 (w.actor_kind, w.actor_id) for page in pages for c in page.changes
                 for w in (c.written, *(c.corrected or {}).values()) if w is not None])

@@ -8,13 +8,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import load_families
 from engine.dossiers.listing import Filters, list_dossiers, versions_of
-from engine.dossiers.models import CampaignVersion, Dossier, Establishment, FamilyAccount, StaffAccount
+from engine.dossiers.models import (
+    CampaignVersion,
+    Dossier,
+    Establishment,
+    FamilyAccount,
+    Guardianship,
+    Pupil,
+    StaffAccount,
+)
 
 from .memberships import UnknownCampaignError
 
@@ -74,15 +82,31 @@ class Selection:
             yield from self.session.execute(
                 select(*columns).where(Dossier.id.in_(self.ids[start:start + CHUNK])))
 
+    def most_guardians(self) -> int:
+        """The most guardians holding a login on one dossier of the selection (the column
+        groups of the per-guardian fields)."""
+        most = 0
+        for start in range(0, len(self.ids), CHUNK):
+            counts = self.session.scalars(
+                select(func.count(Guardianship.id)).join(
+                    Dossier, Dossier.pupil_id == Guardianship.pupil_id)
+                .where(Dossier.id.in_(self.ids[start:start + CHUNK])).group_by(Dossier.id))
+            most = max([most, *counts])
+        return most
+
     def dossiers(self, *, events: bool = False) -> Iterator[Dossier]:
         """The dossiers in the list's order, with pupil, files, the family facts (siblings,
-        rank) and, when asked, events loaded: a few statements per chunk, none per dossier."""
+        rank), the guardians when a field is answered per guardian and, when asked, events
+        loaded: a few statements per chunk, none per dossier."""
+        guardians = any(s.per_guardian for s in self.campaign.top_fields())
         for start in range(0, len(self.ids), CHUNK):
             chunk = self.ids[start:start + CHUNK]
             loaded = {d.id: d for d in self.session.scalars(
                 select(Dossier).where(Dossier.id.in_(chunk)).options(
                     joinedload(Dossier.pupil), joinedload(Dossier.campaign_version),
                     selectinload(Dossier.files),
+                    *([joinedload(Dossier.pupil).selectinload(Pupil.guardianships)
+                       .joinedload(Guardianship.account)] if guardians else []),
                     *([selectinload(Dossier.events)] if events else [])))}
             load_families(self.session, list(loaded.values()))
             yield from (loaded[i] for i in chunk if i in loaded)

@@ -61,6 +61,7 @@ def _field(spec: FieldSpec, lang: str | None) -> dict[str, Any]:
                             if sub in spec.expressions},
         "conditional_parts": spec.type.conditional_parts,
         "on_hide": spec.on_hide, "required": required, "visible_if": _cond(spec.visible_if),
+        "per_guardian": spec.per_guardian,
         "readonly_if": _cond(spec.readonly_if),
         "prefill": ".".join(spec.prefill) if spec.prefill else None,
         "required_message": spec.type.required_message(spec),

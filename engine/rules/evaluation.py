@@ -143,8 +143,9 @@ def _is_locked(spec: FieldSpec, scope: DossierScope) -> bool:
 
 
 def _is_required(spec: FieldSpec, scope: DossierScope) -> bool:
-    """A locked field is never required: the family could not give the missing value."""
-    if _is_locked(spec, scope):
+    """A locked field is never required: the family could not give the missing value; nor is
+    a per-guardian field when no guardian reads the dossier (nobody answers it there)."""
+    if _is_locked(spec, scope) or (spec.per_guardian and scope.ctx.guardian is None):
         return False
     if isinstance(spec.required, Condition):
         return spec.required.test(scope)

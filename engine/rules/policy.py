@@ -83,10 +83,13 @@ def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
     Locked fields (``editable: false``) always show the school's value: the one it corrected
     (the keys of ``corrected``, already in ``answers``), else the imported one; a prefilled
     repeat starts with the imported rows. A key present in ``answers`` (even as None: cleared
-    on purpose) wins over the prefill.
+    on purpose) wins over the prefill. A per-guardian field (``scope: per_guardian``) holds
+    the reading guardian's own answer (``ctx.own``), never another guardian's.
     """
     out = dict(answers)
     for spec in campaign.top_fields():
+        if spec.per_guardian and spec.id not in out and spec.id in ctx.own:
+            out[spec.id] = ctx.own[spec.id]
         if spec.prefill is None or not spec.type.has_value:
             continue
         if (spec.editable or spec.id in corrected) and spec.id in out:

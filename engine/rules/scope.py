@@ -33,6 +33,12 @@ class DossierContext:
     #: {"siblings": 2, "rank": 1}
     family: Mapping[str, Any] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
+    #: the legal guardian reading the dossier (their guardian key); None: the school or the
+    #: system, for whom nobody answers the ``scope: per_guardian`` fields (not required there:
+    #: each guardian's answer is checked on their own, ``engine.dossiers.guardian_answers``)
+    guardian: str | None = None
+    #: that guardian's own answers to the per-guardian fields, by field id
+    own: Mapping[str, Any] = field(default_factory=dict)
 
 
 def plain_value(value: Any) -> Any:

@@ -36,8 +36,9 @@ class TestOutcome:
 
 def run_test(campaign: Campaign, test: CampaignTest, review: Reviewer | None = None,
              ) -> TestOutcome:
+    # a test's answers are one guardian's (the first), per-guardian fields included
     ctx = DossierContext(prefill=test.prefill, family=test.family or {"siblings": 1, "rank": 1},
-                         today=test.today or DEFAULT_TODAY)
+                         today=test.today or DEFAULT_TODAY, guardian="1")
     answers = effective_answers(campaign, test.answers, ctx) if test.from_prefill \
         else dict(test.answers)
     result = evaluate_dossier(campaign, answers, ctx)

@@ -68,10 +68,12 @@ from engine.dossiers.feedback import (
     rate_dossier,
     rating_of,
 )
+from engine.dossiers.guardian_answers import named_for
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.services import AnswersTooLarge, NotEditableError, StaleDossierError
 from engine.dossiers.states import EDITABLE, LABELS, Actor, ActorKind, DossierState
 from engine.dossiers.states import Window as CampaignWindow
+from engine.dossiers.submission import AwaitingGuardians
 from engine.dossiers.summary import date_text, field_text, money_text, visible_answers
 from engine.exports.recap import recap_pdf
 from engine.fields.common import format_date, format_decimal, format_yes_no
@@ -321,7 +323,7 @@ def _client_json(loaded: DossierView, page: Page, answers: Mapping[str, Any]) ->
     rest = _json({"page": page.id,
                   "answers": loaded.redaction.answers(loaded.campaign, answers),
                   "context": {"prefill": dict(ctx.prefill), "family": dict(ctx.family),
-                              "today": ctx.today.isoformat()}})
+                              "today": ctx.today.isoformat(), "guardian": ctx.guardian}})
     return Markup('{"model": ') + model + Markup(", ") + rest[1:]
 
 
@@ -559,6 +561,11 @@ def submit(public_id: str) -> BaseResponse:
         submit_answers(get_session(), loaded, expected, _actor())
     except SubmissionRefused as exc:
         return _render_review(loaded, problems=exc.problems, status=422)
+    except AwaitingGuardians as exc:
+        flash(f"Vos réponses sont enregistrées. Le dossier n'est pas encore envoyé : il le "
+              f"sera quand {named_for(exc.waiting, current_user.id)} aura répondu à son tour.",
+              "info")
+        return redirect(url_for("wizard.review", public_id=public_id))
     except StaleDossierError as exc:
         who = ("Vous avez modifié le dossier dans un autre onglet ou sur un autre appareil"
                if _saved_by_me(exc.saved_by) else

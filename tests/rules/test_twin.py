@@ -58,7 +58,8 @@ def server_view(campaign: Campaign, case: Mapping[str, Any],
     context = case["context"]
     ctx = DossierContext(prefill=context.get("prefill") or {},
                          family=context.get("family") or {},
-                         today=date.fromisoformat(context["today"]))
+                         today=date.fromisoformat(context["today"]),
+                         guardian=context.get("guardian"))
     result = evaluate_dossier(campaign, case["answers"], ctx, lang=lang)
     money = result.money()
     return {
@@ -313,7 +314,7 @@ def test_corpus_cases_are_well_formed() -> None:
     for case in load_corpus():
         assert set(case) == {"campaign", "note", "answers", "context"}, case
         assert case["campaign"] in names
-        assert set(case["context"]) <= {"prefill", "family", "today"}
+        assert set(case["context"]) <= {"prefill", "family", "today", "guardian"}
         date.fromisoformat(case["context"]["today"])
 
 

@@ -42,6 +42,7 @@ EVENT_LABELS: Final = {
     "fees_recomputed": "frais recalculés", "place_decided": "décision sur une demande "
     "d'option à places limitées", "place_request_reset": "option à places limitées "
     "changée : demande à décider de nouveau",
+    "submission_waiting": "envoi demandé, en attente de la réponse d'un autre responsable légal",
 }
 
 

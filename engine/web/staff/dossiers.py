@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -21,6 +22,7 @@ from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import dossier_changes
+from engine.dossiers.guardian_answers import answers_of, guardian_review
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
 from engine.dossiers.models import (
@@ -203,12 +205,15 @@ def dossier(uai: str, public_id: str) -> str:
         campaign, effective_answers(campaign, answers, ctx, found.corrections), ctx)
     include = viewer_include(establishment)
     reported = reported_elsewhere(session, campaign, found, answers)
+    per_guardian = partial(answers_of, found)
     changes = dossier_changes(campaign, answers, ctx, provenance=found.provenance,
                               events=found.events, visible=evaluation.visible, include=include,
-                              reported=reported, corrections=found.corrections)
+                              reported=reported, corrections=found.corrections,
+                              per_guardian=per_guardian)
     since = dossier_changes(campaign, answers, ctx, before=found.reviewed_answers,
                             events=found.events, visible=evaluation.visible, include=include,
-                            reported=reported, corrections=found.corrections) \
+                            reported=reported, corrections=found.corrections,
+                            per_guardian=per_guardian, since=found.reviewed_at) \
         if found.reviewed_answers is not None else None
     disputes = [e for e in found.events if e.kind == "prefill_disputed"]
     account = current_staff()
@@ -219,6 +224,7 @@ def dossier(uai: str, public_id: str) -> str:
     return render_template(
         "staff/dossier.html", establishment=establishment, dossier=found, campaign=campaign,
         changes=changes, since=since, conflicts=open_conflicts(found.events),
+        signatures=guardian_review(found, campaign, evaluation.visible),
         disputes=disputes, names=_names(session, found), labels=LABELS,
         files=found.files, decision_labels=DECISION_LABELS, refusal_labels=REFUSAL_LABELS,
         reasons=list(RefusalReason), blockers=_blockers(found, changed),

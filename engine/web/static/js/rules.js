@@ -1072,9 +1072,11 @@
     return !spec.editable || (spec.readonly_if !== null && scope.test(spec.readonly_if));
   }
 
-  /** A locked field is never required: the family could not give the missing value. */
+  /** A locked field is never required: the family could not give the missing value; nor is a
+   * per-guardian field when no guardian reads the dossier (context without `guardian`). */
   function isRequired(spec, scope) {
     if (isLocked(spec, scope)) return false;
+    if (spec.per_guardian && scope.ctx.guardian === null) return false;
     if (isPlainObject(spec.required)) return scope.test(spec.required.when);
     return spec.required === true;
   }
@@ -1148,7 +1150,8 @@
 
   /**
    * Evaluate one dossier. `answers`: stored or raw values by field id (repeat rows are lists of
-   * objects with `_key`); `context`: {prefill, family, today: "YYYY-MM-DD"}.
+   * objects with `_key`); `context`: {prefill, family, today: "YYYY-MM-DD", guardian: the
+   * reading guardian's key, or null}.
    */
   function evaluate(model, answers, context) {
     var ctx = context || {};
@@ -1156,6 +1159,7 @@
       prefill: isPlainObject(ctx.prefill) ? ctx.prefill : {},
       family: isPlainObject(ctx.family) ? ctx.family : {},
       today: ctx.today || localToday(),
+      guardian: typeof ctx.guardian === 'string' ? ctx.guardian : null,
     });
     var out = {
       visiblePages: [], visible: new OrderedSet(), required: new OrderedSet(),
