@@ -36,6 +36,8 @@ from faults.httpkit import ROW_VERSION, Browser
 from rediskit import shared_redis_url, unique_prefix
 from web.wizardkit import PAGES, VALID_PAGES, form_values
 
+pytestmark = pytest.mark.postgres
+
 PDF = (Path(__file__).resolve().parents[2] / "campaigns" / "files" /
        "reglement-interieur.pdf").read_bytes()
 #: the documents every family of the example campaign must send
