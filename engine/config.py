@@ -27,6 +27,8 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_MAIL_FROM = "DossierSCO <ne-pas-repondre@dossiersco.invalid>"
 DEFAULT_RATELIMIT_STORAGE = "memory://"
 DEFAULT_RATELIMIT_PREFIX = "dossiersco"
+#: the job queue's name: the prefix of its keys in Redis (one per site sharing a Redis)
+DEFAULT_QUEUE_NAME = "dossiersco"
 #: per client address: sized for hundreds of families behind one address (a carrier's CGNAT,
 #: a school's computer room); guessing is stopped per account, in the database
 #: (docs/configuration.md, "Login throttling")
@@ -231,6 +233,8 @@ class Settings:
     argon2_parallelism: int = 4
     #: the job queue: empty for a SQLite file in the instance folder, or ``redis://…``
     queue_url: str = ""
+    #: the queue's name, the prefix of its keys in Redis: sites sharing one Redis differ here
+    queue_name: str = DEFAULT_QUEUE_NAME
     #: run each job inside the call that enqueues it (tests, debugging): no consumer needed
     queue_immediate: bool = False
     #: how long a job's result file stays downloadable
@@ -318,6 +322,7 @@ class Settings:
                 env, "DOSSIERSCO_INVITATION_TTL_HOURS", DEFAULT_INVITATION_TTL_HOURS,
                 maximum=MAX_INVITATION_TTL_HOURS)),
             queue_url=queue_url,
+            queue_name=env.get("DOSSIERSCO_QUEUE_NAME", "").strip() or DEFAULT_QUEUE_NAME,
             queue_immediate=_bool(env, "DOSSIERSCO_QUEUE_IMMEDIATE", False),
             job_retention=timedelta(days=_int(env, "DOSSIERSCO_JOB_RETENTION_DAYS",
                                               DEFAULT_JOB_RETENTION_DAYS, maximum=3650)),

@@ -36,6 +36,13 @@ BODY_LIMIT_MARGIN: Final = 4
 SPARE_DESCRIPTORS: Final = 64
 #: gunicorn: seconds a worker may spend on one request before it is restarted
 WORKER_TIMEOUT: Final = 60
+#: gunicorn: seconds an idle keep-alive connection stays open. Longer than nginx's upstream
+#: ``keepalive_timeout`` (60 s, docs/deployment.md) so that nginx, never gunicorn, closes an
+#: idle connection: a request sent on a connection at the moment the server closes it is lost
+#: (a reset, a 502 through nginx). An idle connection holds no thread in gthread workers; with
+#: 5 s, 200 families clicking every few seconds on a busy machine lost requests that way
+#: (docs/performance.md)
+KEEPALIVE: Final = 75
 
 
 def _settings(processes: int) -> Settings:
@@ -164,7 +171,7 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers, "worker_class": "gthread", "threads": threads,
-        "timeout": WORKER_TIMEOUT, "graceful_timeout": 30, "keepalive": 5,
+        "timeout": WORKER_TIMEOUT, "graceful_timeout": 30, "keepalive": KEEPALIVE,
         # X-Forwarded-* are the app's ProxyFix's (DOSSIERSCO_PROXY_HOPS), not gunicorn's
         "forwarded_allow_ips": "", "accesslog": None, "errorlog": "-", "loglevel": "info",
         "logger_class": _Logger, "proc_name": "dossiersco", "control_socket_disable": True,

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, Final
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.campaign.model import Campaign, FieldSpec
@@ -175,21 +176,48 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
     found = {s.dossier_id: s for s in session.scalars(
         select(ChangeSummary).where(ChangeSummary.dossier_id.in_(list(wanted))))} \
         if wanted else {}
-    stale = [i for i, v in wanted.items() if i not in found or found[i].row_version != v]
+    stale = sorted(i for i, v in wanted.items() if i not in found or found[i].row_version != v)
     for start in range(0, len(stale), 200):
         chunk = list(session.scalars(select(Dossier).where(
             Dossier.id.in_(stale[start:start + 200]))))
         load_families(session, chunk)  # one query for the chunk, not one per dossier
-        for dossier in chunk:
-            found[dossier.id] = refresh_summary(session, dossier, campaign_for(dossier), include)
+        fresh = [refresh_summary(session, dossier, campaign_for(dossier), include)
+                 for dossier in chunk]
+        found.update((summary.dossier_id, summary) for summary in fresh)
+        _store(session, fresh)
     if stale:
         session.commit()
     return found
 
 
+#: the columns of a change summary that a recomputation replaces
+_SUMMARY_VALUES: Final = ("row_version", "fields", "pages", "fields_since_review")
+
+
+def _store(session: Session, summaries: Sequence[ChangeSummary]) -> None:
+    """Write recomputed summaries in one upsert, in dossier order. Two agents listing at once
+    compute the same summaries: the second's write replaces the first's instead of colliding
+    with the row it just inserted, and both take the rows' locks in the same order, so neither
+    waits on the other in a deadlock (each was a 500 or a 503 on PostgreSQL under load)."""
+    if not summaries:
+        return
+    rows = [{"dossier_id": s.dossier_id, **{name: getattr(s, name) for name in _SUMMARY_VALUES}}
+            for s in sorted(summaries, key=lambda s: s.dossier_id)]
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(ChangeSummary).values(rows)
+        session.execute(pg.on_conflict_do_update(
+            index_elements=[ChangeSummary.dossier_id],
+            set_={name: pg.excluded[name] for name in _SUMMARY_VALUES}))
+    else:
+        lite = sqlite.insert(ChangeSummary).values(rows)
+        session.execute(lite.on_conflict_do_update(
+            index_elements=[ChangeSummary.dossier_id],
+            set_={name: lite.excluded[name] for name in _SUMMARY_VALUES}))
+
+
 def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
                     include: Callable[[FieldSpec], bool] | None = None) -> ChangeSummary:
-    """Recompute the change summary of ``dossier`` (added to the session, not committed)."""
+    """Recompute the change summary of ``dossier`` (not stored: the listing stores them)."""
     ctx = context_of(dossier)
     answers = corrected_answers(dossier.answers, dossier.corrections)
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
@@ -201,14 +229,11 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
                             visible=visible, include=include, reported=reported,
                             per_guardian=per_guardian, since=dossier.reviewed_at) \
         if dossier.reviewed_answers is not None else []
-    summary = session.get(ChangeSummary, dossier.id) or ChangeSummary(dossier_id=dossier.id)
-    summary.row_version = dossier.row_version
-    summary.fields = list(dict.fromkeys(c.spec.id for p in pages for c in p.changes))
-    summary.pages = [p.page.id for p in pages if p.changes]
-    summary.fields_since_review = list(dict.fromkeys(c.spec.id for p in since
-                                                     for c in p.changes))
-    session.add(summary)
-    return summary
+    return ChangeSummary(dossier_id=dossier.id, row_version=dossier.row_version,
+                         fields=list(dict.fromkeys(c.spec.id for p in pages for c in p.changes)),
+                         pages=[p.page.id for p in pages if p.changes],
+                         fields_since_review=list(dict.fromkeys(
+                             c.spec.id for p in since for c in p.changes)))
 
 
 def regime_field(campaign: Campaign) -> FieldSpec | None:

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 #: a running job silent for longer than this (no progress report) was killed with its worker
 STALE_AFTER: Final = timedelta(minutes=15)
-QUEUE_NAME: Final = "dossiersco"
 UNQUEUED_MESSAGE: Final = ("La file d'attente des tâches est momentanément injoignable : la "
                            "tâche n'a pas été lancée. Relancez-la dans quelques minutes.")
 #: an idle consumer looks at the queue at least this often (seconds; huey's default is 10)
@@ -64,9 +63,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def make_huey(settings: Settings, name: str = QUEUE_NAME) -> Huey:
+def make_huey(settings: Settings, name: str | None = None) -> Huey:
     """Redis when ``queue_url`` names one, else a SQLite file in the instance folder
-    (``name``: the queue's name, the prefix of its keys in Redis)."""
+    (``name``: the queue's name, the prefix of its keys in Redis; ``queue_name`` when
+    absent)."""
+    name = name or settings.queue_name
     if settings.queue_immediate:
         return MemoryHuey(name, immediate=True, results=False)
     if settings.queue_url:
@@ -97,7 +98,7 @@ class JobQueue:
     """Enqueue jobs and run them, for one database and one storage."""
 
     def __init__(self, settings: Settings, database: Database, storage: Storage,
-                 campaigns: CampaignCache, *, name: str = QUEUE_NAME) -> None:
+                 campaigns: CampaignCache, *, name: str | None = None) -> None:
         self.settings = settings
         self.database = database
         self.storage = storage

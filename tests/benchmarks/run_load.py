@@ -2,12 +2,17 @@
 no write was lost, print p50/p95 per request type (docs/performance.md#load-test).
 
     .venv/bin/python tests/benchmarks/run_load.py                     # SQLite, embedded server
+    createdb -h 127.0.0.1 -U postgres loadtest
     .venv/bin/python tests/benchmarks/run_load.py --workers 4 \\
-        --database-url postgresql+psycopg://127.0.0.1/loadtest        # once serve has --workers
+        --database-url postgresql+psycopg://postgres@127.0.0.1/loadtest   # gunicorn + worker
+    dropdb -h 127.0.0.1 -U postgres loadtest
 
 Everything happens on loopback in a temporary instance folder: ``dossiersco serve --port 0``
 (its own process, configured by ``DOSSIERSCO_*`` as in production, argon2 included), locust in
-another (``tests/benchmarks/load_family.py``), bounded by ``--run-time``. Families are made
+another (``tests/benchmarks/load_family.py``), bounded by ``--run-time``. With ``--workers N``
+(gunicorn) the rate limits and the job queue are in Redis (``--redis-url``, under a key prefix
+and a queue name of the run's own) and ``dossiersco worker`` runs the jobs, as in
+docs/deployment.md. Families are made
 with the services the import uses (one guardian account each, a not-started dossier of the
 example campaign), the agents as ``dossiersco demo`` makes them, with a second factor.
 
@@ -25,11 +30,15 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +58,7 @@ from engine.dossiers.services import add_pupil, create_dossier, ensure_establish
 from engine.dossiers.staff import enrol_totp, ensure_demo_agent, new_totp_secret  # noqa: E402
 from engine.dossiers.states import DossierState  # noqa: E402
 from engine.dossiers.versions import register_version  # noqa: E402
+from engine.jobs.models import Job  # noqa: E402
 from engine.web.state import app_state  # noqa: E402
 
 from e2e.family import CAMPAIGN  # noqa: E402
@@ -75,6 +85,10 @@ def _env(args: argparse.Namespace, instance: Path) -> dict[str, str]:
         env["DOSSIERSCO_DATABASE_URL"] = args.database_url
     if args.login_rate_limit:
         env["DOSSIERSCO_LOGIN_RATE_LIMIT"] = args.login_rate_limit
+    if args.workers > 1:
+        prefix = f"dossiersco-load-{secrets.token_hex(4)}"
+        env.update(DOSSIERSCO_RATELIMIT_STORAGE=args.redis_url, DOSSIERSCO_RATELIMIT_PREFIX=prefix,
+                   DOSSIERSCO_QUEUE_URL=args.redis_url, DOSSIERSCO_QUEUE_NAME=prefix)
     return env
 
 
@@ -148,6 +162,41 @@ def serve(args: argparse.Namespace, env: dict[str, str], log: Path) -> tuple[sub
     raise SystemExit(f"the server did not start; see {log}")
 
 
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``dossiersco worker``: the jobs (confirmation mails) when gunicorn serves."""
+    with log.open("wb") as handle:
+        return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env,
+                                stdout=handle, stderr=subprocess.STDOUT)
+
+
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every few seconds during the run (the
+    machine is shared: the figures are only comparable with the load they ran under)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "not sampled"
+        return (f"min {min(self.samples):.1f}, median {statistics.median(self.samples):.1f}, "
+                f"max {max(self.samples):.1f} ({len(self.samples)} samples)")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and its child processes (gunicorn workers)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -208,6 +257,8 @@ def lost_writes(settings: Settings, outcomes: list[dict[str, Any]]) -> list[str]
                     with state.storage.open(stored.storage_key) as handle:
                         if hashlib.sha256(handle.read()).hexdigest() != sha:
                             problems.append(f"{dossier.public_id}: {name} altered")
+        jobs = Counter(session.scalars(select(Job.state)))
+    print(f"jobs (confirmation mails): {dict(jobs)}")
     state.database.dispose()
     return problems
 
@@ -230,6 +281,8 @@ def main() -> int:
                         help="DOSSIERSCO_DATABASE_URL (default: SQLite in the instance folder)")
     parser.add_argument("--login-rate-limit", default="",
                         help="DOSSIERSCO_LOGIN_RATE_LIMIT (default: the app's)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2",
+                        help="Redis of the rate limits and the queue with --workers N > 1")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="dossiersco-load-"))
@@ -242,16 +295,20 @@ def main() -> int:
     (folder / "credentials.json").write_text(json.dumps(credentials))
     print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
     server, host = serve(args, env, folder / "server.log")
+    worker = start_worker(env, folder / "worker.log") if args.workers > 1 else None
     try:
         print(f"serving on {host}; locust with {args.families + args.staff} users …", flush=True)
         started = time.monotonic()
         cpu_before = cpu_seconds(server.pid)
-        run_locust(args, env, host, folder, args.families + args.staff)
+        with LoadSampler() as load:
+            run_locust(args, env, host, folder, args.families + args.staff)
         elapsed = time.monotonic() - started
         cpu = cpu_seconds(server.pid) - cpu_before
+        worker_cpu = cpu_seconds(worker.pid) if worker else 0.0
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in filter(None, (server, worker)):
+            process.terminate()
+            process.wait(timeout=60)
     outcomes = json.loads((folder / "outcomes.json").read_text())
     rows = report(folder)
     print(f"\nrun: {elapsed:.0f} s; families done {sum(1 for o in outcomes if o.get('done'))}"
@@ -259,8 +316,9 @@ def main() -> int:
           f"uploads {sum(len(o['uploads']) for o in outcomes)}")
     requests = sum(int(r["Request Count"]) for r in rows if r["Name"] == "Aggregated")
     print(f"server CPU: {cpu:.1f} s for {requests} requests ({1000 * cpu / max(requests, 1):.1f}"
-          f" ms per request on average, logins included); load average "
-          f"{os.getloadavg()[0]:.1f}")
+          f" ms per request on average, logins included)"
+          + (f"; worker CPU: {worker_cpu:.1f} s" if worker else ""))
+    print(f"machine load average (1 min) during the run: {load.summary()}")
     print("\n| request | count | errors | p50 ms | p95 ms | max ms |\n| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "

@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from engine.campaign import load_campaign
+from engine.campaign.model import Campaign
 from engine.dossiers.listing import (
     Filters,
     Listing,
@@ -19,11 +22,12 @@ from engine.dossiers.listing import (
     regime_field,
     token,
 )
-from engine.dossiers.models import Dossier, Establishment, StoredFile
+from engine.dossiers.models import ChangeSummary, Dossier, Establishment, StoredFile
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
 from engine.exports.selection import Selection
+from engine.web.state import app_state
 
 from conftest import EXAMPLE_CAMPAIGN, MakeAccount, MakeDossier
 
@@ -181,3 +185,38 @@ def test_the_exports_read_the_regime_and_memberships_filters(
 
     assert exported(Filters(regime="dp4")) == [lea.id, zoe.id]
     assert exported(Filters(regime="dp4", membership="as")) == [zoe.id]
+
+
+def test_two_agents_listing_at_once_store_the_summaries_without_colliding(
+        app: Flask, database_url: str, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier) -> None:
+    """Another agent's listing stores the summaries while this one is computing its own (a
+    500 on their primary key, or a deadlock, under load on PostgreSQL)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: two listings cannot interleave there")
+    lea, _hugo, zoe = _make(db_session, make_account, make_dossier)
+    for dossier in (lea, zoe):
+        save_answers(db_session, dossier, dossier.row_version,
+                     {"telephone_eleve": "0700000001"}, "eleve", Actor.family(1))
+    database = app_state(app).database
+    calls: list[Dossier] = []
+    other: list[str] = []
+
+    def campaign_for(dossier: Dossier) -> Campaign:
+        calls.append(dossier)
+        if len(calls) == 2:  # one summary computed here: the other agent lists meanwhile
+            with database.sessions() as session:
+                mine = session.get(Dossier, lea.id)
+                assert mine is not None
+                other.extend(r.first_name for r in _listing(session, mine, Filters(
+                    has_changes=True)).rows)
+        return CAMPAIGNS.campaign_of(dossier.campaign_version)
+
+    listing = list_dossiers(db_session, lea.pupil.establishment_id, lea.campaign_version.slug,
+                            Filters(has_changes=True),
+                            campaign=CAMPAIGNS.campaign_of(lea.campaign_version),
+                            campaign_for=campaign_for)
+    assert [r.first_name for r in listing.rows] == other == ["Léa", "Zoé"]
+    for dossier in (lea, zoe):
+        summary = db_session.get(ChangeSummary, dossier.id)
+        assert summary is not None and summary.row_version == dossier.row_version

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -203,6 +204,16 @@ def test_the_embedded_queue_is_a_file_in_the_instance_folder(plain_settings: Set
     huey = make_huey(replace(plain_settings, queue_immediate=False))
     assert huey.storage.filename == str(plain_settings.instance_dir / "queue.sqlite3")
     assert make_huey(replace(plain_settings, queue_immediate=True)).immediate
+
+
+def test_sites_sharing_a_redis_keep_their_queues_apart(tmp_path: Path) -> None:
+    """DOSSIERSCO_QUEUE_NAME names the queue's keys: two sites on one Redis database never
+    consume each other's jobs (docs/deployment.md#redis)."""
+    env = {"DOSSIERSCO_INSTANCE_DIR": str(tmp_path), "DOSSIERSCO_QUEUE_URL": REDIS_URL}
+    site_a = make_huey(Settings.from_env({**env, "DOSSIERSCO_QUEUE_NAME": "college-a"}))
+    default = make_huey(Settings.from_env(env))
+    assert (site_a.name, default.name) == ("college-a", "dossiersco")
+    assert site_a.storage.queue_key != default.storage.queue_key
 
 
 def test_a_consumer_outlives_a_redis_restart_and_an_unqueued_job_fails_honestly(
