@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -242,14 +243,22 @@ class _Compiler:
 
     # -- helpers ---------------------------------------------------------------------------
     def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
+                   unknown_hint: Callable[[str], str | None] | None = None,
                    ) -> Condition | None:
-        """Compile the expression at ``pointer``; report problems at their exact column."""
+        """Compile the expression at ``pointer``; report problems at their exact column.
+        ``unknown_hint`` adds to the hint of an unknown name (given the name) what this place
+        of the campaign can read."""
         if text is None:
             return None
         if isinstance(text, bool | int) and not isinstance(text, str):
             text = str(text).lower() if isinstance(text, bool) else str(text)
         expr, problems = compile_expression(str(text), env)
         for problem in problems:
+            extra = unknown_hint(str(problem.context.get("name"))) \
+                if unknown_hint is not None and problem.code is Code.EXPR_003 else None
+            if extra:
+                problem = replace(problem, hint=f"{problem.hint} {extra[0].upper()}{extra[1:]}"
+                                  if problem.hint else extra)
             self.expr_problem(problem, pointer)
         if expr is None:
             return None
@@ -1014,7 +1023,8 @@ class _Compiler:
                     raw.get("help")),
                 required=bool(raw.get("required", True)),
                 required_if=self.expression(raw.get("required_if"), p + "/required_if",
-                                            row_env),
+                                            row_env, unknown_hint=partial(
+                                                self.document_names_hint, repeat=repeat)),
                 for_each=None if repeat is None else repeat.id,
                 row_label=self.document_row_label(raw, p, repeat),
                 reason=self.ctx.text(raw.get("reason")),
@@ -1046,6 +1056,21 @@ class _Compiler:
             return None
         return spec
 
+    def document_names_hint(self, name: str, repeat: FieldSpec | None) -> str | None:
+        """What a document's condition can name: in a per-row document, the row's fields; in
+        a document asked once, a row's field is read per row with for_each."""
+        if repeat is not None:
+            row = ", ".join(c.id for c in repeat.fields if c.type.has_value)
+            return (f"a per-row document's condition reads the fields of its row ({row}), "
+                    f"the dossier's fields and pupil.*")
+        head = name.split(".")[0]
+        owner = next((s.id for s in self.fields.values() if s.parent_id is None
+                      and s.type.is_container and any(c.id == head for c in s.fields)), None)
+        if owner is None:
+            return None
+        return f"to ask the document once per row, reading each row's {head}, add " \
+               f"for_each: {owner}"
+
     def document_row_label(self, raw: Mapping[str, Any], p: str, repeat: FieldSpec | None,
                            ) -> tuple[str, ...]:
         """The row fields naming each row in a per-row document's label (``row_label``)."""
@@ -1066,8 +1091,8 @@ class _Compiler:
                 out.append(name)
             else:
                 self.ctx.add(Code.RULE_001, f"{p}/row_label/{i}", where=f"document "
-                             f"'{raw['id']}'", kind=f"field of the repeat '{repeat.id}'",
-                             name=name, hint=did_you_mean(name, children))
+                             f"'{raw['id']}' (row_label)", kind="row field", name=name,
+                             hint=did_you_mean(name, children))
         return tuple(out)
 
     def tests(self) -> tuple[CampaignTest, ...]:

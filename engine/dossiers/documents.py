@@ -165,6 +165,24 @@ def slot_label(campaign: Campaign, slot: str, answers: Mapping[str, Any],
     return removed_row_label(doc, campaign, lang)
 
 
+def document_choices(campaign: Campaign, answers: Mapping[str, Any],
+                     lang: str | None = None) -> list[tuple[str, str]]:
+    """``(slot, label)`` of every slot a file can be added to in a dossier of ``answers``:
+    each document, a per-row document once per row (what an agent deposits on behalf)."""
+    out = []
+    for doc in campaign.documents:
+        if doc.for_each is None:
+            out.append((doc.id, doc.label.get(lang)))
+            continue
+        repeat = campaign.fields[doc.for_each]
+        rows = answers.get(repeat.id)
+        out += [(document_slot(doc.id, str(row.get(ROW_KEY))),
+                 document_label(doc, row_label(doc, repeat, row, n, lang), lang))
+                for n, row in enumerate(rows if isinstance(rows, list) else [], start=1)
+                if isinstance(row, Mapping) and row.get(ROW_KEY)]
+    return out
+
+
 def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossier,
                       lang: str | None = None, *, today: date | None = None,
                       redaction: Redaction | None = None) -> list[DocumentStatus]:

@@ -20,7 +20,7 @@ from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
-from engine.dossiers.documents import slot_label
+from engine.dossiers.documents import document_choices, slot_label
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
 from engine.dossiers.models import (
@@ -223,7 +223,8 @@ def dossier(uai: str, public_id: str) -> str:
         can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
         correct_url=url_for("staff.correct", uai=uai, public_id=public_id)
         if can(account, Permission.REVIEW_DOSSIERS, establishment.id) else None,
-        field_label=lambda field_id: slot_label(campaign, field_id, found.answers),
+        field_label=lambda field_id: slot_label(campaign, field_id, answers),
+        document_choices=document_choices(campaign, answers),
         saved_fields=lambda event: _shown_fields(campaign, event.data.get("fields"), include),
         form=FlaskForm())
 
