@@ -261,10 +261,13 @@ def document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None = No
 def _document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None) -> str:
     if doc.reason.get(lang):
         return doc.reason.get(lang)
+    row = campaign.fields[doc.for_each] if doc.for_each else None
     if doc.required_if is not None:
-        row = campaign.fields[doc.for_each] if doc.for_each else None
         return _("Demandé car {why}.").format(
             why=describe(doc.required_if.expression.node, campaign, lang, row))
+    if row is not None:
+        item = row.type.options(row).item_label.get(lang) or row.label.get(lang)
+        return _("Demandé pour chaque « {item} ».").format(item=item)
     return _("Document demandé à toutes les familles.")
 
 

@@ -186,6 +186,8 @@ def upload(public_id: str, document_id: str) -> Any:
         add_files(get_session(), app_state().storage, campaign, dossier, rule.id,
                   _uploads(rule.id, rule.max_size), current_user, today=today())
     except DocumentError as error:
+        if error.code is UploadCode.UNKNOWN:  # a per-row slot of no row of the dossier
+            abort(404)
         return _refused(dossier, campaign, rule.id, error, _("Le fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{rule.id}")
 
