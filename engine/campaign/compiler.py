@@ -1040,8 +1040,8 @@ class _Compiler:
         name = raw.get("for_each")
         if name is None:
             return None
-        repeats = [s.id for s in self.fields.values()
-                   if s.parent_id is None and s.type.is_container]
+        repeats = [s.id for s in self.fields.values() if s.parent_id is None
+                   and s.type.is_container and not s.staff_only and s.restricted != HEALTH]
         spec = self.fields.get(name)
         where = f"document '{raw['id']}'"
         if spec is None or spec.parent_id is not None:
@@ -1053,6 +1053,14 @@ class _Compiler:
                 f"for_each names '{name}', a {spec.type.name} field, not a repeat: name a "
                 f"repeat whose rows each need the document"
                 + (f" ({', '.join(repeats)})" if repeats else "") + ", or remove for_each"))
+            return None
+        if spec.staff_only or spec.restricted == HEALTH:
+            self.ctx.add(Code.RULE_009, p + "/for_each", document=raw["id"], problem=(
+                f"for_each names '{name}', " + (
+                    "which the school alone fills in: families never see its rows"
+                    if spec.staff_only else
+                    "which is health data: a document's label and files are not sealed")
+                + "; name a repeat the family fills in, or remove for_each"))
             return None
         return spec
 

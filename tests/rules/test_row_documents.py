@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.campaign.model import document_slot, slot_parts
-from engine.rules import DossierContext, evaluate_dossier
+from engine.rules import DossierContext, evaluate_dossier, used_by
 from engine.rules.testing import run_tests
 
 from campaign.helpers import compile_fields
@@ -104,3 +104,9 @@ def test_campaign_tests_name_a_row_by_its_number() -> None:
 def test_a_slot_gives_back_its_document_and_row_key(key: str) -> None:
     assert slot_parts(document_slot("identite", key)) == ("identite", key)
     assert slot_parts(document_slot("identite", None)) == ("identite", None)
+
+
+def test_explain_lists_a_per_row_document_under_the_row_field_it_reads() -> None:
+    assert "document identite (required_if)" in used_by(C, C.fields["responsables.lien"])
+    assert "document identite (required_if)" in used_by(C, C.fields["garde"])
+    assert "document identite (required_if)" not in used_by(C, C.fields["responsables.nom"])
