@@ -4,6 +4,9 @@
 (required now, or an optional upload), why, which files were sent and what is still wrong;
 :func:`document_errors` turns that into the blocking problems a submission is refused on.
 
+Files and declared dates are stored under a slot: the document's id, or ``<id>~<row key>``
+for one row of a per-row (``for_each``) document, so each row's files follow the row.
+
 The services add, replace and delete files of a campaign document or of a ``file`` field (whose
 document id is the field id) and record a dated proof's declared date. Each one is a single
 transaction and keeps storage and rows consistent: a new object is stored before its row and
@@ -145,6 +148,17 @@ def removed_row_label(doc: DocumentSpec, campaign: Campaign, lang: str | None = 
     return document_label(doc, _("{item} retiré du dossier").format(item=item).strip(), lang)
 
 
+def _row_slots(doc: DocumentSpec, campaign: Campaign, answers: Mapping[str, Any],
+               lang: str | None) -> list[tuple[str, str]]:
+    """``(slot, label)`` of each row of a per-row document in the dossier's ``answers``."""
+    repeat = campaign.fields[doc.for_each or ""]
+    rows = answers.get(repeat.id)
+    return [(document_slot(doc.id, str(row.get(ROW_KEY))),
+             document_label(doc, row_label(doc, repeat, row, n, lang), lang))
+            for n, row in enumerate(rows if isinstance(rows, list) else [], start=1)
+            if isinstance(row, Mapping) and row.get(ROW_KEY)]
+
+
 def slot_label(campaign: Campaign, slot: str, answers: Mapping[str, Any],
                lang: str | None = None) -> str:
     """The label of a document slot, read in the dossier's ``answers`` (the row's own label
@@ -157,12 +171,8 @@ def slot_label(campaign: Campaign, slot: str, answers: Mapping[str, Any],
         return spec.label.get(lang) if spec is not None else slot
     if key is None or doc.for_each is None:
         return doc.label.get(lang)
-    repeat = campaign.fields[doc.for_each]
-    rows = answers.get(repeat.id)
-    for n, row in enumerate(rows if isinstance(rows, list) else [], start=1):
-        if isinstance(row, Mapping) and str(row.get(ROW_KEY)) == key:
-            return document_label(doc, row_label(doc, repeat, row, n, lang), lang)
-    return removed_row_label(doc, campaign, lang)
+    return dict(_row_slots(doc, campaign, answers, lang)).get(slot) or \
+        removed_row_label(doc, campaign, lang)
 
 
 def document_choices(campaign: Campaign, answers: Mapping[str, Any],
@@ -171,15 +181,8 @@ def document_choices(campaign: Campaign, answers: Mapping[str, Any],
     each document, a per-row document once per row (what an agent deposits on behalf)."""
     out = []
     for doc in campaign.documents:
-        if doc.for_each is None:
-            out.append((doc.id, doc.label.get(lang)))
-            continue
-        repeat = campaign.fields[doc.for_each]
-        rows = answers.get(repeat.id)
-        out += [(document_slot(doc.id, str(row.get(ROW_KEY))),
-                 document_label(doc, row_label(doc, repeat, row, n, lang), lang))
-                for n, row in enumerate(rows if isinstance(rows, list) else [], start=1)
-                if isinstance(row, Mapping) and row.get(ROW_KEY)]
+        out += [(doc.id, doc.label.get(lang))] if doc.for_each is None else \
+            _row_slots(doc, campaign, answers, lang)
     return out
 
 
@@ -279,9 +282,7 @@ def _check_row(campaign: Campaign, dossier: Dossier, slot: str) -> None:
     if key is None:
         return
     doc = next(d for d in campaign.documents if d.id == document_id)
-    rows = dossier.answers.get(doc.for_each or "")
-    if not any(isinstance(r, Mapping) and str(r.get(ROW_KEY)) == key
-               for r in (rows if isinstance(rows, list) else [])):
+    if all(s != slot for s, _label in _row_slots(doc, campaign, dossier.answers, None)):
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
 
 
