@@ -134,6 +134,7 @@ class Code(Enum):
                       "a last bracket without up_to for the values above {up_to}.")
     RULE_008 = Detail("invalid percentage", "{where}: '{value}' is not a percentage between 0 "
                       "and 100: {fix}.")
+    RULE_009 = Detail("document per row", "Document '{document}': {problem}.")
     TEST_001 = Detail("unknown field in test", "Test '{test}': unknown field '{field}'. Use "
                       "an id of the campaign.")
     TEST_002 = Detail("bad test value", "Test '{test}': {problem}.")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -242,14 +243,22 @@ class _Compiler:
 
     # -- helpers ---------------------------------------------------------------------------
     def expression(self, text: Any, pointer: str, env: _Env, *, want: Type | None = BOOL,
+                   unknown_hint: Callable[[str], str | None] | None = None,
                    ) -> Condition | None:
-        """Compile the expression at ``pointer``; report problems at their exact column."""
+        """Compile the expression at ``pointer``; report problems at their exact column.
+        ``unknown_hint`` adds to the hint of an unknown name (given the name) what this place
+        of the campaign can read."""
         if text is None:
             return None
         if isinstance(text, bool | int) and not isinstance(text, str):
             text = str(text).lower() if isinstance(text, bool) else str(text)
         expr, problems = compile_expression(str(text), env)
         for problem in problems:
+            extra = unknown_hint(str(problem.context.get("name"))) \
+                if unknown_hint is not None and problem.code is Code.EXPR_003 else None
+            if extra:
+                problem = replace(problem, hint=f"{problem.hint} {extra[0].upper()}{extra[1:]}"
+                                  if problem.hint else extra)
             self.expr_problem(problem, pointer)
         if expr is None:
             return None
@@ -1102,16 +1111,91 @@ class _Compiler:
             # a max_size that is not a size is reported by the schema (RULE_004)
             size = parse_size(raw["max_size"]) if raw.get("max_size") else 10 * 1024 * 1024
             size = size or 0
+            repeat = self.document_repeat(raw, p)
+            row_env = env if repeat is None else _Env(env.fields, repeat, env.tariff_ids)
             out.append(DocumentSpec(
                 id=raw["id"], label=self.ctx.text(raw["label"]), help=self.ctx.text(
                     raw.get("help")),
                 required=bool(raw.get("required", True)),
-                required_if=self.expression(raw.get("required_if"), p + "/required_if", env),
+                required_if=self.expression(raw.get("required_if"), p + "/required_if",
+                                            row_env, unknown_hint=partial(
+                                                self.document_names_hint, repeat=repeat)),
+                for_each=None if repeat is None else repeat.id,
+                row_label=self.document_row_label(raw, p, repeat),
                 reason=self.ctx.text(raw.get("reason")),
                 accept=tuple(raw.get("accept") or FILE_KINDS), max_size=size,
                 max_files=int(raw.get("max_files", 2)), template=template,
                 max_age_months=raw.get("max_age_months"), pointer=p,
                 location=self.ctx.source.location(p)))
+        return tuple(out)
+
+    def document_repeat(self, raw: Mapping[str, Any], p: str) -> FieldSpec | None:
+        """The top-level repeat a document is asked for each row of (``for_each``), or None
+        (none given, or a wrong one: reported here)."""
+        name = raw.get("for_each")
+        if name is None:
+            return None
+        repeats = [s.id for s in self.fields.values() if s.parent_id is None
+                   and s.type.is_container and not s.staff_only and s.restricted != HEALTH]
+        spec = self.fields.get(name)
+        where = f"document '{raw['id']}'"
+        if spec is None or spec.parent_id is not None:
+            self.ctx.add(Code.RULE_001, p + "/for_each", where=where, kind="repeat", name=name,
+                         hint=did_you_mean(name, repeats))
+            return None
+        if not spec.type.is_container:
+            self.ctx.add(Code.RULE_009, p + "/for_each", document=raw["id"], problem=(
+                f"for_each names '{name}', a {spec.type.name} field, not a repeat: name a "
+                f"repeat whose rows each need the document"
+                + (f" ({', '.join(repeats)})" if repeats else "") + ", or remove for_each"))
+            return None
+        if spec.staff_only or spec.restricted == HEALTH:
+            self.ctx.add(Code.RULE_009, p + "/for_each", document=raw["id"], problem=(
+                f"for_each names '{name}', " + (
+                    "which the school alone fills in: families never see its rows"
+                    if spec.staff_only else
+                    "which is health data: a document's label and files are not sealed")
+                + "; name a repeat the family fills in, or remove for_each"))
+            return None
+        return spec
+
+    def document_names_hint(self, name: str, repeat: FieldSpec | None) -> str | None:
+        """What a document's condition can name: in a per-row document, the row's fields; in
+        a document asked once, a row's field is read per row with for_each."""
+        if repeat is not None:
+            row = ", ".join(c.id for c in repeat.fields if c.type.has_value)
+            return (f"a per-row document's condition reads the fields of its row ({row}), "
+                    f"the dossier's fields and pupil.*")
+        head = name.split(".")[0]
+        owner = next((s.id for s in self.fields.values() if s.parent_id is None
+                      and s.type.is_container and any(c.id == head for c in s.fields)), None)
+        if owner is None:
+            return None
+        return f"to ask the document once per row, reading each row's {head}, add " \
+               f"for_each: {owner}"
+
+    def document_row_label(self, raw: Mapping[str, Any], p: str, repeat: FieldSpec | None,
+                           ) -> tuple[str, ...]:
+        """The row fields naming each row in a per-row document's label (``row_label``)."""
+        names = raw.get("row_label")
+        if names is None:
+            return ()
+        if repeat is None:
+            if "for_each" not in raw:
+                self.ctx.add(Code.RULE_009, p + "/row_label", at_key=True, document=raw["id"],
+                             problem="row_label names a row's fields, but the document is "
+                             "not asked per row: add for_each (the repeat), or remove "
+                             "row_label")
+            return ()
+        children = [c.id for c in repeat.fields if c.type.has_value]
+        out = []
+        for i, name in enumerate(names):
+            if name in children:
+                out.append(name)
+            else:
+                self.ctx.add(Code.RULE_001, f"{p}/row_label/{i}", where=f"document "
+                             f"'{raw['id']}' (row_label)", kind="row field", name=name,
+                             hint=did_you_mean(name, children))
         return tuple(out)
 
     def tests(self) -> tuple[CampaignTest, ...]:

@@ -255,8 +255,31 @@ class DocumentSpec:
     template: str | None
     #: the family gives the document's date, which must be at most this many months old
     max_age_months: int | None
+    #: id of the top-level repeat whose every row is asked this document (``for_each``):
+    #: ``required_if`` is then read in each row, and each row's files are a slot of their own
+    for_each: str | None = None
+    #: ids of the row's fields naming the row in the document's label (``row_label``)
+    row_label: tuple[str, ...] = ()
     pointer: str = ""
     location: Location = field(default_factory=Location)
+
+
+#: between a document id and a row key in the slot of a per-row document
+#: (``justificatif_identite~1001``); document ids never hold it (they are ``[a-z0-9_]``)
+SLOT_SEPARATOR = "~"
+
+
+def document_slot(document_id: str, row_key: str | None) -> str:
+    """The slot of a document: its id, or ``<id>~<row key>`` for one row of a ``for_each``
+    document. Files and declared dates are stored under it, so each row's files follow the
+    row's stable key (the one the diff matches rows by), whatever its position."""
+    return document_id if row_key is None else f"{document_id}{SLOT_SEPARATOR}{row_key}"
+
+
+def slot_parts(slot: str) -> tuple[str, str | None]:
+    """``(document id, row key or None)`` of a slot made by :func:`document_slot`."""
+    document_id, sep, row_key = slot.partition(SLOT_SEPARATOR)
+    return document_id, (row_key if sep else None)
 
 
 @dataclass(frozen=True, slots=True)

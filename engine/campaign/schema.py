@@ -131,6 +131,13 @@ def build_schema(registry: FieldRegistry) -> dict[str, Any]:
         "max_files": {"type": "integer", "minimum": 1, "maximum": 10},
         "template": {"type": "string", "description": "File next to the campaign to download."},
         "max_age_months": {"type": "integer", "minimum": 1, "maximum": 60},
+        "for_each": {"type": "string", "pattern": ID_PATTERN, "description":
+                     "A repeat (e.g. responsables): the document is asked once per row, "
+                     "required_if read in each row."},
+        "row_label": {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN},
+                      "minItems": 1, "description": "Fields of the row naming it in the "
+                      "label (e.g. [prenom, nom]); default: the repeat's item_label and the "
+                      "row's number."},
     }, ["id", "label"])
     id_list = {"type": "array", "items": {"type": "string"}}
     test = _object({

@@ -525,7 +525,7 @@ def submission_problems(view: DossierView) -> list[str]:
                             f"réponse{'s' if count > 1 else ''} à compléter ou corriger.")
     statuses = document_statuses(view.campaign, view.evaluation, view.dossier,
                                  redaction=view.redaction)
-    labels = {s.spec.id: s.spec.label.get() for s in statuses}
+    labels = {s.slot: s.label for s in statuses}
     for document_id, messages in document_errors(statuses).items():
         problems.extend(f"{labels[document_id]} : {m}" for m in messages)
     return problems

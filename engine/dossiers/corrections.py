@@ -11,27 +11,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.campaign.model import Campaign, Page
+from engine.campaign.model import Campaign, Page, slot_parts
 
+from .documents import slot_label
 from .models import Dossier
 from .review import ReviewError, correct_value
 from .services import DossierError
 from .states import Actor, DossierState
 
 
-def target_label(campaign: Campaign, target: str) -> str:
-    """The label of a field or campaign document named by the school (its id if unknown)."""
-    spec = campaign.fields.get(target)
-    if spec is not None:
-        return spec.label.get()
-    document = next((d for d in campaign.documents if d.id == target), None)
-    return document.label.get() if document is not None else target
-
-
 def _holds(page: Page, campaign: Campaign, target: str) -> bool:
     if any(spec.id == target for spec in page.fields):
         return True
-    return page.documents and any(d.id == target for d in campaign.documents)
+    document_id = slot_parts(target)[0]
+    return page.documents and any(d.id == document_id for d in campaign.documents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +47,7 @@ def correction_request(dossier: Dossier, campaign: Campaign, page: Page | None,
     if dossier.state is not DossierState.TO_CORRECT or not dossier.correction_message:
         return None
     targets = dossier.correction_targets or []
-    here = [(t, target_label(campaign, t)) for t in targets
+    here = [(t, slot_label(campaign, t, dossier.answers)) for t in targets
             if page is not None and _holds(page, campaign, t)]
     pages = [p for p in target_pages(campaign, targets, visible_pages) if p is not page]
     return CorrectionRequest(dossier.correction_message, here, pages)

@@ -4,6 +4,9 @@
 (required now, or an optional upload), why, which files were sent and what is still wrong;
 :func:`document_errors` turns that into the blocking problems a submission is refused on.
 
+Files and declared dates are stored under a slot: the document's id, or ``<id>~<row key>``
+for one row of a per-row (``for_each``) document, so each row's files follow the row.
+
 The services add, replace and delete files of a campaign document or of a ``file`` field (whose
 document id is the field id) and record a dated proof's declared date. Each one is a single
 transaction and keeps storage and rows consistent: a new object is stored before its row and
@@ -13,7 +16,7 @@ leave an orphan object (for a sweeper) but never a row pointing at nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,13 +26,14 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.campaign.model import Campaign, DocumentSpec
+from engine.campaign.model import Campaign, DocumentSpec, document_slot, slot_parts
 from engine.diagnostics import EngineError, UploadCode
 from engine.fields.common import format_date
 from engine.fields.date import parse_date
+from engine.fields.repeat import ROW_KEY
 from engine.i18n import gettext as _
-from engine.rules import Evaluation
-from engine.rules.evaluation import document_reason
+from engine.rules import Evaluation, RequiredDocument
+from engine.rules.evaluation import document_label, document_reason, document_slots, row_label
 from engine.storage import Storage, discard
 from engine.storage.inspection import (
     CheckedFile,
@@ -68,7 +72,8 @@ class UploadRule:
 
 @dataclass(frozen=True, slots=True)
 class DocumentStatus:
-    """One campaign document as the family sees it now."""
+    """One slot of a campaign document as the family sees it now: the document, or one row's
+    copy of a ``for_each`` document."""
 
     spec: DocumentSpec
     #: required now, or an optional upload offered
@@ -83,6 +88,12 @@ class DocumentStatus:
     #: files the other guardian sent, kept from this reader (confidential contact): counted,
     #: never listed
     withheld: int = 0
+    #: where its files are stored (:func:`engine.campaign.model.document_slot`)
+    slot: str = ""
+    #: the document's label, with the row's own for a per-row document
+    label: str = ""
+    #: the row of a per-row document (None for a document asked once)
+    row_key: str | None = None
 
     @property
     def can_add(self) -> bool:
@@ -129,16 +140,64 @@ def freshness_problem(document_date: date | None, max_age_months: int, today: da
     return None
 
 
+def removed_row_label(doc: DocumentSpec, campaign: Campaign, lang: str | None = None) -> str:
+    """The label of a per-row document's files whose row was removed from the dossier."""
+    repeat = campaign.fields[doc.for_each] if doc.for_each else None
+    item = "" if repeat is None else (
+        repeat.type.options(repeat).item_label.get(lang) or repeat.label.get(lang))
+    return document_label(doc, _("{item} retiré du dossier").format(item=item).strip(), lang)
+
+
+def _row_slots(doc: DocumentSpec, campaign: Campaign, answers: Mapping[str, Any],
+               lang: str | None) -> list[tuple[str, str]]:
+    """``(slot, label)`` of each row of a per-row document in the dossier's ``answers``."""
+    repeat = campaign.fields[doc.for_each or ""]
+    rows = answers.get(repeat.id)
+    return [(document_slot(doc.id, str(row.get(ROW_KEY))),
+             document_label(doc, row_label(doc, repeat, row, n, lang), lang))
+            for n, row in enumerate(rows if isinstance(rows, list) else [], start=1)
+            if isinstance(row, Mapping) and row.get(ROW_KEY)]
+
+
+def slot_label(campaign: Campaign, slot: str, answers: Mapping[str, Any],
+               lang: str | None = None) -> str:
+    """The label of a document slot, read in the dossier's ``answers`` (the row's own label
+    for a per-row document; a removed row's files say so); the slot itself when it is no
+    campaign document (a ``file`` field's id)."""
+    document_id, key = slot_parts(slot)
+    doc = next((d for d in campaign.documents if d.id == document_id), None)
+    if doc is None:
+        spec = campaign.fields.get(slot)
+        return spec.label.get(lang) if spec is not None else slot
+    if key is None or doc.for_each is None:
+        return doc.label.get(lang)
+    return dict(_row_slots(doc, campaign, answers, lang)).get(slot) or \
+        removed_row_label(doc, campaign, lang)
+
+
+def document_choices(campaign: Campaign, answers: Mapping[str, Any],
+                     lang: str | None = None) -> list[tuple[str, str]]:
+    """``(slot, label)`` of every slot a file can be added to in a dossier of ``answers``:
+    each document, a per-row document once per row (what an agent deposits on behalf)."""
+    out = []
+    for doc in campaign.documents:
+        out += [(doc.id, doc.label.get(lang))] if doc.for_each is None else \
+            _row_slots(doc, campaign, answers, lang)
+    return out
+
+
 def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossier,
                       lang: str | None = None, *, today: date | None = None,
                       redaction: Redaction | None = None) -> list[DocumentStatus]:
-    """Every campaign document of ``dossier``, in campaign order, with what is missing.
+    """Every slot of every campaign document of ``dossier``, in campaign order (a per-row
+    document: one slot per row, in row order), with what is missing.
 
-    A document applies when the evaluation asks for it, or when it is optional for everybody;
-    a document whose condition is false does not apply (the page hides it, the browser may
-    reveal it live). ``today`` (default: the current date) judges freshness. The files
-    ``redaction`` hides are counted (a document the other guardian sent is not missing) but
-    not listed.
+    A slot applies when the evaluation asks for it, or when its document is optional for
+    everybody; a slot whose condition is false does not apply (the page hides it, the browser
+    may reveal it live). The files of a row removed from the dossier are listed after its
+    document's rows, as no longer asked (they block nothing; the family may delete them).
+    ``today`` (default: the current date) judges freshness. The files ``redaction`` hides are
+    counted (a document the other guardian sent is not missing) but not listed.
     """
     today = today or date.today()
     asked = {d.document_id: d for d in evaluation.documents}
@@ -148,42 +207,63 @@ def document_statuses(campaign: Campaign, evaluation: Evaluation, dossier: Dossi
         files.setdefault(stored.document_id, []).append(stored)
     statuses = []
     for doc in campaign.documents:
-        required = doc.id in asked
-        applies = required or (doc.required_if is None and not doc.required)
-        # an optional upload offered to everybody has no reason to give
-        offered_to_all = not doc.reason and doc.required_if is None and not doc.required
-        reason = asked[doc.id].reason if required else (
-            "" if offered_to_all else document_reason(doc, campaign, lang))
-        sent = files.get(doc.id, [])
-        declared = dates.get(doc.id)
-        problems: list[str] = []
-        if applies:
-            if required and not sent:
-                problems.append(_("Ce document est obligatoire : ajoutez au moins un fichier."))
-            if len(sent) > doc.max_files:
-                problems.append(_("Joignez au plus {n} fichiers pour ce document.").format(
-                    n=doc.max_files))
-            if doc.max_age_months is not None and sent:
-                problem = freshness_problem(declared, doc.max_age_months, today)
-                if problem:
-                    problems.append(problem)
-        shown = sent if redaction is None else [f for f in sent if not redaction.hides_file(f)]
-        statuses.append(DocumentStatus(doc, applies, required, reason, shown, declared,
-                                       problems, len(sent) - len(shown)))
+        slots: list[tuple[str, str | None, str]] = [
+            (document_slot(doc.id, key), key, document_label(doc, name, lang))
+            for key, name, _inner in document_slots(doc, evaluation.scope)
+        ] if evaluation.scope is not None else (
+            [] if doc.for_each else [(doc.id, None, doc.label.get(lang))])
+        if doc.for_each is not None:
+            known = {slot for slot, _key, _label in slots}
+            slots += [(slot, key, removed_row_label(doc, campaign, lang))
+                      for slot in files if slot not in known
+                      for base, key in [slot_parts(slot)] if base == doc.id and key]
+        for slot, key, label in slots:
+            statuses.append(_status(doc, campaign, slot, key, label, asked.get(slot),
+                                    files.get(slot, []), dates.get(slot), today, redaction,
+                                    lang))
     return statuses
 
 
+def _status(doc: DocumentSpec, campaign: Campaign, slot: str, key: str | None, label: str,
+            asked: RequiredDocument | None, sent: list[StoredFile], declared: date | None,
+            today: date, redaction: Redaction | None, lang: str | None) -> DocumentStatus:
+    required = asked is not None
+    applies = required or (doc.required_if is None and not doc.required)
+    # an optional upload offered to everybody has no reason to give
+    offered_to_all = not doc.reason and doc.required_if is None and not doc.required
+    reason = asked.reason if asked is not None else (
+        "" if offered_to_all else document_reason(doc, campaign, lang))
+    problems: list[str] = []
+    if applies:
+        if required and not sent:
+            problems.append(_("Ce document est obligatoire : ajoutez au moins un fichier."))
+        if len(sent) > doc.max_files:
+            problems.append(_("Joignez au plus {n} fichiers pour ce document.").format(
+                n=doc.max_files))
+        if doc.max_age_months is not None and sent:
+            problem = freshness_problem(declared, doc.max_age_months, today)
+            if problem:
+                problems.append(problem)
+    shown = sent if redaction is None else [f for f in sent if not redaction.hides_file(f)]
+    return DocumentStatus(doc, applies, required, reason, shown, declared, problems,
+                          len(sent) - len(shown), slot, label, key)
+
+
 def document_errors(statuses: Sequence[DocumentStatus]) -> dict[str, list[str]]:
-    """The problems that block a submission, by document id (documents that apply only)."""
-    return {s.spec.id: list(s.problems) for s in statuses if s.applies and s.problems}
+    """The problems that block a submission, by slot (slots that apply only)."""
+    return {s.slot: list(s.problems) for s in statuses if s.applies and s.problems}
 
 
 def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
                 ) -> UploadRule | None:
-    """The rule of a campaign document or top-level ``file`` field; None when unknown."""
+    """The rule of a document slot (a campaign document, or one row's copy of a ``for_each``
+    document) or of a top-level ``file`` field; None when unknown. Its ``id`` is the slot."""
+    base_id, row_key = slot_parts(document_id)
     for doc in campaign.documents:
-        if doc.id == document_id:
-            return UploadRule(doc.id, doc.label.get(lang), doc.accept, doc.max_size,
+        if doc.id == base_id:
+            if (row_key is None) != (doc.for_each is None) or row_key == "":
+                return None
+            return UploadRule(document_id, doc.label.get(lang), doc.accept, doc.max_size,
                               doc.max_files, doc.max_age_months)
     spec = campaign.fields.get(document_id)
     if spec is None or spec.parent_id is not None:
@@ -193,6 +273,17 @@ def upload_rule(campaign: Campaign, document_id: str, lang: str | None = None,
         return None
     return UploadRule(spec.id, spec.label.get(lang), limits.accept, limits.max_size,
                       limits.max_files, is_field=True)
+
+
+def _check_row(campaign: Campaign, dossier: Dossier, slot: str) -> None:
+    """A file for one row of a per-row document needs that row in the dossier (a removed
+    row's document is no longer asked: its files can be deleted, not added to)."""
+    document_id, key = slot_parts(slot)
+    if key is None:
+        return
+    doc = next(d for d in campaign.documents if d.id == document_id)
+    if all(s != slot for s, _label in _row_slots(doc, campaign, dossier.answers, None)):
+        raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
 
 
 def accept_text(rule: UploadRule | DocumentSpec) -> str:
@@ -346,6 +437,7 @@ def add_files(session: Session, storage: Storage, campaign: Campaign, dossier: D
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
     if staff is None:
         _check_editable(dossier, campaign, today, rule.id)
+    _check_row(campaign, dossier, rule.id)
     checked = inspect_uploads(rule, uploads)
     with _quota_lock(session, dossier):
         existing = _files_of(session, dossier, rule.id)
@@ -459,10 +551,11 @@ def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
 
     :raises DocumentError: unknown or undated document, not editable, bad date.
     """
-    doc = next((d for d in campaign.documents if d.id == document_id), None)
-    if doc is None or doc.max_age_months is None:
+    rule = upload_rule(campaign, document_id)
+    if rule is None or rule.is_field or rule.max_age_months is None:
         raise DocumentError(_("Document inconnu."), UploadCode.UNKNOWN)
-    _check_editable(dossier, campaign, today, doc.id)
+    _check_editable(dossier, campaign, today, rule.id)
+    _check_row(campaign, dossier, rule.id)
     day = parse_date(raw[:40])
     if day is None:
         raise DocumentError(_("Indiquez une date valide, par exemple 15/03/2027."), UploadCode.DATE)
@@ -470,12 +563,12 @@ def set_document_date(session: Session, campaign: Campaign, dossier: Dossier,
         raise DocumentError(_("La date du document ne peut pas être dans le futur."),
                             UploadCode.DATE)
     row = session.scalar(select(DossierDocument).where(
-        DossierDocument.dossier_id == dossier.id, DossierDocument.document_id == doc.id))
+        DossierDocument.dossier_id == dossier.id, DossierDocument.document_id == rule.id))
     if row is None:
-        row = DossierDocument(dossier=dossier, document_id=doc.id)
+        row = DossierDocument(dossier=dossier, document_id=rule.id)
         session.add(row)
     row.document_date = day
     row.updated_by_id = account.id if account is not None else None
-    _event(dossier, account, "document_dated", {"document": doc.id})
+    _event(dossier, account, "document_dated", {"document": rule.id})
     _commit(session)
     return row

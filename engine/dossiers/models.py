@@ -277,8 +277,9 @@ class StoredFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
-    #: the campaign document id, or the file field id
-    document_id: Mapped[str] = mapped_column(String(100))
+    #: the document's slot (the campaign document id, or ``<id>~<row key>`` for one row of a
+    #: per-row document, ``engine.campaign.model.document_slot``), or the file field id
+    document_id: Mapped[str] = mapped_column(String(200))
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -313,8 +314,8 @@ class DossierDocument(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
-    #: the campaign document id, or the file field id
-    document_id: Mapped[str] = mapped_column(String(100))
+    #: the document's slot, as :attr:`StoredFile.document_id`
+    document_id: Mapped[str] = mapped_column(String(200))
     #: the date printed on the proof, as declared by the family
     document_date: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -18,7 +18,7 @@ from engine.config import ROOT
 from engine.mail import MailError
 
 from .confirmations import MailSender
-from .corrections import target_label
+from .documents import slot_label
 from .models import Dossier, StoredFile
 from .places import PlaceRequest
 from .review import REFUSAL_LABELS, RefusalReason
@@ -39,7 +39,7 @@ def refusal_message(dossier: Dossier, campaign: Campaign, stored: StoredFile,
         reason = REFUSAL_LABELS[RefusalReason.OTHER]
     text = _TEMPLATES.get_template("mail/document_refused.txt").render(
         dossier=dossier, campaign=campaign, stored=stored, reason=reason, url=url,
-        document=target_label(campaign, stored.document_id))
+        document=slot_label(campaign, stored.document_id, dossier.answers))
     return f"Document à renvoyer pour le dossier de {dossier.pupil.first_name}", text
 
 
@@ -47,7 +47,7 @@ def sent_back_message(dossier: Dossier, campaign: Campaign, url: str) -> tuple[s
     """Subject and text of the school's correction request."""
     text = _TEMPLATES.get_template("mail/sent_back.txt").render(
         dossier=dossier, campaign=campaign, url=url,
-        targets=[target_label(campaign, t) for t in dossier.correction_targets or []])
+        targets=[slot_label(campaign, t, dossier.answers) for t in dossier.correction_targets or []])
     return f"Dossier de {dossier.pupil.first_name} à corriger – {campaign.title.get()}", text
 
 

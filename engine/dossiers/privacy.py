@@ -22,6 +22,7 @@ from engine.db import utcnow
 from engine.rules import Evaluation
 
 from .answers import DossierView, open_dossier
+from .documents import slot_label
 from .models import (
     CampaignVersion,
     FamilyAccount,
@@ -93,7 +94,9 @@ def _dossier(view: DossierView) -> dict[str, Any]:
                     if k in _family_fields(view.campaign)},
         "imported": view.redaction.prefill(dossier.prefill),
         "fees": dict(dossier.computed),
-        "documents": [{"document": f.document_id, "filename": f.filename, "size": f.size,
+        "documents": [{"document": f.document_id,
+                       "label": slot_label(view.campaign, f.document_id, dossier.answers),
+                       "filename": f.filename, "size": f.size,
                        "type": f.mime_type, "received_at": f.created_at,
                        "status": f.review_status, "refusal_reason": f.refusal_reason,
                        "refusal_note": f.refusal_note} for f in dossier.files],

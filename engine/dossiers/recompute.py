@@ -11,7 +11,7 @@ optimistic lock, with a ``fees_recomputed`` event holding both sides.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,7 @@ from engine.campaign.model import Campaign
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.rules import DossierContext, evaluate_dossier
 
+from .documents import slot_label
 from .models import Dossier
 from .services import DossierError, _check_version, _transaction
 from .states import EDITABLE, Actor
@@ -136,8 +137,10 @@ def recompute_preview(session: Session, dossier: Dossier, campaign: Campaign, *,
         fees=_lines(before.get("fees", []), after["fees"], "tariff", "amount"),
         memberships=_lines(before.get("memberships", []), after["memberships"],
                            "association", "fee"),
-        documents=_lines(before.get("documents", []), after["documents"], "document",
-                         "reason"),
+        documents=tuple(  # a per-row document's line names its row
+            replace(c, label=slot_label(campaign, c.key, dossier.answers))
+            for c in _lines(before.get("documents", []), after["documents"], "document",
+                            "reason")),
         computed=tuple(Change(k, k, before.get("computed", {}).get(k),
                               after["computed"].get(k)) for k in computed_keys),
         total=Change("total", "Total", before.get("total"), after["total"]))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO, Final
 
+from engine.campaign.model import slot_parts
+from engine.dossiers.documents import slot_label
 from engine.dossiers.models import StoredFile
 from engine.storage.base import Storage
 
@@ -52,8 +54,9 @@ def document_entries(selection: Selection, *, document_id: str | None = None,
                      accepted_only: bool = False) -> Iterator[Entry]:
     """The files of the selection's dossiers (one document type, accepted ones only when
     asked), named for the archive; a second pupil of the same name in a division gets a
-    number, as does a second file of the same document."""
-    labels = {d.id: d.label.get() for d in selection.campaign.documents}
+    number, as does a second file of the same document. The files of one row of a per-row
+    document are named with the row (« Justificatif d'identité — Claire MARTIN »);
+    ``document_id`` takes every row's."""
     folders: set[str] = set()
     for p in prepared(selection):
         pupil = p.dossier.pupil
@@ -67,10 +70,11 @@ def document_entries(selection: Selection, *, document_id: str | None = None,
         names: set[str] = set()
         files = sorted(p.dossier.files, key=lambda f: (f.document_id, f.created_at, f.id))
         for stored in files:
-            if (document_id is not None and stored.document_id != document_id) or \
+            if (document_id is not None and slot_parts(stored.document_id)[0] != document_id) or \
                     (accepted_only and stored.review_status != "accepted"):
                 continue
-            stem = clean_name(labels.get(stored.document_id, stored.document_id))
+            stem = clean_name(slot_label(selection.campaign, stored.document_id,
+                                         p.dossier.answers))
             name, k = stem, 1
             while name.casefold() in names:
                 k += 1

@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property, partial
 from typing import Any, Final
 
-from engine.campaign.model import Campaign, FieldSpec, Tariff
+from engine.campaign.model import Campaign, DocumentSpec, FieldSpec, Tariff, document_slot
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import Authorship, dossier_changes
@@ -28,6 +28,7 @@ from engine.dossiers.states import LABELS, DossierState
 from engine.expr import DATE
 from engine.fields.common import format_date, to_decimal
 from engine.fields.date import parse_date
+from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext, DossierScope, evaluate_dossier
 
 from .selection import Selection, actor_names
@@ -264,13 +265,37 @@ def _document(document_id: str) -> Callable[[Prepared], Value]:
     return lambda p: document_status(p, document_id)
 
 
+def _row_document(doc: DocumentSpec, n: int) -> Callable[[Prepared], Value]:
+    """The status of the slot of the dossier's ``n``-th row of ``doc``'s repeat (None without
+    that row)."""
+    def status(p: Prepared) -> Value:
+        rows = p.effective.get(doc.for_each or "")
+        if not isinstance(rows, list) or len(rows) < n or not isinstance(rows[n - 1], Mapping):
+            return None
+        return document_status(p, document_slot(doc.id, str(rows[n - 1].get(ROW_KEY))))
+    return status
+
+
+def _document_columns(campaign: Campaign, rows: Mapping[str, int]) -> Iterator[Column]:
+    """One status column per document; a per-row document one per row of its repeat, as
+    many as the most rows a dossier has (« Document : Justificatif d'identité
+    (Responsable légal 2) »)."""
+    for doc in campaign.documents:
+        if doc.for_each is None:
+            yield Column(f"Document : {doc.label.get()}", _document(doc.id))
+            continue
+        repeat = campaign.fields[doc.for_each]
+        item = repeat.type.options(repeat).item_label.get() or repeat.label.get()
+        for n in range(1, rows.get(repeat.id, 0) + 1):
+            yield Column(f"Document : {doc.label.get()} ({item} {n})", _row_document(doc, n))
+
+
 def dossiers_table(selection: Selection, *, codes: bool = False) -> Table:
     """Every dossier of the selection, one row each."""
     campaign = selection.campaign
-    columns = [*_field_columns(selection, campaign, _repeat_rows(selection), codes),
-               *_money_columns(campaign),
-               *(Column(f"Document : {d.label.get()}", _document(d.id))
-                 for d in campaign.documents)]
+    rows = _repeat_rows(selection)
+    columns = [*_field_columns(selection, campaign, rows, codes),
+               *_money_columns(campaign), *_document_columns(campaign, rows)]
 
     def lines() -> Iterator[list[Value]]:
         for p in prepared(selection):

@@ -213,8 +213,8 @@ def new_letters(session: Session, hasher: Hasher, selection: Selection) -> list[
         for p in dossiers:
             letter.pupils.append(f"{p.dossier.pupil.first_name} {p.dossier.pupil.last_name}")
             evaluation = evaluate_dossier(p.campaign, p.effective, p.ctx)
-            letter.documents += [d.label for d in evaluation.documents
-                                 if d.label not in letter.documents]
+            letter.documents += [d.title for d in evaluation.documents
+                                 if d.title not in letter.documents]
         letters.append(letter)
     return letters
 

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from engine.campaign.model import Campaign
+from engine.campaign.model import Campaign, slot_parts
 from engine.diagnostics import EngineError
+from engine.dossiers.documents import slot_label
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import is_frozen
 from engine.dossiers.summary import Entry, Redactor, money_text, visible_answers
@@ -187,15 +188,16 @@ def _fees(w: Writer, money: Mapping[str, Any]) -> None:
 
 def _documents(w: Writer, campaign: Campaign, dossier: Dossier,
                redactor: Redactor | None) -> None:
-    labels = {d.id: d.label.get(w.lang) for d in campaign.documents}
-    received = [f for f in dossier.files if f.document_id in labels
+    documents = {d.id for d in campaign.documents}
+    received = [f for f in dossier.files if slot_parts(f.document_id)[0] in documents
                 and (redactor is None or not redactor.hides_file(f))]
     w.heading("Documents reçus")
     if not received:
         w.para("Aucun document envoyé.")
         return
     for stored in received:
-        w.pair(labels[stored.document_id], stored.filename)
+        w.pair(slot_label(campaign, stored.document_id, dossier.answers, w.lang),
+               stored.filename)
 
 
 def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,

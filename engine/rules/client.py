@@ -120,5 +120,6 @@ def client_model(campaign: Campaign, lang: str | None = None) -> dict[str, Any]:
         "documents": [{
             "id": d.id, "label": d.label.get(lang), "required": d.required,
             "required_if": _cond(d.required_if), "reason": document_reason(d, campaign, lang),
+            "for_each": d.for_each,
         } for d in campaign.documents],
     }

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from engine.campaign.model import Campaign, Condition, DocumentSpec, FieldSpec
+from engine.campaign.model import Campaign, Condition, DocumentSpec, FieldSpec, document_slot
 from engine.fields import FieldValueError
+from engine.fields.repeat import ROW_KEY
 from engine.i18n import gettext as _
 
 from .explain import describe
@@ -28,9 +29,23 @@ class Membership:
 
 @dataclass(frozen=True, slots=True)
 class RequiredDocument:
+    #: the slot: the document's id, or ``<id>~<row key>`` for one row of a ``for_each``
+    #: document (:func:`engine.campaign.model.document_slot`)
     document_id: str
+    #: the document's label
     label: str
     reason: str
+    #: the campaign document
+    spec_id: str = ""
+    #: the stable key of the row a per-row document is asked for
+    row_key: str | None = None
+    #: what names that row (« Marie DUPONT »)
+    row_name: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The label with the row's (« Justificatif d'identité — Marie DUPONT »)."""
+        return self.label if self.row_name is None else f"{self.label} \u2014 {self.row_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,7 @@ class Evaluation:
                              "fee": str(m.fee), "required": m.required}
                             for m in self.memberships],
             "documents": [{"document": d.document_id, "label": d.label, "reason": d.reason}
+                          | ({"row": d.row_key} if d.row_key is not None else {})
                           for d in self.documents],
             "computed": dict(self.computed),
             "instalments": [{"label": i.label, "amount": str(i.amount)}
@@ -246,14 +262,54 @@ def document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None = No
 def _document_reason(doc: DocumentSpec, campaign: Campaign, lang: str | None) -> str:
     if doc.reason.get(lang):
         return doc.reason.get(lang)
+    row = campaign.fields[doc.for_each] if doc.for_each else None
     if doc.required_if is not None:
         return _("Demandé car {why}.").format(
-            why=describe(doc.required_if.expression.node, campaign, lang))
+            why=describe(doc.required_if.expression.node, campaign, lang, row))
+    if row is not None:
+        item = row.type.options(row).item_label.get(lang) or row.label.get(lang)
+        return _("Demandé pour chaque « {item} ».").format(item=item)
     return _("Document demandé à toutes les familles.")
+
+
+def row_label(doc: DocumentSpec, repeat: FieldSpec, row: Mapping[str, Any], number: int,
+              lang: str | None = None) -> str:
+    """What names a row in a per-row document's label: its ``row_label`` fields as the family
+    reads them (« Marie DUPONT »), else the repeat's item label and the row's number."""
+    children = {c.id: c for c in repeat.fields}
+    words = [children[name].type.display(row.get(name), children[name], lang).strip()
+             for name in doc.row_label]
+    named = " ".join(w for w in words if w)
+    if named:
+        return named
+    item = repeat.type.options(repeat).item_label.get(lang) or repeat.label.get(lang)
+    return f"{item} {number}"
+
+
+def document_label(doc: DocumentSpec, row_name: str | None, lang: str | None = None) -> str:
+    """« Justificatif de domicile », or « Justificatif de domicile — Marie DUPONT » for a row."""
+    return RequiredDocument(doc.id, doc.label.get(lang), "", doc.id, None, row_name).title
+
+
+def document_slots(doc: DocumentSpec, scope: DossierScope,
+                   ) -> list[tuple[str | None, str | None, DossierScope]]:
+    """``(row key, row label, scope)`` of each slot of ``doc`` in this dossier: one
+    ``(None, None, scope)`` for a document asked once, one per row (read in that row) for a
+    ``for_each`` document — none while its repeat is hidden."""
+    if doc.for_each is None:
+        return [(None, None, scope)]
+    repeat = scope.campaign.fields[doc.for_each]
+    if not scope.visible(repeat.id):
+        return []
+    return [(str(row.get(ROW_KEY)), row_label(doc, repeat, row, n, scope.lang),
+             scope.row_scope(repeat, row))
+            for n, row in enumerate(scope.rows_of(repeat), start=1) if isinstance(row, Mapping)]
 
 
 def _documents(scope: DossierScope) -> list[RequiredDocument]:
     campaign, lang = scope.campaign, scope.lang
-    return [RequiredDocument(doc.id, doc.label.get(lang), document_reason(doc, campaign, lang))
+    return [RequiredDocument(document_slot(doc.id, key), doc.label.get(lang),
+                             document_reason(doc, campaign, lang), doc.id, key, name)
             for doc in campaign.documents
-            if (doc.required_if.test(scope) if doc.required_if is not None else doc.required)]
+            for key, name, inner in document_slots(doc, scope)
+            if (doc.required_if.test(inner) if doc.required_if is not None else doc.required)]

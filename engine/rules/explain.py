@@ -250,7 +250,8 @@ def used_by(campaign: Campaign, spec: FieldSpec) -> list[str]:
         elif spec.type.holds_memberships and spec.parent_id is None:
             out.append(f"{w['association']} {assoc.id} ({w['chosen']})")
     out += [f"{w['document']} {d.id} (required_if)" for d in campaign.documents
-            if reads(d.required_if, key, campaign)]
+            if reads(d.required_if, key, campaign,
+                     campaign.fields[d.for_each] if d.for_each else None)]
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.campaign.model import Campaign, CampaignTest, unindexed
 from engine.fields import FieldValueError
+from engine.fields.repeat import ROW_KEY
 
 from .evaluation import Evaluation, evaluate_dossier
 from .policy import effective_answers, on_hide_writes
@@ -56,6 +57,21 @@ def run_test(campaign: Campaign, test: CampaignTest, review: Reviewer | None = N
             _compare_review(campaign, expect["review"], result, answers, review,
                             outcome.failures)
     return outcome
+
+
+def _asked_names(result: Evaluation) -> set[str]:
+    """The names a test gives the documents asked: a document's id, and for a per-row
+    document ``<id>.<row number from 0>`` too (its id alone: asked for some row)."""
+    names = {d.spec_id for d in result.documents}
+    if result.scope is None:
+        return names
+    for doc in result.scope.campaign.documents:
+        if doc.for_each is not None:
+            keys = [str(row.get(ROW_KEY)) for row in result.scope.rows_of(
+                result.scope.campaign.fields[doc.for_each])]
+            names |= {f"{doc.id}.{keys.index(d.row_key)}" for d in result.documents
+                      if d.spec_id == doc.id and d.row_key in keys}
+    return names
 
 
 def run_tests(campaign: Campaign, review: Reviewer | None = None) -> list[TestOutcome]:
@@ -170,7 +186,7 @@ def _compare(expect: Mapping[str, Any], result: Evaluation, failures: list[str])
         if fee is None or _spaced(wanted) not in _spaced(fee.explanation):
             failures.append(f"expected the explanation of '{key}' to contain '{wanted}', got "
                             f"'{fee.explanation if fee else 'no fee'}'")
-    docs = {d.document_id for d in result.documents}
+    docs = _asked_names(result)
     for key in expect.get("documents", ()):
         if key not in docs:
             failures.append(f"expected document '{key}' to be asked; asked: {_names(docs)}")

@@ -47,6 +47,7 @@ from engine.dossiers.documents import (
     document_statuses,
     replace_file,
     set_document_date,
+    slot_label,
     upload_rule,
 )
 from engine.dossiers.models import Dossier
@@ -123,8 +124,8 @@ def _refused(dossier: Dossier, campaign: Campaign, document_id: str, error: Docu
     pas été enregistré »…) and what is kept, with ``error`` next to ``document_id``.
 
     The status of the refusal (``http_status``) is logged with the redirect's request."""
-    rule = upload_rule(campaign, document_id)
-    label = rule.label if rule is not None else ""
+    label = slot_label(campaign, document_id, dossier.answers) \
+        if upload_rule(campaign, document_id) is not None else ""
     kept = sum(1 for f in dossier.files if f.document_id == document_id)
     summary = f"{not_saved} pour « {label} » : {error.message}" if label else \
         f"{not_saved} : {error.message}"
@@ -185,6 +186,8 @@ def upload(public_id: str, document_id: str) -> Any:
         add_files(get_session(), app_state().storage, campaign, dossier, rule.id,
                   _uploads(rule.id, rule.max_size), current_user, today=today())
     except DocumentError as error:
+        if error.code is UploadCode.UNKNOWN:  # a per-row slot of no row of the dossier
+            abort(404)
         return _refused(dossier, campaign, rule.id, error, _("Le fichier n'a pas été enregistré"))
     return _back(dossier, campaign, f"document-{rule.id}")
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from engine.campaign import check_file, load_source, schema_json
+from engine.campaign.model import unindexed
 from engine.cli import main
 from engine.dossiers.summary import review_text
 from engine.fields import new_registry
@@ -54,7 +55,7 @@ def test_jean_moulin_covers_every_rule() -> None:
     assert campaign is not None
     tested_fees = {k for t in campaign.tests for k in (t.expect.get("fees") or {})}
     assert {t.id for t in campaign.tariffs} <= tested_fees
-    asked = {d for t in campaign.tests for d in t.expect.get("documents", ())}
+    asked = {unindexed(d) for t in campaign.tests for d in t.expect.get("documents", ())}
     conditional = {d.id for d in campaign.documents if d.required_if is not None}
     assert conditional <= asked
     explained = " ".join(v for t in campaign.tests

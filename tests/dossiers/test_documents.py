@@ -134,7 +134,7 @@ def objects(storage: Storage) -> list[str]:
 def statuses_of(campaign: Campaign, dossier: Dossier, answers: dict[str, Any],
                 today: date = TODAY) -> dict[str, Any]:
     evaluation = evaluate_dossier(campaign, answers, DossierContext(today=today))
-    return {s.spec.id: s for s in document_statuses(campaign, evaluation, dossier, today=today)}
+    return {s.slot: s for s in document_statuses(campaign, evaluation, dossier, today=today)}
 
 
 # -- what applies, and why -------------------------------------------------------------------
@@ -153,7 +153,8 @@ def test_conditional_documents_appear_when_an_answer_changes(
     assert after["notification_bourse"].applies
     # the reason of a hidden document is ready for the browser to reveal it
     assert before["notification_bourse"].reason.startswith("Demandé car ")
-    assert list(after) == [d.id for d in campaign.documents]
+    # every document in campaign order; a per-row one has a slot per row (no row here)
+    assert list(after) == [d.id for d in campaign.documents if d.for_each is None]
 
 
 def test_missing_required_documents_are_submission_errors(

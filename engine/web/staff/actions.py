@@ -24,7 +24,7 @@ from engine.dossiers import sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import cell_key, cell_spec, corrected_answers, row_of
 from engine.dossiers.corrections import bulk_correct
-from engine.dossiers.documents import DocumentError, add_files, upload_rule
+from engine.dossiers.documents import DocumentError, add_files, slot_label, upload_rule
 from engine.dossiers.listing import versions_of
 from engine.dossiers.models import Dossier
 from engine.dossiers.permissions import Permission
@@ -60,7 +60,7 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
     allowed whatever the dossier's state, recorded with the agent."""
     found = _checked_dossier(uai, public_id)
     campaign = campaign_of(found.campaign_version)
-    rule = upload_rule(campaign, str(request.form.get("document") or "")[:100])
+    rule = upload_rule(campaign, str(request.form.get("document") or "")[:200])
     if rule is None:
         flash("Choisissez le document à déposer.", "error")
         return back_to_dossier(uai, public_id)
@@ -72,7 +72,8 @@ def upload_on_behalf(uai: str, public_id: str) -> Response:
     except DocumentError as error:
         flash(error.message, "error")
     else:
-        flash(f"Document « {rule.label} » déposé pour la famille.", "success")
+        flash(f"Document « {slot_label(campaign, rule.id, found.answers)} » déposé pour la "
+              "famille.", "success")
     return back_to_dossier(uai, public_id)
 
 

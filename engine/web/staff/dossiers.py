@@ -22,6 +22,7 @@ from engine.dossiers import audit, sealed
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import dossier_changes
+from engine.dossiers.documents import document_choices, slot_label
 from engine.dossiers.guardian_answers import answers_of, guardian_review
 from engine.dossiers.guardians import reported_elsewhere
 from engine.dossiers.listing import PER_PAGE, Filters, Listing, Sort, list_dossiers
@@ -231,7 +232,8 @@ def dossier(uai: str, public_id: str) -> str:
         can_review=can(account, Permission.REVIEW_DOSSIERS, establishment.id),
         correct_url=url_for("staff.correct", uai=uai, public_id=public_id)
         if can(account, Permission.REVIEW_DOSSIERS, establishment.id) else None,
-        field_label=lambda field_id: _label(campaign, field_id),
+        field_label=lambda field_id: slot_label(campaign, field_id, answers),
+        document_choices=document_choices(campaign, answers),
         saved_fields=lambda event: _shown_fields(campaign, event.data.get("fields"), include),
         form=FlaskForm())
 
@@ -274,14 +276,6 @@ def health(uai: str, public_id: str) -> str:
     session.commit()
     return render_template("staff/health.html", establishment=establishment, dossier=found,
                            campaign=campaign, sections=sections, labels=LABELS)
-
-
-def _label(campaign: Campaign, field_id: str) -> str:
-    spec: FieldSpec | None = campaign.fields.get(field_id)
-    if spec is not None:
-        return spec.label.get()
-    document = next((d for d in campaign.documents if d.id == field_id), None)
-    return document.label.get() if document is not None else field_id
 
 
 def _review_action(uai: str, public_id: str) -> tuple[Establishment, Dossier, int]:

@@ -289,10 +289,11 @@
     this.model.documents.forEach(function (d) { specs[d.id] = d; });
     each(document.querySelectorAll('[data-document]'), function (block) {
       var id = block.getAttribute('data-document');
-      var spec = specs[id];
+      var spec = specs[id.split('~')[0]]; // a per-row slot: <document>~<row key>
       if (!spec) return;
       var optional = spec.required_if === null && !spec.required;
-      block.hidden = !asked[id] && !optional;
+      // a block holding files stays shown (no longer asked: the family may delete them)
+      block.hidden = !asked[id] && !optional && !block.hasAttribute('data-document-files');
       var reason = block.querySelector('[data-document-reason]');
       if (reason && asked[id]) reason.textContent = asked[id].reason;
     });

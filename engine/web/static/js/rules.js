@@ -1182,8 +1182,23 @@
     });
     var documents = [];
     model.documents.forEach(function (d) {
-      var asked = d.required_if !== null ? scope.test(d.required_if) : d.required;
-      if (asked) documents.push({ document: d.id, label: d.label, reason: d.reason });
+      // a per-row document (for_each): one slot per row of its shown repeat, <id>~<row key>,
+      // its condition read in that row (engine.rules.evaluation.document_slots)
+      var slots = [{ key: null, scope: scope }];
+      if (d.for_each !== null) {
+        var repeat = model.fields[d.for_each];
+        slots = !scope.visible(repeat.id) ? [] : scope.rowsOf(repeat).map(function (row) {
+          return { key: pyStr(row._key), scope: scope.rowScope(repeat, row) };
+        });
+      }
+      slots.forEach(function (slot) {
+        var asked = d.required_if !== null ? slot.scope.test(d.required_if) : d.required;
+        if (!asked) return;
+        var item = { document: slot.key === null ? d.id : d.id + '~' + slot.key,
+          label: d.label, reason: d.reason };
+        if (slot.key !== null) item.row = slot.key;
+        documents.push(item);
+      });
     });
     var instalments = [];
     if (model.payment && fees.length) { // split_in_instalments: equal, the rest on the last
