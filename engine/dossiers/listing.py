@@ -236,11 +236,15 @@ def _first(*values: Any) -> Any:
 def list_dossiers(session: Session, establishment_id: int, slug: str, filters: Filters, *,
                   campaign: Campaign, campaign_for: Callable[[Dossier], Campaign],
                   include: Callable[[FieldSpec], bool] | None = None,
-                  per_page: int = PER_PAGE) -> Listing:
+                  per_page: int = PER_PAGE, details: bool = True) -> Listing:
     """The page of dossiers of campaign ``slug`` in the establishment that ``filters`` ask
     for. ``campaign`` is its latest version (its regime and memberships fields are the ones
     filtered); ``campaign_for`` gives each dossier's own version, whose changes are counted;
-    ``include`` leaves out of the change counts the fields the viewer may not read."""
+    ``include`` leaves out of the change counts the fields the viewer may not read.
+
+    Without ``details`` (an export, which reads only which rows and in what order), the
+    changes, documents and conflicts of each row are worked out only when a filter reads
+    them."""
     versions = [v.id for v in versions_of(session, establishment_id, slug)]
     level = Dossier.prefill["pupil"]["level"].as_string()
     division = Dossier.prefill["pupil"]["division"].as_string()
@@ -261,10 +265,11 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
         .join(Pupil, Pupil.id == Dossier.pupil_id)
         .where(Dossier.campaign_version_id.in_(versions), Pupil.establishment_id
                == establishment_id)).all() if versions else []
-    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include)
+    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include) \
+        if details or filters.has_changes or filters.changed_page else {}
     documents: dict[int, Counter[str]] = {}
     conflicts: Counter[int] = Counter()
-    ids = [r[0] for r in base]
+    ids = [r[0] for r in base] if details or filters.documents or filters.conflicts else []
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         for dossier_id, status, count in session.execute(

@@ -25,7 +25,7 @@ from engine.dossiers.states import LABELS, DossierState
 from engine.expr import DATE
 from engine.fields.common import to_decimal
 from engine.fields.date import parse_date
-from engine.rules import DossierContext, DossierScope, evaluate_dossier
+from engine.rules import DossierContext, DossierScope, evaluate_dossier, prefill_value
 
 from .selection import Selection, actor_names
 from .tables import Table, Value
@@ -120,9 +120,10 @@ def _part(spec: FieldSpec, suffix: str) -> Getter:
 def _repeat_rows(selection: Selection) -> dict[str, int]:
     """The most rows each repeat has in a dossier of the selection (its column groups).
 
-    A first pass over the stored answers and prefill alone (the rows
-    :func:`effective_answers` gives a repeat), without loading nor evaluating each dossier:
-    a hidden repeat's rows only add empty columns.
+    A first pass over the stored answers and prefill alone, counting the rows
+    :func:`effective_answers` gives a repeat (the answered ones, else one per imported
+    record) without building them, loading nor evaluating each dossier: a hidden repeat's
+    rows only add empty columns.
     """
     campaign = selection.campaign
     repeats = [s for s in campaign.top_fields() if s.type.is_container]
@@ -131,12 +132,18 @@ def _repeat_rows(selection: Selection) -> dict[str, int]:
         return most
     for answers, corrections, prefill in selection.columns(
             Dossier.answers, Dossier.corrections, Dossier.prefill):
-        given = {**answers, **corrections}
-        scope = DossierScope(campaign, {}, DossierContext(prefill=prefill))
+        ctx = DossierContext(prefill=prefill)
         for spec in repeats:
-            value = given.get(spec.id) if spec.prefill is None or (
-                spec.editable and spec.id in given) else scope.imported_rows(spec)
-            most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
+            given = corrections if spec.id in corrections else answers
+            if spec.prefill is None or ((spec.editable or spec.id in corrections)
+                                        and spec.id in given):
+                value = given.get(spec.id)
+                count = len(value) if isinstance(value, list) else 0
+            else:
+                value = prefill_value(spec, ctx)
+                count = sum(1 for r in value if isinstance(r, Mapping)) \
+                    if isinstance(value, list) else 0
+            most[spec.id] = max(most[spec.id], count)
     return most
 
 
