@@ -27,7 +27,7 @@ from engine.rules import evaluate_dossier
 from .campaigns import context_of, effective_answers
 from .diff import dossier_changes
 from .family import load_families
-from .guardians import reported_elsewhere
+from .guardians import SharedProfiles, reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .sealed import is_health
 from .states import DossierState
@@ -169,27 +169,35 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
     for start in range(0, len(stale), 200):
         chunk = list(session.scalars(select(Dossier).where(
             Dossier.id.in_(stale[start:start + 200]))))
-        load_families(session, chunk)  # one query for the chunk, not one per dossier
+        load_families(session, chunk)  # a few statements for the chunk, none per dossier
+        shared = SharedProfiles.load(session, chunk)
         for dossier in chunk:
-            found[dossier.id] = refresh_summary(session, dossier, campaign_for(dossier), include)
+            found[dossier.id] = refresh_summary(
+                session, dossier, campaign_for(dossier), include, shared,
+                found.get(dossier.id) or ChangeSummary(dossier_id=dossier.id))
     if stale:
         session.commit()
     return found
 
 
 def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
-                    include: Callable[[FieldSpec], bool] | None = None) -> ChangeSummary:
-    """Recompute the change summary of ``dossier`` (added to the session, not committed)."""
+                    include: Callable[[FieldSpec], bool] | None = None,
+                    shared: SharedProfiles | None = None,
+                    summary: ChangeSummary | None = None) -> ChangeSummary:
+    """Recompute the change summary of ``dossier`` (added to the session, not committed).
+    A page's refresh passes its guardians' profiles (``shared``) and the stored summary or
+    a new one (``summary``), looked up with the other dossiers of the page."""
     ctx = context_of(dossier)
     answers = {**dossier.answers, **dossier.corrections}
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
-    reported = reported_elsewhere(session, campaign, dossier, answers)
+    reported = reported_elsewhere(session, campaign, dossier, answers, shared)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
                             reported=reported)
     since = dossier_changes(campaign, answers, ctx, before=dossier.reviewed_answers,
                             visible=visible, include=include, reported=reported) \
         if dossier.reviewed_answers is not None else []
-    summary = session.get(ChangeSummary, dossier.id) or ChangeSummary(dossier_id=dossier.id)
+    summary = summary or session.get(ChangeSummary, dossier.id) or \
+        ChangeSummary(dossier_id=dossier.id)
     summary.row_version = dossier.row_version
     summary.fields = [c.spec.id for p in pages for c in p.changes]
     summary.pages = [p.page.id for p in pages if p.changes]

@@ -18,7 +18,7 @@ from typing import Any, Final
 from engine.campaign.model import Campaign, FieldSpec, Tariff
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.diff import dossier_changes
-from engine.dossiers.guardians import reported_elsewhere
+from engine.dossiers.guardians import SharedProfiles, reported_elsewhere
 from engine.dossiers.models import Dossier
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
@@ -244,37 +244,45 @@ def changes_table(selection: Selection) -> Table:
     """One row per changed field of each dossier (repeat rows: one per changed sub-field)."""
 
     def lines() -> Iterator[list[Value]]:
-        for p in prepared(selection, events=True):
-            d = p.dossier
-            pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
-                                    events=d.events, visible=p.visible,
-                                    include=selection.include, reported=reported_elsewhere(
-                                        selection.session, p.campaign, d, p.answers))
+        for chunk in selection.chunks(events=True):
+            # the guardians' profiles and the writers' names: once for the chunk
+            shared = SharedProfiles.load(selection.session, chunk)
             names = actor_names(selection.session, [
-                (c.written.actor_kind, c.written.actor_id)
-                for page in pages for c in page.changes if c.written is not None])
-            for page in pages:
-                for fc in page.changes:
-                    who = names.get((fc.written.actor_kind, fc.written.actor_id),
-                                    ACTOR_KINDS.get(fc.written.actor_kind, "")) \
-                        if fc.written else None
-                    when = fc.written.at if fc.written else None
-                    start = [d.pupil.last_name, d.pupil.first_name, p.division,
-                             page.page.title.get()]
-                    if not fc.change.children:
-                        origin = fc.origin
-                        yield [*start, fc.change.label, fc.change.old or None,
-                               _origin(origin), fc.change.new or None, who, when]
-                        continue
-                    for row in fc.change.children:
-                        origin = (fc.row_origins or {}).get(row.field_id)
-                        for leaf in row.children or (row,):
-                            label = f"{fc.change.label} – {row.label}" + \
-                                (f" – {leaf.label}" if leaf is not row else "")
-                            yield [*start, label, leaf.old or None, _origin(origin),
-                                   leaf.new or None, who, when]
+                (e.actor_kind, e.actor_id) for d in chunk for e in d.events])
+            for d in chunk:
+                yield from _changed_rows(selection, Prepared(d, selection.campaign_for(d)),
+                                         shared, names)
 
     return Table("Modifications", CHANGES_HEADER, lines(), len(selection))
+
+
+def _changed_rows(selection: Selection, p: Prepared, shared: SharedProfiles,
+                  names: Mapping[tuple[str, str | None], str]) -> Iterator[list[Value]]:
+    d = p.dossier
+    pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
+                            events=d.events, visible=p.visible, include=selection.include,
+                            reported=reported_elsewhere(selection.session, p.campaign, d,
+                                                        p.answers, shared))
+    for page in pages:
+        for fc in page.changes:
+            who = names.get((fc.written.actor_kind, fc.written.actor_id),
+                            ACTOR_KINDS.get(fc.written.actor_kind, "")) \
+                if fc.written else None
+            when = fc.written.at if fc.written else None
+            start = [d.pupil.last_name, d.pupil.first_name, p.division,
+                     page.page.title.get()]
+            if not fc.change.children:
+                origin = fc.origin
+                yield [*start, fc.change.label, fc.change.old or None,
+                       _origin(origin), fc.change.new or None, who, when]
+                continue
+            for row in fc.change.children:
+                origin = (fc.row_origins or {}).get(row.field_id)
+                for leaf in row.children or (row,):
+                    label = f"{fc.change.label} – {row.label}" + \
+                        (f" – {leaf.label}" if leaf is not row else "")
+                    yield [*start, label, leaf.old or None, _origin(origin),
+                           leaf.new or None, who, when]
 
 
 def _origin(origin: Any) -> str | None:

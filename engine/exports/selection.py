@@ -82,9 +82,14 @@ class Selection:
                 select(*columns).where(Dossier.id.in_(self.ids[start:start + CHUNK])))
 
     def dossiers(self, *, events: bool = False) -> Iterator[Dossier]:
-        """The dossiers in the list's order, with pupil, files, the family facts (siblings,
-        rank) and, when asked, events and provenance loaded: a few statements per chunk,
-        none per dossier.
+        """The dossiers in the list's order, as :meth:`chunks` loads them."""
+        for chunk in self.chunks(events=events):
+            yield from chunk
+
+    def chunks(self, *, events: bool = False) -> Iterator[list[Dossier]]:
+        """The dossiers in the list's order, a chunk at a time, with pupil, files, the family
+        facts (siblings, rank) and, when asked, events and provenance loaded: a few
+        statements per chunk, none per dossier.
 
         Read-only: the JSON an export reads (prefill, answers, corrections, figures, and the
         provenance with the events) comes in plain dicts from one more statement, without
@@ -108,7 +113,7 @@ class Selection:
                 for column, value in zip(read, values, strict=True):
                     set_committed_value(loaded[dossier_id], column.key, value)
             load_families(self.session, list(loaded.values()))
-            yield from (loaded[i] for i in chunk if i in loaded)
+            yield [loaded[i] for i in chunk if i in loaded]
 
 
 def actor_names(session: Session, actors: Sequence[tuple[str, str | None]]
