@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import IO, Any, Final
 
 from lxml import etree
@@ -69,7 +70,14 @@ class SiecleReturn:
     school_year: int
     generated_at: datetime
     pupils: list[PupilReturn]
-    xml: bytes
+    root: etree._Element
+
+    @cached_property
+    def xml(self) -> bytes:
+        """The file, serialised when first read (the page of blocked pupils never reads
+        it)."""
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                              pretty_print=True)
 
     @property
     def included(self) -> list[PupilReturn]:
@@ -429,8 +437,7 @@ def siecle_return(selection: Selection, *, generated_at: datetime,
     data = etree.SubElement(root, "DONNEES")
     data.append(persons.element)
     data.append(eleves)
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return SiecleReturn(uai, year, generated_at, pupils, xml)
+    return SiecleReturn(uai, year, generated_at, pupils, root)
 
 
 def write_siecle_zip(result: SiecleReturn, stream: IO[bytes]) -> None:
