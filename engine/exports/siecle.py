@@ -14,7 +14,6 @@ listed with the reasons, so the school fixes the dossier and exports again.
 
 from __future__ import annotations
 
-import copy
 import re
 import textwrap
 import zipfile
@@ -107,7 +106,9 @@ def school_start(campaign: Campaign) -> date:
 def updated_record(campaign: Campaign, p: Prepared) -> dict[str, Any]:
     """The imported record with the family's (and staff's) answers written back along the
     fields' prefill paths; rows the family added become guardians without an identifier."""
-    record = copy.deepcopy(dict(p.dossier.prefill))
+    # what is written back goes one level down (``pupil.phone_mobile``) or replaces a list
+    # (the guardians' rows, new dicts): a copy of each top-level record, not a deep copy
+    record = {k: dict(v) if isinstance(v, dict) else v for k, v in p.dossier.prefill.items()}
     for spec in campaign.top_fields():
         path = spec.prefill
         if path is None or not spec.type.has_value or spec.id not in p.effective:
