@@ -10,7 +10,7 @@ import io
 import re
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -121,6 +121,7 @@ def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClien
     check = db_session.scalar(select(Job).where(Job.public_id == run.check_job))
     assert check is not None and check.kind == "import_check" and check.state == "done"
 
+    before = utcnow()
     response = confirm(client, run)
     assert response.status_code == 302
     db_session.expire_all()
@@ -152,26 +153,23 @@ def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClien
     # confirming again does nothing
     assert confirm(client, run).status_code == 302
     assert count(db_session, Pupil) == 4
+    _letters_expire(app, client, db_session, run, before)
 
 
-def test_the_letters_expire_like_every_generated_file(app: Flask, client: FlaskClient,
-                                                       db_session: Session,
-                                                       agent: StaffUser) -> None:
-    run = run_of(db_session, upload(client, demo_files()))
-    before = utcnow()
-    assert confirm(client, run).status_code == 302
+def _letters_expire(app: Flask, client: FlaskClient, db_session: Session, run: ImportRun,
+                    before: datetime) -> None:
+    """The letters expire like every generated file: never kept longer than the retention,
+    then no longer offered, then gone from the storage at the hourly purge; the run stays."""
     db_session.expire_all()
     run = db_session.get_one(ImportRun, run.id)
     keys = [run.letters_key, run.csv_key]
     storage = app_state(app).storage
     assert all(k is not None and storage.exists(k) for k in keys)
-    # the codes in clear are never kept longer than a job's file
     retention = app_state(app).settings.job_retention
     assert run.expires_at is not None and \
         before + retention <= run.expires_at <= utcnow() + retention
     page = f"{BASE}/imports/{run.public_id}"
     assert app_state(app).jobs.purge() == 0  # not yet
-    # their time is up: no longer offered, then gone from the storage at the hourly purge
     run.expires_at = utcnow() - timedelta(seconds=1)
     db_session.commit()
     assert "Courriers aux familles (PDF)" not in client.get(page).get_data(as_text=True)
