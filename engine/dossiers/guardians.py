@@ -12,7 +12,7 @@ are put back before a save, so they are never recorded as changed by the other g
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -26,7 +26,7 @@ from engine.db import utcnow
 from engine.fields.repeat import ROW_KEY
 
 from .campaigns import Redaction
-from .models import Dossier, GuardianProfile
+from .models import Dossier, GuardianProfile, Pupil
 from .states import EDITABLE
 
 #: keys of an imported guardian that describe the person, not their link to one pupil
@@ -120,16 +120,52 @@ def shared_rows(session: Session, campaign: Campaign, dossier: Dossier,
     return writes, changes
 
 
+@dataclass(frozen=True, slots=True)
+class SharedProfiles:
+    """The profiles of the guardians of many dossiers and the first names of the pupils
+    whose dossiers their values were typed in: two statements for a page of dossiers (the
+    list's refresh, an export's chunk), where one dossier at a time took two each."""
+
+    #: dossier id → {guardian key: profile}
+    by_dossier: Mapping[int, Mapping[str, GuardianProfile]]
+    #: dossier id → the pupil's first name
+    names: Mapping[int, str]
+
+    @classmethod
+    def load(cls, session: Session, dossiers: Sequence[Dossier]) -> SharedProfiles:
+        keys = {d.id: imported_keys(d) for d in dossiers}
+        wanted = set().union(*keys.values()) if keys else set()
+        by_dossier: dict[int, dict[str, GuardianProfile]] = {}
+        if wanted:
+            for dossier_id, profile in session.execute(
+                    select(Dossier.id, GuardianProfile)
+                    .join(Pupil, Pupil.id == Dossier.pupil_id)
+                    .join(GuardianProfile, GuardianProfile.establishment_id
+                          == Pupil.establishment_id)
+                    .where(Dossier.id.in_(list(keys)),
+                           GuardianProfile.guardian_key.in_(sorted(wanted)))):
+                if profile.guardian_key in keys[dossier_id]:
+                    by_dossier.setdefault(dossier_id, {})[profile.guardian_key] = profile
+        sources = {s[0] for found in by_dossier.values() for p in found.values()
+                   for s in p.sources.values()}
+        names = {dossier_id: first for dossier_id, first in session.execute(
+            select(Dossier.id, Pupil.first_name).join(Pupil, Pupil.id == Dossier.pupil_id)
+            .where(Dossier.id.in_(sorted(sources))))} if sources else {}
+        return cls(by_dossier, names)
+
+
 def reported_elsewhere(session: Session, campaign: Campaign, dossier: Dossier,
-                       answers: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+                       answers: Mapping[str, Any], shared: SharedProfiles | None = None,
+                       ) -> dict[str, dict[str, str]]:
     """The guardians' values of ``answers`` that were typed in another of their children's
     dossiers, so the school reviews each change once: {row key: {field id: that pupil's
-    first name}}."""
+    first name}}. ``shared``: the profiles loaded with the other dossiers of a page."""
     repeats = _shared_repeats(campaign)
-    profiles = _profiles(session, dossier, imported_keys(dossier)) if repeats else {}
-    if not profiles:
+    if not repeats:
         return {}
-    names = _pupil_names(session, profiles)
+    if shared is None:
+        shared = SharedProfiles.load(session, [dossier])
+    profiles = shared.by_dossier.get(dossier.id, {})
     out: dict[str, dict[str, str]] = {}
     for spec, children in repeats:
         for row in answers.get(spec.id) or []:
@@ -141,7 +177,8 @@ def reported_elsewhere(session: Session, campaign: Campaign, dossier: Dossier,
                 if source is not None and source[0] != dossier.id \
                         and child.id in profile.values \
                         and child.type.same(profile.values[child.id], row.get(child.id), child):
-                    out.setdefault(str(row[ROW_KEY]), {})[child.id] = names.get(source[0], "")
+                    out.setdefault(str(row[ROW_KEY]), {})[child.id] = \
+                        shared.names.get(source[0], "")
     return out
 
 

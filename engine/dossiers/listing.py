@@ -31,7 +31,7 @@ from .corrected import corrected_answers
 from .diff import dossier_changes
 from .family import load_families
 from .guardian_answers import answers_of
-from .guardians import reported_elsewhere
+from .guardians import SharedProfiles, reported_elsewhere
 from .models import CampaignVersion, ChangeSummary, Dossier, DossierEvent, Pupil, StoredFile
 from .places import SENT, is_request, limited_fields
 from .sealed import is_health
@@ -180,8 +180,9 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
     for start in range(0, len(stale), 200):
         chunk = list(session.scalars(select(Dossier).where(
             Dossier.id.in_(stale[start:start + 200]))))
-        load_families(session, chunk)  # one query for the chunk, not one per dossier
-        fresh = [refresh_summary(session, dossier, campaign_for(dossier), include)
+        load_families(session, chunk)  # a few statements for the chunk, none per dossier
+        shared = SharedProfiles.load(session, chunk)
+        fresh = [refresh_summary(session, dossier, campaign_for(dossier), include, shared)
                  for dossier in chunk]
         found.update((summary.dossier_id, summary) for summary in fresh)
         _store(session, fresh)
@@ -216,12 +217,15 @@ def _store(session: Session, summaries: Sequence[ChangeSummary]) -> None:
 
 
 def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
-                    include: Callable[[FieldSpec], bool] | None = None) -> ChangeSummary:
-    """Recompute the change summary of ``dossier`` (not stored: the listing stores them)."""
+                    include: Callable[[FieldSpec], bool] | None = None,
+                    shared: SharedProfiles | None = None) -> ChangeSummary:
+    """Recompute the change summary of ``dossier`` (not stored: the listing stores them).
+    A page's refresh passes its guardians' profiles (``shared``), loaded with the other
+    dossiers of the page."""
     ctx = context_of(dossier)
     answers = corrected_answers(dossier.answers, dossier.corrections)
     visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
-    reported = reported_elsewhere(session, campaign, dossier, answers)
+    reported = reported_elsewhere(session, campaign, dossier, answers, shared)
     per_guardian = partial(answers_of, dossier)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
                             reported=reported, per_guardian=per_guardian)
@@ -274,11 +278,15 @@ def _first(*values: Any) -> Any:
 def list_dossiers(session: Session, establishment_id: int, slug: str, filters: Filters, *,
                   campaign: Campaign, campaign_for: Callable[[Dossier], Campaign],
                   include: Callable[[FieldSpec], bool] | None = None,
-                  per_page: int = PER_PAGE) -> Listing:
+                  per_page: int = PER_PAGE, details: bool = True) -> Listing:
     """The page of dossiers of campaign ``slug`` in the establishment that ``filters`` ask
     for. ``campaign`` is its latest version (its regime and memberships fields are the ones
     filtered); ``campaign_for`` gives each dossier's own version, whose changes are counted;
-    ``include`` leaves out of the change counts the fields the viewer may not read."""
+    ``include`` leaves out of the change counts the fields the viewer may not read.
+
+    Without ``details`` (an export, which reads only which rows and in what order), the
+    changes, documents and conflicts of each row are worked out only when a filter reads
+    them."""
     versions = [v.id for v in versions_of(session, establishment_id, slug)]
     level = Dossier.prefill["pupil"]["level"].as_string()
     division = Dossier.prefill["pupil"]["division"].as_string()
@@ -305,10 +313,11 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
         .join(Pupil, Pupil.id == Dossier.pupil_id)
         .where(Dossier.campaign_version_id.in_(versions), Pupil.establishment_id
                == establishment_id)).all() if versions else []
-    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include)
+    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include) \
+        if details or filters.has_changes or filters.changed_page else {}
     documents: dict[int, Counter[str]] = {}
     conflicts: Counter[int] = Counter()
-    ids = [r[0] for r in base]
+    ids = [r[0] for r in base] if details or filters.documents or filters.conflicts else []
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         for dossier_id, status, count in session.execute(

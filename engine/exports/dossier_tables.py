@@ -20,7 +20,7 @@ from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import Authorship, dossier_changes
 from engine.dossiers.guardian_answers import GuardianAnswer, answers_of
-from engine.dossiers.guardians import reported_elsewhere
+from engine.dossiers.guardians import SharedProfiles, reported_elsewhere
 from engine.dossiers.models import Dossier
 from engine.dossiers.places import PlaceRequest, limited_fields, requests_of
 from engine.dossiers.recompute import frozen_money
@@ -29,7 +29,7 @@ from engine.expr import DATE
 from engine.fields.common import format_date, to_decimal
 from engine.fields.date import parse_date
 from engine.fields.repeat import ROW_KEY
-from engine.rules import DossierContext, DossierScope, evaluate_dossier
+from engine.rules import DossierContext, DossierScope, evaluate_dossier, prefill_value
 
 from .selection import Selection, actor_names
 from .tables import Table, Value
@@ -134,9 +134,10 @@ def _part(spec: FieldSpec, suffix: str) -> Getter:
 def _repeat_rows(selection: Selection) -> dict[str, int]:
     """The most rows each repeat has in a dossier of the selection (its column groups).
 
-    A first pass over the stored answers and prefill alone (the rows
-    :func:`effective_answers` gives a repeat), without loading nor evaluating each dossier:
-    a hidden repeat's rows only add empty columns.
+    A first pass over the stored answers and prefill alone, counting the rows
+    :func:`effective_answers` gives a repeat (the answered ones, else one per imported
+    record) without building them, loading nor evaluating each dossier: a hidden repeat's
+    rows only add empty columns.
     """
     campaign = selection.campaign
     repeats = [s for s in campaign.top_fields() if s.type.is_container]
@@ -145,12 +146,18 @@ def _repeat_rows(selection: Selection) -> dict[str, int]:
         return most
     for answers, corrections, prefill in selection.columns(
             Dossier.answers, Dossier.corrections, Dossier.prefill):
-        given = corrected_answers(answers, corrections)
-        scope = DossierScope(campaign, {}, DossierContext(prefill=prefill))
+        ctx = DossierContext(prefill=prefill)
         for spec in repeats:
-            value = given.get(spec.id) if spec.prefill is None or (
-                (spec.editable or spec.id in corrections) and spec.id in given) else scope.imported_rows(spec)
-            most[spec.id] = max(most[spec.id], len(value) if isinstance(value, list) else 0)
+            given = corrections if spec.id in corrections else answers
+            if spec.prefill is None or ((spec.editable or spec.id in corrections)
+                                        and spec.id in given):
+                value = given.get(spec.id)
+                count = len(value) if isinstance(value, list) else 0
+            else:
+                value = prefill_value(spec, ctx)
+                count = sum(1 for r in value if isinstance(r, Mapping)) \
+                    if isinstance(value, list) else 0
+            most[spec.id] = max(most[spec.id], count)
     return most
 
 
@@ -313,36 +320,14 @@ def changes_table(selection: Selection) -> Table:
     """One row per changed field of each dossier (repeat rows: one per changed sub-field)."""
 
     def lines() -> Iterator[list[Value]]:
-        for p in prepared(selection, events=True):
-            d = p.dossier
-            pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
-                                    events=d.events, visible=p.visible,
-                                    include=selection.include, reported=reported_elsewhere(
-                                        selection.session, p.campaign, d, p.answers),
-                                    corrections=d.corrections,
-                                    per_guardian=partial(answers_of, d))
+        for chunk in selection.chunks(events=True):
+            # the guardians' profiles and the writers' names: once for the chunk
+            shared = SharedProfiles.load(selection.session, chunk)
             names = actor_names(selection.session, [
-                (w.actor_kind, w.actor_id) for page in pages for c in page.changes
-                for w in (c.written, *(c.corrected or {}).values()) if w is not None])
-
-            for page in pages:
-                for fc in page.changes:
-                    start = [d.pupil.last_name, d.pupil.first_name, p.division,
-                             page.page.title.get()]
-                    if not fc.change.children:
-                        origin = fc.origin
-                        yield [*start, fc.change.label, fc.change.old or None,
-                               _origin(origin), fc.change.new or None, *_author(names, fc.written)]
-                        continue
-                    for row in fc.change.children:
-                        origin = (fc.row_origins or {}).get(row.field_id)
-                        for leaf in row.children or (row,):
-                            label = f"{fc.change.label} – {row.label}" + \
-                                (f" – {leaf.label}" if leaf is not row else "")
-                            written = (fc.corrected or {}).get((row.field_id, leaf.field_id),
-                                                               fc.written)
-                            yield [*start, label, leaf.old or None, _origin(origin),
-                                   leaf.new or None, *_author(names, written)]
+                (e.actor_kind, e.actor_id) for d in chunk for e in d.events])
+            for d in chunk:
+                yield from _changed_rows(selection, Prepared(d, selection.campaign_for(d)),
+                                         shared, names)
 
     return Table("Modifications", CHANGES_HEADER, lines(), len(selection))
 
@@ -354,6 +339,31 @@ def _author(names: Mapping[tuple[str, str | None], str],
         return [None, None]
     return [names.get((written.actor_kind, written.actor_id),
                       ACTOR_KINDS.get(written.actor_kind, "")), written.at]
+
+
+def _changed_rows(selection: Selection, p: Prepared, shared: SharedProfiles,
+                  names: Mapping[tuple[str, str | None], str]) -> Iterator[list[Value]]:
+    d = p.dossier
+    pages = dossier_changes(p.campaign, p.answers, p.ctx, provenance=d.provenance,
+                            events=d.events, visible=p.visible, include=selection.include,
+                            reported=reported_elsewhere(selection.session, p.campaign, d,
+                                                        p.answers, shared),
+                            corrections=d.corrections, per_guardian=partial(answers_of, d))
+    for page in pages:
+        for fc in page.changes:
+            start = [d.pupil.last_name, d.pupil.first_name, p.division, page.page.title.get()]
+            if not fc.change.children:
+                yield [*start, fc.change.label, fc.change.old or None, _origin(fc.origin),
+                       fc.change.new or None, *_author(names, fc.written)]
+                continue
+            for row in fc.change.children:
+                origin = (fc.row_origins or {}).get(row.field_id)
+                for leaf in row.children or (row,):
+                    label = f"{fc.change.label} – {row.label}" + \
+                        (f" – {leaf.label}" if leaf is not row else "")
+                    written = (fc.corrected or {}).get((row.field_id, leaf.field_id), fc.written)
+                    yield [*start, label, leaf.old or None, _origin(origin), leaf.new or None,
+                           *_author(names, written)]
 
 
 def _origin(origin: Any) -> str | None:

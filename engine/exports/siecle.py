@@ -14,13 +14,13 @@ listed with the reasons, so the school fixes the dossier and exports again.
 
 from __future__ import annotations
 
-import copy
 import re
 import textwrap
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import IO, Any, Final
 
 from lxml import etree
@@ -69,7 +69,14 @@ class SiecleReturn:
     school_year: int
     generated_at: datetime
     pupils: list[PupilReturn]
-    xml: bytes
+    root: etree._Element
+
+    @cached_property
+    def xml(self) -> bytes:
+        """The file, serialised when first read (the page of blocked pupils never reads
+        it)."""
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                              pretty_print=True)
 
     @property
     def included(self) -> list[PupilReturn]:
@@ -99,7 +106,9 @@ def school_start(campaign: Campaign) -> date:
 def updated_record(campaign: Campaign, p: Prepared) -> dict[str, Any]:
     """The imported record with the family's (and staff's) answers written back along the
     fields' prefill paths; rows the family added become guardians without an identifier."""
-    record = copy.deepcopy(dict(p.dossier.prefill))
+    # what is written back goes one level down (``pupil.phone_mobile``) or replaces a list
+    # (the guardians' rows, new dicts): a copy of each top-level record, not a deep copy
+    record = {k: dict(v) if isinstance(v, dict) else v for k, v in p.dossier.prefill.items()}
     for spec in campaign.top_fields():
         path = spec.prefill
         if path is None or not spec.type.has_value or spec.id not in p.effective:
@@ -429,8 +438,7 @@ def siecle_return(selection: Selection, *, generated_at: datetime,
     data = etree.SubElement(root, "DONNEES")
     data.append(persons.element)
     data.append(eleves)
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return SiecleReturn(uai, year, generated_at, pupils, xml)
+    return SiecleReturn(uai, year, generated_at, pupils, root)
 
 
 def write_siecle_zip(result: SiecleReturn, stream: IO[bytes]) -> None:

@@ -133,6 +133,10 @@ def write_xlsx(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) ->
         sheet.append([safe_cell(h) for h in table.header])
 
         def cell(value: Value, sheet: Any = sheet) -> Any:
+            if value is None:
+                return None
+            if type(value) is str:  # most cells: neutralised without a call
+                return "'" + value if value[:1] in FORMULA_STARTS else value
             if isinstance(value, datetime):
                 out = WriteOnlyCell(sheet, local_time(value))
                 out.number_format = "DD/MM/YYYY HH:MM"

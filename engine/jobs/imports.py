@@ -10,7 +10,6 @@ writer is the import, the page shows "en cours" until the end.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Final
 
 from sqlalchemy import select, update
@@ -35,6 +34,7 @@ from .context import JobContext
 from .models import Job, JobState
 from .queue import is_stale
 from .registry import JobFailed, task
+from .retention import purge_letters
 
 IMPORT_CHECK: Final = "import_check"
 IMPORT_RUN: Final = "import_run"
@@ -102,20 +102,6 @@ def _progress(ctx: JobContext) -> Callable[[int, int], None] | None:
                 progress_done=done, progress_total=total, heartbeat_at=utcnow()))
 
     return report
-
-
-def purge_letters(session: Session, storage: Storage, *, now: datetime | None = None) -> int:
-    """Delete the letters and mail-merge files whose time is up; the number of runs purged."""
-    now = now or utcnow()
-    count = 0
-    for run in session.scalars(select(ImportRun).where(ImportRun.expires_at <= now,
-                                                       ImportRun.letters_key.is_not(None))):
-        for key in (run.letters_key, run.csv_key):
-            if key is not None:
-                storage.delete(key)
-        run.letters_key = run.csv_key = None
-        count += 1
-    return count
 
 
 @task(IMPORT_CHECK, label="Import : simulation", permission=Permission.IMPORT)

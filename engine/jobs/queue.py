@@ -31,7 +31,7 @@ from engine.storage import Storage, storage_from_settings
 from .context import JobContext
 from .models import Job, JobState
 from .registry import JobFailed, UnknownKindError, spec_of
-from .retention import Purged, purge_personal_data
+from .retention import Purged, purge_letters, purge_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,11 @@ class JobQueue:
 
     def purge(self) -> int:
         """Delete the files whose time is up, and those of jobs killed mid-run; the number
-        deleted. The jobs stay listed, without their file."""
+        deleted. The jobs stay listed, without their file; so do the web imports, without
+        their letters once their time is up (:func:`purge_letters`)."""
         count = 0
         with self.database.sessions() as session:
+            count += purge_letters(session, self.storage)
             jobs = session.scalars(select(Job).where(Job.result_key.is_not(None)))
             for job in jobs:
                 expired = job.expires_at is not None and job.expires_at <= utcnow()

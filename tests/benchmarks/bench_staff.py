@@ -2,8 +2,10 @@
 
 1. The semantic diff of 10,000 dossiers (each with two guardians, a changed phone in some)
    against a floor that compares the same stored values with ``==`` and no normalisation.
-2. The dossier list with a filter (``?modifie=1``) over 2,000 dossiers, through Flask's test
-   client with a logged-in agent, against a page written by hand: one SQLAlchemy query of the
+2. The dossier list with a filter (``?modifie=1``) over 2,000 dossiers through Flask's test
+   client with a logged-in agent: first with every change summary stale (the first listing
+   after an import: time and SQL statements), then against a page written by hand: one
+   SQLAlchemy query of the
    same columns, the same filter in Python, a Jinja table; then the same with the regime and
    memberships filters as well (``&regime=dp4&adhesion=fse``).
 3. One dossier view (changes first) against a hand-written page of the same values.
@@ -31,14 +33,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/
 
 import pyotp  # noqa: E402
 from flask import Flask, render_template_string  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import delete, event, select  # noqa: E402
 
 from engine.app import create_app  # noqa: E402
 from engine.campaign import load_campaign  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import utcnow  # noqa: E402
 from engine.dossiers.diff import dossier_changes, known_values  # noqa: E402
-from engine.dossiers.models import CampaignVersion, Dossier, Pupil, StaffRole  # noqa: E402
+from engine.dossiers.models import (  # noqa: E402
+    CampaignVersion,
+    ChangeSummary,
+    Dossier,
+    Pupil,
+    StaffRole,
+)
 from engine.dossiers.services import add_pupil, create_dossier, ensure_establishment  # noqa: E402
 from engine.dossiers.staff import (  # noqa: E402
     TokenPurpose,
@@ -211,6 +219,24 @@ def bench_pages(count: int, repeat: int) -> dict[str, tuple[float, float]]:
                     "<dd>{{ v }}</dd>{% endfor %}</dl><ol>{% for e in d.events %}<li>{{ e.kind }}"
                     "</li>{% endfor %}</ol>", d=dossier, c=changes)
 
+        refresh: list[float] = []
+        statements: list[int] = []
+        counted: list[str] = []
+        listen = (database.engine, "before_cursor_execute", lambda *a: counted.append(a[2]))
+        for _ in range(repeat):
+            with database.sessions() as session:  # every summary stale, as after an import
+                session.execute(delete(ChangeSummary))
+                session.commit()
+            counted.clear()
+            event.listen(*listen)
+            start = CLOCK()
+            engine_list()
+            refresh.append(CLOCK() - start)
+            event.remove(*listen)
+            statements.append(len(counted))
+        print(f"list refresh (every change summary stale) over {count} dossiers: "
+              f"{statistics.median(refresh) * 1000:.0f} ms, {statistics.median(statements)} "
+              "SQL statements")
         out = {"list": _interleaved(engine_list, hand_list, repeat),
                "list with regime and memberships": _interleaved(engine_filtered, hand_filtered,
                                                                 repeat),

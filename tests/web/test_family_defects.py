@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.app import create_app
 from engine.config import Settings
+from engine.dossiers.guardians import SharedProfiles, reported_elsewhere
 from engine.dossiers.listing import refresh_summary
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
@@ -331,6 +333,26 @@ def test_the_school_reviews_a_shared_change_once(
         assert loaded is not None
         assert set(refresh_summary(db_session, loaded, campaign).pages) == kept
         db_session.commit()
+    # a page of dossiers (the list's refresh, an export's chunk): their guardians' profiles
+    # and the pupils' names in two statements, none per dossier, the same values
+    db_session.expire_all()
+    page = [db_session.get(Dossier, d.id) for d in (dossier, hugo)]
+    answers = {d.id: {**d.answers, **d.corrections} for d in page if d is not None}
+    statements: list[str] = []
+    listen = (db_session.get_bind(), "before_cursor_execute",
+              lambda *args: statements.append(args[2]))
+    event.listen(*listen)
+    try:
+        shared = SharedProfiles.load(db_session, [d for d in page if d is not None])
+        batched = {d.id: reported_elsewhere(db_session, campaign, d, answers[d.id], shared)
+                   for d in page if d is not None}
+    finally:
+        event.remove(*listen)
+    assert len(statements) == 2
+    assert batched == {d.id: reported_elsewhere(db_session, campaign, d, answers[d.id])
+                       for d in page if d is not None}
+    assert not batched[dossier.id] and list(batched[hugo.id].values()) == [
+        {"telephone_portable": "Léa"}]
     family.post("/deconnexion", data={"csrf_token": csrf_token(family, "/mes-dossiers")})
     staff_login(make_staff())
     lea_view = squash(text_of(family.get(f"/etablissement/0750001A/dossier/{dossier.public_id}")))

@@ -10,6 +10,7 @@ import io
 import re
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine.db import utcnow
 from engine.dossiers.imports import ImportRefused, claim_import
 from engine.dossiers.models import (
     AuditEntry,
@@ -119,6 +121,7 @@ def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClien
     check = db_session.scalar(select(Job).where(Job.public_id == run.check_job))
     assert check is not None and check.kind == "import_check" and check.state == "done"
 
+    before = utcnow()
     response = confirm(client, run)
     assert response.status_code == 302
     db_session.expire_all()
@@ -150,6 +153,35 @@ def test_siecle_files_dry_run_confirm_and_letters(app: Flask, client: FlaskClien
     # confirming again does nothing
     assert confirm(client, run).status_code == 302
     assert count(db_session, Pupil) == 4
+    _letters_expire(app, client, db_session, run, before)
+
+
+def _letters_expire(app: Flask, client: FlaskClient, db_session: Session, run: ImportRun,
+                    before: datetime) -> None:
+    """The letters expire like every generated file: never kept longer than the retention,
+    then no longer offered, then gone from the storage at the hourly purge; the run stays."""
+    db_session.expire_all()
+    run = db_session.get_one(ImportRun, run.id)
+    keys = [run.letters_key, run.csv_key]
+    storage = app_state(app).storage
+    assert all(k is not None and storage.exists(k) for k in keys)
+    retention = app_state(app).settings.job_retention
+    assert run.expires_at is not None and \
+        before + retention <= run.expires_at <= utcnow() + retention
+    page = f"{BASE}/imports/{run.public_id}"
+    assert app_state(app).jobs.purge() == 0  # not yet
+    run.expires_at = utcnow() - timedelta(seconds=1)
+    db_session.commit()
+    assert "Courriers aux familles (PDF)" not in client.get(page).get_data(as_text=True)
+    assert client.get(f"{page}/courriers.pdf").status_code == 404
+    assert client.get(f"{page}/publipostage.csv").status_code == 404
+    assert app_state(app).jobs.purge() == 1
+    assert not any(storage.exists(k) for k in keys if k is not None)
+    db_session.expire_all()
+    run = db_session.get_one(ImportRun, run.id)
+    assert run.letters_key is None and run.csv_key is None
+    assert run.report["counts"]["pupil"]["created"] == 4  # the history stays
+    assert "Ce qui a été importé" in client.get(page).get_data(as_text=True)
 
 
 def test_a_bad_file_is_refused_with_its_line_and_nothing_is_written(
