@@ -17,4 +17,6 @@ npm ci --prefix tests/e2e --no-audit --no-fund --silent
 .venv/bin/ruff check engine tests
 .venv/bin/mypy
 .venv/bin/lint-imports
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+# one worker per core (pytest-xdist); each worker migrates its own SQLite file and
+# PostgreSQL schema and starts its own servers (S3, SMTP), so the tests stay independent
+.venv/bin/pytest -q -p no:cacheprovider -n "${DOSSIERSCO_TEST_WORKERS:-auto}" "$@"
