@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.campaign.model import Campaign, FieldSpec
 
 from .corrected import corrected_answers
-from .models import CampaignVersion, Dossier
+from .models import CampaignVersion, Dossier, Establishment
 from .states import DossierState
 
 
@@ -137,6 +137,25 @@ class OptionRequests:
     @property
     def key(self) -> str:
         return f"{self.spec.id}--{self.value}"
+
+
+def accepted_now(session: Session, dossier: Dossier, field_id: str, value: str) -> int:
+    """How many other dossiers of ``dossier``'s campaign hold an acceptance of ``value`` for
+    ``field_id``, read under a lock that serialises the school's acceptances in the
+    establishment (a no-op UPDATE of its row: the row lock on PostgreSQL, the write lock on
+    SQLite), so that two agents accepting at once are counted one after the other. The lock
+    is held until the caller's transaction ends."""
+    version = dossier.campaign_version
+    session.execute(update(Establishment).where(Establishment.id == version.establishment_id)
+                    .values(id=Establishment.id))
+    decisions = session.scalars(
+        select(Dossier.place_decisions).join(CampaignVersion)
+        .where(CampaignVersion.establishment_id == version.establishment_id,
+               CampaignVersion.slug == version.slug, Dossier.id != dossier.id,
+               Dossier.state.in_(tuple(SENT))))
+    return sum(1 for found in decisions
+               if (found or {}).get(field_id) == {"value": value,
+                                                   "status": PlaceStatus.ACCEPTED.value})
 
 
 def sent_dossiers(session: Session, versions: Iterable[CampaignVersion]) -> list[Dossier]:

@@ -23,7 +23,7 @@ from . import audit, sealed
 from .campaigns import context_of, effective_answers
 from .corrected import cell_key, corrected_answers, row_of, with_cell
 from .models import Dossier, DossierEvent, StoredFile
-from .places import SENT, OptionRequests, PlaceStatus, request_for
+from .places import SENT, OptionRequests, PlaceStatus, accepted_now, request_for
 from .sealed import is_health, sealed_with
 from .services import DossierError, _check_version, _transaction
 from .states import Actor, DossierState, apply_transition, can_transition
@@ -229,11 +229,6 @@ def decide_place(session: Session, campaign: Campaign, dossier: Dossier, expecte
     if dossier.state not in SENT or request is None or request.value != option.value:
         raise ReviewError("PLACES_001", "Ce dossier ne demande pas cette option, ou n'est "
                                         "pas encore envoyé.")
-    if status is PlaceStatus.ACCEPTED and request.status is not PlaceStatus.ACCEPTED \
-            and option.accepted >= option.places:
-        raise ReviewError("PLACES_002", f"Les {option.places} places de « {option.label} » "
-                          "sont déjà accordées : refusez ou mettez en liste d'attente une "
-                          "autre demande avant d'accepter celle-ci.")
     if status is request.status:
         return dossier
     decisions = {k: v for k, v in (dossier.place_decisions or {}).items() if k != field_id}
@@ -241,6 +236,13 @@ def decide_place(session: Session, campaign: Campaign, dossier: Dossier, expecte
         decisions[field_id] = {"value": request.value, "status": status.value}
     data = {"field": field_id, "from": request.status.value, "to": status.value}
     with _transaction(session, dossier):
+        # counted in the database under the lock, not from the page: another agent may have
+        # accepted in the meantime
+        if status is PlaceStatus.ACCEPTED and accepted_now(
+                session, dossier, field_id, request.value) >= option.places:
+            raise ReviewError("PLACES_002", f"Les {option.places} places de « {option.label} "
+                              "» sont déjà accordées : refusez ou mettez en liste d'attente une "
+                              "autre demande avant d'accepter celle-ci.")
         dossier.place_decisions = decisions
         dossier.record(actor, "place_decided", data)
         _audit(session, dossier, actor, "place_decided", data)

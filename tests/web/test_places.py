@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from engine.dossiers.listing import versions_of
 from engine.dossiers.models import (
     AuditEntry,
     Dossier,
@@ -25,7 +26,8 @@ from engine.dossiers.models import (
     FamilyAccount,
     StaffRole,
 )
-from engine.dossiers.review import send_back
+from engine.dossiers.places import PlaceStatus, requests_by_option, sent_dossiers
+from engine.dossiers.review import ReviewError, decide_place, send_back
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
@@ -256,3 +258,28 @@ def test_the_list_filters_the_requests_to_decide(
     assert 'name="a_decider"' in page and f'href="{PLACES}"' in page
     page = client.get(f"{listing}?a_decider=1").get_data(True)
     assert "Martin Léa" in page and "Martin Hugo" not in page and "Martin Zoé" not in page
+
+
+def test_two_agents_accepting_at_once_never_give_more_than_the_places(
+        app: Flask, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier) -> None:
+    """Each agent's page counted the places when it loaded: the acceptance recounts them in
+    the database, under the establishment's lock, so the later one is refused."""
+    dossiers = [_sent(db_session, make_account, make_dossier, name)[0]
+                for name in ("Léa", "Hugo", "Inès")]
+    establishment = db_session.scalars(select(Establishment)).one()
+    versions = versions_of(db_session, establishment.id, "places-2027")
+    campaign = CampaignCache(registry=app.extensions["dossiersco"].registry).campaign_of(
+        versions[0])
+    # both agents' pages, loaded before either decided: 0 of 2 places taken
+    first, second = (next(o for o in requests_by_option(campaign, sent_dossiers(
+        db_session, versions)) if o.value == "europe") for _ in range(2))
+    agent = Actor.staff(1)
+    decide_place(db_session, campaign, dossiers[0], dossiers[0].row_version, agent,
+                 "section", PlaceStatus.ACCEPTED, first)
+    decide_place(db_session, campaign, dossiers[1], dossiers[1].row_version, agent,
+                 "section", PlaceStatus.ACCEPTED, first)
+    with pytest.raises(ReviewError, match="2 places"):
+        decide_place(db_session, campaign, dossiers[2], dossiers[2].row_version, agent,
+                     "section", PlaceStatus.ACCEPTED, second)
+    assert _fresh(db_session, dossiers[2]).place_decisions == {}
