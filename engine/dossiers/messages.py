@@ -1,10 +1,13 @@
 """Messages to families: reminders by dossier state from editable templates, one-off
-messages, the log of what was sent to whom, and the guardians to write to on paper.
+messages, the notices of the school's review (:class:`Notice`), the log of what was sent to
+whom, and the guardians to write to on paper.
 
 Templates are plain text with four placeholders (``{eleve}``, ``{etablissement}``, ``{lien}``,
 ``{date_limite}``); a campaign starts from ``templates/mail/reminder_<audience>.txt`` and keeps
-its edited text in ``message_template``. Sending is the job layer's (one background job per
-batch); this module renders, sends one batch and records each message and its audit entry.
+its edited text in ``message_template``. A notice's texts are final (rendered by
+:mod:`engine.dossiers.notifications`): no placeholder is filled in them. Sending is the job
+layer's (one background job per batch); this module renders, sends one batch and records each
+message and its audit entry.
 """
 
 from __future__ import annotations
@@ -64,10 +67,26 @@ ONE_OFF_SUBJECT: Final = "Réinscription de {eleve}"
 #: a reminder to the dossiers chosen in the staff list (ticked, or all the filters keep)
 SELECTION: Final = "selection"
 SELECTION_SUBJECT: Final = "Réinscription de {eleve} : votre dossier"
+
+
+class NoticeKind(StrEnum):
+    """The mails of the school's review, sent when an agent decides."""
+
+    REFUSAL = "refusal"
+    SENT_BACK = "sent_back"
+    PLACE_DECISION = "place_decision"
+
+
+NOTICE_LABELS: Final[Mapping[NoticeKind, str]] = {
+    NoticeKind.REFUSAL: "Document refusé",
+    NoticeKind.SENT_BACK: "Dossier renvoyé pour correction",
+    NoticeKind.PLACE_DECISION: "Décision sur une demande à places",
+}
 #: the kinds of the log, in French
 KIND_LABELS: Final[Mapping[str, str]] = {**{a.value: label for a, label in AUDIENCE_LABELS.items()},
                                          ONE_OFF: "Message individuel",
-                                         SELECTION: "Relance depuis la liste des dossiers"}
+                                         SELECTION: "Relance depuis la liste des dossiers",
+                                         **{k.value: label for k, label in NOTICE_LABELS.items()}}
 PLACEHOLDERS: Final = ("eleve", "etablissement", "lien", "date_limite")
 #: the states where a family still has something to do
 _OPEN: Final = (DossierState.NOT_STARTED, DossierState.IN_PROGRESS, DossierState.TO_CORRECT)
@@ -160,6 +179,32 @@ class Recipient:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message of the school's review about one dossier, its texts final, to the guardians
+    of that dossier with an address."""
+
+    kind: NoticeKind
+    subject: str
+    body: str
+    recipients: tuple[Recipient, ...]
+
+    def to_params(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "subject": self.subject, "body": self.body,
+                "recipients": [r.to_params() for r in self.recipients]}
+
+    @classmethod
+    def from_params(cls, data: Mapping[str, Any]) -> Notice:
+        return cls(NoticeKind(data["kind"]), data["subject"], data["body"],
+                   tuple(Recipient.from_params(r) for r in data["recipients"]))
+
+
+def notice(kind: NoticeKind, dossier: Dossier, subject: str, body: str) -> Notice:
+    """The notice ``subject``/``body`` to each guardian of ``dossier`` with an address (those
+    of the confirmation mail)."""
+    return Notice(kind, subject, body, tuple(r for r in recipients_of(dossier) if r.email))
+
+
 def _campaign_dossiers(session: Session, establishment_id: int, slug: str,
                        states: Iterable[DossierState] | None, *,
                        ids: Iterable[int] | None = None) -> list[Dossier]:
@@ -235,10 +280,12 @@ def render(subject: str, body: str, recipient: Recipient,
 
 def send_batch(session: Session, settings: Settings, establishment_id: int | None,
                slug: str | None, recipients: Sequence[Recipient], *, kind: str, subject: str,
-               body: str, values: Mapping[str, str], sent_by: int | None, job_id: int | None,
-               progress: Callable[[int], None]) -> int:
+               body: str, values: Mapping[str, str] | None, sent_by: int | None,
+               job_id: int | None, progress: Callable[[int], None]) -> int:
     """Send one message to each recipient, recording each (sent or failed) with its audit
-    entry, ``progress(n)`` after each (it commits); the number that failed."""
+    entry, ``progress(n)`` after each (it commits); the number that failed. ``values``: the
+    placeholders filled per recipient (:func:`render`); None, the texts are final (a
+    :class:`Notice`) and sent as they are, braces and all."""
     if establishment_id is None or slug is None:
         raise MessageError("MESSAGE_007", "Ce message n'est rattaché à aucune campagne.")
     actor = Actor.staff(sent_by) if sent_by is not None else Actor.system()
@@ -246,13 +293,17 @@ def send_batch(session: Session, settings: Settings, establishment_id: int | Non
     for n, recipient in enumerate(recipients, start=1):
         if recipient.email is None:
             continue
-        text_subject, text = render(subject, body, recipient, values)
+        text_subject, text = ((subject, body) if values is None
+                              else render(subject, body, recipient, values))
         status, error = "sent", None
         try:
             send_mail(settings, recipient.email, text_subject, text)
         except MailError as exc:
             status = "failed"
             error = f"Le serveur de courriel a refusé le message ou est injoignable ({exc})."
+            failed += 1
+        except ValueError:  # a header with a line break (a name imported with one, say)
+            status, error = "failed", "L'objet du message contient un retour à la ligne."
             failed += 1
         session.add(SentMessage(
             establishment_id=establishment_id, campaign_slug=slug,

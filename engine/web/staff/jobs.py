@@ -21,7 +21,7 @@ from engine.dossiers.models import Establishment
 from engine.dossiers.permissions import Permission, can
 from engine.jobs import STATE_LABELS, TASKS, Job, JobState, UnknownKindError, can_rerun, is_stale
 from engine.jobs.registry import permissions_of
-from engine.jobs.tasks import CONFIRMATION
+from engine.jobs.tasks import QUIET_KINDS
 from engine.web.database import get_session
 from engine.web.files import NO_CACHE
 from engine.web.state import app_state
@@ -47,8 +47,8 @@ def _may_see(job: Job, establishment: Establishment) -> bool:
 
 def visible_jobs(establishment: Establishment, slug: str, kinds: Collection[str] | None = None,
                  limit: int = MAX_LISTED) -> list[Job]:
-    """The campaign's jobs the agent may see, newest first (a confirmation mail, one per
-    submission, only when it failed)."""
+    """The campaign's jobs the agent may see, newest first (a confirmation mail or a review
+    notice, one per family action, only when it failed)."""
     account = current_staff()
     assert account is not None
     wanted = [k for k, spec in TASKS.items() if (kinds is None or k in kinds)
@@ -56,7 +56,7 @@ def visible_jobs(establishment: Establishment, slug: str, kinds: Collection[str]
     found = get_session().scalars(
         select(Job).where(Job.establishment_id == establishment.id, Job.campaign_slug == slug,
                           Job.kind.in_(wanted),
-                          or_(Job.kind != CONFIRMATION, Job.state == JobState.FAILED.value))
+                          or_(Job.kind.not_in(QUIET_KINDS), Job.state == JobState.FAILED.value))
         .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
     return [j for j in found if _may_see(j, establishment)]
 

@@ -5,7 +5,8 @@ school's decision per dossier or for the ticked ones at once.
 Deciding needs ``Permission.REVIEW_DOSSIERS`` (direction, secrétariat), like every review
 action; each decision is audited and written in the dossier's history by
 :func:`engine.dossiers.review.decide_place`, and each guardian with an address is told by mail
-(accepted, waiting list, refused; not when a decision is undone).
+(accepted, waiting list, refused; not when a decision is undone): one background job for all
+the mails of one post.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign
 from engine.dossiers.listing import versions_of
+from engine.dossiers.models import Dossier
 from engine.dossiers.permissions import Permission
 from engine.dossiers.places import (
     STATUS_LABELS,
     OptionRequests,
+    PlaceRequest,
     PlaceStatus,
     request_for,
     requests_by_option,
@@ -35,7 +38,7 @@ from engine.web.database import get_session
 
 from . import bp
 from .access import establishment_for, staff_actor, staff_required
-from .family_mail import tell_place_decision
+from .family_mail import tell_place_decisions
 
 #: the decisions the page offers, in the order of its buttons
 DECISIONS: Final = (PlaceStatus.ACCEPTED, PlaceStatus.WAITING, PlaceStatus.REFUSED,
@@ -104,6 +107,7 @@ def _decide(option: OptionRequests, campaign: Campaign, chosen: set[str],
         flash("Cochez au moins une demande.", "error")
         return
     done = 0
+    told: list[tuple[Dossier, PlaceRequest]] = []
     for dossier in rows:
         try:
             decide_place(get_session(), campaign, dossier, dossier.row_version, staff_actor(),
@@ -118,7 +122,8 @@ def _decide(option: OptionRequests, campaign: Campaign, chosen: set[str],
         done += 1
         decided = request_for(campaign, dossier, option.spec.id)
         if decided is not None and status is not PlaceStatus.REQUESTED:
-            tell_place_decision(dossier, decided)
+            told.append((dossier, decided))
+    tell_place_decisions(told)
     if done:
         plural = "s" if done > 1 else ""
         flash(f"« {option.label} » : {done} décision{plural} enregistrée{plural} "
