@@ -1,7 +1,7 @@
 """Choices with places over HTTP: the family reads that an option with places is a request
 the school decides, and later its decision; the school decides per dossier or for the ticked
 ones, in the order the dossiers were sent, never beyond the places (a clear message), audited,
-in the dossier's history, mailed to the family; a family choosing another option makes a new
+in the dossier's history, mailed to the family (one job per post, retried per message); a family choosing another option makes a new
 request (the decision is reset); the tables carry the request's status."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.dossiers.models import (
     DossierEvent,
     Establishment,
     FamilyAccount,
+    SentMessage,
     StaffRole,
 )
 from engine.dossiers.places import PlaceStatus, requests_by_option, sent_dossiers
@@ -33,6 +34,8 @@ from engine.dossiers.states import Actor, DossierState
 from engine.dossiers.versions import CampaignCache
 from engine.exports.dossier_tables import TableKind, tables_of
 from engine.exports.selection import Selection
+from engine.jobs import Job, JobState
+from engine.jobs.tasks import FAMILY_NOTICE
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
 from staffkit import StaffUser
@@ -80,9 +83,13 @@ def _family(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
 
 
 def _sent(db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier,
-          first_name: str, choice: str = "europe") -> tuple[Dossier, FamilyAccount, str]:
-    """A dossier sent with ``section: choice``, through the services a family's save uses."""
-    account, code = make_account(email=f"parent.{first_name.lower()}@example.fr")
+          first_name: str, choice: str = "europe", account: FamilyAccount | None = None,
+          ) -> tuple[Dossier, FamilyAccount, str]:
+    """A dossier sent with ``section: choice``, through the services a family's save uses
+    (by ``account``, else a new guardian's)."""
+    code = ""
+    if account is None:
+        account, code = make_account(email=f"parent.{first_name.lower()}@example.fr")
     dossier = make_dossier(account, first_name=first_name, source=CAMPAIGN,
                            campaign="places-2027")
     family = Actor.family(account.id)
@@ -178,6 +185,36 @@ def test_the_school_decides_in_order_never_beyond_the_places_and_the_family_is_t
     _post(client, un=f"{lea.public_id} requested")
     assert _fresh(db_session, lea).place_decisions == {}
     assert len(smtp[0].messages) == 3
+
+
+def test_a_bulk_decision_is_one_job_and_a_retry_resends_only_the_failed_message(
+        client: FlaskClient, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin,
+        smtp: tuple[Inbox, int]) -> None:
+    """A guardian of two pupils gets a message about each; the second one cannot leave (its
+    pupil's name, imported with a line break, cannot be a mail subject), so every retry
+    writes that one again and never the first."""
+    lea, parent, _ = _sent(db_session, make_account, make_dossier, "Léa")
+    hugo, *_ = _sent(db_session, make_account, make_dossier, "Hugo\nBis", account=parent)
+    ines, ines_parent, _ = _sent(db_session, make_account, make_dossier, "Inès")
+    staff_login(make_staff())
+    response = _post(client, dossier=[lea.public_id, hugo.public_id, ines.public_id],
+                     statut="waiting")
+    assert response.status_code == 302
+    assert "3 décisions enregistrées" in client.get(PLACES).get_data(True)
+    job = db_session.scalars(select(Job)).one()
+    assert (job.kind, job.job_state, job.attempts) == (FAMILY_NOTICE, JobState.FAILED, 4)
+    assert job.message == "1 courriel(s) sur 3 n'ont pas pu partir."
+    logged = [(m.dossier_id, m.kind, m.status, m.job_id)
+              for m in db_session.scalars(select(SentMessage).order_by(SentMessage.id))]
+    assert logged == [(lea.id, "place_decision", "sent", job.id),
+                      (hugo.id, "place_decision", "failed", job.id),
+                      (ines.id, "place_decision", "sent", job.id)] + [
+                          (hugo.id, "place_decision", "failed", job.id)] * 3
+    mails = smtp[0].wait_for(2)
+    assert [to for to, _ in mails] == [[parent.email], [ines_parent.email]]
+    assert all("liste d'attente" in m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+               for _, m in mails)
 
 
 def test_a_family_choosing_another_option_makes_a_new_request(

@@ -1,7 +1,9 @@
 """The loop between the school and the family over HTTP, with mails through a real SMTP server
-on loopback: a refused document (mail, reason on the family's pages, sent again "to review",
-an accepted file locked), a dossier sent back (mail, the wizard on the targets with the
-message, resubmitted, "changed since" for the agent), an upload on behalf of the family,
+on loopback: a refused document (mail sent by a job and logged, reason on the family's pages,
+sent again "to review", an accepted file locked), a dossier sent back (mail, the school's
+words as typed, the wizard on the targets with the message, resubmitted, "changed since" for
+the agent; a relay down: the action stands, the mail is retried and logged as failed), an
+upload on behalf of the family,
 staff-only fields never shown to nor taken from the family, and the bulk value per MEF."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,9 +25,12 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.dossiers import audit
-from engine.dossiers.models import Dossier, FamilyAccount, StoredFile
+from engine.dossiers.models import Dossier, FamilyAccount, SentMessage, StoredFile
 from engine.dossiers.services import change_state, save_answers
 from engine.dossiers.states import Actor, DossierState
+from engine.jobs import Job, JobState
+from engine.jobs.tasks import FAMILY_NOTICE
+from engine.web.state import app_state
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
 from staffkit import StaffUser
@@ -134,6 +140,13 @@ def _version(client: FlaskClient, page: str) -> str:
     return match.group(1)
 
 
+def _logged(db_session: Session) -> list[tuple[str, str, str, int | None]]:
+    """The messages log: (kind, address, status, job id) of each, oldest first."""
+    db_session.expire_all()
+    return [(m.kind, m.address, m.status, m.job_id)
+            for m in db_session.scalars(select(SentMessage).order_by(SentMessage.id))]
+
+
 def _files(db_session: Session, dossier: Dossier) -> list[StoredFile]:
     db_session.expire_all()
     return list(db_session.scalars(select(StoredFile).where(StoredFile.dossier_id == dossier.id)
@@ -154,7 +167,8 @@ def test_a_refused_document_is_mailed_shown_sent_again_and_an_accepted_one_is_lo
     _submit(db_session, dossier, account)
     (first,) = _files(db_session, dossier)
 
-    staff_login(make_staff())
+    agent = make_staff()
+    staff_login(agent)
     view = f"{BASE}/dossier/{dossier.public_id}"
     refused = _post(client, f"{view}/documents/{first.public_id}", view, decision="refused",
                     reason="autre", note="La deuxième page manque.")
@@ -165,6 +179,13 @@ def test_a_refused_document_is_mailed_shown_sent_again_and_an_accepted_one_is_lo
     assert "Justificatif de domicile" in text and "facture.png" in text
     assert "Autre raison" in text and "La deuxième page manque." in text
     assert f"/dossier/{dossier.public_id}/documents" in text
+    # sent by a job of the queue, logged with the other messages to families
+    job = db_session.scalars(select(Job)).one()
+    assert (job.kind, job.job_state, job.requested_by_id) == (
+        FAMILY_NOTICE, JobState.DONE, agent.account.id)
+    assert _logged(db_session) == [("refusal", to[0], "sent", job.id)]
+    log = client.get(f"{BASE}/boucle/messages").get_data(as_text=True)
+    assert "Document refusé" in log and "Document à renvoyer pour le dossier de Léa" in log
 
     dashboard = family.get("/mes-dossiers").get_data(as_text=True)
     assert "Autre raison" in dashboard and "La deuxième page manque." in dashboard
@@ -211,20 +232,22 @@ def test_sent_back_the_wizard_opens_on_the_targets_and_the_agent_sees_what_chang
     _submit(db_session, dossier, account, {"remarque": "Rien à signaler"})
     staff_login(make_staff())
     view = f"{BASE}/dossier/{dossier.public_id}"
+    # the school's words reach the family as typed: braces are no placeholders here
     sent = _post(client, f"{view}/renvoyer", view, row_version=_version(client, view),
-                 message="Précisez la remarque et joignez un justificatif.",
+                 message="Précisez la remarque {eleve} et joignez un justificatif {.",
                  targets=["remarque", "justificatif"])
     assert sent.status_code == 302
     ((to, message),) = inbox.wait_for(1)
     text = message.get_content()
-    assert "Précisez la remarque et joignez un justificatif." in text
+    assert "Précisez la remarque {eleve} et joignez un justificatif {." in text
+    assert [kind for kind, *_ in _logged(db_session)] == ["sent_back"]
     assert "- Remarque pour le collège" in text and "- Justificatif de domicile" in text
 
     family = _family(app, account, code)
     opened = family.get(f"/dossier/{dossier.public_id}")
     assert opened.headers["Location"].endswith(f"/dossier/{dossier.public_id}/etape/eleve")
     wizard = family.get(opened.headers["Location"]).get_data(as_text=True)
-    assert "Précisez la remarque et joignez un justificatif." in wizard
+    assert "Précisez la remarque {eleve} et joignez un justificatif {." in wizard
     assert 'class="correction-target" id="corriger-remarque"' in wizard
     assert 'id="corriger-telephone"' not in wizard
     assert f"/dossier/{dossier.public_id}/etape/pieces" in wizard.split('id="correction"')[1]
@@ -252,6 +275,36 @@ def test_sent_back_the_wizard_opens_on_the_targets_and_the_agent_sees_what_chang
     since = agent.split('id="depuis"')[1].split('id="modifications"')[0]
     assert "Remarque pour le collège" in since and "Il déménage en août." in since
     assert "Téléphone" not in since
+
+
+def test_a_relay_down_neither_fails_the_action_nor_loses_the_mail(
+        app: Flask, client: FlaskClient, db_session: Session, inbox: Inbox,
+        make_account: MakeAccount, make_dossier: MakeDossier, make_staff: MakeStaff,
+        staff_login: StaffLogin) -> None:
+    dossier, account, _code = _dossier(make_account, make_dossier)
+    _submit(db_session, dossier, account)
+    staff_login(make_staff())
+    jobs = app_state(app).jobs
+    jobs.settings = replace(jobs.settings, mail_url="smtp://127.0.0.1:9")
+    view = f"{BASE}/dossier/{dossier.public_id}"
+    sent = _post(client, f"{view}/renvoyer", view, row_version=_version(client, view),
+                 message="Joignez un justificatif.")
+    assert sent.status_code == 302
+    assert "renvoyé à la famille pour correction" in client.get(view).get_data(as_text=True)
+    db_session.refresh(dossier)
+    assert dossier.state is DossierState.TO_CORRECT
+    # retried per the mail policy (three more attempts), each attempt logged
+    job = db_session.scalars(select(Job)).one()
+    assert (job.job_state, job.attempts) == (JobState.FAILED, 4)
+    assert job.message == "1 courriel(s) sur 1 n'ont pas pu partir."
+    assert [(kind, status) for kind, _, status, _ in _logged(db_session)] == [
+        ("sent_back", "failed")] * 4
+    log = client.get(f"{BASE}/boucle/messages").get_data(as_text=True)
+    assert "Dossier renvoyé pour correction" in log and "Échec" in log
+    # the failed job is listed with the campaign's jobs, to be run again once the relay is up
+    assert "Courriel aux familles après une décision du collège" in client.get(
+        f"{BASE}/boucle/taches").get_data(as_text=True)
+    assert not inbox.messages
 
 
 def test_an_agent_uploads_a_document_on_behalf_of_the_family(
