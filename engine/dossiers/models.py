@@ -511,7 +511,8 @@ class SentMessage(Base):
         ForeignKey("family_account.id", ondelete="SET NULL"))
     #: the background job that sent it (``job.id``; no foreign key: jobs are purged)
     job_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    #: reminder audience (``not_started``…) or ``one_off``
+    #: reminder audience (``not_started``…), ``one_off``, ``selection`` or a review notice
+    #: (``refusal``, ``sent_back``, ``place_decision``)
     kind: Mapped[str] = mapped_column(String(30))
     address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))

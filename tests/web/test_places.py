@@ -1,8 +1,9 @@
 """Choices with places over HTTP: the family reads that an option with places is a request
 the school decides, and later its decision; the school decides per dossier or for the ticked
 ones, in the order the dossiers were sent, never beyond the places (a clear message), audited,
-in the dossier's history, mailed to the family (one job per post, retried per message); a family choosing another option makes a new
-request (the decision is reset); the tables carry the request's status."""
+in the dossier's history, mailed to the family (one job per post, retried per message); a
+family choosing another option makes a new request (the decision is reset); the tables carry
+the request's status."""
 
 from __future__ import annotations
 
