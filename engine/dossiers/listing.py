@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from engine.campaign.model import Campaign, FieldSpec
 from engine.rules import evaluate_dossier
 
+from .awaiting import STATES as WAITING_STATES
+from .awaiting import waiting_dossiers
 from .campaigns import context_of, effective_answers
 from .corrected import corrected_answers
 from .diff import dossier_changes
@@ -66,6 +68,8 @@ class Filters:
     conflicts: bool = False
     #: sent dossiers with a request for an option with places not decided yet
     undecided: bool = False
+    #: dossiers a guardian asked to send that wait for another guardian's answer
+    waiting: bool = False
     #: a value of the campaign's regime field (:func:`regime_field`), as :func:`token` spells it
     regime: str = ""
     #: an association id: dossiers whose memberships include it
@@ -94,7 +98,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         changed_page=str(args.get("page_modifiee", ""))[:100],
         documents=documents if documents in {"pending", "refused"} else "",
         conflicts=args.get("conflits") == "1", undecided=args.get("a_decider") == "1",
-        regime=str(args.get("regime", ""))[:100],
+        waiting=args.get("attente") == "1", regime=str(args.get("regime", ""))[:100],
         membership=str(args.get("adhesion", ""))[:100], sort=sort,
         descending=args.get("ordre") == "desc",
         page=int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1)
@@ -108,6 +112,7 @@ def filter_query(filters: Filters) -> dict[str, str]:
             "modifie": "1" if filters.has_changes else "", "page_modifiee": filters.changed_page,
             "documents": filters.documents, "conflits": "1" if filters.conflicts else "",
             "a_decider": "1" if filters.undecided else "",
+            "attente": "1" if filters.waiting else "",
             "regime": filters.regime, "adhesion": filters.membership,
             "tri": filters.sort.value if filters.sort is not Sort.NAME else "",
             "ordre": "desc" if filters.descending else ""}
@@ -136,6 +141,8 @@ class Row:
     memberships: frozenset[str] = frozenset()
     #: sent, with a request for an option with places not decided yet
     undecided: bool = False
+    #: waiting for a guardian's answer (worked out only for the filter ``attente``)
+    waiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +338,8 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
                        DossierEvent.kind.in_(["import_conflict", "import_conflict_resolved"]))
                 .group_by(DossierEvent.dossier_id, DossierEvent.kind)):
             conflicts[dossier_id] += count if kind == "import_conflict" else -count
+    waiting = waiting_dossiers(session, (r[0] for r in base if r[2] in WAITING_STATES),
+                               campaign_for) if filters.waiting else set()
     rows = []
     regime_values: dict[str, Any] = {}
     for (dossier_id, public_id, state, _version, submitted, updated, last, first, ine, lvl,
@@ -339,7 +348,8 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
         row = Row(dossier_id, public_id, state, last, first, ine, lvl or "", div or "",
                   submitted, updated, list(summary.fields) if summary else [],
                   list(summary.pages) if summary else [],
-                  documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id]))
+                  documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id]),
+                  waiting=dossier_id in waiting)
         if regime is not None:
             correction, answer, *imported = answers[:regime_width]
             value = _first(correction, answer,
@@ -410,6 +420,8 @@ def _matches(row: Row, filters: Filters) -> bool:
     if filters.membership and filters.membership not in row.memberships:
         return False
     if filters.undecided and not row.undecided:
+        return False
+    if filters.waiting and not row.waiting:
         return False
     return not (filters.conflicts and not row.conflicts)
 

@@ -22,11 +22,12 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.campaign.model import Campaign
 from engine.config import ROOT, Settings
 from engine.diagnostics import CodedError
 from engine.mail import MailError, send_mail
 
-from . import audit
+from . import audit, awaiting
 from .models import (
     CampaignVersion,
     Dossier,
@@ -48,6 +49,8 @@ class Audience(StrEnum):
     NEVER_LOGGED_IN = "never_logged_in"
     IN_PROGRESS = "in_progress"
     TO_CORRECT = "to_correct"
+    #: guardians whose answer a dossier waits for (``required: all_guardians``)
+    WAITING_GUARDIAN = "waiting_guardian"
 
 
 AUDIENCE_LABELS: Final[Mapping[Audience, str]] = {
@@ -55,12 +58,14 @@ AUDIENCE_LABELS: Final[Mapping[Audience, str]] = {
     Audience.NEVER_LOGGED_IN: "Responsables jamais connectés",
     Audience.IN_PROGRESS: "Dossiers en cours, pas encore envoyés",
     Audience.TO_CORRECT: "Dossiers renvoyés pour correction",
+    Audience.WAITING_GUARDIAN: "Responsables dont la réponse est attendue pour envoyer le dossier",
 }
 DEFAULT_SUBJECTS: Final[Mapping[Audience, str]] = {
     Audience.NOT_STARTED: "Réinscription de {eleve} : dossier à compléter",
     Audience.NEVER_LOGGED_IN: "Réinscription de {eleve} : votre accès en ligne",
     Audience.IN_PROGRESS: "Réinscription de {eleve} : dossier à terminer",
     Audience.TO_CORRECT: "Réinscription de {eleve} : dossier à corriger",
+    Audience.WAITING_GUARDIAN: "Réinscription de {eleve} : votre réponse est attendue",
 }
 ONE_OFF: Final = "one_off"
 ONE_OFF_SUBJECT: Final = "Réinscription de {eleve}"
@@ -95,6 +100,7 @@ _STATES: Final[Mapping[Audience, tuple[DossierState, ...]]] = {
     Audience.NEVER_LOGGED_IN: _OPEN,
     Audience.IN_PROGRESS: (DossierState.IN_PROGRESS,),
     Audience.TO_CORRECT: (DossierState.TO_CORRECT,),
+    Audience.WAITING_GUARDIAN: awaiting.STATES,
 }
 MAX_SUBJECT: Final = 200
 MAX_BODY: Final = 10_000
@@ -237,14 +243,23 @@ def recipients_of(dossier: Dossier) -> list[Recipient]:
 
 
 def audience_recipients(session: Session, establishment_id: int, slug: str,
-                        audience: Audience) -> list[Recipient]:
-    """Every guardian a reminder to ``audience`` is for, with or without an address."""
+                        audience: Audience,
+                        campaign_of: Callable[[CampaignVersion], Campaign]) -> list[Recipient]:
+    """Every guardian a reminder to ``audience`` is for, with or without an address
+    (``campaign_of``: each dossier's campaign, to know whose answer it waits for)."""
+    dossiers = _campaign_dossiers(session, establishment_id, slug, _STATES[audience])
+    asked = awaiting.requested(session, (d.id for d in dossiers)) \
+        if audience is Audience.WAITING_GUARDIAN else set()
     out: list[Recipient] = []
-    for dossier in _campaign_dossiers(session, establishment_id, slug, _STATES[audience]):
-        never = {g.account_id for g in dossier.pupil.guardianships
-                 if g.account.last_login_at is None}
-        out.extend(r for r in recipients_of(dossier)
-                   if audience is not Audience.NEVER_LOGGED_IN or r.account_id in never)
+    for dossier in dossiers:
+        wanted: set[int] | None = None
+        if audience is Audience.NEVER_LOGGED_IN:
+            wanted = {g.account_id for g in dossier.pupil.guardianships
+                      if g.account.last_login_at is None}
+        elif audience is Audience.WAITING_GUARDIAN:
+            wanted = {g.account_id for g in awaiting.awaited(
+                dossier, campaign_of(dossier.campaign_version))} if dossier.id in asked else set()
+        out.extend(r for r in recipients_of(dossier) if wanted is None or r.account_id in wanted)
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from .models import Dossier, Guardianship
 from .sealed import family_answers
 from .services import change_state, save_answers
 from .states import Actor, DossierState
+
+#: the history's event of a guardian asking to send a dossier that waits for another's answer
+SUBMISSION_WAITING: Final = "submission_waiting"
 
 
 class AwaitingGuardians(EngineError):
@@ -59,7 +62,7 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
         expected_version = dossier.row_version
     waiting = waiting_for(dossier, campaign, evaluation.visible) if campaign is not None else []
     if waiting:
-        dossier.record(actor, "submission_waiting", {"waiting": [g.guardian_key for g in waiting]})
+        dossier.record(actor, SUBMISSION_WAITING, {"waiting": [g.guardian_key for g in waiting]})
         session.commit()
         raise AwaitingGuardians(waiting)
     return change_state(session, dossier, expected_version, DossierState.SUBMITTED, actor,

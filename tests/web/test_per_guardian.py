@@ -1,25 +1,28 @@
 """Answers per guardian (issue 14): each legal guardian signs the attestation under their own
 login; the first one's submission waits for the other's answer (the dossier stays in
 progress, « en attente de la réponse de … »), the last one sends it; each sees the other's
-answer read-only, and a guardian the school protects is not named."""
+answer read-only, and a guardian the school protects is not named; the school reminds the
+guardians whose answer is awaited and finds their dossiers in the list."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from html import unescape
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hostile.confkit import CsrfToken, browser, html, post_form, reload
+from hostile.confkit import CsrfToken, browser, html, mails, post_form, reload
 from sqlalchemy.orm import Session
 
+from engine.dossiers.messages import DEFAULT_SUBJECTS, Audience, default_body
 from engine.dossiers.models import Dossier, FamilyAccount
 from engine.dossiers.states import DossierState
 from engine.exports.dossier_tables import changes_table, dossiers_table
 
 from .wizardkit import form_values, page_url
-from conftest import MakeStaff
+from conftest import MakeStaff, _csrf_token
 from exports.kit import selection
 from staffkit import StaffUser
 
@@ -180,3 +183,53 @@ def test_two_guardians_signing_at_once_lose_nothing(
     stored = reload(db_session, dossier).guardian_answers
     assert set(stored["attestation"]) == {"1001", "1002"}
     assert stored["informations"]["1001"]["value"] is True
+
+
+def test_a_reminder_goes_to_the_guardian_whose_answer_is_awaited_naming_nobody(
+        app: Flask, client: FlaskClient, make_dossier: Callable[..., Dossier],
+        make_account: Callable[..., Account], mother: Account, father: Account,
+        csrf_token: CsrfToken, make_staff: MakeStaff,
+        staff_login: Callable[[StaffUser], object], tmp_path: Path) -> None:
+    """Claire, whom the school protects, asked to send Léa's dossier; Paul has not signed:
+    the reminder goes to him alone, and neither it nor its preview names her. Hugo's
+    dossier is in progress, signed by one guardian, but nobody asked to send it."""
+    waiting = _dossier(make_dossier, mother, father, confidential=(1,))
+    mum = browser(app, csrf_token, mother)
+    _sign(mum, waiting, attestation="true")
+    assert _submit(mum, csrf_token, waiting)[0] == 302
+    anne = make_account("Anne PETIT", email="anne@example.fr", personne_id="2001")
+    marc = make_account("Marc PETIT", email="marc@example.fr", personne_id="2002")
+    quiet = make_dossier(anne[0], marc[0], first_name="Hugo", last_name="Petit",
+                         source=SOURCE, campaign="signatures")
+    _sign(browser(app, csrf_token, anne), quiet, attestation="true")
+
+    staff_login(make_staff())
+    base = "/etablissement/0750001A/signatures"
+    overview = unescape(html(client, f"{base}/messages"))
+    row = overview.split("Responsables dont la réponse est attendue")[1].split("</tr>")[0]
+    assert "<td>1</td><td>0</td>" in row
+    path = f"{base}/messages/relance/waiting_guardian"
+    page = unescape(html(client, path))
+    assert "Paul DURAND" in page and "paul@example.fr" in page
+    assert "Claire" not in page and "claire@" not in page and "PETIT" not in page
+    sent = client.post(path, data={
+        "csrf_token": _csrf_token(client, path), "action": "send",
+        "subject": DEFAULT_SUBJECTS[Audience.WAITING_GUARDIAN],
+        "body": default_body(Audience.WAITING_GUARDIAN.value)})
+    assert sent.status_code == 302
+    (message,) = mails(tmp_path)
+    assert message["To"] == "paul@example.fr"
+    assert message["Subject"] == "Réinscription de Léa Martin : votre réponse est attendue"
+    text = message.get_content()
+    assert "votre propre réponse" in text and "Claire" not in text and "claire@" not in text
+
+    # the list keeps the dossiers waiting for a guardian
+    listed = html(client, f"{base}/dossiers?attente=1")
+    assert waiting.public_id in listed and quiet.public_id not in listed
+    assert quiet.public_id in html(client, f"{base}/dossiers")
+    # once Paul has signed, nobody is awaited (even before the dossier is sent)
+    _sign(browser(app, csrf_token, father), waiting, attestation="true")
+    row = unescape(html(client, f"{base}/messages")).split(
+        "Responsables dont la réponse est attendue")[1].split("</tr>")[0]
+    assert "<td>0</td><td>0</td>" in row
+    assert waiting.public_id not in html(client, f"{base}/dossiers?attente=1")

@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.dossiers.messages import Audience, MessageError, audience_recipients, check_message
 from engine.dossiers.models import AuditEntry, Dossier, MessageTemplate, SentMessage
 from engine.dossiers.states import DossierState
+from engine.dossiers.versions import CampaignCache
 from engine.jobs import Job, JobState
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
@@ -108,13 +109,15 @@ def test_audiences(db_session: Session, families: dict[str, Dossier]) -> None:
 
     def names(audience: Audience) -> list[tuple[str, str | None]]:
         return [(r.guardian, r.email)
-                for r in audience_recipients(db_session, establishment, SLUG, audience)]
+                for r in audience_recipients(db_session, establishment, SLUG, audience,
+                                             CampaignCache().campaign_of)]
 
     assert names(Audience.NOT_STARTED) == [("Claire Martin", "claire@example.fr"),
                                            ("Paul Martin", None)]
     assert names(Audience.IN_PROGRESS) == [("Anne Petit", "anne@example.fr")]
     assert names(Audience.TO_CORRECT) == [("Marc Roux", "marc@example.fr")]
     assert len(names(Audience.NEVER_LOGGED_IN)) == 4
+    assert names(Audience.WAITING_GUARDIAN) == []  # no dossier waits for a guardian
     with pytest.raises(MessageError, match="accolade"):
         check_message("Objet", "Bonjour {eleve")
     with pytest.raises(MessageError, match="une ligne"):

@@ -41,7 +41,7 @@ def viewer_include(establishment: Establishment) -> Callable[[FieldSpec], bool] 
 
 #: the query-string keys of the list's filters (and of the exports and reminders it leads to)
 FILTER_ARGS: Final = ("q", "etat", "niveau", "classe", "modifie", "page_modifiee", "documents",
-                      "conflits", "a_decider", "regime", "adhesion", "tri", "ordre")
+                      "conflits", "a_decider", "attente", "regime", "adhesion", "tri", "ordre")
 
 
 def list_filters(args: Mapping[str, str] | None = None) -> Filters:

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import audit, sealed
+from engine.dossiers.awaiting import asks_every_guardian
 from engine.dossiers.campaigns import context_of, effective_answers
 from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import dossier_changes
@@ -135,7 +136,7 @@ def dossiers(uai: str, slug: str) -> str:
         can_read=can(account, Permission.READ_DOSSIERS, establishment.id),
         can_health=can(account, Permission.READ_HEALTH, establishment.id),
         can_message=can(account, Permission.MESSAGE_FAMILIES, establishment.id),
-        has_places=bool(limited_fields(campaign)),
+        has_places=bool(limited_fields(campaign)), can_wait=asks_every_guardian(campaign),
         args=request.args.to_dict(), form=FlaskForm(),
         filter_args={k: v for k, v in request.args.items() if k in FILTER_ARGS})
 

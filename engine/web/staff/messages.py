@@ -125,7 +125,7 @@ def messages(uai: str, slug: str) -> str:
     session = get_session()
     counts = {}
     for audience in Audience:
-        found = audience_recipients(session, establishment.id, slug, audience)
+        found = audience_recipients(session, establishment.id, slug, audience, campaign_of)
         counts[audience] = (sum(1 for r in found if r.email), sum(1 for r in found if not r.email))
     return render_template(
         "staff/messages.html", establishment=establishment, campaign=campaign, slug=slug,
@@ -141,7 +141,7 @@ def reminder(uai: str, slug: str, audience: str) -> Response | str:
     chosen = _audience(audience)
     session = get_session()
     subject, body = template_for(session, establishment.id, slug, chosen)
-    recipients = audience_recipients(session, establishment.id, slug, chosen)
+    recipients = audience_recipients(session, establishment.id, slug, chosen, campaign_of)
     values = _values(establishment, campaign)
     form, error, status = FlaskForm(), None, 200
     if request.method == "POST":
