@@ -36,8 +36,8 @@ def _queue(dossier: Dossier, notices: Sequence[Notice]) -> None:
     if not addressed:
         return
     account = current_staff()
-    app_state().jobs.enqueue(FAMILY_NOTICE, {"notices": addressed},
-                             requested_by=account.id if account is not None else None,
+    assert account is not None
+    app_state().jobs.enqueue(FAMILY_NOTICE, {"notices": addressed}, requested_by=account.id,
                              establishment_id=dossier.pupil.establishment_id,
                              campaign_slug=dossier.campaign_version.slug)
 
