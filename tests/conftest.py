@@ -289,6 +289,16 @@ def csrf_token() -> Callable[..., str]:
     return _csrf_token
 
 
+def family_browser(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
+    """A browser of its own for a guardian, logged in (the test's ``client`` may be another
+    person's: an agent, the other guardian)."""
+    browser = app.test_client()
+    response = browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
+                                                "login": account.login, "code": code})
+    assert response.status_code == 302, response.status_code
+    return browser
+
+
 @pytest.fixture
 def login(client: FlaskClient) -> Callable[[str, str], TestResponse]:
     """``login(identifier, code)``: posts the login form with its CSRF token."""

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import io
 
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.models import Dossier
 
-from conftest import _csrf_token
+from conftest import _csrf_token, family_browser
 
 DOCUMENT = "attestation_assurance"
 
 
-def family_client(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
-    client = app.test_client()
-    response = client.post("/connexion", data={"csrf_token": _csrf_token(client),
-                                               "login": account.login, "code": code})
-    assert response.status_code == 302, response.status_code
-    return client
+family_client = family_browser
 
 
 def upload(client: FlaskClient, dossier: Dossier, data: bytes) -> TestResponse:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine.dossiers.models import Dossier, FamilyAccount
+from engine.dossiers.models import Dossier
 from engine.dossiers.services import save_answers
 from engine.dossiers.states import Actor
 
-from conftest import MakeAccount, MakeDossier, _csrf_token
+from conftest import MakeAccount, MakeDossier, family_browser
 
 CAMPAIGN = """\
 language: 1
@@ -44,13 +43,6 @@ tariffs:
 """
 
 
-def _family(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
-    browser = app.test_client()
-    browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
-                                     "login": account.login, "code": code})
-    return browser
-
-
 def _schedule(page: str) -> tuple[bool, list[tuple[str, str]]]:
     """Whether the panel's schedule is shown, and its (label, amount) lines."""
     block = re.search(r'<div class="fees__schedule" data-fees-schedule( hidden)?>(.*?)</div>',
@@ -66,7 +58,7 @@ def test_the_form_shows_the_schedule_without_a_script(
         make_dossier: MakeDossier) -> None:
     account, code = make_account(email="parent@example.fr")
     dossier: Dossier = make_dossier(account, source=CAMPAIGN, campaign="echeancier-2027")
-    browser = _family(app, account, code)
+    browser = family_browser(app, account, code)
     url = f"/dossier/{dossier.public_id}/etape/cantine"
     shown, lines = _schedule(browser.get(url).get_data(True))
     assert not shown and not lines  # no fee yet: the list is there, hidden, for form.js

@@ -38,7 +38,7 @@ from engine.exports.selection import Selection
 from engine.jobs import Job, JobState
 from engine.jobs.tasks import FAMILY_NOTICE
 
-from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
+from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token, family_browser
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
@@ -75,14 +75,6 @@ def app(make_app: Callable[..., Flask], smtp: tuple[Inbox, int]) -> Flask:
     return make_app(mail_url=f"smtp://127.0.0.1:{smtp[1]}")
 
 
-def _family(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
-    browser = app.test_client()
-    response = browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
-                                                "login": account.login, "code": code})
-    assert response.status_code == 302
-    return browser
-
-
 def _sent(db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier,
           first_name: str, choice: str = "europe", account: FamilyAccount | None = None,
           ) -> tuple[Dossier, FamilyAccount, str]:
@@ -117,7 +109,7 @@ def test_the_family_reads_that_an_option_with_places_is_a_request(
         make_dossier: MakeDossier) -> None:
     account, code = make_account(email="parent@example.fr")
     dossier = make_dossier(account, source=CAMPAIGN, campaign="places-2027")
-    browser = _family(app, account, code)
+    browser = family_browser(app, account, code)
     form = browser.get(f"/dossier/{dossier.public_id}/etape/options").get_data(True)
     assert "Section européenne anglais <span class=\"choice__request\">Demande soumise à " \
            "l&#39;accord de l&#39;établissement, 2 places</span>" in form
@@ -176,7 +168,7 @@ def test_the_school_decides_in_order_never_beyond_the_places_and_the_family_is_t
     assert "Section européenne : Section européenne anglais – accepté" in text
     assert "liste d'attente" in mails[2][1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
-    family = _family(app, lea_account, lea_code)
+    family = family_browser(app, lea_account, lea_code)
     review = family.get(f"/dossier/{lea.public_id}/recapitulatif").get_data(True)
     assert 'badge--place-accepted">accepté</span>' in review
     dashboard = family.get("/mes-dossiers").get_data(True)
@@ -236,7 +228,7 @@ def test_a_family_choosing_another_option_makes_a_new_request(
     kinds = [e.kind for e in db_session.scalars(select(DossierEvent).where(
         DossierEvent.dossier_id == lea.id))]
     assert kinds.count("place_request_reset") == 1
-    browser = _family(app, account, code)
+    browser = family_browser(app, account, code)
     review = browser.get(f"/dossier/{lea.public_id}/recapitulatif").get_data(True)
     assert 'badge--place-requested">demandé</span>' in review
 

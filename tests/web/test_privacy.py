@@ -25,7 +25,7 @@ from engine.dossiers.models import AuditEntry, Dossier, FamilyAccount, StaffRole
 from engine.dossiers.states import DossierState
 
 from .wizardkit import PAGES, PREFILL, VALID_PAGES, page_url, post_page, text_of
-from conftest import MakeStaff
+from conftest import MakeStaff, family_browser
 from staffkit import StaffUser
 
 Account = tuple[FamilyAccount, str]
@@ -40,14 +40,6 @@ PERSONAL = ("Léa", "Claire", "Paul", "MARTIN", "DURAND", "Jeanne", "claire.mart
             "paul.durand@example.fr", "0612345678", "06 12 34 56 78", "+33612345678",
             "0798765432", "+33798765432", "06 11 22 33 44", "+33611223344", "070123456AB",
             "12 rue des Lilas", "8 quai Perrache", "Arachides", "2014-03-02", "02/03/2014")
-
-
-def _browser(app: Flask, csrf_token: Callable[..., str], account: Account) -> FlaskClient:
-    client = app.test_client()
-    response = client.post("/connexion", data={"csrf_token": csrf_token(client),
-                                               "login": account[0].login, "code": account[1]})
-    assert response.status_code == 302
-    return client
 
 
 def _download(client: FlaskClient, csrf_token: Callable[..., str], fmt: str) -> TestResponse:
@@ -109,7 +101,7 @@ def test_my_data_holds_my_children_and_not_the_confidential_guardian(
         make_dossier: Callable[..., Dossier], csrf_token: Callable[..., str]) -> None:
     stranger, _ = make_account("Zoé Autre")
     make_dossier(stranger, first_name="Zéphyrine", last_name="Autre")
-    mum = _browser(app, csrf_token, mother)
+    mum = family_browser(app, *mother)
     _fill(mum, confidential, csrf_token)
     held = json.loads(_download(mum, csrf_token, "json").data)
     assert held["account"]["email"] == "claire.martin@example.fr"
@@ -134,7 +126,7 @@ def test_my_data_needs_a_login_a_post_and_the_token(app: Flask, client: FlaskCli
                                                     confidential: Dossier, mother: Account,
                                                     csrf_token: Callable[..., str]) -> None:
     assert client.get("/mes-donnees").headers["Location"].startswith("/connexion")
-    mum = _browser(app, csrf_token, mother)
+    mum = family_browser(app, *mother)
     assert mum.get("/mes-donnees/json").status_code == 405
     assert mum.post("/mes-donnees/json").status_code == 400  # no CSRF token
     page = text_of(mum.get("/mes-donnees"))
@@ -182,7 +174,7 @@ def test_a_whole_journey_logs_no_personal_data(
     wrong = app.test_client()
     wrong.post("/connexion", data={"csrf_token": csrf_token(wrong),
                                    "login": "claire.martin@example.fr", "code": "WRONG-CODE"})
-    mum = _browser(app, csrf_token, mother)
+    mum = family_browser(app, *mother)
     _fill(mum, dossier, csrf_token)
     review = f"/dossier/{dossier.public_id}/recapitulatif"
     version = text_of(mum.get(review)).split('name="row_version" value="')[1].split('"')[0]
@@ -191,7 +183,7 @@ def test_a_whole_journey_logs_no_personal_data(
     assert mum.get(f"{review}.pdf").status_code == 200
     _download(mum, csrf_token, "json")
     _download(mum, csrf_token, "pdf")
-    dad = _browser(app, csrf_token, father)
+    dad = family_browser(app, *father)
     assert dad.get(review).status_code == 200
     # the school's side
     _staff_journey(client, staff, dossier, staff_login, csrf_token)

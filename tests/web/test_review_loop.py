@@ -32,7 +32,7 @@ from engine.jobs import Job, JobState
 from engine.jobs.tasks import FAMILY_NOTICE
 from engine.web.state import app_state
 
-from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
+from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token, family_browser
 from staffkit import StaffUser
 
 StaffLogin = Callable[[StaffUser], TestResponse]
@@ -104,15 +104,6 @@ def _png(colour: str = "white") -> bytes:
     return data.getvalue()
 
 
-def _family(app: Flask, account: FamilyAccount, code: str) -> FlaskClient:
-    """A browser of its own for the guardian (the test client is the agent's)."""
-    browser = app.test_client()
-    response = browser.post("/connexion", data={"csrf_token": _csrf_token(browser),
-                                                "login": account.login, "code": code})
-    assert response.status_code == 302
-    return browser
-
-
 def _dossier(make_account: MakeAccount, make_dossier: MakeDossier, first_name: str = "Léa",
              mef: str = "10010012110") -> tuple[Dossier, FamilyAccount, str]:
     account, code = make_account(email=f"parent.{first_name.lower()}@example.fr")
@@ -158,7 +149,7 @@ def test_a_refused_document_is_mailed_shown_sent_again_and_an_accepted_one_is_lo
         make_account: MakeAccount, make_dossier: MakeDossier, make_staff: MakeStaff,
         staff_login: StaffLogin) -> None:
     dossier, account, code = _dossier(make_account, make_dossier)
-    family = _family(app, account, code)
+    family = family_browser(app, account, code)
     page = f"/dossier/{dossier.public_id}/etape/pieces"
     sent = family.post(f"/dossier/{dossier.public_id}/documents/justificatif/fichiers",
                        data={"csrf_token": _csrf_token(family, page), "page": "pieces",
@@ -243,7 +234,7 @@ def test_sent_back_the_wizard_opens_on_the_targets_and_the_agent_sees_what_chang
     assert [kind for kind, *_ in _logged(db_session)] == ["sent_back"]
     assert "- Remarque pour le collège" in text and "- Justificatif de domicile" in text
 
-    family = _family(app, account, code)
+    family = family_browser(app, account, code)
     opened = family.get(f"/dossier/{dossier.public_id}")
     assert opened.headers["Location"].endswith(f"/dossier/{dossier.public_id}/etape/eleve")
     wizard = family.get(opened.headers["Location"]).get_data(as_text=True)
@@ -307,7 +298,7 @@ def test_a_relay_down_neither_fails_the_action_nor_loses_the_mail(
     assert not inbox.messages
 
 
-def test_an_agent_uploads_a_document_on_behalf_of_the_family(
+def test_an_agent_uploads_a_document_on_behalf_of_thefamily_browser(
         client: FlaskClient, db_session: Session, make_account: MakeAccount,
         make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
     dossier, account, _code = _dossier(make_account, make_dossier)
@@ -364,7 +355,7 @@ def test_staff_only_fields_never_reach_the_family_nor_come_from_it(
         app: Flask, client: FlaskClient, db_session: Session, make_account: MakeAccount,
         make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
     dossier, account, code = _dossier(make_account, make_dossier)
-    family = _family(app, account, code)
+    family = family_browser(app, account, code)
     base = f"/dossier/{dossier.public_id}"
     assert family.get(f"{base}/etape/college").status_code == 404
     page = f"{base}/etape/eleve"

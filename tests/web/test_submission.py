@@ -30,6 +30,7 @@ from engine.jobs.queue import UNQUEUED_MESSAGE
 from engine.web.state import app_state
 
 from .wizardkit import PAGES, PREFILL, VALID_PAGES, page_url, post_page, squash, text_of
+from conftest import family_browser
 from rediskit import PrivateRedis
 
 Login = Callable[[str, str], TestResponse]
@@ -44,19 +45,10 @@ MOTHER_CONTACT = ("0612345678", "06 12 34 56 78", "+33612345678", "claire.martin
                   "12 rue des Lilas")
 
 
-def _browser(app: Flask, csrf_token: Callable[..., str],
-             account: tuple[FamilyAccount, str]) -> FlaskClient:
-    client = app.test_client()
-    response = client.post("/connexion", data={"csrf_token": csrf_token(client),
-                                               "login": account[0].login, "code": account[1]})
-    assert response.status_code == 302
-    return client
-
-
 @pytest.fixture
 def family(app: Flask, csrf_token: Callable[..., str], mother: tuple[FamilyAccount, str],
            dossier: Dossier) -> FlaskClient:
-    return _browser(app, csrf_token, mother)
+    return family_browser(app, *mother)
 
 
 def _fill(client: FlaskClient, dossier: Dossier) -> None:
@@ -186,7 +178,7 @@ def test_mail_failure_never_loses_the_submission(
         csrf_token: Callable[..., str], mother: tuple[FamilyAccount, str],
         caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(mail_url="smtp://127.0.0.1:9")  # nothing listens on the discard port
-    client = _browser(app, csrf_token, mother)
+    client = family_browser(app, *mother)
     _fill(client, dossier)
     _upload(app, db_session, dossier)
     with caplog.at_level(logging.WARNING):
@@ -206,7 +198,7 @@ def test_a_submission_while_the_queue_is_down_is_kept_and_its_mail_can_be_sent_l
         csrf_token: Callable[..., str], mother: tuple[FamilyAccount, str],
         private_redis: PrivateRedis) -> None:
     app = make_app(queue_url=private_redis.url, queue_immediate=False)
-    client = _browser(app, csrf_token, mother)
+    client = family_browser(app, *mother)
     _fill(client, dossier)
     _upload(app, db_session, dossier)
     private_redis.stop()
@@ -321,7 +313,7 @@ def test_confidential_contact_never_reaches_the_other_guardian(
         father: tuple[FamilyAccount, str], db_session: Session,
         csrf_token: Callable[..., str], tmp_path: Path) -> None:
     dossier = make_dossier(mother[0], father[0], prefill=PREFILL, confidential=(1,))
-    dad = _browser(app, csrf_token, father)
+    dad = family_browser(app, *father)
     for page_id in PAGES:
         html = text_of(dad.get(page_url(dossier.public_id, page_id)))
         _assert_hidden(html, page_id)  # markup and the embedded JSON alike
@@ -349,10 +341,9 @@ def test_confidential_contact_never_reaches_the_other_guardian(
     hers = _pdf_text(_attachment(mails["claire.martin@example.fr"]))
     assert "claire.martin@example.fr" in hers  # she sees her own details
     # and she sees them on the pages too
-    mum = _browser(app, csrf_token, mother)
+    mum = family_browser(app, *mother)
     assert "claire.martin@example.fr" in text_of(
         mum.get(f"/dossier/{dossier.public_id}/recapitulatif"))
-
 
 
 def test_confirmation_gives_a_reference_next_steps_and_who_sent(
