@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -210,7 +212,27 @@ def write_ods(tables: Sequence[Table], stream: IO[bytes], counter: _Counter) -> 
 WRITERS: Final = {Format.CSV: write_csv, Format.XLSX: write_xlsx, Format.ODS: write_ods}
 
 
+@contextmanager
+def _young_objects_collected() -> Iterator[None]:
+    """Leave the objects alive before a write out of the garbage collector's full passes
+    during it (``gc.freeze``), then hand them back.
+
+    A table of thousands of dossiers allocates enough objects that last a chunk to trigger
+    full collections, each of which walked every object of the application (the campaigns,
+    the ORM's mappings…) for nothing: a fifth of the time of a 2,000-dossier XLSX. The
+    write's own objects are still collected as usual, so memory stays flat. The switch is
+    process-wide: another thread's objects made before the write are not collected during
+    it, and a write ending in another thread may hand them back first (which only costs that
+    write the saving)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def write_tables(tables: Sequence[Table], fmt: Format, stream: IO[bytes],
                  progress: Progress | None = None) -> None:
     """Write ``tables`` (one sheet each; one after the other in CSV) to ``stream``."""
-    WRITERS[fmt](tables, stream, _Counter(sum(t.total for t in tables), progress))
+    with _young_objects_collected():
+        WRITERS[fmt](tables, stream, _Counter(sum(t.total for t in tables), progress))
