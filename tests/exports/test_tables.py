@@ -255,3 +255,19 @@ def test_a_column_getter_reads_each_row_s_own_value() -> None:
     values = [{"photo_classe": "oui", "site": "non"}, {"photo_classe": "non", "site": "oui"}]
     for value in [*values, dict(values[0])]:
         assert [get(value) for _, get in columns] == list(grid.type.export(value, grid).values())
+
+
+def test_a_write_hands_the_frozen_objects_back_to_the_collector() -> None:
+    import gc
+
+    def failing() -> Any:
+        assert gc.get_freeze_count() > 0  # the objects alive before the write are left out
+        yield ["a"]
+        raise RuntimeError("the database went away")
+
+    before = gc.get_freeze_count()
+    written([Table("T", ["A"], [["a"]], 1)], Format.XLSX)
+    assert gc.get_freeze_count() == before
+    with pytest.raises(RuntimeError):
+        written([Table("T", ["A"], failing(), 1)], Format.CSV)
+    assert gc.get_freeze_count() == before
