@@ -292,22 +292,23 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     ``include`` leaves out of the change counts the fields the viewer may not read.
 
     Without ``details`` (an export, which reads only which rows and in what order), the
-    changes, documents and conflicts of each row are worked out only when a filter reads
-    them."""
+    changes, documents, conflicts, regime, memberships and undecided requests of each row
+    are worked out only when a filter reads them."""
     versions = [v.id for v in versions_of(session, establishment_id, slug)]
     level = Dossier.prefill["pupil"]["level"].as_string()
     division = Dossier.prefill["pupil"]["division"].as_string()
     regime = regime_field(campaign)
-    memberships = membership_fields(campaign)
+    read_regime = regime if details or filters.regime else None
+    memberships = membership_fields(campaign) if details or filters.membership else ()
     read: list[Any] = []
-    if regime is not None:
-        read += [Dossier.corrections[regime.id], Dossier.answers[regime.id]]
-        if regime.prefill is not None:
-            read.append(Dossier.prefill[tuple(regime.prefill)])
+    if read_regime is not None:
+        read += [Dossier.corrections[read_regime.id], Dossier.answers[read_regime.id]]
+        if read_regime.prefill is not None:
+            read.append(Dossier.prefill[tuple(read_regime.prefill)])
     regime_width = len(read)
     for spec in memberships:
         read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
-    limited = limited_fields(campaign)
+    limited = limited_fields(campaign) if details or filters.undecided else ()
     members_end = len(read)
     for spec in limited:
         read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
@@ -350,10 +351,10 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
                   list(summary.pages) if summary else [],
                   documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id]),
                   waiting=dossier_id in waiting)
-        if regime is not None:
+        if read_regime is not None:
             correction, answer, *imported = answers[:regime_width]
-            value = _first(correction, answer,
-                           *(regime.type.imported(v, regime) for v in imported if v is not None))
+            value = _first(correction, answer, *(read_regime.type.imported(v, read_regime)
+                                                 for v in imported if v is not None))
             row.regime = token(value)
             regime_values.setdefault(row.regime, value)
         chosen: set[str] = set()

@@ -114,21 +114,61 @@ def prepared(selection: Selection, *, events: bool = False) -> Iterator[Prepared
 
 
 def field_columns(spec: FieldSpec, label: str, codes: bool) -> list[tuple[str, Getter]]:
-    """The columns of one (non-repeat) field: label and how to read its value's cell."""
+    """The columns of one (non-repeat) field: label and how to read its value's cell.
+
+    Each getter is worked out once per column, not per cell: a choice's label is looked up
+    once per distinct value, and a field with several columns is exported once per value
+    (not once per column)."""
     kind = spec.type
     suffixes = list(kind.export(None, spec))
     if suffixes == [""] and kind.choices(spec) is not None:
-        out: list[tuple[str, Getter]] = [(label, lambda v: kind.display(v, spec) or None)]
+        out: list[tuple[str, Getter]] = [
+            (label, _by_value(lambda v: kind.display(v, spec) or None))]
         if codes:
-            out.append((f"{label} (code)", lambda v: kind.export(v, spec)[""]))
+            out.append((f"{label} (code)", _by_value(lambda v: kind.export(v, spec)[""])))
         return out
     if suffixes == [""] and kind.value_type(spec) == DATE:
         return [(label, lambda v: parse_date(v) if v else None)]
-    return [(f"{label} ({s[1:]})" if s else label, _part(spec, s)) for s in suffixes]
+    if suffixes == [""]:
+        return [(label, lambda v: kind.export(v, spec).get(""))]
+    exported = _last_export(spec)
+    return [(f"{label} ({s[1:]})" if s else label, _part(exported, s)) for s in suffixes]
 
 
-def _part(spec: FieldSpec, suffix: str) -> Getter:
-    return lambda v: spec.type.export(v, spec).get(suffix)
+def _by_value(get: Getter) -> Getter:
+    """``get`` computed once per distinct value of a choice column (a few choices: a small
+    dictionary); an unhashable value (several choices) is computed each time."""
+    seen: dict[Any, Value] = {}
+
+    def cell(value: Any) -> Value:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = get(value)
+            return out
+        except TypeError:
+            return get(value)
+    return cell
+
+
+def _last_export(spec: FieldSpec) -> Callable[[Any], Mapping[str, Value]]:
+    """``spec``'s cells of a value, computed once for the columns of one row that read the
+    same value one after the other (an address: street, postcode, city)."""
+    last: list[Any] = [_UNSET, {}]
+
+    def exported(value: Any) -> Mapping[str, Value]:
+        if value is not last[0]:
+            last[0], last[1] = value, spec.type.export(value, spec)
+        cells: Mapping[str, Value] = last[1]
+        return cells
+    return exported
+
+
+_UNSET: Final = object()
+
+
+def _part(exported: Callable[[Any], Mapping[str, Value]], suffix: str) -> Getter:
+    return lambda v: exported(v).get(suffix)
 
 
 def _repeat_rows(selection: Selection) -> dict[str, int]:

@@ -185,6 +185,8 @@ def test_the_exports_read_the_regime_and_memberships_filters(
 
     assert exported(Filters(regime="dp4")) == [lea.id, zoe.id]
     assert exported(Filters(regime="dp4", membership="as")) == [zoe.id]
+    assert exported(Filters(membership="as")) == [zoe.id]  # each read only when filtered
+    assert exported(Filters(regime="externe")) == [hugo.id]
 
 
 def test_two_agents_listing_at_once_store_the_summaries_without_colliding(

@@ -3,6 +3,7 @@ example campaigns; formula neutralisation in every format; the list's filters ap
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
@@ -213,3 +214,60 @@ def test_times_are_paris_time_in_every_format() -> None:
     assert read_xlsx(written([table], Format.XLSX))["T"][1] == [datetime(2027, 6, 1, 10, 30)]
     assert read_ods(written([table], Format.ODS))["T"][1] == ["2027-06-01T10:30:00"]
     assert read_csv(written([table], Format.CSV))[1] == ["01/06/2027 10:30"]
+
+
+def test_the_xlsx_writer_converts_each_cell_by_its_type() -> None:
+    from datetime import date
+    from decimal import Decimal
+    from enum import StrEnum
+
+    from openpyxl import load_workbook
+
+    class Word(StrEnum):
+        FORMULA = "=1+1"
+
+    rows = [[Word.FORMULA, Decimal("420.50"), date(2027, 6, 1), True, 3, None, "=2"],
+            [None, None, datetime(2027, 6, 1, 8, 30), False, 2.5, "x", Decimal("1")]]
+    data = written([Table("T", list("ABCDEFG"), rows, 2)], Format.XLSX)
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [[(c.value, c.number_format) for c in row] for row in sheet.iter_rows(min_row=2)]
+    general = "General"  # openpyxl's name for no number format
+    assert cells == [
+        [("'=1+1", general), (420.5, general), (datetime(2027, 6, 1), "DD/MM/YYYY"),
+         (True, general), (3, general), (None, general), ("'=2", general)],
+        [(None, general), (None, general), (datetime(2027, 6, 1, 10, 30), "DD/MM/YYYY HH:MM"),
+         (False, general), (2.5, general), ("x", general), (1, general)]]
+
+
+def test_a_column_getter_reads_each_row_s_own_value() -> None:
+    """The getters are worked out once per column: a choice's label once per value, a
+    field of several columns exported once per value; each row still gets its own cells."""
+    from engine.campaign import load_campaign
+    from engine.exports.dossier_tables import field_columns
+
+    campaign = load_campaign(TILLEULS)
+    choice, grid = campaign.fields["niveau_anglais"], campaign.fields["droit_image"]
+    ((_, level),) = field_columns(choice, "Niveau", False)
+    assert [level(v) for v in ["natif", "courant", "natif", None, ["natif"]]] == [
+        "Langue maternelle", "Courant", "Langue maternelle", None,
+        choice.type.display(["natif"], choice)]
+    columns = field_columns(grid, "Droit", False)
+    values = [{"photo_classe": "oui", "site": "non"}, {"photo_classe": "non", "site": "oui"}]
+    for value in [*values, dict(values[0])]:
+        assert [get(value) for _, get in columns] == list(grid.type.export(value, grid).values())
+
+
+def test_a_write_hands_the_frozen_objects_back_to_the_collector() -> None:
+    import gc
+
+    def failing() -> Any:
+        assert gc.get_freeze_count() > 0  # the objects alive before the write are left out
+        yield ["a"]
+        raise RuntimeError("the database went away")
+
+    before = gc.get_freeze_count()
+    written([Table("T", ["A"], [["a"]], 1)], Format.XLSX)
+    assert gc.get_freeze_count() == before
+    with pytest.raises(RuntimeError):
+        written([Table("T", ["A"], failing(), 1)], Format.CSV)
+    assert gc.get_freeze_count() == before
