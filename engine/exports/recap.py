@@ -22,6 +22,7 @@ from engine.campaign.model import Campaign, slot_parts
 from engine.diagnostics import EngineError
 from engine.dossiers.documents import slot_label
 from engine.dossiers.models import Dossier
+from engine.dossiers.places import PlaceStatus, requests_of
 from engine.dossiers.recompute import is_frozen
 from engine.dossiers.summary import Entry, Redactor, money_text, visible_answers
 from engine.fields.common import format_date
@@ -200,10 +201,25 @@ def _documents(w: Writer, campaign: Campaign, dossier: Dossier,
                stored.filename)
 
 
+def _requests(w: Writer, campaign: Campaign, dossier: Dossier) -> None:
+    """The options with places asked for, each with the school's decision (as the family's
+    pages show them)."""
+    requests = requests_of(campaign, dossier)
+    if not requests:
+        return
+    w.heading("Demande soumise à l'accord du collège" if len(requests) == 1
+              else "Demandes soumises à l'accord du collège")
+    for r in requests:
+        decided = "demandé, le collège décidera" if r.status is PlaceStatus.REQUESTED \
+            else r.status_label
+        w.pair(r.spec.label.get(w.lang), f"{r.option_label} ({r.places} places) – {decided}")
+
+
 def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
               lang: str | None = None, *, redactor: Redactor | None = None) -> bytes:
     """The récapitulatif of ``dossier``: establishment, pupil, every visible answer, fees,
-    memberships, total and documents received.
+    memberships, total, the requests for options with places and their decisions, and the
+    documents received.
 
     ``evaluation.values`` are the answers printed: pass values already redacted for the reader,
     and/or a ``redactor`` whose masked contact details print as « Information confidentielle »
@@ -240,4 +256,5 @@ def write_recap(w: Writer, campaign: Campaign, dossier: Dossier, evaluation: Eva
     money = dict(dossier.computed) if is_frozen(dossier) else evaluation.money()
     _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
     _fees(w, money)
+    _requests(w, campaign, dossier)
     _documents(w, campaign, dossier, redactor)

@@ -37,7 +37,7 @@ def make_dossier(answers: dict[str, Any], *, state: DossierState = DossierState.
     """A dossier in memory (the récapitulatif is pure: no database needed)."""
     pupil = Pupil(first_name=first_name, last_name="MARTIN", birth_date=date(2014, 3, 2))
     dossier = Dossier(pupil=pupil, state=state, answers=answers, computed=computed or {},
-                      prefill={})
+                      prefill={}, corrections={}, place_decisions={})
     dossier.files = [StoredFile(document_id=doc, filename=name, size=1000) for doc, name in files or []]
     return dossier
 
@@ -138,3 +138,20 @@ def test_unicode_names_print(campaign: Campaign) -> None:
     dossier = make_dossier(answers, first_name="Zoë-Œdipe")
     text = text_of(recap_pdf(campaign, dossier, evaluation))
     assert "Zoë-Œdipe MARTIN" in text
+
+
+def test_a_request_for_an_option_with_places_prints_with_its_decision(campaign: Campaign) -> None:
+    """The family's PDF says the option is a request, then what the school decided."""
+    answers, ctx = canteen_case(campaign)
+    answers["section_europeenne"] = "anglais"
+    evaluation = evaluate_dossier(campaign, answers, ctx)
+    dossier = make_dossier(answers)
+    asked = text_of(recap_pdf(campaign, dossier, evaluation))
+    assert "Demande soumise à l'accord du collège" in asked
+    assert "Section européenne anglais (24 places) – demandé, le collège décidera" in asked
+    dossier.place_decisions = {"section_europeenne": {"value": "anglais", "status": "waiting"}}
+    decided = text_of(recap_pdf(campaign, dossier, evaluation))
+    assert "Section européenne anglais (24 places) – liste d'attente" in decided
+    answers["section_europeenne"] = "non"
+    assert "accord du collège" not in text_of(recap_pdf(campaign, make_dossier(answers),
+                                                         evaluate_dossier(campaign, answers, ctx)))
