@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
 
-from web.wizardkit import form_values, page_url
+from web.wizardkit import post_page
 
 CsrfToken = Callable[..., str]
 Account = tuple[FamilyAccount, str]
@@ -56,15 +56,8 @@ def html(client: FlaskClient, url: str) -> str:
 
 def post_form(client: FlaskClient, public_id: str, page_id: str, changes: dict[str, Any],
               action: str = "save") -> TestResponse:
-    """The page's form as shown, with ``changes`` (None removes an input), posted."""
-    data = form_values(html(client, page_url(public_id, page_id)))
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = list(value) if isinstance(value, list | tuple) else [str(value)]
-    data["action"] = [action]
-    return client.post(page_url(public_id, page_id), data=data)
+    """The page's form as shown, with ``changes`` (None removes an input), saved."""
+    return post_page(client, public_id, page_id, changes, action)
 
 
 def upload(client: FlaskClient, csrf_token: CsrfToken, public_id: str, document_id: str,

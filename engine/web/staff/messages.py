@@ -9,7 +9,7 @@ the job that sends it (:func:`engine.dossiers.messages.send_batch`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -109,6 +109,25 @@ NOBODY_TO_REMIND = MessageError("MESSAGE_008",
                                 "Aucun responsable à relancer n'a d'adresse électronique.")
 
 
+def _message_step(form: FlaskForm, subject: str, body: str,
+                  send: Callable[[str, str], Response],
+                  ) -> tuple[str, str, str | None, Response | None]:
+    """A message form's step: on a GET the default ``subject`` and ``body``; on a POST the
+    typed ones, checked, and sent (``send``) when the agent asked to. Returns the subject and
+    body to show, the refusal to show (None: none) and the response of a sending (None:
+    show the form again)."""
+    if request.method != "POST":
+        return subject, body, None, None
+    subject, body = _posted_message(form)
+    try:
+        subject, body = check_message(subject, body)
+        if request.form.get("action") == "send":
+            return subject, body, None, send(subject, body)
+    except MessageError as exc:
+        return subject, body, str(exc), None
+    return subject, body, None, None
+
+
 def _posted_message(form: FlaskForm) -> tuple[str, str]:
     """The subject and body of a posted message form as typed, bounded (CSRF refused: 400);
     the form shows them again when ``check_message`` refuses them."""
@@ -187,16 +206,13 @@ def list_reminder(uai: str, slug: str) -> Response | str:
     recipients = selection_recipients(session, establishment.id, slug, selection.ids)
     values = _values(establishment, campaign)
     subject, body = SELECTION_SUBJECT, default_body(SELECTION)
-    form, error, status = FlaskForm(), None, 200
-    if request.method == "POST":
-        subject, body = _posted_message(form)
-        try:
-            subject, body = check_message(subject, body)
-            if request.form.get("action") == "send":
-                return _send(establishment, slug, REMINDERS, SELECTION, recipients, subject,
-                             body, values, nobody=NOBODY_TO_REMIND)
-        except MessageError as exc:
-            error, status = str(exc), 422
+    form = FlaskForm()
+    subject, body, error, sent = _message_step(form, subject, body, lambda s, b: _send(
+        establishment, slug, REMINDERS, SELECTION, recipients, s, b, values,
+        nobody=NOBODY_TO_REMIND))
+    if sent is not None:
+        return sent
+    status = 422 if error else 200
     addressed = sum(1 for r in recipients if r.email)
     return make_response(render_template(
         "staff/messages_selection.html", establishment=establishment, campaign=campaign,
@@ -229,18 +245,15 @@ def family_message(uai: str, public_id: str) -> Response | str:
     recipients = recipients_of(dossier)
     values = _values(establishment, campaign)
     subject, body = ONE_OFF_SUBJECT, default_body(ONE_OFF)
-    form, error, status = FlaskForm(), None, 200
-    if request.method == "POST":
-        subject, body = _posted_message(form)
-        try:
-            subject, body = check_message(subject, body)
-            if request.form.get("action") == "send":
-                return _send(establishment, slug, FAMILY_MESSAGE, ONE_OFF, recipients, subject,
-                             body, values, dossier_id=dossier.id, nobody=MessageError(
-                                 "MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse "
-                                 "électronique : écrivez-lui par courrier."))
-        except MessageError as exc:
-            error, status = str(exc), 422
+    form = FlaskForm()
+    subject, body, error, sent = _message_step(form, subject, body, lambda s, b: _send(
+        establishment, slug, FAMILY_MESSAGE, ONE_OFF, recipients, s, b, values,
+        dossier_id=dossier.id, nobody=MessageError(
+            "MESSAGE_009", "Aucun responsable de cet élève n'a d'adresse électronique : "
+            "écrivez-lui par courrier.")))
+    if sent is not None:
+        return sent
+    status = 422 if error else 200
     return make_response(render_template(
         "staff/messages_family.html", establishment=establishment, campaign=campaign, slug=slug,
         dossier=dossier, subject=subject, body=body, recipients=recipients,
