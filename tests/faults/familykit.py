@@ -1,5 +1,5 @@
-"""A logged-in family on a given app (the fault tests build apps of their own: another
-storage, another database) and its document writes through the Flask client."""
+"""A family's document writes through the Flask client, on the fault tests' own apps
+(another storage, another database); the family logs in with ``conftest.family_browser``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier
 
-from conftest import _csrf_token, family_browser
+from conftest import _csrf_token
 
 DOCUMENT = "attestation_assurance"
 
-
-family_client = family_browser
 
 
 def upload(client: FlaskClient, dossier: Dossier, data: bytes) -> TestResponse:

@@ -18,8 +18,8 @@ from werkzeug.test import TestResponse
 from engine.dossiers.models import StoredFile
 from engine.web import STORAGE_MESSAGE
 
-from conftest import MakeAccount, MakeDossier
-from faults.familykit import family_client, upload
+from conftest import MakeAccount, MakeDossier, family_browser
+from faults.familykit import upload
 
 
 def _files(db_session: Session) -> int:
@@ -51,7 +51,7 @@ def test_an_unreachable_s3_endpoint_is_a_503_and_writes_nothing(
     app = make_app(storage_url=own_s3.storage_url(bucket))
     account, code = make_account()
     dossier = make_dossier(account)
-    client = family_client(app, account, code)
+    client = family_browser(app, account, code)
     assert upload(client, dossier, pdf_bytes()).status_code == 303
     (file_id,) = [f.public_id for f in db_session.scalars(select(StoredFile))]
 
@@ -75,7 +75,7 @@ def test_a_full_upload_disk_is_a_503_and_writes_nothing(
     app = make_app(upload_dir=tiny_disk)
     account, code = make_account()
     dossier = make_dossier(account)
-    client = family_client(app, account, code)
+    client = family_browser(app, account, code)
     filler = tiny_disk / "filler"
     with pytest.raises(OSError), filler.open("wb", buffering=0) as out:
         while True:  # fill the disk to the last byte
