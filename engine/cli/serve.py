@@ -22,6 +22,7 @@ from engine.config import ConfigError, Settings
 from engine.web.state import app_state
 
 from .logs import configure_logging, formatter_for
+from .worker import WorkerProcess
 
 #: waitress, sized for 200 families at once on 2 cores (docs/deployment.md, "Capacity"): open
 #: connections cost a file descriptor each, not a thread (waitress reads a request whole before
@@ -86,9 +87,9 @@ def _descriptors_for(connections: int) -> int:
 @click.option("--connection-limit", default=CONNECTION_LIMIT, show_default=True,
               type=click.IntRange(10, 100_000), help="waitress: open connections at most.")
 @click.option("--jobs", "job_threads", default=None, type=click.IntRange(0, 16),
-              help="waitress: threads running background jobs in this process (default 1; 0 "
-                   "when `dossiersco worker` runs them). With gunicorn, run `dossiersco "
-                   "worker`.")
+              help="waitress: threads of the background-job worker this command starts as "
+                   "its child process (default 1; 0 when `dossiersco worker` runs them "
+                   "elsewhere). With gunicorn, run `dossiersco worker`.")
 def serve_command(host: str, port: int, threads: int, workers: int, server: str,
                   connection_limit: int, job_threads: int | None) -> None:
     """Serve the application, configured by the DOSSIERSCO_* environment variables."""
@@ -127,14 +128,15 @@ def _serve_waitress(host: str, port: int, threads: int, connection_limit: int,
         shown = f"[{address}]" if ":" in str(address) else address
         click.echo(f"DossierSCO en service sur http://{shown}:{bound}/")
     click.echo(f"{threads} threads ; Ctrl+C pour arrêter.")
-    jobs = app_state(app).jobs
-    if job_threads:
-        jobs.start_consumer(job_threads)
+    worker = WorkerProcess(job_threads) if job_threads and not settings.queue_immediate else None
+    if worker is not None:
+        worker.start()
     try:
         server.run()  # returns on Ctrl+C (SIGINT): waitress catches it and stops its threads
     finally:
         server.close()
-        jobs.stop_consumer()  # the running jobs finish first
+        if worker is not None:
+            worker.stop()  # the running jobs finish first
     click.echo("Serveur arrêté.")
 
 

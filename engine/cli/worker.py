@@ -1,11 +1,18 @@
 """``dossiersco worker``: run the background jobs in a process of their own.
 
-``dossiersco serve`` runs a consumer in its own process too (``--jobs``); a separate worker
-is for installs where the jobs share a Redis queue (``DOSSIERSCO_QUEUE_URL``) between several
-web servers, or should not slow the one serving pages. See docs/jobs.md.
+``dossiersco serve`` (waitress) starts one as its child (:class:`WorkerProcess`, ``--jobs``):
+a PDF or an export then runs on the machine's other core instead of taking the serving
+process's interpreter lock from the families' pages. A worker started by hand is for installs
+where the jobs share a Redis queue (``DOSSIERSCO_QUEUE_URL``) between several web servers.
+See docs/jobs.md.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from typing import Final
 
 import click
 
@@ -14,11 +21,73 @@ from engine.jobs import JobQueue
 
 from .logs import configure_logging
 
+#: seconds between a child worker's unexpected exit and its restart
+RESTART_DELAY: Final = 5.0
+#: seconds a child worker has to finish its running jobs when ``serve`` stops
+STOP_TIMEOUT: Final = 60.0
+
+
+class WorkerProcess:
+    """``dossiersco worker`` as a child of ``dossiersco serve``, restarted if it dies and
+    stopped (its running jobs finished) with the server.
+
+    The child stops when its standard input closes: when :meth:`stop` closes it, and when the
+    server dies without stopping it (the system closes the pipe). A signal would do neither:
+    one sent while the child is still starting interrupts its imports, and it runs in a
+    session of its own so that a Ctrl+C in the terminal reaches the server only (a worker
+    stopping by itself would be restarted)."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "worker", "--workers", str(self.threads),
+             "--lifeline"], stdin=subprocess.PIPE, start_new_session=True)
+
+    def start(self) -> None:
+        self._process = self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, name="dossiersco-worker",
+                                            daemon=True)
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while True:
+            assert self._process is not None
+            code = self._process.wait()
+            if self._stopping.wait(RESTART_DELAY):
+                return
+            click.echo(f"Le travailleur des tâches de fond s'est arrêté (code {code}) : "
+                       "redémarrage.", err=True)
+            self._process = self._spawn()
+
+    def stop(self) -> None:
+        """Let the worker finish its running jobs and stop; kill it if they take longer than
+        ``STOP_TIMEOUT``."""
+        self._stopping.set()
+        process = self._process
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if self._supervisor is not None:
+            self._supervisor.join()
+
 
 @click.command("worker")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Threads running jobs at once.")
-def worker_command(workers: int) -> None:
+@click.option("--lifeline", is_flag=True, hidden=True,
+              help="Stop when standard input closes (the `serve` that started the worker).")
+def worker_command(workers: int, lifeline: bool) -> None:
     """Run queued jobs until Ctrl+C (the running jobs finish first)."""
     try:
         settings = Settings.from_env()
@@ -36,7 +105,7 @@ def worker_command(workers: int) -> None:
     click.echo(f"Travailleur DossierSCO : {workers} thread(s), file d'attente {where} ; "
                "Ctrl+C pour arrêter.")
     try:
-        queue.consumer(workers).run()
+        queue.consumer(workers, child=lifeline).run()
     finally:
         queue.database.dispose()
     click.echo("Travailleur arrêté.")

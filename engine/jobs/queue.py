@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -92,6 +94,21 @@ class _InProcessConsumer(Consumer):  # type: ignore[misc]
 
     def _set_signal_handlers(self) -> None:
         return None
+
+
+class _ChildConsumer(Consumer):  # type: ignore[misc]
+    """The consumer of a worker that ``dossiersco serve`` started: it stops, its running jobs
+    finished, when its standard input closes (the server stopping it, or gone)."""
+
+    def start(self) -> None:
+        super().start()  # the signal handlers are set: SIGINT is huey's graceful stop now
+        threading.Thread(target=self._stop_at_end_of_input, name="dossiersco-lifeline",
+                         daemon=True).start()
+
+    def _stop_at_end_of_input(self) -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 class JobQueue:
@@ -263,14 +280,18 @@ class JobQueue:
 
     # -- consumers -------------------------------------------------------------------------
 
-    def consumer(self, workers: int = 1, *, in_process: bool = False) -> Consumer:
-        """A huey consumer of this queue with ``workers`` threads."""
-        cls = _InProcessConsumer if in_process else Consumer
+    def consumer(self, workers: int = 1, *, in_process: bool = False,
+                 child: bool = False) -> Consumer:
+        """A huey consumer of this queue with ``workers`` threads: in a thread of another
+        program (``in_process``), in a child process of ``dossiersco serve`` (``child``), or
+        a worker process of its own."""
+        cls = _InProcessConsumer if in_process else _ChildConsumer if child else Consumer
         return cls(self.huey, workers=workers, worker_type="thread", periodic=True,
                    check_worker_health=not in_process, max_delay=MAX_POLL_DELAY)
 
     def start_consumer(self, workers: int = 1) -> None:
-        """Run a consumer in a thread of this process (``dossiersco serve``)."""
+        """Run a consumer in a thread of this process (an app served by the tests' live
+        server; ``dossiersco serve`` starts a worker process instead)."""
         if self.settings.queue_immediate or self._thread is not None:
             return
         self.recover()

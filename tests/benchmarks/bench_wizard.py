@@ -91,7 +91,7 @@ class Bench:
         response = self.client.post(self.url, data={
             "csrf_token": self.token, "row_version": str(self.version), "action": "next",
             self.names["regime"]: "dp4", self.names["quotient_familial"]: quotient,
-            self.names["boursier"]: "false"})
+            self.names["boursier"]: "false", self.names["mode_paiement"]: "prelevement"})
         assert response.status_code == 302, (response.status_code,
                                              response.get_data(as_text=True)[:3000])
         assert response.headers["Location"].endswith(self.next_url)
@@ -124,7 +124,8 @@ class EngineSite:
         base = f"/dossier/{family.dossier_public_id}/etape"
         return Bench(client, f"{base}/{PAGE}", {
             "regime": "f-regime", "quotient_familial": "f-quotient_familial",
-            "boursier": "f-boursier"}, f"{base}/associations")
+            "boursier": "f-boursier", "mode_paiement": "f-mode_paiement"},
+            f"{base}/associations")
 
     def close(self) -> None:
         app_state(self.app).database.dispose()
@@ -147,7 +148,8 @@ class HandwrittenSite:
         base = f"/dossier/{public_id}/etape"
         return Bench(client, f"{base}/{PAGE}", {
             "regime": "regime", "quotient_familial": "quotient_familial",
-            "boursier": "boursier"}, f"{base}/associations")
+            "boursier": "boursier", "mode_paiement": "mode_paiement"},
+            f"{base}/associations")
 
     def close(self) -> None:
         """Nothing held beyond the app."""

@@ -124,6 +124,12 @@ class RestaurationForm(FlaskForm):  # type: ignore[misc]
                           choices=[SelectChoice("true", "Oui"), SelectChoice("false", "Non")])
     boursier_echelon = RadioField("Échelon de la bourse", validators=[Optional()], choices=[
         SelectChoice(n, f"Échelon {n}") for n in ("1", "2", "3")])
+    mode_paiement = RadioField(
+        "Mode de paiement de la demi-pension", validators=[Optional()],
+        description="La demi-pension est payée en trois fois, à chaque trimestre.", choices=[
+            SelectChoice("prelevement", "Prélèvement automatique"),
+            SelectChoice("cheque", "Chèque"),
+            SelectChoice("especes", "Espèces (au service de gestion)")])
 
     def half_board(self) -> bool:
         return self.regime.data in HALF_BOARD
@@ -135,6 +141,9 @@ class RestaurationForm(FlaskForm):  # type: ignore[misc]
         ok: bool = super().validate(extra_validators)
         if self.bursar() and not self.boursier_echelon.data:
             self.boursier_echelon.errors = [REQUIRED]
+            ok = False
+        if self.half_board() and not self.mode_paiement.data:
+            self.mode_paiement.errors = [REQUIRED]
             ok = False
         for name in ("quotient_familial", "boursier"):
             if not self.half_board():
@@ -149,7 +158,8 @@ class RestaurationForm(FlaskForm):  # type: ignore[misc]
                 "quotient_familial": str(quotient) if half and quotient is not None else None,
                 "boursier": (self.boursier.data == "true") if half and self.boursier.data
                 else None,
-                "boursier_echelon": self.boursier_echelon.data if self.bursar() else None}
+                "boursier_echelon": self.boursier_echelon.data if self.bursar() else None,
+                "mode_paiement": self.mode_paiement.data if half else None}
 
     @classmethod
     def from_answers(cls, answers: dict[str, Any], row_version: int) -> RestaurationForm:
@@ -159,7 +169,8 @@ class RestaurationForm(FlaskForm):  # type: ignore[misc]
             "row_version": row_version, "regime": answers.get("regime"),
             "quotient_familial": None if quotient is None else Decimal(quotient),
             "boursier": None if boursier is None else ("true" if boursier else "false"),
-            "boursier_echelon": answers.get("boursier_echelon")})
+            "boursier_echelon": answers.get("boursier_echelon"),
+            "mode_paiement": answers.get("mode_paiement")})
 
 
 TEMPLATES = {
@@ -232,6 +243,7 @@ TEMPLATES = {
   {{ f.radios(form.boursier_echelon, True, bursar) }}
   <p class="computed"{% if not half_board %} hidden{% endif %}>
   Nombre de repas prévus dans l'année : {{ meals }}</p>
+  {{ f.radios(form.mode_paiement, True, half_board) }}
   <div class="wizard-nav">
     <button type="submit" name="action" value="previous" class="button button--secondary">
     Précédent</button>

@@ -18,12 +18,13 @@ import os
 import random
 import re
 import sys
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
 import gevent
 import pyotp
-from locust import HttpUser, events, task
+from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import Runner
@@ -47,6 +48,13 @@ _staff = iter(CREDENTIALS["staff"])
 outcomes: list[dict[str, Any]] = []
 
 
+def _form(fields: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments posting ``fields`` (a value or a list of values per name) as a
+    form: geventhttpclient encodes a dict without ``doseq``."""
+    return {"data": urlencode(fields, doseq=True),
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"}}
+
+
 def _think() -> None:
     gevent.sleep(random.uniform(*THINK))
 
@@ -58,7 +66,7 @@ def _token(html: str) -> str:
     return match.group(1)
 
 
-class FamilyUser(HttpUser):
+class FamilyUser(FastHttpUser):
     """One guardian's whole journey, once."""
 
     weight = 40
@@ -82,8 +90,8 @@ class FamilyUser(HttpUser):
         html = client.get("/connexion", name="login page").text
         _think()
         with client.post("/connexion", name="login", allow_redirects=False, catch_response=True,
-                         data={"csrf_token": _token(html), "login": family["login"],
-                               "code": family["code"]}) as response:
+                         **_form({"csrf_token": _token(html), "login": family["login"],
+                                  "code": family["code"]})) as response:
             if response.status_code != 302:
                 response.failure(f"login answered {response.status_code}")
                 return
@@ -98,7 +106,7 @@ class FamilyUser(HttpUser):
             for name, value in VALID_PAGES.get(page_id, {}).items():
                 data[name] = [str(value)]
             data["action"] = ["next"]
-            with client.post(f"{base}/etape/{page_id}", data=data, name="wizard save (POST)",
+            with client.post(f"{base}/etape/{page_id}", **_form(data), name="wizard save (POST)",
                              allow_redirects=False, catch_response=True) as saved:
                 if saved.status_code != 302:
                     saved.failure(f"save of {page_id} answered {saved.status_code}")
@@ -122,8 +130,8 @@ class FamilyUser(HttpUser):
             return
         _think()
         with client.post(f"{base}/envoyer", name="submit", allow_redirects=False,
-                         catch_response=True, data={"csrf_token": _token(review.text),
-                                                    "row_version": version.group(1)}) as sent:
+                         catch_response=True, **_form({"csrf_token": _token(review.text),
+                                                       "row_version": version.group(1)})) as sent:
             if sent.status_code != 302:
                 sent.failure(f"submit answered {sent.status_code}")
                 return
@@ -131,7 +139,7 @@ class FamilyUser(HttpUser):
         client.get(f"{base}/confirmation", name="confirmation")
 
 
-class StaffUser(HttpUser):
+class StaffUser(FastHttpUser):
     """An agent following the campaign: the list (filters), then dossiers."""
 
     weight = 1
@@ -144,15 +152,15 @@ class StaffUser(HttpUser):
         client = self.client
         html = client.get("/etablissement/connexion", name="staff login page").text
         client.post("/etablissement/connexion", name="staff login", allow_redirects=False,
-                    data={"csrf_token": _token(html), "email": agent["email"],
-                          "password": agent["password"]})
+                    **_form({"csrf_token": _token(html), "email": agent["email"],
+                             "password": agent["password"]}))
         # a code that waited too long in the server's queue is out of its 30 s: type the next
         for _attempt in range(3):
             html = client.get("/etablissement/connexion/code", name="staff login page").text
             with client.post("/etablissement/connexion/code", name="staff login",
                              allow_redirects=False, catch_response=True,
-                             data={"csrf_token": _token(html),
-                                   "code": pyotp.TOTP(agent["totp"]).now()}) as response:
+                             **_form({"csrf_token": _token(html),
+                                      "code": pyotp.TOTP(agent["totp"]).now()})) as response:
                 if response.status_code == 302:
                     break
                 response.failure(f"second factor answered {response.status_code}")

@@ -18,7 +18,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pyotp
 import pytest
@@ -30,20 +29,14 @@ from sqlalchemy import create_engine, text
 from engine.cli import main
 from engine.config import new_data_key
 
+from .journeykit import DEMO_ACCOUNT, REQUIRED_DOCUMENTS, complete_journey
 from .serverkit import children_of, serve
 from conftest import CAMPAIGN_DAY, _postgres_schema
-from faults.httpkit import ROW_VERSION, Browser
+from faults.httpkit import Browser
 from rediskit import shared_redis_url, unique_prefix
-from web.wizardkit import PAGES, VALID_PAGES, form_values
 
 pytestmark = pytest.mark.postgres
 
-PDF = (Path(__file__).resolve().parents[2] / "campaigns" / "files" /
-       "reglement-interieur.pdf").read_bytes()
-#: the documents every family of the example campaign must send
-REQUIRED_DOCUMENTS = ("attestation_assurance", "fiche_infirmerie", "reglement_interieur")
-#: a line of the demo's accounts: name, identifier, code, (children)
-DEMO_ACCOUNT = re.compile(r"^  Karim BENALI +(\w+) +([\w-]+) +\(", re.MULTILINE)
 AGENT, AGENT_PASSWORD = "secretariat@demo.dossiersco.fr", "Demo-Etablissement-2027"
 UAI = "0691234A"
 
@@ -77,34 +70,6 @@ def _environment(tmp_path: Path, database_url: str, storage_url: str, smtp_port:
         "DOSSIERSCO_INSTANCE_DIR": str(tmp_path / "instance"),
         "DOSSIERSCO_TODAY": CAMPAIGN_DAY.isoformat(),
     }
-
-
-def _posted(browser: Browser, path: str, data: dict[str, list[str]]) -> tuple[int, str]:
-    return browser.request(path, urlencode(data, doseq=True).encode(),
-                           "application/x-www-form-urlencoded")
-
-
-def _complete(browser: Browser, public_id: str) -> None:
-    """Every wizard page posted with valid answers, the documents sent, the dossier sent."""
-    base = f"/dossier/{public_id}"
-    for page_id in PAGES:
-        status, page = browser.request(f"{base}/etape/{page_id}")
-        assert status == 200, (page_id, status)
-        data = form_values(page)
-        data.update({name: [str(value)] for name, value in VALID_PAGES.get(page_id, {}).items()})
-        status, after = _posted(browser, f"{base}/etape/{page_id}", {**data, "action": ["next"]})
-        assert status == 302, (page_id, status, after[:2000])
-    for document in REQUIRED_DOCUMENTS:
-        status, _page = browser.upload(f"{base}/documents/{document}/fichiers",
-                                       {"page": "pieces"}, f"{document}.pdf", PDF,
-                                       f"{base}/etape/pieces")
-        assert status == 303, (document, status)
-    status, review = browser.request(f"{base}/recapitulatif")
-    version = ROW_VERSION.search(review)
-    assert status == 200 and version, review[:2000]
-    status, _page = browser.post(f"{base}/envoyer", {"row_version": version.group(1)},
-                                 f"{base}/recapitulatif")
-    assert status == 302, status
 
 
 def _agent_opens(browser: Browser, public_id: str) -> str:
@@ -153,7 +118,7 @@ def test_two_app_processes_and_a_worker_serve_a_family_journey(
                 status, dashboard = family.request("/mes-dossiers")
                 dossier = re.search(r'href="/dossier/([\w-]{16,})"', dashboard)
                 assert status == 200 and dossier, dashboard[:2000]
-                _complete(family, dossier.group(1))
+                complete_journey(family, dossier.group(1))
                 view = _agent_opens(Browser(served.url), dossier.group(1))
                 for document in REQUIRED_DOCUMENTS:
                     assert f"{document}.pdf" in view
