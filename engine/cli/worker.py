@@ -9,6 +9,7 @@ See docs/jobs.md.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -25,13 +26,17 @@ from .logs import configure_logging
 RESTART_DELAY: Final = 5.0
 #: seconds a child worker has to finish its running jobs when ``serve`` stops
 STOP_TIMEOUT: Final = 60.0
+#: scheduling priority of a child worker, below the server's: on a machine as busy as the
+#: load test's, a PDF waits for a free core rather than delaying a family's page
+CHILD_NICENESS: Final = 10
 
 
 class WorkerProcess:
     """``dossiersco worker`` as a child of ``dossiersco serve``, restarted if it dies and
     stopped (its running jobs finished) with the server.
 
-    The child stops when its standard input closes: when :meth:`stop` closes it, and when the
+    The child runs at a lower priority than the server (``CHILD_NICENESS``), and stops when
+    its standard input closes: when :meth:`stop` closes it, and when the
     server dies without stopping it (the system closes the pipe). A signal would do neither:
     one sent while the child is still starting interrupts its imports, and it runs in a
     session of its own so that a Ctrl+C in the terminal reaches the server only (a worker
@@ -46,7 +51,8 @@ class WorkerProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "worker", "--workers", str(self.threads),
-             "--lifeline"], stdin=subprocess.PIPE, start_new_session=True)
+             "--lifeline", "--niceness", str(CHILD_NICENESS)], stdin=subprocess.PIPE,
+            start_new_session=True)
 
     def start(self) -> None:
         self._process = self._spawn()
@@ -87,7 +93,10 @@ class WorkerProcess:
               help="Threads running jobs at once.")
 @click.option("--lifeline", is_flag=True, hidden=True,
               help="Stop when standard input closes (the `serve` that started the worker).")
-def worker_command(workers: int, lifeline: bool) -> None:
+@click.option("--niceness", default=0, show_default=True, type=click.IntRange(0, 19),
+              help="Lower the worker's scheduling priority by this much (jobs then give way "
+                   "to the web server on a shared machine).")
+def worker_command(workers: int, lifeline: bool, niceness: int) -> None:
     """Run queued jobs until Ctrl+C (the running jobs finish first)."""
     try:
         settings = Settings.from_env()
@@ -97,6 +106,8 @@ def worker_command(workers: int, lifeline: bool) -> None:
         raise click.ClickException("DOSSIERSCO_QUEUE_IMMEDIATE est activé : les tâches sont "
                                    "exécutées sur place, sans travailleur.")
     configure_logging(settings)
+    if niceness:
+        os.nice(niceness)
     queue = JobQueue.from_settings(settings)
     if interrupted := queue.recover():
         click.echo(f"{interrupted} tâche(s) interrompue(s) par l'arrêt d'un travailleur : "

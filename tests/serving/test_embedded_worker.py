@@ -1,7 +1,8 @@
 """``dossiersco serve`` on the embedded default (waitress, SQLite, the queue in a SQLite file)
 runs the background jobs in a worker process it starts, not in a thread of the process serving
 pages: a family's confirmation mail is sent by that child; a child killed is restarted; the
-child stops with the server, and by itself when the server is killed."""
+child stops with the server, and by itself when the server is killed. The child runs at a
+lower priority than the server."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -16,6 +18,7 @@ from smtpkit import smtp_server
 from sqlalchemy import create_engine, text
 
 from engine.cli import main
+from engine.cli.worker import CHILD_NICENESS
 
 from .journeykit import DEMO_ACCOUNT, complete_journey
 from .serverkit import children_of, serve
@@ -64,13 +67,17 @@ def _worker_of(server: int, other_than: int | None = None) -> int:
     raise AssertionError(f"no worker process under {server}")
 
 
-def _gone(pid: int) -> bool:
+def _eventually(condition: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if condition():
             return True
         time.sleep(0.1)
     return False
+
+
+def _gone(pid: int) -> bool:
+    return _eventually(lambda: not _alive(pid))
 
 
 def _jobs_when_done(database: str) -> list[tuple[str, str, str]]:
@@ -100,6 +107,9 @@ def test_the_jobs_run_in_a_worker_process_that_serve_supervises(tmp_path: Path) 
         invitations = len(inbox.wait_for(1))  # sent by `demo` itself
         with serve(env, "--threads", "4") as served:
             worker = _worker_of(served.process.pid)
+            # below the server's priority (once started): a PDF gives way to the pages
+            assert _eventually(lambda: os.getpriority(os.PRIO_PROCESS, worker) == os.getpriority(
+                os.PRIO_PROCESS, served.process.pid) + CHILD_NICENESS)
             family = Browser(served.url)
             family.login(account.group(1), account.group(2))
             _status, dashboard = family.request("/mes-dossiers")
