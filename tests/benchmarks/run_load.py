@@ -197,18 +197,31 @@ class LoadSampler:
                 f"max {max(self.samples):.1f} ({len(self.samples)} samples)")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its child processes (gunicorn workers)."""
+def _is_job_worker(pid: int) -> bool:
+    try:
+        return b"\0worker\0" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU time of ``pid`` and its child processes: those serving pages
+    (``pid`` itself, gunicorn's workers), then the job worker ``serve`` started (waitress)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    pages = jobs = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        child = int(stat.parent.name)
+        if child == pid or int(fields[1]) == pid:
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            if child != pid and _is_job_worker(child):
+                jobs += seconds
+            else:
+                pages += seconds
+    return pages, jobs
 
 
 def run_locust(args: argparse.Namespace, env: dict[str, str], host: str, folder: Path,
@@ -299,12 +312,14 @@ def main() -> int:
     try:
         print(f"serving on {host}; locust with {args.families + args.staff} users …", flush=True)
         started = time.monotonic()
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, jobs_before = cpu_seconds(server.pid)
         with LoadSampler() as load:
             run_locust(args, env, host, folder, args.families + args.staff)
         elapsed = time.monotonic() - started
-        cpu = cpu_seconds(server.pid) - cpu_before
-        worker_cpu = cpu_seconds(worker.pid) if worker else 0.0
+        cpu, worker_cpu = cpu_seconds(server.pid)
+        cpu, worker_cpu = cpu - cpu_before, worker_cpu - jobs_before
+        if worker:
+            worker_cpu = sum(cpu_seconds(worker.pid))
     finally:
         for process in filter(None, (server, worker)):
             process.terminate()
@@ -317,7 +332,7 @@ def main() -> int:
     requests = sum(int(r["Request Count"]) for r in rows if r["Name"] == "Aggregated")
     print(f"server CPU: {cpu:.1f} s for {requests} requests ({1000 * cpu / max(requests, 1):.1f}"
           f" ms per request on average, logins included)"
-          + (f"; worker CPU: {worker_cpu:.1f} s" if worker else ""))
+          + f"; job worker CPU: {worker_cpu:.1f} s")
     print(f"machine load average (1 min) during the run: {load.summary()}")
     print("\n| request | count | errors | p50 ms | p95 ms | max ms |\n| --- | --- | --- | --- | --- | --- |")
     for row in rows:
