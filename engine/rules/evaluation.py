@@ -76,6 +76,7 @@ class Evaluation:
     _fees: list[Fee] | None = field(default=None, repr=False, compare=False)
     _memberships: list[Membership] | None = field(default=None, repr=False, compare=False)
     _documents: list[RequiredDocument] | None = field(default=None, repr=False, compare=False)
+    _money: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def _worked_out(self, name: str, compute: Callable[[DossierScope], list[Any]]) -> Any:
         found = getattr(self, name)
@@ -124,7 +125,13 @@ class Evaluation:
         return {k: v for k, v in self.errors.items() if k.split(".")[0] in keys}
 
     def money(self) -> dict[str, Any]:
-        """JSON-safe fees, memberships, documents and total: what is stored at submission."""
+        """JSON-safe fees, memberships, documents and total: what is stored at submission.
+        Worked out once (a wizard page draws it in two places); read it, never change it."""
+        if self._money is None:
+            self._money = self._money_now()
+        return self._money
+
+    def _money_now(self) -> dict[str, Any]:
         return {
             "fees": [{"tariff": f.tariff_id, "label": f.label, "amount": str(f.amount),
                       "explanation": f.explanation} for f in self.fees],

@@ -163,10 +163,11 @@ def serve(args: argparse.Namespace, env: dict[str, str], log: Path) -> tuple[sub
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``dossiersco worker``: the jobs (confirmation mails) when gunicorn serves."""
+    """``dossiersco worker``: the jobs (confirmation mails) when gunicorn serves; below the
+    app's priority, as deployment.md advises for a worker on the app's machine."""
     with log.open("wb") as handle:
-        return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env,
-                                stdout=handle, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--niceness",
+                                 "10"], env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
 class LoadSampler:
