@@ -382,6 +382,12 @@ class Campaign:
         return next(p for p in self.pages if p.id == page_id)
 
 
+def membership_fields(campaign: Campaign) -> tuple[FieldSpec, ...]:
+    """The fields whose answers are the chosen associations (found once per campaign)."""
+    return campaign.derived("membership_fields", lambda: tuple(
+        spec for spec in campaign.top_fields() if spec.type.holds_memberships))
+
+
 def freeze_fields(fields: Mapping[str, FieldSpec]) -> Mapping[str, FieldSpec]:
     return MappingProxyType(dict(fields))
 

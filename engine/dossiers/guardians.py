@@ -45,8 +45,13 @@ class SharedChange:
     pupil: str
 
 
-def _shared_repeats(campaign: Campaign) -> list[tuple[FieldSpec, list[FieldSpec]]]:
-    """The repeats prefilled from ``guardians`` and their person-level children."""
+def _shared_repeats(campaign: Campaign) -> tuple[tuple[FieldSpec, list[FieldSpec]], ...]:
+    """The repeats prefilled from ``guardians`` and their person-level children (found once
+    per campaign)."""
+    return campaign.derived("guardians.shared_repeats", lambda: _find_shared_repeats(campaign))
+
+
+def _find_shared_repeats(campaign: Campaign) -> tuple[tuple[FieldSpec, list[FieldSpec]], ...]:
     out = []
     for spec in campaign.top_fields():
         if spec.type.is_container and spec.prefill == ("guardians",):
@@ -54,7 +59,7 @@ def _shared_repeats(campaign: Campaign) -> list[tuple[FieldSpec, list[FieldSpec]
                         and c.prefill is not None and c.prefill[0] in PERSON_KEYS]
             if children:
                 out.append((spec, children))
-    return out
+    return tuple(out)
 
 
 def imported_keys(dossier: Dossier) -> set[str]:

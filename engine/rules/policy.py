@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from typing import Any
 
-from engine.campaign.model import Campaign, FieldSpec
+from engine.campaign.model import Campaign, FieldSpec, membership_fields
 from engine.fields import FieldValueError
 from engine.fields.repeat import ROW_KEY
 
@@ -68,10 +68,9 @@ def offered_memberships(campaign: Campaign, answers: Mapping[str, Any], ctx: Dos
     scope = DossierScope(campaign, answers, ctx)
     offered = {a.id for a in scope.available_associations()}
     out: dict[str, list[str]] = {}
-    for spec in campaign.top_fields():
+    for spec in membership_fields(campaign):
         value = answers.get(spec.id)
-        if spec.type.holds_memberships and isinstance(value, list) and \
-                not {str(v) for v in value} <= offered:
+        if isinstance(value, list) and not {str(v) for v in value} <= offered:
             out[spec.id] = [v for v in value if str(v) in offered]
     return out
 
@@ -87,7 +86,7 @@ def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
     the reading guardian's own answer (``ctx.own``), never another guardian's.
     """
     out = dict(answers)
-    for spec in campaign.top_fields():
+    for spec in _prefilled_or_per_guardian(campaign):
         if spec.per_guardian and spec.id not in out and spec.id in ctx.own:
             out[spec.id] = ctx.own[spec.id]
         if spec.prefill is None or not spec.type.has_value:
@@ -103,6 +102,13 @@ def effective_answers(campaign: Campaign, answers: Mapping[str, Any],
             out[spec.id] = _canonical(spec, prefill_value(spec, ctx))
     out.update(offered_memberships(campaign, out, ctx))  # unavailable ones count nowhere
     return out
+
+
+def _prefilled_or_per_guardian(campaign: Campaign) -> tuple[FieldSpec, ...]:
+    """The fields :func:`effective_answers` may fill in (found once per campaign)."""
+    return campaign.derived("rules.prefilled_or_per_guardian", lambda: tuple(
+        spec for spec in campaign.top_fields()
+        if spec.per_guardian or (spec.prefill is not None and spec.type.has_value)))
 
 
 def _canonical(spec: FieldSpec, value: Any) -> Any:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.campaign.model import Association, Campaign, FieldSpec, Tariff
+from engine.campaign.model import Association, Campaign, FieldSpec, Tariff, membership_fields
 from engine.campaign.namespace import FAMILY_KEYS, FEES_TOTAL, GUARDIAN_KEYS, PUPIL_KEYS
 from engine.expr import BOOL, DATE, NUMBER, Type, is_empty
 from engine.fields import FieldValueError
@@ -213,8 +213,8 @@ class DossierScope:
     def chosen_associations(self) -> set[str]:
         """Ids ticked in the visible memberships fields."""
         chosen: set[str] = set()
-        for spec in self.campaign.top_fields():
-            if spec.type.holds_memberships and self.visible(spec.id):
+        for spec in membership_fields(self.campaign):
+            if self.visible(spec.id):
                 chosen.update(self.answer(spec) or ())
         return chosen
 

@@ -177,6 +177,18 @@ class FieldView:
         return self.name
 
     @property
+    def describedby(self) -> str:
+        """The ids of the field's hint, unit and error texts (``aria-describedby``)."""
+        ids = []
+        if self.spec.help:
+            ids.append(f"{self.dom_id}-hint")
+        if getattr(self.spec.options, "unit", None):
+            ids.append(f"{self.dom_id}-unit")
+        if self.errors:
+            ids.append(f"{self.dom_id}-error")
+        return " ".join(ids)
+
+    @property
     def anchor(self) -> str:
         """Id of the first input of the field, for links from the error summary."""
         return self.dom_id + self.spec.type.anchor(self.spec)

@@ -39,7 +39,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.campaign.model import Page
+from engine.campaign.model import Campaign, Page
 from engine.dossiers.answers import (
     CampaignNotOpen,
     DossierView,
@@ -267,6 +267,20 @@ def _page_urls(loaded: DossierView) -> dict[str, str]:
     return {p.id: base + p.id for p in loaded.campaign.pages}
 
 
+def _fee_anchor(campaign: Campaign, page: Page) -> str | None:
+    """The field of ``page`` under which the page shows the fees' total: the last one whose
+    answer a tariff reads, or that holds memberships. Once per compiled campaign and page."""
+    def last() -> str | None:
+        read = {dep for tariff in campaign.tariffs for condition in tariff.conditions
+                for dep in condition.deps}
+        found = None
+        for spec in page.fields:
+            if spec.id in read or spec.type.holds_memberships:
+                found = spec.id
+        return found
+    return campaign.derived(("fee_anchor", page.id), last)
+
+
 def _padded(page: Page, answers: Mapping[str, Any]) -> dict[str, Any]:
     """``answers`` with each repeat of ``page`` holding at least its minimum number of rows,
     so the family sees empty rows ready to fill."""
@@ -348,7 +362,7 @@ def _render_page(loaded: DossierView, page: Page, answers: Mapping[str, Any], *,
     body = render_template(
         "wizard/page.html", loaded=loaded, dossier=loaded.dossier, campaign=loaded.campaign,
         page=page, views=views, evaluation=loaded.evaluation, pages=loaded.campaign.pages,
-        page_urls=_page_urls(loaded),
+        page_urls=_page_urls(loaded), fee_anchor=_fee_anchor(loaded.campaign, page),
         visible_pages=visible, step=visible.index(page) + 1 if page in visible else 1,
         previous_page=loaded.neighbour(page, -1), next_page=loaded.neighbour(page, 1),
         conflict_message=_conflict_message(saved_by), summary=_summary_errors(views),
