@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from engine.refdata import (
     PARENTE_CODES,
     PROFESSION_CODES,
     REGIME_CODES,
     commune_by_insee,
+    communes,
     communes_by_postal_code,
     country_by_siecle_code,
     country_name,
@@ -51,3 +55,19 @@ def test_code_tables() -> None:
     assert PARENTE_CODES["10"] == "MERE" and all(len(c) == 2 for c in PARENTE_CODES)
     assert set(PROFESSION_CODES) >= {"10", "75", "78", "86", "99"}
     assert REGIME_CODES["24"].startswith("Demi-pensionnaire")
+
+
+def test_threads_meeting_the_communes_table_at_once_load_it_once() -> None:
+    """Eight server threads drawing an address at the same moment: one loads, the others wait
+    (it used to be loaded once per thread, on the interpreter lock the pages need)."""
+    communes._load.cache_clear()
+    start = threading.Barrier(8)
+
+    def first_lookup() -> str:
+        start.wait()
+        return communes.commune_code("69001", "Lyon")
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _n: first_lookup(), range(8)))
+    assert set(codes) == {"69381"}
+    assert communes._load.cache_info().misses == 1
