@@ -19,7 +19,7 @@ from waitress import create_server
 
 from engine.app import create_app
 from engine.config import ConfigError, Settings
-from engine.refdata import communes
+from engine.web import warm
 from engine.web.state import app_state
 
 from .logs import configure_logging, formatter_for
@@ -112,7 +112,7 @@ def _serve_waitress(host: str, port: int, threads: int, connection_limit: int,
     settings = _settings(1)
     configure_logging(settings)
     app = _built(lambda: create_app(settings))
-    communes.preload()
+    warm(app)
     # create_server binds now, so the printed address is the one really listened on (a host
     # name resolving to several addresses gives a server listening on each). Waitress strips
     # X-Forwarded-* itself unless told otherwise; behind a proxy the app's ProxyFix (trusting
@@ -154,7 +154,7 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
     # migrate and check the data keys once, here, before any worker answers
     master_app = _built(lambda: create_app(settings))
     app_state(master_app).database.dispose()
-    communes.preload()  # before the fork: every worker starts with the table
+    warm(master_app)  # before the fork: every worker starts with them
     # the Server header names the product, never the server and its version
     gunicorn.http.wsgi.SERVER = "dossiersco"
 

@@ -18,6 +18,7 @@ from limits.errors import StorageError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from engine.refdata import communes
 from engine.storage import StorageUnavailableError
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,15 @@ class _SharedBytecode(BytecodeCache):
 
 
 TEMPLATE_BYTECODE = _SharedBytecode()
+
+
+def warm(app: Flask) -> None:
+    """Load now what the first requests would otherwise load, several threads at once (each
+    compiling the same template, on the interpreter lock the other pages need): every
+    template and the communes table. For a server about to answer."""
+    for name in app.jinja_env.list_templates(extensions=["html", "txt"]):
+        app.jinja_env.get_template(name)
+    communes.preload()
 
 
 def init_app(app: Flask) -> None:

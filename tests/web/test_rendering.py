@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from engine.dossiers.models import Dossier, FamilyAccount
+from engine.web import warm
 
 from .wizardkit import page_url, post_page, text_of
 
@@ -240,3 +242,20 @@ def test_a_refused_address_keeps_every_part_as_typed(family: tuple[FlaskClient, 
     db_session.expire_all()
     stored = db_session.get(Dossier, dossier.id).answers["adresse"]  # type: ignore[union-attr]
     assert stored["postal_code"] == "6900"
+
+
+def test_a_warmed_app_loads_no_template_while_answering(
+        app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dossiersco serve`` warms the app before answering: no request compiles a template
+    (several threads would each compile it, on the lock the other pages need)."""
+    warm(app)
+    loader = app.jinja_env.loader
+    assert loader is not None
+
+    def no_more_loading(*_args: Any) -> Any:
+        raise AssertionError("a template was loaded after the app was warmed")
+
+    monkeypatch.setattr(loader, "get_source", no_more_loading)
+    for path, status in (("/connexion", 200), ("/etablissement/connexion", 200),
+                         ("/page-inexistante", 404)):
+        assert client.get(path).status_code == status
