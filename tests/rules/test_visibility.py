@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.rules import DossierContext, DossierScope, evaluate_dossier
+from engine.rules import DossierContext, DossierScope, evaluate_dossier, visible_fields
 
 from campaign.helpers import compile_fields
 
@@ -134,3 +134,17 @@ def test_a_locked_field_is_never_required() -> None:
     assert "telephone" not in r.required and "telephone" not in r.errors
     r = evaluate_dossier(locked, {"confirme": False}, PUPIL)
     assert r.errors["telephone"] == ["Ce champ est obligatoire."]
+
+
+def test_visible_fields_are_the_evaluation_s_top_level_ones_without_validating() -> None:
+    """What a diff of the fields shown reads (the staff list's change summaries): the same
+    top-level fields as the whole evaluation, answers that do not fit their field included."""
+    for answers in ({}, {"regime": "externe", "motif": "loin"},
+                    {"regime": "demi_pensionnaire", "jours": 9, "nom": "Durand"},
+                    {"jours": "pas un nombre", "contacts": [{"urgence": True}]}):
+        whole = {"nom": "Martin", **answers}
+        expected = {key for key in evaluate_dossier(C, whole, PUPIL).visible if key in C.fields
+                    and C.fields[key].parent_id is None}
+        assert visible_fields(C, whole, PUPIL) == expected
+    assert "allergies" not in visible_fields(C, {"regime": "externe"}, PUPIL)
+    assert "changement" in visible_fields(C, {"nom": "Durand"}, PUPIL)
