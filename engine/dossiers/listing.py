@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -166,8 +166,10 @@ class Listing:
     associations: Sequence[tuple[str, str]] = ()
 
 
+@lru_cache(maxsize=16_384)
 def _fold(text: str) -> str:
-    """Lower case without accents, for searching names as typed."""
+    """Lower case without accents, for searching names as typed; remembered, as every listing
+    sorts and searches the same few thousand names again."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
                    if not unicodedata.combining(c))
 
