@@ -22,10 +22,10 @@ from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.campaign.model import Campaign, FieldSpec
-from engine.rules import visible_fields
+from engine.rules import VisibleFields
 
 from .awaiting import STATES as WAITING_STATES
 from .awaiting import waiting_dossiers
@@ -183,6 +183,12 @@ def versions_of(session: Session, establishment_id: int, slug: str) -> list[Camp
 Changes = tuple[list[str], list[str]]
 
 
+#: what a change summary never reads of a dossier: where the prefill came from, the frozen
+#: fees, the health answers (out of the summaries)
+_NOT_SUMMARISED: Final = (defer(Dossier.provenance), defer(Dossier.computed),
+                          defer(Dossier.sealed_answers))
+
+
 def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
                campaign_for: Callable[[Dossier], Campaign],
                include: Callable[[FieldSpec], bool] | None) -> dict[int, Changes]:
@@ -200,7 +206,7 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
     stale = sorted(wanted.keys() - found.keys())
     for start in range(0, len(stale), 200):
         chunk = list(session.scalars(select(Dossier).where(
-            Dossier.id.in_(stale[start:start + 200]))))
+            Dossier.id.in_(stale[start:start + 200])).options(*_NOT_SUMMARISED)))
         load_families(session, chunk)  # a few statements for the chunk, none per dossier
         shared = SharedProfiles.load(session, chunk)
         fresh = [refresh_summary(session, dossier, campaign_for(dossier), include, shared)
@@ -244,7 +250,7 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     dossiers of the page."""
     ctx = context_of(dossier)
     answers = corrected_answers(dossier.answers, dossier.corrections)
-    visible = visible_fields(campaign, effective_answers(campaign, answers, ctx), ctx)
+    visible = VisibleFields(campaign, effective_answers(campaign, answers, ctx), ctx)
     reported = reported_elsewhere(session, campaign, dossier, answers, shared)
     per_guardian = partial(answers_of, dossier)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,

@@ -6,8 +6,8 @@ from .evaluation import (
     Evaluation,
     Membership,
     RequiredDocument,
+    VisibleFields,
     evaluate_dossier,
-    visible_fields,
 )
 from .explain import describe, used_by
 from .fees import Fee, compute_fee
@@ -15,5 +15,5 @@ from .scope import DossierContext, DossierScope, prefill_value
 
 __all__ = [
     "DossierContext", "DossierScope", "Evaluation", "Fee", "Membership", "RequiredDocument",
-    "compute_fee", "describe", "evaluate_dossier", "prefill_value", "used_by", "visible_fields",
+    "VisibleFields", "compute_fee", "describe", "evaluate_dossier", "prefill_value", "used_by",
 ]
