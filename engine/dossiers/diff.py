@@ -188,7 +188,8 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
     ``before`` is what the answers are compared with: by default what the school knew
     (:func:`known_values`: prefilled fields only); a snapshot of earlier answers gives "what
     changed since the school last looked". A field the family never answered is unchanged.
-    ``visible`` limits the diff to fields shown to the family; ``include`` to fields the
+    ``visible`` limits the diff to fields shown to the family (asked only about the fields
+    answered and known, so it may work their visibility out lazily); ``include`` to fields the
     viewer may read (health data); ``reported`` (from
     :func:`engine.dossiers.guardians.reported_elsewhere`) leaves out the guardians' changes
     another of their children's dossiers reports, listed in :attr:`PageChanges.reported`;
@@ -207,14 +208,15 @@ def dossier_changes(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossier
         changes = []
         elsewhere: list[ReportedChange] = []
         for spec in page.fields:
-            if (visible is not None and spec.id not in visible) or \
-                    (include is not None and not include(spec)):
+            # what is free to test first: ``visible`` may work visibility out when asked
+            if include is not None and not include(spec):
                 continue
             if spec.per_guardian:
-                if per_guardian is not None:
+                if per_guardian is not None and (visible is None or spec.id in visible):
                     changes += _guardian_changes(spec, per_guardian(spec), ctx, since, lang)
                 continue
-            if spec.id not in before or spec.id not in answers or not spec.type.has_value:
+            if spec.id not in before or spec.id not in answers or not spec.type.has_value or \
+                    (visible is not None and spec.id not in visible):
                 continue
             change = spec.type.diff(before[spec.id], answers[spec.id], spec, lang)
             if change is not None and reported and spec.type.is_container:

@@ -2,7 +2,8 @@
 
 One light query reads what the list shows (no answers but the few the regime and
 memberships filters read, no snapshot); which fields changed comes from :class:`ChangeSummary`,
-recomputed only for dossiers saved since it was written; documents and import conflicts are
+read for the rows shown (for every row when a filter reads the changes) and recomputed only
+for dossiers saved since it was written; documents and import conflicts are
 counted by two grouped queries. Filtering and sorting then run over these rows in memory:
 2,000 dossiers are a few hundred kilobytes.
 """
@@ -16,15 +17,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.campaign.model import Campaign, FieldSpec
-from engine.rules import evaluate_dossier
+from engine.rules import VisibleFields
 
 from .awaiting import STATES as WAITING_STATES
 from .awaiting import waiting_dossiers
@@ -137,9 +138,10 @@ class Row:
     conflicts: int = 0
     #: the regime answer (:func:`token`), "" when unanswered
     regime: str = ""
-    #: the association ids the family chose
+    #: the association ids the family chose (worked out only for the filter ``adhesion``)
     memberships: frozenset[str] = frozenset()
-    #: sent, with a request for an option with places not decided yet
+    #: sent, with a request for an option with places not decided yet (worked out only for
+    #: the filter ``a_decider``)
     undecided: bool = False
     #: waiting for a guardian's answer (worked out only for the filter ``attente``)
     waiting: bool = False
@@ -164,8 +166,10 @@ class Listing:
     associations: Sequence[tuple[str, str]] = ()
 
 
+@lru_cache(maxsize=16_384)
 def _fold(text: str) -> str:
-    """Lower case without accents, for searching names as typed."""
+    """Lower case without accents, for searching names as typed; remembered, as every listing
+    sorts and searches the same few thousand names again."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
                    if not unicodedata.combining(c))
 
@@ -175,23 +179,40 @@ def versions_of(session: Session, establishment_id: int, slug: str) -> list[Camp
         CampaignVersion.establishment_id == establishment_id, CampaignVersion.slug == slug)))
 
 
+#: the changed fields and the changed pages of a dossier, as its change summary holds them
+Changes = tuple[list[str], list[str]]
+
+
+#: what a change summary never reads of a dossier: where the prefill came from, the frozen
+#: fees, the health answers (out of the summaries)
+_NOT_SUMMARISED: Final = (defer(Dossier.provenance), defer(Dossier.computed),
+                          defer(Dossier.sealed_answers))
+
+
 def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
                campaign_for: Callable[[Dossier], Campaign],
-               include: Callable[[FieldSpec], bool] | None) -> dict[int, ChangeSummary]:
-    """The change summary of each reviewable dossier, recomputed where its version moved."""
+               include: Callable[[FieldSpec], bool] | None) -> dict[int, Changes]:
+    """The changes of each reviewable dossier of ``rows`` (id, row version, state), read from
+    its summary, recomputed (and stored) only where the dossier's version moved since."""
     wanted = {dossier_id: version for dossier_id, version, state in rows if state in REVIEWABLE}
-    found = {s.dossier_id: s for s in session.scalars(
-        select(ChangeSummary).where(ChangeSummary.dossier_id.in_(list(wanted))))} \
-        if wanted else {}
-    stale = sorted(i for i, v in wanted.items() if i not in found or found[i].row_version != v)
+    if not wanted:
+        return {}
+    found: dict[int, Changes] = {}
+    for dossier_id, version, fields, pages in session.execute(
+            select(ChangeSummary.dossier_id, ChangeSummary.row_version, ChangeSummary.fields,
+                   ChangeSummary.pages).where(ChangeSummary.dossier_id.in_(list(wanted)))):
+        if version == wanted[dossier_id]:
+            found[dossier_id] = (fields, pages)
+    stale = sorted(wanted.keys() - found.keys())
     for start in range(0, len(stale), 200):
         chunk = list(session.scalars(select(Dossier).where(
-            Dossier.id.in_(stale[start:start + 200]))))
+            Dossier.id.in_(stale[start:start + 200])).options(*_NOT_SUMMARISED)))
         load_families(session, chunk)  # a few statements for the chunk, none per dossier
         shared = SharedProfiles.load(session, chunk)
         fresh = [refresh_summary(session, dossier, campaign_for(dossier), include, shared)
                  for dossier in chunk]
-        found.update((summary.dossier_id, summary) for summary in fresh)
+        found.update((summary.dossier_id, (summary.fields, summary.pages))
+                     for summary in fresh)
         _store(session, fresh)
     if stale:
         session.commit()
@@ -206,21 +227,19 @@ def _store(session: Session, summaries: Sequence[ChangeSummary]) -> None:
     """Write recomputed summaries in one upsert, in dossier order. Two agents listing at once
     compute the same summaries: the second's write replaces the first's instead of colliding
     with the row it just inserted, and both take the rows' locks in the same order, so neither
-    waits on the other in a deadlock (each was a 500 or a 503 on PostgreSQL under load)."""
+    waits on the other in a deadlock (each was a 500 or a 503 on PostgreSQL under load).
+    The statement is the same whatever the number of rows (the values are parameters): it is
+    compiled once, not for each listing."""
     if not summaries:
         return
     rows = [{"dossier_id": s.dossier_id, **{name: getattr(s, name) for name in _SUMMARY_VALUES}}
             for s in sorted(summaries, key=lambda s: s.dossier_id)]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(ChangeSummary).values(rows)
-        session.execute(pg.on_conflict_do_update(
-            index_elements=[ChangeSummary.dossier_id],
-            set_={name: pg.excluded[name] for name in _SUMMARY_VALUES}))
-    else:
-        lite = sqlite.insert(ChangeSummary).values(rows)
-        session.execute(lite.on_conflict_do_update(
-            index_elements=[ChangeSummary.dossier_id],
-            set_={name: lite.excluded[name] for name in _SUMMARY_VALUES}))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    upsert = insert(ChangeSummary)
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=[ChangeSummary.dossier_id],
+        set_={name: upsert.excluded[name] for name in _SUMMARY_VALUES}), rows)
 
 
 def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
@@ -231,7 +250,7 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     dossiers of the page."""
     ctx = context_of(dossier)
     answers = corrected_answers(dossier.answers, dossier.corrections)
-    visible = evaluate_dossier(campaign, effective_answers(campaign, answers, ctx), ctx).visible
+    visible = VisibleFields(campaign, effective_answers(campaign, answers, ctx), ctx)
     reported = reported_elsewhere(session, campaign, dossier, answers, shared)
     per_guardian = partial(answers_of, dossier)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
@@ -292,14 +311,16 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     ``include`` leaves out of the change counts the fields the viewer may not read.
 
     Without ``details`` (an export, which reads only which rows and in what order), the
-    changes, documents, conflicts, regime, memberships and undecided requests of each row
-    are worked out only when a filter reads them."""
+    changes, documents, conflicts and regime of each row are worked out only when a filter
+    reads them; with them, the changes only for the rows of the page unless a filter reads
+    them. The memberships and undecided requests, which no page shows, are worked out only
+    for their filters."""
     versions = [v.id for v in versions_of(session, establishment_id, slug)]
     level = Dossier.prefill["pupil"]["level"].as_string()
     division = Dossier.prefill["pupil"]["division"].as_string()
     regime = regime_field(campaign)
     read_regime = regime if details or filters.regime else None
-    memberships = membership_fields(campaign) if details or filters.membership else ()
+    memberships = membership_fields(campaign) if filters.membership else ()
     read: list[Any] = []
     if read_regime is not None:
         read += [Dossier.corrections[read_regime.id], Dossier.answers[read_regime.id]]
@@ -308,7 +329,7 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     regime_width = len(read)
     for spec in memberships:
         read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
-    limited = limited_fields(campaign) if details or filters.undecided else ()
+    limited = limited_fields(campaign) if filters.undecided else ()
     members_end = len(read)
     for spec in limited:
         read += [Dossier.corrections[spec.id], Dossier.answers[spec.id]]
@@ -321,8 +342,12 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
         .join(Pupil, Pupil.id == Dossier.pupil_id)
         .where(Dossier.campaign_version_id.in_(versions), Pupil.establishment_id
                == establishment_id)).all() if versions else []
-    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for, include) \
-        if details or filters.has_changes or filters.changed_page else {}
+    # a filter on changes reads every row's; otherwise only the rows shown are worked out
+    # (below, once the page is known): a family's save makes its summary stale, and a page
+    # of 50 costs a recomputation for the few saved since among them, not for all
+    every_change = bool(filters.has_changes or filters.changed_page)
+    summaries = _summaries(session, ((r[0], r[3], r[2]) for r in base), campaign_for,
+                           include) if every_change else {}
     documents: dict[int, Counter[str]] = {}
     conflicts: Counter[int] = Counter()
     ids = [r[0] for r in base] if details or filters.documents or filters.conflicts else []
@@ -345,10 +370,9 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
     regime_values: dict[str, Any] = {}
     for (dossier_id, public_id, state, _version, submitted, updated, last, first, ine, lvl,
          div, *answers) in base:
-        summary = summaries.get(dossier_id)
+        changed, changed_pages = summaries.get(dossier_id, ([], []))
         row = Row(dossier_id, public_id, state, last, first, ine, lvl or "", div or "",
-                  submitted, updated, list(summary.fields) if summary else [],
-                  list(summary.pages) if summary else [],
+                  submitted, updated, list(changed), list(changed_pages),
                   documents.get(dossier_id, Counter()), max(0, conflicts[dossier_id]),
                   waiting=dossier_id in waiting)
         if read_regime is not None:
@@ -371,14 +395,23 @@ def list_dossiers(session: Session, establishment_id: int, slug: str, filters: F
                 for spec, correction, answer in zip(limited, asked[::2], asked[1::2],
                                                     strict=True))
         rows.append(row)
-    matching = [r for r in rows if _matches(r, replace(filters, state=None))]
+    any_state = replace(filters, state=None)
+    matching = [r for r in rows if _matches(r, any_state)]
     counts = Counter(r.state for r in matching)
     if filters.state is not None:
         matching = [r for r in matching if r.state is filters.state]
     matching.sort(key=_sort_key(filters.sort), reverse=filters.descending)
     pages = max(1, -(-len(matching) // per_page))
     page = min(max(1, filters.page), pages)
-    return Listing(matching[(page - 1) * per_page:page * per_page], len(matching), page, pages,
+    shown = matching[(page - 1) * per_page:page * per_page]
+    if details and not every_change:
+        row_versions = {r[0]: r[3] for r in base}
+        changes = _summaries(session, ((r.id, row_versions[r.id], r.state) for r in shown),
+                             campaign_for, include)
+        for row in shown:
+            changed, changed_pages = changes.get(row.id, ([], []))
+            row.changed_fields, row.changed_pages = list(changed), list(changed_pages)
+    return Listing(shown, len(matching), page, pages,
                    {s: counts.get(s, 0) for s in DossierState},
                    sorted({r.division for r in rows if r.division}),
                    sorted({r.level for r in rows if r.level}),

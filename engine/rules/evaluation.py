@@ -4,7 +4,7 @@ pages, the exports and ``dossiersco test`` all use."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -159,6 +159,24 @@ def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: Dossie
         for spec in page.fields:
             _field(spec, scope, result, lang)
     return result
+
+
+class VisibleFields(Container[str]):
+    """Whether each top-level field is shown to the family, worked out when asked (and
+    remembered): what ``key in evaluate_dossier(...).visible`` says of a top-level field,
+    without normalising, validating or walking a repeat's rows, and only for the fields asked
+    about (a diff asks about the answered ones: a condition on the fees' total is rarely
+    worked out)."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, campaign: Campaign, answers: Mapping[str, Any],
+                 ctx: DossierContext) -> None:
+        self._scope = DossierScope(campaign, answers, ctx)
+
+    def __contains__(self, key: object) -> bool:
+        spec = self._scope.campaign.fields.get(key) if isinstance(key, str) else None
+        return spec is not None and spec.parent_id is None and self._scope.visible(spec.id)
 
 
 def _is_locked(spec: FieldSpec, scope: DossierScope) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.campaign import load_campaign
@@ -103,6 +104,33 @@ def test_changes_documents_and_states(db_session: Session, make_account: MakeAcc
     assert listing.state_counts[DossierState.IN_PROGRESS] == 1
     assert listing.state_counts[DossierState.NOT_STARTED] == 1
     assert listing.divisions == ["3B", "5A"]
+
+
+def test_a_page_works_out_the_changes_of_its_rows_and_follows_each_save(
+        db_session: Session, make_account: MakeAccount, make_dossier: MakeDossier) -> None:
+    """Without a filter on changes, only the rows shown need their summary (a page of 50
+    among hundreds the families are editing); a family's next save shows on the next listing,
+    and a filter on changes still reads every row's."""
+    lea, hugo, zoe = _make(db_session, make_account, make_dossier)
+    family = Actor.family(1)
+    for dossier in (lea, hugo, zoe):
+        save_answers(db_session, dossier, dossier.row_version,
+                     {"telephone_eleve": "0700000001"}, "eleve", family)
+
+    def first_row() -> tuple[str, list[str]]:
+        row = _listing(db_session, lea, Filters(), per_page=1).rows[0]
+        return row.first_name, row.changed_fields
+
+    assert first_row() == ("Hugo", ["telephone_eleve"])
+    assert list(db_session.scalars(select(ChangeSummary.dossier_id))) == [hugo.id]
+    save_answers(db_session, hugo, hugo.row_version, {"email_eleve": "hugo@example.fr"},
+                 "eleve", family)
+    assert first_row() == ("Hugo", ["telephone_eleve", "email_eleve"])
+    save_answers(db_session, hugo, hugo.row_version,
+                 {"telephone_eleve": "06 12 34 56 78", "email_eleve": None}, "eleve", family)
+    assert first_row() == ("Hugo", [])
+    assert _list(db_session, lea, has_changes=True) == ["Léa", "Zoé"]
+    assert _list(db_session, lea, changed_page="eleve") == ["Léa", "Zoé"]
 
 
 def test_pagination(db_session: Session, make_account: MakeAccount,

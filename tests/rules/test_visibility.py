@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.rules import DossierContext, DossierScope, evaluate_dossier
+from engine.rules import DossierContext, DossierScope, VisibleFields, evaluate_dossier
 
 from campaign.helpers import compile_fields
 
@@ -134,3 +134,21 @@ def test_a_locked_field_is_never_required() -> None:
     assert "telephone" not in r.required and "telephone" not in r.errors
     r = evaluate_dossier(locked, {"confirme": False}, PUPIL)
     assert r.errors["telephone"] == ["Ce champ est obligatoire."]
+
+
+def test_visible_fields_are_the_evaluation_s_top_level_ones_without_validating() -> None:
+    """What a diff of the fields shown reads (the staff list's change summaries): the same
+    top-level fields as the whole evaluation, answers that do not fit their field included;
+    a repeat's child or an unknown id is not a top-level field shown."""
+    for answers in ({}, {"regime": "externe", "motif": "loin"},
+                    {"regime": "demi_pensionnaire", "jours": 9, "nom": "Durand"},
+                    {"jours": "pas un nombre", "contacts": [{"urgence": True}]}):
+        whole = {"nom": "Martin", **answers}
+        visible = evaluate_dossier(C, whole, PUPIL).visible
+        lazy = VisibleFields(C, whole, PUPIL)
+        assert {key for key in C.fields if key in lazy} == {
+            key for key in visible if key in C.fields and C.fields[key].parent_id is None}
+    assert "allergies" not in VisibleFields(C, {"regime": "externe"}, PUPIL)
+    assert "changement" in VisibleFields(C, {"nom": "Durand"}, PUPIL)
+    assert "telephone" not in VisibleFields(C, {"contacts": [{"urgence": True}]}, PUPIL)
+    assert "inconnu" not in VisibleFields(C, {}, PUPIL) and 3 not in VisibleFields(C, {}, PUPIL)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from engine.dossiers.models import AuditEntry, StaffAccount, StaffRole
 from engine.dossiers.permissions import ADMIN_PERMISSIONS, ROLE_LABELS, ROLE_PERMISSIONS, Permission
 from engine.dossiers.services import ensure_establishment
 from engine.dossiers.states import Actor
+from engine.web.staff.admin import staff_time
 
 from conftest import MakeAccount, MakeDossier, MakeStaff, _csrf_token
 from staffkit import StaffUser
@@ -356,3 +357,9 @@ def test_the_infirmerie_prints_its_fiches_from_the_dashboard(
     page = secretary.get(dashboard).get_data(as_text=True)
     assert 'href="/etablissement/0750001A/reinscription-2026/exports"' in page
     assert "fiches-infirmerie.pdf" not in page
+
+
+def test_staff_time_writes_paris_time_in_french() -> None:
+    assert staff_time(datetime(2026, 12, 3, 13, 5, tzinfo=UTC)) == "3 déc. 2026 à 14:05"
+    assert staff_time(datetime(2026, 7, 14, 8, 0, tzinfo=UTC)) == "14 juil. 2026 à 10:00"
+    assert staff_time(datetime(2026, 7, 14, 8, 0)) == "14 juil. 2026 à 10:00"  # naive: UTC

@@ -109,6 +109,37 @@ def test_the_agent_sees_only_the_changes_and_reviews_the_dossier(
     assert audit.verify_chain(db_session)[1] is None
 
 
+def _changes_column(html: str, first_name: str) -> str:
+    """The « Modifications » cell of the row of ``first_name`` in the list."""
+    row = next(r for r in html.split("<tr>") if f"Durand {first_name}</a>" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)  # ..., Modifications, Documents, Envoyé
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cells[-3])).strip()
+
+
+def test_the_list_shows_a_family_s_save_on_the_next_request(
+        client: FlaskClient, db_session: Session, make_account: MakeAccount,
+        make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:
+    """The families edit while the school lists: each listing shows the changes as saved."""
+    account, _ = make_account()
+    lea = make_dossier(account, first_name="Léa", last_name="Durand", prefill=PREFILL)
+    family = Actor.family(account.id)
+    save_answers(db_session, lea, lea.row_version, {"telephone_eleve": "07 00 00 00 01"},
+                 "eleve", family)
+    _submitted(db_session, make_account, make_dossier, "Hugo", {})
+    staff_login(make_staff())
+    url = f"{BASE}/reinscription-2026/dossiers"
+    html = client.get(url).get_data(as_text=True)
+    assert (_changes_column(html, "Léa"), _changes_column(html, "Hugo")) == ("1 champ", "—")
+    save_answers(db_session, lea, lea.row_version, {"email_eleve": "autre@example.fr"}, "eleve",
+                 family)
+    assert _changes_column(client.get(url).get_data(as_text=True), "Léa") == "2 champs"
+    save_answers(db_session, lea, lea.row_version, {"telephone_eleve": "06 12 34 56 78",
+                                                    "email_eleve": "lea@example.fr"},
+                 "eleve", family)
+    assert _changes_column(client.get(url).get_data(as_text=True), "Léa") == "—"
+    assert "Léa" not in client.get(f"{url}?modifie=1").get_data(as_text=True)
+
+
 def test_a_stale_form_does_not_validate(
         client: FlaskClient, db_session: Session, make_account: MakeAccount,
         make_dossier: MakeDossier, make_staff: MakeStaff, staff_login: StaffLogin) -> None:

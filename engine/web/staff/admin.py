@@ -10,10 +10,11 @@ factor here, so an establishment is never left without its direction by mistake.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import parse_pattern
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -47,10 +48,17 @@ class InviteForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type hi
         AnyOf([value for value, _ in ROLE_CHOICES], message="Choisissez un rôle de la liste.")])
 
 
+#: what :func:`staff_time` writes, parsed once with its locale (``format_datetime`` parses
+#: both at each call, and a dossier's history writes one per event)
+_STAFF_TIME: Final = parse_pattern("d MMM y 'à' HH:mm")
+_FRENCH: Final = Locale.parse("fr_FR")
+
+
 @bp.app_template_filter("staff_time")
 def staff_time(value: datetime) -> str:
-    """A moment in French, Paris time: « 3 déc. 2026 à 14:05 »."""
-    return format_datetime(value, "d MMM y 'à' HH:mm", tzinfo=PARIS, locale="fr_FR")
+    """A moment in French, Paris time: « 3 déc. 2026 à 14:05 » (a naive one is UTC)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return str(_STAFF_TIME.apply(aware.astimezone(PARIS), _FRENCH))
 
 
 @bp.context_processor

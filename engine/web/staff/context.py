@@ -12,13 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from flask import abort, redirect, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager, joinedload
 from werkzeug.wrappers import Response
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers import sealed
+from engine.dossiers.family import load_families
 from engine.dossiers.listing import Filters, parse_filters, versions_of
-from engine.dossiers.models import Dossier, Establishment, Pupil
+from engine.dossiers.models import CampaignVersion, Dossier, Establishment, Pupil
 from engine.dossiers.permissions import Permission, can
 from engine.web.campaigns import campaign_of
 from engine.web.database import get_session
@@ -58,15 +60,31 @@ def latest_campaign(establishment: Establishment, slug: str) -> Campaign:
     return campaign_of(max(versions, key=lambda v: v.id))
 
 
+#: :func:`dossier_in`'s query, built once, with what the dossier's pages read in the same
+#: round trip: the pupil and the campaign version (its source only when the compiled campaign
+#: is not cached yet)
+_DOSSIER_IN = (
+    select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
+    .where(Dossier.public_id == bindparam("public_id"),
+           Pupil.establishment_id == bindparam("establishment_id"))
+    .options(contains_eager(Dossier.pupil),
+             joinedload(Dossier.campaign_version).defer(CampaignVersion.source)))
+
+
 def dossier_in(establishment: Establishment, public_id: str) -> Dossier:
-    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere)."""
+    """The dossier ``public_id`` of the establishment, else 404 (whatever exists elsewhere).
+    Its family facts are loaded with it by the lookups of :func:`load_families`, indexed by
+    pupil and guardian: the correlated counts ``family_of`` runs otherwise scan every dossier
+    of the campaign on SQLite, at each reading of the dossier's context (9 ms a view among
+    2,000 dossiers)."""
     if len(public_id) > 32:
         abort(404)
-    dossier = get_session().scalar(
-        select(Dossier).join(Pupil, Pupil.id == Dossier.pupil_id)
-        .where(Dossier.public_id == public_id, Pupil.establishment_id == establishment.id))
+    session = get_session()
+    dossier = session.scalar(_DOSSIER_IN, {"public_id": public_id,
+                                           "establishment_id": establishment.id})
     if dossier is None:
         abort(404)
+    load_families(session, [dossier])
     return dossier
 
 
