@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -143,4 +143,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self) -> None:
+        """:func:`refresh_statistics` in a session of its own (a server about to answer)."""
+        with self.sessions() as session:
+            refresh_statistics(session)
+
+
+def refresh_statistics(session: Session) -> None:
+    """SQLite: gather the query planner's statistics again (``ANALYZE``) and commit. Without
+    them it guesses, and counts a family's children (``engine.dossiers.family``) by walking
+    every dossier of the campaign instead of the family's few: twice the cost of a family
+    page's lookup at 200 dossiers, ten times at 2,000. For after an import (the tables' sizes
+    changed) and a server's start; PostgreSQL's autovacuum keeps its own."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("ANALYZE"))
+        session.commit()
 

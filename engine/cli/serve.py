@@ -191,7 +191,9 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
         def load(self) -> Flask:
             # in each worker, after the fork: its own connections, no second migration
             configure_logging(settings)
-            return create_app(settings, auto_migrate=False)
+            app = create_app(settings, auto_migrate=False)
+            warm(app)  # its own app's templates (compiled by the master: from the cache)
+            return app
 
     master = os.getpid()
     try:

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.config import DEFAULT_INVITATION_TTL_HOURS
-from engine.db import utcnow
+from engine.db import refresh_statistics, utcnow
 from engine.fields.date import parse_date
 from engine.prefill import ImportFileError, ImportProblem, ImportResult
 from engine.prefill.errors import error
@@ -292,6 +292,7 @@ def import_into(session: Session, campaign: Campaign, version: CampaignVersion,
         report.credentials = []
     else:
         session.commit()
+        refresh_statistics(session)
         for account_id in importer.reset_accounts:
             security_event("code.reset", account=account_id, client="cli", by="import")
     return report
