@@ -145,6 +145,7 @@ class Selection:
                 (r.id, r.pupil_id, versions[r.campaign_version_id]) for r in rows])
             loaded: dict[int, DossierRecord] = {}
             for row in rows:
+                # the record's columns (the provenance, when read, comes after them)
                 stored: dict[str, Any] = dict(zip(_RECORD_KEYS, row, strict=False))
                 siblings, elder = facts[row.id]
                 loaded[row.id] = DossierRecord(
@@ -154,7 +155,7 @@ class Selection:
             yield [loaded[i] for i in chunk if i in loaded]
 
 
-#: the dossier's columns a record holds, in :class:`DossierRecord`'s order
+#: the dossier's columns a record holds (:class:`DossierRecord`'s fields of the same name)
 _RECORD_COLUMNS: Final = (
     Dossier.id, Dossier.public_id, Dossier.pupil_id, Dossier.campaign_version_id,
     Dossier.state, Dossier.row_version, Dossier.prefill, Dossier.answers, Dossier.corrections,
