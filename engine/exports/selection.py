@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_facts
@@ -116,22 +116,30 @@ class Selection:
 
     def chunks(self, *, events: bool = False) -> Iterator[list[DossierRecord]]:
         """The dossiers in the list's order, a chunk at a time, as read-only records: the
-        dossier's columns an export reads in one statement of plain rows (no ORM instance, no
-        change tracking of its JSON: most of the loading time), then the pupils (with the
-        guardians when a field is answered per guardian), the files, the family facts
+        columns an export reads of the dossier and its pupil in one statement of plain rows
+        (no ORM instance, no change tracking of the JSON: most of the loading time), then
+        the guardians when a field is answered per guardian, the files, the family facts
         (siblings, rank) and, when asked, the events and provenance: a few statements per
         chunk, none per dossier. The snapshots no export reads (what the school last
         reviewed, who typed each contact, the sealed health answers) stay in the database."""
         versions = {v.id: v.slug for v in self.versions}
         guardians = any(s.per_guardian for s in self.campaign.top_fields())
-        columns = [*_RECORD_COLUMNS, *([Dossier.provenance] if events else [])]
+        columns = [*_RECORD_COLUMNS, *_PUPIL_COLUMNS, *([Dossier.provenance] if events else [])]
+        split = len(_RECORD_COLUMNS) + len(_PUPIL_COLUMNS)
         for start in range(0, len(self.ids), CHUNK):
             chunk = self.ids[start:start + CHUNK]
-            rows = self.session.execute(select(*columns).where(Dossier.id.in_(chunk))).all()
-            pupils = {p.id: p for p in self.session.scalars(
-                select(Pupil).where(Pupil.id.in_({r.pupil_id for r in rows})).options(
-                    *([selectinload(Pupil.guardianships).joinedload(Guardianship.account)]
-                      if guardians else [])))}
+            rows: list[tuple[Any, ...]] = [tuple(r) for r in self.session.execute(
+                select(*columns).join(Pupil, Pupil.id == Dossier.pupil_id)
+                .where(Dossier.id.in_(chunk)))]
+            # the dossier's columns by name (the pupil's, then the provenance, come after)
+            read = [dict(zip(_RECORD_KEYS, row, strict=False)) for row in rows]
+            links: dict[int, list[Guardianship]] | None = None
+            if guardians:
+                links = {}
+                for link in self.session.scalars(select(Guardianship).where(
+                        Guardianship.pupil_id.in_({d["pupil_id"] for d in read}))
+                        .options(joinedload(Guardianship.account)).order_by(Guardianship.id)):
+                    links.setdefault(link.pupil_id, []).append(link)
             files: dict[int, list[StoredFile]] = {}
             for upload in self.session.scalars(select(StoredFile).where(
                     StoredFile.dossier_id.in_(chunk)).order_by(StoredFile.id)):
@@ -142,16 +150,18 @@ class Selection:
                         DossierEvent.dossier_id.in_(chunk)).order_by(DossierEvent.id)):
                     history.setdefault(event.dossier_id, []).append(event)
             facts = family_facts(self.session, [
-                (r.id, r.pupil_id, versions[r.campaign_version_id]) for r in rows])
+                (d["id"], d["pupil_id"], versions[d["campaign_version_id"]]) for d in read])
             loaded: dict[int, DossierRecord] = {}
-            for row in rows:
-                # the record's columns (the provenance, when read, comes after them)
-                stored: dict[str, Any] = dict(zip(_RECORD_KEYS, row, strict=False))
-                siblings, elder = facts[row.id]
-                loaded[row.id] = DossierRecord(
-                    **stored, pupil=pupils[row.pupil_id], files=files.get(row.id, []),
+            for row, stored in zip(rows, read, strict=True):
+                dossier_id, pupil_id = stored["id"], stored["pupil_id"]
+                pupil = PupilRecord(
+                    **dict(zip(_PUPIL_KEYS, row[len(_RECORD_COLUMNS):split], strict=True)),
+                    links=None if links is None else links.get(pupil_id, []))
+                siblings, elder = facts[dossier_id]
+                loaded[dossier_id] = DossierRecord(
+                    **stored, pupil=pupil, files=files.get(dossier_id, []),
                     siblings=siblings, elder_siblings=elder,
-                    history=(row.provenance, history.get(row.id, [])) if events else None)
+                    history=(row[split], history.get(dossier_id, [])) if events else None)
             yield [loaded[i] for i in chunk if i in loaded]
 
 
@@ -162,6 +172,32 @@ _RECORD_COLUMNS: Final = (
     Dossier.computed, Dossier.guardian_answers, Dossier.place_decisions,
     Dossier.submitted_at, Dossier.validated_at)
 _RECORD_KEYS: Final = tuple(c.key for c in _RECORD_COLUMNS)
+#: the pupil's columns a record holds (:class:`PupilRecord`'s fields of the same name)
+_PUPIL_COLUMNS: Final = (Pupil.id, Pupil.establishment_id, Pupil.ine, Pupil.first_name,
+                         Pupil.last_name, Pupil.birth_date)
+_PUPIL_KEYS: Final = tuple(c.key for c in _PUPIL_COLUMNS)
+
+
+@dataclass(slots=True)
+class PupilRecord:
+    """A dossier's pupil as an export reads it (:class:`~engine.dossiers.models.PupilData`),
+    read with the dossier's row; its guardians only when the campaign has a field answered
+    per guardian (the one reader of them in an export)."""
+
+    id: int
+    establishment_id: int
+    ine: str | None
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    links: list[Guardianship] | None
+
+    @property
+    def guardianships(self) -> list[Guardianship]:
+        if self.links is None:
+            raise LookupError("the pupils were loaded without their guardians (the campaign "
+                              "has no field answered per guardian)")
+        return self.links
 
 
 @dataclass(slots=True)
@@ -184,7 +220,7 @@ class DossierRecord:
     place_decisions: dict[str, dict[str, str]]
     submitted_at: datetime | None
     validated_at: datetime | None
-    pupil: Pupil
+    pupil: PupilRecord
     files: list[StoredFile]
     siblings: int | None
     elder_siblings: int | None

@@ -1,7 +1,8 @@
 """The selection loads the family facts of a chunk of dossiers at once: the same siblings and
 rank as the per-dossier query, for a family of several children (birth dates given, equal and
 missing), a child in another campaign, a pupil without a guardian account. Its read-only
-records hold what the stored dossiers hold (files in order, the history when asked)."""
+records hold what the stored dossiers hold (files in order, the history and the guardians
+when asked)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,12 @@ def test_the_records_hold_what_the_dossiers_hold(
     (record, lone) = sorted(selection(db_session).dossiers(), key=lambda r: r.id)
     assert isinstance(record, DossierRecord) and (record.id, lone.id) == (dossier.id, other.id)
     assert {k: getattr(record, k) for k in READ} == {k: getattr(dossier, k) for k in READ}
-    assert record.pupil is dossier.pupil and lone.files == []
+    pupil = ("id", "establishment_id", "ine", "first_name", "last_name", "birth_date")
+    assert {k: getattr(record.pupil, k) for k in pupil} == \
+        {k: getattr(dossier.pupil, k) for k in pupil}
+    assert lone.files == [] and lone.pupil.first_name == "Seul"
+    with pytest.raises(LookupError):  # no field answered per guardian: not read
+        record.pupil.guardianships  # noqa: B018
     assert [f.filename for f in record.files] == ["b.pdf", "a.pdf"]
     with pytest.raises(LookupError):  # loaded without the history: never an empty one
         record.events  # noqa: B018
