@@ -13,13 +13,13 @@ from typing import Any, Final
 from engine.campaign.model import Campaign, FieldSpec
 from engine.dossiers.family import family_of
 from engine.dossiers.guardian_answers import guardian_key_of, own_answers
-from engine.dossiers.models import Dossier, StoredFile
+from engine.dossiers.models import Dossier, DossierData, StoredFile
 from engine.fields.repeat import ROW_KEY
 from engine.rules import DossierContext
 from engine.rules.policy import effective_answers as effective_answers
 
 
-def context_of(dossier: Dossier, today: date | None = None,
+def context_of(dossier: DossierData, today: date | None = None,
                account_id: int | None = None) -> DossierContext:
     """What expressions see besides the answers: the prefill snapshot, the family, today;
     with ``account_id`` (a guardian reading), that guardian's own per-guardian answers."""

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .models import CampaignVersion, Dossier, Guardianship, Pupil
+from .models import CampaignVersion, Dossier, DossierData, Guardianship, Pupil
 
 _sibling = aliased(Pupil)
 _sibling_guardian = aliased(Guardianship)
@@ -59,7 +59,7 @@ ELDER_SIBLINGS: Any = _count_siblings(or_(
     and_(_sibling_born == _own_born, _sibling.id < Dossier.pupil_id)))
 
 
-def family_of(dossier: Dossier) -> dict[str, int]:
+def family_of(dossier: DossierData) -> dict[str, int]:
     """``siblings``: the children sharing a guardian with this pupil who have a dossier in the
     same campaign (this one included); ``rank``: 1 for the eldest of them."""
     siblings, elder = dossier.siblings, dossier.elder_siblings
@@ -73,13 +73,25 @@ def family_of(dossier: Dossier) -> dict[str, int]:
 
 
 def load_families(session: Session, dossiers: Sequence[Dossier]) -> None:
-    """Load the family facts of many dossiers at once (what :func:`family_of` reads), in two
-    statements: the correlated counts cost a scan per dossier, too slow for an export of
-    thousands. The same rule: siblings share a guardian account and have a dossier in a
-    campaign of the same slug; the eldest first, then the first imported."""
-    pupils = {d.pupil_id for d in dossiers}
+    """Load the family facts of many dossiers at once (what :func:`family_of` reads)."""
+    facts = family_facts(session, [(d.id, d.pupil_id, d.campaign_version.slug)
+                                   for d in dossiers])
+    for dossier in dossiers:
+        siblings, elder = facts[dossier.id]
+        set_committed_value(dossier, "siblings", siblings)
+        set_committed_value(dossier, "elder_siblings", elder)
+
+
+def family_facts(session: Session, dossiers: Sequence[tuple[int, int, str]]
+                 ) -> dict[int, tuple[int, int]]:
+    """The family facts of many dossiers, given as (dossier id, pupil id, campaign slug):
+    dossier id → (siblings, elder siblings), in two statements (the correlated counts cost a
+    scan per dossier, too slow for an export of thousands). The same rule: siblings share a
+    guardian account and have a dossier in a campaign of the same slug; the eldest first,
+    then the first imported."""
+    pupils = {pupil_id for _, pupil_id, _ in dossiers}
     if not pupils:
-        return
+        return {}
     accounts: dict[int, set[int]] = defaultdict(set)
     for pupil_id, account_id in session.execute(
             select(Guardianship.pupil_id, Guardianship.account_id)
@@ -95,11 +107,11 @@ def load_families(session: Session, dossiers: Sequence[Dossier]) -> None:
                 .join(CampaignVersion, CampaignVersion.id == Dossier.campaign_version_id)
                 .where(Guardianship.account_id.in_(wanted))):
             children[account_id].add((pupil_id, born or date.max, slug))
-    for dossier in dossiers:
-        slug = dossier.campaign_version.slug
-        siblings = {(born, pupil_id) for account in accounts.get(dossier.pupil_id, ())
-                    for pupil_id, born, s in children[account] if s == slug}
-        own = next((k for k in siblings if k[1] == dossier.pupil_id), None)
-        set_committed_value(dossier, "siblings", len(siblings))
-        set_committed_value(dossier, "elder_siblings",
-                            sum(1 for k in siblings if own is not None and k < own))
+    facts: dict[int, tuple[int, int]] = {}
+    for dossier_id, pupil_id, slug in dossiers:
+        siblings = {(born, sibling) for account in accounts.get(pupil_id, ())
+                    for sibling, born, s in children[account] if s == slug}
+        own = next((k for k in siblings if k[1] == pupil_id), None)
+        facts[dossier_id] = (len(siblings),
+                             sum(1 for k in siblings if own is not None and k < own))
+    return facts

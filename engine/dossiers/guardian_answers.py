@@ -23,13 +23,13 @@ from engine.db import utcnow
 from engine.fields.common import format_date
 from engine.i18n import gettext as _
 
-from .models import Dossier, Guardianship
+from .models import Dossier, DossierData, Guardianship
 
 #: how a guardian the school protects is named to the other guardian (no name, no date)
 OTHER_GUARDIAN = "L'autre responsable légal"
 
 
-def guardians_of(dossier: Dossier) -> list[Guardianship]:
+def guardians_of(dossier: DossierData) -> list[Guardianship]:
     """The guardians holding a login on the dossier's pupil, in the imported order (their
     position in the guardians record), then in the order their accounts were linked."""
     imported = dossier.prefill.get("guardians")
@@ -41,14 +41,14 @@ def guardians_of(dossier: Dossier) -> list[Guardianship]:
                   key=lambda g: (order.get(g.guardian_key, len(order)), g.id))
 
 
-def guardian_key_of(dossier: Dossier, account_id: int | str | None) -> str | None:
+def guardian_key_of(dossier: DossierData, account_id: int | str | None) -> str | None:
     """The guardian key of the account ``account_id`` for the dossier's pupil (None: not one
     of its guardians)."""
     return next((g.guardian_key for g in dossier.pupil.guardianships
                  if str(g.account_id) == str(account_id)), None) if account_id else None
 
 
-def own_answers(dossier: Dossier, guardian: str | None) -> dict[str, Any]:
+def own_answers(dossier: DossierData, guardian: str | None) -> dict[str, Any]:
     """The answers the guardian ``guardian`` gave to the per-guardian fields."""
     if guardian is None:
         return {}
@@ -112,7 +112,7 @@ class GuardianAnswer:
             date=format_date(self.at.date()))
 
 
-def answers_of(dossier: Dossier, spec: FieldSpec) -> list[GuardianAnswer]:
+def answers_of(dossier: DossierData, spec: FieldSpec) -> list[GuardianAnswer]:
     """Each guardian's answer to ``spec``, one per guardian with a login, in order."""
     stored = (dossier.guardian_answers or {}).get(spec.id)
     by_guardian = stored if isinstance(stored, Mapping) else {}

@@ -26,7 +26,7 @@ from engine.db import utcnow
 from engine.fields.repeat import ROW_KEY
 
 from .campaigns import Redaction
-from .models import Dossier, GuardianProfile, Pupil
+from .models import Dossier, DossierData, GuardianProfile, Pupil
 from .states import EDITABLE
 
 #: keys of an imported guardian that describe the person, not their link to one pupil
@@ -62,7 +62,7 @@ def _find_shared_repeats(campaign: Campaign) -> tuple[tuple[FieldSpec, list[Fiel
     return tuple(out)
 
 
-def imported_keys(dossier: Dossier) -> set[str]:
+def imported_keys(dossier: DossierData) -> set[str]:
     """The identities of the guardians the school imported for this pupil."""
     guardians = dossier.prefill.get("guardians")
     return {str(g["personne_id"]) for g in guardians or [] if isinstance(g, Mapping)
@@ -137,7 +137,7 @@ class SharedProfiles:
     names: Mapping[int, str]
 
     @classmethod
-    def load(cls, session: Session, dossiers: Sequence[Dossier]) -> SharedProfiles:
+    def load(cls, session: Session, dossiers: Sequence[DossierData]) -> SharedProfiles:
         keys = {d.id: imported_keys(d) for d in dossiers}
         wanted = set().union(*keys.values()) if keys else set()
         by_dossier: dict[int, dict[str, GuardianProfile]] = {}
@@ -159,7 +159,7 @@ class SharedProfiles:
         return cls(by_dossier, names)
 
 
-def reported_elsewhere(session: Session, campaign: Campaign, dossier: Dossier,
+def reported_elsewhere(session: Session, campaign: Campaign, dossier: DossierData,
                        answers: Mapping[str, Any], shared: SharedProfiles | None = None,
                        ) -> dict[str, dict[str, str]]:
     """The guardians' values of ``answers`` that were typed in another of their children's

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.campaign.model import Campaign, FieldSpec
 
 from .corrected import corrected_answers
-from .models import CampaignVersion, Dossier, Establishment
+from .models import CampaignVersion, Dossier, DossierData, Establishment
 from .states import DossierState
 
 
@@ -71,7 +71,7 @@ def limited_fields(campaign: Campaign) -> tuple[FieldSpec, ...]:
     return tuple(s for s in campaign.top_fields() if s.type.limited_places(s))
 
 
-def current_values(dossier: Dossier) -> dict[str, Any]:
+def current_values(dossier: DossierData) -> dict[str, Any]:
     """The answers as the school reads them: its corrections win."""
     return corrected_answers(dossier.answers, dossier.corrections)
 
@@ -95,7 +95,7 @@ def is_request(spec: FieldSpec, value: Any, decisions: Mapping[str, Any]) -> boo
     return request is not None and request.status is PlaceStatus.REQUESTED
 
 
-def requests_of(campaign: Campaign, dossier: Dossier) -> list[PlaceRequest]:
+def requests_of(campaign: Campaign, dossier: DossierData) -> list[PlaceRequest]:
     """The dossier's requests, in campaign order (none when no option with places is chosen)."""
     values = current_values(dossier)
     decisions = dossier.place_decisions or {}
@@ -103,7 +103,7 @@ def requests_of(campaign: Campaign, dossier: Dossier) -> list[PlaceRequest]:
     return [r for r in found if r is not None]
 
 
-def request_for(campaign: Campaign, dossier: Dossier, field_id: str) -> PlaceRequest | None:
+def request_for(campaign: Campaign, dossier: DossierData, field_id: str) -> PlaceRequest | None:
     return next((r for r in requests_of(campaign, dossier) if r.spec.id == field_id), None)
 
 

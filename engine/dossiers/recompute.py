@@ -23,7 +23,7 @@ from engine.dossiers.campaigns import context_of, effective_answers
 from engine.rules import DossierContext, evaluate_dossier
 
 from .documents import slot_label
-from .models import Dossier
+from .models import Dossier, DossierData
 from .services import DossierError, _check_version, _transaction
 from .states import EDITABLE, Actor
 from .versions import version_with_hash
@@ -38,12 +38,12 @@ class UnknownCampaignVersionError(DossierError):
     """The campaign to recompute with is not a stored version of the dossier's campaign."""
 
 
-def is_frozen(dossier: Dossier) -> bool:
+def is_frozen(dossier: DossierData) -> bool:
     """Whether the dossier's figures are the ones frozen at submission."""
     return dossier.state not in EDITABLE and bool(dossier.computed)
 
 
-def live_money(dossier: Dossier, campaign: Campaign, ctx: DossierContext | None = None,
+def live_money(dossier: DossierData, campaign: Campaign, ctx: DossierContext | None = None,
                ) -> dict[str, Any]:
     """The figures of the dossier under ``campaign`` now: the evaluation the family pages
     make (answers completed with the prefill, the dossier's context)."""
@@ -52,7 +52,7 @@ def live_money(dossier: Dossier, campaign: Campaign, ctx: DossierContext | None 
     return evaluate_dossier(campaign, answers, ctx).money()
 
 
-def frozen_money(dossier: Dossier, campaign: Campaign, *, today: date | None = None,
+def frozen_money(dossier: DossierData, campaign: Campaign, *, today: date | None = None,
                  ) -> dict[str, Any]:
     """The ONE function any staff view or export calls for a dossier's figures: the frozen
     ones once submitted, the live evaluation while the family can still change answers.

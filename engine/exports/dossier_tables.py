@@ -21,7 +21,7 @@ from engine.dossiers.corrected import corrected_answers
 from engine.dossiers.diff import Authorship, dossier_changes
 from engine.dossiers.guardian_answers import GuardianAnswer, answers_of
 from engine.dossiers.guardians import SharedProfiles, reported_elsewhere
-from engine.dossiers.models import Dossier
+from engine.dossiers.models import Dossier, DossierData
 from engine.dossiers.places import PlaceRequest, limited_fields, requests_of
 from engine.dossiers.recompute import frozen_money
 from engine.dossiers.states import LABELS, DossierState
@@ -47,7 +47,7 @@ Getter = Callable[[Any], Value]
 class Prepared:
     """One dossier as the tables read it: effective answers, visibility, figures."""
 
-    dossier: Dossier
+    dossier: DossierData
     campaign: Campaign
 
     @cached_property

@@ -21,7 +21,7 @@ from fpdf.enums import XPos, YPos
 from engine.campaign.model import Campaign, slot_parts
 from engine.diagnostics import EngineError
 from engine.dossiers.documents import slot_label
-from engine.dossiers.models import Dossier
+from engine.dossiers.models import DossierData
 from engine.dossiers.places import PlaceStatus, requests_of
 from engine.dossiers.recompute import is_frozen
 from engine.dossiers.summary import Entry, Redactor, money_text, visible_answers
@@ -187,7 +187,7 @@ def _fees(w: Writer, money: Mapping[str, Any]) -> None:
     w.pair("Total", money_text(money.get("total") or "0"))
 
 
-def _documents(w: Writer, campaign: Campaign, dossier: Dossier,
+def _documents(w: Writer, campaign: Campaign, dossier: DossierData,
                redactor: Redactor | None) -> None:
     documents = {d.id for d in campaign.documents}
     received = [f for f in dossier.files if slot_parts(f.document_id)[0] in documents
@@ -201,7 +201,7 @@ def _documents(w: Writer, campaign: Campaign, dossier: Dossier,
                stored.filename)
 
 
-def _requests(w: Writer, campaign: Campaign, dossier: Dossier) -> None:
+def _requests(w: Writer, campaign: Campaign, dossier: DossierData) -> None:
     """The options with places asked for, each with the school's decision (as the family's
     pages show them)."""
     requests = requests_of(campaign, dossier)
@@ -215,7 +215,7 @@ def _requests(w: Writer, campaign: Campaign, dossier: Dossier) -> None:
         w.pair(r.spec.label.get(w.lang), f"{r.option_label} ({r.places} places) – {decided}")
 
 
-def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
+def recap_pdf(campaign: Campaign, dossier: DossierData, evaluation: Evaluation,
               lang: str | None = None, *, redactor: Redactor | None = None) -> bytes:
     """The récapitulatif of ``dossier``: establishment, pupil, every visible answer, fees,
     memberships, total, the requests for options with places and their decisions, and the
@@ -234,7 +234,7 @@ def recap_pdf(campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
     return w.output()
 
 
-def write_recap(w: Writer, campaign: Campaign, dossier: Dossier, evaluation: Evaluation,
+def write_recap(w: Writer, campaign: Campaign, dossier: DossierData, evaluation: Evaluation,
                 redactor: Redactor | None) -> None:
     """The récapitulatif's sections, from the current position of ``w`` (several dossiers
     share one PDF in « Mes données »)."""

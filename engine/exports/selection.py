@@ -5,25 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session, joinedload
 
 from engine.campaign.model import Campaign, FieldSpec
-from engine.dossiers.family import load_families
+from engine.dossiers.family import family_facts
 from engine.dossiers.listing import Filters, list_dossiers, versions_of
 from engine.dossiers.models import (
     CampaignVersion,
     Dossier,
+    DossierData,
+    DossierEvent,
     Establishment,
     FamilyAccount,
     Guardianship,
     Pupil,
     StaffAccount,
+    StoredFile,
 )
+from engine.dossiers.states import DossierState
 
 from .memberships import UnknownCampaignError
 
@@ -69,8 +73,12 @@ class Selection:
         row."""
         return versions_of(self.session, self.establishment.id, self.slug)
 
-    def campaign_for(self, dossier: Dossier) -> Campaign:
-        return self.campaign_of(dossier.campaign_version)
+    def campaign_for(self, dossier: DossierData) -> Campaign:
+        return self.campaign_of(self._versions_by_id[dossier.campaign_version_id])
+
+    @cached_property
+    def _versions_by_id(self) -> dict[int, CampaignVersion]:
+        return {v.id: v for v in self.versions}
 
     @cached_property
     def ids(self) -> list[int]:
@@ -101,43 +109,136 @@ class Selection:
             most = max([most, *counts])
         return most
 
-    def dossiers(self, *, events: bool = False) -> Iterator[Dossier]:
+    def dossiers(self, *, events: bool = False) -> Iterator[DossierRecord]:
         """The dossiers in the list's order, as :meth:`chunks` loads them."""
         for chunk in self.chunks(events=events):
             yield from chunk
 
-    def chunks(self, *, events: bool = False) -> Iterator[list[Dossier]]:
-        """The dossiers in the list's order, a chunk at a time, with pupil, files, the family
-        facts (siblings, rank), the guardians when a field is answered per guardian and, when
-        asked, events and provenance loaded: a few statements per chunk, none per dossier.
-
-        Read-only: the JSON an export reads (prefill, answers, corrections, figures, and the
-        provenance with the events) comes in plain dicts from one more statement, without
-        the change tracking a save needs (a third of the loading time); the snapshots no
-        export reads (what the school last reviewed, who typed each contact, the sealed
-        health answers) are left in the database."""
-        self.versions  # noqa: B018  # in the session: each dossier's version without a join
+    def chunks(self, *, events: bool = False) -> Iterator[list[DossierRecord]]:
+        """The dossiers in the list's order, a chunk at a time, as read-only records: the
+        columns an export reads of the dossier and its pupil in one statement of plain rows
+        (no ORM instance, no change tracking of the JSON: most of the loading time), then
+        the guardians when a field is answered per guardian, the files, the family facts
+        (siblings, rank) and, when asked, the events and provenance: a few statements per
+        chunk, none per dossier. The snapshots no export reads (what the school last
+        reviewed, who typed each contact, the sealed health answers) stay in the database."""
+        versions = {v.id: v.slug for v in self.versions}
         guardians = any(s.per_guardian for s in self.campaign.top_fields())
-        read = [Dossier.prefill, Dossier.answers, Dossier.corrections, Dossier.computed,
-                Dossier.guardian_answers, Dossier.place_decisions,
-                *([Dossier.provenance] if events else [])]
-        unread = [Dossier.reviewed_answers, Dossier.contact_owners, Dossier.sealed_answers,
-                  *([] if events else [Dossier.provenance])]
+        columns = [*_RECORD_COLUMNS, *_PUPIL_COLUMNS, *([Dossier.provenance] if events else [])]
+        split = len(_RECORD_COLUMNS) + len(_PUPIL_COLUMNS)
         for start in range(0, len(self.ids), CHUNK):
             chunk = self.ids[start:start + CHUNK]
-            loaded = {d.id: d for d in self.session.scalars(
-                select(Dossier).where(Dossier.id.in_(chunk)).options(
-                    joinedload(Dossier.pupil), selectinload(Dossier.files),
-                    *([joinedload(Dossier.pupil).selectinload(Pupil.guardianships)
-                       .joinedload(Guardianship.account)] if guardians else []),
-                    *(defer(c) for c in (*read, *unread)),
-                    *([selectinload(Dossier.events)] if events else [])))}
-            for dossier_id, *values in self.session.execute(
-                    select(Dossier.id, *read).where(Dossier.id.in_(chunk))):
-                for column, value in zip(read, values, strict=True):
-                    set_committed_value(loaded[dossier_id], column.key, value)
-            load_families(self.session, list(loaded.values()))
+            rows: list[tuple[Any, ...]] = [tuple(r) for r in self.session.execute(
+                select(*columns).join(Pupil, Pupil.id == Dossier.pupil_id)
+                .where(Dossier.id.in_(chunk)))]
+            # the dossier's columns by name (the pupil's, then the provenance, come after)
+            read = [dict(zip(_RECORD_KEYS, row, strict=False)) for row in rows]
+            links: dict[int, list[Guardianship]] | None = None
+            if guardians:
+                links = {}
+                for link in self.session.scalars(select(Guardianship).where(
+                        Guardianship.pupil_id.in_({d["pupil_id"] for d in read}))
+                        .options(joinedload(Guardianship.account)).order_by(Guardianship.id)):
+                    links.setdefault(link.pupil_id, []).append(link)
+            files: dict[int, list[StoredFile]] = {}
+            for upload in self.session.scalars(select(StoredFile).where(
+                    StoredFile.dossier_id.in_(chunk)).order_by(StoredFile.id)):
+                files.setdefault(upload.dossier_id, []).append(upload)
+            history: dict[int, list[DossierEvent]] = {}
+            if events:
+                for event in self.session.scalars(select(DossierEvent).where(
+                        DossierEvent.dossier_id.in_(chunk)).order_by(DossierEvent.id)):
+                    history.setdefault(event.dossier_id, []).append(event)
+            facts = family_facts(self.session, [
+                (d["id"], d["pupil_id"], versions[d["campaign_version_id"]]) for d in read])
+            loaded: dict[int, DossierRecord] = {}
+            for row, stored in zip(rows, read, strict=True):
+                dossier_id, pupil_id = stored["id"], stored["pupil_id"]
+                pupil = PupilRecord(
+                    **dict(zip(_PUPIL_KEYS, row[len(_RECORD_COLUMNS):split], strict=True)),
+                    links=None if links is None else links.get(pupil_id, []))
+                siblings, elder = facts[dossier_id]
+                loaded[dossier_id] = DossierRecord(
+                    **stored, pupil=pupil, files=files.get(dossier_id, []),
+                    siblings=siblings, elder_siblings=elder,
+                    history=(row[split], history.get(dossier_id, [])) if events else None)
             yield [loaded[i] for i in chunk if i in loaded]
+
+
+#: the dossier's columns a record holds (:class:`DossierRecord`'s fields of the same name)
+_RECORD_COLUMNS: Final = (
+    Dossier.id, Dossier.public_id, Dossier.pupil_id, Dossier.campaign_version_id,
+    Dossier.state, Dossier.row_version, Dossier.prefill, Dossier.answers, Dossier.corrections,
+    Dossier.computed, Dossier.guardian_answers, Dossier.place_decisions,
+    Dossier.submitted_at, Dossier.validated_at)
+_RECORD_KEYS: Final = tuple(c.key for c in _RECORD_COLUMNS)
+#: the pupil's columns a record holds (:class:`PupilRecord`'s fields of the same name)
+_PUPIL_COLUMNS: Final = (Pupil.id, Pupil.establishment_id, Pupil.ine, Pupil.first_name,
+                         Pupil.last_name, Pupil.birth_date)
+_PUPIL_KEYS: Final = tuple(c.key for c in _PUPIL_COLUMNS)
+
+
+@dataclass(slots=True)
+class PupilRecord:
+    """A dossier's pupil as an export reads it (:class:`~engine.dossiers.models.PupilData`),
+    read with the dossier's row; its guardians only when the campaign has a field answered
+    per guardian (the one reader of them in an export)."""
+
+    id: int
+    establishment_id: int
+    ine: str | None
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    links: list[Guardianship] | None
+
+    @property
+    def guardianships(self) -> list[Guardianship]:
+        if self.links is None:
+            raise LookupError("the pupils were loaded without their guardians (the campaign "
+                              "has no field answered per guardian)")
+        return self.links
+
+
+@dataclass(slots=True)
+class DossierRecord:
+    """A dossier as an export reads it (:class:`~engine.dossiers.models.DossierData`): its
+    columns as read, its pupil and files, its family facts; the history only when the
+    export asked for it. Read-only: nothing here is saved."""
+
+    id: int
+    public_id: str
+    pupil_id: int
+    campaign_version_id: int
+    state: DossierState
+    row_version: int
+    prefill: dict[str, Any]
+    answers: dict[str, Any]
+    corrections: dict[str, Any]
+    computed: dict[str, Any]
+    guardian_answers: dict[str, Any]
+    place_decisions: dict[str, dict[str, str]]
+    submitted_at: datetime | None
+    validated_at: datetime | None
+    pupil: PupilRecord
+    files: list[StoredFile]
+    siblings: int | None
+    elder_siblings: int | None
+    #: provenance and events, when the export asked for them
+    history: tuple[dict[str, Any], list[DossierEvent]] | None
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self._history()[0]
+
+    @property
+    def events(self) -> list[DossierEvent]:
+        return self._history()[1]
+
+    def _history(self) -> tuple[dict[str, Any], list[DossierEvent]]:
+        if self.history is None:
+            raise LookupError("the dossiers were loaded without their history (events=True)")
+        return self.history
 
 
 def actor_names(session: Session, actors: Sequence[tuple[str, str | None]]
