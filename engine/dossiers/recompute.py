@@ -49,7 +49,7 @@ def live_money(dossier: Dossier, campaign: Campaign, ctx: DossierContext | None 
     make (answers completed with the prefill, the dossier's context)."""
     ctx = ctx or context_of(dossier)
     answers = effective_answers(campaign, dossier.answers, ctx)
-    return evaluate_dossier(campaign, answers, ctx).money()
+    return evaluate_dossier(campaign, answers, ctx).stored_money()
 
 
 def frozen_money(dossier: Dossier, campaign: Campaign, *, today: date | None = None,

@@ -141,6 +141,17 @@ class Evaluation:
         }
 
 
+    def stored_money(self) -> dict[str, Any]:
+        """:meth:`money` as a dossier keeps it (at submission, by a recompute), read later
+        without the answers: a per-row document named with its row (« Justificatif
+        d'identité — Marie DUPONT »). The page's script computes :meth:`money` itself, rows
+        named apart."""
+        money = self.money()
+        for item, document in zip(money["documents"], self.documents, strict=True):
+            item["label"] = document.title
+        return money
+
+
 def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: DossierContext,
                      *, lang: str | None = None) -> Evaluation:
     """Evaluate ``answers`` (stored or raw values, by field id) for one dossier."""
