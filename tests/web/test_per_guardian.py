@@ -122,6 +122,11 @@ def test_both_guardians_sign_under_their_own_login(
     signature = unescape(html(dad, page_url(dossier.public_id, "signature")))
     assert "Claire MARTIN : Oui, le " in signature
     assert 'name="f-attestation" value="true" checked' not in signature
+    # and in his récapitulatif, under his own (not given yet)
+    review = unescape(html(dad, f"/dossier/{dossier.public_id}/recapitulatif"))
+    attestation = review.split("<dt>Attestation</dt>")[1].split("</dd>")[0]
+    assert "Vous : pas encore répondu" in attestation
+    assert "Claire MARTIN : Oui, le " in attestation
     # he cannot send it without his own signature
     status, page = _submit(dad, csrf_token, dossier)
     assert status == 422
