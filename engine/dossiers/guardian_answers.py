@@ -13,7 +13,7 @@ dossier from being sent until every guardian holding a login on it has answered
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,13 +103,16 @@ class GuardianAnswer:
     def answered(self, spec: FieldSpec) -> bool:
         return spec.type.answered(self.value, spec, frozenset())
 
+    def reply(self, spec: FieldSpec, lang: str | None = None) -> str:
+        """« Oui, le 12/06/2027 » or « pas encore répondu »."""
+        if not self.answered(spec) or self.at is None:
+            return _("pas encore répondu")
+        return _("{value}, le {date}").format(value=spec.type.display(self.value, spec, lang),
+                                              date=format_date(self.at.date()))
+
     def status(self, spec: FieldSpec, lang: str | None = None) -> str:
         """« Marie DUPONT : Oui, le 12/06/2027 » or « Marie DUPONT : pas encore répondu »."""
-        if not self.answered(spec) or self.at is None:
-            return _("{name} : pas encore répondu").format(name=self.name)
-        return _("{name} : {value}, le {date}").format(
-            name=self.name, value=spec.type.display(self.value, spec, lang),
-            date=format_date(self.at.date()))
+        return f"{self.name} : {self.reply(spec, lang)}"
 
 
 def answers_of(dossier: DossierData, spec: FieldSpec) -> list[GuardianAnswer]:
@@ -133,6 +136,21 @@ def guardian_review(dossier: Dossier, campaign: Campaign, visible: set[str],
     """For the school: each shown per-guardian field with every guardian's answer."""
     return [(spec, answers_of(dossier, spec)) for spec in campaign.top_fields()
             if spec.per_guardian and spec.id in visible]
+
+
+def replies(dossier: DossierData, spec: FieldSpec, hidden: Callable[[Guardianship], bool],
+            lang: str | None = None) -> list[tuple[str, str]]:
+    """(who, what they answered) for each guardian, as a reader may read it: a guardian
+    ``hidden`` from the reader (their contact is confidential) as « L'autre responsable
+    légal » with only whether they answered (no name, no date)."""
+    out = []
+    for answer in answers_of(dossier, spec):
+        if hidden(answer.guardianship):
+            out.append((OTHER_GUARDIAN, _("a répondu") if answer.answered(spec)
+                        else _("pas encore répondu")))
+        else:
+            out.append((answer.name, answer.reply(spec, lang)))
+    return out
 
 
 def others_status(dossier: Dossier, spec: FieldSpec, account_id: int,

@@ -49,7 +49,7 @@ def live_money(dossier: DossierData, campaign: Campaign, ctx: DossierContext | N
     make (answers completed with the prefill, the dossier's context)."""
     ctx = ctx or context_of(dossier)
     answers = effective_answers(campaign, dossier.answers, ctx)
-    return evaluate_dossier(campaign, answers, ctx).money()
+    return evaluate_dossier(campaign, answers, ctx).stored_money()
 
 
 def frozen_money(dossier: DossierData, campaign: Campaign, *, today: date | None = None,

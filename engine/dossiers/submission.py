@@ -66,7 +66,7 @@ def submit_dossier(session: Session, dossier: Dossier, expected_version: int,
         session.commit()
         raise AwaitingGuardians(waiting)
     return change_state(session, dossier, expected_version, DossierState.SUBMITTED, actor,
-                        computed=evaluation.money())
+                        computed=evaluation.stored_money())
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ class Redactor(Protocol):
 
     def hides_file(self, stored: StoredFile) -> bool: ...
 
+    def hides_account(self, account_id: object) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Cell:

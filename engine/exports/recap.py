@@ -21,6 +21,7 @@ from fpdf.enums import XPos, YPos
 from engine.campaign.model import Campaign, slot_parts
 from engine.diagnostics import EngineError
 from engine.dossiers.documents import slot_label
+from engine.dossiers.guardian_answers import replies
 from engine.dossiers.models import DossierData
 from engine.dossiers.places import PlaceStatus, requests_of
 from engine.dossiers.recompute import is_frozen
@@ -137,7 +138,7 @@ class Writer:
         return bytes(self.pdf.output())
 
 
-def _answers(w: Writer, campaign: Campaign, evaluation: Evaluation,
+def _answers(w: Writer, campaign: Campaign, dossier: DossierData, evaluation: Evaluation,
              computed_values: Mapping[str, Any], redactor: Redactor | None) -> None:
     for section in visible_answers(campaign, evaluation, evaluation.values, computed_values,
                                    redactor=redactor, lang=w.lang):
@@ -145,6 +146,8 @@ def _answers(w: Writer, campaign: Campaign, evaluation: Evaluation,
         for entry in section.entries:
             if entry.rows is not None:
                 lines.extend(_rows(entry, w.lang))
+            elif entry.spec.per_guardian:
+                lines.extend(_per_guardian(entry, dossier, redactor, w.lang))
             elif not entry.empty:
                 lines.append((entry.label, entry.text, 0))
         if lines:
@@ -165,6 +168,15 @@ def _rows(entry: Entry, lang: str | None) -> list[_Line]:
         lines.extend((cell.label, MASKED if cell.masked else cell.text, 6)
                      for cell in row.cells if cell.masked or not cell.empty)
     return lines
+
+
+def _per_guardian(entry: Entry, dossier: DossierData, redactor: Redactor | None,
+                  lang: str | None) -> list[_Line]:
+    """A per-guardian field: what each guardian answered and when, or that they have not
+    answered yet (a guardian hidden from the reader without name nor date)."""
+    said = replies(dossier, entry.spec, lambda link: redactor is not None
+                   and redactor.hides_account(link.account_id), lang)
+    return [(entry.label, None, 0), *((who, what, 6) for who, what in said)] if said else []
 
 
 def _fees(w: Writer, money: Mapping[str, Any]) -> None:
@@ -217,13 +229,14 @@ def _requests(w: Writer, campaign: Campaign, dossier: DossierData) -> None:
 
 def recap_pdf(campaign: Campaign, dossier: DossierData, evaluation: Evaluation,
               lang: str | None = None, *, redactor: Redactor | None = None) -> bytes:
-    """The récapitulatif of ``dossier``: establishment, pupil, every visible answer, fees,
-    memberships, total, the requests for options with places and their decisions, and the
-    documents received.
+    """The récapitulatif of ``dossier``: establishment, pupil, every visible answer (to a
+    per-guardian field, each guardian's, whoever reads), fees, memberships, total, the
+    requests for options with places and their decisions, and the documents received.
 
     ``evaluation.values`` are the answers printed: pass values already redacted for the reader,
     and/or a ``redactor`` whose masked contact details print as « Information confidentielle »
-    (the other guardian's confidential contact never appears).
+    (the other guardian's confidential contact never appears) and whose hidden guardians
+    are not named.
 
     :raises FontMissingError: DejaVu Sans is not installed.
     """
@@ -254,7 +267,7 @@ def write_recap(w: Writer, campaign: Campaign, dossier: DossierData, evaluation:
         w.pair("Envoyé le", local.strftime("%d/%m/%Y à %H:%M"))
     # once sent, fees and computed values are those frozen at submission, never recomputed
     money = dict(dossier.computed) if is_frozen(dossier) else evaluation.money()
-    _answers(w, campaign, evaluation, money.get("computed") or {}, redactor)
+    _answers(w, campaign, dossier, evaluation, money.get("computed") or {}, redactor)
     _fees(w, money)
     _requests(w, campaign, dossier)
     _documents(w, campaign, dossier, redactor)

@@ -147,6 +147,16 @@ class Evaluation:
             "total": str(self.total.quantize(CENT)),
         }
 
+    def stored_money(self) -> dict[str, Any]:
+        """:meth:`money` as a dossier keeps it (at submission, by a recompute), read later
+        without the answers: a per-row document named with its row (« Justificatif
+        d'identité — Marie DUPONT »). The page's script computes :meth:`money` itself, rows
+        named apart. A dict of its own: :meth:`money`'s is shared."""
+        money = self._money_now()
+        for item, document in zip(money["documents"], self.documents, strict=True):
+            item["label"] = document.title
+        return money
+
 
 def evaluate_dossier(campaign: Campaign, answers: Mapping[str, Any], ctx: DossierContext,
                      *, lang: str | None = None) -> Evaluation:

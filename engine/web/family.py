@@ -9,7 +9,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.dossiers.models import Dossier
+from engine.dossiers.documents import slot_label
+from engine.dossiers.models import Dossier, StoredFile
 from engine.dossiers.places import PlaceRequest, requests_of
 from engine.dossiers.services import dossiers_of_account
 from engine.dossiers.states import EDITABLE, LABELS, window_of
@@ -47,3 +48,10 @@ def dossier(public_id: str) -> BaseResponse:
 def place_requests(dossier: Dossier) -> list[PlaceRequest]:
     """The dossier's requests for options with places, with the school's decision."""
     return requests_of(campaign_of(dossier.campaign_version), dossier)
+
+
+@bp.app_template_global()
+def file_document(dossier: Dossier, stored: StoredFile) -> str:
+    """The document a file was sent for, as the refusal mail names it (« Justificatif de
+    responsabilité légale — Karim BENALI »)."""
+    return slot_label(campaign_of(dossier.campaign_version), stored.document_id, dossier.answers)

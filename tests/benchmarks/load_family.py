@@ -18,9 +18,9 @@ import os
 import random
 import re
 import sys
-from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import gevent
 import pyotp

@@ -57,6 +57,9 @@ class PhoneRedactor:
     def hides_file(self, stored: StoredFile) -> bool:
         return stored.filename.startswith("secret")
 
+    def hides_account(self, account_id: object) -> bool:
+        return False
+
 
 def recap(campaign: Campaign, answers: dict[str, Any], ctx: DossierContext, *,
           files: list[tuple[str, str]] | None = None,

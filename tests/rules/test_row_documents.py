@@ -86,13 +86,18 @@ def test_a_hidden_repeat_asks_no_row() -> None:
 
 
 def test_stored_money_names_the_row_and_says_why() -> None:
-    money = evaluate_dossier(C, {"responsables": ROWS[1:]}, CTX).money()
-    assert money["documents"] == [
-        {"document": "identite~new-abc", "label": "Justificatif d'identité",
+    evaluation = evaluate_dossier(C, {"responsables": ROWS[1:]}, CTX)
+    assert evaluation.stored_money()["documents"] == [
+        {"document": "identite~new-abc", "label": "Justificatif d'identité — Marc DURAND",
          "reason": "Demandé car « Lien » est « Tuteur » ou « garde » est « non ».",
          "row": "new-abc"},
-        {"document": "attestation~new-abc", "label": "Attestation",
+        {"document": "attestation~new-abc", "label": "Attestation — Responsable 1",
          "reason": "Demandé pour chaque « Responsable ».", "row": "new-abc"}]
+    # what the page's script computes too: the row named apart
+    assert [d["label"] for d in evaluation.money()["documents"]] == [
+        "Justificatif d'identité", "Attestation"]
+    assert {k: v for k, v in evaluation.stored_money().items() if k != "documents"} == \
+        {k: v for k, v in evaluation.money().items() if k != "documents"}
 
 
 def test_campaign_tests_name_a_row_by_its_number() -> None:

@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hostile.confkit import CsrfToken, browser, html, mails, post_form, reload
+from hostile.confkit import (
+    CsrfToken,
+    attachment,
+    browser,
+    html,
+    mails,
+    pdf_text,
+    post_form,
+    reload,
+)
 from sqlalchemy.orm import Session
 
 from engine.dossiers.messages import DEFAULT_SUBJECTS, Audience, default_body
@@ -113,6 +122,11 @@ def test_both_guardians_sign_under_their_own_login(
     signature = unescape(html(dad, page_url(dossier.public_id, "signature")))
     assert "Claire MARTIN : Oui, le " in signature
     assert 'name="f-attestation" value="true" checked' not in signature
+    # and in his récapitulatif, under his own (not given yet)
+    review = unescape(html(dad, f"/dossier/{dossier.public_id}/recapitulatif"))
+    attestation = review.split("<dt>Attestation</dt>")[1].split("</dd>")[0]
+    assert "Vous : pas encore répondu" in attestation
+    assert "Claire MARTIN : Oui, le " in attestation
     # he cannot send it without his own signature
     status, page = _submit(dad, csrf_token, dossier)
     assert status == 422
@@ -164,6 +178,47 @@ def test_a_protected_guardian_is_not_named_to_the_other(
     _sign(mum, dossier, attestation="true")
     status, page = _submit(mum, csrf_token, dossier)
     assert status == 302 and "Paul DURAND" not in page
+
+
+def _recaps(tmp_path: Path) -> dict[str, str]:
+    """The text of the récapitulatif attached to each guardian's confirmation mail."""
+    return {str(m["To"]): " ".join(pdf_text(attachment(m)).split()) for m in mails(tmp_path)}
+
+
+def test_the_confirmation_pdf_says_what_each_guardian_answered(
+        app: Flask, make_dossier: Callable[..., Dossier], mother: Account, father: Account,
+        csrf_token: CsrfToken, tmp_path: Path) -> None:
+    """The PDF of the confirmation mail, made without a guardian's login, lists each
+    guardian's answer and date to every per-guardian field, and who has not answered."""
+    dossier = _dossier(make_dossier, mother, father)
+    mum, dad = browser(app, csrf_token, mother), browser(app, csrf_token, father)
+    _sign(mum, dossier, attestation="true", informations="true")
+    _sign(dad, dossier, attestation="true")
+    assert _submit(dad, csrf_token, dossier)[0] == 302
+    recaps = _recaps(tmp_path)
+    assert set(recaps) == {"claire@example.fr", "paul@example.fr"}
+    for text in recaps.values():
+        attestation = text.split("Attestation ")[1].split("Je souhaite")[0]
+        assert "Claire MARTIN : Oui, le " in attestation
+        assert "Paul DURAND : Oui, le " in attestation
+        informations = text.split("parents ")[1]
+        assert "Claire MARTIN : Oui, le " in informations
+        assert "Paul DURAND : pas encore répondu" in informations
+
+
+def test_the_confirmation_pdf_does_not_name_a_protected_guardian(
+        app: Flask, make_dossier: Callable[..., Dossier], mother: Account, father: Account,
+        csrf_token: CsrfToken, tmp_path: Path) -> None:
+    dossier = _dossier(make_dossier, mother, father, confidential=(2,))
+    mum, dad = browser(app, csrf_token, mother), browser(app, csrf_token, father)
+    _sign(dad, dossier, attestation="true")
+    _sign(mum, dossier, attestation="true")
+    assert _submit(mum, csrf_token, dossier)[0] == 302
+    recaps = _recaps(tmp_path)
+    hers = recaps["claire@example.fr"]
+    assert "Claire MARTIN : Oui, le " in hers
+    assert "L'autre responsable légal : a répondu" in hers and "DURAND" not in hers
+    assert "Paul DURAND : Oui, le " in recaps["paul@example.fr"]
 
 
 def test_two_guardians_signing_at_once_lose_nothing(

@@ -165,6 +165,14 @@ def test_the_school_reviews_refuses_and_deposits_per_guardian(
                              .get_data(as_text=True))
     assert "Refusé par le collège" in _block(overview, MARC_SLOT)
     assert "Refusé par le collège" not in _block(overview, "identite~1001")
+    # the family's notice names the document and its row, as the refusal mail does
+    review = html.unescape(client.get(f"/dossier/{dossier.public_id}/recapitulatif")
+                           .get_data(as_text=True))
+    assert "<strong>Justificatif d'identité — Marc DURAND</strong> (identite.png) : " \
+        "Document illisible" in review
+    dashboard = html.unescape(client.get("/mes-dossiers").get_data(as_text=True))
+    assert "Document refusé par le collège : Justificatif d'identité — Marc DURAND " \
+        "(identite.png) – Document illisible." in dashboard
     # the agent deposits Claire's, given on paper: her own slot
     deposited = agent.post(f"{view}/deposer", data={
         "csrf_token": _csrf_token(agent, view), "document": "identite~1001",

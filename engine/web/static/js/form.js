@@ -188,6 +188,10 @@
       var wrapper = self.form.querySelector('.field[data-key="' + id + '"]');
       if (!spec || !wrapper) return;
       if (self.toggle(wrapper, spec, !!visible[id]) && visible[id]) appeared += 1;
+      // the notes that belong to the field (another guardian's answer, a correction)
+      each(self.form.querySelectorAll('[data-shown-with="' + id + '"]'), function (note) {
+        note.hidden = !visible[id];
+      });
       if (spec.editable && spec.has_value && !spec.is_container) setRequired(wrapper, !!required[id]);
       each(wrapper.querySelectorAll('[data-part-key]'), function (part) { // a grid's rows
         var key = part.getAttribute('data-part-key');
