@@ -19,7 +19,7 @@ from waitress import create_server
 
 from engine.app import create_app
 from engine.config import ConfigError, Settings
-from engine.web import warm
+from engine.web import freeze_loaded, warm
 from engine.web.state import app_state
 
 from .logs import configure_logging, formatter_for
@@ -113,6 +113,7 @@ def _serve_waitress(host: str, port: int, threads: int, connection_limit: int,
     configure_logging(settings)
     app = _built(lambda: create_app(settings))
     warm(app)
+    freeze_loaded()
     # create_server binds now, so the printed address is the one really listened on (a host
     # name resolving to several addresses gives a server listening on each). Waitress strips
     # X-Forwarded-* itself unless told otherwise; behind a proxy the app's ProxyFix (trusting
@@ -153,8 +154,9 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
     configure_logging(settings)
     # migrate and check the data keys once, here, before any worker answers
     master_app = _built(lambda: create_app(settings))
-    app_state(master_app).database.dispose()
     warm(master_app)  # before the fork: every worker starts with them
+    app_state(master_app).database.dispose()  # no connection crosses the fork
+    freeze_loaded()  # and shares their pages with the master (no collection touches them)
     # the Server header names the product, never the server and its version
     gunicorn.http.wsgi.SERVER = "dossiersco"
 
@@ -193,6 +195,7 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
             configure_logging(settings)
             app = create_app(settings, auto_migrate=False)
             warm(app)  # its own app's templates (compiled by the master: from the cache)
+            freeze_loaded()
             return app
 
     master = os.getpid()

@@ -106,14 +106,19 @@ TEMPLATE_BYTECODE = _SharedBytecode()
 def warm(app: Flask) -> None:
     """Load now what the first requests would otherwise load, several threads at once (each
     compiling the same template, on the interpreter lock the other pages need): every
-    template and the communes table; and the database's statistics, current. Then move what
-    is loaded out of the garbage collector's way (``gc.freeze``): the full collections a
-    busy server runs would otherwise walk the campaigns, templates, mappings and the 40,000
-    communes each time. For a server about to answer."""
+    template and the communes table; and the database's statistics, current. For a server
+    about to answer, which then freezes it all (:func:`freeze_loaded`)."""
     for name in app.jinja_env.list_templates(extensions=["html", "txt"]):
         app.jinja_env.get_template(name)
     communes.preload()
     app_state(app).database.refresh_statistics()
+
+
+def freeze_loaded() -> None:
+    """Move what the process holds now out of the garbage collector's way: the full
+    collections a busy server runs would otherwise walk the campaigns, templates, mappings
+    and the 40,000 communes each time. Once, in a server process (never in a test run: what
+    is frozen is never collected)."""
     gc.collect()
     gc.freeze()
 
