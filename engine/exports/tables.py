@@ -223,7 +223,11 @@ def _young_objects_collected() -> Iterator[None]:
     write's own objects are still collected as usual, so memory stays flat. The switch is
     process-wide: another thread's objects made before the write are not collected during
     it, and a write ending in another thread may hand them back first (which only costs that
-    write the saving)."""
+    write the saving). A process that froze its objects already (``dossiersco serve``)
+    keeps them so: nothing is frozen or handed back."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

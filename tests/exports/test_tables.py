@@ -271,3 +271,16 @@ def test_a_write_hands_the_frozen_objects_back_to_the_collector() -> None:
     with pytest.raises(RuntimeError):
         written([Table("T", ["A"], failing(), 1)], Format.CSV)
     assert gc.get_freeze_count() == before
+
+
+def test_a_write_in_a_frozen_process_leaves_its_objects_frozen() -> None:
+    """A server froze what it loaded (``freeze_loaded``): an export there keeps it so."""
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        written([Table("T", ["A"], [["a"]], 1)], Format.XLSX)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
