@@ -220,7 +220,7 @@ def _summaries(session: Session, rows: Iterable[tuple[int, int, DossierState]],
 
 
 #: the columns of a change summary that a recomputation replaces
-_SUMMARY_VALUES: Final = ("row_version", "fields", "pages", "fields_since_review")
+_SUMMARY_VALUES: Final = ("row_version", "fields", "pages")
 
 
 def _store(session: Session, summaries: Sequence[ChangeSummary]) -> None:
@@ -255,15 +255,9 @@ def refresh_summary(session: Session, dossier: Dossier, campaign: Campaign,
     per_guardian = partial(answers_of, dossier)
     pages = dossier_changes(campaign, answers, ctx, visible=visible, include=include,
                             reported=reported, per_guardian=per_guardian)
-    since = dossier_changes(campaign, answers, ctx, before=dossier.reviewed_answers,
-                            visible=visible, include=include, reported=reported,
-                            per_guardian=per_guardian, since=dossier.reviewed_at) \
-        if dossier.reviewed_answers is not None else []
     return ChangeSummary(dossier_id=dossier.id, row_version=dossier.row_version,
                          fields=list(dict.fromkeys(c.spec.id for p in pages for c in p.changes)),
-                         pages=[p.page.id for p in pages if p.changes],
-                         fields_since_review=list(dict.fromkeys(
-                             c.spec.id for p in since for c in p.changes)))
+                         pages=[p.page.id for p in pages if p.changes])
 
 
 def regime_field(campaign: Campaign) -> FieldSpec | None:

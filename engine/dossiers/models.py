@@ -543,8 +543,6 @@ class ChangeSummary(Base):
     row_version: Mapped[int] = mapped_column(Integer)
     fields: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
     pages: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
-    #: changes since the school last looked (sent back or validated)
-    fields_since_review: Mapped[list[str]] = mapped_column(_json_plain(), default=list)
 
 
 class MessageTemplate(Base):
