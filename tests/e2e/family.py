@@ -75,3 +75,25 @@ def make_family(app: Flask) -> Family:
         dossier = create_dossier(session, pupil, version, prefill=PREFILL)
         return Family(login=account.login, code=code, email=guardian["email"],
                       dossier_public_id=dossier.public_id)
+
+
+def two_guardians(app: Flask, source: str, *, uai: str, slug: str,
+                  ) -> tuple[Family, Family, str]:
+    """Léa MARTIN in a campaign of ``source``, with two guardians of her own, each their
+    own account (Sophie MARTIN, Marc DURAND); the two families and her dossier's public id."""
+    state = app_state(app)
+    with state.database.sessions() as session:
+        school = ensure_establishment(session, uai=uai, name="Collège des Deux Rives")
+        version = register_version(session, school, slug=slug, title="Réinscription 2027",
+                                   source=source)
+        pupil = add_pupil(session, school, first_name="Léa", last_name="MARTIN",
+                          eleve_id=secrets.token_hex(4))
+        people = []
+        for name, key in (("Sophie MARTIN", "1001"), ("Marc DURAND", "1002")):
+            account, code = create_family_account(session, state.hasher, display_name=name,
+                                                  personne_id=key)
+            link_guardian(session, account, pupil, guardian_key=key)
+            people.append(Family(account.login, code, "", ""))
+        dossier = create_dossier(session, pupil, version, prefill={
+            "pupil": {"first_name": "Léa", "last_name": "MARTIN", "level": "5e"}})
+        return people[0], people[1], dossier.public_id

@@ -5,19 +5,13 @@ again when it turns true, and rendered hidden by the server without scripts. Scr
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import expect
 
-from engine.dossiers.accounts import create_family_account, link_guardian
-from engine.dossiers.services import add_pupil, create_dossier, ensure_establishment
-from engine.dossiers.versions import register_version
-from engine.web.state import app_state
-
 from .conftest import LiveServer, Visit
-from .family import Family
+from .family import two_guardians
 from .test_login import login
 
 pytestmark = pytest.mark.browser
@@ -47,28 +41,9 @@ pages:
 STATEMENT = "J'autorise mon enfant à participer au voyage scolaire."
 
 
-def _two_guardians(server: LiveServer) -> tuple[Family, Family, str]:
-    state = app_state(server.app)
-    with state.database.sessions() as session:
-        school = ensure_establishment(session, uai="0690002B", name="Collège des Deux Rives")
-        version = register_version(session, school, slug="sortie", title="Réinscription 2027",
-                                   source=SOURCE)
-        pupil = add_pupil(session, school, first_name="Léa", last_name="MARTIN",
-                          eleve_id=secrets.token_hex(4))
-        people = []
-        for name, key in (("Sophie MARTIN", "1001"), ("Marc DURAND", "1002")):
-            account, code = create_family_account(session, state.hasher, display_name=name,
-                                                  personne_id=key)
-            link_guardian(session, account, pupil, guardian_key=key)
-            people.append(Family(account.login, code, "", ""))
-        dossier = create_dossier(session, pupil, version, prefill={
-            "pupil": {"first_name": "Léa", "last_name": "MARTIN", "level": "5e"}})
-        return people[0], people[1], dossier.public_id
-
-
 def test_the_other_guardians_answer_hides_with_its_question(
         visit: Callable[..., Visit], live_server: LiveServer) -> None:
-    sophie, marc, lea = _two_guardians(live_server)
+    sophie, marc, lea = two_guardians(live_server.app, SOURCE, uai="0690002B", slug="sortie")
     url = f"/dossier/{lea}/etape/sortie"
     first = visit()
     first.goto("/connexion")
