@@ -112,6 +112,7 @@ def _serve_waitress(host: str, port: int, threads: int, connection_limit: int,
     settings = _settings(1)
     configure_logging(settings)
     app = _built(lambda: create_app(settings))
+    app_state(app).database.refresh_statistics()
     warm(app)
     freeze_loaded()
     # create_server binds now, so the printed address is the one really listened on (a host
@@ -154,8 +155,9 @@ def _serve_gunicorn(host: str, port: int, threads: int, workers: int) -> None:
     configure_logging(settings)
     # migrate and check the data keys once, here, before any worker answers
     master_app = _built(lambda: create_app(settings))
-    warm(master_app)  # before the fork: every worker starts with them
+    app_state(master_app).database.refresh_statistics()  # once, for every worker
     app_state(master_app).database.dispose()  # no connection crosses the fork
+    warm(master_app)  # before the fork: every worker starts with them
     freeze_loaded()  # and shares their pages with the master (no collection touches them)
     # the Server header names the product, never the server and its version
     gunicorn.http.wsgi.SERVER = "dossiersco"

@@ -21,7 +21,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.refdata import communes
 from engine.storage import StorageUnavailableError
-from engine.web.state import app_state
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +105,12 @@ TEMPLATE_BYTECODE = _SharedBytecode()
 def warm(app: Flask) -> None:
     """Load now what the first requests would otherwise load, several threads at once (each
     compiling the same template, on the interpreter lock the other pages need): every
-    template and the communes table; and the database's statistics, current. For a server
-    about to answer, which then freezes it all (:func:`freeze_loaded`)."""
+    template and the communes table. For a server process about to answer, which then
+    freezes it all (:func:`freeze_loaded`); the database's statistics are the server's to
+    refresh, once (``Database.refresh_statistics``)."""
     for name in app.jinja_env.list_templates(extensions=["html", "txt"]):
         app.jinja_env.get_template(name)
     communes.preload()
-    app_state(app).database.refresh_statistics()
 
 
 def freeze_loaded() -> None:
