@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
-from engine.campaign.model import Campaign, FieldSpec
+from engine.campaign.model import Campaign, FieldSpec, membership_fields
 from engine.rules import VisibleFields
 
 from .awaiting import STATES as WAITING_STATES
@@ -275,11 +275,6 @@ def regime_field(campaign: Campaign) -> FieldSpec | None:
                      and not s.type.is_container and not is_health(s)), None)
 
     return campaign.derived("listing.regime_field", find)
-
-
-def membership_fields(campaign: Campaign) -> tuple[FieldSpec, ...]:
-    """The fields whose answers are the chosen associations."""
-    return tuple(s for s in campaign.top_fields() if s.type.holds_memberships)
 
 
 def token(value: Any) -> str:

@@ -13,13 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.campaign import load_campaign
-from engine.campaign.model import Campaign
+from engine.campaign.model import Campaign, membership_fields
 from engine.dossiers.listing import (
     Filters,
     Listing,
     Sort,
     list_dossiers,
-    membership_fields,
     regime_field,
     token,
 )
