@@ -46,6 +46,8 @@ class WorkerProcess:
         self.threads = threads
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        #: held to replace the process, and to stop: no restart after the stop took it
+        self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -66,15 +68,19 @@ class WorkerProcess:
             code = self._process.wait()
             if self._stopping.wait(RESTART_DELAY):
                 return
-            click.echo(f"Le travailleur des tâches de fond s'est arrêté (code {code}) : "
-                       "redémarrage.", err=True)
-            self._process = self._spawn()
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                click.echo(f"Le travailleur des tâches de fond s'est arrêté (code {code}) : "
+                           "redémarrage.", err=True)
+                self._process = self._spawn()
 
     def stop(self) -> None:
         """Let the worker finish its running jobs and stop; kill it if they take longer than
         ``STOP_TIMEOUT``."""
-        self._stopping.set()
-        process = self._process
+        with self._lock:
+            self._stopping.set()
+            process = self._process
         if process is None:
             return
         assert process.stdin is not None
